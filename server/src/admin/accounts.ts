@@ -1,0 +1,128 @@
+/**
+ * What IT admins do to accounts, contacts and groups: one implementation for the admin API and
+ * the command line. `changed` tells the running server whose subscriptions moved.
+ */
+import { CreateUserRequest, DisplayName, GroupName, Password, Username } from '../../../shared/index.js';
+import { hashPassword } from '../auth/passwords.js';
+import { AppError, conflict, notFound } from '../errors.js';
+import type { Store, UserRecord } from '../store/store.js';
+
+export interface AccountHooks {
+  /** Subscriptions of these users changed (contacts, groups). */
+  subscriptionsChanged(userIds: number[]): void;
+  /** The user is gone: end their polls and presence. */
+  userRemoved(userId: number): void;
+}
+
+const noHooks: AccountHooks = { subscriptionsChanged() {}, userRemoved() {} };
+
+export class Accounts {
+  constructor(
+    private readonly store: Store,
+    private readonly hooks: AccountHooks = noHooks,
+  ) {}
+
+  async user(username: string): Promise<UserRecord> {
+    const user = await this.store.userByName(username);
+    if (!user) throw notFound(`user ${username}`);
+    return user;
+  }
+
+  async createUser(input: { username: string; password: string; displayName?: string; isAdmin?: boolean }) {
+    const valid = CreateUserRequest.parse(input);
+    return this.store.createUser({
+      username: valid.username,
+      displayName: valid.displayName ?? valid.username,
+      passwordHash: await hashPassword(valid.password),
+      isAdmin: valid.isAdmin,
+    });
+  }
+
+  async removeUser(username: string) {
+    const user = await this.user(username);
+    if (user.isAdmin && (await this.store.listUsers()).filter((u) => u.isAdmin).length === 1) {
+      throw conflict('conflict', 'this is the last administrator; make another one first');
+    }
+    await this.store.deleteUser(user.id);
+    this.hooks.userRemoved(user.id);
+  }
+
+  async resetPassword(username: string, password: string) {
+    const user = await this.user(username);
+    await this.store.setPassword(user.id, await hashPassword(Password.parse(password)));
+    this.hooks.userRemoved(user.id); // every session ended: same as for a removed user
+  }
+
+  listUsers() {
+    return this.store.listUsers();
+  }
+
+  async addContact(username: string, contactName: string) {
+    const [user, contact] = await this.pair(username, contactName);
+    const added = await this.store.addContact(user.id, contact.id);
+    this.hooks.subscriptionsChanged([user.id]);
+    return added;
+  }
+
+  async removeContact(username: string, contactName: string) {
+    const [user, contact] = await this.pair(username, contactName);
+    if (!(await this.store.removeContact(user.id, contact.id))) throw notFound(`${contactName} among ${username}'s personal contacts`);
+    this.hooks.subscriptionsChanged([user.id]);
+  }
+
+  async contactsOf(username: string) {
+    return this.store.listContacts((await this.user(username)).id);
+  }
+
+  createGroup(name: string, displayName?: string) {
+    return this.store.createGroup(GroupName.parse(name), DisplayName.parse(displayName ?? name));
+  }
+
+  async removeGroup(name: string) {
+    const members = await this.groupMemberIds(name);
+    if (!(await this.store.deleteGroup(name))) throw notFound(`group ${name}`);
+    this.hooks.subscriptionsChanged(members);
+  }
+
+  async addToGroup(name: string, username: string) {
+    const user = await this.user(username);
+    const added = await this.store.addGroupMember(name, user.id);
+    this.hooks.subscriptionsChanged(await this.groupMemberIds(name));
+    return added;
+  }
+
+  async removeFromGroup(name: string, username: string) {
+    const user = await this.user(username);
+    const members = await this.groupMemberIds(name);
+    if (!(await this.store.removeGroupMember(name, user.id))) throw notFound(`${username} in group ${name}`);
+    this.hooks.subscriptionsChanged(members);
+  }
+
+  async group(name: string) {
+    const group = (await this.store.listGroups()).find((g) => g.name.toLowerCase() === name.toLowerCase());
+    if (!group) throw notFound(`group ${name}`);
+    return group;
+  }
+
+  listGroups() {
+    return this.store.listGroups();
+  }
+
+  private async pair(username: string, contactName: string) {
+    Username.parse(contactName);
+    const user = await this.user(username);
+    const contact = await this.user(contactName);
+    if (user.id === contact.id) throw new AppError(400, 'invalid_request', 'a user cannot be their own contact');
+    return [user, contact] as const;
+  }
+
+  private async groupMemberIds(name: string) {
+    const group = await this.group(name);
+    const ids: number[] = [];
+    for (const username of group.members) {
+      const user = await this.store.userByName(username);
+      if (user) ids.push(user.id);
+    }
+    return ids;
+  }
+}

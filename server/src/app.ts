@@ -1,0 +1,52 @@
+/**
+ * Builds the Koa app. The middleware order, outermost first:
+ *   1. metrics   – times every request, with its final status
+ *   2. errors    – every failure becomes `{error: {code, message}}` with its status
+ *   3. headers   – security headers on every answer
+ *   4. router    – per route: authentication, input validation (zod), handler
+ */
+import Router from '@koa/router';
+import Koa from 'koa';
+import { adminRoutes } from './admin/routes.js';
+import { authRoutes } from './auth/routes.js';
+import { chatRoutes } from './chat/routes.js';
+import { contactRoutes } from './contacts/routes.js';
+import type { Services } from './context.js';
+import { eventRoutes } from './events/routes.js';
+import { authenticator } from './http/auth.js';
+import { errors } from './http/errors.js';
+import { securityHeaders } from './http/headers.js';
+import { createMetrics } from './http/metrics.js';
+import { mount, type RouteSpec } from './http/route.js';
+import { presenceRoutes } from './presence/routes.js';
+import { systemRoutes } from './system/routes.js';
+import { VERSION } from './version.js';
+
+export function buildApp(services: Services) {
+  const routes: RouteSpec[] = [
+    ...authRoutes(services),
+    ...contactRoutes(services),
+    ...presenceRoutes(services),
+    ...chatRoutes(services),
+    ...eventRoutes(services),
+    ...adminRoutes(services),
+  ];
+  const metrics = createMetrics({
+    heldPolls: () => services.hub.size,
+    connectedUsers: () => services.presence.tracker.size,
+  });
+  services.store.onCommit((events) => metrics.eventsPublished.inc(events.length));
+
+  const app = new Koa({ proxy: services.config.trustProxy });
+  app.use(metrics.measure);
+  app.use(errors(services.log));
+  app.use(securityHeaders);
+
+  const router = new Router();
+  const authenticate = authenticator(services.sessions);
+  mount(router, routes, authenticate);
+  systemRoutes(router, { routes, version: VERSION, registry: metrics.registry, authenticate });
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  return app;
+}

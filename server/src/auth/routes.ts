@@ -1,0 +1,80 @@
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { LoginRequest, LoginResponse, MeResponse, OkResponse } from '../../../shared/index.js';
+import type { Services } from '../context.js';
+import { AppError } from '../errors.js';
+import { route } from '../http/route.js';
+import { UNUSABLE_HASH, verifyPassword } from './passwords.js';
+
+const tooMany = (res: RateLimiterRes) => {
+  const seconds = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
+  return new AppError(429, 'rate_limited', `too many login attempts; try again in ${seconds} s`, { 'Retry-After': String(seconds) });
+};
+
+export function authRoutes({ store, sessions, presence, hub, config }: Services) {
+  // Per address: every attempt counts. Per account: failures count, a success clears them.
+  const perIp = new RateLimiterMemory({ points: config.loginPerIpPerMinute, duration: 60 });
+  const perUser = new RateLimiterMemory({ points: config.loginFailuresPerUser, duration: 15 * 60 });
+
+  return [
+    route({
+      method: 'post',
+      path: '/api/v1/login',
+      tag: 'auth',
+      summary: 'Log in with ID and password; answers a bearer token',
+      access: 'public',
+      body: LoginRequest,
+      response: LoginResponse,
+      async handler({ body }, ctx) {
+        const userKey = body.username.toLowerCase();
+        try {
+          await perIp.consume(ctx.ip);
+        } catch (res) {
+          if (res instanceof RateLimiterRes) throw tooMany(res);
+          throw res;
+        }
+        const failures = await perUser.get(userKey);
+        if (failures && failures.consumedPoints >= config.loginFailuresPerUser) throw tooMany(failures);
+        const user = await store.userByName(body.username);
+        const ok = await verifyPassword(body.password, user?.passwordHash ?? UNUSABLE_HASH);
+        if (!user || !ok) {
+          await perUser.penalty(userKey, 1);
+          throw new AppError(401, 'invalid_credentials', 'wrong user ID or password');
+        }
+        await perUser.delete(userKey);
+        const session = await sessions.create(user.id);
+        return {
+          token: session.token,
+          expiresAt: new Date(session.expiresAt).toISOString(),
+          user: { id: user.id, username: user.username, displayName: user.displayName },
+        };
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/api/v1/logout',
+      tag: 'auth',
+      summary: 'End this session; the user shows offline at once if it was their last',
+      access: 'user',
+      response: OkResponse,
+      async handler({ session }) {
+        await store.deleteSession(session.tokenId);
+        hub.wakeSession(session.tokenId);
+        await presence.sessionEnded(session.user.id, session.tokenId);
+        return { ok: true };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/api/v1/me',
+      tag: 'auth',
+      summary: 'Who this token belongs to',
+      access: 'user',
+      response: MeResponse,
+      async handler({ session: { user } }) {
+        return {
+          user: { id: user.id, username: user.username, displayName: user.displayName, isAdmin: user.isAdmin, presence: presence.effective(user) },
+        };
+      },
+    }),
+  ];
+}

@@ -1,0 +1,38 @@
+/**
+ * Bearer tokens: 256 random bits handed to the client once; only their SHA-256 is stored
+ * (a token is already high-entropy, so a fast hash is enough). Expiry slides with use.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { SessionRecord, Store } from '../store/store.js';
+
+const DAY = 24 * 3600 * 1000;
+/** Sliding expiry is written at most this often per session, not on every poll. */
+const TOUCH_EVERY = 3600 * 1000;
+
+export const hashToken = (token: string) => createHash('sha256').update(token).digest();
+
+export class Sessions {
+  constructor(
+    private readonly store: Store,
+    private readonly lifetimeDays: number,
+  ) {}
+
+  async create(userId: number): Promise<{ token: string; expiresAt: number; tokenId: number }> {
+    const token = randomBytes(32).toString('base64url');
+    const expiresAt = Date.now() + this.lifetimeDays * DAY;
+    const tokenId = await this.store.createSession(userId, hashToken(token), expiresAt);
+    return { token, expiresAt, tokenId };
+  }
+
+  /** The live session of a token, or undefined. */
+  async verify(token: string): Promise<SessionRecord | undefined> {
+    const session = await this.store.sessionByTokenHash(hashToken(token));
+    const now = Date.now();
+    if (!session || session.expiresAt <= now) return undefined;
+    if (now - session.lastUsedAt > TOUCH_EVERY) {
+      session.expiresAt = now + this.lifetimeDays * DAY;
+      await this.store.touchSession(session.tokenId, now, session.expiresAt);
+    }
+    return session;
+  }
+}

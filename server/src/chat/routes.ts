@@ -1,0 +1,102 @@
+import {
+  ChatParams,
+  ChatResponse,
+  ChatsResponse,
+  CreateChatRequest,
+  HistoryQuery,
+  HistoryResponse,
+  MessageParams,
+  MessageResponse,
+  SendMessageRequest,
+} from '../../../shared/index.js';
+import type { Services } from '../context.js';
+import { route } from '../http/route.js';
+import { ChatService } from './service.js';
+
+export function chatRoutes({ store, topics, hub }: Services) {
+  const chats = new ChatService(store, topics, hub);
+  const membership = (verb: 'accept' | 'decline' | 'leave', summary: string) =>
+    route({
+      method: 'post',
+      path: `/api/v1/chats/:id/${verb}`,
+      tag: 'chat',
+      summary,
+      access: 'user',
+      params: ChatParams,
+      response: ChatResponse,
+      async handler({ params, session: { user } }) {
+        return { chat: await chats[verb](user, params.id) };
+      },
+    });
+
+  return [
+    route({
+      method: 'post',
+      path: '/api/v1/chats',
+      tag: 'chat',
+      summary: 'Send a chat request to one or more people (a group chat when several)',
+      access: 'user',
+      body: CreateChatRequest,
+      response: ChatResponse,
+      status: 201,
+      async handler({ body, session: { user } }) {
+        return { chat: await chats.request(user, body.invitees) };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/api/v1/chats',
+      tag: 'chat',
+      summary: 'Chats I take part in or am invited to, newest first',
+      access: 'user',
+      response: ChatsResponse,
+      async handler({ session: { user } }) {
+        return { chats: await store.chatsOf(user.id) };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/api/v1/chats/:id',
+      tag: 'chat',
+      summary: 'One chat and its members',
+      access: 'user',
+      params: ChatParams,
+      response: ChatResponse,
+      async handler({ params, session: { user } }) {
+        return { chat: (await chats.view(user, params.id)).chat };
+      },
+    }),
+    membership('accept', 'Accept a chat request'),
+    membership('decline', 'Decline a chat request'),
+    membership('leave', 'Leave a chat (or withdraw a request)'),
+    route({
+      method: 'put',
+      path: '/api/v1/chats/:id/messages/:clientId',
+      tag: 'chat',
+      summary: 'Send a message; the client-made id makes retries safe (201 when stored, 200 when it already was)',
+      access: 'user',
+      params: MessageParams,
+      body: SendMessageRequest,
+      response: MessageResponse,
+      async handler({ params, body, session: { user } }, ctx) {
+        const { message, created } = await chats.send(user, params.id, params.clientId, body.text);
+        ctx.state.status = created ? 201 : 200;
+        return { message };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/api/v1/chats/:id/messages',
+      tag: 'chat',
+      summary: 'History, a page at a time, oldest first within a page; pass `before` to go back',
+      access: 'user',
+      params: ChatParams,
+      query: HistoryQuery,
+      response: HistoryResponse,
+      async handler({ params, query, session: { user } }) {
+        const messages = await chats.history(user, params.id, query.before, query.limit);
+        return messages.length === query.limit ? { messages, before: messages[0]!.id } : { messages };
+      },
+    }),
+  ];
+}

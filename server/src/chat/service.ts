@@ -1,0 +1,69 @@
+/** Chat requests, membership and messages, with the subscription bookkeeping they imply. */
+import type { Chat } from '../../../shared/index.js';
+import { AppError, forbidden, notFound } from '../errors.js';
+import type { EventHub } from '../events/hub.js';
+import type { TopicCache } from '../events/topics.js';
+import type { ChatRecord, Store, UserRecord } from '../store/store.js';
+
+export class ChatService {
+  constructor(
+    private readonly store: Store,
+    private readonly topics: TopicCache,
+    private readonly hub: EventHub,
+  ) {}
+
+  async request(creator: UserRecord, inviteeNames: string[]): Promise<Chat> {
+    const names = [...new Map(inviteeNames.map((n) => [n.toLowerCase(), n])).values()];
+    const invitees: UserRecord[] = [];
+    for (const name of names) {
+      const user = await this.store.userByName(name);
+      if (!user) throw new AppError(400, 'invalid_request', `invitees: there is no user ${name}`);
+      if (user.id === creator.id) throw new AppError(400, 'invalid_request', 'invitees: you cannot invite yourself');
+      invitees.push(user);
+    }
+    const chat = await this.store.createChat(creator.id, invitees.map((u) => u.id));
+    this.subscriptionsChanged(creator.id);
+    return chat;
+  }
+
+  async accept(user: UserRecord, chatId: string) {
+    const chat = await this.store.changeMembership(chatId, user.id, ['invited'], 'accepted');
+    this.subscriptionsChanged(user.id);
+    return chat;
+  }
+
+  decline(user: UserRecord, chatId: string) {
+    return this.store.changeMembership(chatId, user.id, ['invited'], 'declined');
+  }
+
+  async leave(user: UserRecord, chatId: string) {
+    const chat = await this.store.changeMembership(chatId, user.id, ['invited', 'accepted'], 'left');
+    this.subscriptionsChanged(user.id);
+    return chat;
+  }
+
+  /** The chat, if the user is or was a member of it. */
+  async view(user: UserRecord, chatId: string): Promise<ChatRecord> {
+    const record = await this.store.chatById(chatId);
+    if (!record) throw notFound('chat');
+    if (!record.memberStatus.has(user.id)) throw forbidden('you are not a member of this chat');
+    return record;
+  }
+
+  /** History is for those taking part. */
+  async history(user: UserRecord, chatId: string, before: number | undefined, limit: number) {
+    const record = await this.view(user, chatId);
+    if (record.memberStatus.get(user.id) !== 'accepted') throw forbidden('only members taking part in the chat can read it');
+    return this.store.messages(chatId, before, limit);
+  }
+
+  send(user: UserRecord, chatId: string, clientId: string, text: string) {
+    return this.store.putMessage({ chatId, fromUserId: user.id, clientId, text });
+  }
+
+  /** The user now takes part in other chats: their held poll re-polls with the new topics. */
+  private subscriptionsChanged(userId: number) {
+    this.topics.forget(userId);
+    this.hub.wakeUser(userId);
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Server configuration: defaults, then environment (PORTICO_*), then command-line flags.
+ * Validated once at start; a bad value stops the server with a message naming it.
+ */
+import { z } from 'zod';
+
+export const ServerConfig = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1'),
+  port: z.coerce.number().int().min(0).max(65535).default(8080),
+  dataDir: z.string().min(1).default('./data'),
+  /** Password of the `admin` user created on the first start of an empty data directory. */
+  adminPassword: z.string().min(8, 'must have at least 8 characters').optional(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** How long a client counts as connected after its last poll ended (ms). */
+  presenceGraceMs: z.coerce.number().int().min(50).max(600_000).default(20_000),
+  /** How often the presence sweeper looks for clients that stopped polling (ms). */
+  sweepIntervalMs: z.coerce.number().int().min(10).max(60_000).default(1000),
+  /** How often to look for changes made by the admin command line (ms). */
+  externalSyncMs: z.coerce.number().int().min(10).max(60_000).default(1000),
+  eventRetentionDays: z.coerce.number().min(1).max(3650).default(30),
+  sessionDays: z.coerce.number().min(1).max(365).default(30),
+  loginPerIpPerMinute: z.coerce.number().int().min(1).default(60),
+  loginFailuresPerUser: z.coerce.number().int().min(1).default(10),
+  /** Behind a reverse proxy: take the client address from X-Forwarded-For. */
+  trustProxy: z
+    .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
+    .transform((v) => v === true || v === 'true' || v === '1')
+    .default(false),
+});
+export type ServerConfig = z.output<typeof ServerConfig>;
+export type ServerConfigInput = z.input<typeof ServerConfig>;
+
+const ENV: Record<string, keyof ServerConfig> = {
+  PORTICO_HOST: 'host',
+  PORTICO_PORT: 'port',
+  PORTICO_DATA_DIR: 'dataDir',
+  PORTICO_ADMIN_PASSWORD: 'adminPassword',
+  PORTICO_LOG_LEVEL: 'logLevel',
+  PORTICO_PRESENCE_GRACE_MS: 'presenceGraceMs',
+  PORTICO_EVENT_RETENTION_DAYS: 'eventRetentionDays',
+  PORTICO_SESSION_DAYS: 'sessionDays',
+  PORTICO_TRUST_PROXY: 'trustProxy',
+};
+
+export class ConfigError extends Error {}
+
+/** Merges environment and flags over the defaults; throws ConfigError naming every bad setting. */
+export function loadConfig(env: NodeJS.ProcessEnv, flags: Partial<Record<keyof ServerConfig, unknown>> = {}): ServerConfig {
+  const raw: Record<string, unknown> = {};
+  for (const [name, key] of Object.entries(ENV)) if (env[name] !== undefined && env[name] !== '') raw[key] = env[name];
+  for (const [key, value] of Object.entries(flags)) if (value !== undefined) raw[key] = value;
+  const parsed = ServerConfig.safeParse(raw);
+  if (!parsed.success) {
+    const envName = (key: string) => Object.entries(ENV).find(([, k]) => k === key)?.[0] ?? key;
+    throw new ConfigError(
+      'bad configuration:\n' + parsed.error.issues.map((i) => `  ${envName(String(i.path[0]))}: ${i.message}`).join('\n'),
+    );
+  }
+  return parsed.data;
+}

@@ -1,0 +1,96 @@
+import {
+  ContactResponse,
+  ContactsResponse,
+  LIMITS,
+  OkResponse,
+  UserSearchQuery,
+  UsernameParams,
+  UsersResponse,
+  type Contact,
+} from '../../../shared/index.js';
+import type { Services } from '../context.js';
+import { AppError, notFound } from '../errors.js';
+import { route } from '../http/route.js';
+import type { ContactRecord, UserRecord } from '../store/store.js';
+
+export const publicUser = (u: UserRecord) => ({ id: u.id, username: u.username, displayName: u.displayName });
+
+export function contactRoutes({ store, presence, topics, hub }: Services) {
+  const toContact = (c: ContactRecord): Contact => ({
+    username: c.user.username,
+    displayName: c.user.displayName,
+    presence: presence.effective(c.user),
+    personal: c.personal,
+    groups: c.groups,
+  });
+  /** The user's poll must now listen to another set of presence topics. */
+  const subscriptionsChanged = (userId: number) => {
+    topics.forget(userId);
+    hub.wakeUser(userId);
+  };
+  const other = async (me: UserRecord, username: string) => {
+    const user = await store.userByName(username);
+    if (!user) throw notFound(`user ${username}`);
+    if (user.id === me.id) throw new AppError(400, 'invalid_request', 'you cannot be your own contact');
+    return user;
+  };
+
+  return [
+    route({
+      method: 'get',
+      path: '/api/v1/contacts',
+      tag: 'contacts',
+      summary: 'My contacts with their presence (personal ones and those shared through groups)',
+      access: 'user',
+      response: ContactsResponse,
+      async handler({ session: { user } }) {
+        return { contacts: (await store.listContacts(user.id)).map(toContact) };
+      },
+    }),
+    route({
+      method: 'put',
+      path: '/api/v1/contacts/:username',
+      tag: 'contacts',
+      summary: 'Add a contact (201 when new, 200 when already there)',
+      access: 'user',
+      params: UsernameParams,
+      response: ContactResponse,
+      async handler({ params, session: { user } }, ctx) {
+        const contact = await other(user, params.username);
+        if (await store.addContact(user.id, contact.id)) {
+          ctx.state.status = 201;
+          subscriptionsChanged(user.id);
+        }
+        const record = (await store.listContacts(user.id)).find((c) => c.user.id === contact.id)!;
+        return { contact: toContact(record) };
+      },
+    }),
+    route({
+      method: 'delete',
+      path: '/api/v1/contacts/:username',
+      tag: 'contacts',
+      summary: 'Remove a personal contact (contacts shared through a group stay while the group does)',
+      access: 'user',
+      params: UsernameParams,
+      response: OkResponse,
+      async handler({ params, session: { user } }) {
+        const contact = await other(user, params.username);
+        if (!(await store.removeContact(user.id, contact.id))) throw notFound(`${params.username} among your personal contacts`);
+        subscriptionsChanged(user.id);
+        return { ok: true };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/api/v1/users',
+      tag: 'contacts',
+      summary: 'Find people by user ID or name',
+      access: 'user',
+      query: UserSearchQuery,
+      response: UsersResponse,
+      async handler({ query }) {
+        return { users: (await store.searchUsers(query.q, LIMITS.userSearchResults)).map(publicUser) };
+      },
+    }),
+  ];
+}

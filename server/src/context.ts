@@ -1,0 +1,18 @@
+/** The server's parts, built once in server.ts and handed to every feature's routes. */
+import type { Logger } from 'pino';
+import type { Sessions } from './auth/sessions.js';
+import type { ServerConfig } from './config.js';
+import type { EventHub } from './events/hub.js';
+import type { TopicCache } from './events/topics.js';
+import type { PresenceService } from './presence/service.js';
+import type { Store } from './store/store.js';
+
+export interface Services {
+  config: ServerConfig;
+  log: Logger;
+  store: Store;
+  sessions: Sessions;
+  hub: EventHub;
+  topics: TopicCache;
+  presence: PresenceService;
+}

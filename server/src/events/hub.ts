@@ -1,0 +1,119 @@
+/**
+ * The event hub: wakes held polls from memory. A committed event is matched against the waiters
+ * of its topic and handed to them directly, so waking 10,000 polls costs no database work; the
+ * wake-ups run in chunks with a yield between them, so other requests keep being served.
+ */
+import type { StoredEvent } from '../store/store.js';
+
+export interface Waiter {
+  readonly userId: number;
+  readonly tokenId: number;
+  readonly topics: readonly string[];
+  /** The cursor the poll was made with: only later events are for it. */
+  readonly after: number;
+  /** Events for this waiter, in order, since it was added. */
+  readonly pending: StoredEvent[];
+  /** Called once, when the waiter is woken or dropped. */
+  readonly wake: (events: StoredEvent[]) => void;
+}
+
+const WAKE_CHUNK = 1000;
+
+export class EventHub {
+  private readonly byTopic = new Map<string, Set<Waiter>>();
+  private readonly byToken = new Map<number, Waiter>();
+  private readonly byUser = new Map<number, Set<Waiter>>();
+  private readonly due = new Set<Waiter>();
+  private wakeScheduled = false;
+
+  /** Number of held polls. */
+  get size() {
+    return this.byToken.size;
+  }
+
+  /** Holds a poll. A newer poll by the same session replaces the older, which is answered at once. */
+  add(waiter: Waiter) {
+    const previous = this.byToken.get(waiter.tokenId);
+    if (previous) this.finish(previous);
+    this.byToken.set(waiter.tokenId, waiter);
+    for (const topic of waiter.topics) {
+      let set = this.byTopic.get(topic);
+      if (!set) this.byTopic.set(topic, (set = new Set()));
+      set.add(waiter);
+    }
+    let mine = this.byUser.get(waiter.userId);
+    if (!mine) this.byUser.set(waiter.userId, (mine = new Set()));
+    mine.add(waiter);
+  }
+
+  /** Forgets a waiter without waking it (its request ended otherwise). */
+  remove(waiter: Waiter) {
+    if (this.byToken.get(waiter.tokenId) === waiter) this.byToken.delete(waiter.tokenId);
+    for (const topic of waiter.topics) {
+      const set = this.byTopic.get(topic);
+      if (set?.delete(waiter) && set.size === 0) this.byTopic.delete(topic);
+    }
+    const mine = this.byUser.get(waiter.userId);
+    if (mine?.delete(waiter) && mine.size === 0) this.byUser.delete(waiter.userId);
+    this.due.delete(waiter);
+  }
+
+  /** Hands committed events (in sequence order) to the waiters of their topics. */
+  publish(events: readonly StoredEvent[]) {
+    for (const event of events) {
+      const set = this.byTopic.get(event.topic);
+      if (!set) continue;
+      for (const waiter of set) {
+        if (event.seq <= waiter.after) continue;
+        waiter.pending.push(event);
+        this.due.add(waiter);
+      }
+    }
+    this.scheduleWake();
+  }
+
+  /** Answers the user's held polls now (their topics changed: they re-poll with the new ones). */
+  wakeUser(userId: number) {
+    const mine = this.byUser.get(userId);
+    if (!mine) return;
+    for (const waiter of mine) this.due.add(waiter);
+    this.scheduleWake();
+  }
+
+  /** Answers this waiter now with what it has (its wait is over). */
+  wakeWaiter(waiter: Waiter) {
+    if (this.byToken.get(waiter.tokenId) === waiter) this.finish(waiter);
+  }
+
+  /** Answers the session's held poll now (logout). */
+  wakeSession(tokenId: number) {
+    const waiter = this.byToken.get(tokenId);
+    if (waiter) this.finish(waiter);
+  }
+
+  /** Answers every held poll (shutdown). */
+  wakeAll() {
+    for (const waiter of [...this.byToken.values()]) this.finish(waiter);
+  }
+
+  private scheduleWake() {
+    if (this.wakeScheduled || this.due.size === 0) return;
+    this.wakeScheduled = true;
+    setImmediate(() => this.wakeDue());
+  }
+
+  private wakeDue() {
+    this.wakeScheduled = false;
+    let n = 0;
+    for (const waiter of this.due) {
+      if (n++ === WAKE_CHUNK) break;
+      this.finish(waiter);
+    }
+    this.scheduleWake();
+  }
+
+  private finish(waiter: Waiter) {
+    this.remove(waiter);
+    waiter.wake(waiter.pending);
+  }
+}

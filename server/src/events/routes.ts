@@ -1,0 +1,58 @@
+/**
+ * GET /api/v1/events: the one channel every change reaches a client through. Answers at once
+ * when events after the cursor exist; otherwise holds the request until one is committed or
+ * `wait` passes. The next cursor the client sends is its acknowledgement.
+ */
+import { EventsQuery, EventsResponse, LIMITS } from '../../../shared/index.js';
+import type { Services } from '../context.js';
+import { RawJson, route } from '../http/route.js';
+import type { StoredEvent } from '../store/store.js';
+import type { Waiter } from './hub.js';
+
+const answer = (events: StoredEvent[], after: number) =>
+  new RawJson(`{"events":[${events.map((e) => e.json).join(',')}],"cursor":"${events.length ? events[events.length - 1]!.seq : after}"}`);
+
+export function eventRoutes({ store, hub, topics, presence }: Services) {
+  return [
+    route({
+      method: 'get',
+      path: '/api/v1/events',
+      tag: 'events',
+      summary: 'Long poll: events after the cursor (omit it to start from now), held up to `wait` seconds',
+      access: 'user',
+      query: EventsQuery,
+      response: EventsResponse,
+      async handler({ query, session }, ctx) {
+        const userId = session.user.id;
+        const tokenId = session.tokenId;
+        const head = await store.headSeq();
+        const after = query.after === undefined ? head : Number(query.after);
+        if (after > head || after < (await store.prunedThrough())) return new RawJson(`{"reset":true,"cursor":"${head}"}`);
+
+        const listening = await topics.of(userId);
+        presence.pollStarted(userId, tokenId);
+        try {
+          // Listen before looking, so an event committed in between is not missed.
+          let wake!: (events: StoredEvent[]) => void;
+          const woken = new Promise<StoredEvent[]>((resolve) => (wake = resolve));
+          const waiter: Waiter = { userId, tokenId, topics: listening, after, pending: [], wake };
+          hub.add(waiter);
+          const stored = await store.readEvents(listening, after, LIMITS.eventsPage);
+          if (stored.length > 0 || query.wait === 0) {
+            hub.remove(waiter);
+            return answer(stored, after);
+          }
+          const timer = setTimeout(() => hub.wakeWaiter(waiter), query.wait * 1000);
+          const gone = () => hub.wakeWaiter(waiter); // the client went away: end the wait now
+          ctx.res.once('close', gone);
+          const events = await woken;
+          clearTimeout(timer);
+          ctx.res.off('close', gone);
+          return answer(events, after);
+        } finally {
+          presence.pollEnded(userId, tokenId, query.interval * 1000);
+        }
+      },
+    }),
+  ];
+}

@@ -1,0 +1,45 @@
+/**
+ * Which topics a user's poll listens to: their own (chat requests), each chat they take part in,
+ * and the presence of each contact. Kept in memory per user and dropped whenever a membership
+ * changes, so a poll costs no extra query in the steady state.
+ */
+import type { Store } from '../store/store.js';
+
+/** Topic names of the event log. */
+export const topicOf = {
+  user: (userId: number) => `u:${userId}`,
+  presence: (userId: number) => `p:${userId}`,
+  chat: (chatId: string) => `c:${chatId}`,
+};
+
+export class TopicCache {
+  private readonly cache = new Map<number, string[]>();
+  /** Bumped on every change, so a lookup that raced with one is not cached. */
+  private generation = 0;
+
+  constructor(private readonly store: Store) {}
+
+  async of(userId: number): Promise<string[]> {
+    const cached = this.cache.get(userId);
+    if (cached) return cached;
+    const generation = this.generation;
+    const subs = await this.store.subscriptions(userId);
+    const topics = [
+      topicOf.user(userId),
+      ...subs.chatIds.map(topicOf.chat),
+      ...subs.contactIds.map(topicOf.presence),
+    ];
+    if (generation === this.generation) this.cache.set(userId, topics);
+    return topics;
+  }
+
+  forget(userId: number) {
+    this.generation++;
+    this.cache.delete(userId);
+  }
+
+  forgetAll() {
+    this.generation++;
+    this.cache.clear();
+  }
+}

@@ -1,0 +1,28 @@
+/** Prometheus metrics (prom-client), one registry per server so several can run in one process. */
+import type { Context, Next } from 'koa';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export function createMetrics(gauges: { heldPolls: () => number; connectedUsers: () => number }) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const requests = new Histogram({
+    name: 'portico_http_request_duration_seconds',
+    help: 'HTTP requests by route and status (held polls included)',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2, 10, 30, 60],
+    registers: [registry],
+  });
+  const events = new Counter({ name: 'portico_events_published_total', help: 'Events committed to the log', registers: [registry] });
+  new Gauge({ name: 'portico_held_polls', help: 'Long polls held open now', registers: [registry], collect() { this.set(gauges.heldPolls()); } });
+  new Gauge({ name: 'portico_connected_users', help: 'Users counted as connected', registers: [registry], collect() { this.set(gauges.connectedUsers()); } });
+
+  async function measure(ctx: Context, next: Next) {
+    const end = requests.startTimer();
+    try {
+      await next();
+    } finally {
+      end({ method: ctx.method, route: (ctx.state.route as string | undefined) ?? 'unmatched', status: String(ctx.status) });
+    }
+  }
+  return { registry, measure, eventsPublished: events };
+}

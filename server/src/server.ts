@@ -1,0 +1,108 @@
+/**
+ * Starts a Portico server: opens the store in the data directory, creates the first admin on an
+ * empty one, wires the parts together, listens, and runs the background duties (presence
+ * sweeper, changes from the admin CLI, retention). `close()` stops all of it cleanly.
+ */
+import { mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import pino, { type Logger } from 'pino';
+import { TIMINGS } from '../../shared/index.js';
+import { Accounts } from './admin/accounts.js';
+import { buildApp } from './app.js';
+import { randomPassword } from './auth/passwords.js';
+import { Sessions } from './auth/sessions.js';
+import type { ServerConfig } from './config.js';
+import type { Services } from './context.js';
+import { EventHub } from './events/hub.js';
+import { TopicCache } from './events/topics.js';
+import { PresenceService } from './presence/service.js';
+import { ConnectionTracker } from './presence/tracker.js';
+import { SqliteStore } from './store/sqlite.js';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  /** Set when this start created the admin user with a generated password (shown once). */
+  generatedAdminPassword?: string;
+  services: Services;
+  http: Server;
+  close(): Promise<void>;
+}
+
+export const databaseFile = (dataDir: string) => join(resolve(dataDir), 'portico.db');
+
+export async function startServer(config: ServerConfig, log: Logger = pino({ level: config.logLevel })): Promise<RunningServer> {
+  mkdirSync(resolve(config.dataDir), { recursive: true, mode: 0o700 });
+  const store = new SqliteStore(databaseFile(config.dataDir));
+
+  let generatedAdminPassword: string | undefined;
+  if ((await store.countUsers()) === 0) {
+    const password = config.adminPassword ?? (generatedAdminPassword = randomPassword());
+    await new Accounts(store).createUser({ username: 'admin', password, displayName: 'Administrator', isAdmin: true });
+    log.info('created the user admin');
+  }
+
+  const hub = new EventHub();
+  store.onCommit((events) => hub.publish(events));
+  const topics = new TopicCache(store);
+  const onError = (err: unknown) => log.error({ err }, 'background task failed');
+  const presence = new PresenceService(store, new ConnectionTracker(config.presenceGraceMs), onError);
+  // Those online before a restart get one full poll cycle to come back before showing offline.
+  await presence.restore(TIMINGS.pollWaitMax * 1000 + config.presenceGraceMs);
+  const services: Services = { config, log, store, sessions: new Sessions(store, config.sessionDays), hub, topics, presence };
+
+  const app = buildApp(services);
+  const http = createServer(app.callback());
+  http.keepAliveTimeout = 30_000; // re-polls reuse the connection; proxies keep theirs open longer
+  await new Promise<void>((ok, fail) => {
+    http.once('error', fail);
+    http.listen(config.port, config.host, () => ok());
+  });
+  const port = (http.address() as AddressInfo).port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+
+  const every = (ms: number, task: () => unknown) => {
+    const timer = setInterval(() => {
+      try {
+        Promise.resolve(task()).catch(onError);
+      } catch (err) {
+        onError(err);
+      }
+    }, ms);
+    timer.unref();
+    return timer;
+  };
+  const HOUR = 3600_000;
+  const timers = [
+    every(config.sweepIntervalMs, () => presence.sweep()),
+    every(config.externalSyncMs, async () => {
+      if (await store.syncExternal()) topics.forgetAll();
+    }),
+    every(HOUR, async () => {
+      await store.pruneEvents(Date.now() - config.eventRetentionDays * 24 * HOUR);
+      await store.deleteExpiredSessions(Date.now());
+    }),
+  ];
+
+  let closed: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    generatedAdminPassword,
+    services,
+    http,
+    close: () =>
+      (closed ??= (async () => {
+        timers.forEach(clearInterval);
+        hub.wakeAll();
+        await new Promise<void>((ok) => {
+          http.close(() => ok());
+          http.closeIdleConnections();
+          setTimeout(() => http.closeAllConnections(), 2000).unref();
+        });
+        await store.close();
+      })()),
+  };
+}

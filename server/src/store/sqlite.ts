@@ -1,0 +1,552 @@
+/**
+ * The embedded default Store: SQLite through better-sqlite3, WAL, synchronous=FULL.
+ *
+ * Writes are group-committed: every write asked for in the same turn of the event loop runs in
+ * one transaction (each in its own savepoint, so one failing write does not undo the others),
+ * and their promises settle after the COMMIT. One fsync then covers many requests, which is what
+ * lets a durable store keep up with thousands of messages a second.
+ */
+import Database from 'better-sqlite3';
+import { randomUUID } from 'node:crypto';
+import { chatStateOf, type Chat, type EventDraft, type Message, type PresenceState } from '../../../shared/index.js';
+import { conflict, notFound, AppError } from '../errors.js';
+import { MIGRATIONS } from './migrations.js';
+import { topicOf } from '../events/topics.js';
+import type { ChatRecord, ContactRecord, GroupRecord, MemberStatus, SessionRecord, StoredEvent, Store, Subscriptions, UserRecord } from './store.js';
+
+type Row = Record<string, any>;
+interface QueuedWrite {
+  run: () => unknown;
+  resolve: (value: any) => void;
+  reject: (error: unknown) => void;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function toUser(r: Row): UserRecord {
+  return {
+    id: r.id,
+    username: r.username,
+    displayName: r.display_name,
+    passwordHash: r.password_hash,
+    isAdmin: r.is_admin === 1,
+    chosenPresence: r.chosen_presence,
+    announcedPresence: r.announced_presence,
+    createdAt: r.created_at,
+  };
+}
+
+function toMessage(r: Row): Message {
+  return { id: r.id, chatId: r.chat_id, clientId: r.client_id, from: r.from_username, text: r.text, sentAt: iso(r.sent_at) };
+}
+
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+  private readonly listeners: Array<(events: StoredEvent[]) => void> = [];
+  private queue: QueuedWrite[] = [];
+  private flushScheduled = false;
+  /** Events appended by the batch being written; published after its COMMIT. */
+  private appended: StoredEvent[] = [];
+  /** Highest sequence handed to listeners: they get every event once, in order, without gaps. */
+  private published = 0;
+  private dataVersion = 0;
+  private readonly q;
+
+  constructor(file: string, options: { synchronous?: 'FULL' | 'NORMAL' } = {}) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${options.synchronous ?? 'FULL'}`);
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+    this.dataVersion = this.db.pragma('data_version', { simple: true }) as number;
+    const p = (sql: string) => this.db.prepare(sql);
+    this.q = {
+      insertEvent: p('INSERT INTO events (topic, body, at) VALUES (?, ?, ?)'),
+      readEvents: p(
+        'SELECT seq, topic, body FROM events WHERE seq > ? AND topic IN (SELECT value FROM json_each(?)) ORDER BY seq LIMIT ?',
+      ),
+      eventsSince: p('SELECT seq, topic, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
+      headSeq: p("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0) AS seq").pluck(),
+      meta: p('SELECT value FROM meta WHERE key = ?').pluck(),
+      setMeta: p('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+      userByName: p('SELECT * FROM users WHERE username = ?'),
+      userById: p('SELECT * FROM users WHERE id = ?'),
+      session: p(
+        'SELECT s.id AS token_id, s.expires_at, s.last_used_at, u.* FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?',
+      ),
+      chat: p('SELECT * FROM chats WHERE id = ?'),
+      chatMembers: p(
+        'SELECT m.user_id, m.status, u.username, u.display_name FROM chat_members m JOIN users u ON u.id = m.user_id WHERE m.chat_id = ? ORDER BY m.position',
+      ),
+      memberStatus: p('SELECT status FROM chat_members WHERE chat_id = ? AND user_id = ?').pluck(),
+      setMemberStatus: p('UPDATE chat_members SET status = ? WHERE chat_id = ? AND user_id = ?'),
+      messageByClientId: p('SELECT * FROM messages WHERE chat_id = ? AND from_user_id = ? AND client_id = ?'),
+      insertMessage: p(
+        'INSERT INTO messages (chat_id, from_user_id, from_username, client_id, text, sent_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING *',
+      ),
+      contactIds: p(`
+        SELECT contact_id AS id FROM contacts WHERE user_id = @me
+        UNION
+        SELECT other.user_id FROM group_members mine JOIN group_members other ON other.group_id = mine.group_id
+        WHERE mine.user_id = @me AND other.user_id != @me`).pluck(),
+      acceptedChatIds: p("SELECT chat_id FROM chat_members WHERE user_id = ? AND status = 'accepted'").pluck(),
+    };
+    this.published = this.q.headSeq.get() as number;
+  }
+
+  // ---------------------------------------------------------------- plumbing
+  private migrate() {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > MIGRATIONS.length) {
+      throw new Error(`the data directory holds a newer database (schema ${version}) than this Portico knows (${MIGRATIONS.length})`);
+    }
+    for (let v = version; v < MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v]!);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  }
+
+  onCommit(listener: (events: StoredEvent[]) => void) {
+    this.listeners.push(listener);
+  }
+
+  async close() {
+    while (this.queue.length > 0) this.flush();
+    this.db.close();
+  }
+
+  private read<T>(fn: () => T): Promise<T> {
+    try {
+      return Promise.resolve(fn());
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** Queues a write for the next group commit. */
+  private write<T>(run: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ run, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush() {
+    const batch = this.queue;
+    this.queue = [];
+    this.flushScheduled = false;
+    if (batch.length === 0) return;
+    const outcomes: Array<{ ok: boolean; value: unknown }> = [];
+    this.appended = [];
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+      for (const item of batch) {
+        const mark = this.appended.length;
+        this.db.exec('SAVEPOINT w');
+        try {
+          const value = item.run();
+          this.db.exec('RELEASE w');
+          outcomes.push({ ok: true, value });
+        } catch (error) {
+          this.db.exec('ROLLBACK TO w');
+          this.db.exec('RELEASE w');
+          this.appended.length = mark;
+          outcomes.push({ ok: false, value: error });
+        }
+      }
+      this.db.exec('COMMIT');
+    } catch (error) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      this.appended = [];
+      for (const item of batch) item.reject(error);
+      return;
+    }
+    const appended = this.appended;
+    this.appended = [];
+    // Another process may have committed events just before us: publish those first, in order.
+    const events = appended.length > 0 && appended[0]!.seq !== this.published + 1 ? this.unpublished() : appended;
+    this.publish(events);
+    batch.forEach((item, i) => (outcomes[i]!.ok ? item.resolve(outcomes[i]!.value) : item.reject(outcomes[i]!.value)));
+  }
+
+  private unpublished(): StoredEvent[] {
+    return (this.q.eventsSince.all(this.published, Number.MAX_SAFE_INTEGER) as Row[]).map(this.toStored);
+  }
+
+  private publish(events: StoredEvent[]) {
+    if (events.length === 0) return;
+    this.published = events[events.length - 1]!.seq;
+    for (const listener of this.listeners) listener(events);
+  }
+
+  /** Appends an event inside the current write; it is published after the commit. */
+  private append(topic: string, draft: EventDraft, now = Date.now()) {
+    const { type, ...data } = draft;
+    const body = JSON.stringify({ type, at: iso(now), ...data });
+    const seq = Number(this.q.insertEvent.run(topic, body, now).lastInsertRowid);
+    this.appended.push({ seq, topic, json: `{"cursor":"${seq}",${body.slice(1)}` });
+  }
+
+  // ---------------------------------------------------------------- users
+  createUser(input: { username: string; displayName: string; passwordHash: string; isAdmin: boolean }) {
+    return this.write(() => {
+      if (this.q.userByName.get(input.username)) throw conflict('username_taken', `the username ${input.username} is taken`);
+      const row = this.db
+        .prepare('INSERT INTO users (username, display_name, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?, ?) RETURNING *')
+        .get(input.username, input.displayName, input.passwordHash, input.isAdmin ? 1 : 0, Date.now()) as Row;
+      return toUser(row);
+    });
+  }
+
+  userByName(username: string) {
+    return this.read(() => {
+      const row = this.q.userByName.get(username) as Row | undefined;
+      return row && toUser(row);
+    });
+  }
+
+  userById(id: number) {
+    return this.read(() => {
+      const row = this.q.userById.get(id) as Row | undefined;
+      return row && toUser(row);
+    });
+  }
+
+  listUsers() {
+    return this.read(() => (this.db.prepare('SELECT * FROM users ORDER BY username').all() as Row[]).map(toUser));
+  }
+
+  searchUsers(query: string, limit: number) {
+    return this.read(() => {
+      const like = `%${query.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      const rows = this.db
+        .prepare(
+          "SELECT * FROM users WHERE username LIKE ? ESCAPE '\\' OR display_name LIKE ? ESCAPE '\\' ORDER BY display_name COLLATE NOCASE LIMIT ?",
+        )
+        .all(like, like, limit) as Row[];
+      return rows.map(toUser);
+    });
+  }
+
+  countUsers() {
+    return this.read(() => this.db.prepare('SELECT count(*) FROM users').pluck().get() as number);
+  }
+
+  setPassword(userId: number, passwordHash: string) {
+    return this.write(() => {
+      if (this.db.prepare('UPDATE users SET password_hash = ? WHERE id = ?').run(passwordHash, userId).changes === 0) throw notFound('user');
+      this.db.prepare('DELETE FROM sessions WHERE user_id = ?').run(userId);
+    });
+  }
+
+  deleteUser(userId: number) {
+    return this.write(() => {
+      const user = this.q.userById.get(userId) as Row | undefined;
+      if (!user) throw notFound('user');
+      if (user.announced_presence !== 'offline') this.announce(userId, 'offline');
+      const chats = this.db
+        .prepare("SELECT chat_id FROM chat_members WHERE user_id = ? AND status IN ('invited', 'accepted')")
+        .pluck()
+        .all(userId) as string[];
+      for (const chatId of chats) this.moveMember(chatId, userId, ['invited', 'accepted'], 'left');
+      this.db.prepare('DELETE FROM users WHERE id = ?').run(userId);
+    });
+  }
+
+  // ---------------------------------------------------------------- sessions
+  createSession(userId: number, tokenHash: Buffer, expiresAt: number) {
+    return this.write(() => {
+      const now = Date.now();
+      return Number(
+        this.db
+          .prepare('INSERT INTO sessions (user_id, token_hash, created_at, last_used_at, expires_at) VALUES (?, ?, ?, ?, ?)')
+          .run(userId, tokenHash, now, now, expiresAt).lastInsertRowid,
+      );
+    });
+  }
+
+  sessionByTokenHash(tokenHash: Buffer) {
+    return this.read((): SessionRecord | undefined => {
+      const row = this.q.session.get(tokenHash) as Row | undefined;
+      return row && { tokenId: row.token_id, expiresAt: row.expires_at, lastUsedAt: row.last_used_at, user: toUser(row) };
+    });
+  }
+
+  touchSession(tokenId: number, lastUsedAt: number, expiresAt: number) {
+    return this.write(() => {
+      this.db.prepare('UPDATE sessions SET last_used_at = ?, expires_at = ? WHERE id = ?').run(lastUsedAt, expiresAt, tokenId);
+    });
+  }
+
+  deleteSession(tokenId: number) {
+    return this.write(() => {
+      this.db.prepare('DELETE FROM sessions WHERE id = ?').run(tokenId);
+    });
+  }
+
+  deleteExpiredSessions(now: number) {
+    return this.write(() => this.db.prepare('DELETE FROM sessions WHERE expires_at <= ?').run(now).changes);
+  }
+
+  // ---------------------------------------------------------------- presence
+  setChosenPresence(userId: number, state: PresenceState) {
+    return this.write(() => {
+      this.db.prepare('UPDATE users SET chosen_presence = ? WHERE id = ?').run(state, userId);
+    });
+  }
+
+  announcePresence(userId: number, state: PresenceState) {
+    return this.write(() => this.announce(userId, state));
+  }
+
+  private announce(userId: number, state: PresenceState): boolean {
+    const user = this.q.userById.get(userId) as Row | undefined;
+    if (!user || user.announced_presence === state) return false;
+    this.db.prepare('UPDATE users SET announced_presence = ? WHERE id = ?').run(state, userId);
+    this.append(topicOf.presence(userId), { type: 'presence', username: user.username, state });
+    return true;
+  }
+
+  usersAnnouncedOnline() {
+    return this.read(() => (this.db.prepare("SELECT * FROM users WHERE announced_presence != 'offline'").all() as Row[]).map(toUser));
+  }
+
+  // ---------------------------------------------------------------- contacts and groups
+  addContact(userId: number, contactId: number) {
+    return this.write(
+      () =>
+        this.db
+          .prepare('INSERT INTO contacts (user_id, contact_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING')
+          .run(userId, contactId, Date.now()).changes > 0,
+    );
+  }
+
+  removeContact(userId: number, contactId: number) {
+    return this.write(() => this.db.prepare('DELETE FROM contacts WHERE user_id = ? AND contact_id = ?').run(userId, contactId).changes > 0);
+  }
+
+  listContacts(userId: number) {
+    return this.read((): ContactRecord[] => {
+      const ids = this.q.contactIds.all({ me: userId }) as number[];
+      if (ids.length === 0) return [];
+      const rows = this.db
+        .prepare(
+          `SELECT u.*,
+             EXISTS (SELECT 1 FROM contacts c WHERE c.user_id = @me AND c.contact_id = u.id) AS personal,
+             (SELECT json_group_array(g.name) FROM group_members mine
+                JOIN group_members theirs ON theirs.group_id = mine.group_id
+                JOIN groups g ON g.id = mine.group_id
+              WHERE mine.user_id = @me AND theirs.user_id = u.id) AS groups
+           FROM users u WHERE u.id IN (SELECT value FROM json_each(@ids))
+           ORDER BY u.display_name COLLATE NOCASE, u.username`,
+        )
+        .all({ me: userId, ids: JSON.stringify(ids) }) as Row[];
+      return rows.map((r) => ({ user: toUser(r), personal: r.personal === 1, groups: (JSON.parse(r.groups) as string[]).sort() }));
+    });
+  }
+
+  subscriptions(userId: number) {
+    return this.read(
+      (): Subscriptions => ({
+        contactIds: this.q.contactIds.all({ me: userId }) as number[],
+        chatIds: this.q.acceptedChatIds.all(userId) as string[],
+      }),
+    );
+  }
+
+  createGroup(name: string, displayName: string) {
+    return this.write((): GroupRecord => {
+      if (this.db.prepare('SELECT 1 FROM groups WHERE name = ?').get(name)) throw conflict('conflict', `the group ${name} exists`);
+      this.db.prepare('INSERT INTO groups (name, display_name, created_at) VALUES (?, ?, ?)').run(name, displayName, Date.now());
+      return { name, displayName, members: [] };
+    });
+  }
+
+  deleteGroup(name: string) {
+    return this.write(() => this.db.prepare('DELETE FROM groups WHERE name = ?').run(name).changes > 0);
+  }
+
+  addGroupMember(name: string, userId: number) {
+    return this.write(() => {
+      const groupId = this.db.prepare('SELECT id FROM groups WHERE name = ?').pluck().get(name);
+      if (groupId === undefined) throw notFound(`group ${name}`);
+      return this.db.prepare('INSERT INTO group_members (group_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING').run(groupId, userId).changes > 0;
+    });
+  }
+
+  removeGroupMember(name: string, userId: number) {
+    return this.write(() => {
+      const groupId = this.db.prepare('SELECT id FROM groups WHERE name = ?').pluck().get(name);
+      if (groupId === undefined) throw notFound(`group ${name}`);
+      return this.db.prepare('DELETE FROM group_members WHERE group_id = ? AND user_id = ?').run(groupId, userId).changes > 0;
+    });
+  }
+
+  listGroups() {
+    return this.read(() => {
+      const rows = this.db
+        .prepare(
+          `SELECT g.name, g.display_name,
+             (SELECT json_group_array(username) FROM (SELECT u.username FROM group_members m JOIN users u ON u.id = m.user_id
+               WHERE m.group_id = g.id ORDER BY u.username)) AS members
+           FROM groups g ORDER BY g.name`,
+        )
+        .all() as Row[];
+      return rows.map((r): GroupRecord => ({ name: r.name, displayName: r.display_name, members: JSON.parse(r.members) }));
+    });
+  }
+
+  // ---------------------------------------------------------------- chats
+  private chatRecord(chatId: string): ChatRecord | undefined {
+    const chat = this.q.chat.get(chatId) as Row | undefined;
+    if (!chat) return undefined;
+    const members = this.q.chatMembers.all(chatId) as Row[];
+    return {
+      chat: {
+        id: chat.id,
+        state: chatStateOf(members.map((m) => m.status)),
+        createdBy: chat.created_by,
+        createdAt: iso(chat.created_at),
+        members: members.map((m) => ({ username: m.username, displayName: m.display_name, status: m.status })),
+      },
+      memberStatus: new Map(members.map((m) => [m.user_id as number, m.status as MemberStatus])),
+    };
+  }
+
+  createChat(creatorId: number, inviteeIds: number[]) {
+    return this.write((): Chat => {
+      const creator = this.q.userById.get(creatorId) as Row | undefined;
+      if (!creator) throw notFound('user');
+      const id = randomUUID();
+      const now = Date.now();
+      this.db.prepare('INSERT INTO chats (id, created_by, created_at) VALUES (?, ?, ?)').run(id, creator.username, now);
+      const addMember = this.db.prepare('INSERT INTO chat_members (chat_id, user_id, status, position) VALUES (?, ?, ?, ?)');
+      addMember.run(id, creatorId, 'accepted', 0);
+      inviteeIds.forEach((userId, i) => addMember.run(id, userId, 'invited', i + 1));
+      const chat = this.chatRecord(id)!.chat;
+      for (const userId of inviteeIds) this.append(topicOf.user(userId), { type: 'chat.request', from: creator.username, chat }, now);
+      return chat;
+    });
+  }
+
+  chatById(chatId: string) {
+    return this.read(() => this.chatRecord(chatId));
+  }
+
+  chatsOf(userId: number) {
+    return this.read(() => {
+      const ids = this.db
+        .prepare(
+          `SELECT m.chat_id FROM chat_members m JOIN chats c ON c.id = m.chat_id
+           WHERE m.user_id = ? AND m.status IN ('invited', 'accepted') ORDER BY c.created_at DESC`,
+        )
+        .pluck()
+        .all(userId) as string[];
+      return ids.map((id) => this.chatRecord(id)!.chat);
+    });
+  }
+
+  changeMembership(chatId: string, userId: number, from: MemberStatus[], to: 'accepted' | 'declined' | 'left') {
+    return this.write(() => this.moveMember(chatId, userId, from, to));
+  }
+
+  private moveMember(chatId: string, userId: number, from: MemberStatus[], to: 'accepted' | 'declined' | 'left'): Chat {
+    const before = this.chatRecord(chatId);
+    if (!before) throw notFound('chat');
+    const status = before.memberStatus.get(userId);
+    if (status === undefined) throw new AppError(403, 'forbidden', 'you are not a member of this chat');
+    if (before.chat.state === 'closed') throw conflict('chat_closed', 'this chat has ended');
+    if (!from.includes(status)) throw conflict('conflict', `you cannot go from ${status} to ${to} in this chat`);
+    this.q.setMemberStatus.run(to, chatId, userId);
+    const after = this.chatRecord(chatId)!;
+    const username = after.chat.members.find((_, i) => [...after.memberStatus.keys()][i] === userId)!.username;
+    const now = Date.now();
+    const type = to === 'accepted' ? 'chat.accepted' : to === 'declined' ? 'chat.declined' : 'chat.left';
+    this.append(topicOf.chat(chatId), { type, username, chat: after.chat }, now);
+    if (after.chat.state === 'closed') {
+      // Those still invited do not listen on the chat's topic: tell them it is over.
+      for (const [memberId, s] of after.memberStatus) {
+        if (s === 'invited') this.append(topicOf.user(memberId), { type: 'chat.closed', chat: after.chat }, now);
+      }
+    }
+    return after.chat;
+  }
+
+  putMessage(input: { chatId: string; fromUserId: number; clientId: string; text: string }) {
+    return this.write(() => {
+      const existing = this.q.messageByClientId.get(input.chatId, input.fromUserId, input.clientId) as Row | undefined;
+      if (existing) {
+        if (existing.text !== input.text) {
+          throw conflict('idempotency_conflict', 'this client id was already used for a different message');
+        }
+        return { message: toMessage(existing), created: false };
+      }
+      const record = this.chatRecord(input.chatId);
+      if (!record) throw notFound('chat');
+      if (record.memberStatus.get(input.fromUserId) !== 'accepted') throw new AppError(403, 'forbidden', 'you are not a member of this chat');
+      if (record.chat.state !== 'active') {
+        throw conflict('chat_not_active', record.chat.state === 'closed' ? 'this chat has ended' : 'nobody has accepted this chat yet');
+      }
+      const sender = this.q.userById.get(input.fromUserId) as Row;
+      const now = Date.now();
+      const row = this.q.insertMessage.get(input.chatId, input.fromUserId, sender.username, input.clientId, input.text, now) as Row;
+      const message = toMessage(row);
+      this.append(topicOf.chat(input.chatId), { type: 'chat.message', message }, now);
+      return { message, created: true };
+    });
+  }
+
+  messages(chatId: string, before: number | undefined, limit: number) {
+    return this.read(() => {
+      const rows = this.db
+        .prepare('SELECT * FROM messages WHERE chat_id = ? AND id < ? ORDER BY id DESC LIMIT ?')
+        .all(chatId, before ?? Number.MAX_SAFE_INTEGER, limit) as Row[];
+      return rows.reverse().map(toMessage);
+    });
+  }
+
+  // ---------------------------------------------------------------- event log
+  private readonly toStored = (r: Row): StoredEvent => ({ seq: r.seq, topic: r.topic, json: `{"cursor":"${r.seq}",${(r.body as string).slice(1)}` });
+
+  readEvents(topics: string[], after: number, limit: number) {
+    return this.read(() => (this.q.readEvents.all(after, JSON.stringify(topics), limit) as Row[]).map(this.toStored));
+  }
+
+  eventsSince(after: number, limit: number) {
+    return this.read(() => (this.q.eventsSince.all(after, limit) as Row[]).map(this.toStored));
+  }
+
+  headSeq() {
+    return this.read(() => this.q.headSeq.get() as number);
+  }
+
+  prunedThrough() {
+    return this.read(() => Number(this.q.meta.get('events_pruned_through') ?? 0));
+  }
+
+  pruneEvents(olderThan: number) {
+    return this.write(() => {
+      const last = this.db.prepare('SELECT max(seq) FROM events WHERE at < ?').pluck().get(olderThan) as number | null;
+      if (last === null) return 0;
+      const removed = this.db.prepare('DELETE FROM events WHERE seq <= ?').run(last).changes;
+      this.q.setMeta.run('events_pruned_through', String(last));
+      return removed;
+    });
+  }
+
+  syncExternal() {
+    return this.read(() => {
+      const version = this.db.pragma('data_version', { simple: true }) as number;
+      if (version === this.dataVersion) return false;
+      this.dataVersion = version;
+      this.publish(this.unpublished());
+      return true;
+    });
+  }
+}

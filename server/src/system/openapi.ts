@@ -1,0 +1,42 @@
+/** The OpenAPI 3.1 document, generated from the same route declarations and zod schemas the server validates with. */
+import { z } from 'zod';
+import { ErrorBody } from '../../../shared/index.js';
+import type { RouteSpec } from '../http/route.js';
+
+const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') => z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, any>;
+
+function parameters(schema: z.ZodType | undefined, where: 'path' | 'query') {
+  if (!schema) return [];
+  const s = jsonSchema(schema, 'input');
+  return Object.entries((s.properties ?? {}) as Record<string, unknown>).map(([name, property]) => ({
+    name,
+    in: where,
+    required: where === 'path' || ((s.required ?? []) as string[]).includes(name),
+    schema: property,
+  }));
+}
+
+export function openApiDocument(routes: RouteSpec[], version: string) {
+  const paths: Record<string, Record<string, unknown>> = {};
+  const error = { description: 'Error', content: { 'application/json': { schema: jsonSchema(ErrorBody, 'output') } } };
+  for (const r of routes) {
+    const path = r.path.replace(/:(\w+)/g, '{$1}');
+    (paths[path] ??= {})[r.method] = {
+      summary: r.summary,
+      tags: [r.tag],
+      ...(r.access === 'public' ? {} : { security: [{ bearer: [] }] }),
+      parameters: [...parameters(r.params, 'path'), ...parameters(r.query, 'query')],
+      ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(r.body, 'input') } } } } : {}),
+      responses: {
+        [String(r.status ?? 200)]: { description: 'Success', content: { 'application/json': { schema: jsonSchema(r.response, 'output') } } },
+        default: error,
+      },
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Portico API', version, description: 'Everything over one HTTP(S) origin; events by long poll.' },
+    paths,
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+  };
+}

@@ -1,0 +1,31 @@
+import { z } from 'zod';
+
+/** Every error the API answers with: `{error: {code, message}}`. */
+export const ErrorCode = z.enum([
+  'invalid_request',
+  'invalid_json',
+  'unsupported_media_type',
+  'body_too_large',
+  'invalid_credentials',
+  'unauthorized',
+  'forbidden',
+  'not_found',
+  'conflict',
+  'username_taken',
+  'idempotency_conflict',
+  'chat_closed',
+  'chat_not_active',
+  'rate_limited',
+  'internal_error',
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+export const ErrorBody = z.strictObject({
+  error: z.strictObject({
+    code: ErrorCode,
+    message: z.string(),
+    /** Field-level detail for invalid_request. */
+    issues: z.array(z.strictObject({ path: z.string(), message: z.string() })).optional(),
+  }),
+});
+export type ErrorBody = z.infer<typeof ErrorBody>;

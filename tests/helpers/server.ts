@@ -1,0 +1,149 @@
+/**
+ * Test harness: a real Portico server on an ephemeral loopback port with its own temporary data
+ * directory, and a small HTTP client that speaks to it like a panel would.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { ServerConfig, type ServerConfigInput } from '../../server/src/config.js';
+import { startServer, type RunningServer } from '../../server/src/server.js';
+
+export const ADMIN_PASSWORD = 'admin-password';
+export const PASSWORD = 'correct horse battery';
+
+export interface TestServer extends RunningServer {
+  dataDir: string;
+  admin: Client;
+  /** Creates a user through the admin API and logs them in. */
+  user(username: string, displayName?: string): Promise<Client>;
+  /** Stops this server and starts a new one on the same data directory (and port). */
+  restart(): Promise<TestServer>;
+  /** Stops the server and removes its data directory. */
+  destroy(): Promise<void>;
+}
+
+export async function startTestServer(overrides: Partial<ServerConfigInput> = {}, dataDir?: string): Promise<TestServer> {
+  const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'portico-test-'));
+  const config = ServerConfig.parse({
+    host: '127.0.0.1',
+    port: 0,
+    dataDir: dir,
+    adminPassword: ADMIN_PASSWORD,
+    logLevel: 'silent',
+    presenceGraceMs: 300,
+    sweepIntervalMs: 25,
+    externalSyncMs: 25,
+    ...overrides,
+  });
+  const running = await startServer(config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }));
+  const admin = await Client.login(running.url, 'admin', ADMIN_PASSWORD);
+  const server: TestServer = {
+    ...running,
+    dataDir: dir,
+    admin,
+    async user(username, displayName) {
+      const res = await admin.post('/api/v1/admin/users', { username, password: PASSWORD, ...(displayName ? { displayName } : {}) });
+      if (res.status !== 201) throw new Error(`creating ${username}: ${res.status} ${JSON.stringify(res.body)}`);
+      return Client.login(running.url, username, PASSWORD);
+    },
+    async restart() {
+      await running.close();
+      return startTestServer({ ...overrides, port: running.port }, dir);
+    },
+    async destroy() {
+      await running.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return server;
+}
+
+export interface Reply<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+export class Client {
+  cursor: string | undefined;
+
+  constructor(
+    public baseUrl: string,
+    public token?: string,
+    public username?: string,
+  ) {}
+
+  static async login(baseUrl: string, username: string, password: string): Promise<Client> {
+    const client = new Client(baseUrl);
+    const res = await client.post('/api/v1/login', { username, password });
+    if (res.status !== 200) throw new Error(`login ${username}: ${res.status} ${JSON.stringify(res.body)}`);
+    client.token = res.body.token;
+    client.username = username;
+    return client;
+  }
+
+  async request<T = any>(method: string, path: string, body?: unknown, init: RequestInit = {}): Promise<Reply<T>> {
+    const headers: Record<string, string> = { ...(init.headers as Record<string, string>) };
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    if (body !== undefined && typeof body !== 'string') headers['content-type'] ??= 'application/json';
+    const res = await fetch(this.baseUrl + path, {
+      ...init,
+      method,
+      headers,
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      /* not JSON: keep the text */
+    }
+    return { status: res.status, body: parsed as T, headers: res.headers };
+  }
+
+  get<T = any>(path: string, init?: RequestInit) {
+    return this.request<T>('GET', path, undefined, init);
+  }
+  post<T = any>(path: string, body?: unknown) {
+    return this.request<T>('POST', path, body ?? {});
+  }
+  put<T = any>(path: string, body?: unknown) {
+    return this.request<T>('PUT', path, body);
+  }
+  delete<T = any>(path: string) {
+    return this.request<T>('DELETE', path);
+  }
+
+  /** One poll from this client's cursor (from now, the first time); advances the cursor. */
+  async poll(wait = 0, init?: RequestInit): Promise<any[]> {
+    const query = new URLSearchParams({ wait: String(wait) });
+    if (this.cursor !== undefined) query.set('after', this.cursor);
+    const res = await this.get(`/api/v1/events?${query}`, init);
+    if (res.status !== 200) throw new Error(`poll: ${res.status} ${JSON.stringify(res.body)}`);
+    if (res.body.reset) throw new Error(`poll: reset to ${res.body.cursor}`);
+    this.cursor = res.body.cursor;
+    return res.body.events;
+  }
+
+  /** Polls until an event of this type (and matching `where`) arrives; returns it. */
+  async waitFor(type: string, where: (e: any) => boolean = () => true, timeoutMs = 5000): Promise<any> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const wait = Math.max(0, Math.min(2, (deadline - Date.now()) / 1000));
+      for (const e of await this.poll(wait)) if (e.type === type && where(e)) return e;
+    }
+    throw new Error(`${this.username}: no ${type} event within ${timeoutMs} ms`);
+  }
+}
+
+/** Waits until `check` holds, checking every 20 ms. */
+export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 5000, what = 'condition') {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}

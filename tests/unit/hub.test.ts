@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { EventHub, type Waiter } from '../../server/src/events/hub.js';
+import type { StoredEvent } from '../../server/src/store/store.js';
+
+const event = (seq: number, topic: string): StoredEvent => ({ seq, topic, json: `{"cursor":"${seq}"}` });
+
+function waiter(tokenId: number, topics: string[], after = 0, userId = tokenId) {
+  let woken: StoredEvent[] | undefined;
+  let wakes = 0;
+  const w: Waiter = {
+    userId,
+    tokenId,
+    topics,
+    after,
+    pending: [],
+    wake: (events) => {
+      wakes++;
+      woken = [...events];
+    },
+  };
+  return { w, get woken() { return woken; }, get wakes() { return wakes; } };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+async function settle() {
+  for (let i = 0; i < 30; i++) await tick();
+}
+
+describe('EventHub', () => {
+  it('wakes only the waiters of the event topic, with events after their cursor', async () => {
+    const hub = new EventHub();
+    const a = waiter(1, ['c:x', 'u:1']);
+    const b = waiter(2, ['c:y']);
+    const late = waiter(3, ['c:x'], 10);
+    [a, b, late].forEach((x) => hub.add(x.w));
+    hub.publish([event(5, 'c:x')]);
+    await settle();
+    expect(a.woken?.map((e) => e.seq)).toEqual([5]);
+    expect(b.woken).toBeUndefined();
+    expect(late.woken).toBeUndefined(); // its cursor is past seq 5
+    expect(hub.size).toBe(2);
+  });
+
+  it('collects every event published before the wake-up, in order', async () => {
+    const hub = new EventHub();
+    const a = waiter(1, ['c:x', 'p:2']);
+    hub.add(a.w);
+    hub.publish([event(1, 'c:x'), event(2, 'c:z')]);
+    hub.publish([event(3, 'p:2')]);
+    await settle();
+    expect(a.woken?.map((e) => e.seq)).toEqual([1, 3]);
+    expect(a.wakes).toBe(1);
+  });
+
+  it('a second poll of the same session answers the first at once, empty', () => {
+    const hub = new EventHub();
+    const first = waiter(7, ['c:x']);
+    const second = waiter(7, ['c:x']);
+    hub.add(first.w);
+    hub.add(second.w);
+    expect(first.woken).toEqual([]);
+    expect(second.woken).toBeUndefined();
+    expect(hub.size).toBe(1);
+  });
+
+  it('wakeUser answers all polls of a user, removed waiters are never woken', async () => {
+    const hub = new EventHub();
+    const phone = waiter(1, ['c:x'], 0, 42);
+    const desk = waiter(2, ['c:x'], 0, 42);
+    const gone = waiter(3, ['c:x'], 0, 43);
+    [phone, desk, gone].forEach((x) => hub.add(x.w));
+    hub.remove(gone.w);
+    hub.wakeUser(42);
+    hub.publish([event(1, 'c:x')]);
+    await settle();
+    expect(phone.wakes).toBe(1);
+    expect(desk.wakes).toBe(1);
+    expect(gone.wakes).toBe(0);
+    expect(hub.size).toBe(0);
+  });
+
+  it('fans one event out to 10,000 waiters from memory, each woken exactly once', async () => {
+    const hub = new EventHub();
+    const all = Array.from({ length: 10_000 }, (_, i) => waiter(i + 1, ['t:news', `u:${i + 1}`]));
+    all.forEach((x) => hub.add(x.w));
+    hub.publish([event(100, 't:news')]);
+    await settle();
+    expect(all.every((x) => x.wakes === 1 && x.woken?.[0]?.seq === 100)).toBe(true);
+    expect(hub.size).toBe(0);
+  });
+});

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { ConnectionTracker } from '../../server/src/presence/tracker.js';
+
+function clocked(graceMs: number) {
+  let now = 1_000_000;
+  const tracker = new ConnectionTracker(graceMs, () => now);
+  return { tracker, advance: (ms: number) => (now += ms) };
+}
+
+describe('ConnectionTracker', () => {
+  it('is connected while a poll is held, and for grace after it ends', () => {
+    const { tracker, advance } = clocked(1000);
+    expect(tracker.isConnected(1)).toBe(false);
+    expect(tracker.pollStarted(1, 10)).toBe(true);
+    advance(60_000);
+    expect(tracker.expire()).toEqual([]);
+    expect(tracker.isConnected(1)).toBe(true);
+    tracker.pollEnded(1, 10, 0);
+    advance(999);
+    expect(tracker.expire()).toEqual([]);
+    advance(1);
+    expect(tracker.expire()).toEqual([1]);
+    expect(tracker.isConnected(1)).toBe(false);
+  });
+
+  it('an interval-polling client stays connected for its announced interval', () => {
+    const { tracker, advance } = clocked(1000);
+    tracker.pollStarted(1, 10);
+    tracker.pollEnded(1, 10, 30_000);
+    advance(30_500);
+    expect(tracker.expire()).toEqual([]);
+    advance(600);
+    expect(tracker.expire()).toEqual([1]);
+  });
+
+  it('a user with two sessions stays connected until both are gone', () => {
+    const { tracker } = clocked(1000);
+    tracker.pollStarted(1, 10);
+    expect(tracker.pollStarted(1, 11)).toBe(false);
+    expect(tracker.dropSession(1, 10)).toBe(false);
+    expect(tracker.dropSession(1, 11)).toBe(true);
+    expect(tracker.isConnected(1)).toBe(false);
+  });
+
+  it('holdOpen keeps a user connected after a restart until the time is up', () => {
+    const { tracker, advance } = clocked(1000);
+    tracker.holdOpen(5, 1_000_000 + 5000);
+    expect(tracker.isConnected(5)).toBe(true);
+    advance(5000);
+    expect(tracker.expire()).toEqual([5]);
+  });
+});

@@ -14,6 +14,7 @@ import { VERSION } from './version.js';
 
 const program = new Command('portico').description('Portico server and administration').version(VERSION);
 const dataDirOption = () => new Option('-d, --data-dir <dir>', 'data directory (env PORTICO_DATA_DIR, default ./data)');
+program.addOption(dataDirOption());
 
 program
   .command('start')
@@ -22,8 +23,15 @@ program
   .option('-p, --port <port>', 'port (env PORTICO_PORT, default 8080)')
   .addOption(dataDirOption())
   .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (env PORTICO_LOG_LEVEL)')
+  .option('--admin-password <password>', 'password of "admin" on the first start of an empty data directory (env PORTICO_ADMIN_PASSWORD)')
   .action(async (opts) => {
-    const config = loadConfig(process.env, { host: opts.host, port: opts.port, dataDir: opts.dataDir, logLevel: opts.logLevel });
+    const config = loadConfig(process.env, {
+      host: opts.host,
+      port: opts.port,
+      dataDir: opts.dataDir,
+      logLevel: opts.logLevel,
+      adminPassword: opts.adminPassword,
+    });
     const server = await startServer(config);
     const lines = [
       '',

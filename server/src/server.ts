@@ -56,6 +56,10 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
   const app = buildApp(services);
   const http = createServer(app.callback());
   http.keepAliveTimeout = 30_000; // re-polls reuse the connection; proxies keep theirs open longer
+  // Bound how long a client may take to send its request (slow senders hold sockets); held polls
+  // are not affected: these limits end when the request has arrived.
+  http.headersTimeout = 20_000;
+  http.requestTimeout = 30_000;
   await new Promise<void>((ok, fail) => {
     http.once('error', fail);
     http.listen(config.port, config.host, () => ok());

@@ -465,7 +465,7 @@ export class SqliteStore implements Store {
     if (!from.includes(status)) throw conflict('conflict', `you cannot go from ${status} to ${to} in this chat`);
     this.q.setMemberStatus.run(to, chatId, userId);
     const after = this.chatRecord(chatId)!;
-    const username = after.chat.members.find((_, i) => [...after.memberStatus.keys()][i] === userId)!.username;
+    const username = (this.q.userById.get(userId) as Row).username as string;
     const now = Date.now();
     const type = to === 'accepted' ? 'chat.accepted' : to === 'declined' ? 'chat.declined' : 'chat.left';
     this.append(topicOf.chat(chatId), { type, username, chat: after.chat }, now);

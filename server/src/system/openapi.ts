@@ -3,7 +3,10 @@ import { z } from 'zod';
 import { ErrorBody } from '../../../shared/index.js';
 import type { RouteSpec } from '../http/route.js';
 
-const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') => z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, any>;
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output') {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as Record<string, any>;
+  return rest; // OpenAPI 3.1 already speaks JSON Schema 2020-12
+}
 
 function parameters(schema: z.ZodType | undefined, where: 'path' | 'query') {
   if (!schema) return [];

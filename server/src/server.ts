@@ -102,9 +102,16 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
         timers.forEach(clearInterval);
         hub.wakeAll();
         await new Promise<void>((ok) => {
-          http.close(() => ok());
+          // Answered polls leave keep-alive connections behind: close each once it is idle,
+          // and whatever is still busy after 2 s.
+          const idle = setInterval(() => http.closeIdleConnections(), 10);
+          const busy = setTimeout(() => http.closeAllConnections(), 2000);
+          http.close(() => {
+            clearInterval(idle);
+            clearTimeout(busy);
+            ok();
+          });
           http.closeIdleConnections();
-          setTimeout(() => http.closeAllConnections(), 2000).unref();
         });
         await store.close();
       })()),

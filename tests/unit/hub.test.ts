@@ -79,6 +79,17 @@ describe('EventHub', () => {
     expect(hub.size).toBe(0);
   });
 
+  it('wakeUser answers with the cursor the poll came with, dropping what it held', async () => {
+    // Events of the user's new topics may lie below those it holds: the next poll reads them all.
+    const hub = new EventHub();
+    const a = waiter(1, ['c:old'], 4, 42);
+    hub.add(a.w);
+    hub.publish([event(6, 'c:old')]);
+    hub.wakeUser(42);
+    await settle();
+    expect(a.woken).toEqual([]);
+  });
+
   it('fans one event out to 10,000 waiters from memory, each woken exactly once', async () => {
     const hub = new EventHub();
     const all = Array.from({ length: 10_000 }, (_, i) => waiter(i + 1, ['t:news', `u:${i + 1}`]));

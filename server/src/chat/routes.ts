@@ -94,8 +94,11 @@ export function chatRoutes({ store, topics, hub }: Services) {
       query: HistoryQuery,
       response: HistoryResponse,
       async handler({ params, query, session: { user } }) {
-        const messages = await chats.history(user, params.id, query.before, query.limit);
-        return messages.length === query.limit ? { messages, before: messages[0]!.id } : { messages };
+        // One more than asked tells whether an older page exists.
+        const messages = await chats.history(user, params.id, query.before, query.limit + 1);
+        if (messages.length <= query.limit) return { messages };
+        const page = messages.slice(1);
+        return { messages: page, before: page[0]!.id };
       },
     }),
   ];

@@ -76,7 +76,12 @@ export class EventHub {
   wakeUser(userId: number) {
     const mine = this.byUser.get(userId);
     if (!mine) return;
-    for (const waiter of mine) this.due.add(waiter);
+    for (const waiter of mine) {
+      // Answer with the cursor it came with: events of the new topics may lie below those it
+      // holds (same commit), and the next poll reads them all from the log with the new topics.
+      waiter.pending.length = 0;
+      this.due.add(waiter);
+    }
     this.scheduleWake();
   }
 

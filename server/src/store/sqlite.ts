@@ -444,7 +444,7 @@ export class SqliteStore implements Store {
       const ids = this.db
         .prepare(
           `SELECT m.chat_id FROM chat_members m JOIN chats c ON c.id = m.chat_id
-           WHERE m.user_id = ? AND m.status IN ('invited', 'accepted') ORDER BY c.created_at DESC`,
+           WHERE m.user_id = ? AND m.status IN ('invited', 'accepted') ORDER BY c.created_at DESC, c.rowid DESC`,
         )
         .pluck()
         .all(userId) as string[];
@@ -461,7 +461,8 @@ export class SqliteStore implements Store {
     if (!before) throw notFound('chat');
     const status = before.memberStatus.get(userId);
     if (status === undefined) throw new AppError(403, 'forbidden', 'you are not a member of this chat');
-    if (before.chat.state === 'closed') throw conflict('chat_closed', 'this chat has ended');
+    // Leaving stays possible in a closed chat: it is how a member puts it away.
+    if (before.chat.state === 'closed' && to !== 'left') throw conflict('chat_closed', 'this chat has ended');
     if (!from.includes(status)) throw conflict('conflict', `you cannot go from ${status} to ${to} in this chat`);
     this.q.setMemberStatus.run(to, chatId, userId);
     const after = this.chatRecord(chatId)!;

@@ -47,7 +47,10 @@ export class ConfigError extends Error {}
 /** Merges environment and flags over the defaults; throws ConfigError naming every bad setting. */
 export function loadConfig(env: NodeJS.ProcessEnv, flags: Partial<Record<keyof ServerConfig, unknown>> = {}): ServerConfig {
   const raw: Record<string, unknown> = {};
-  for (const [name, key] of Object.entries(ENV)) if (env[name] !== undefined && env[name] !== '') raw[key] = env[name];
+  for (const [name, key] of Object.entries(ENV)) {
+    const value = env[name]?.trim();
+    if (value) raw[key] = value; // blank counts as unset, not as 0
+  }
   for (const [key, value] of Object.entries(flags)) if (value !== undefined) raw[key] = value;
   const parsed = ServerConfig.safeParse(raw);
   if (!parsed.success) {

@@ -42,6 +42,14 @@ describe('ConnectionTracker', () => {
     expect(tracker.isConnected(1)).toBe(false);
   });
 
+  it('a session dropped while its poll is held is not revived when the poll ends', () => {
+    const { tracker } = clocked(1000);
+    tracker.pollStarted(1, 10);
+    expect(tracker.dropSession(1, 10)).toBe(true);
+    tracker.pollEnded(1, 10, 0);
+    expect(tracker.isConnected(1)).toBe(false);
+  });
+
   it('holdOpen keeps a user connected after a restart until the time is up', () => {
     const { tracker, advance } = clocked(1000);
     tracker.holdOpen(5, 1_000_000 + 5000);

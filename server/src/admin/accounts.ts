@@ -10,8 +10,8 @@ import type { Store, UserRecord } from '../store/store.js';
 export interface AccountHooks {
   /** Subscriptions of these users changed (contacts, groups). */
   subscriptionsChanged(userIds: number[]): void;
-  /** The user is gone: end their polls and presence. */
-  userRemoved(userId: number): void;
+  /** The user's sessions are gone: end their polls and presence. */
+  userRemoved(userId: number): void | Promise<void>;
 }
 
 const noHooks: AccountHooks = { subscriptionsChanged() {}, userRemoved() {} };
@@ -44,13 +44,13 @@ export class Accounts {
       throw conflict('conflict', 'this is the last administrator; make another one first');
     }
     await this.store.deleteUser(user.id);
-    this.hooks.userRemoved(user.id);
+    await this.hooks.userRemoved(user.id);
   }
 
   async resetPassword(username: string, password: string) {
     const user = await this.user(username);
     await this.store.setPassword(user.id, await hashPassword(Password.parse(password)));
-    this.hooks.userRemoved(user.id); // every session ended: same as for a removed user
+    await this.hooks.userRemoved(user.id); // every session ended: same as for a removed user
   }
 
   listUsers() {

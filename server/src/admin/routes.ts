@@ -26,10 +26,11 @@ export function adminRoutes({ store, presence, hub, topics }: Services) {
         hub.wakeUser(id);
       }
     },
-    userRemoved(userId) {
+    async userRemoved(userId) {
       presence.tracker.dropUser(userId);
       hub.wakeUser(userId);
       topics.forgetAll();
+      await presence.refresh(userId); // offline at once (a removed user was announced so already)
     },
   });
   const adminUser = (u: UserRecord) => ({

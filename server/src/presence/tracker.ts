@@ -39,9 +39,13 @@ export class ConnectionTracker {
     return !was;
   }
 
-  /** A poll ended; the session stays connected for grace + the announced interval. */
+  /**
+   * A poll ended; the session stays connected for grace + the announced interval. A session
+   * dropped meanwhile (logout, password reset) stays dropped: its last poll ending revives nothing.
+   */
   pollEnded(userId: number, tokenId: number, intervalMs: number) {
-    const s = this.session(userId, tokenId);
+    const s = this.users.get(userId)?.get(tokenId);
+    if (!s) return;
     s.held = Math.max(0, s.held - 1);
     s.until = Math.max(s.until, this.now() + this.graceMs + intervalMs);
   }

@@ -249,7 +249,20 @@ export class SqliteStore implements Store {
     return this.write(() => {
       const user = this.q.userById.get(userId) as Row | undefined;
       if (!user) throw notFound('user');
-      if (user.announced_presence !== 'offline') this.announce(userId, 'offline');
+      if (user.announced_presence !== 'offline') {
+        // Watchers stop listening on this user's presence topic once the contact is gone, so
+        // each is told on their own topic (a removal is rare: per-recipient events are fine).
+        const watchers = this.db
+          .prepare(
+            `SELECT user_id FROM contacts WHERE contact_id = @id
+             UNION
+             SELECT other.user_id FROM group_members mine JOIN group_members other ON other.group_id = mine.group_id
+             WHERE mine.user_id = @id AND other.user_id != @id`,
+          )
+          .pluck()
+          .all({ id: userId }) as number[];
+        for (const watcherId of watchers) this.append(topicOf.user(watcherId), { type: 'presence', username: user.username, state: 'offline' });
+      }
       const chats = this.db
         .prepare("SELECT chat_id FROM chat_members WHERE user_id = ? AND status IN ('invited', 'accepted')")
         .pluck()

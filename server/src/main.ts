@@ -24,7 +24,8 @@ program
   .addOption(dataDirOption())
   .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (env PORTICO_LOG_LEVEL)')
   .option('--admin-password <password>', 'password of "admin" on the first start of an empty data directory (env PORTICO_ADMIN_PASSWORD)')
-  .action(async (opts) => {
+  .action(async (_opts, command: Command) => {
+    const opts = command.optsWithGlobals(); // --data-dir may stand before or after `start`
     const config = loadConfig(process.env, {
       host: opts.host,
       port: opts.port,

@@ -2,7 +2,7 @@
  * What IT admins do to accounts, contacts and groups: one implementation for the admin API and
  * the command line. `changed` tells the running server whose subscriptions moved.
  */
-import { CreateUserRequest, DisplayName, GroupName, Password, Username } from '../../../shared/index.js';
+import { CreateUserRequest, DisplayName, GroupName, ResetPasswordRequest, Username } from '../../../shared/index.js';
 import { hashPassword } from '../auth/passwords.js';
 import { AppError, conflict, notFound } from '../errors.js';
 import type { Store, UserRecord } from '../store/store.js';
@@ -49,7 +49,7 @@ export class Accounts {
 
   async resetPassword(username: string, password: string) {
     const user = await this.user(username);
-    await this.store.setPassword(user.id, await hashPassword(Password.parse(password)));
+    await this.store.setPassword(user.id, await hashPassword(ResetPasswordRequest.parse({ password }).password));
     await this.hooks.userRemoved(user.id); // every session ended: same as for a removed user
   }
 

@@ -78,6 +78,8 @@ export function chatRoutes({ store, topics, hub }: Services) {
       params: MessageParams,
       body: SendMessageRequest,
       response: MessageResponse,
+      status: 201,
+      otherStatuses: [200],
       async handler({ params, body, session: { user } }, ctx) {
         const { message, created } = await chats.send(user, params.id, params.clientId, body.text);
         ctx.state.status = created ? 201 : 200;

@@ -55,6 +55,7 @@ export function contactRoutes({ store, presence, topics, hub }: Services) {
       access: 'user',
       params: UsernameParams,
       response: ContactResponse,
+      otherStatuses: [201],
       async handler({ params, session: { user } }, ctx) {
         const contact = await other(user, params.username);
         if (await store.addContact(user.id, contact.id)) {

@@ -37,6 +37,8 @@ export interface RouteSpec<P extends Schema | undefined = any, Q extends Schema 
   response: Schema;
   /** Success status (200 unless said). */
   status?: number;
+  /** Other success statuses a handler may choose (through ctx.state.status), for the documentation. */
+  otherStatuses?: number[];
   handler: (input: Input<P, Q, B>, ctx: Context) => Promise<unknown>;
 }
 

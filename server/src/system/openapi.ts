@@ -31,7 +31,12 @@ export function openApiDocument(routes: RouteSpec[], version: string) {
       parameters: [...parameters(r.params, 'path'), ...parameters(r.query, 'query')],
       ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(r.body, 'input') } } } } : {}),
       responses: {
-        [String(r.status ?? 200)]: { description: 'Success', content: { 'application/json': { schema: jsonSchema(r.response, 'output') } } },
+        ...Object.fromEntries(
+          [r.status ?? 200, ...(r.otherStatuses ?? [])].map((status) => [
+            String(status),
+            { description: status === 201 ? 'Created' : 'Success', content: { 'application/json': { schema: jsonSchema(r.response, 'output') } } },
+          ]),
+        ),
         default: error,
       },
     };

@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../server/src/config.js';
+
+/** Runs loadConfig expecting a ConfigError; answers its message. */
+function configError(env: NodeJS.ProcessEnv, flags: Parameters<typeof loadConfig>[1] = {}): string {
+  try {
+    loadConfig(env, flags);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).message;
+  }
+  throw new Error(`no ConfigError for ${JSON.stringify({ env, flags })}`);
+}
+
+describe('loadConfig', () => {
+  it('has the documented defaults with an empty environment', () => {
+    expect(loadConfig({})).toEqual({
+      host: '127.0.0.1',
+      port: 8080,
+      dataDir: './data',
+      logLevel: 'info',
+      presenceGraceMs: 20_000,
+      sweepIntervalMs: 1000,
+      externalSyncMs: 1000,
+      eventRetentionDays: 30,
+      sessionDays: 30,
+      loginPerIpPerMinute: 60,
+      loginFailuresPerUser: 10,
+      trustProxy: false,
+    });
+  });
+
+  it('ignores environment variables it does not know, and empty ones', () => {
+    const config = loadConfig({ PORTICO_PORT: '', PORTICO_HOST: '', PORTICO_NONSENSE: 'x', PATH: '/usr/bin', PORT: '1234' });
+    expect(config.port).toBe(8080);
+    expect(config.host).toBe('127.0.0.1');
+    expect(config).not.toHaveProperty('nonsense');
+  });
+
+  it('takes every PORTICO_* variable, converting numbers and booleans', () => {
+    const config = loadConfig({
+      PORTICO_HOST: '0.0.0.0',
+      PORTICO_PORT: '9000',
+      PORTICO_DATA_DIR: '/var/lib/portico',
+      PORTICO_ADMIN_PASSWORD: 'first admin password',
+      PORTICO_LOG_LEVEL: 'debug',
+      PORTICO_PRESENCE_GRACE_MS: '5000',
+      PORTICO_EVENT_RETENTION_DAYS: '7',
+      PORTICO_SESSION_DAYS: '2',
+      PORTICO_TRUST_PROXY: 'true',
+    });
+    expect(config).toMatchObject({
+      host: '0.0.0.0',
+      port: 9000,
+      dataDir: '/var/lib/portico',
+      adminPassword: 'first admin password',
+      logLevel: 'debug',
+      presenceGraceMs: 5000,
+      eventRetentionDays: 7,
+      sessionDays: 2,
+      trustProxy: true,
+    });
+  });
+
+  it('reads PORTICO_TRUST_PROXY as true for "true" and "1", false for "false" and "0"', () => {
+    expect(loadConfig({ PORTICO_TRUST_PROXY: '1' }).trustProxy).toBe(true);
+    expect(loadConfig({ PORTICO_TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(loadConfig({ PORTICO_TRUST_PROXY: '0' }).trustProxy).toBe(false);
+    expect(loadConfig({ PORTICO_TRUST_PROXY: 'false' }).trustProxy).toBe(false);
+    expect(loadConfig({}, { trustProxy: true }).trustProxy).toBe(true);
+  });
+
+  it('lets flags override the environment, and falls back to the environment for flags not given', () => {
+    const env = { PORTICO_PORT: '9000', PORTICO_HOST: '10.0.0.1', PORTICO_DATA_DIR: '/from/env', PORTICO_LOG_LEVEL: 'warn' };
+    const config = loadConfig(env, { port: '9001', dataDir: '/from/flag', host: undefined, logLevel: undefined });
+    expect(config.port).toBe(9001);
+    expect(config.dataDir).toBe('/from/flag');
+    expect(config.host).toBe('10.0.0.1');
+    expect(config.logLevel).toBe('warn');
+    // Settings that have no environment variable come from flags (the test harness's way).
+    expect(loadConfig({}, { sweepIntervalMs: 25, loginFailuresPerUser: 3 })).toMatchObject({ sweepIntervalMs: 25, loginFailuresPerUser: 3 });
+  });
+
+  it('does not touch the environment object it is given', () => {
+    const env = { PORTICO_PORT: '9000' };
+    loadConfig(env, { port: 1 });
+    expect(env).toEqual({ PORTICO_PORT: '9000' });
+  });
+
+  it.each([
+    ['PORTICO_PORT', 'notaport'],
+    ['PORTICO_PORT', '70000'],
+    ['PORTICO_PORT', '-1'],
+    ['PORTICO_PORT', '80.5'],
+    ['PORTICO_LOG_LEVEL', 'loud'],
+    ['PORTICO_ADMIN_PASSWORD', 'short'],
+    ['PORTICO_PRESENCE_GRACE_MS', 'soon'],
+    ['PORTICO_PRESENCE_GRACE_MS', '10'],
+    ['PORTICO_EVENT_RETENTION_DAYS', '0'],
+    ['PORTICO_SESSION_DAYS', '1000'],
+    ['PORTICO_TRUST_PROXY', 'yes'],
+  ])('a bad %s (%j) throws a ConfigError naming the variable', (name, value) => {
+    const message = configError({ [name]: value });
+    expect(message).toContain(name);
+    expect(message.startsWith('bad configuration')).toBe(true);
+    // Only the bad setting is named.
+    const named = message.match(/PORTICO_[A-Z_]+/g) ?? [];
+    expect([...new Set(named)]).toEqual([name]);
+  });
+
+  it('names every bad setting at once', () => {
+    const message = configError({ PORTICO_PORT: 'x', PORTICO_LOG_LEVEL: 'loud', PORTICO_HOST: 'localhost' });
+    expect(message).toContain('PORTICO_PORT');
+    expect(message).toContain('PORTICO_LOG_LEVEL');
+    expect(message).not.toContain('PORTICO_HOST');
+  });
+
+  it('a bad flag is reported under the variable of the same setting', () => {
+    expect(configError({ PORTICO_PORT: '9000' }, { port: 'abc' })).toContain('PORTICO_PORT');
+    expect(configError({}, { logLevel: 'chatty' })).toContain('PORTICO_LOG_LEVEL');
+  });
+
+  it('a bad setting without an environment variable is named by its key', () => {
+    expect(configError({}, { sweepIntervalMs: 1 })).toContain('sweepIntervalMs');
+  });
+
+  it('a blank PORTICO_PORT ("  ") is not silently port 0 (a random port): unset or an error', () => {
+    let port: number | undefined;
+    try {
+      port = loadConfig({ PORTICO_PORT: '  ' }).port;
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toContain('PORTICO_PORT');
+      return;
+    }
+    expect(port).toBe(8080);
+  });
+
+  it('rejects unknown settings passed as flags', () => {
+    expect(configError({}, { colour: 'blue' } as never)).toMatch(/bad configuration/);
+  });
+});

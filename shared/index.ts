@@ -2,3 +2,4 @@ export * from './limits.js';
 export * from './errors.js';
 export * from './schemas.js';
 export * from './chat.js';
+export * from './portal.js';

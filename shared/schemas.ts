@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { LIMITS, TIMINGS } from './limits.js';
+import { ChartPoint, MediaItem, Notice, TickerItem } from './portal.js';
 
 // ---------- building blocks ----------
 export const Username = z
@@ -120,6 +121,19 @@ export const ChatMemberEvent = (type: 'chat.accepted' | 'chat.declined' | 'chat.
   z.strictObject({ ...base, type: z.literal(type), username: z.string(), chat: Chat });
 export const ChatClosedEvent = z.strictObject({ ...base, type: z.literal('chat.closed'), chat: Chat });
 export const ChatMessageEvent = z.strictObject({ ...base, type: z.literal('chat.message'), message: Message });
+/** A ticker item, flat: {channel, text, url, ...}. */
+export const TickerItemEvent = z.strictObject({ ...base, ...TickerItem.shape, type: z.literal('ticker.item') });
+export const MediaItemEvent = z.strictObject({ ...base, type: z.literal('media.item'), item: MediaItem });
+export const NoticeEvent = z.strictObject({ ...base, type: z.literal('notice.item'), notice: Notice });
+export const ChartPointsEvent = z.strictObject({
+  ...base,
+  type: z.literal('chart.points'),
+  channel: z.string(),
+  series: z.string(),
+  unit: z.string().optional(),
+  points: z.array(ChartPoint),
+});
+export const LinksChangedEvent = z.strictObject({ ...base, type: z.literal('links.changed'), html: z.string() });
 export const Event = z.discriminatedUnion('type', [
   PresenceEvent,
   ChatRequestEvent,
@@ -128,6 +142,11 @@ export const Event = z.discriminatedUnion('type', [
   ChatMemberEvent('chat.left'),
   ChatClosedEvent,
   ChatMessageEvent,
+  TickerItemEvent,
+  MediaItemEvent,
+  NoticeEvent,
+  ChartPointsEvent,
+  LinksChangedEvent,
 ]);
 export type Event = z.infer<typeof Event>;
 export type EventType = Event['type'];

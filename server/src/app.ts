@@ -3,7 +3,8 @@
  *   1. metrics   – times every request, with its final status
  *   2. errors    – every failure becomes `{error: {code, message}}` with its status
  *   3. headers   – security headers on every answer
- *   4. router    – per route: authentication, input validation (zod), handler
+ *   4. router    – per route: authentication (user token, or provider key/signature with its
+ *                  rate limit), input validation (zod), handler
  */
 import Router from '@koa/router';
 import Koa from 'koa';
@@ -19,6 +20,8 @@ import { securityHeaders } from './http/headers.js';
 import { createMetrics } from './http/metrics.js';
 import { mount, type RouteSpec } from './http/route.js';
 import { presenceRoutes } from './presence/routes.js';
+import { channelRoutes, providerAdminRoutes } from './providers/routes.js';
+import { tickerRoutes } from './ticker/routes.js';
 import { systemRoutes } from './system/routes.js';
 import { VERSION } from './version.js';
 
@@ -30,6 +33,9 @@ export function buildApp(services: Services) {
     ...chatRoutes(services),
     ...eventRoutes(services),
     ...adminRoutes(services),
+    ...providerAdminRoutes(services),
+    ...channelRoutes(services),
+    ...tickerRoutes(services),
   ];
   const metrics = createMetrics({
     heldPolls: () => services.hub.size,
@@ -44,7 +50,7 @@ export function buildApp(services: Services) {
 
   const router = new Router();
   const authenticate = authenticator(services.sessions);
-  mount(router, routes, authenticate);
+  mount(router, routes, { authenticate, providers: services.providers });
   systemRoutes(router, { routes, version: VERSION, registry: metrics.registry, authenticate });
   app.use(router.routes());
   app.use(router.allowedMethods());

@@ -21,6 +21,8 @@ export const ServerConfig = z.strictObject({
   sessionDays: z.coerce.number().min(1).max(365).default(30),
   loginPerIpPerMinute: z.coerce.number().int().min(1).default(60),
   loginFailuresPerUser: z.coerce.number().int().min(1).default(10),
+  /** Pushes a content provider may make per minute. */
+  providerRequestsPerMinute: z.coerce.number().int().min(1).default(120),
   /** Behind a reverse proxy: take the client address from X-Forwarded-For. */
   trustProxy: z
     .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
@@ -40,6 +42,7 @@ const ENV: Record<string, keyof ServerConfig> = {
   PORTICO_EVENT_RETENTION_DAYS: 'eventRetentionDays',
   PORTICO_SESSION_DAYS: 'sessionDays',
   PORTICO_TRUST_PROXY: 'trustProxy',
+  PORTICO_PROVIDER_RATE: 'providerRequestsPerMinute',
 };
 
 export class ConfigError extends Error {}

@@ -5,6 +5,8 @@ import type { ServerConfig } from './config.js';
 import type { EventHub } from './events/hub.js';
 import type { TopicCache } from './events/topics.js';
 import type { PresenceService } from './presence/service.js';
+import type { ProviderGate } from './providers/cgi.js';
+import type { ServerSecret } from './secrets.js';
 import type { Store } from './store/store.js';
 
 export interface Services {
@@ -15,4 +17,6 @@ export interface Services {
   hub: EventHub;
   topics: TopicCache;
   presence: PresenceService;
+  secret: ServerSecret;
+  providers: ProviderGate;
 }

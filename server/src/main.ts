@@ -3,12 +3,16 @@
  * and work on the data directory directly (with the server running or not).
  */
 import { Command, Option } from 'commander';
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { ZodError } from 'zod';
 import { Accounts } from './admin/accounts.js';
 import { randomPassword } from './auth/passwords.js';
 import { ConfigError, loadConfig } from './config.js';
 import { AppError } from './errors.js';
 import { databaseFile, startServer } from './server.js';
+import { ProviderAdmin } from './providers/admin.js';
+import { ServerSecret } from './secrets.js';
 import { SqliteStore } from './store/sqlite.js';
 import { VERSION } from './version.js';
 
@@ -66,15 +70,23 @@ program
  * An admin command: opens the data directory's store, runs, closes. Commander hands the action
  * its positional arguments, then the options, then the command itself.
  */
-function admin(fn: (accounts: Accounts, print: (line: string) => void, args: string[], opts: Record<string, any>) => Promise<void>) {
+interface AdminTools {
+  accounts: Accounts;
+  providers: ProviderAdmin;
+  store: SqliteStore;
+}
+
+function admin(fn: (tools: AdminTools, print: (line: string) => void, args: string[], opts: Record<string, any>) => Promise<void>) {
   return async (...received: any[]) => {
     const command = received[received.length - 1] as Command;
     const opts = command.optsWithGlobals();
     const args = received.slice(0, -2).flat() as string[];
     const config = loadConfig(process.env, { dataDir: opts.dataDir });
+    mkdirSync(resolve(config.dataDir), { recursive: true, mode: 0o700 });
     const store = new SqliteStore(databaseFile(config.dataDir));
     try {
-      await fn(new Accounts(store), (line) => process.stdout.write(line + '\n'), args, opts);
+      const tools = { accounts: new Accounts(store), providers: new ProviderAdmin(store, ServerSecret.load(resolve(config.dataDir))), store };
+      await fn(tools, (line) => process.stdout.write(line + '\n'), args, opts);
     } finally {
       await store.close();
     }
@@ -89,7 +101,7 @@ user
   .option('--password <password>', 'password (at least 8 characters)')
   .option('--admin', 'make an administrator')
   .action(
-    admin(async (accounts, print, [username], opts) => {
+    admin(async ({ accounts }, print, [username], opts) => {
       const password = opts.password ?? randomPassword();
       const created = await accounts.createUser({ username: username!, password, displayName: opts.name, isAdmin: !!opts.admin });
       print(`created ${created.isAdmin ? 'administrator' : 'user'} ${created.username} (${created.displayName})`);
@@ -99,7 +111,7 @@ user
 user
   .command('remove <username>')
   .description('remove a user: sessions end, chats are left, sent messages stay in history')
-  .action(admin(async (accounts, print, [username]) => {
+  .action(admin(async ({ accounts }, print, [username]) => {
     await accounts.removeUser(username!);
     print(`removed ${username}`);
   }));
@@ -107,7 +119,7 @@ user
   .command('passwd <username>')
   .description("reset a user's password (generated and printed if none is given); their sessions end")
   .option('--password <password>', 'the new password')
-  .action(admin(async (accounts, print, [username], opts) => {
+  .action(admin(async ({ accounts }, print, [username], opts) => {
     const password = opts.password ?? randomPassword();
     await accounts.resetPassword(username!, password);
     print(`password of ${username} reset`);
@@ -116,7 +128,7 @@ user
 user
   .command('list')
   .description('list users')
-  .action(admin(async (accounts, print) => {
+  .action(admin(async ({ accounts }, print) => {
     for (const u of await accounts.listUsers()) print(`${u.username}\t${u.displayName}${u.isAdmin ? '\t(admin)' : ''}`);
   }));
 
@@ -124,7 +136,7 @@ const contact = program.command('contact').description("manage a user's contacts
 contact
   .command('add <username> <contacts...>')
   .description("add contacts to a user's list")
-  .action(admin(async (accounts, print, [username, ...contacts]) => {
+  .action(admin(async ({ accounts }, print, [username, ...contacts]) => {
     for (const c of contacts) {
       await accounts.addContact(username!, c);
       print(`${username} now has ${c} as a contact`);
@@ -133,14 +145,14 @@ contact
 contact
   .command('remove <username> <contact>')
   .description("remove a contact from a user's list")
-  .action(admin(async (accounts, print, [username, c]) => {
+  .action(admin(async ({ accounts }, print, [username, c]) => {
     await accounts.removeContact(username!, c!);
     print(`${c} removed from ${username}'s contacts`);
   }));
 contact
   .command('list <username>')
   .description("list a user's contacts")
-  .action(admin(async (accounts, print, [username]) => {
+  .action(admin(async ({ accounts }, print, [username]) => {
     for (const c of await accounts.contactsOf(username!)) {
       const via = [c.personal ? 'personal' : '', ...c.groups.map((g) => `group ${g}`)].filter(Boolean).join(', ');
       print(`${c.user.username}\t${c.user.displayName}\t${via}`);
@@ -152,36 +164,86 @@ group
   .command('create <name>')
   .option('-n, --name <displayName>', 'display name')
   .description('create a group')
-  .action(admin(async (accounts, print, [name], opts) => {
+  .action(admin(async ({ accounts }, print, [name], opts) => {
     await accounts.createGroup(name!, opts.name);
     print(`created group ${name}`);
   }));
 group
   .command('delete <name>')
   .description('remove a group')
-  .action(admin(async (accounts, print, [name]) => {
+  .action(admin(async ({ accounts }, print, [name]) => {
     await accounts.removeGroup(name!);
     print(`removed group ${name}`);
   }));
 group
   .command('add <name> <usernames...>')
   .description('add users to a group')
-  .action(admin(async (accounts, print, [name, ...usernames]) => {
+  .action(admin(async ({ accounts }, print, [name, ...usernames]) => {
     for (const u of usernames) await accounts.addToGroup(name!, u);
     print(`group ${name}: ${(await accounts.group(name!)).members.join(', ')}`);
   }));
 group
   .command('remove <name> <username>')
   .description('remove a user from a group')
-  .action(admin(async (accounts, print, [name, u]) => {
+  .action(admin(async ({ accounts }, print, [name, u]) => {
     await accounts.removeFromGroup(name!, u!);
     print(`group ${name}: ${(await accounts.group(name!)).members.join(', ')}`);
   }));
 group
   .command('list')
   .description('list groups and their members')
-  .action(admin(async (accounts, print) => {
+  .action(admin(async ({ accounts }, print) => {
     for (const g of await accounts.listGroups()) print(`${g.name}\t${g.displayName}\t${g.members.join(', ')}`);
+  }));
+
+const provider = program.command('provider').description('manage content providers (who may push to which channels)').addOption(dataDirOption());
+provider
+  .command('add <name>')
+  .description('create a provider for some channels (made as needed); prints its key, shown only now')
+  .requiredOption('-c, --channels <names>', 'comma-separated channel names, e.g. weather,stocks')
+  .option('--require-signature', 'accept only HMAC-signed pushes from it')
+  .action(admin(async ({ providers }, print, [name], opts) => {
+    const channels = String(opts.channels).split(',').map((c) => c.trim()).filter(Boolean);
+    const { provider: p, key } = await providers.create({ name: name!, channels, requireSignature: !!opts.requireSignature });
+    print(`created provider ${p.name} for channels ${p.channels.join(', ')}`);
+    print(`key: ${key}`);
+  }));
+provider
+  .command('rotate <name>')
+  .description('give a provider a new key (the old one stops working)')
+  .action(admin(async ({ providers }, print, [name]) => {
+    print(`key: ${(await providers.rotate(name!)).key}`);
+  }));
+provider
+  .command('remove <name>')
+  .description('remove a provider')
+  .action(admin(async ({ providers }, print, [name]) => {
+    await providers.remove(name!);
+    print(`removed provider ${name}`);
+  }));
+provider
+  .command('list')
+  .description('list providers and their channels')
+  .action(admin(async ({ providers }, print) => {
+    for (const p of await providers.list()) print(`${p.name}\t${p.channels.join(',')}${p.requireSignature ? '\t(signed only)' : ''}`);
+  }));
+
+const channel = program.command('channel').description('manage channels').addOption(dataDirOption());
+channel
+  .command('list')
+  .description('list channels')
+  .action(admin(async ({ store }, print) => {
+    for (const c of await store.portal.listChannels()) print(`${c.name}\t${c.title}${c.isDefault ? '\t(default)' : ''}`);
+  }));
+channel
+  .command('set <name>')
+  .description('set a channel title, and whether users who chose nothing see it')
+  .option('--title <title>', 'the title shown in the panel')
+  .option('--default', 'shown to users who chose no channels')
+  .option('--no-default', 'not shown unless a user chooses it')
+  .action(admin(async ({ store }, print, [name], opts) => {
+    const c = await store.portal.updateChannel(name!, { title: opts.title, isDefault: opts.default });
+    print(`${c.name}\t${c.title}${c.isDefault ? '\t(default)' : ''}`);
   }));
 
 program.parseAsync().catch((error: unknown) => {

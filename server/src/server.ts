@@ -19,6 +19,8 @@ import { EventHub } from './events/hub.js';
 import { TopicCache } from './events/topics.js';
 import { PresenceService } from './presence/service.js';
 import { ConnectionTracker } from './presence/tracker.js';
+import { ProviderGate } from './providers/cgi.js';
+import { ServerSecret } from './secrets.js';
 import { SqliteStore } from './store/sqlite.js';
 
 export interface RunningServer {
@@ -51,7 +53,9 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
   const presence = new PresenceService(store, new ConnectionTracker(config.presenceGraceMs), onError);
   // Those online before a restart get one full poll cycle to come back before showing offline.
   await presence.restore(TIMINGS.pollWaitMax * 1000 + config.presenceGraceMs);
-  const services: Services = { config, log, store, sessions: new Sessions(store, config.sessionDays), hub, topics, presence };
+  const secret = ServerSecret.load(resolve(config.dataDir));
+  const providers = new ProviderGate(store, secret, join(resolve(config.dataDir), 'tmp'), config.providerRequestsPerMinute);
+  const services: Services = { config, log, store, sessions: new Sessions(store, config.sessionDays), hub, topics, presence, secret, providers };
 
   const app = buildApp(services);
   const http = createServer(app.callback());

@@ -1,11 +1,14 @@
 /**
  * Test harness: a real Portico server on an ephemeral loopback port with its own temporary data
- * directory, and a small HTTP client that speaks to it like a panel would.
+ * directory, a small HTTP client that speaks to it like a panel would, and the helpers the
+ * integration tests share for logging in, reading the event stream and checking errors.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
+import { expect } from 'vitest';
+import { ErrorBody } from '../../shared/index.js';
 import { ServerConfig, type ServerConfigInput } from '../../server/src/config.js';
 import { startServer, type RunningServer } from '../../server/src/server.js';
 
@@ -146,4 +149,57 @@ export async function eventually(check: () => Promise<boolean> | boolean, timeou
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/** A login attempt by a client with no session; answers the reply as it is (Client.login throws instead). */
+export const login = (server: TestServer, username: string, password: string) =>
+  new Client(server.url).post('/api/v1/login', { username, password });
+
+/** Polls until `count` events matching `where` have arrived; answers them, in order. */
+export async function collect(client: Client, count: number, where: (e: any) => boolean = () => true, timeoutMs = 5000): Promise<any[]> {
+  const deadline = Date.now() + timeoutMs;
+  const got: any[] = [];
+  while (got.length < count) {
+    const left = deadline - Date.now();
+    if (left <= 0) throw new Error(`${client.username}: got ${got.length} of ${count} events: ${JSON.stringify(got.map((e) => e.type))}`);
+    got.push(...(await client.poll(Math.min(2, left / 1000))).filter(where));
+  }
+  return got;
+}
+
+/** Everything waiting in the client's stream right now (no hold), over as many polls as it takes. */
+export async function drain(client: Client): Promise<any[]> {
+  const all: any[] = [];
+  for (;;) {
+    const events = await client.poll(0);
+    all.push(...events);
+    if (events.length === 0) return all;
+  }
+}
+
+/**
+ * Asserts the error shape of the contract: this status, and a body of exactly
+ * `{error: {code, message}}` (plus `issues` where given) with this code and a non-empty message.
+ * `what` labels the failures. With `strict`, also the JSON content type, the shared ErrorBody
+ * schema and `x-content-type-options: nosniff`.
+ */
+export function expectError(
+  res: { status: number; body: any; headers: Headers },
+  status: number,
+  code: string,
+  what = '',
+  { strict = false } = {},
+) {
+  const label = `${what} -> ${res.status} ${JSON.stringify(res.body)}`;
+  expect(res.status, label).toBe(status);
+  if (strict) {
+    expect(res.headers.get('content-type'), label).toMatch(/^application\/json/);
+    expect(ErrorBody.safeParse(res.body).success, label).toBe(true);
+  }
+  expect(Object.keys(res.body), label).toEqual(['error']);
+  expect(Object.keys(res.body.error).filter((k) => k !== 'issues').sort(), label).toEqual(['code', 'message']);
+  expect(res.body.error.code, label).toBe(code);
+  expect(typeof res.body.error.message, label).toBe('string');
+  expect(res.body.error.message.length, label).toBeGreaterThan(0);
+  if (strict) expect(res.headers.get('x-content-type-options'), label).toBe('nosniff');
 }

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorBody, LIMITS } from '../../shared/index.js';
-import { Client, PASSWORD, eventually, startTestServer, type TestServer } from '../helpers/server.js';
+import { Client, PASSWORD, eventually, expectError, startTestServer, type TestServer } from '../helpers/server.js';
 
 interface RawReply {
   status: number;
@@ -36,20 +36,6 @@ async function raw(
     body = undefined;
   }
   return { status: res.status, body, text, headers: res.headers };
-}
-
-/** The error shape of the contract, and nothing else. */
-function expectError(res: { status: number; body: any; headers: Headers }, status: number, code: string, what = '') {
-  const label = `${what} -> ${res.status} ${JSON.stringify(res.body)}`;
-  expect(res.status, label).toBe(status);
-  expect(res.headers.get('content-type'), label).toMatch(/^application\/json/);
-  expect(ErrorBody.safeParse(res.body).success, label).toBe(true);
-  expect(Object.keys(res.body), label).toEqual(['error']);
-  const keys = Object.keys(res.body.error).sort();
-  expect(keys.length === 2 ? keys : keys.filter((k) => k !== 'issues'), label).toEqual(['code', 'message']);
-  expect(res.body.error.code, label).toBe(code);
-  expect(res.body.error.message.length, label).toBeGreaterThan(0);
-  expect(res.headers.get('x-content-type-options'), label).toBe('nosniff');
 }
 
 const encoder = new TextEncoder();
@@ -90,10 +76,14 @@ describe('bad input', () => {
     'post /api/v1/admin/users': { username: 'bi-intruder', password: PASSWORD },
     'put /api/v1/admin/users/{username}/password': { password: 'changed by bad input' },
     'post /api/v1/admin/groups': { name: 'bi-other-group' },
+    'post /api/v1/admin/providers': { name: 'bi-provider', channels: ['bi-channel'] },
+    'put /api/v1/admin/channels/{name}': { title: 'must never be stored' },
+    'put /api/v1/channels/mine': { channels: [] },
+    'put /api/v1/admin/links': { html: '<p>must never be stored</p>' },
   };
 
   const operations = () => {
-    const ops: Array<{ key: string; method: string; url: string; secured: boolean; hasBody: boolean; admin: boolean }> = [];
+    const ops: Array<{ key: string; method: string; url: string; secured: boolean; hasBody: boolean; jsonBody: boolean; admin: boolean }> = [];
     const values: Record<string, string> = PATH_VALUES();
     for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
       for (const [method, op] of Object.entries(methods)) {
@@ -106,13 +96,15 @@ describe('bad input', () => {
           }),
           secured: Array.isArray(op.security) && op.security.length > 0,
           hasBody: op.requestBody !== undefined,
+          // Provider pushes (/cgi/...) also take forms: tests/integration/providers-ticker.test.ts covers them.
+          jsonBody: op.requestBody !== undefined && Object.keys(op.requestBody.content).join() === 'application/json',
           admin: path.startsWith('/api/v1/admin/'),
         });
       }
     }
     return ops;
   };
-  const bodyOps = () => operations().filter((o) => o.hasBody);
+  const bodyOps = () => operations().filter((o) => o.jsonBody);
   const tokenFor = (op: { admin: boolean }) => (op.admin ? server.admin.token : alice.token);
 
   it('the JSON-body routes of the API description are the ones we know how to fill', () => {
@@ -123,7 +115,7 @@ describe('bad input', () => {
     for (const op of bodyOps()) {
       for (const text of ['{"state":', '{state: "away"}', "{'a': 1}", '', '[1, 2', 'tru']) {
         const res = await raw(server.url, op.method, op.url, { token: tokenFor(op), body: text, contentType: 'application/json' });
-        expectError(res, 400, 'invalid_json', `${op.key} ${JSON.stringify(text)}`);
+        expectError(res, 400, 'invalid_json', `${op.key} ${JSON.stringify(text)}`, { strict: true });
       }
     }
   });
@@ -133,7 +125,7 @@ describe('bad input', () => {
       const body = JSON.stringify(VALID_BODIES[op.key]);
       for (const contentType of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', undefined]) {
         const res = await raw(server.url, op.method, op.url, { token: tokenFor(op), body: encoder.encode(body), contentType });
-        expectError(res, 415, 'unsupported_media_type', `${op.key} as ${contentType}`);
+        expectError(res, 415, 'unsupported_media_type', `${op.key} as ${contentType}`, { strict: true });
       }
     }
   });
@@ -142,13 +134,14 @@ describe('bad input', () => {
     for (const op of bodyOps()) {
       const body = padded(VALID_BODIES[op.key], LIMITS.jsonBodyBytes + 1);
       const res = await raw(server.url, op.method, op.url, { token: tokenFor(op), body, contentType: 'application/json' });
-      expectError(res, 413, 'body_too_large', op.key);
+      expectError(res, 413, 'body_too_large', op.key, { strict: true });
       const huge = JSON.stringify({ ...(VALID_BODIES[op.key] as object), filler: 'x'.repeat(1024 * 1024) });
       expectError(
         await raw(server.url, op.method, op.url, { token: tokenFor(op), body: huge, contentType: 'application/json' }),
         413,
         'body_too_large',
         `${op.key} 1 MiB`,
+        { strict: true },
       );
     }
     // The limit is exact: 65536 bytes of valid JSON are read (and then validated).
@@ -166,7 +159,7 @@ describe('bad input', () => {
     for (const op of bodyOps()) {
       const body = JSON.stringify({ ...(VALID_BODIES[op.key] as object), sneaky: true });
       const res = await raw(server.url, op.method, op.url, { token: tokenFor(op), body, contentType: 'application/json' });
-      expectError(res, 400, 'invalid_request', op.key);
+      expectError(res, 400, 'invalid_request', op.key, { strict: true });
       expect(res.body.error.message, op.key).toContain('sneaky');
       expect(Array.isArray(res.body.error.issues), op.key).toBe(true);
       for (const issue of res.body.error.issues) expect(Object.keys(issue).sort()).toEqual(['message', 'path']);
@@ -181,7 +174,7 @@ describe('bad input', () => {
         const at = json.indexOf('"', json.indexOf(':')) + 1;
         const bytes = new Uint8Array([...encoder.encode(json.slice(0, at)), ...bad, ...encoder.encode(json.slice(at))]);
         const res = await raw(server.url, op.method, op.url, { token: tokenFor(op), body: bytes, contentType: 'application/json' });
-        expectError(res, 400, 'invalid_json', `${op.key} with bytes ${bad}`);
+        expectError(res, 400, 'invalid_json', `${op.key} with bytes ${bad}`, { strict: true });
       }
     }
   });
@@ -192,11 +185,11 @@ describe('bad input', () => {
     expect(operations().filter((o) => !o.secured).map((o) => o.key)).toEqual(['post /api/v1/login']);
     const forged = 'A'.repeat(43);
     for (const op of secured) {
-      const body = op.hasBody ? JSON.stringify(VALID_BODIES[op.key]) : undefined;
+      const body = op.hasBody ? JSON.stringify(VALID_BODIES[op.key] ?? { channel: 'weather', text: 'no key' }) : undefined;
       const contentType = body ? 'application/json' : undefined;
       for (const token of [undefined, forged, 'short', 'has spaces in it and is long enough']) {
         const res = await raw(server.url, op.method, op.url, { token, body, contentType });
-        expectError(res, 401, 'unauthorized', `${op.key} with token ${token}`);
+        expectError(res, 401, 'unauthorized', `${op.key} with token ${token}`, { strict: true });
         expect(res.headers.get('www-authenticate')).toBe('Bearer');
       }
       // Not Bearer: Basic with the right password is no way in either.
@@ -211,13 +204,13 @@ describe('bad input', () => {
   it('a message of 4001 characters, or of only whitespace, is 400 and nothing is stored', async () => {
     await bob.poll();
     const url = (clientId: string) => `/api/v1/chats/${chatId}/messages/${clientId}`;
-    expectError(await alice.put(url('long'), { text: 'a'.repeat(LIMITS.messageChars + 1) }), 400, 'invalid_request', '4001 chars');
+    expectError(await alice.put(url('long'), { text: 'a'.repeat(LIMITS.messageChars + 1) }), 400, 'invalid_request', '4001 chars', { strict: true });
     for (const text of ['', ' ', '   \n\t  ', '\u00a0\u2003']) {
-      expectError(await alice.put(url('blank'), { text }), 400, 'invalid_request', JSON.stringify(text));
+      expectError(await alice.put(url('blank'), { text }), 400, 'invalid_request', JSON.stringify(text), { strict: true });
     }
-    expectError(await alice.put(url('nulltext'), { text: null }), 400, 'invalid_request', 'null text');
-    expectError(await alice.put(url('numtext'), { text: 42 }), 400, 'invalid_request', 'number text');
-    expectError(await alice.put(url('notext'), {}), 400, 'invalid_request', 'no text');
+    expectError(await alice.put(url('nulltext'), { text: null }), 400, 'invalid_request', 'null text', { strict: true });
+    expectError(await alice.put(url('numtext'), { text: 42 }), 400, 'invalid_request', 'number text', { strict: true });
+    expectError(await alice.put(url('notext'), {}), 400, 'invalid_request', 'no text', { strict: true });
 
     const history = await alice.get(`/api/v1/chats/${chatId}/messages`);
     expect(history.status).toBe(200);
@@ -270,20 +263,20 @@ describe('bad input', () => {
       [server.admin, 'POST', '/api/v1/admin/groups', { name: 'bad group' }],
     ];
     for (const [client, method, path, body] of cases) {
-      expectError(await client.request(method, path, body), 400, 'invalid_request', `${method} ${path}`);
+      expectError(await client.request(method, path, body), 400, 'invalid_request', `${method} ${path}`, { strict: true });
     }
   });
 
   it('an unknown path is 404 JSON, a known path with the wrong method is 405 JSON', async () => {
     for (const path of ['/nope', '/api/v1/nope', '/api/v2/me', '/api/v1/contacts/bi-bob/extra', '/api/v1/chats/' + randomUUID() + '/nope']) {
-      expectError(await raw(server.url, 'GET', path, { token: alice.token }), 404, 'not_found', path);
+      expectError(await raw(server.url, 'GET', path, { token: alice.token }), 404, 'not_found', path, { strict: true });
     }
-    expectError(await raw(server.url, 'GET', '/nope'), 404, 'not_found', '/nope without a token');
+    expectError(await raw(server.url, 'GET', '/nope'), 404, 'not_found', '/nope without a token', { strict: true });
     const wrong = await raw(server.url, 'PATCH', '/api/v1/contacts', { token: alice.token });
-    expectError(wrong, 405, 'invalid_request', 'PATCH /api/v1/contacts');
+    expectError(wrong, 405, 'invalid_request', 'PATCH /api/v1/contacts', { strict: true });
     expect(wrong.headers.get('allow')).toContain('GET');
     // A chat that does not exist (well-formed id) is a 404 too.
-    expectError(await alice.get(`/api/v1/chats/${randomUUID()}`), 404, 'not_found', 'unknown chat');
+    expectError(await alice.get(`/api/v1/chats/${randomUUID()}`), 404, 'not_found', 'unknown chat', { strict: true });
   });
 
   it('after all of it the server is healthy and the data is intact', async () => {
@@ -349,6 +342,16 @@ describe('API description, health and metrics', () => {
     'delete /api/v1/admin/groups/{name}',
     'put /api/v1/admin/groups/{name}/members/{username}',
     'delete /api/v1/admin/groups/{name}/members/{username}',
+    // portal content (issue 3)
+    'get /api/v1/admin/providers',
+    'post /api/v1/admin/providers',
+    'post /api/v1/admin/providers/{name}/key',
+    'delete /api/v1/admin/providers/{name}',
+    'put /api/v1/admin/channels/{name}',
+    'get /api/v1/channels',
+    'put /api/v1/channels/mine',
+    'post /cgi/ticker',
+    'get /api/v1/ticker',
   ];
 
   it('/api/v1/openapi.json is an OpenAPI 3.1 document listing every route of the contract', async () => {
@@ -359,7 +362,8 @@ describe('API description, health and metrics', () => {
     expect(doc.openapi).toMatch(/^3\.1\.\d+$/);
     expect(doc.info.title).toEqual(expect.any(String));
     expect(doc.info.version).toMatch(/^\d+\.\d+\.\d+/);
-    expect(doc.components.securitySchemes.bearer).toEqual({ type: 'http', scheme: 'bearer' });
+    expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(doc.components.securitySchemes.providerKey).toMatchObject({ type: 'http', scheme: 'bearer' });
 
     const listed: string[] = [];
     for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
@@ -378,7 +382,9 @@ describe('API description, health and metrics', () => {
         expect(inPath.map((p: any) => p.name).sort(), key).toEqual(templated);
         for (const p of inPath) expect(p.required, `${key} {${p.name}}`).toBe(true);
         for (const p of op.parameters) expect(['path', 'query'], key).toContain(p.in);
-        if (op.security) expect(op.security, key).toEqual([{ bearer: [] }]);
+        if (op.security) {
+          expect(op.security, key).toEqual(path.startsWith('/cgi/') ? [{ providerKey: [] }, { providerSignature: [] }] : [{ bearer: [] }]);
+        }
         if (op.requestBody) {
           const schema = op.requestBody.content['application/json'].schema;
           expect(schema.type, key).toBe('object');

@@ -4,7 +4,8 @@
  * and who may do what.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client, startTestServer, type TestServer } from '../helpers/server.js';
+import { activeChat, createChat } from '../helpers/chat.js';
+import { Client, collect, drain, startTestServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
 let seq = 0;
@@ -22,37 +23,8 @@ function users<const T extends readonly string[]>(...prefixes: T): Promise<{ [K 
   return Promise.all(prefixes.map(fresh)) as Promise<any>;
 }
 
-/** Polls until `count` events matching `where` have arrived; answers them, in order. */
-async function collect(client: Client, count: number, where: (e: any) => boolean = () => true, timeoutMs = 5000): Promise<any[]> {
-  const deadline = Date.now() + timeoutMs;
-  const got: any[] = [];
-  while (got.length < count) {
-    const left = deadline - Date.now();
-    if (left <= 0) throw new Error(`${client.username}: got ${got.length} of ${count} events: ${JSON.stringify(got.map((e) => e.type))}`);
-    got.push(...(await client.poll(Math.min(2, left / 1000))).filter(where));
-  }
-  return got;
-}
-
-/** Everything waiting for the client right now (no hold). */
-const drain = async (client: Client) => client.poll(0);
-
-async function createChat(creator: Client, ...invitees: Client[]) {
-  const res = await creator.post('/api/v1/chats', { invitees: invitees.map((c) => c.username) });
-  expect(res.status).toBe(201);
-  return res.body.chat as { id: string; state: string; createdBy: string; members: Array<{ username: string; status: string }> };
-}
-
 const statuses = (chat: { members: Array<{ username: string; status: string }> }) =>
   Object.fromEntries(chat.members.map((m) => [m.username, m.status]));
-
-async function activeChat(creator: Client, other: Client) {
-  const chat = await createChat(creator, other);
-  await other.waitFor('chat.request', (e) => e.chat.id === chat.id);
-  expect((await other.post(`/api/v1/chats/${chat.id}/accept`)).status).toBe(200);
-  await creator.waitFor('chat.accepted', (e) => e.chat.id === chat.id);
-  return chat.id;
-}
 
 beforeAll(async () => {
   server = await startTestServer({ loginPerIpPerMinute: 10_000 });

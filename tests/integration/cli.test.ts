@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { Client, PASSWORD, eventually, startTestServer, type TestServer } from '../helpers/server.js';
+import { Client, PASSWORD, eventually, login, startTestServer, type TestServer } from '../helpers/server.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = join(ROOT, 'server/src/main.ts');
@@ -100,7 +100,6 @@ function startCli(args: string[], env: Record<string, string>, cwd = workDir) {
 }
 
 const lines = (text: string) => text.split('\n').filter((l) => l.length > 0);
-const login = (server: TestServer, username: string, password: string) => new Client(server.url).post('/api/v1/login', { username, password });
 
 beforeAll(() => {
   workDir = tempDir('portico-cli-cwd-');
@@ -262,6 +261,30 @@ describe('user/contact/group on the data directory of a running server', () => {
 
     expect(await cli(['group', 'delete', 'cli-team', '-d', dir])).toEqual({ code: 0, stdout: 'removed group cli-team\n', stderr: '' });
     expect((await server.admin.get('/api/v1/admin/groups')).body.groups.map((g: any) => g.name)).not.toContain('cli-team');
+  });
+
+  it('provider add/list/rotate/remove and channel set work against the running server', async ({ expect }) => {
+    const added = await cli(['provider', 'add', 'cli-meteo', '--channels', 'cli-weather,cli-rain', '-d', dir]);
+    expect(added.code).toBe(0);
+    expect(lines(added.stdout)[0]).toBe('created provider cli-meteo for channels cli-rain, cli-weather');
+    const key = /^key: (pk_\S+)$/m.exec(added.stdout)![1]!;
+    const pushWith = (k: string) =>
+      fetch(`${server.url}/cgi/ticker`, { method: 'POST', body: new URLSearchParams({ key: k, channel: 'cli-weather', text: 'from the CLI key' }) });
+    expect((await pushWith(key)).status).toBe(201);
+    expect(lines((await cli(['provider', 'list', '-d', dir])).stdout)).toContain('cli-meteo\tcli-rain,cli-weather');
+
+    expect((await cli(['channel', 'set', 'cli-rain', '--no-default', '--title', 'Rain radar', '-d', dir])).stdout).toBe('cli-rain\tRain radar\n');
+    expect(lines((await cli(['channel', 'list', '-d', dir])).stdout)).toContain('cli-weather\tcli-weather\t(default)');
+
+    const rotated = await cli(['provider', 'rotate', 'cli-meteo', '-d', dir]);
+    const fresh = /^key: (pk_\S+)$/m.exec(rotated.stdout)![1]!;
+    expect((await pushWith(key)).status).toBe(401);
+    expect((await pushWith(fresh)).status).toBe(201);
+    expect(await cli(['provider', 'remove', 'cli-meteo', '-d', dir])).toEqual({ code: 0, stdout: 'removed provider cli-meteo\n', stderr: '' });
+    expect((await pushWith(fresh)).status).toBe(401);
+    const missing = await cli(['provider', 'add', 'cli-x', '-d', dir]);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain('--channels');
   });
 
   it('errors exit non-zero with one clear "portico: ..." line on stderr and change nothing', async ({ expect }) => {

@@ -4,7 +4,8 @@
  * in the middle.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client, PASSWORD, eventually, startTestServer, type TestServer } from '../helpers/server.js';
+import { activeChat } from '../helpers/chat.js';
+import { Client, PASSWORD, collect, eventually, startTestServer, type TestServer } from '../helpers/server.js';
 
 interface Poll {
   status: number;
@@ -21,36 +22,13 @@ async function rawPoll(client: Client, query: Record<string, string | number | u
   return { status: res.status, body: res.body, ms: Date.now() - started };
 }
 
-/** Polls until `count` events matching `where` have arrived; answers them, in order. */
-async function collect(client: Client, count: number, where: (e: any) => boolean = () => true, timeoutMs = 8000): Promise<any[]> {
-  const deadline = Date.now() + timeoutMs;
-  const got: any[] = [];
-  while (got.length < count) {
-    const left = deadline - Date.now();
-    if (left <= 0) throw new Error(`${client.username}: got ${got.length} of ${count} events`);
-    got.push(...(await client.poll(Math.min(2, left / 1000))).filter(where));
-  }
-  return got;
-}
+/** How long this file's collect() calls wait for their events. */
+const COLLECT_MS = 8000;
 
 const isMessage = (e: any) => e.type === 'chat.message';
 const cursors = (events: any[]) => events.map((e) => Number(e.cursor));
 function expectStrictlyIncreasing(values: number[]) {
   for (let i = 1; i < values.length; i++) expect(values[i], `position ${i} of ${JSON.stringify(values)}`).toBeGreaterThan(values[i - 1]!);
-}
-
-/** An active 1:1 chat; both clients' cursors end up past its setup events. */
-async function activeChat(a: Client, b: Client): Promise<string> {
-  if (a.cursor === undefined) await a.poll();
-  if (b.cursor === undefined) await b.poll();
-  const created = await a.post('/api/v1/chats', { invitees: [b.username] });
-  expect(created.status).toBe(201);
-  const id = created.body.chat.id as string;
-  await b.waitFor('chat.request', (e) => e.chat.id === id);
-  expect((await b.post(`/api/v1/chats/${id}/accept`)).status).toBe(200);
-  await a.waitFor('chat.accepted', (e) => e.chat.id === id);
-  await b.waitFor('chat.accepted', (e) => e.chat.id === id);
-  return id;
 }
 
 const send = async (from: Client, chatId: string, clientId: string, text = clientId) => {
@@ -203,7 +181,7 @@ describe('the event stream', () => {
 
     // Both hold polls while the burst is committed, so the hub's wake-up path is exercised.
     const heldBefore = server.services.hub.size;
-    const receiving = [collect(alice, 50, isMessage), collect(bob, 50, isMessage)];
+    const receiving = [collect(alice, 50, isMessage, COLLECT_MS), collect(bob, 50, isMessage, COLLECT_MS)];
     await eventually(() => server.services.hub.size === heldBefore + 2, 3000, 'both polls to be held');
     const clientIds = Array.from({ length: 50 }, (_, i) => `burst-${String(i).padStart(2, '0')}`);
     const results = await Promise.all(clientIds.map((id, i) => (i % 2 ? bob : alice).put(`/api/v1/chats/${chatId}/messages/${id}`, { text: id })));
@@ -384,11 +362,11 @@ describe('a server restart in the middle', () => {
     const chatId = await activeChat(alice, bob);
 
     const seen = [await send(alice, chatId, 'pre-1'), await send(bob, chatId, 'pre-2')];
-    expect((await collect(bob, 2, isMessage)).map((e) => e.message)).toEqual(seen);
+    expect((await collect(bob, 2, isMessage, COLLECT_MS)).map((e) => e.message)).toEqual(seen);
     const bobCursor = bob.cursor!;
     const unseen = [await send(alice, chatId, 'pre-3'), await send(bob, chatId, 'pre-4')];
     // Alice reads them before the restart, to know their cursors.
-    const unseenEvents = await collect(alice, 4, isMessage);
+    const unseenEvents = await collect(alice, 4, isMessage, COLLECT_MS);
     expect(unseenEvents.slice(2).map((e) => e.message)).toEqual(unseen);
 
     // Carol holds a poll across the restart.
@@ -435,10 +413,10 @@ describe('a server restart in the middle', () => {
     // New events continue with higher cursors, and the held poller can poll again.
     const carolAgain = rawPoll(carol2, { after: carol2.cursor, wait: 0 });
     const after = await send(alice2, chatId, 'post-1');
-    const next = await collect(bob2, 1, isMessage);
+    const next = await collect(bob2, 1, isMessage, COLLECT_MS);
     expect(next.map((e) => e.message)).toEqual([after]);
     expect(Number(next[0].cursor)).toBeGreaterThan(Number(resumed.at(-1).cursor));
-    const aliceNext = await collect(alice2, 1, isMessage);
+    const aliceNext = await collect(alice2, 1, isMessage, COLLECT_MS);
     expect(aliceNext[0].cursor).toBe(next[0].cursor);
     const carolAnswer = await carolAgain;
     expect(carolAnswer.status).toBe(200);

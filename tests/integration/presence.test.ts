@@ -3,7 +3,7 @@
  * server with a 300 ms grace and a 25 ms sweeper.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client, eventually, startTestServer, type TestServer } from '../helpers/server.js';
+import { Client, drain, eventually, startTestServer, type TestServer } from '../helpers/server.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -37,16 +37,6 @@ const myPresence = async (client: Client) => {
 
 /** Presence events about `username` in a list of events. */
 const about = (events: any[], username: string) => events.filter((e) => e.type === 'presence' && e.username === username);
-
-/** Drains everything currently in the watcher's stream (no wait). */
-async function drain(client: Client) {
-  const all: any[] = [];
-  for (;;) {
-    const events = await client.poll(0);
-    all.push(...events);
-    if (events.length === 0) return all;
-  }
-}
 
 describe('presence (grace 300 ms)', () => {
   let server: TestServer;

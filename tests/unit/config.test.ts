@@ -26,6 +26,7 @@ describe('loadConfig', () => {
       sessionDays: 30,
       loginPerIpPerMinute: 60,
       loginFailuresPerUser: 10,
+      providerRequestsPerMinute: 120,
       trustProxy: false,
     });
   });

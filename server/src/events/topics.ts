@@ -1,6 +1,6 @@
 /**
  * Which topics a user's poll listens to: their own (chat requests), each chat they take part in,
- * and the presence of each contact. Kept in memory per user and dropped whenever a membership
+ * the presence of each contact, the ticker channels they see, and the portal's content. Kept in memory per user and dropped whenever a membership
  * changes, so a poll costs no extra query in the steady state.
  */
 import type { Store } from '../store/store.js';
@@ -10,6 +10,9 @@ export const topicOf = {
   user: (userId: number) => `u:${userId}`,
   presence: (userId: number) => `p:${userId}`,
   chat: (chatId: string) => `c:${chatId}`,
+  ticker: (channelId: number) => `t:${channelId}`,
+  /** Portal content every user receives: notices, media, charts, links. */
+  portal: 'portal',
 };
 
 export class TopicCache {
@@ -24,10 +27,13 @@ export class TopicCache {
     if (cached) return cached;
     const generation = this.generation;
     const subs = await this.store.subscriptions(userId);
+    const ticker = await this.store.portal.tickerChannelsFor(userId);
     const topics = [
       topicOf.user(userId),
+      topicOf.portal,
       ...subs.chatIds.map(topicOf.chat),
       ...subs.contactIds.map(topicOf.presence),
+      ...ticker.map((c) => topicOf.ticker(c.id)),
     ];
     if (generation === this.generation) this.cache.set(userId, topics);
     return topics;

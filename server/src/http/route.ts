@@ -4,12 +4,16 @@
  * a handler only ever sees well-formed input.
  */
 import type Router from '@koa/router';
+import { rm } from 'node:fs/promises';
 import type { Context } from 'koa';
 import { z } from 'zod';
+import type { ProviderGate, Upload } from '../providers/cgi.js';
+import type { ProviderRecord } from '../store/portal.js';
 import type { SessionRecord } from '../store/store.js';
 import { readJsonBody } from './body.js';
 
-export type Access = 'public' | 'user' | 'admin';
+/** Who may call: anyone, a logged-in user, an administrator, or a content provider (CGI-style push). */
+export type Access = 'public' | 'user' | 'admin' | 'provider';
 type Schema = z.ZodType;
 type Out<S> = S extends Schema ? z.output<S> : undefined;
 
@@ -18,6 +22,9 @@ export interface Input<P, Q, B> {
   query: Out<Q>;
   body: Out<B>;
   session: SessionRecord;
+  /** For provider routes: who pushes, and the uploaded file if any. */
+  provider: ProviderRecord;
+  file?: Upload;
 }
 
 /** A response body that is already JSON text (the event stream builds its answers by hand). */
@@ -39,6 +46,8 @@ export interface RouteSpec<P extends Schema | undefined = any, Q extends Schema 
   status?: number;
   /** Other success statuses a handler may choose (through ctx.state.status), for the documentation. */
   otherStatuses?: number[];
+  /** Provider routes: largest file the push may carry (0 or absent: none). */
+  maxFileBytes?: number;
   handler: (input: Input<P, Q, B>, ctx: Context) => Promise<unknown>;
 }
 
@@ -49,24 +58,37 @@ export function route<P extends Schema | undefined = undefined, Q extends Schema
   return spec;
 }
 
-export function mount(router: Router, routes: RouteSpec[], authenticate: (ctx: Context, access: Access) => Promise<void>) {
+export interface Gates {
+  authenticate: (ctx: Context, access: Access) => Promise<void>;
+  providers: ProviderGate;
+}
+
+export function mount(router: Router, routes: RouteSpec[], gates: Gates) {
   for (const spec of routes) {
     router[spec.method](spec.path, async (ctx) => {
       ctx.state.route = spec.path;
-      if (spec.access !== 'public') await authenticate(ctx, spec.access);
-      const input = {
-        params: spec.params ? spec.params.parse(ctx.params) : undefined,
-        query: spec.query ? spec.query.parse(ctx.query) : undefined,
-        body: spec.body ? spec.body.parse(await readJsonBody(ctx)) : undefined,
-        session: ctx.state.session,
-      };
-      const result = await spec.handler(input as never, ctx);
-      ctx.status = (ctx.state.status as number | undefined) ?? spec.status ?? 200;
-      if (result instanceof RawJson) {
-        ctx.type = 'application/json';
-        ctx.body = result.text;
-      } else {
-        ctx.body = result;
+      if (spec.access === 'user' || spec.access === 'admin') await gates.authenticate(ctx, spec.access);
+      const push = spec.access === 'provider' ? await gates.providers.read(ctx, spec.maxFileBytes ?? 0) : undefined;
+      try {
+        const input = {
+          params: spec.params ? spec.params.parse(ctx.params) : undefined,
+          query: spec.query ? spec.query.parse(ctx.query) : undefined,
+          body: spec.body ? spec.body.parse(push ? push.fields : await readJsonBody(ctx)) : undefined,
+          session: ctx.state.session,
+          provider: push?.provider,
+          file: push?.file,
+        };
+        const result = await spec.handler(input as never, ctx);
+        ctx.status = (ctx.state.status as number | undefined) ?? spec.status ?? 200;
+        if (result instanceof RawJson) {
+          ctx.type = 'application/json';
+          ctx.body = result.text;
+        } else {
+          ctx.body = result;
+        }
+      } finally {
+        // An upload the handler did not keep (moved into the media store) is thrown away.
+        if (push?.file) await rm(push.file.path, { force: true });
       }
     });
   }

@@ -72,4 +72,65 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX events_by_topic ON events(topic, seq);
   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
   `,
+  // 2: portal content: channels, providers, items (ticker, notice, media), charts, user choices
+  `
+  CREATE TABLE channels (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    title TEXT NOT NULL,
+    is_default INTEGER NOT NULL DEFAULT 1,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE providers (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    key_hash BLOB NOT NULL UNIQUE,
+    key_sealed TEXT NOT NULL, -- the key encrypted with the server secret, to check HMAC signatures
+    require_signature INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+  );
+  CREATE TABLE provider_channels (
+    provider_id INTEGER NOT NULL REFERENCES providers(id) ON DELETE CASCADE,
+    channel_id INTEGER NOT NULL REFERENCES channels(id) ON DELETE CASCADE,
+    PRIMARY KEY (provider_id, channel_id)
+  ) WITHOUT ROWID;
+  CREATE TABLE items (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL, -- ticker, notice, media
+    channel_id INTEGER NOT NULL REFERENCES channels(id) ON DELETE CASCADE,
+    provider_id INTEGER REFERENCES providers(id) ON DELETE SET NULL,
+    body TEXT NOT NULL, -- the protocol item as JSON
+    priority INTEGER NOT NULL DEFAULT 0,
+    starts_at INTEGER,
+    expires_at INTEGER,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX items_live ON items(kind, channel_id, priority DESC, id DESC);
+  CREATE TABLE media_files (
+    sha256 TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    content_type TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE chart_points (
+    channel_id INTEGER NOT NULL REFERENCES channels(id) ON DELETE CASCADE,
+    series TEXT NOT NULL,
+    t INTEGER NOT NULL,
+    value REAL NOT NULL,
+    PRIMARY KEY (channel_id, series, t)
+  ) WITHOUT ROWID;
+  CREATE TABLE chart_series (
+    channel_id INTEGER NOT NULL REFERENCES channels(id) ON DELETE CASCADE,
+    series TEXT NOT NULL,
+    unit TEXT,
+    PRIMARY KEY (channel_id, series)
+  ) WITHOUT ROWID;
+  CREATE TABLE user_channels (
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    channel_id INTEGER NOT NULL REFERENCES channels(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    PRIMARY KEY (user_id, channel_id)
+  ) WITHOUT ROWID;
+  `,
 ];

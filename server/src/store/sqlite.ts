@@ -12,6 +12,7 @@ import { chatStateOf, type Chat, type EventDraft, type Message, type PresenceSta
 import { conflict, notFound, AppError } from '../errors.js';
 import { MIGRATIONS } from './migrations.js';
 import { topicOf } from '../events/topics.js';
+import { SqlitePortalStore } from './sqlite-portal.js';
 import type { ChatRecord, ContactRecord, GroupRecord, MemberStatus, SessionRecord, StoredEvent, Store, Subscriptions, UserRecord } from './store.js';
 
 type Row = Record<string, any>;
@@ -51,6 +52,7 @@ export class SqliteStore implements Store {
   private published = 0;
   private dataVersion = 0;
   private readonly q;
+  readonly portal: SqlitePortalStore;
 
   constructor(file: string, options: { synchronous?: 'FULL' | 'NORMAL' } = {}) {
     this.db = new Database(file);
@@ -93,6 +95,12 @@ export class SqliteStore implements Store {
       acceptedChatIds: p("SELECT chat_id FROM chat_members WHERE user_id = ? AND status = 'accepted'").pluck(),
     };
     this.published = this.q.headSeq.get() as number;
+    this.portal = new SqlitePortalStore({
+      db: this.db,
+      read: (fn) => this.read(fn),
+      write: (fn) => this.write(fn),
+      append: (topic, draft, now) => this.append(topic, draft, now),
+    });
   }
 
   // ---------------------------------------------------------------- plumbing

@@ -5,6 +5,7 @@
  * `onCommit` learn of those events only after they are durable.
  */
 import type { Chat, Message, PresenceState } from '../../../shared/index.js';
+import type { PortalStore } from './portal.js';
 
 export interface UserRecord {
   id: number;
@@ -61,6 +62,8 @@ export interface Subscriptions {
 }
 
 export interface Store {
+  /** Channels, providers and the content they push. */
+  readonly portal: PortalStore;
   /** Add a listener for events made durable: each event once, in sequence order, without gaps. */
   onCommit(listener: (events: StoredEvent[]) => void): void;
   close(): Promise<void>;

@@ -19,6 +19,19 @@ function parameters(schema: z.ZodType | undefined, where: 'path' | 'query') {
   }));
 }
 
+/** Users send JSON; providers may also send forms (what curl -d / -F sends), files as multipart. */
+function requestContent(r: RouteSpec) {
+  const schema = jsonSchema(r.body!, 'input');
+  if (r.access !== 'provider') return { 'application/json': { schema } };
+  const form = { ...schema, properties: { ...schema.properties, key: { type: 'string', description: 'the provider key, if not sent as a bearer token' } } };
+  const multipart = r.maxFileBytes ? { ...form, properties: { ...form.properties, file: { type: 'string', format: 'binary' } } } : form;
+  return {
+    'application/x-www-form-urlencoded': { schema: form },
+    'multipart/form-data': { schema: multipart },
+    'application/json': { schema },
+  };
+}
+
 export function openApiDocument(routes: RouteSpec[], version: string) {
   const paths: Record<string, Record<string, unknown>> = {};
   const error = { description: 'Error', content: { 'application/json': { schema: jsonSchema(ErrorBody, 'output') } } };
@@ -27,9 +40,9 @@ export function openApiDocument(routes: RouteSpec[], version: string) {
     (paths[path] ??= {})[r.method] = {
       summary: r.summary,
       tags: [r.tag],
-      ...(r.access === 'public' ? {} : { security: [{ bearer: [] }] }),
+      ...(r.access === 'public' ? {} : { security: r.access === 'provider' ? [{ providerKey: [] }, { providerSignature: [] }] : [{ bearer: [] }] }),
       parameters: [...parameters(r.params, 'path'), ...parameters(r.query, 'query')],
-      ...(r.body ? { requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(r.body, 'input') } } } } : {}),
+      ...(r.body ? { requestBody: { required: true, content: requestContent(r) } } : {}),
       responses: {
         ...Object.fromEntries(
           [r.status ?? 200, ...(r.otherStatuses ?? [])].map((status) => [
@@ -45,6 +58,18 @@ export function openApiDocument(routes: RouteSpec[], version: string) {
     openapi: '3.1.0',
     info: { title: 'Portico API', version, description: 'Everything over one HTTP(S) origin; events by long poll.' },
     paths,
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'a user token from POST /api/v1/login' },
+        providerKey: { type: 'http', scheme: 'bearer', description: 'a content provider key (or a `key` form field)' },
+        providerSignature: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'X-Portico-Signature',
+          description:
+            'sha256=<hex HMAC-SHA256 of "<X-Portico-Timestamp>.<raw body>" under the provider key>, with X-Portico-Provider and X-Portico-Timestamp (Unix seconds, within 300 s)',
+        },
+      },
+    },
   };
 }

@@ -1,0 +1,120 @@
+import {
+  ChannelParams,
+  ChannelResponse,
+  ChannelsResponse,
+  CreateProviderRequest,
+  MyChannelsRequest,
+  OkResponse,
+  ProviderParams,
+  ProvidersResponse,
+  ProviderWithKeyResponse,
+  UpdateChannelRequest,
+} from '../../../shared/index.js';
+import type { Services } from '../context.js';
+import { route } from '../http/route.js';
+import type { ChannelRecord } from '../store/portal.js';
+import { ProviderAdmin, publicProvider } from './admin.js';
+
+export const publicChannel = (c: ChannelRecord) => ({ name: c.name, title: c.title, isDefault: c.isDefault });
+
+/** Administration of providers and channels. */
+export function providerAdminRoutes({ store, secret, topics }: Services) {
+  const admin = new ProviderAdmin(store, secret, () => topics.forgetAll());
+  const common = { tag: 'admin', access: 'admin' } as const;
+  const withKey = ({ provider, key }: { provider: Parameters<typeof publicProvider>[0]; key: string }) => ({ provider: publicProvider(provider), key });
+  return [
+    route({
+      ...common,
+      method: 'get',
+      path: '/api/v1/admin/providers',
+      summary: 'Content providers and their channels',
+      response: ProvidersResponse,
+      async handler() {
+        return { providers: (await admin.list()).map(publicProvider) };
+      },
+    }),
+    route({
+      ...common,
+      method: 'post',
+      path: '/api/v1/admin/providers',
+      summary: 'Create a content provider for some channels (made as needed); its key is shown only in this answer',
+      body: CreateProviderRequest,
+      response: ProviderWithKeyResponse,
+      status: 201,
+      async handler({ body }) {
+        return withKey(await admin.create(body));
+      },
+    }),
+    route({
+      ...common,
+      method: 'post',
+      path: '/api/v1/admin/providers/:name/key',
+      summary: "Replace a provider's key (the old one stops working at once)",
+      params: ProviderParams,
+      response: ProviderWithKeyResponse,
+      async handler({ params }) {
+        return withKey(await admin.rotate(params.name));
+      },
+    }),
+    route({
+      ...common,
+      method: 'delete',
+      path: '/api/v1/admin/providers/:name',
+      summary: 'Remove a provider (what it pushed stays until it expires)',
+      params: ProviderParams,
+      response: OkResponse,
+      async handler({ params }) {
+        await admin.remove(params.name);
+        return { ok: true };
+      },
+    }),
+    route({
+      ...common,
+      method: 'put',
+      path: '/api/v1/admin/channels/:name',
+      summary: "Set a channel's title, and whether users who chose nothing see it (default)",
+      params: ChannelParams,
+      body: UpdateChannelRequest,
+      response: ChannelResponse,
+      async handler({ params, body }) {
+        const channel = await store.portal.updateChannel(params.name, body);
+        topics.forgetAll();
+        return { channel: publicChannel(channel) };
+      },
+    }),
+  ];
+}
+
+/** What a user sees of channels, and their own choice of ticker channels. */
+export function channelRoutes({ store, topics, hub }: Services) {
+  const view = async (userId: number) => ({
+    channels: (await store.portal.listChannels()).map(publicChannel),
+    mine: await store.portal.channelsOfUser(userId),
+  });
+  return [
+    route({
+      method: 'get',
+      path: '/api/v1/channels',
+      tag: 'portal',
+      summary: 'All channels, and the ticker channels I chose (empty: the defaults)',
+      access: 'user',
+      response: ChannelsResponse,
+      handler: ({ session }) => view(session.user.id),
+    }),
+    route({
+      method: 'put',
+      path: '/api/v1/channels/mine',
+      tag: 'portal',
+      summary: 'Choose my ticker channels, in the order to show them (an empty list: the defaults)',
+      access: 'user',
+      body: MyChannelsRequest,
+      response: ChannelsResponse,
+      async handler({ body, session }) {
+        await store.portal.setChannelsOfUser(session.user.id, body.channels);
+        topics.forget(session.user.id);
+        hub.wakeUser(session.user.id);
+        return view(session.user.id);
+      },
+    }),
+  ];
+}

@@ -1,0 +1,69 @@
+/** The portal part of the Store: channels, providers and what they push. */
+import type { ChartSeries, MediaItem, Notice, TickerItem } from '../../../shared/index.js';
+
+export interface ChannelRecord {
+  id: number;
+  name: string;
+  title: string;
+  isDefault: boolean;
+}
+
+export interface ProviderRecord {
+  id: number;
+  name: string;
+  channels: string[];
+  requireSignature: boolean;
+  /** The key, encrypted with the server secret (see secrets.ts), for checking signatures. */
+  keySealed: string;
+  createdAt: number;
+}
+
+export type MediaKind = MediaItem['kind'];
+/** A media item as stored: its URL is signed afresh whenever it is handed out. */
+export type StoredMedia = Omit<MediaItem, 'url'> & { sha256: string };
+
+export interface PortalStore {
+  createProvider(input: { name: string; channels: string[]; keyHash: Buffer; keySealed: string; requireSignature: boolean }): Promise<ProviderRecord>;
+  providerByKeyHash(keyHash: Buffer): Promise<ProviderRecord | undefined>;
+  providerByName(name: string): Promise<ProviderRecord | undefined>;
+  listProviders(): Promise<ProviderRecord[]>;
+  rotateProviderKey(name: string, keyHash: Buffer, keySealed: string): Promise<ProviderRecord>;
+  deleteProvider(name: string): Promise<boolean>;
+
+  listChannels(): Promise<ChannelRecord[]>;
+  updateChannel(name: string, change: { title?: string; isDefault?: boolean }): Promise<ChannelRecord>;
+  /** The ticker channels a user chose, in their order (empty: none chosen). */
+  channelsOfUser(userId: number): Promise<string[]>;
+  setChannelsOfUser(userId: number, names: string[]): Promise<void>;
+  /** The ticker channels a user sees: their own choice, or else the defaults. */
+  tickerChannelsFor(userId: number): Promise<ChannelRecord[]>;
+
+  addTicker(providerId: number, channel: string, item: { text: string; url?: string; priority: number; expiresAt?: number }): Promise<TickerItem>;
+  /** Live items (not expired), at most `perChannel` per channel, by priority then newest. */
+  liveTicker(channelIds: number[], now: number, perChannel: number): Promise<TickerItem[]>;
+
+  addNotice(
+    providerId: number,
+    channel: string,
+    notice: { text?: string; html?: string; url?: string; priority: number; startsAt?: number; endsAt?: number },
+  ): Promise<Notice>;
+  /** Notices not yet over (those scheduled for later included: clients show them when due). */
+  liveNotices(now: number): Promise<Notice[]>;
+
+  addChartPoints(channel: string, series: string, unit: string | undefined, points: Array<[number, number]>, keep: number): Promise<ChartSeries>;
+  chartSeries(channel: string | undefined, series: string | undefined): Promise<ChartSeries[]>;
+
+  /** Records a content-addressed file (once per content). */
+  putMediaFile(file: { sha256: string; size: number; contentType: string; kind: MediaKind }): Promise<void>;
+  mediaFile(sha256: string): Promise<{ size: number; contentType: string; kind: MediaKind } | undefined>;
+  addMedia(
+    providerId: number,
+    channel: string,
+    media: { title: string; kind: MediaKind; contentType: string; size: number; sha256: string; priority: number; expiresAt?: number },
+    url: (item: StoredMedia) => string,
+  ): Promise<StoredMedia>;
+  liveMedia(now: number): Promise<StoredMedia[]>;
+
+  setLinks(html: string): Promise<{ html: string; updatedAt: string }>;
+  links(): Promise<{ html: string; updatedAt?: string }>;
+}

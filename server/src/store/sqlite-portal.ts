@@ -1,0 +1,330 @@
+/** SQLite implementation of the portal part of the Store; shares the main store's connection and group commit. */
+import type Database from 'better-sqlite3';
+import type { ChartSeries, EventDraft, Notice, TickerItem } from '../../../shared/index.js';
+import { conflict, notFound } from '../errors.js';
+import { topicOf } from '../events/topics.js';
+import type { ChannelRecord, MediaKind, PortalStore, ProviderRecord, StoredMedia } from './portal.js';
+
+type Row = Record<string, any>;
+
+/** What the main store lends: its connection, its group commit and its event log. */
+export interface Engine {
+  db: Database.Database;
+  read<T>(fn: () => T): Promise<T>;
+  write<T>(fn: () => T): Promise<T>;
+  append(topic: string, draft: EventDraft, now?: number): void;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+/** Drops undefined fields, so optional protocol fields are absent rather than null. */
+const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+const toChannel = (r: Row): ChannelRecord => ({ id: r.id, name: r.name, title: r.title, isDefault: r.is_default === 1 });
+
+export class SqlitePortalStore implements PortalStore {
+  constructor(private readonly e: Engine) {}
+
+  private get db() {
+    return this.e.db;
+  }
+
+  // ---------------------------------------------------------------- providers and channels
+  private channelId(name: string): number {
+    const id = this.db.prepare('SELECT id FROM channels WHERE name = ?').pluck().get(name) as number | undefined;
+    if (id === undefined) throw notFound(`channel ${name}`);
+    return id;
+  }
+
+  private channelName(id: number): string {
+    return this.db.prepare('SELECT name FROM channels WHERE id = ?').pluck().get(id) as string;
+  }
+
+  private provider(where: 'key_hash' | 'name' | 'id', value: unknown): ProviderRecord | undefined {
+    const r = this.db.prepare(`SELECT * FROM providers WHERE ${where} = ?`).get(value) as Row | undefined;
+    if (!r) return undefined;
+    const channels = this.db
+      .prepare('SELECT c.name FROM provider_channels pc JOIN channels c ON c.id = pc.channel_id WHERE pc.provider_id = ? ORDER BY c.name')
+      .pluck()
+      .all(r.id) as string[];
+    return { id: r.id, name: r.name, channels, requireSignature: r.require_signature === 1, keySealed: r.key_sealed, createdAt: r.created_at };
+  }
+
+  createProvider(input: { name: string; channels: string[]; keyHash: Buffer; keySealed: string; requireSignature: boolean }) {
+    return this.e.write(() => {
+      if (this.provider('name', input.name)) throw conflict('conflict', `the provider ${input.name} exists`);
+      const now = Date.now();
+      const id = Number(
+        this.db
+          .prepare('INSERT INTO providers (name, key_hash, key_sealed, require_signature, created_at) VALUES (?, ?, ?, ?, ?)')
+          .run(input.name, input.keyHash, input.keySealed, input.requireSignature ? 1 : 0, now).lastInsertRowid,
+      );
+      const ensure = this.db.prepare('INSERT INTO channels (name, title, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING');
+      const grant = this.db.prepare('INSERT OR IGNORE INTO provider_channels (provider_id, channel_id) VALUES (?, ?)');
+      for (const name of input.channels) {
+        ensure.run(name.toLowerCase(), name, now);
+        grant.run(id, this.channelId(name));
+      }
+      return this.provider('id', id)!;
+    });
+  }
+
+  providerByKeyHash(keyHash: Buffer) {
+    return this.e.read(() => this.provider('key_hash', keyHash));
+  }
+
+  providerByName(name: string) {
+    return this.e.read(() => this.provider('name', name));
+  }
+
+  listProviders() {
+    return this.e.read(() => (this.db.prepare('SELECT id FROM providers ORDER BY name').pluck().all() as number[]).map((id) => this.provider('id', id)!));
+  }
+
+  rotateProviderKey(name: string, keyHash: Buffer, keySealed: string) {
+    return this.e.write(() => {
+      if (this.db.prepare('UPDATE providers SET key_hash = ?, key_sealed = ? WHERE name = ?').run(keyHash, keySealed, name).changes === 0) {
+        throw notFound(`provider ${name}`);
+      }
+      return this.provider('name', name)!;
+    });
+  }
+
+  deleteProvider(name: string) {
+    return this.e.write(() => this.db.prepare('DELETE FROM providers WHERE name = ?').run(name).changes > 0);
+  }
+
+  listChannels() {
+    return this.e.read(() => (this.db.prepare('SELECT * FROM channels ORDER BY name').all() as Row[]).map(toChannel));
+  }
+
+  updateChannel(name: string, change: { title?: string; isDefault?: boolean }) {
+    return this.e.write(() => {
+      const id = this.channelId(name);
+      if (change.title !== undefined) this.db.prepare('UPDATE channels SET title = ? WHERE id = ?').run(change.title, id);
+      if (change.isDefault !== undefined) this.db.prepare('UPDATE channels SET is_default = ? WHERE id = ?').run(change.isDefault ? 1 : 0, id);
+      return toChannel(this.db.prepare('SELECT * FROM channels WHERE id = ?').get(id) as Row);
+    });
+  }
+
+  channelsOfUser(userId: number) {
+    return this.e.read(
+      () =>
+        this.db
+          .prepare('SELECT c.name FROM user_channels uc JOIN channels c ON c.id = uc.channel_id WHERE uc.user_id = ? ORDER BY uc.position')
+          .pluck()
+          .all(userId) as string[],
+    );
+  }
+
+  setChannelsOfUser(userId: number, names: string[]) {
+    return this.e.write(() => {
+      const ids = names.map((n) => this.channelId(n));
+      this.db.prepare('DELETE FROM user_channels WHERE user_id = ?').run(userId);
+      const add = this.db.prepare('INSERT OR IGNORE INTO user_channels (user_id, channel_id, position) VALUES (?, ?, ?)');
+      ids.forEach((id, position) => add.run(userId, id, position));
+    });
+  }
+
+  tickerChannelsFor(userId: number) {
+    return this.e.read(() => {
+      const mine = this.db
+        .prepare('SELECT c.* FROM user_channels uc JOIN channels c ON c.id = uc.channel_id WHERE uc.user_id = ? ORDER BY uc.position')
+        .all(userId) as Row[];
+      const rows = mine.length > 0 ? mine : (this.db.prepare('SELECT * FROM channels WHERE is_default = 1 ORDER BY name').all() as Row[]);
+      return rows.map(toChannel);
+    });
+  }
+
+  // ---------------------------------------------------------------- items
+  /** Inserts an item row and stores its protocol body, which needs the id the row got. */
+  private insertItem<T extends { id: number }>(
+    kind: 'ticker' | 'notice' | 'media',
+    providerId: number,
+    channelId: number,
+    at: { priority: number; startsAt?: number; expiresAt?: number; now: number },
+    body: (id: number) => T,
+  ): T {
+    const id = Number(
+      this.db
+        .prepare('INSERT INTO items (kind, channel_id, provider_id, body, priority, starts_at, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(kind, channelId, providerId, '{}', at.priority, at.startsAt ?? null, at.expiresAt ?? null, at.now).lastInsertRowid,
+    );
+    const item = body(id);
+    this.db.prepare('UPDATE items SET body = ? WHERE id = ?').run(JSON.stringify(item), id);
+    return item;
+  }
+
+  private liveItems<T>(kind: string, now: number, extra = '', params: unknown[] = [], limit = 200): T[] {
+    return (
+      this.db
+        .prepare(
+          `SELECT body FROM items WHERE kind = ? AND (expires_at IS NULL OR expires_at > ?) ${extra} ORDER BY priority DESC, id DESC LIMIT ?`,
+        )
+        .pluck()
+        .all(kind, now, ...params, limit) as string[]
+    ).map((b) => JSON.parse(b) as T);
+  }
+
+  addTicker(providerId: number, channel: string, input: { text: string; url?: string; priority: number; expiresAt?: number }) {
+    return this.e.write((): TickerItem => {
+      const channelId = this.channelId(channel);
+      const now = Date.now();
+      const item = this.insertItem('ticker', providerId, channelId, { ...input, now }, (id) =>
+        defined<TickerItem>({
+          id,
+          channel: this.channelName(channelId),
+          text: input.text,
+          url: input.url,
+          priority: input.priority,
+          createdAt: iso(now),
+          expiresAt: input.expiresAt === undefined ? undefined : iso(input.expiresAt),
+        }),
+      );
+      this.e.append(topicOf.ticker(channelId), { type: 'ticker.item', ...item }, now);
+      return item;
+    });
+  }
+
+  liveTicker(channelIds: number[], now: number, perChannel: number) {
+    return this.e.read(() => channelIds.flatMap((id) => this.liveItems<TickerItem>('ticker', now, 'AND channel_id = ?', [id], perChannel)));
+  }
+
+  addNotice(
+    providerId: number,
+    channel: string,
+    input: { text?: string; html?: string; url?: string; priority: number; startsAt?: number; endsAt?: number },
+  ) {
+    return this.e.write((): Notice => {
+      const channelId = this.channelId(channel);
+      const now = Date.now();
+      const notice = this.insertItem('notice', providerId, channelId, { ...input, expiresAt: input.endsAt, now }, (id) =>
+        defined<Notice>({
+          id,
+          channel: this.channelName(channelId),
+          text: input.text,
+          html: input.html,
+          url: input.url,
+          priority: input.priority,
+          startsAt: input.startsAt === undefined ? undefined : iso(input.startsAt),
+          endsAt: input.endsAt === undefined ? undefined : iso(input.endsAt),
+          createdAt: iso(now),
+        }),
+      );
+      this.e.append(topicOf.portal, { type: 'notice.item', notice }, now);
+      return notice;
+    });
+  }
+
+  liveNotices(now: number) {
+    return this.e.read(() => this.liveItems<Notice>('notice', now));
+  }
+
+  addChartPoints(channel: string, series: string, unit: string | undefined, points: Array<[number, number]>, keep: number) {
+    return this.e.write((): ChartSeries => {
+      const channelId = this.channelId(channel);
+      this.db
+        .prepare('INSERT INTO chart_series (channel_id, series, unit) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET unit = coalesce(excluded.unit, unit)')
+        .run(channelId, series, unit ?? null);
+      const put = this.db.prepare('INSERT OR REPLACE INTO chart_points (channel_id, series, t, value) VALUES (?, ?, ?, ?)');
+      for (const [t, v] of points) put.run(channelId, series, t, v);
+      this.db
+        .prepare(
+          `DELETE FROM chart_points WHERE channel_id = @c AND series = @s AND t < (
+             SELECT t FROM chart_points WHERE channel_id = @c AND series = @s ORDER BY t DESC LIMIT 1 OFFSET @skip)`,
+        )
+        .run({ c: channelId, s: series, skip: keep - 1 });
+      const storedUnit = this.db.prepare('SELECT unit FROM chart_series WHERE channel_id = ? AND series = ?').pluck().get(channelId, series) as string | null;
+      const sorted = [...points].sort((a, b) => a[0] - b[0]);
+      const result = defined<ChartSeries>({ channel: this.channelName(channelId), series, unit: storedUnit ?? undefined, points: sorted });
+      this.e.append(topicOf.portal, { type: 'chart.points', ...result });
+      return result;
+    });
+  }
+
+  chartSeries(channel: string | undefined, series: string | undefined) {
+    return this.e.read(() => {
+      const rows = this.db
+        .prepare(
+          `SELECT s.channel_id, c.name AS channel, s.series, s.unit FROM chart_series s JOIN channels c ON c.id = s.channel_id
+           WHERE (@channel IS NULL OR c.name = @channel) AND (@series IS NULL OR s.series = @series) ORDER BY c.name, s.series`,
+        )
+        .all({ channel: channel ?? null, series: series ?? null }) as Row[];
+      const points = this.db.prepare('SELECT t, value FROM chart_points WHERE channel_id = ? AND series = ? ORDER BY t');
+      return rows.map((r) =>
+        defined<ChartSeries>({
+          channel: r.channel,
+          series: r.series,
+          unit: r.unit ?? undefined,
+          points: (points.all(r.channel_id, r.series) as Row[]).map((p): [number, number] => [p.t, p.value]),
+        }),
+      );
+    });
+  }
+
+  putMediaFile(file: { sha256: string; size: number; contentType: string; kind: MediaKind }) {
+    return this.e.write(() => {
+      this.db
+        .prepare('INSERT OR IGNORE INTO media_files (sha256, size, content_type, kind, created_at) VALUES (?, ?, ?, ?, ?)')
+        .run(file.sha256, file.size, file.contentType, file.kind, Date.now());
+    });
+  }
+
+  mediaFile(sha256: string) {
+    return this.e.read(() => {
+      const r = this.db.prepare('SELECT size, content_type, kind FROM media_files WHERE sha256 = ?').get(sha256) as Row | undefined;
+      return r && { size: r.size as number, contentType: r.content_type as string, kind: r.kind as MediaKind };
+    });
+  }
+
+  addMedia(
+    providerId: number,
+    channel: string,
+    input: { title: string; kind: MediaKind; contentType: string; size: number; sha256: string; priority: number; expiresAt?: number },
+    url: (item: StoredMedia) => string,
+  ) {
+    return this.e.write((): StoredMedia => {
+      const channelId = this.channelId(channel);
+      const now = Date.now();
+      const item = this.insertItem('media', providerId, channelId, { ...input, now }, (id) =>
+        defined<StoredMedia>({
+          id,
+          channel: this.channelName(channelId),
+          title: input.title,
+          kind: input.kind,
+          contentType: input.contentType,
+          size: input.size,
+          sha256: input.sha256,
+          priority: input.priority,
+          createdAt: iso(now),
+          expiresAt: input.expiresAt === undefined ? undefined : iso(input.expiresAt),
+        }),
+      );
+      const { sha256: _sha, ...shown } = item;
+      this.e.append(topicOf.portal, { type: 'media.item', item: { ...shown, url: url(item) } }, now);
+      return item;
+    });
+  }
+
+  liveMedia(now: number) {
+    return this.e.read(() => this.liveItems<StoredMedia>('media', now));
+  }
+
+  setLinks(html: string) {
+    return this.e.write(() => {
+      const updatedAt = iso(Date.now());
+      const set = this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+      set.run('links_html', html);
+      set.run('links_updated_at', updatedAt);
+      this.e.append(topicOf.portal, { type: 'links.changed', html });
+      return { html, updatedAt };
+    });
+  }
+
+  links() {
+    return this.e.read(() => {
+      const get = this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck();
+      const html = (get.get('links_html') as string | undefined) ?? '';
+      const updatedAt = get.get('links_updated_at') as string | undefined;
+      return updatedAt ? { html, updatedAt } : { html };
+    });
+  }
+}

@@ -22,7 +22,7 @@ async function provider(channels: string[], extra: Record<string, unknown> = {})
 
 /** A push exactly as curl sends it. */
 function push(path: string, body: URLSearchParams | FormData | string, headers: Record<string, string> = {}) {
-  const contentType = typeof body === 'string' ? { 'content-type': 'application/json' } : {};
+  const contentType: Record<string, string> = typeof body === 'string' ? { 'content-type': 'application/json' } : {};
   return fetch(server.url + path, { method: 'POST', body, headers: { ...contentType, ...headers } }).then(async (res) => ({
     status: res.status,
     headers: res.headers,

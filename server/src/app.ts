@@ -22,6 +22,11 @@ import { mount, type RouteSpec } from './http/route.js';
 import { presenceRoutes } from './presence/routes.js';
 import { channelRoutes, providerAdminRoutes } from './providers/routes.js';
 import { tickerRoutes } from './ticker/routes.js';
+import { noticeRoutes } from './notices/routes.js';
+import { chartRoutes } from './charts/routes.js';
+import { linksRoutes } from './links/routes.js';
+import { mediaRoutes } from './media/routes.js';
+import { mediaServing } from './media/serve.js';
 import { systemRoutes } from './system/routes.js';
 import { VERSION } from './version.js';
 
@@ -36,6 +41,10 @@ export function buildApp(services: Services) {
     ...providerAdminRoutes(services),
     ...channelRoutes(services),
     ...tickerRoutes(services),
+    ...noticeRoutes(services),
+    ...chartRoutes(services),
+    ...linksRoutes(services),
+    ...mediaRoutes(services),
   ];
   const metrics = createMetrics({
     heldPolls: () => services.hub.size,
@@ -52,6 +61,7 @@ export function buildApp(services: Services) {
   const authenticate = authenticator(services.sessions);
   mount(router, routes, { authenticate, providers: services.providers });
   systemRoutes(router, { routes, version: VERSION, registry: metrics.registry, authenticate });
+  mediaServing(router, services);
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

@@ -63,7 +63,7 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
   // Bound how long a client may take to send its request (slow senders hold sockets); held polls
   // are not affected: these limits end when the request has arrived.
   http.headersTimeout = 20_000;
-  http.requestTimeout = 30_000;
+  http.requestTimeout = 15 * 60_000; // a 500 MiB video upload on a 10 Mbit/s line takes ~7 minutes
   await new Promise<void>((ok, fail) => {
     http.once('error', fail);
     http.listen(config.port, config.host, () => ok());

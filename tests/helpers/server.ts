@@ -68,6 +68,21 @@ export interface Reply<T = any> {
   headers: Headers;
 }
 
+/** A fetch answer as {status, body (parsed JSON, or the text), headers}. */
+export async function reply<T = any>(res: Response): Promise<Reply<T>> {
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    /* not JSON: keep the text */
+  }
+  return { status: res.status, body: body as T, headers: res.headers };
+}
+
+/** fetch() on the test server, answered as a Reply: for requests the Client does not make (forms, raw bytes). */
+export const send = (url: string, init: RequestInit) => fetch(url, init).then((res) => reply(res));
+
 export class Client {
   cursor: string | undefined;
 
@@ -96,14 +111,7 @@ export class Client {
       headers,
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      /* not JSON: keep the text */
-    }
-    return { status: res.status, body: parsed as T, headers: res.headers };
+    return reply<T>(res);
   }
 
   get<T = any>(path: string, init?: RequestInit) {

@@ -352,6 +352,14 @@ describe('API description, health and metrics', () => {
     'put /api/v1/channels/mine',
     'post /cgi/ticker',
     'get /api/v1/ticker',
+    'post /cgi/notice',
+    'get /api/v1/notices',
+    'post /cgi/chart',
+    'get /api/v1/charts',
+    'put /api/v1/admin/links',
+    'get /api/v1/links',
+    'post /cgi/media',
+    'get /api/v1/media',
   ];
 
   it('/api/v1/openapi.json is an OpenAPI 3.1 document listing every route of the contract', async () => {

@@ -110,7 +110,8 @@ afterAll(() => {
 });
 
 describe.concurrent('portico CLI', () => {
-describe('user/contact/group on the data directory of a running server', () => {
+// Each command is a fresh Node process that loads TypeScript: slow on 2 busy cores, so a generous limit.
+describe('user/contact/group on the data directory of a running server', { timeout: 120_000 }, () => {
   let server: TestServer;
   let dir: string;
   beforeAll(async () => {
@@ -311,7 +312,7 @@ describe('user/contact/group on the data directory of a running server', () => {
   });
 });
 
-describe('start', () => {
+describe('start', { timeout: 120_000 }, () => {
   it('a bad PORTICO_PORT stops it at once with a message naming PORTICO_PORT', async ({ expect }) => {
     const dataDir = tempDir('portico-cli-badport-');
     const run = await cli(['start'], { PORTICO_PORT: 'notaport', PORTICO_DATA_DIR: dataDir });

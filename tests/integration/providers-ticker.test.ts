@@ -5,7 +5,7 @@
  */
 import { createHmac } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Client, expectError, startTestServer, type TestServer } from '../helpers/server.js';
+import { Client, expectError, send, startTestServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
 let n = 0;
@@ -23,11 +23,7 @@ async function provider(channels: string[], extra: Record<string, unknown> = {})
 /** A push exactly as curl sends it. */
 function push(path: string, body: URLSearchParams | FormData | string, headers: Record<string, string> = {}) {
   const contentType: Record<string, string> = typeof body === 'string' ? { 'content-type': 'application/json' } : {};
-  return fetch(server.url + path, { method: 'POST', body, headers: { ...contentType, ...headers } }).then(async (res) => ({
-    status: res.status,
-    headers: res.headers,
-    body: await res.json().catch(() => undefined),
-  }));
+  return send(server.url + path, { method: 'POST', body, headers: { ...contentType, ...headers } });
 }
 const form = (fields: Record<string, string>) => new URLSearchParams(fields);
 const bearer = (key: string) => ({ authorization: `Bearer ${key}` });

@@ -1,0 +1,392 @@
+/**
+ * The Portico panel's main process: wiring only. Decisions live in the plain modules beside it
+ * (config, dock, idle, urls, ipc, trust), which are unit-tested without Electron.
+ *
+ * Expected build layout (ESM main, CommonJS preloads): <out>/main/main.js,
+ * <out>/preload/preload.cjs, <out>/preload/prompt.cjs.
+ */
+import { app, BrowserWindow, dialog, ipcMain, Menu, nativeImage, net, Notification, powerMonitor, screen, session, shell, Tray } from 'electron';
+import type { Session, WebContents } from 'electron';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { INVOKE, PUSH, type ConfigView, type InvokeChannel, type NotifyRequest, type PresenceState, type PushChannel } from '../preload/bridge.js';
+import { applyLinuxAutostart } from './autostart.js';
+import { KEY_SCHEMAS, loadConfig, saveUserSetting, toProxyConfig, userSettingsPath, type Config, type ConfigKey, type ResolvedConfig } from './config.js';
+import { adoptGeometry, DockFile, placePanel, withEdge, type DockPlacement } from './dock.js';
+import { trayBitmap } from './icon.js';
+import { IdleTracker, type IdleOutput } from './idle.js';
+import { validateIpc, type IpcPayload } from './ipc.js';
+import { fileCredentialStore, prompt, ProxyLogin, securePreferences } from './prompt.js';
+import { text, type Language } from './text.js';
+import { decideTrust, VERIFY_PROC_RESULT } from './trust.js';
+import { appUrl, isAllowedNavigation, isAppUrl, isPermissionAllowed, safeExternalUrl, serverOrigin } from './urls.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const PRELOAD = join(here, '../preload/preload.cjs');
+const PROMPT_PRELOAD = join(here, '../preload/prompt.cjs');
+
+let resolved: ResolvedConfig;
+let config: Config;
+let panel: BrowserWindow | null = null;
+let placement: DockPlacement | null = null;
+let dock: DockFile = { places: {} };
+let tray: Tray | null = null;
+let presence: PresenceState = 'available';
+let unread = 0;
+let quitting = false;
+let redockedAt = 0;
+const chats = new Map<string, BrowserWindow>();
+const notifications = new Map<string, Notification>();
+const idle = new IdleTracker();
+
+const userData = (file: string): string => join(app.getPath('userData'), file);
+const language = (): Language => config.language ?? (app.getLocale().toLowerCase().startsWith('ja') ? 'ja' : 'en');
+const isLocked = (key: ConfigKey): boolean => resolved.locked.includes(key);
+
+function reloadConfig(): void {
+  resolved = loadConfig({ platform: process.platform, env: process.env, argv: process.argv, userSettingsPath: userSettingsPath(app.getPath('userData')) });
+  config = resolved.config;
+}
+
+const configView = (): ConfigView => ({ config, locked: resolved.locked, errors: resolved.errors });
+
+function send(target: WebContents | undefined, channel: PushChannel, payload?: unknown): void {
+  if (target && !target.isDestroyed()) target.send(channel, payload);
+}
+const appWindows = (): BrowserWindow[] => [panel, ...chats.values()].filter((w): w is BrowserWindow => !!w && !w.isDestroyed());
+
+// ---------- panel and chat windows ----------
+
+function loadDock(): void {
+  try {
+    dock = DockFile.parse(JSON.parse(readFileSync(userData('dock.json'), 'utf8')));
+  } catch {
+    dock = { places: {} };
+  }
+}
+
+function redock(): void {
+  if (!panel) return;
+  const displays = screen.getAllDisplays().map(({ id, workArea, scaleFactor }) => ({ id, workArea, scaleFactor }));
+  placement = placePanel({
+    displays,
+    primaryId: screen.getPrimaryDisplay().id,
+    displayId: dock.displayId,
+    memory: dock.places,
+    defaultEdge: config.dockEdge,
+    lockEdge: isLocked('dockEdge'),
+  });
+  redockedAt = Date.now();
+  panel.setBounds(placement.bounds);
+}
+
+function saveDock(): void {
+  writeFileSync(userData('dock.json'), JSON.stringify(dock));
+}
+
+/** The user moved or resized the panel: remember, then snap it back to its edge. */
+function adoptPanelGeometry(): void {
+  if (!panel || !placement || Date.now() - redockedAt < 500) return; // our own setBounds, or the window manager's answer to it
+  const bounds = panel.getBounds();
+  const display = screen.getDisplayMatching(bounds);
+  const next = adoptGeometry(placement, bounds, display, dock.places, { lockEdge: isLocked('dockEdge'), lockedEdge: config.dockEdge });
+  dock = { displayId: next.displayId, places: next.memory };
+  saveDock();
+  redock();
+}
+
+function createPanel(): void {
+  panel = new BrowserWindow({
+    frame: false,
+    show: false,
+    skipTaskbar: true,
+    maximizable: false,
+    fullscreenable: false,
+    alwaysOnTop: config.alwaysOnTop,
+    title: 'Portico',
+    backgroundColor: '#f6f6f6',
+    webPreferences: securePreferences(PRELOAD),
+  });
+  redock();
+  let settle: NodeJS.Timeout | undefined;
+  const later = (): void => {
+    clearTimeout(settle);
+    settle = setTimeout(adoptPanelGeometry, 400);
+  };
+  panel.on('move', later);
+  panel.on('resize', later);
+  panel.on('close', (event) => {
+    if (quitting) return;
+    event.preventDefault(); // closing hides: the panel stays resident in the tray
+    panel?.hide();
+  });
+  panel.on('closed', () => (panel = null));
+  panel.once('ready-to-show', () => panel?.show());
+  if (config.serverUrl) void panel.loadURL(appUrl(config.serverUrl));
+}
+
+function showPanel(): void {
+  if (!panel) createPanel();
+  panel?.show();
+  panel?.focus();
+}
+
+/** One window per chat: `<server>/app/#/chat/<id>`. */
+function openChat(chatId: string): void {
+  const existing = chats.get(chatId);
+  if (existing && !existing.isDestroyed()) {
+    existing.show();
+    existing.focus();
+    return;
+  }
+  if (!config.serverUrl) return;
+  const win = new BrowserWindow({ width: 420, height: 600, minWidth: 320, minHeight: 360, show: false, title: 'Portico', webPreferences: securePreferences(PRELOAD) });
+  chats.set(chatId, win);
+  win.on('closed', () => chats.delete(chatId));
+  win.once('ready-to-show', () => win.show());
+  void win.loadURL(`${appUrl(config.serverUrl)}#/chat/${encodeURIComponent(chatId)}`);
+}
+
+/** Every web contents: no new windows, no navigation away from the app, no <webview>. */
+function harden(contents: WebContents): void {
+  const routeOutside = (url: string): void => {
+    const external = isAppUrl(url, config.serverUrl) ? null : safeExternalUrl(url);
+    if (external) void shell.openExternal(external);
+  };
+  contents.setWindowOpenHandler(({ url }) => {
+    routeOutside(url);
+    return { action: 'deny' };
+  });
+  contents.on('will-navigate', (event) => {
+    if (isAllowedNavigation(event.url, config.serverUrl)) return;
+    event.preventDefault();
+    routeOutside(event.url);
+  });
+  contents.on('will-redirect', (event) => {
+    if (event.isMainFrame && !isAllowedNavigation(event.url, config.serverUrl)) event.preventDefault();
+  });
+  contents.on('will-attach-webview', (event) => event.preventDefault());
+}
+
+// ---------- tray, presence, notifications ----------
+
+function updateTray(): void {
+  if (!tray) return;
+  const t = text(language());
+  tray.setImage(nativeImage.createFromBitmap(trayBitmap(presence, unread), { width: 32, height: 32, scaleFactor: 2 }));
+  tray.setToolTip(`Portico: ${t.presence[presence]}${unread > 0 ? `, ${t.unread(unread)}` : ''}`);
+  const states: PresenceState[] = ['available', 'away', 'busy', 'offline'];
+  tray.setContextMenu(
+    Menu.buildFromTemplate([
+      ...states.map((state) => ({ label: t.presence[state], type: 'radio' as const, checked: presence === state, click: () => choosePresence(state) })),
+      { type: 'separator' },
+      { label: t.openPanel, click: showPanel },
+      { label: t.quit, click: quit },
+    ]),
+  );
+}
+
+function applyIdle(output: IdleOutput): void {
+  if (output.presence) {
+    presence = output.presence;
+    updateTray();
+    const reason = output.reason === 'choice' || output.reason === null ? 'tray' : output.reason;
+    send(panel?.webContents, PUSH.presenceSuggestion, { state: output.presence, reason });
+  }
+  if (output.pollNow) for (const win of appWindows()) send(win.webContents, PUSH.pollNow);
+}
+
+const choosePresence = (state: PresenceState): void => applyIdle(idle.handle({ type: 'choose', state }));
+
+function watchPower(): void {
+  idle.handle({ type: 'idle-minutes', minutes: config.idleMinutes });
+  powerMonitor.on('lock-screen', () => applyIdle(idle.handle({ type: 'lock' })));
+  powerMonitor.on('unlock-screen', () => applyIdle(idle.handle({ type: 'unlock' })));
+  powerMonitor.on('suspend', () => applyIdle(idle.handle({ type: 'suspend' })));
+  powerMonitor.on('resume', () => applyIdle(idle.handle({ type: 'resume' })));
+  let online = net.isOnline();
+  setInterval(() => {
+    applyIdle(idle.handle({ type: 'idle-time', seconds: powerMonitor.getSystemIdleTime() }));
+    if (net.isOnline() !== online) {
+      online = !online;
+      applyIdle(idle.handle({ type: 'network', online }));
+    }
+  }, 10_000);
+}
+
+function notify(request: NotifyRequest, sender: WebContents): void {
+  if (!Notification.isSupported()) return;
+  const t = text(language());
+  notifications.get(request.tag)?.close();
+  const actions = request.actions ?? [];
+  const notification = new Notification({
+    title: request.title,
+    body: request.body ?? '',
+    actions: actions.map((action) => ({ type: 'button' as const, text: t[action] })),
+  });
+  const report = (action: string): void => send(sender, PUSH.notificationAction, { tag: request.tag, action });
+  notification.on('click', () => report('click'));
+  notification.on('action', (event) => {
+    const action = actions[event.actionIndex];
+    if (action) report(action);
+  });
+  notification.on('close', () => {
+    if (notifications.get(request.tag) === notification) notifications.delete(request.tag);
+  });
+  notifications.set(request.tag, notification);
+  notification.show();
+}
+
+// ---------- session: trust, permissions, proxy ----------
+
+function secureSession(ses: Session): void {
+  ses.setCertificateVerifyProc((request, callback) => {
+    const decision = decideTrust(request, config);
+    if (decision.verdict !== 'chromium') console.warn(`certificate for ${request.hostname}: ${decision.verdict} (${decision.reason})`);
+    callback(VERIFY_PROC_RESULT[decision.verdict]);
+  });
+  ses.setPermissionRequestHandler((contents, permission, callback, details) => {
+    const types = 'mediaTypes' in details ? (details.mediaTypes ?? []) : [];
+    callback(isPermissionAllowed(permission, details.requestingUrl || contents.getURL(), config.serverUrl, types));
+  });
+  ses.setPermissionCheckHandler((_contents, permission, origin) => permission === 'media' && origin === serverOrigin(config.serverUrl));
+}
+
+function applyAutoStart(): void {
+  if (!app.isPackaged) return; // never register a development build
+  if (process.platform === 'linux') {
+    const command = process.env.APPIMAGE ? [process.env.APPIMAGE] : [process.execPath];
+    applyLinuxAutostart(config.autoStart, command, process.env.XDG_CONFIG_HOME || join(homedir(), '.config'));
+  } else {
+    app.setLoginItemSettings({ openAtLogin: config.autoStart });
+  }
+}
+
+// ---------- IPC ----------
+
+function handle<C extends InvokeChannel>(channel: C, run: (payload: IpcPayload<C>, sender: WebContents) => unknown): void {
+  ipcMain.handle(channel, async (event, payload: unknown) => {
+    const frame = event.senderFrame;
+    const checked = validateIpc(channel, frame?.url, payload, config.serverUrl, { locked: resolved.locked, isMainFrame: !!frame && frame.parent === null });
+    if (!checked.ok) {
+      console.warn(`IPC refused: ${checked.error}`);
+      throw new Error(checked.error);
+    }
+    return run(checked.payload, event.sender);
+  });
+}
+
+async function changeSetting(key: ConfigKey, value: unknown): Promise<ConfigView> {
+  const before = config;
+  saveUserSetting(userSettingsPath(app.getPath('userData')), key, value);
+  reloadConfig();
+  if (config.proxy !== before.proxy) await session.defaultSession.setProxy(toProxyConfig(config.proxy));
+  if (config.autoStart !== before.autoStart) applyAutoStart();
+  if (config.alwaysOnTop !== before.alwaysOnTop) panel?.setAlwaysOnTop(config.alwaysOnTop);
+  if (config.idleMinutes !== before.idleMinutes) idle.handle({ type: 'idle-minutes', minutes: config.idleMinutes });
+  if (config.dockEdge !== before.dockEdge && placement) {
+    dock = { ...dock, places: withEdge(dock.places, placement.displayId, config.dockEdge) };
+    saveDock();
+    redock();
+  }
+  if (config.language !== before.language) updateTray();
+  if (config.serverUrl !== before.serverUrl && config.serverUrl) {
+    for (const win of chats.values()) win.close();
+    void panel?.loadURL(appUrl(config.serverUrl));
+  }
+  const view = configView();
+  for (const win of appWindows()) send(win.webContents, PUSH.configChanged, view);
+  return view;
+}
+
+function registerIpc(): void {
+  handle(INVOKE.openExternal, ({ url }) => shell.openExternal(url));
+  handle(INVOKE.notify, (request, sender) => notify(request, sender));
+  handle(INVOKE.setBadge, ({ count }) => {
+    unread = count;
+    app.setBadgeCount(count);
+    updateTray();
+  });
+  handle(INVOKE.presenceChanged, ({ state, byUser }) => {
+    if (byUser) idle.handle({ type: 'choose', state });
+    presence = state;
+    updateTray();
+  });
+  handle(INVOKE.getConfig, () => configView());
+  handle(INVOKE.setSetting, ({ key, value }) => changeSetting(key as ConfigKey, value));
+  handle(INVOKE.openChat, ({ chatId }) => openChat(chatId));
+  handle(INVOKE.quit, () => quit());
+}
+
+// ---------- lifecycle ----------
+
+function quit(): void {
+  quitting = true;
+  app.quit();
+}
+
+/** No server configured (and not locked to nothing): ask once, keep it in the user settings. */
+async function askServerUrl(): Promise<void> {
+  if (config.serverUrl || isLocked('serverUrl')) return;
+  const t = text(language());
+  const answer = await prompt(
+    { title: t.serverTitle, message: t.serverMessage, fields: [{ name: 'serverUrl', label: t.serverLabel, type: 'url', value: 'https://' }], submit: t.ok, cancel: t.cancel, lang: language() },
+    PROMPT_PRELOAD,
+  );
+  const parsed = KEY_SCHEMAS.serverUrl.safeParse(answer?.serverUrl);
+  if (parsed.success) {
+    saveUserSetting(userSettingsPath(app.getPath('userData')), 'serverUrl', parsed.data);
+    reloadConfig();
+  }
+}
+
+async function start(): Promise<void> {
+  reloadConfig();
+  const t = text(language());
+  if (resolved.errors.length > 0) {
+    console.warn(`${t.configProblems}:\n${resolved.errors.join('\n')}`);
+    void dialog.showMessageBox({ type: 'warning', title: 'Portico', message: t.configProblems, detail: resolved.errors.join('\n') });
+  }
+  secureSession(session.defaultSession);
+  await session.defaultSession.setProxy(toProxyConfig(config.proxy));
+  const proxyLogin = new ProxyLogin(fileCredentialStore(userData('proxy-credentials.json')), PROMPT_PRELOAD, language);
+  app.on('login', (event, _contents, details, authInfo, callback) => {
+    if (!authInfo.isProxy) return; // the server authenticates with bearer tokens, never basic auth
+    event.preventDefault();
+    proxyLogin.credentials(authInfo, details.firstAuthAttempt).then(
+      (credentials) => (credentials ? callback(credentials.username, credentials.password) : callback()),
+      () => callback(),
+    );
+  });
+  applyAutoStart();
+  registerIpc();
+  tray = new Tray(nativeImage.createFromBitmap(trayBitmap(presence, unread), { width: 32, height: 32, scaleFactor: 2 }));
+  tray.on('click', showPanel);
+  updateTray();
+  await askServerUrl();
+  if (!config.serverUrl) void dialog.showMessageBox({ type: 'error', title: 'Portico', message: t.noServer });
+  loadDock();
+  createPanel();
+  screen.on('display-added', redock);
+  screen.on('display-removed', redock);
+  screen.on('display-metrics-changed', redock);
+  watchPower();
+}
+
+app.enableSandbox();
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  app.on('second-instance', showPanel);
+  app.on('web-contents-created', (_event, contents) => harden(contents));
+  app.on('window-all-closed', () => {
+    /* stay resident in the tray */
+  });
+  app.on('before-quit', () => (quitting = true));
+  app.whenReady().then(start, (error: unknown) => {
+    console.error(error);
+    app.exit(1);
+  });
+}

@@ -1,0 +1,49 @@
+/** The few words the main process shows itself (tray, notifications, prompts), in English and Japanese. */
+import type { PresenceState } from '../preload/bridge.js';
+
+export type Language = 'en' | 'ja';
+
+const en = {
+  presence: { available: 'Available', away: 'Away', busy: 'Busy', offline: 'Appear offline' } as Record<PresenceState, string>,
+  openPanel: 'Open panel',
+  quit: 'Quit Portico',
+  unread: (n: number) => `${n} unread`,
+  accept: 'Accept',
+  decline: 'Decline',
+  ok: 'OK',
+  cancel: 'Cancel',
+  username: 'User name',
+  password: 'Password',
+  proxyTitle: 'Proxy sign-in',
+  proxyMessage: (proxy: string, realm: string) => `The proxy ${proxy} asks for a sign-in${realm ? ` (${realm})` : ''}.`,
+  serverTitle: 'Portico server',
+  serverMessage: 'Enter the address of your Portico server (ask your administrator).',
+  serverLabel: 'Server address',
+  configProblems: 'Some Portico settings were ignored',
+  noServer: 'No Portico server is configured. Ask your administrator.',
+};
+
+const ja: typeof en = {
+  presence: { available: '連絡可能', away: '退席中', busy: '取り込み中', offline: 'オフライン表示' },
+  openPanel: 'パネルを開く',
+  quit: 'Portico を終了',
+  unread: (n) => `未読 ${n} 件`,
+  accept: '承諾',
+  decline: '辞退',
+  ok: 'OK',
+  cancel: 'キャンセル',
+  username: 'ユーザー名',
+  password: 'パスワード',
+  proxyTitle: 'プロキシ認証',
+  proxyMessage: (proxy, realm) => `プロキシ ${proxy} がサインインを求めています${realm ? `（${realm}）` : ''}。`,
+  serverTitle: 'Portico サーバー',
+  serverMessage: 'Portico サーバーのアドレスを入力してください（管理者にお問い合わせください）。',
+  serverLabel: 'サーバーのアドレス',
+  configProblems: 'Portico の設定の一部が無視されました',
+  noServer: 'Portico サーバーが設定されていません。管理者にお問い合わせください。',
+};
+
+export type Text = typeof en;
+export function text(language: Language): Text {
+  return language === 'ja' ? ja : en;
+}

@@ -1,0 +1,43 @@
+/**
+ * The one bridge between the renderer app and the main process: `window.portico`.
+ * Each method invokes one fixed channel; listeners get the payload only, never the IPC event, and
+ * nothing of ipcRenderer itself is exposed. The main process validates every call again.
+ *
+ * Sandboxed preloads cannot be ES modules nor load files: bundle this (with bridge.ts) to a single
+ * CommonJS file, e.g. `esbuild electron/preload/preload.ts --bundle --platform=node
+ * --format=cjs --external:electron --outfile=dist/electron/preload.cjs`.
+ */
+import { contextBridge, ipcRenderer } from 'electron';
+import { INVOKE, PUSH, type PorticoBridge, type PushChannel } from './bridge.js';
+
+function listen<T>(channel: PushChannel, callback: (payload: T) => void): () => void {
+  if (typeof callback !== 'function') throw new TypeError('callback must be a function');
+  const listener = (_event: Electron.IpcRendererEvent, payload: T): void => callback(payload);
+  ipcRenderer.on(channel, listener);
+  return () => {
+    ipcRenderer.removeListener(channel, listener);
+  };
+}
+
+const bridge: PorticoBridge = {
+  openExternal: (url) => ipcRenderer.invoke(INVOKE.openExternal, { url }),
+  notify: (request) =>
+    ipcRenderer.invoke(INVOKE.notify, {
+      title: request.title,
+      body: request.body,
+      tag: request.tag,
+      actions: request.actions,
+    }),
+  setBadge: (count) => ipcRenderer.invoke(INVOKE.setBadge, { count }),
+  presenceChanged: (state, byUser) => ipcRenderer.invoke(INVOKE.presenceChanged, { state, byUser }),
+  getConfig: () => ipcRenderer.invoke(INVOKE.getConfig),
+  setSetting: (key, value) => ipcRenderer.invoke(INVOKE.setSetting, { key, value }),
+  openChat: (chatId) => ipcRenderer.invoke(INVOKE.openChat, { chatId }),
+  quit: () => ipcRenderer.invoke(INVOKE.quit),
+  onPresenceSuggestion: (callback) => listen(PUSH.presenceSuggestion, callback),
+  onPollNow: (callback) => listen<void>(PUSH.pollNow, () => callback()),
+  onNotificationAction: (callback) => listen(PUSH.notificationAction, callback),
+  onConfigChanged: (callback) => listen(PUSH.configChanged, callback),
+};
+
+contextBridge.exposeInMainWorld('portico', bridge);

@@ -117,7 +117,7 @@ export const EventsQuery = z.strictObject({
 const base = { cursor: Cursor, at: Timestamp };
 export const PresenceEvent = z.strictObject({ ...base, type: z.literal('presence'), username: z.string(), state: PresenceState });
 export const ChatRequestEvent = z.strictObject({ ...base, type: z.literal('chat.request'), from: z.string(), chat: Chat });
-export const ChatMemberEvent = (type: 'chat.accepted' | 'chat.declined' | 'chat.left') =>
+export const ChatMemberEvent = <T extends 'chat.accepted' | 'chat.declined' | 'chat.left'>(type: T) =>
   z.strictObject({ ...base, type: z.literal(type), username: z.string(), chat: Chat });
 export const ChatClosedEvent = z.strictObject({ ...base, type: z.literal('chat.closed'), chat: Chat });
 export const ChatMessageEvent = z.strictObject({ ...base, type: z.literal('chat.message'), message: Message });

@@ -27,6 +27,7 @@ import { chartRoutes } from './charts/routes.js';
 import { linksRoutes } from './links/routes.js';
 import { mediaRoutes } from './media/routes.js';
 import { mediaServing } from './media/serve.js';
+import { panelServing } from './panel/serve.js';
 import { systemRoutes } from './system/routes.js';
 import { VERSION } from './version.js';
 
@@ -62,6 +63,7 @@ export function buildApp(services: Services) {
   mount(router, routes, { authenticate, providers: services.providers });
   systemRoutes(router, { routes, version: VERSION, registry: metrics.registry, authenticate });
   mediaServing(router, services);
+  panelServing(router);
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

@@ -41,6 +41,7 @@ program
     const lines = [
       '',
       `  Portico ${VERSION} is running at ${server.url}`,
+      `  The panel:       ${server.url}/app/  (open it in a browser, or point the desktop app at ${server.url})`,
       `  API description: ${server.url}/api/v1/openapi.json`,
       `  Data directory:  ${databaseFile(config.dataDir)}`,
     ];

@@ -1,0 +1,195 @@
+/**
+ * What a chat view needs, and the two ways to get it.
+ *
+ * A login may hold only one poll at a time (a newer poll by the same session replaces the older),
+ * so a separate chat window (Electron's, or the browser's pop-out at /app/#/chat/<id>) must not
+ * run an event loop of its own next to the panel's. Instead it talks to the panel over a
+ * BroadcastChannel: calls go to the panel's client (one outbox, one poll), events come back. Only
+ * when no panel answers does the window run a client of its own (a chat link opened directly).
+ */
+import type { Chat, ConnectionState, History, OutboxEntry, PollMode, PorticoClient } from './api/index.js';
+import type { PanelModel } from './model.js';
+
+export interface ChatBackend {
+  readonly me: string;
+  chat(id: string): Promise<Chat>;
+  history(chatId: string, before?: number, limit?: number): Promise<History>;
+  send(chatId: string, text: string): Promise<void>;
+  retry(clientId: string): Promise<void>;
+  outbox(chatId: string): Promise<OutboxEntry[]>;
+  leave(chatId: string): Promise<void>;
+  /** Client events: chat.*, outbox, connection, reset. */
+  on(type: string, handler: (payload: any) => void): () => void;
+  connection(): { state: ConnectionState; mode: PollMode };
+  /** The view shows this chat now (focused and visible), or no longer. */
+  viewing(chatId: string, active: boolean): void;
+}
+
+/** Straight to a client: the chat shown inside the panel, or a window on its own. */
+export function localBackend(client: PorticoClient, model?: PanelModel): ChatBackend {
+  return {
+    me: client.user?.username ?? '',
+    chat: (id) => client.chat(id),
+    history: (id, before, limit) => client.history(id, before, limit),
+    send: async (id, text) => {
+      client.send(id, text);
+    },
+    retry: async (clientId) => client.retry(clientId),
+    outbox: async (id) => client.outbox(id),
+    leave: async (id) => {
+      if (model) await model.leave(id);
+      else await client.leave(id);
+    },
+    on: (type, handler) => client.on(type, handler),
+    connection: () => ({ state: client.connection, mode: client.mode }),
+    viewing: (id, active) => model?.setViewing(id, active),
+  };
+}
+
+const CHANNEL = 'portico-panel';
+/** Events a chat window needs from the panel's client. */
+const FORWARDED = ['chat.message', 'chat.accepted', 'chat.declined', 'chat.left', 'chat.closed', 'presence', 'outbox', 'connection', 'reset', 'auth'];
+const CALLS = ['chat', 'history', 'send', 'retry', 'outbox', 'leave'] as const;
+type Call = (typeof CALLS)[number];
+
+type RelayMessage =
+  | { kind: 'hello'; from: string }
+  | { kind: 'here'; from: string; to: string; user: string; connection: { state: ConnectionState; mode: PollMode } }
+  | { kind: 'call'; from: string; to: string; id: number; method: Call; args: unknown[] }
+  | { kind: 'result'; to: string; id: number; ok: boolean; value?: unknown; error?: { status: number; code: string; message: string } }
+  | { kind: 'event'; from: string; type: string; payload: unknown }
+  | { kind: 'viewing'; from: string; chatId: string; active: boolean }
+  | { kind: 'bye'; from: string };
+
+const randomId = () => Math.random().toString(36).slice(2) + Date.now().toString(36);
+
+/** The panel's side: answers chat windows with its client. Returns a function that stops it. */
+export function hostRelay(client: PorticoClient, model: PanelModel): () => void {
+  if (typeof BroadcastChannel === 'undefined') return () => {};
+  const id = randomId();
+  const channel = new BroadcastChannel(CHANNEL);
+  const local = localBackend(client, model);
+  const post = (message: RelayMessage) => channel.postMessage(message);
+  channel.onmessage = (event: MessageEvent<RelayMessage>) => {
+    const m = event.data;
+    if (!m || typeof m !== 'object') return;
+    if (m.kind === 'hello' && client.user) {
+      post({ kind: 'here', from: id, to: m.from, user: client.user.username, connection: local.connection() });
+    } else if (m.kind === 'call' && m.to === id && (CALLS as readonly string[]).includes(m.method)) {
+      const fn = local[m.method] as (...args: unknown[]) => Promise<unknown>;
+      fn(...(Array.isArray(m.args) ? m.args : [])).then(
+        (value) => post({ kind: 'result', to: m.from, id: m.id, ok: true, value }),
+        (error: { status?: number; code?: string; message?: string }) =>
+          post({ kind: 'result', to: m.from, id: m.id, ok: false, error: { status: error?.status ?? 0, code: error?.code ?? 'error', message: error?.message ?? String(error) } }),
+      );
+    } else if (m.kind === 'viewing') {
+      model.setViewing(m.chatId, m.active);
+    }
+  };
+  const offs = FORWARDED.map((type) => client.on(type, (payload) => post({ kind: 'event', from: id, type, payload })));
+  const bye = () => post({ kind: 'bye', from: id });
+  addEventListener('pagehide', bye);
+  return () => {
+    bye();
+    removeEventListener('pagehide', bye);
+    for (const off of offs) off();
+    channel.close();
+  };
+}
+
+export class RelayError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The chat window's side: a backend through the panel, or undefined when no panel answers in time. */
+export async function connectRelay(timeoutMs = 600): Promise<ChatBackend | undefined> {
+  if (typeof BroadcastChannel === 'undefined') return undefined;
+  const id = randomId();
+  const channel = new BroadcastChannel(CHANNEL);
+  let host: { id: string; user: string; connection: { state: ConnectionState; mode: PollMode } } | undefined;
+  let nextCall = 0;
+  const pending = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
+  const handlers = new Map<string, Set<(payload: any) => void>>();
+  let answered: (() => void) | undefined;
+  const emit = (type: string, payload: unknown) => {
+    for (const h of [...(handlers.get(type) ?? [])]) h(payload);
+  };
+
+  channel.onmessage = (event: MessageEvent<RelayMessage>) => {
+    const m = event.data;
+    if (!m || typeof m !== 'object') return;
+    if (m.kind === 'here' && m.to === id) {
+      if (!host) {
+        host = { id: m.from, user: m.user, connection: m.connection };
+        answered?.();
+      } else if (host.id === m.from || host.connection.state === 'offline') {
+        host = { id: m.from, user: m.user, connection: m.connection };
+        emit('connection', m.connection);
+      }
+    } else if (m.kind === 'result' && m.to === id) {
+      const p = pending.get(m.id);
+      if (!p) return;
+      pending.delete(m.id);
+      if (m.ok) p.resolve(m.value);
+      else p.reject(new RelayError(m.error?.status ?? 0, m.error?.code ?? 'error', m.error?.message ?? 'failed'));
+    } else if (m.kind === 'event' && host && m.from === host.id) {
+      if (m.type === 'connection') host.connection = m.payload as typeof host.connection;
+      emit(m.type, m.payload);
+    } else if (m.kind === 'bye' && host && m.from === host.id) {
+      host.connection = { state: 'offline', mode: host.connection.mode };
+      emit('connection', host.connection);
+      for (const p of pending.values()) p.reject(new RelayError(0, 'network', 'the panel closed'));
+      pending.clear();
+    }
+  };
+
+  channel.postMessage({ kind: 'hello', from: id } satisfies RelayMessage);
+  await new Promise<void>((resolve) => {
+    answered = resolve;
+    setTimeout(resolve, timeoutMs);
+  });
+  if (!host) {
+    channel.close();
+    return undefined;
+  }
+  // Look for a panel again while the one we had is gone (reloaded, reopened).
+  setInterval(() => {
+    if (host?.connection.state === 'offline') channel.postMessage({ kind: 'hello', from: id } satisfies RelayMessage);
+  }, 3000);
+
+  const call = (method: Call, ...args: unknown[]) =>
+    new Promise<any>((resolve, reject) => {
+      const callId = ++nextCall;
+      pending.set(callId, { resolve, reject });
+      channel.postMessage({ kind: 'call', from: id, to: host!.id, id: callId, method, args } satisfies RelayMessage);
+      setTimeout(() => {
+        if (pending.delete(callId)) reject(new RelayError(0, 'network', 'the panel did not answer'));
+      }, 35_000);
+    });
+
+  const me = host.user;
+  return {
+    me,
+    chat: (chatId) => call('chat', chatId),
+    history: (chatId, before, limit) => call('history', chatId, before, limit),
+    send: (chatId, text) => call('send', chatId, text),
+    retry: (clientId) => call('retry', clientId),
+    outbox: (chatId) => call('outbox', chatId),
+    leave: (chatId) => call('leave', chatId),
+    on: (type, handler) => {
+      let set = handlers.get(type);
+      if (!set) handlers.set(type, (set = new Set()));
+      const entry = (payload: any) => handler(payload);
+      set.add(entry);
+      return () => set.delete(entry);
+    },
+    connection: () => host!.connection,
+    viewing: (chatId, active) => channel.postMessage({ kind: 'viewing', from: id, chatId, active } satisfies RelayMessage),
+  };
+}

@@ -1,0 +1,85 @@
+/** The panel page: sign-in until there is a session, then the panel. */
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import type { PorticoClient } from '../api/index.js';
+import { hostRelay } from '../backend.js';
+import { language, setLanguage, t, type Language } from '../i18n.js';
+import { PanelModel } from '../model.js';
+import { saveLanguageSetting } from '../platform.js';
+import { Login } from './Login.js';
+import { Panel } from './Panel.js';
+
+export function App({ client }: { client: PorticoClient }) {
+  const [phase, setPhase] = useState<'restoring' | 'login' | 'panel'>('restoring');
+  const [notice, setNotice] = useState<string | undefined>();
+  const [lang, setLang] = useState<Language>(language());
+  // A fresh model for every session, so nothing of a previous user shows.
+  const [session, setSession] = useState(0);
+  const model = useMemo(() => new PanelModel(client), [client, session]);
+
+  useEffect(() => {
+    let alive = true;
+    client.restore().then(
+      (user) => alive && setPhase(user ? 'panel' : 'login'),
+      () => alive && setPhase('login'),
+    );
+    const off = client.on('auth', () => {
+      setNotice(t('sessionEnded'));
+      setPhase('login');
+    });
+    return () => {
+      alive = false;
+      off();
+    };
+  }, [client]);
+
+  useEffect(() => {
+    if (phase !== 'panel') return;
+    document.title = `${t('appName')} — ${client.user?.displayName ?? ''}`;
+    model.attach();
+    const stopRelay = hostRelay(client, model);
+    return () => {
+      stopRelay();
+      model.detach();
+    };
+  }, [phase, model, client]);
+
+  const changeLanguage = (next: Language) => {
+    setLanguage(next);
+    saveLanguageSetting(next);
+    setLang(next);
+  };
+
+  if (phase === 'restoring') {
+    return (
+      <div class="splash" role="status">
+        {t('loading')}
+      </div>
+    );
+  }
+  if (phase === 'login') {
+    return (
+      <Login
+        client={client}
+        notice={notice}
+        onSignedIn={() => {
+          setNotice(undefined);
+          setSession((n) => n + 1);
+          setPhase('panel');
+        }}
+        lang={lang}
+        onLanguage={changeLanguage}
+      />
+    );
+  }
+  return (
+    <Panel
+      model={model}
+      lang={lang}
+      onLanguage={changeLanguage}
+      onSignOut={async () => {
+        await client.logout();
+        location.reload();
+      }}
+    />
+  );
+}

@@ -1,0 +1,346 @@
+/**
+ * One chat: history with infinite scroll upward (paged with `before`), send on Enter (Shift+Enter
+ * for a new line; Enter that confirms an IME composition does not send), each own message with
+ * its delivery state from the outbox (sending / sent / not sent + Retry), the members of a group
+ * chat, and Leave. Works the same inside the panel and in a chat window of its own.
+ */
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import type { Chat, ConnectionState, Message, OutboxEntry, PollMode } from '../api/index.js';
+import type { ChatBackend } from '../backend.js';
+import { formatTime, joinNames, t, type Key } from '../i18n.js';
+import { ConnectionIndicator } from './ConnectionIndicator.js';
+import { Icon } from './Icon.js';
+
+const PAGE = 30;
+
+interface Props {
+  backend: ChatBackend;
+  chatId: string;
+  initialChat?: Chat | undefined;
+  /** Inside the panel: back to it. */
+  onClose?: () => void;
+  /** Inside the panel in a browser: the address of the same chat in a window of its own. */
+  popOutHref?: string;
+  /** After Leave (a chat window closes itself). */
+  onLeft?: () => void;
+}
+
+type Row =
+  | { kind: 'message'; key: string; message: Message; mine: boolean; entry?: OutboxEntry | undefined }
+  | { kind: 'pending'; key: string; entry: OutboxEntry };
+
+const MEMBER_LABEL: Record<string, Key> = { invited: 'memberInvited', accepted: 'memberAccepted', declined: 'memberDeclined', left: 'memberLeft' };
+
+function mergeMessages(list: Message[], more: Message[]): Message[] {
+  const byId = new Map(list.map((m) => [m.id, m]));
+  for (const m of more) byId.set(m.id, m);
+  return [...byId.values()].sort((a, b) => a.id - b.id);
+}
+
+export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, onLeft }: Props) {
+  const [chat, setChat] = useState<Chat | undefined>(initialChat);
+  const [messages, setMessages] = useState<Message[]>([]);
+  const [before, setBefore] = useState<number | undefined>();
+  const [loaded, setLoaded] = useState(false);
+  const [loadingOlder, setLoadingOlder] = useState(false);
+  const [outbox, setOutbox] = useState<OutboxEntry[]>([]);
+  const [text, setText] = useState('');
+  const [error, setError] = useState<string | undefined>();
+  const [conn, setConn] = useState<{ state: ConnectionState; mode: PollMode }>(backend.connection());
+  const list = useRef<HTMLDivElement>(null);
+  const input = useRef<HTMLTextAreaElement>(null);
+  const scroll = useRef<{ mode: 'bottom' } | { mode: 'keep'; height: number; top: number } | undefined>({ mode: 'bottom' });
+  const me = backend.me.toLowerCase();
+
+  const loadLatest = useCallback(async () => {
+    try {
+      const page = await backend.history(chatId, undefined, PAGE);
+      scroll.current = { mode: 'bottom' };
+      setMessages((old) => mergeMessages(old, page.messages));
+      setBefore((old) => (loaded ? old : page.before));
+      setLoaded(true);
+      setError(undefined);
+    } catch (err) {
+      setError(t('chatNotFound', { message: (err as Error).message }));
+    }
+  }, [backend, chatId, loaded]);
+
+  // First load, and subscriptions.
+  useEffect(() => {
+    let alive = true;
+    if (!initialChat) backend.chat(chatId).then((c) => alive && setChat(c), (err: Error) => alive && setError(t('chatNotFound', { message: err.message })));
+    void loadLatest();
+    backend.outbox(chatId).then((entries) => alive && setOutbox(entries), () => {});
+    const offs = [
+      backend.on('chat.message', (e: { message: Message }) => {
+        if (e.message.chatId !== chatId) return;
+        const el = list.current;
+        const nearBottom = !el || el.scrollHeight - el.scrollTop - el.clientHeight < 80;
+        if (nearBottom || e.message.from.toLowerCase() === me) scroll.current = { mode: 'bottom' };
+        setMessages((old) => mergeMessages(old, [e.message]));
+      }),
+      backend.on('outbox', (e: { entries: OutboxEntry[] }) => {
+        setOutbox(e.entries.filter((x) => x.chatId === chatId));
+      }),
+      ...['chat.accepted', 'chat.declined', 'chat.left', 'chat.closed'].map((type) =>
+        backend.on(type, (e: { chat: Chat }) => {
+          if (e.chat.id === chatId) setChat(e.chat);
+        }),
+      ),
+      backend.on('reset', () => void loadLatest()),
+      backend.on('connection', (c: { state: ConnectionState; mode: PollMode }) => setConn(c)),
+    ];
+    return () => {
+      alive = false;
+      for (const off of offs) off();
+    };
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [backend, chatId]);
+
+  // Tell the panel while this chat is in view (its messages are then not "unread").
+  useEffect(() => {
+    const report = () => backend.viewing(chatId, document.visibilityState === 'visible' && document.hasFocus());
+    report();
+    addEventListener('focus', report);
+    addEventListener('blur', report);
+    document.addEventListener('visibilitychange', report);
+    return () => {
+      removeEventListener('focus', report);
+      removeEventListener('blur', report);
+      document.removeEventListener('visibilitychange', report);
+      backend.viewing(chatId, false);
+    };
+  }, [backend, chatId]);
+
+  useEffect(() => {
+    if (loaded) input.current?.focus();
+  }, [loaded]);
+
+  const loadOlder = useCallback(async () => {
+    if (before === undefined || loadingOlder) return;
+    setLoadingOlder(true);
+    try {
+      const page = await backend.history(chatId, before, PAGE);
+      const el = list.current;
+      if (el) scroll.current = { mode: 'keep', height: el.scrollHeight, top: el.scrollTop };
+      setMessages((old) => mergeMessages(old, page.messages));
+      setBefore(page.before);
+    } catch (err) {
+      setError((err as Error).message);
+    } finally {
+      setLoadingOlder(false);
+    }
+  }, [backend, chatId, before, loadingOlder]);
+
+  // Keep the view where the reader expects it: at the bottom for new messages, in place when older ones are put on top.
+  useLayoutEffect(() => {
+    const el = list.current;
+    const want = scroll.current;
+    if (!el || !want) return;
+    scroll.current = undefined;
+    if (want.mode === 'bottom') el.scrollTop = el.scrollHeight;
+    else el.scrollTop = want.top + (el.scrollHeight - want.height);
+    // A short history that does not fill the view cannot be scrolled up: fetch more at once.
+    if (loaded && before !== undefined && el.scrollHeight <= el.clientHeight + 10) void loadOlder();
+  }, [messages, outbox, loaded]);
+
+  const onScroll = () => {
+    const el = list.current;
+    if (el && el.scrollTop < 60) void loadOlder();
+  };
+
+  const send = () => {
+    const body = text.replace(/\s+$/, '');
+    if (!body.trim()) return;
+    scroll.current = { mode: 'bottom' };
+    setText('');
+    backend.send(chatId, body).catch((err: Error) => setError(err.message));
+  };
+
+  const onKeyDown = (e: KeyboardEvent) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
+      e.preventDefault();
+      send();
+    } else if (e.key === 'Escape' && onClose) {
+      e.preventDefault();
+      onClose();
+    }
+  };
+
+  const others = chat ? chat.members.filter((m) => m.username.toLowerCase() !== me) : [];
+  const names = joinNames(others.map((m) => m.displayName));
+  const title = chat ? t('chatTitle', { names }) : t('loading');
+  useEffect(() => {
+    if (!onClose) document.title = title;
+  }, [title, onClose]);
+  const myStatus = chat?.members.find((m) => m.username.toLowerCase() === me)?.status;
+  const canWrite = chat ? chat.state !== 'closed' && myStatus === 'accepted' : false;
+  const nameOf = (username: string) => chat?.members.find((m) => m.username === username)?.displayName ?? username;
+
+  // Server messages, then what the outbox still holds that the server has not shown us yet.
+  const byClientId = new Map(outbox.map((e) => [e.clientId, e]));
+  const seen = new Set(messages.map((m) => m.clientId));
+  const rows: Row[] = messages.map((m) => ({ kind: 'message', key: `m${m.id}`, message: m, mine: m.from.toLowerCase() === me, entry: m.from.toLowerCase() === me ? byClientId.get(m.clientId) : undefined }));
+  for (const entry of outbox) {
+    if (seen.has(entry.clientId)) continue;
+    if (entry.state === 'sent' && entry.message) rows.push({ kind: 'message', key: `m${entry.message.id}`, message: entry.message, mine: true, entry });
+    else rows.push({ kind: 'pending', key: `o${entry.clientId}`, entry });
+  }
+
+  const titleId = `chat-title-${chatId}`;
+  return (
+    <section class="chat" aria-labelledby={titleId} data-chat={chatId}>
+      <header class="chat-header">
+        {onClose && (
+          <button type="button" class="icon back" onClick={onClose} aria-label={t('back')} title={t('back')}>
+            <Icon name="back" size={20} />
+          </button>
+        )}
+        <div class="chat-heading">
+          <h1 id={titleId} class="chat-title" title={title}>
+            <span class="visually-hidden">{title}</span>
+            <span aria-hidden="true">{names || t('loading')}</span>
+          </h1>
+          <ConnectionIndicator state={conn.state} mode={conn.mode} />
+        </div>
+        {popOutHref && (
+          <button
+            type="button"
+            class="icon"
+            aria-label={t('popOut')}
+            title={t('popOut')}
+            onClick={() => {
+              const w = window.open(popOutHref, `portico-chat-${chatId}`, 'popup,width=420,height=640');
+              if (w) onClose?.();
+            }}
+          >
+            <Icon name="popout" size={18} />
+          </button>
+        )}
+        {chat && myStatus === 'accepted' && chat.state !== 'closed' && (
+          <button
+            type="button"
+            class="small danger"
+            onClick={async () => {
+              await backend.leave(chatId).catch((err: Error) => setError(err.message));
+              onLeft?.();
+              onClose?.();
+            }}
+          >
+            {t('leave')}
+          </button>
+        )}
+      </header>
+      {chat && chat.members.length > 2 && (
+        <div class="members" aria-label={t('members')} role="group">
+          <span class="members-label">{t('members')}:</span>
+          <ul class="member-list">
+            {chat.members.map((m) => (
+              <li key={m.username} class={`member member-${m.status}`}>
+                {m.displayName}
+                <span class="member-status"> ({t(MEMBER_LABEL[m.status] ?? 'memberInvited')})</span>
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+      {error && (
+        <p class="form-error" role="alert">
+          {error}
+        </p>
+      )}
+      <div class="messages" ref={list} onScroll={onScroll} role="log" aria-live="polite" aria-label={t('messages')} tabIndex={0}>
+      <ol class="message-list">
+        <li class="history-edge">
+          {before !== undefined ? (
+            <button type="button" class="link-button" onClick={() => void loadOlder()} disabled={loadingOlder}>
+              {loadingOlder ? t('loading') : t('loadEarlier')}
+            </button>
+          ) : loaded ? (
+            <span>{t('beginning')}</span>
+          ) : (
+            <span>{t('loading')}</span>
+          )}
+        </li>
+        {rows.map((row) => {
+          if (row.kind === 'message') {
+            const { message, mine, entry } = row;
+            return (
+              <li key={row.key} class={`msg ${mine ? 'mine' : 'theirs'}`} data-state={mine ? (entry?.state ?? 'sent') : undefined} data-client-id={message.clientId}>
+                <div class="msg-meta">
+                  <span class="msg-from">{mine ? t('you') : nameOf(message.from)}</span>
+                  <time dateTime={message.sentAt}>{formatTime(message.sentAt)}</time>
+                </div>
+                <div class="msg-text">{message.text}</div>
+                {mine && (
+                  <div class="msg-state">
+                    <span aria-hidden="true">✓ </span>
+                    {t('sent')}
+                  </div>
+                )}
+              </li>
+            );
+          }
+          const { entry } = row;
+          return (
+            <li key={row.key} class="msg mine pending" data-state={entry.state} data-client-id={entry.clientId}>
+              <div class="msg-meta">
+                <span class="msg-from">{t('you')}</span>
+                <time dateTime={entry.createdAt}>{formatTime(entry.createdAt)}</time>
+              </div>
+              <div class="msg-text">{entry.text}</div>
+              <div class="msg-state">
+                {entry.state === 'failed' ? (
+                  <>
+                    <span class="failed" title={entry.errorMessage ?? entry.error}>
+                      {t('failed')}
+                    </span>{' '}
+                    <button type="button" class="small" onClick={() => void backend.retry(entry.clientId)}>
+                      {t('retry')}
+                    </button>
+                  </>
+                ) : (
+                  <span>{t('sending')}</span>
+                )}
+              </div>
+            </li>
+          );
+        })}
+      </ol>
+      </div>
+      {chat?.state === 'closed' && (
+        <p class="chat-closed" role="status">
+          {t('chatClosed')}
+        </p>
+      )}
+      <form
+        class="composer"
+        onSubmit={(e) => {
+          e.preventDefault();
+          send();
+        }}
+      >
+        <label class="visually-hidden" for={`composer-${chatId}`}>
+          {t('typeMessage')}
+        </label>
+        <textarea
+          id={`composer-${chatId}`}
+          ref={input}
+          rows={2}
+          value={text}
+          disabled={!canWrite}
+          placeholder={t('typePlaceholder')}
+          aria-describedby={`hint-${chatId}`}
+          onInput={(e) => setText(e.currentTarget.value)}
+          onKeyDown={onKeyDown}
+        />
+        <span id={`hint-${chatId}`} class="visually-hidden">
+          {t('typeHint')}
+        </span>
+        <button type="submit" class="primary" disabled={!canWrite || !text.trim()}>
+          {t('send')}
+        </button>
+      </form>
+    </section>
+  );
+}

@@ -1,0 +1,39 @@
+/** The small settings menu: language, how updates are fetched, sign out. */
+import { useState } from 'preact/hooks';
+import type { ModeSetting } from '../api/index.js';
+import { t, type Language } from '../i18n.js';
+import type { PanelModel } from '../model.js';
+import { Icon } from './Icon.js';
+import { LanguagePicker } from './LanguagePicker.js';
+
+export function Settings({ model, lang, onLanguage, onSignOut }: { model: PanelModel; lang: Language; onLanguage: (l: Language) => void; onSignOut: () => void }) {
+  const [mode, setMode] = useState<ModeSetting>(model.client.modeSetting);
+  return (
+    <details class="settings">
+      <summary aria-label={t('settings')} title={t('settings')}>
+        <Icon name="settings" size={20} />
+      </summary>
+      <div class="settings-menu">
+        <LanguagePicker lang={lang} onLanguage={onLanguage} />
+        <label class="field inline">
+          <span class="label">{t('polling')}</span>
+          <select
+            value={mode}
+            onChange={(e) => {
+              const next = e.currentTarget.value as ModeSetting;
+              model.client.setMode(next);
+              setMode(next);
+            }}
+          >
+            <option value="auto">{t('pollingAuto')}</option>
+            <option value="long">{t('pollingLong')}</option>
+            <option value="interval">{t('pollingInterval', { seconds: 30 })}</option>
+          </select>
+        </label>
+        <button type="button" onClick={onSignOut}>
+          {t('signOut')}
+        </button>
+      </div>
+    </details>
+  );
+}

@@ -1,0 +1,278 @@
+/**
+ * The panel's words in English and Japanese. The language comes from a setting (stored, or the
+ * administrator's config in Electron), else from navigator.language. `t(key, vars)` fills {name}
+ * placeholders; the dictionaries must have the same keys (the Japanese one is typed by the English).
+ */
+const en = {
+  appName: 'Portico',
+  loading: 'Loading…',
+  // login
+  signInTitle: 'Sign in to Portico',
+  server: 'Server',
+  userId: 'User ID',
+  password: 'Password',
+  rememberMe: 'Remember me on this computer',
+  signIn: 'Sign in',
+  signingIn: 'Signing in…',
+  signOut: 'Sign out',
+  loginFailed: 'Sign-in failed: {message}',
+  badCredentials: 'The user ID or password is not right.',
+  sessionEnded: 'Your session ended. Please sign in again.',
+  // status
+  myStatus: 'My status',
+  available: 'Available',
+  away: 'Away',
+  busy: 'Busy',
+  offline: 'Offline',
+  appearOffline: 'Appear offline',
+  // connection
+  connection: 'Connection',
+  online: 'Online',
+  connecting: 'Connecting…',
+  reconnecting: 'Reconnecting…',
+  connOffline: 'Offline',
+  modeLong: 'live',
+  modeInterval: 'interval',
+  // settings
+  settings: 'Settings',
+  language: 'Language',
+  polling: 'Updates',
+  pollingAuto: 'Automatic',
+  pollingLong: 'Live (held requests)',
+  pollingInterval: 'Every {seconds} s (intermittent link)',
+  // contacts
+  contacts: 'Contacts',
+  noContacts: 'No contacts yet. Your administrator can add some.',
+  selectContact: 'Select {name}',
+  chatWith: 'Chat with {name}',
+  startChat: 'Chat',
+  startChatWith: 'Start a chat with {count} selected',
+  requestSent: 'Chat request sent to {names}.',
+  presenceOf: '{name}: {state}',
+  // chats
+  conversations: 'Conversations',
+  waiting: 'waiting for an answer',
+  unread: '{count} unread',
+  chatRequest: 'Chat request',
+  chatRequestFrom: '{name} wants to chat',
+  chatRequestGroup: '{name} invites you to a group chat with {others}',
+  accept: 'Accept',
+  decline: 'Decline',
+  declined: '{name} declined the chat.',
+  left: '{name} left the chat.',
+  chatClosed: 'This chat has ended.',
+  // chat window
+  chatTitle: 'Chat with {names}',
+  back: 'Back to the panel',
+  popOut: 'Open in its own window',
+  leave: 'Leave',
+  members: 'Members',
+  memberInvited: 'invited',
+  memberAccepted: 'in the chat',
+  memberDeclined: 'declined',
+  memberLeft: 'left',
+  messages: 'Messages',
+  loadEarlier: 'Load earlier messages',
+  beginning: 'This is the beginning of the conversation.',
+  typeMessage: 'Message',
+  typeHint: 'Enter sends, Shift+Enter makes a new line',
+  typePlaceholder: 'Write a message…',
+  send: 'Send',
+  sending: 'Sending…',
+  sent: 'Sent',
+  failed: 'Not sent',
+  retry: 'Retry',
+  you: 'You',
+  chatNotFound: 'This chat could not be opened: {message}',
+  signInFirst: 'Sign in in the Portico panel first, then open this chat again.',
+  newMessageFrom: 'New message from {name}',
+  // ticker
+  ticker: 'News ticker',
+  tickerEmpty: 'No news right now.',
+  pause: 'Pause',
+  play: 'Play',
+  // media
+  media: 'Media',
+  mediaButtons: 'What the media area shows',
+  video: 'Video',
+  images: 'Images',
+  music: 'Music',
+  charts: 'Charts',
+  games: 'Games',
+  noVideo: 'No videos right now.',
+  noImages: 'No images right now.',
+  noMusic: 'No music right now.',
+  noCharts: 'No charts right now.',
+  noGames: 'No games right now.',
+  previous: 'Previous',
+  next: 'Next',
+  itemOf: '{index} of {count}',
+  series: 'Series',
+  // notices, links
+  notices: 'Messages',
+  noNotices: 'No messages.',
+  more: 'More…',
+  links: 'Links',
+  noLinks: 'No links yet.',
+  opensExternally: '(opens in your browser)',
+  error: 'Something went wrong: {message}',
+  dismiss: 'Dismiss',
+};
+
+export type Key = keyof typeof en;
+export type Language = 'en' | 'ja';
+
+const ja: Record<Key, string> = {
+  appName: 'Portico',
+  loading: '読み込み中…',
+  signInTitle: 'Portico にサインイン',
+  server: 'サーバー',
+  userId: 'ユーザー ID',
+  password: 'パスワード',
+  rememberMe: 'このコンピューターに記憶する',
+  signIn: 'サインイン',
+  signingIn: 'サインイン中…',
+  signOut: 'サインアウト',
+  loginFailed: 'サインインできませんでした: {message}',
+  badCredentials: 'ユーザー ID またはパスワードが正しくありません。',
+  sessionEnded: 'セッションが終了しました。もう一度サインインしてください。',
+  myStatus: '自分の状態',
+  available: '連絡可能',
+  away: '離席中',
+  busy: '取り込み中',
+  offline: 'オフライン',
+  appearOffline: 'オフライン表示',
+  connection: '接続',
+  online: 'オンライン',
+  connecting: '接続中…',
+  reconnecting: '再接続中…',
+  connOffline: 'オフライン',
+  modeLong: 'ライブ',
+  modeInterval: '定期',
+  settings: '設定',
+  language: '言語',
+  polling: '更新方法',
+  pollingAuto: '自動',
+  pollingLong: 'ライブ（接続を保持）',
+  pollingInterval: '{seconds} 秒ごと（断続的な回線）',
+  contacts: '連絡先',
+  noContacts: '連絡先はまだありません。管理者が追加できます。',
+  selectContact: '{name} を選択',
+  chatWith: '{name} とチャット',
+  startChat: 'チャット',
+  startChatWith: '選択した {count} 人とチャットを開始',
+  requestSent: '{names} にチャットの依頼を送りました。',
+  presenceOf: '{name}: {state}',
+  conversations: '会話',
+  waiting: '応答待ち',
+  unread: '未読 {count} 件',
+  chatRequest: 'チャットの依頼',
+  chatRequestFrom: '{name} さんがチャットを希望しています',
+  chatRequestGroup: '{name} さんが {others} とのグループチャットに招待しています',
+  accept: '承諾',
+  decline: '辞退',
+  declined: '{name} さんがチャットを辞退しました。',
+  left: '{name} さんがチャットから退出しました。',
+  chatClosed: 'このチャットは終了しました。',
+  chatTitle: '{names} とのチャット',
+  back: 'パネルに戻る',
+  popOut: '別ウィンドウで開く',
+  leave: '退出',
+  members: 'メンバー',
+  memberInvited: '招待中',
+  memberAccepted: '参加中',
+  memberDeclined: '辞退',
+  memberLeft: '退出済み',
+  messages: 'メッセージ',
+  loadEarlier: '以前のメッセージを読み込む',
+  beginning: '会話の始まりです。',
+  typeMessage: 'メッセージ',
+  typeHint: 'Enter で送信、Shift+Enter で改行',
+  typePlaceholder: 'メッセージを入力…',
+  send: '送信',
+  sending: '送信中…',
+  sent: '送信済み',
+  failed: '未送信',
+  retry: '再送',
+  you: '自分',
+  chatNotFound: 'このチャットを開けませんでした: {message}',
+  signInFirst: '先に Portico パネルでサインインしてから、このチャットを開き直してください。',
+  newMessageFrom: '{name} さんからの新しいメッセージ',
+  ticker: 'ニュースティッカー',
+  tickerEmpty: '現在ニュースはありません。',
+  pause: '一時停止',
+  play: '再生',
+  media: 'メディア',
+  mediaButtons: 'メディア欄の表示内容',
+  video: '動画',
+  images: '画像',
+  music: '音楽',
+  charts: 'グラフ',
+  games: 'ゲーム',
+  noVideo: '現在動画はありません。',
+  noImages: '現在画像はありません。',
+  noMusic: '現在音楽はありません。',
+  noCharts: '現在グラフはありません。',
+  noGames: '現在ゲームはありません。',
+  previous: '前へ',
+  next: '次へ',
+  itemOf: '{count} 件中 {index} 件目',
+  series: '系列',
+  notices: 'お知らせ',
+  noNotices: 'お知らせはありません。',
+  more: '詳しく…',
+  links: 'リンク',
+  noLinks: 'リンクはまだありません。',
+  opensExternally: '（ブラウザーで開きます）',
+  error: 'エラーが発生しました: {message}',
+  dismiss: '閉じる',
+};
+
+const dictionaries: Record<Language, Record<Key, string>> = { en, ja };
+const STORAGE_KEY = 'portico.language';
+
+export function detectLanguage(): Language {
+  try {
+    const stored = localStorage.getItem(STORAGE_KEY);
+    if (stored === 'en' || stored === 'ja') return stored;
+  } catch {
+    /* no storage: fall through */
+  }
+  const first = typeof navigator === 'undefined' ? '' : (navigator.languages?.[0] ?? navigator.language ?? '');
+  return first.toLowerCase().startsWith('ja') ? 'ja' : 'en';
+}
+
+let current: Language = detectLanguage();
+
+export const language = () => current;
+
+export function setLanguage(lang: Language, remember = true) {
+  current = lang;
+  if (typeof document !== 'undefined') document.documentElement.lang = lang;
+  if (remember) {
+    try {
+      localStorage.setItem(STORAGE_KEY, lang);
+    } catch {
+      /* not kept: fine */
+    }
+  }
+}
+
+export function t(key: Key, vars: Record<string, string | number> = {}): string {
+  const text = dictionaries[current][key] ?? en[key];
+  return text.replace(/\{(\w+)\}/g, (whole, name: string) => (name in vars ? String(vars[name]) : whole));
+}
+
+/** A list of names the way the language joins them. */
+export function joinNames(names: string[]): string {
+  if (current === 'ja') return names.join('、');
+  if (names.length <= 2) return names.join(' and ');
+  return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+}
+
+export function formatTime(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  const sameDay = new Date().toDateString() === d.toDateString();
+  return d.toLocaleString(current === 'ja' ? 'ja-JP' : undefined, sameDay ? { hour: '2-digit', minute: '2-digit' } : { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+}

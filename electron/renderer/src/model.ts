@@ -1,0 +1,352 @@
+/**
+ * The panel's state and what changes it: loaded from the API when the event loop is ready (and
+ * again after a reset), then kept current by the client's events. Views read a snapshot with
+ * usePanel() and call the model's methods; nothing here touches the DOM.
+ */
+import { useEffect, useState } from 'preact/hooks';
+import type { Chat, ChartSeries, Contact, ConnectionState, MediaItem, Me, Notice, PollMode, PresenceState, PorticoClient, TickerItem } from './api/index.js';
+import { joinNames, t } from './i18n.js';
+import { notify, onNotificationAction, onPollNow, onPresenceSuggestion, openChatWindow, presenceChanged, setBadge } from './platform.js';
+
+export interface Toast {
+  id: number;
+  text: string;
+  kind: 'info' | 'error';
+}
+
+export interface PanelState {
+  me: Me | undefined;
+  presence: PresenceState;
+  contacts: Contact[];
+  chats: Record<string, Chat>;
+  unread: Record<string, number>;
+  ticker: TickerItem[];
+  media: MediaItem[];
+  notices: Notice[];
+  charts: ChartSeries[];
+  links: string;
+  connection: ConnectionState;
+  mode: PollMode;
+  toasts: Toast[];
+  /** The chat shown over the panel (browser; Electron opens chat windows instead). */
+  openChat: string | undefined;
+  loaded: boolean;
+}
+
+const CHART_POINTS_KEPT = 2000;
+
+/** chat.accepted / chat.declined / chat.left (typed by hand: the shared union types these as never). */
+interface MemberEvent {
+  username: string;
+  chat: Chat;
+}
+
+export class PanelModel {
+  state: PanelState;
+  private readonly listeners = new Set<() => void>();
+  private readonly offs: Array<() => void> = [];
+  private toastId = 0;
+  /** Chats a window is showing right now (focused), as told by chat windows. */
+  private readonly viewing = new Set<string>();
+  private loading: Promise<void> | undefined;
+
+  constructor(readonly client: PorticoClient) {
+    this.state = {
+      me: undefined,
+      presence: 'available',
+      contacts: [],
+      chats: {},
+      unread: {},
+      ticker: [],
+      media: [],
+      notices: [],
+      charts: [],
+      links: '',
+      connection: client.connection,
+      mode: client.mode,
+      toasts: [],
+      openChat: undefined,
+      loaded: false,
+    };
+  }
+
+  get username(): string {
+    return this.client.user?.username ?? '';
+  }
+
+  subscribe(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private set(patch: Partial<PanelState>) {
+    this.state = { ...this.state, ...patch };
+    for (const listener of [...this.listeners]) listener();
+    if ('unread' in patch) setBadge(Object.values(this.state.unread).reduce((a, b) => a + b, 0));
+  }
+
+  /** Wires the client's events and starts the event loop. */
+  attach() {
+    const c = this.client;
+    this.offs.push(
+      c.on('ready', () => void this.load()),
+      c.on('reset', () => void this.load()),
+      c.on('connection', ({ state, mode }) => this.set({ connection: state, mode })),
+      c.on('presence', (e) => {
+        if (e.username.toLowerCase() === this.username.toLowerCase()) {
+          this.set({ presence: e.state });
+          return;
+        }
+        this.set({ contacts: this.state.contacts.map((x) => (x.username === e.username ? { ...x, presence: e.state } : x)) });
+      }),
+      c.on('chat.request', (e) => {
+        this.putChat(e.chat);
+        if (e.from.toLowerCase() === this.username.toLowerCase()) return;
+        notify({
+          title: t('chatRequest'),
+          body: this.requestText(e.chat),
+          tag: `chat-request-${e.chat.id}`,
+          actions: ['accept', 'decline'],
+        });
+      }),
+      c.on('chat.accepted', (e: MemberEvent) => {
+        const before = this.state.chats[e.chat.id];
+        this.putChat(e.chat);
+        const mine = e.username.toLowerCase() === this.username.toLowerCase();
+        // The requester's side: the chat window opens when the first invitee accepts.
+        if (!mine && e.chat.state === 'active' && before?.state !== 'active' && e.chat.createdBy.toLowerCase() === this.username.toLowerCase()) {
+          this.openChat(e.chat.id);
+        }
+      }),
+      c.on('chat.declined', (e: MemberEvent) => {
+        this.putChat(e.chat);
+        if (e.username.toLowerCase() !== this.username.toLowerCase()) this.toast(t('declined', { name: this.nameIn(e.chat, e.username) }));
+      }),
+      c.on('chat.left', (e: MemberEvent) => {
+        this.putChat(e.chat);
+      }),
+      c.on('chat.closed', (e: { chat: Chat }) => this.putChat(e.chat)),
+      c.on('chat.message', (e) => {
+        const m = e.message;
+        if (m.from.toLowerCase() === this.username.toLowerCase()) return;
+        const shown = this.viewing.has(m.chatId) || (this.state.openChat === m.chatId && document.visibilityState === 'visible');
+        if (shown) return;
+        this.set({ unread: { ...this.state.unread, [m.chatId]: (this.state.unread[m.chatId] ?? 0) + 1 } });
+        const chat = this.state.chats[m.chatId];
+        notify({
+          title: t('newMessageFrom', { name: chat ? this.nameIn(chat, m.from) : m.from }),
+          body: m.text.slice(0, 200),
+          tag: `chat-${m.chatId}`,
+          onClick: () => this.openChat(m.chatId),
+        });
+      }),
+      c.on('ticker.item', (e) => {
+        const { type: _type, cursor: _cursor, at: _at, ...item } = e;
+        this.set({ ticker: [item, ...this.state.ticker.filter((x) => x.id !== item.id)] });
+      }),
+      c.on('media.item', (e) => this.set({ media: [e.item, ...this.state.media.filter((x) => x.id !== e.item.id)] })),
+      c.on('notice.item', (e) => this.set({ notices: [e.notice, ...this.state.notices.filter((x) => x.id !== e.notice.id)] })),
+      c.on('chart.points', (e) => this.addPoints(e.channel, e.series, e.unit, e.points)),
+      c.on('links.changed', (e) => this.set({ links: e.html })),
+      onNotificationAction(({ tag, action }) => {
+        const request = /^chat-request-(.+)$/.exec(tag);
+        const chat = /^chat-(.+)$/.exec(tag);
+        if (request) {
+          if (action === 'accept') void this.accept(request[1]!);
+          else if (action === 'decline') void this.decline(request[1]!);
+        } else if (chat && action === 'click') this.openChat(chat[1]!);
+      }),
+      onPresenceSuggestion(({ state }) => void this.setPresence(state, false)),
+      onPollNow(() => this.client.pollNow()),
+    );
+    c.start();
+  }
+
+  detach() {
+    for (const off of this.offs.splice(0)) off();
+    this.client.stop();
+  }
+
+  /** Everything the panel shows, from the state endpoints. */
+  load(): Promise<void> {
+    this.loading ??= (async () => {
+      const c = this.client;
+      try {
+        const [me, contacts, chats] = [await c.me(), await c.contacts(), await c.chats()];
+        this.set({ me, presence: me.presence, contacts, chats: Object.fromEntries(chats.map((x) => [x.id, x])) });
+        presenceChanged(me.presence, false);
+        const [ticker, media, notices, charts, links] = [await c.ticker(), await c.media(), await c.notices(), await c.charts(), await c.links()];
+        this.set({ ticker: ticker.items, media, notices, charts, links: links.html, loaded: true });
+      } catch (error) {
+        this.error(error);
+      } finally {
+        this.loading = undefined;
+      }
+    })();
+    return this.loading;
+  }
+
+  // ---------- what the views call ----------
+
+  async setPresence(state: PresenceState, byUser = true) {
+    const previous = this.state.presence;
+    this.set({ presence: state });
+    try {
+      await this.client.setPresence(state);
+      presenceChanged(state, byUser);
+    } catch (error) {
+      this.set({ presence: previous });
+      this.error(error);
+    }
+  }
+
+  async requestChat(usernames: string[]) {
+    // One person with whom a chat is going on already: open that one instead of asking again.
+    if (usernames.length === 1) {
+      const me = this.username.toLowerCase();
+      const other = usernames[0]!.toLowerCase();
+      const existing = Object.values(this.state.chats).find(
+        (chat) =>
+          chat.state === 'active' &&
+          chat.members.length === 2 &&
+          chat.members.every((m) => m.status === 'accepted' && (m.username.toLowerCase() === me || m.username.toLowerCase() === other)),
+      );
+      if (existing) {
+        this.openChat(existing.id);
+        return true;
+      }
+    }
+    try {
+      const chat = await this.client.createChat(usernames);
+      this.putChat(chat);
+      const names = usernames.map((u) => this.state.contacts.find((x) => x.username === u)?.displayName ?? u);
+      this.toast(t('requestSent', { names: joinNames(names) }));
+      return true;
+    } catch (error) {
+      this.error(error);
+      return false;
+    }
+  }
+
+  async accept(chatId: string) {
+    try {
+      this.putChat(await this.client.accept(chatId));
+      this.openChat(chatId);
+    } catch (error) {
+      this.error(error);
+    }
+  }
+
+  async decline(chatId: string) {
+    try {
+      this.putChat(await this.client.decline(chatId));
+    } catch (error) {
+      this.error(error);
+    }
+  }
+
+  async leave(chatId: string) {
+    try {
+      this.putChat(await this.client.leave(chatId));
+    } catch (error) {
+      this.error(error);
+    }
+    if (this.state.openChat === chatId) this.set({ openChat: undefined });
+  }
+
+  openChat(chatId: string) {
+    const unread = { ...this.state.unread };
+    delete unread[chatId];
+    if (openChatWindow(chatId)) this.set({ unread });
+    else this.set({ unread, openChat: chatId });
+  }
+
+  closeChat() {
+    this.set({ openChat: undefined });
+  }
+
+  /** A chat window tells whether it shows a chat right now (messages there are not unread). */
+  setViewing(chatId: string, active: boolean) {
+    if (active) {
+      this.viewing.add(chatId);
+      if (this.state.unread[chatId]) {
+        const unread = { ...this.state.unread };
+        delete unread[chatId];
+        this.set({ unread });
+      }
+    } else this.viewing.delete(chatId);
+  }
+
+  toast(text: string, kind: Toast['kind'] = 'info') {
+    const toast = { id: ++this.toastId, text, kind };
+    this.set({ toasts: [...this.state.toasts, toast].slice(-4) });
+    setTimeout(() => this.dismiss(toast.id), kind === 'error' ? 10_000 : 6_000);
+  }
+
+  dismiss(id: number) {
+    if (this.state.toasts.some((x) => x.id === id)) this.set({ toasts: this.state.toasts.filter((x) => x.id !== id) });
+  }
+
+  error(error: unknown) {
+    const message = error instanceof Error ? error.message : String(error);
+    this.toast(t('error', { message }), 'error');
+  }
+
+  // ---------- helpers ----------
+
+  /** Incoming requests waiting for my answer. */
+  get requests(): Chat[] {
+    const me = this.username.toLowerCase();
+    return Object.values(this.state.chats).filter(
+      (chat) => chat.state === 'pending' && chat.members.some((m) => m.username.toLowerCase() === me && m.status === 'invited'),
+    );
+  }
+
+  nameIn(chat: Chat, username: string): string {
+    return (
+      chat.members.find((m) => m.username === username)?.displayName ??
+      this.state.contacts.find((x) => x.username === username)?.displayName ??
+      username
+    );
+  }
+
+  /** The others in a chat, by display name. */
+  othersIn(chat: Chat): string[] {
+    const me = this.username.toLowerCase();
+    return chat.members.filter((m) => m.username.toLowerCase() !== me).map((m) => m.displayName);
+  }
+
+  requestText(chat: Chat): string {
+    const from = this.nameIn(chat, chat.createdBy);
+    const me = this.username.toLowerCase();
+    const others = chat.members.filter((m) => m.username !== chat.createdBy && m.username.toLowerCase() !== me).map((m) => m.displayName);
+    return others.length ? t('chatRequestGroup', { name: from, others: joinNames(others) }) : t('chatRequestFrom', { name: from });
+  }
+
+  private putChat(chat: Chat) {
+    this.set({ chats: { ...this.state.chats, [chat.id]: chat } });
+  }
+
+  private addPoints(channel: string, series: string, unit: string | undefined, points: Array<[number, number]>) {
+    const list = [...this.state.charts];
+    const index = list.findIndex((s) => s.channel === channel && s.series === series);
+    const old = index >= 0 ? list[index]! : { channel, series, points: [] as Array<[number, number]> };
+    const byTime = new Map(old.points.map((p) => [p[0], p] as const));
+    for (const p of points) byTime.set(p[0], p);
+    const merged = [...byTime.values()].sort((a, b) => a[0] - b[0]).slice(-CHART_POINTS_KEPT);
+    const next: ChartSeries = { channel, series, points: merged, ...((unit ?? old.unit) !== undefined ? { unit: unit ?? old.unit } : {}) };
+    if (index >= 0) list[index] = next;
+    else list.push(next);
+    this.set({ charts: list });
+  }
+}
+
+/** The model's state, re-rendering the component when it changes. */
+export function usePanel(model: PanelModel): PanelState {
+  const [state, setState] = useState(model.state);
+  useEffect(() => {
+    setState(model.state);
+    return model.subscribe(() => setState(model.state));
+  }, [model]);
+  return state;
+}

@@ -1,0 +1,137 @@
+/**
+ * What the panel asks of its host: Electron's preload bridge (`window.portico`) when there is one,
+ * else the plain browser. Every bridge method is feature-detected, so an older or newer shell (or
+ * none) never breaks the page.
+ */
+import type { NotificationActionEvent, PanelConfig, PorticoBridge, PresenceSuggestion, PresenceState } from '../../preload/bridge.js';
+
+type Bridge = Partial<PorticoBridge>;
+
+export function bridge(): Bridge | undefined {
+  const value = (globalThis as { portico?: unknown }).portico;
+  return value && typeof value === 'object' ? (value as Bridge) : undefined;
+}
+
+export const inElectron = () => bridge() !== undefined;
+
+const EXTERNAL = /^(https?:|mailto:)/i;
+
+/** Opens a link outside the panel: the system browser in Electron, a new tab in a browser. Never navigates the panel. */
+export function openExternal(url: string): boolean {
+  let parsed: URL;
+  try {
+    parsed = new URL(url, location.href);
+  } catch {
+    return false;
+  }
+  if (!EXTERNAL.test(parsed.protocol)) return false;
+  const b = bridge();
+  if (typeof b?.openExternal === 'function') {
+    b.openExternal(parsed.href).catch((error: unknown) => console.warn('portico: openExternal refused', error));
+    return true;
+  }
+  window.open(parsed.href, '_blank', 'noopener,noreferrer');
+  return true;
+}
+
+/**
+ * A click handler for an element holding links (the sanitized links area, an HTML notice): a
+ * click on an <a> opens it externally and never navigates the page.
+ */
+export function interceptLinks(event: MouseEvent) {
+  const target = event.target as Element | null;
+  const anchor = target?.closest?.('a');
+  if (!anchor) return;
+  event.preventDefault();
+  if (event.type === 'auxclick' && event.button !== 1) return;
+  const href = anchor.getAttribute('href');
+  if (href) openExternal(href);
+}
+
+export interface NotifyOptions {
+  title: string;
+  body?: string;
+  tag: string;
+  actions?: Array<'accept' | 'decline'>;
+  /** Browser only: what a click on the notification does. */
+  onClick?: () => void;
+}
+
+export function notify(options: NotifyOptions) {
+  const b = bridge();
+  if (typeof b?.notify === 'function') {
+    b.notify({ title: options.title, body: options.body, tag: options.tag, actions: options.actions }).catch(() => {});
+    return;
+  }
+  if (typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
+  try {
+    const n = new Notification(options.title, { body: options.body, tag: options.tag });
+    n.onclick = () => {
+      window.focus();
+      options.onClick?.();
+      n.close();
+    };
+  } catch {
+    /* some browsers only allow notifications from a service worker */
+  }
+}
+
+/** Asks for notification permission in a browser; call it from a user gesture (the sign-in click). */
+export function askNotificationPermission() {
+  if (inElectron() || typeof Notification === 'undefined' || Notification.permission !== 'default') return;
+  Notification.requestPermission().catch(() => {});
+}
+
+let lastBadge = -1;
+export function setBadge(count: number) {
+  if (count === lastBadge) return;
+  lastBadge = count;
+  const b = bridge();
+  if (typeof b?.setBadge === 'function') b.setBadge(count).catch(() => {});
+}
+
+export function presenceChanged(state: PresenceState, byUser: boolean) {
+  const b = bridge();
+  if (typeof b?.presenceChanged === 'function') b.presenceChanged(state, byUser).catch(() => {});
+}
+
+/** Opens a chat's own window where the shell has them; false in a browser (the panel shows the chat itself). */
+export function openChatWindow(chatId: string): boolean {
+  const b = bridge();
+  if (typeof b?.openChat !== 'function') return false;
+  b.openChat(chatId).catch((error: unknown) => console.warn('portico: openChat refused', error));
+  return true;
+}
+
+const noop = () => {};
+
+export function onPresenceSuggestion(callback: (s: PresenceSuggestion) => void): () => void {
+  const b = bridge();
+  return typeof b?.onPresenceSuggestion === 'function' ? b.onPresenceSuggestion(callback) : noop;
+}
+
+export function onNotificationAction(callback: (e: NotificationActionEvent) => void): () => void {
+  const b = bridge();
+  return typeof b?.onNotificationAction === 'function' ? b.onNotificationAction(callback) : noop;
+}
+
+export function onPollNow(callback: () => void): () => void {
+  const b = bridge();
+  return typeof b?.onPollNow === 'function' ? b.onPollNow(callback) : noop;
+}
+
+/** The language the administrator or the user set in the shell's configuration, if any. */
+export async function configuredLanguage(): Promise<PanelConfig['language']> {
+  const b = bridge();
+  if (typeof b?.getConfig !== 'function') return undefined;
+  try {
+    return (await b.getConfig()).config.language;
+  } catch {
+    return undefined;
+  }
+}
+
+export function saveLanguageSetting(lang: 'en' | 'ja') {
+  const b = bridge();
+  if (typeof b?.setSetting === 'function') b.setSetting('language', lang).catch(() => {});
+}

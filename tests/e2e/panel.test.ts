@@ -19,7 +19,7 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const SHOTS = join(ROOT, 'tests/e2e/screenshots');
 const PANEL = { width: 340, height: 900 };
-const T = 10_000; // per expectation
+const T = 20_000; // per expectation: generous, CI runs the whole suite on 2 cores
 
 /** Builds the renderer when no build is there (npm test builds it first through "pretest"). */
 async function ensureBuilt() {

@@ -49,6 +49,11 @@ export class PanelModel {
   /** Chats a window is showing right now (focused), as told by chat windows. */
   private readonly viewing = new Set<string>();
   private loading: Promise<void> | undefined;
+  /**
+   * Changes that arrived by event while load() was fetching its snapshots: a snapshot may be
+   * older than them, so they are laid over it again once it is in.
+   */
+  private arrivedDuringLoad: { presence: Map<string, PresenceState>; chats: Map<string, Chat> } | undefined;
 
   constructor(readonly client: PorticoClient) {
     this.state = {
@@ -97,6 +102,7 @@ export class PanelModel {
           this.set({ presence: e.state });
           return;
         }
+        this.arrivedDuringLoad?.presence.set(e.username, e.state);
         this.set({ contacts: this.state.contacts.map((x) => (x.username === e.username ? { ...x, presence: e.state } : x)) });
       }),
       c.on('chat.request', (e) => {
@@ -172,8 +178,15 @@ export class PanelModel {
     this.loading ??= (async () => {
       const c = this.client;
       try {
+        const arrived = (this.arrivedDuringLoad = { presence: new Map(), chats: new Map() });
         const [me, contacts, chats] = [await c.me(), await c.contacts(), await c.chats()];
-        this.set({ me, presence: me.presence, contacts, chats: Object.fromEntries(chats.map((x) => [x.id, x])) });
+        this.arrivedDuringLoad = undefined;
+        this.set({
+          me,
+          presence: me.presence,
+          contacts: contacts.map((x) => (arrived.presence.has(x.username) ? { ...x, presence: arrived.presence.get(x.username)! } : x)),
+          chats: { ...Object.fromEntries(chats.map((x) => [x.id, x])), ...Object.fromEntries(arrived.chats) },
+        });
         presenceChanged(me.presence, false);
         const [ticker, media, notices, charts, links] = [await c.ticker(), await c.media(), await c.notices(), await c.charts(), await c.links()];
         this.set({ ticker: ticker.items, media, notices, charts, links: links.html, loaded: true });
@@ -324,6 +337,7 @@ export class PanelModel {
   }
 
   private putChat(chat: Chat) {
+    this.arrivedDuringLoad?.chats.set(chat.id, chat);
     this.set({ chats: { ...this.state.chats, [chat.id]: chat } });
   }
 

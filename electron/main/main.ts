@@ -5,8 +5,8 @@
  * Expected build layout (ESM main, CommonJS preloads): <out>/main/main.js,
  * <out>/preload/preload.cjs, <out>/preload/prompt.cjs.
  */
-import { app, BrowserWindow, dialog, ipcMain, Menu, nativeImage, net, Notification, powerMonitor, screen, session, shell, Tray } from 'electron';
-import type { Session, WebContents } from 'electron';
+import { app, dialog, ipcMain, Menu, nativeImage, net, Notification, powerMonitor, screen, session, shell, Tray } from 'electron';
+import type { BrowserWindow, Session, WebContents } from 'electron';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -18,10 +18,11 @@ import { adoptGeometry, DockFile, placePanel, withEdge, type DockPlacement } fro
 import { trayBitmap } from './icon.js';
 import { IdleTracker, type IdleOutput } from './idle.js';
 import { validateIpc, type IpcPayload } from './ipc.js';
-import { fileCredentialStore, prompt, ProxyLogin, securePreferences } from './prompt.js';
+import { fileCredentialStore, prompt, ProxyLogin } from './prompt.js';
 import { text, type Language } from './text.js';
 import { decideTrust, VERIFY_PROC_RESULT } from './trust.js';
 import { appUrl, isAllowedNavigation, isAppUrl, isPermissionAllowed, safeExternalUrl, serverOrigin } from './urls.js';
+import { createChatWindow, createPanelWindow } from './windows.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const PRELOAD = join(here, '../preload/preload.cjs');
@@ -98,17 +99,7 @@ function adoptPanelGeometry(): void {
 }
 
 function createPanel(): void {
-  panel = new BrowserWindow({
-    frame: false,
-    show: false,
-    skipTaskbar: true,
-    maximizable: false,
-    fullscreenable: false,
-    alwaysOnTop: config.alwaysOnTop,
-    title: 'Portico',
-    backgroundColor: '#f6f6f6',
-    webPreferences: securePreferences(PRELOAD),
-  });
+  panel = createPanelWindow({ preload: PRELOAD, alwaysOnTop: config.alwaysOnTop });
   redock();
   let settle: NodeJS.Timeout | undefined;
   const later = (): void => {
@@ -142,18 +133,29 @@ function openChat(chatId: string): void {
     return;
   }
   if (!config.serverUrl) return;
-  const win = new BrowserWindow({ width: 420, height: 600, minWidth: 320, minHeight: 360, show: false, title: 'Portico', webPreferences: securePreferences(PRELOAD) });
+  const win = createChatWindow({ preload: PRELOAD });
   chats.set(chatId, win);
   win.on('closed', () => chats.delete(chatId));
   win.once('ready-to-show', () => win.show());
   void win.loadURL(`${appUrl(config.serverUrl)}#/chat/${encodeURIComponent(chatId)}`);
 }
 
+/**
+ * The one place a URL is handed to the system (browser, mail program): only what the allow-list
+ * safeExternalUrl lets through (http:, https:, mailto:, no credentials), checked right here even
+ * when the caller checked before.
+ */
+function openExternally(url: unknown): Promise<void> {
+  const safe = safeExternalUrl(url);
+  if (safe === null) return Promise.reject(new Error('only http:, https: and mailto: URLs without credentials may be opened'));
+  return shell.openExternal(safe);
+}
+
 /** Every web contents: no new windows, no navigation away from the app, no <webview>. */
 function harden(contents: WebContents): void {
   const routeOutside = (url: string): void => {
-    const external = isAppUrl(url, config.serverUrl) ? null : safeExternalUrl(url);
-    if (external) void shell.openExternal(external);
+    if (isAppUrl(url, config.serverUrl) || safeExternalUrl(url) === null) return;
+    openExternally(url).catch((error: unknown) => console.warn(`could not open ${url} externally: ${String(error)}`));
   };
   contents.setWindowOpenHandler(({ url }) => {
     routeOutside(url);
@@ -241,12 +243,21 @@ function notify(request: NotifyRequest, sender: WebContents): void {
 
 // ---------- session: trust, permissions, proxy ----------
 
+type VerifyProc = NonNullable<Parameters<Session['setCertificateVerifyProc']>[0]>;
+
+/**
+ * The certificate verify procedure: trust.ts decides (what Chromium verified stands; otherwise
+ * only the configured server's chain up to the pinned organisation CA; everything else refused).
+ * There is no "accept all" path and no other verify procedure.
+ */
+const verifyCertificate: VerifyProc = (request, callback) => {
+  const decision = decideTrust(request, config);
+  if (decision.verdict !== 'chromium') console.warn(`certificate for ${request.hostname}: ${decision.verdict} (${decision.reason})`);
+  callback(VERIFY_PROC_RESULT[decision.verdict]);
+};
+
 function secureSession(ses: Session): void {
-  ses.setCertificateVerifyProc((request, callback) => {
-    const decision = decideTrust(request, config);
-    if (decision.verdict !== 'chromium') console.warn(`certificate for ${request.hostname}: ${decision.verdict} (${decision.reason})`);
-    callback(VERIFY_PROC_RESULT[decision.verdict]);
-  });
+  ses.setCertificateVerifyProc(verifyCertificate);
   ses.setPermissionRequestHandler((contents, permission, callback, details) => {
     const types = 'mediaTypes' in details ? (details.mediaTypes ?? []) : [];
     callback(isPermissionAllowed(permission, details.requestingUrl || contents.getURL(), config.serverUrl, types));
@@ -302,7 +313,7 @@ async function changeSetting(key: ConfigKey, value: unknown): Promise<ConfigView
 }
 
 function registerIpc(): void {
-  handle(INVOKE.openExternal, ({ url }) => shell.openExternal(url));
+  handle(INVOKE.openExternal, ({ url }) => openExternally(url));
   handle(INVOKE.notify, (request, sender) => notify(request, sender));
   handle(INVOKE.setBadge, ({ count }) => {
     unread = count;

@@ -2,45 +2,17 @@
  * Small modal-like prompt windows (electron side of prompt-page.ts), and the proxy login they
  * serve: credentials come from the OS-encrypted store on a first attempt, else from the user.
  */
-import { BrowserWindow, ipcMain, safeStorage, type AuthInfo, type IpcMainEvent, type WebPreferences } from 'electron';
+import { ipcMain, safeStorage, type AuthInfo, type IpcMainEvent } from 'electron';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { PROMPT_CHANNEL } from '../preload/bridge.js';
 import { CredentialStore, proxyKey, type Cipher, type Credentials } from './credentials.js';
 import { PromptResult, promptDataUrl, type PromptSpec } from './prompt-page.js';
 import { text, type Language } from './text.js';
-
-export function securePreferences(preload: string): WebPreferences {
-  return {
-    preload,
-    contextIsolation: true,
-    sandbox: true,
-    nodeIntegration: false,
-    nodeIntegrationInWorker: false,
-    nodeIntegrationInSubFrames: false,
-    webSecurity: true,
-    allowRunningInsecureContent: false,
-    experimentalFeatures: false,
-    webviewTag: false,
-    navigateOnDragDrop: false,
-    safeDialogs: true,
-  };
-}
+import { createPromptWindow } from './windows.js';
 
 /** Shows a prompt and answers the field values, or null when cancelled or closed. */
 export function prompt(spec: PromptSpec, preload: string): Promise<Record<string, string> | null> {
-  const win = new BrowserWindow({
-    width: 400,
-    height: 150 + 62 * spec.fields.length,
-    resizable: false,
-    minimizable: false,
-    maximizable: false,
-    fullscreenable: false,
-    alwaysOnTop: true,
-    autoHideMenuBar: true,
-    title: spec.title,
-    show: false,
-    webPreferences: securePreferences(preload),
-  });
+  const win = createPromptWindow({ preload, title: spec.title, height: 150 + 62 * spec.fields.length });
   return new Promise((resolve) => {
     let settled = false;
     const finish = (value: Record<string, string> | null): void => {

@@ -3,9 +3,9 @@
  * Each method invokes one fixed channel; listeners get the payload only, never the IPC event, and
  * nothing of ipcRenderer itself is exposed. The main process validates every call again.
  *
- * Sandboxed preloads cannot be ES modules nor load files: bundle this (with bridge.ts) to a single
- * CommonJS file, e.g. `esbuild electron/preload/preload.ts --bundle --platform=node
- * --format=cjs --external:electron --outfile=dist/electron/preload.cjs`.
+ * Sandboxed preloads cannot be ES modules nor load files: electron/build.mjs (npm run
+ * build:electron) bundles this, with bridge.ts, to the single CommonJS file
+ * electron/dist/preload/preload.cjs.
  */
 import { contextBridge, ipcRenderer } from 'electron';
 import { INVOKE, PUSH, type PorticoBridge, type PushChannel } from './bridge.js';

@@ -6,7 +6,7 @@
  */
 import Router from '@koa/router';
 import Koa from 'koa';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,6 +92,13 @@ describe('the panel at /app', () => {
     ]) {
       expect(csp).toContain(directive);
     }
+  });
+
+  it("the page template's CSP meta (for static checks) is the header policy without frame-ancestors", () => {
+    const template = readFileSync(join(import.meta.dirname, '../../electron/renderer/index.html'), 'utf8');
+    const meta = /<meta http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(template)?.[1];
+    const header = PANEL_CSP.split('; ').filter((d) => !d.startsWith('frame-ancestors'));
+    expect(meta?.split('; ')).toEqual(header);
   });
 
   it('answers 304 to a matching If-None-Match, and HEAD without a body', async () => {

@@ -16,6 +16,8 @@ export const ErrorCode = z.enum([
   'chat_closed',
   'chat_not_active',
   'rate_limited',
+  /** Login from a new terminal (installId) refused: every seat is taken. */
+  'seat_limit',
   'internal_error',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;

@@ -34,7 +34,22 @@ export const Me = User.extend({ isAdmin: z.boolean(), presence: PresenceState })
 export type Me = z.infer<typeof Me>;
 
 // ---------- auth ----------
-export const LoginRequest = z.strictObject({ username: z.string().min(1).max(LIMITS.usernameChars), password: z.string().min(1).max(LIMITS.passwordMaxChars) });
+/** What an installed client reports when it logs in, for the terminal registry (and the seat cap). */
+export const ClientInfo = z.strictObject({
+  installId: z.string().uuid(),
+  version: z
+    .string()
+    .max(64)
+    .regex(/^\d+\.\d+\.\d+([-+][0-9A-Za-z.+-]*)?$/, 'a version like 1.2.3'),
+  platform: z.enum(['win32', 'darwin', 'linux', 'web']),
+});
+export type ClientInfo = z.infer<typeof ClientInfo>;
+export const LoginRequest = z.strictObject({
+  username: z.string().min(1).max(LIMITS.usernameChars),
+  password: z.string().min(1).max(LIMITS.passwordMaxChars),
+  /** Sent by installed clients: registers (or refreshes) the terminal; past the seat cap a new one is refused. */
+  client: ClientInfo.optional(),
+});
 export const LoginResponse = z.strictObject({ token: z.string(), expiresAt: Timestamp, user: User });
 export const MeResponse = z.strictObject({ user: Me });
 export const OkResponse = z.strictObject({ ok: z.literal(true) });
@@ -171,6 +186,21 @@ export const CreateUserRequest = z.strictObject({
 export const AdminUser = User.extend({ isAdmin: z.boolean(), presence: PresenceState, createdAt: Timestamp });
 export const AdminUserResponse = z.strictObject({ user: AdminUser });
 export const AdminUsersResponse = z.strictObject({ users: z.array(AdminUser) });
+export const Terminal = z.strictObject({
+  installId: z.string(),
+  /** Who last logged in from it (null once that user is removed). */
+  username: z.string().nullable(),
+  version: z.string(),
+  platform: ClientInfo.shape.platform,
+  firstSeen: Timestamp,
+  lastSeen: Timestamp,
+});
+export type Terminal = z.infer<typeof Terminal>;
+export const TerminalsResponse = z.strictObject({
+  terminals: z.array(Terminal),
+  /** Seats in use and the cap (null: unlimited). */
+  seats: z.strictObject({ used: z.number().int(), limit: z.number().int().nullable() }),
+});
 export const ResetPasswordRequest = z.strictObject({ password: Password });
 export const UserContactParams = z.strictObject({ username: Username, contact: Username });
 export const GroupName = Username;

@@ -29,6 +29,8 @@ import { mediaRoutes } from './media/routes.js';
 import { mediaServing } from './media/serve.js';
 import { panelServing } from './panel/serve.js';
 import { systemRoutes } from './system/routes.js';
+import { terminalRoutes } from './terminals/routes.js';
+import { updatesServing } from './updates/serve.js';
 import { VERSION } from './version.js';
 
 export function buildApp(services: Services) {
@@ -46,6 +48,7 @@ export function buildApp(services: Services) {
     ...chartRoutes(services),
     ...linksRoutes(services),
     ...mediaRoutes(services),
+    ...terminalRoutes(services),
   ];
   const metrics = createMetrics({
     heldPolls: () => services.hub.size,
@@ -63,6 +66,7 @@ export function buildApp(services: Services) {
   mount(router, routes, { authenticate, providers: services.providers });
   systemRoutes(router, { routes, version: VERSION, registry: metrics.registry, authenticate });
   mediaServing(router, services);
+  updatesServing(router, services);
   panelServing(router);
   app.use(router.routes());
   app.use(router.allowedMethods());

@@ -28,6 +28,25 @@ export const ServerConfig = z.strictObject({
     .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
     .transform((v) => v === true || v === 'true' || v === '1')
     .default(false),
+  /** Seat cap: how many terminals (installed clients) may be registered; unset = unlimited. */
+  seats: z.coerce.number().int().min(0).optional(),
+  /** Serve client updates at /updates/ (false: /updates answers 404). */
+  updatesEnabled: z
+    .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
+    .transform((v) => v === true || v === 'true' || v === '1')
+    .default(true),
+  /** HTTPS: on, off, or auto (unset: on when <dataDir>/tls/server.crt exists or tlsCert/tlsKey are given). */
+  tls: z
+    .union([z.boolean(), z.enum(['true', 'false', '1', '0', 'auto'])])
+    .transform((v) => (v === 'auto' ? undefined : v === true || v === 'true' || v === '1'))
+    .optional(),
+  /** An admin-supplied PEM certificate (chain) and its key, instead of the data directory's. */
+  tlsCert: z.string().min(1).optional(),
+  tlsKey: z.string().min(1).optional(),
+  /** HTTPS port when TLS is on (default 443). */
+  httpsPort: z.coerce.number().int().min(0).max(65535).optional(),
+  /** With TLS: a plain-HTTP port (usually 80) that only redirects to HTTPS. */
+  httpRedirectPort: z.coerce.number().int().min(0).max(65535).optional(),
 });
 export type ServerConfig = z.output<typeof ServerConfig>;
 export type ServerConfigInput = z.input<typeof ServerConfig>;
@@ -43,6 +62,13 @@ const ENV: Record<string, keyof ServerConfig> = {
   PORTICO_SESSION_DAYS: 'sessionDays',
   PORTICO_TRUST_PROXY: 'trustProxy',
   PORTICO_PROVIDER_RATE: 'providerRequestsPerMinute',
+  PORTICO_SEATS: 'seats',
+  PORTICO_UPDATES_ENABLED: 'updatesEnabled',
+  PORTICO_TLS: 'tls',
+  PORTICO_TLS_CERT: 'tlsCert',
+  PORTICO_TLS_KEY: 'tlsKey',
+  PORTICO_HTTPS_PORT: 'httpsPort',
+  PORTICO_HTTP_REDIRECT_PORT: 'httpRedirectPort',
 };
 
 export class ConfigError extends Error {}

@@ -14,7 +14,9 @@ import { databaseFile, startServer } from './server.js';
 import { ProviderAdmin } from './providers/admin.js';
 import { ServerSecret } from './secrets.js';
 import { SqliteStore } from './store/sqlite.js';
+import { certificateStatus, defaultSans, initCertificates, renewCertificates, type CertSummary } from './tls/certs.js';
 import { VERSION } from './version.js';
+import { addClientCommands } from './updates/cli.js';
 
 const program = new Command('portico').description('Portico server and administration').version(VERSION);
 const dataDirOption = () => new Option('-d, --data-dir <dir>', 'data directory (env PORTICO_DATA_DIR, default ./data)');
@@ -38,11 +40,12 @@ program
       adminPassword: opts.adminPassword,
     });
     const server = await startServer(config);
+    const url = server.httpsUrl ?? server.url; // with TLS, what the network is to use
     const lines = [
       '',
-      `  Portico ${VERSION} is running at ${server.url}`,
-      `  The panel:       ${server.url}/app/  (open it in a browser, or point the desktop app at ${server.url})`,
-      `  API description: ${server.url}/api/v1/openapi.json`,
+      `  Portico ${VERSION} is running at ${url}`,
+      `  The panel:       ${url}/app/  (open it in a browser, or point the desktop app at ${url})`,
+      `  API description: ${url}/api/v1/openapi.json`,
       `  Data directory:  ${databaseFile(config.dataDir)}`,
     ];
     if (server.generatedAdminPassword) {
@@ -53,6 +56,12 @@ program
       );
     } else {
       lines.push('  Log in with a user of this server (the administrator is "admin"); add users with `npm run admin -- user add NAME`.');
+    }
+    if (server.tls) {
+      lines.push(
+        `  TLS:             HTTPS at ${server.httpsUrl}${server.redirectUrl ? `, ${server.redirectUrl} redirects to it` : ''}; plain HTTP only on loopback at ${server.url}`,
+        `  Certificate:     ${server.tls.source.certPath} (reloaded when it changes, or on SIGHUP)`,
+      );
     }
     lines.push('  Stop with Ctrl+C.', '');
     process.stdout.write(lines.join('\n') + '\n');
@@ -65,6 +74,7 @@ program
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    if (server.tls) process.on('SIGHUP', () => server.tls?.reload());
   });
 
 /**
@@ -246,6 +256,62 @@ channel
     const c = await store.portal.updateChannel(name!, { title: opts.title, isDefault: opts.default });
     print(`${c.name}\t${c.title}${c.isDefault ? '\t(default)' : ''}`);
   }));
+
+addClientCommands(program, dataDirOption);
+
+const collect = (value: string, previous: string[] = []) => [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
+const certDataDir = (command: Command) => loadConfig(process.env, { dataDir: command.optsWithGlobals().dataDir }).dataDir;
+const printCert = (print: (line: string) => void, label: string, path: string, c: CertSummary) => {
+  print(`${label}: ${path}`);
+  print(`  subject:  ${c.subject}`);
+  print(`  valid:    ${c.validFrom.toISOString()} to ${c.validTo.toISOString()}${c.validTo < new Date() ? '  (EXPIRED)' : ''}`);
+  if (c.sans.hosts.length + c.sans.ips.length) print(`  names:    ${[...c.sans.hosts, ...c.sans.ips].join(', ')}`);
+  print(`  sha-256:  ${c.fingerprint256}`);
+};
+const out = (line: string) => process.stdout.write(line + '\n');
+
+const cert = program.command('cert').description('TLS: the organisation CA and the server certificate (in <data dir>/tls/)').addOption(dataDirOption());
+cert
+  .command('init')
+  .description('create the organisation CA (kept if there is one) and a server certificate signed by it')
+  .option('--host <name>', 'a host name the clients use (repeatable or comma-separated; default: localhost and this machine)', collect)
+  .option('--ip <address>', 'an IP address the clients use (repeatable or comma-separated; default: 127.0.0.1, ::1)', collect)
+  .action((opts, command: Command) => {
+    const given = { hosts: opts.host ?? [], ips: opts.ip ?? [] };
+    const sans = given.hosts.length + given.ips.length ? given : defaultSans();
+    const r = initCertificates(certDataDir(command), sans);
+    out(r.createdCa ? `created the organisation CA ${r.paths.caCert} (key ${r.paths.caKey}, readable by this user only)` : `kept the existing CA ${r.paths.caCert}`);
+    printCert(out, 'server certificate', r.paths.serverCert, r.server);
+    out('');
+    out(`CA fingerprint for the clients (caFingerprint256): ${r.ca.fingerprint256}`);
+    out('A running server picks the new certificate up by itself; start one with TLS: portico start (HTTPS on port 443, PORTICO_HTTPS_PORT)');
+  });
+cert
+  .command('renew')
+  .description('a new server certificate from the existing CA (same names unless given); clients keep trusting it')
+  .option('--host <name>', 'replace the host names (repeatable or comma-separated)', collect)
+  .option('--ip <address>', 'replace the IP addresses (repeatable or comma-separated)', collect)
+  .action((opts, command: Command) => {
+    const r = renewCertificates(certDataDir(command), { hosts: opts.host ?? [], ips: opts.ip ?? [] });
+    printCert(out, 'renewed server certificate', r.paths.serverCert, r.server);
+    out(`CA fingerprint (unchanged): ${r.ca.fingerprint256}`);
+  });
+cert
+  .command('show')
+  .description('paths, validity, names and fingerprints of the CA and server certificate')
+  .action((_opts, command: Command) => {
+    const config = loadConfig(process.env, { dataDir: command.optsWithGlobals().dataDir });
+    const s = certificateStatus(config.dataDir);
+    if (config.tlsCert) out(`the server uses the admin-supplied certificate ${resolve(config.tlsCert)} (PORTICO_TLS_CERT), key ${config.tlsKey ? resolve(config.tlsKey) : '(PORTICO_TLS_KEY missing)'}`);
+    if (!s.ca && !s.server) {
+      out(`no certificates in ${s.paths.dir}: run \`portico cert init\``);
+      return;
+    }
+    if (s.ca) printCert(out, 'CA', s.paths.caCert, s.ca);
+    if (s.server) printCert(out, 'server certificate', s.paths.serverCert, s.server);
+    if (s.server) out(`  key:      ${s.paths.serverKey}`);
+    if (s.ca) out(`CA fingerprint for the clients (caFingerprint256): ${s.ca.fingerprint256}`);
+  });
 
 program.parseAsync().catch((error: unknown) => {
   if (error instanceof ConfigError || error instanceof AppError) process.stderr.write(`portico: ${error.message}\n`);

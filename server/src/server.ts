@@ -22,6 +22,7 @@ import { ConnectionTracker } from './presence/tracker.js';
 import { ProviderGate } from './providers/cgi.js';
 import { ServerSecret } from './secrets.js';
 import { SqliteStore } from './store/sqlite.js';
+import { closeServer, resolveTls, startTls, type TlsListeners } from './tls/listen.js';
 
 export interface RunningServer {
   url: string;
@@ -30,6 +31,11 @@ export interface RunningServer {
   generatedAdminPassword?: string;
   services: Services;
   http: Server;
+  /** With TLS on: the HTTPS address, its listener, the redirect-only plain listener (if any). */
+  httpsUrl?: string;
+  httpsPort?: number;
+  redirectUrl?: string;
+  tls?: TlsListeners;
   close(): Promise<void>;
 }
 
@@ -37,6 +43,9 @@ export const databaseFile = (dataDir: string) => join(resolve(dataDir), 'portico
 
 export async function startServer(config: ServerConfig, log: Logger = pino({ level: config.logLevel })): Promise<RunningServer> {
   mkdirSync(resolve(config.dataDir), { recursive: true, mode: 0o700 });
+  // With TLS on, the plain port answers on loopback only (local scripts, health checks, metrics):
+  // the network gets HTTPS (and, if configured, a listener that only redirects to it).
+  const tlsSource = resolveTls(config);
   const store = new SqliteStore(databaseFile(config.dataDir));
 
   let generatedAdminPassword: string | undefined;
@@ -66,10 +75,24 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
   http.requestTimeout = 15 * 60_000; // a 500 MiB video upload on a 10 Mbit/s line takes ~7 minutes
   await new Promise<void>((ok, fail) => {
     http.once('error', fail);
-    http.listen(config.port, config.host, () => ok());
+    http.listen(config.port, tlsSource ? (config.host.includes(':') ? '::1' : '127.0.0.1') : config.host, () => ok());
   });
   const port = (http.address() as AddressInfo).port;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const host = tlsSource ? (config.host.includes(':') ? '[::1]' : '127.0.0.1') : config.host.includes(':') ? `[${config.host}]` : config.host;
+  let tls: TlsListeners | undefined;
+  if (tlsSource) {
+    try {
+      tls = await startTls(config, tlsSource, app.callback(), (server) => {
+        server.keepAliveTimeout = http.keepAliveTimeout;
+        server.headersTimeout = http.headersTimeout;
+        server.requestTimeout = http.requestTimeout;
+      }, log);
+    } catch (error) {
+      http.close();
+      await store.close();
+      throw error;
+    }
+  }
 
   const every = (ms: number, task: () => unknown) => {
     const timer = setInterval(() => {
@@ -101,22 +124,16 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
     generatedAdminPassword,
     services,
     http,
+    httpsUrl: tls?.url,
+    httpsPort: tls?.port,
+    redirectUrl: tls?.redirectUrl,
+    tls,
     close: () =>
       (closed ??= (async () => {
         timers.forEach(clearInterval);
         hub.wakeAll();
-        await new Promise<void>((ok) => {
-          // Answered polls leave keep-alive connections behind: close each once it is idle,
-          // and whatever is still busy after 2 s.
-          const idle = setInterval(() => http.closeIdleConnections(), 10);
-          const busy = setTimeout(() => http.closeAllConnections(), 2000);
-          http.close(() => {
-            clearInterval(idle);
-            clearTimeout(busy);
-            ok();
-          });
-          http.closeIdleConnections();
-        });
+        await closeServer(http); // answered polls leave keep-alive connections behind
+        await tls?.close();
         await store.close();
       })()),
   };

@@ -360,6 +360,8 @@ describe('API description, health and metrics', () => {
     'get /api/v1/links',
     'post /cgi/media',
     'get /api/v1/media',
+    // installed clients (issue 6)
+    'get /api/v1/admin/terminals',
   ];
 
   it('/api/v1/openapi.json is an OpenAPI 3.1 document listing every route of the contract', async () => {

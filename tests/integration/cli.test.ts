@@ -46,7 +46,7 @@ interface Run {
   stderr: string;
 }
 
-/** Runs a CLI command to its end (20 s at most). */
+/** Runs a CLI command to its end (60 s at most: a fresh Node process loading TypeScript is slow on 2 busy cores). */
 function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawnCli(args, env);
@@ -56,8 +56,8 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
     child.stderr!.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`portico ${args.join(' ')}: still running after 20 s\n${stdout}\n${stderr}`));
-    }, 20_000);
+      reject(new Error(`portico ${args.join(' ')}: still running after 60 s\n${stdout}\n${stderr}`));
+    }, 60_000);
     child.once('error', reject);
     child.once('close', (code) => {
       clearTimeout(timer);

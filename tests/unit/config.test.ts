@@ -28,7 +28,17 @@ describe('loadConfig', () => {
       loginFailuresPerUser: 10,
       providerRequestsPerMinute: 120,
       trustProxy: false,
+      updatesEnabled: true,
     });
+  });
+
+  it('reads PORTICO_SEATS (a whole number; unset = unlimited) and PORTICO_UPDATES_ENABLED', () => {
+    expect(loadConfig({}).seats).toBeUndefined();
+    expect(loadConfig({ PORTICO_SEATS: '250', PORTICO_UPDATES_ENABLED: 'false' })).toMatchObject({ seats: 250, updatesEnabled: false });
+    expect(loadConfig({ PORTICO_UPDATES_ENABLED: '1' }).updatesEnabled).toBe(true);
+    expect(() => loadConfig({ PORTICO_SEATS: 'many' })).toThrow(/PORTICO_SEATS/);
+    expect(() => loadConfig({ PORTICO_SEATS: '2.5' })).toThrow(/PORTICO_SEATS/);
+    expect(() => loadConfig({ PORTICO_UPDATES_ENABLED: 'maybe' })).toThrow(/PORTICO_UPDATES_ENABLED/);
   });
 
   it('ignores environment variables it does not know, and empty ones', () => {

@@ -41,6 +41,17 @@ export function authRoutes({ store, sessions, presence, hub, config }: Services)
           throw new AppError(401, 'invalid_credentials', 'wrong user ID or password');
         }
         await perUser.delete(userKey);
+        if (body.client) {
+          // An installed client: register the terminal (a new one only while seats are free).
+          const terminal = await store.terminals.register({ client: body.client, userId: user.id, seats: config.seats });
+          if (terminal === 'seat_limit') {
+            throw new AppError(
+              403,
+              'seat_limit',
+              `all ${config.seats} seats of this Portico server are taken, so this computer cannot be added; ask your administrator to free a seat (portico terminal remove) or raise the limit`,
+            );
+          }
+        }
         const session = await sessions.create(user.id);
         return {
           token: session.token,

@@ -1,4 +1,5 @@
 /** Headers every API answer carries: no sniffing, no framing, no caching of personal data. */
+import type { TLSSocket } from 'node:tls';
 import type { Context, Next } from 'koa';
 
 export async function securityHeaders(ctx: Context, next: Next) {
@@ -9,5 +10,7 @@ export async function securityHeaders(ctx: Context, next: Next) {
     'Cache-Control': 'no-store',
     'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
   });
+  // HSTS only on answers that came over TLS itself (never on plain HTTP, where it is ignored anyway).
+  if ((ctx.req.socket as TLSSocket).encrypted) ctx.set('Strict-Transport-Security', 'max-age=31536000');
   await next();
 }

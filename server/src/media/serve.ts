@@ -52,7 +52,7 @@ function matchesEtag(ifNoneMatch: string, etag: string): boolean {
 }
 
 /** Answers a file with conditional and range support; `headers` go on 200, 206 and 304 answers. */
-async function sendFile(ctx: Context, file: { path: string; size: number; type: string; etag: string }, headers: Record<string, string>) {
+export async function sendFile(ctx: Context, file: { path: string; size: number; type: string; etag: string }, headers: Record<string, string>) {
   const { path, size, etag } = file;
   if (matchesEtag(ctx.get('if-none-match'), etag)) {
     ctx.set({ ...headers, ETag: etag, 'Accept-Ranges': 'bytes' });

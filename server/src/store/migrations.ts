@@ -133,4 +133,15 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (user_id, channel_id)
   ) WITHOUT ROWID;
   `,
+  // 3: the terminal registry: installed clients as they report themselves at login (seat cap)
+  `
+  CREATE TABLE terminals (
+    install_id TEXT PRIMARY KEY,
+    user_id INTEGER REFERENCES users(id) ON DELETE SET NULL, -- who last logged in from it
+    version TEXT NOT NULL,
+    platform TEXT NOT NULL,
+    first_seen INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];

@@ -13,6 +13,7 @@ import { conflict, notFound, AppError } from '../errors.js';
 import { MIGRATIONS } from './migrations.js';
 import { topicOf } from '../events/topics.js';
 import { SqlitePortalStore } from './sqlite-portal.js';
+import { SqliteTerminalStore } from './sqlite-terminals.js';
 import type { ChatRecord, ContactRecord, GroupRecord, MemberStatus, SessionRecord, StoredEvent, Store, Subscriptions, UserRecord } from './store.js';
 
 type Row = Record<string, any>;
@@ -53,6 +54,7 @@ export class SqliteStore implements Store {
   private dataVersion = 0;
   private readonly q;
   readonly portal: SqlitePortalStore;
+  readonly terminals: SqliteTerminalStore;
 
   constructor(file: string, options: { synchronous?: 'FULL' | 'NORMAL' } = {}) {
     this.db = new Database(file);
@@ -101,6 +103,7 @@ export class SqliteStore implements Store {
       write: (fn) => this.write(fn),
       append: (topic, draft, now) => this.append(topic, draft, now),
     });
+    this.terminals = new SqliteTerminalStore({ db: this.db, read: (fn) => this.read(fn), write: (fn) => this.write(fn) });
   }
 
   // ---------------------------------------------------------------- plumbing

@@ -6,6 +6,7 @@
  */
 import type { Chat, Message, PresenceState } from '../../../shared/index.js';
 import type { PortalStore } from './portal.js';
+import type { TerminalStore } from './terminals.js';
 
 export interface UserRecord {
   id: number;
@@ -64,6 +65,8 @@ export interface Subscriptions {
 export interface Store {
   /** Channels, providers and the content they push. */
   readonly portal: PortalStore;
+  /** Installed clients (terminals) and the seats they take. */
+  readonly terminals: TerminalStore;
   /** Add a listener for events made durable: each event once, in sequence order, without gaps. */
   onCommit(listener: (events: StoredEvent[]) => void): void;
   close(): Promise<void>;

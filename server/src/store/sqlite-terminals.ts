@@ -1,0 +1,62 @@
+/** SQLite implementation of the terminal registry; shares the main store's connection and group commit. */
+import type { ClientInfo } from '../../../shared/index.js';
+import type { Engine } from './sqlite-portal.js';
+import type { TerminalRecord, TerminalStore } from './terminals.js';
+
+type Row = Record<string, any>;
+
+const SELECT = 'SELECT t.*, u.username FROM terminals t LEFT JOIN users u ON u.id = t.user_id';
+
+const toTerminal = (r: Row): TerminalRecord => ({
+  installId: r.install_id,
+  userId: r.user_id ?? null,
+  username: r.username ?? null,
+  version: r.version,
+  platform: r.platform as ClientInfo['platform'],
+  firstSeen: r.first_seen,
+  lastSeen: r.last_seen,
+});
+
+export class SqliteTerminalStore implements TerminalStore {
+  constructor(private readonly e: Pick<Engine, 'db' | 'read' | 'write'>) {}
+
+  private get db() {
+    return this.e.db;
+  }
+
+  private one(installId: string): TerminalRecord | undefined {
+    const r = this.db.prepare(`${SELECT} WHERE t.install_id = ?`).get(installId) as Row | undefined;
+    return r && toTerminal(r);
+  }
+
+  register({ client, userId, seats, now = Date.now() }: { client: ClientInfo; userId: number; seats?: number; now?: number }) {
+    return this.e.write((): TerminalRecord | 'seat_limit' => {
+      const installId = client.installId.toLowerCase();
+      const known = this.db.prepare('SELECT 1 FROM terminals WHERE install_id = ?').get(installId) !== undefined;
+      if (known) {
+        this.db
+          .prepare('UPDATE terminals SET user_id = ?, version = ?, platform = ?, last_seen = ? WHERE install_id = ?')
+          .run(userId, client.version, client.platform, now, installId);
+      } else {
+        const used = this.db.prepare('SELECT count(*) FROM terminals').pluck().get() as number;
+        if (seats !== undefined && used >= seats) return 'seat_limit';
+        this.db
+          .prepare('INSERT INTO terminals (install_id, user_id, version, platform, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)')
+          .run(installId, userId, client.version, client.platform, now, now);
+      }
+      return this.one(installId)!;
+    });
+  }
+
+  list() {
+    return this.e.read(() => (this.db.prepare(`${SELECT} ORDER BY t.last_seen DESC, t.install_id`).all() as Row[]).map(toTerminal));
+  }
+
+  count() {
+    return this.e.read(() => this.db.prepare('SELECT count(*) FROM terminals').pluck().get() as number);
+  }
+
+  remove(installId: string) {
+    return this.e.write(() => this.db.prepare('DELETE FROM terminals WHERE install_id = ?').run(installId.toLowerCase()).changes > 0);
+  }
+}

@@ -39,6 +39,9 @@ export async function buildElectron({ quiet = false } = {}) {
       ...common,
       entryPoints: { main: join(here, 'main/main.ts') },
       format: 'esm',
+      // Bundled CommonJS dependencies (electron-updater) call require() for Node built-ins and
+      // 'electron': an ES module has no require, so give the bundle one.
+      banner: { js: "import { createRequire as __porticoCreateRequire } from 'node:module';\nconst require = __porticoCreateRequire(import.meta.url);" },
       outdir: join(dist, 'main'),
     }),
     build({

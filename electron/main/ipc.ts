@@ -46,6 +46,7 @@ export const IPC_SCHEMAS = {
   [INVOKE.setSetting]: SetSetting,
   [INVOKE.openChat]: z.strictObject({ chatId: ChatId }),
   [INVOKE.quit]: NoPayload,
+  [INVOKE.clientInfo]: NoPayload,
 } satisfies Record<InvokeChannel, z.ZodType>;
 
 export type IpcPayload<C extends InvokeChannel> = z.output<(typeof IPC_SCHEMAS)[C]>;

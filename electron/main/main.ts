@@ -11,12 +11,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import electronUpdater from 'electron-updater';
 import { INVOKE, PUSH, type ConfigView, type InvokeChannel, type NotifyRequest, type PresenceState, type PushChannel } from '../preload/bridge.js';
 import { applyLinuxAutostart } from './autostart.js';
 import { KEY_SCHEMAS, loadConfig, saveUserSetting, toProxyConfig, userSettingsPath, type Config, type ConfigKey, type ResolvedConfig } from './config.js';
 import { adoptGeometry, DockFile, placePanel, withEdge, type DockPlacement } from './dock.js';
 import { trayBitmap } from './icon.js';
 import { IdleTracker, type IdleOutput } from './idle.js';
+import { clientInfo } from './install.js';
 import { validateIpc, type IpcPayload } from './ipc.js';
 import { fileCredentialStore, prompt, ProxyLogin } from './prompt.js';
 import { text, type Language } from './text.js';
@@ -38,6 +40,8 @@ let presence: PresenceState = 'available';
 let unread = 0;
 let quitting = false;
 let redockedAt = 0;
+let proxyLogin: ProxyLogin;
+let updaterSession: Session | null = null;
 const chats = new Map<string, BrowserWindow>();
 const notifications = new Map<string, Notification>();
 const idle = new IdleTracker();
@@ -293,7 +297,10 @@ async function changeSetting(key: ConfigKey, value: unknown): Promise<ConfigView
   const before = config;
   saveUserSetting(userSettingsPath(app.getPath('userData')), key, value);
   reloadConfig();
-  if (config.proxy !== before.proxy) await session.defaultSession.setProxy(toProxyConfig(config.proxy));
+  if (config.proxy !== before.proxy) {
+    await session.defaultSession.setProxy(toProxyConfig(config.proxy));
+    if (updaterSession) await updaterSession.setProxy(toProxyConfig(config.proxy));
+  }
   if (config.autoStart !== before.autoStart) applyAutoStart();
   if (config.alwaysOnTop !== before.alwaysOnTop) panel?.setAlwaysOnTop(config.alwaysOnTop);
   if (config.idleMinutes !== before.idleMinutes) idle.handle({ type: 'idle-minutes', minutes: config.idleMinutes });
@@ -329,6 +336,64 @@ function registerIpc(): void {
   handle(INVOKE.setSetting, ({ key, value }) => changeSetting(key as ConfigKey, value));
   handle(INVOKE.openChat, ({ chatId }) => openChat(chatId));
   handle(INVOKE.quit, () => quit());
+  handle(INVOKE.clientInfo, () => clientInfo({ userDataDir: app.getPath('userData'), version: app.getVersion(), platform: process.platform }));
+}
+
+// ---------- updates ----------
+
+const UPDATE_CHECK_EVERY_MS = 6 * 60 * 60 * 1000;
+/** The session partition electron-updater makes its requests in (its NET_SESSION_NAME). */
+const UPDATER_PARTITION = 'electron-updater';
+
+/**
+ * Client updates from the Portico server itself: electron-updater's generic provider at
+ * `<serverUrl>/updates/`, checked at start and every 6 hours, downloaded in the background and
+ * installed when the app quits. Errors are only logged (the next check tries again).
+ *
+ * electron-updater uses Electron's net module, so Chromium's network stack and the session's
+ * proxy settings apply, as for the panel. It makes its requests in its own session partition
+ * ("electron-updater"), not the default session: that session gets the same proxy
+ * configuration and certificate verification (the pinned organisation CA) here, and a proxy's
+ * demand for credentials is answered like the panel's (the stored or prompted proxy login).
+ */
+async function startUpdates(): Promise<void> {
+  if (config.updates.enabled === false || !app.isPackaged) return; // never update a development build
+  updaterSession = session.fromPartition(UPDATER_PARTITION, { cache: false });
+  secureSession(updaterSession);
+  await updaterSession.setProxy(toProxyConfig(config.proxy));
+  const { autoUpdater } = electronUpdater;
+  autoUpdater.autoDownload = false; // downloaded below, unless a pinned version says otherwise
+  autoUpdater.autoInstallOnAppQuit = true;
+  autoUpdater.allowDowngrade = true; // the server's published build is the pin: republishing an older one rolls desks back
+  let proxyAttempts = 0;
+  autoUpdater.on('login', (authInfo, typedCallback) => {
+    // Electron's net 'login' callback: no arguments cancels (electron-updater's type demands two)
+    const callback = typedCallback as (username?: string, password?: string) => void;
+    if (!authInfo.isProxy) return callback();
+    proxyLogin.credentials(authInfo, proxyAttempts++ === 0).then(
+      (credentials) => (credentials ? callback(credentials.username, credentials.password) : callback()),
+      () => callback(),
+    );
+  });
+  autoUpdater.on('error', (error: Error) => console.warn(`update: ${error.message}`));
+  autoUpdater.on('update-not-available', () => (proxyAttempts = 0));
+  autoUpdater.on('update-available', (info: { version: string }) => {
+    proxyAttempts = 0; // the proxy accepted the credentials: next time, the stored ones first again
+    const pin = config.updates.pinVersion;
+    if (pin && info.version !== pin) {
+      console.warn(`update: ${info.version} offered, held at ${pin} by the configuration`);
+      return;
+    }
+    autoUpdater.downloadUpdate().catch((error: unknown) => console.warn(`update: download failed: ${String(error)}`));
+  });
+  autoUpdater.on('update-downloaded', (info: { version: string }) => console.warn(`update: ${info.version} downloaded, installs on quit`));
+  const check = (): void => {
+    if (config.updates.enabled === false || !config.serverUrl) return;
+    autoUpdater.setFeedURL({ provider: 'generic', url: `${config.serverUrl.replace(/\/+$/, '')}/updates/` });
+    autoUpdater.checkForUpdates().catch((error: unknown) => console.warn(`update: check failed: ${String(error)}`));
+  };
+  check();
+  setInterval(check, UPDATE_CHECK_EVERY_MS).unref();
 }
 
 // ---------- lifecycle ----------
@@ -362,7 +427,7 @@ async function start(): Promise<void> {
   }
   secureSession(session.defaultSession);
   await session.defaultSession.setProxy(toProxyConfig(config.proxy));
-  const proxyLogin = new ProxyLogin(fileCredentialStore(userData('proxy-credentials.json')), PROMPT_PRELOAD, language);
+  proxyLogin = new ProxyLogin(fileCredentialStore(userData('proxy-credentials.json')), PROMPT_PRELOAD, language);
   app.on('login', (event, _contents, details, authInfo, callback) => {
     if (!authInfo.isProxy) return; // the server authenticates with bearer tokens, never basic auth
     event.preventDefault();
@@ -384,6 +449,7 @@ async function start(): Promise<void> {
   screen.on('display-removed', redock);
   screen.on('display-metrics-changed', redock);
   watchPower();
+  startUpdates().catch((error: unknown) => console.warn(`update: not started: ${String(error)}`));
 }
 
 app.enableSandbox();

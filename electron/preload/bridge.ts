@@ -18,6 +18,7 @@ export const INVOKE = {
   setSetting: 'set-setting',
   openChat: 'open-chat',
   quit: 'quit',
+  clientInfo: 'client-info',
 } as const;
 export type InvokeChannel = (typeof INVOKE)[keyof typeof INVOKE];
 
@@ -52,6 +53,13 @@ export interface PresenceSuggestion {
   state: PresenceState;
   /** Why: chosen in the tray menu, idle timeout, screen lock, sleep, or activity after an automatic away. */
   reason: 'tray' | 'idle' | 'lock' | 'suspend' | 'activity';
+}
+
+/** This installation, as the panel reports it with its login (shared/schemas.ts ClientInfo). */
+export interface ClientInfo {
+  installId: string;
+  version: string;
+  platform: 'win32' | 'darwin' | 'linux' | 'web';
 }
 
 /** Keys the renderer may change with setSetting (when the administrator has not locked them). */
@@ -91,6 +99,8 @@ export interface PorticoBridge {
   /** Opens (or focuses) the separate window of one chat. */
   openChat(chatId: string): Promise<void>;
   quit(): Promise<void>;
+  /** Install id, version and platform for the login; null when not available. */
+  clientInfo(): Promise<ClientInfo | null>;
   /** Each returns a function that removes the listener. */
   onPresenceSuggestion(callback: (suggestion: PresenceSuggestion) => void): () => void;
   onPollNow(callback: () => void): () => void;

@@ -34,6 +34,7 @@ const bridge: PorticoBridge = {
   setSetting: (key, value) => ipcRenderer.invoke(INVOKE.setSetting, { key, value }),
   openChat: (chatId) => ipcRenderer.invoke(INVOKE.openChat, { chatId }),
   quit: () => ipcRenderer.invoke(INVOKE.quit),
+  clientInfo: () => ipcRenderer.invoke(INVOKE.clientInfo),
   onPresenceSuggestion: (callback) => listen(PUSH.presenceSuggestion, callback),
   onPollNow: (callback) => listen<void>(PUSH.pollNow, () => callback()),
   onNotificationAction: (callback) => listen(PUSH.notificationAction, callback),

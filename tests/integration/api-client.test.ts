@@ -4,6 +4,7 @@
  * presence, the outbox (restart, lost answers, 4xx and retry), interval and auto polling, the
  * two-connection rule and the backoff.
  */
+import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError, MemoryStorage, PorticoClient, type ClientOptions, type OutboxEntry } from '../../electron/renderer/src/api/index.js';
 import { PASSWORD, eventually, startTestServer, type Client, type TestServer } from '../helpers/server.js';
@@ -138,6 +139,12 @@ describe('the API client module: sessions, events, presence, the outbox', () => 
     const restored = await second.restore();
     expect(restored?.username).toBe(username);
     expect((await second.me()).username).toBe(username);
+
+    // An installed client's login sends its install id, version and platform: a terminal for the admin.
+    const installId = randomUUID();
+    await client(new MemoryStorage()).login(username, PASSWORD, false, { installId, version: '1.2.0', platform: 'linux' });
+    const { terminals } = (await server.admin.get('/api/v1/admin/terminals')).body as { terminals: Array<Record<string, unknown>> };
+    expect(terminals.find((t) => t.installId === installId)).toMatchObject({ installId, username, version: '1.2.0', platform: 'linux' });
 
     // Not remembered: nothing stored.
     const other = new MemoryStorage();

@@ -20,7 +20,7 @@ function refused(channel: InvokeChannel, payload: unknown, options = {}, sender 
 describe('IPC channels', () => {
   it('has a schema for every channel of the bridge, and nothing else', () => {
     expect(Object.keys(IPC_SCHEMAS).sort()).toEqual(Object.values(INVOKE).sort());
-    expect(Object.values(INVOKE).sort()).toEqual(['get-config', 'notify', 'open-chat', 'open-external', 'presence-changed', 'quit', 'set-badge', 'set-setting']);
+    expect(Object.values(INVOKE).sort()).toEqual(['client-info', 'get-config', 'notify', 'open-chat', 'open-external', 'presence-changed', 'quit', 'set-badge', 'set-setting']);
     expect(isInvokeChannel('open-external')).toBe(true);
     expect(isInvokeChannel('toString')).toBe(false);
     expect(isInvokeChannel('__proto__')).toBe(false);
@@ -102,6 +102,13 @@ describe('payload schemas', () => {
     expect(ok('quit', undefined)).toBeUndefined();
     expect(refused('quit', { now: true })).toMatch(/takes no payload/);
     expect(refused('get-config', null)).toMatch(/takes no payload/);
+  });
+
+  it('client-info: no payload, only from the app on the configured server', () => {
+    expect(ok('client-info', undefined)).toBeUndefined();
+    expect(refused('client-info', {})).toMatch(/^client-info: .*takes no payload/);
+    expect(refused('client-info', undefined, {}, 'https://evil.net/app/')).toMatch(/^client-info: refused from/);
+    expect(refused('client-info', undefined, { isMainFrame: false })).toBe('client-info: refused from a sub-frame');
   });
 
   it('open-chat: a chat id', () => {

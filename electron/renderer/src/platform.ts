@@ -3,7 +3,7 @@
  * else the plain browser. Every bridge method is feature-detected, so an older or newer shell (or
  * none) never breaks the page.
  */
-import type { NotificationActionEvent, PanelConfig, PorticoBridge, PresenceSuggestion, PresenceState } from '../../preload/bridge.js';
+import type { ClientInfo, NotificationActionEvent, PanelConfig, PorticoBridge, PresenceSuggestion, PresenceState } from '../../preload/bridge.js';
 
 type Bridge = Partial<PorticoBridge>;
 
@@ -118,6 +118,17 @@ export function onNotificationAction(callback: (e: NotificationActionEvent) => v
 export function onPollNow(callback: () => void): () => void {
   const b = bridge();
   return typeof b?.onPollNow === 'function' ? b.onPollNow(callback) : noop;
+}
+
+/** This installation's install id, version and platform for the login; undefined in a browser or when the shell has none. */
+export async function clientInfo(): Promise<ClientInfo | undefined> {
+  const b = bridge();
+  if (typeof b?.clientInfo !== 'function') return undefined;
+  try {
+    return (await b.clientInfo()) ?? undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The language the administrator or the user set in the shell's configuration, if any. */

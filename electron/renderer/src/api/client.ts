@@ -30,6 +30,8 @@ export type Contact = S.Contact;
 export type Chat = S.Chat;
 export type Message = S.Message;
 export type PresenceState = S.PresenceState;
+/** What an installed client reports with its login: install id, version, platform. */
+export type LoginClientInfo = S.ClientInfo;
 export type ServerEvent = S.Event;
 export type ServerEventType = S.EventType;
 export type TickerItem = P.TickerItem;
@@ -345,9 +347,13 @@ export class PorticoClient {
 
   // ---------- session ----------
 
-  /** Logs in; with `remember` the token is kept in storage for restore(). */
-  async login(username: string, password: string, remember = false): Promise<User> {
-    const res = await this.request<{ token: string; user: User }>('POST', '/api/v1/login', { username, password }, { token: null });
+  /**
+   * Logs in; with `remember` the token is kept in storage for restore(). `client` (installed apps
+   * only: install id, version, platform) registers this terminal on the server.
+   */
+  async login(username: string, password: string, remember = false, client?: LoginClientInfo): Promise<User> {
+    const body = client ? { username, password, client } : { username, password };
+    const res = await this.request<{ token: string; user: User }>('POST', '/api/v1/login', body, { token: null });
     this.begin(res.token, res.user, remember);
     return res.user;
   }

@@ -42,6 +42,7 @@ export type {
   ModeSetting,
   Notice,
   PollMode,
+  LoginClientInfo,
   PresenceState,
   PresenceView,
   ServerEvent,

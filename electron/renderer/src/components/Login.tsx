@@ -2,7 +2,7 @@
 import { useState } from 'preact/hooks';
 import { ApiError, type PorticoClient } from '../api/index.js';
 import { t, type Language } from '../i18n.js';
-import { askNotificationPermission } from '../platform.js';
+import { askNotificationPermission, clientInfo } from '../platform.js';
 import { LanguagePicker } from './LanguagePicker.js';
 
 export function Login(props: { client: PorticoClient; notice?: string | undefined; onSignedIn: () => void; lang: Language; onLanguage: (l: Language) => void }) {
@@ -19,7 +19,7 @@ export function Login(props: { client: PorticoClient; notice?: string | undefine
     setBusy(true);
     setError(undefined);
     try {
-      await props.client.login(username.trim(), password, remember);
+      await props.client.login(username.trim(), password, remember, await clientInfo());
       props.onSignedIn();
     } catch (err) {
       const message = err instanceof ApiError && err.code === 'invalid_credentials' ? t('badCredentials') : t('loginFailed', { message: (err as Error).message });

@@ -240,10 +240,15 @@ export interface LoadOptions {
   argv: readonly string[];
   userSettingsPath: string;
   read?: (path: string) => Buffer;
+  /** Windows registry policy as a source (registry.ts registrySource); absent elsewhere. */
+  registry?: (platform: NodeJS.Platform) => ConfigSource | undefined;
 }
 
 export function configSources(options: LoadOptions): ConfigSource[] {
   const sources = [readSource(machineConfigPath(options.platform, options.env), { admin: true }, options.read)];
+  // Group Policy on Windows comes after the machine file: policy wins, and its locks hold.
+  const policy = options.registry?.(options.platform);
+  if (policy) sources.push(policy);
   const file = configFileArgument(options.argv, options.env);
   if (file) sources.push(readSource(file, { admin: true, required: true }, options.read));
   sources.push(readSource(options.userSettingsPath, { admin: false, name: `user settings (${options.userSettingsPath})` }, options.read));

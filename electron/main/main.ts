@@ -20,6 +20,7 @@ import { trayBitmap } from './icon.js';
 import { IdleTracker, type IdleOutput } from './idle.js';
 import { clientInfo } from './install.js';
 import { validateIpc, type IpcPayload } from './ipc.js';
+import { registrySource } from './registry.js';
 import { fileCredentialStore, prompt, ProxyLogin } from './prompt.js';
 import { text, type Language } from './text.js';
 import { decideTrust, VERIFY_PROC_RESULT } from './trust.js';
@@ -51,7 +52,13 @@ const language = (): Language => config.language ?? (app.getLocale().toLowerCase
 const isLocked = (key: ConfigKey): boolean => resolved.locked.includes(key);
 
 function reloadConfig(): void {
-  resolved = loadConfig({ platform: process.platform, env: process.env, argv: process.argv, userSettingsPath: userSettingsPath(app.getPath('userData')) });
+  resolved = loadConfig({
+    platform: process.platform,
+    env: process.env,
+    argv: process.argv,
+    userSettingsPath: userSettingsPath(app.getPath('userData')),
+    registry: (platform) => registrySource(platform),
+  });
   config = resolved.config;
 }
 

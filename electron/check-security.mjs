@@ -165,11 +165,11 @@ function offlineMessages() {
     i18n.configure({ locales: ['en-US'], defaultLocale: 'en-US', directory: dirname(i18nPath), updateFiles: false, objectNotation: true, retryInDefaultLocale: true, register: global });
     i18n.setLocale('en-US');
   };
-  const stub = new Module(i18nPath);
-  stub.filename = i18nPath;
-  stub.loaded = true;
-  stub.exports = offline;
-  require.cache[i18nPath] = stub;
+  const offlineModule = new Module(i18nPath);
+  offlineModule.filename = i18nPath;
+  offlineModule.loaded = true;
+  offlineModule.exports = offline;
+  require.cache[i18nPath] = offlineModule;
 }
 
 async function lowerInto(source, target) {

@@ -25,6 +25,7 @@ import mime from 'mime-types';
 import rangeParser from 'range-parser';
 import type { Services } from '../context.js';
 import { AppError, forbidden, notFound } from '../errors.js';
+import { safeSegments } from '../http/paths.js';
 import { MediaStorage, SHA256 } from './storage.js';
 import { gameSubject, mediaSubject } from './urls.js';
 
@@ -108,20 +109,11 @@ export function mediaServing(router: Router, { store, secret, config }: Services
     if (!SHA256.test(sha256)) throw notFound('game');
     const root = storage.gameDir(sha256);
 
-    const raw = rest.split('/');
-    if (raw[raw.length - 1] === '') raw[raw.length - 1] = 'index.html'; // a folder: its index page
-    const segments: string[] = [];
-    for (const part of raw) {
-      let segment: string;
-      try {
-        segment = decodeURIComponent(part);
-      } catch {
-        throw new AppError(400, 'invalid_request', 'the path is not validly percent-encoded');
-      }
-      if (segment === '' || segment === '.') continue;
-      if (segment === '..' || /[/\\\0]/.test(segment)) throw new AppError(400, 'invalid_request', 'the path may not leave the game');
-      segments.push(segment);
+    const safe = safeSegments(rest.endsWith('/') || rest === '' ? `${rest}index.html` : rest); // a folder: its index page
+    if ('problem' in safe) {
+      throw new AppError(400, 'invalid_request', safe.problem === 'encoding' ? 'the path is not validly percent-encoded' : 'the path may not leave the game');
     }
+    const { segments } = safe;
     const path = resolve(root, ...segments);
     if (segments.length === 0 || !path.startsWith(root + sep)) throw new AppError(400, 'invalid_request', 'the path may not leave the game');
     const size = await fileSize(path);

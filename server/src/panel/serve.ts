@@ -17,6 +17,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { extname, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Context } from 'koa';
+import { safeSegments } from '../http/paths.js';
 import mime from 'mime-types';
 import { AppError, notFound } from '../errors.js';
 
@@ -84,18 +85,13 @@ export function panelServing(router: Router, options: PanelOptions = {}) {
       });
     }
 
-    const segments: string[] = [];
-    for (const part of rest.split('/')) {
-      let segment: string;
-      try {
-        segment = decodeURIComponent(part);
-      } catch {
-        throw new AppError(400, 'invalid_request', 'the path is not validly percent-encoded');
-      }
-      if (segment === '' || segment === '.') continue;
-      if (segment === '..' || /[/\\\0]/.test(segment) || segment.startsWith('.')) throw notFound(`/app/${rest}`);
-      segments.push(segment);
+    const safe = safeSegments(rest);
+    if ('problem' in safe) {
+      if (safe.problem === 'encoding') throw new AppError(400, 'invalid_request', 'the path is not validly percent-encoded');
+      throw notFound(`/app/${rest}`);
     }
+    const { segments } = safe;
+    if (segments.some((segment) => segment.startsWith('.'))) throw notFound(`/app/${rest}`); // no dotfiles
     const path = segments.length === 0 ? resolve(root, 'index.html') : resolve(root, ...segments);
     if (!path.startsWith(root + sep)) throw notFound(`/app/${rest}`);
     const file = path.endsWith(`${sep}index.html`) && segments.length === 0 ? index : await load(path);

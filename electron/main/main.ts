@@ -22,7 +22,7 @@ import { clientInfo } from './install.js';
 import { validateIpc, type IpcPayload } from './ipc.js';
 import { registrySource } from './registry.js';
 import { fileCredentialStore, prompt, ProxyLogin } from './prompt.js';
-import { text, type Language } from './text.js';
+import { loadFailureMessage, text, type Language } from './text.js';
 import { decideTrust, VERIFY_PROC_RESULT } from './trust.js';
 import { appUrl, isAllowedNavigation, isAppUrl, isPermissionAllowed, safeExternalUrl, serverOrigin } from './urls.js';
 import { createChatWindow, createPanelWindow } from './windows.js';
@@ -126,6 +126,16 @@ function createPanel(): void {
   });
   panel.on('closed', () => (panel = null));
   panel.once('ready-to-show', () => panel?.show());
+  // A page that cannot load (no network, an untrusted certificate) is said in words, with Retry:
+  // never a blank panel, never a bypass.
+  panel.webContents.on('did-fail-load', (_event, errorCode, description, _url, isMainFrame) => {
+    if (!isMainFrame || errorCode === -3 /* ABORTED: a newer load replaced it */ || !config.serverUrl) return;
+    const t = text(language());
+    panel?.show();
+    void dialog
+      .showMessageBox({ type: 'error', title: t.loadFailedTitle, message: t.loadFailedTitle, detail: loadFailureMessage(t, config.serverUrl, errorCode, description), buttons: [t.retry, t.quit], defaultId: 0, cancelId: 1 })
+      .then(({ response }) => (response === 0 ? panel?.loadURL(appUrl(config.serverUrl!)) : app.quit()));
+  });
   if (config.serverUrl) void panel.loadURL(appUrl(config.serverUrl));
 }
 

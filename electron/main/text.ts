@@ -21,6 +21,11 @@ const en = {
   serverLabel: 'Server address',
   configProblems: 'Some Portico settings were ignored',
   noServer: 'No Portico server is configured. Ask your administrator.',
+  retry: 'Retry',
+  loadFailedTitle: 'Portico cannot open the panel',
+  certificateFailed: (server: string, reason: string) =>
+    `The certificate of ${server} is not trusted (${reason}). Portico does not bypass this: ask your administrator to check the server certificate and the CA fingerprint in the Portico configuration.`,
+  networkFailed: (server: string, reason: string) => `${server} cannot be reached (${reason}). Check the network or proxy settings, then retry.`,
 };
 
 const ja: typeof en = {
@@ -41,9 +46,22 @@ const ja: typeof en = {
   serverLabel: 'サーバーのアドレス',
   configProblems: 'Portico の設定の一部が無視されました',
   noServer: 'Portico サーバーが設定されていません。管理者にお問い合わせください。',
+  retry: '再試行',
+  loadFailedTitle: 'Portico パネルを開けません',
+  certificateFailed: (server, reason) =>
+    `${server} の証明書は信頼されていません（${reason}）。Portico はこれを無視しません。サーバー証明書と Portico 設定の CA フィンガープリントを管理者に確認してください。`,
+  networkFailed: (server, reason) => `${server} に接続できません（${reason}）。ネットワークまたはプロキシの設定を確認して再試行してください。`,
 };
 
 export type Text = typeof en;
 export function text(language: Language): Text {
   return language === 'ja' ? ja : en;
+}
+
+/** Chromium's net error codes -200..-299 are certificate errors. */
+export const isCertificateError = (errorCode: number) => errorCode <= -200 && errorCode > -300;
+
+/** What the user is told when the panel page cannot load. */
+export function loadFailureMessage(t: Text, server: string, errorCode: number, description: string): string {
+  return isCertificateError(errorCode) ? t.certificateFailed(server, description) : t.networkFailed(server, description);
 }

@@ -135,3 +135,17 @@ describe('tray icon', () => {
     expect(pixel(trayBitmap('available', 3, 32), 32, 24, 7)).toEqual({ r: 0x1e, g: 0x88, b: 0xe5, a: 255 });
   });
 });
+
+describe('panel load failures', () => {
+  it('a certificate error names the certificate and never suggests a bypass; other errors point at the network', async () => {
+    const { loadFailureMessage, text, isCertificateError } = await import('../../electron/main/text.js');
+    expect(isCertificateError(-202)).toBe(true); // ERR_CERT_AUTHORITY_INVALID
+    expect(isCertificateError(-105)).toBe(false); // ERR_NAME_NOT_RESOLVED
+    const cert = loadFailureMessage(text('en'), 'https://portico.example.com', -202, 'ERR_CERT_AUTHORITY_INVALID');
+    expect(cert).toContain('certificate of https://portico.example.com is not trusted');
+    expect(cert).toContain('CA fingerprint');
+    const net = loadFailureMessage(text('ja'), 'https://portico.example.com', -105, 'ERR_NAME_NOT_RESOLVED');
+    expect(net).toContain('接続できません');
+    expect(net).toContain('ERR_NAME_NOT_RESOLVED');
+  });
+});

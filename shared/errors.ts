@@ -18,6 +18,10 @@ export const ErrorCode = z.enum([
   'rate_limited',
   /** Login from a new terminal (installId) refused: every seat is taken. */
   'seat_limit',
+  /** A call nobody can answer: none of the callees is online. */
+  'callee_offline',
+  /** A call nobody can answer: every callee is already on a call. */
+  'callee_busy',
   'internal_error',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;

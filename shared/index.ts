@@ -3,3 +3,4 @@ export * from './errors.js';
 export * from './schemas.js';
 export * from './chat.js';
 export * from './portal.js';
+export * from './calls.js';

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { LIMITS, TIMINGS } from './limits.js';
 import { ChartPoint, MediaItem, Notice, TickerItem } from './portal.js';
+import { Call, CallSignal, MessageCall } from './calls.js';
 
 // ---------- building blocks ----------
 export const Username = z
@@ -101,6 +102,8 @@ export const Message = z.strictObject({
   from: z.string(),
   text: z.string(),
   sentAt: Timestamp,
+  /** Set on the line the server appends when a call in this chat ended; text is the plain-English fallback. */
+  call: MessageCall.optional(),
 });
 export type Message = z.infer<typeof Message>;
 export const MessageParams = z.strictObject({ id: ChatId, clientId: ClientId });
@@ -149,6 +152,17 @@ export const ChartPointsEvent = z.strictObject({
   points: z.array(ChartPoint),
 });
 export const LinksChangedEvent = z.strictObject({ ...base, type: z.literal('links.changed'), html: z.string() });
+/** Calls: on each member's own user topic. */
+export const CallRingEvent = z.strictObject({ ...base, type: z.literal('call.ring'), call: Call });
+export const CallUpdatedEvent = z.strictObject({ ...base, type: z.literal('call.updated'), call: Call });
+export const CallEndedEvent = z.strictObject({ ...base, type: z.literal('call.ended'), call: Call });
+export const CallSignalEvent = z.strictObject({
+  ...base,
+  type: z.literal('call.signal'),
+  callId: z.string(),
+  from: z.string(),
+  signal: CallSignal,
+});
 export const Event = z.discriminatedUnion('type', [
   PresenceEvent,
   ChatRequestEvent,
@@ -162,6 +176,10 @@ export const Event = z.discriminatedUnion('type', [
   NoticeEvent,
   ChartPointsEvent,
   LinksChangedEvent,
+  CallRingEvent,
+  CallUpdatedEvent,
+  CallEndedEvent,
+  CallSignalEvent,
 ]);
 export type Event = z.infer<typeof Event>;
 export type EventType = Event['type'];

@@ -1,0 +1,116 @@
+/**
+ * Calls (audio/video phone between chat members): the call record, its signalling, and the
+ * ICE server hand-out. Signalling travels as durable events of the call on the members' own
+ * user topics, exactly like chat.
+ *
+ * This file imports only zod and limits: shared/schemas.ts imports it (Event union, Message),
+ * so importing schemas.ts from here would be an import cycle.
+ */
+import { z } from 'zod';
+import { LIMITS } from './limits.js';
+
+export const CALL_LIMITS = {
+  /** Most people in one call, the caller included. */
+  members: 4,
+  /** Largest SDP (characters); fits the 64 KiB JSON body limit with the envelope. */
+  sdpChars: 60_000,
+  /** Longest ICE candidate line and mid/ufrag. */
+  candidateChars: 1024,
+  idChars: 256,
+} as const;
+
+/** Same rule as Username in schemas.ts (kept here to avoid the import cycle). */
+const CallUsername = z
+  .string()
+  .min(2)
+  .max(LIMITS.usernameChars)
+  .regex(/^[a-z0-9][a-z0-9._-]*$/i, 'letters, digits, dot, dash and underscore; starts with a letter or digit');
+const Time = z.string().describe('ISO 8601 time');
+
+export const CallId = z.string().uuid();
+export const CallState = z.enum(['ringing', 'active', 'ended']);
+export type CallState = z.infer<typeof CallState>;
+export const CallMemberState = z.enum(['ringing', 'joined', 'declined', 'missed', 'left']);
+export type CallMemberState = z.infer<typeof CallMemberState>;
+export const CallEndReason = z.enum(['hangup', 'declined', 'missed', 'failed']);
+export type CallEndReason = z.infer<typeof CallEndReason>;
+
+export const CallMember = z.strictObject({
+  username: z.string(),
+  displayName: z.string(),
+  state: CallMemberState,
+});
+export type CallMember = z.infer<typeof CallMember>;
+
+export const Call = z.strictObject({
+  id: z.string(),
+  chatId: z.string(),
+  createdBy: z.string(),
+  createdAt: Time,
+  video: z.boolean(),
+  state: CallState,
+  /** The caller is a member in state 'joined' from the start. */
+  members: z.array(CallMember),
+  answeredAt: Time.optional(),
+  endedAt: Time.optional(),
+  endReason: CallEndReason.optional(),
+});
+export type Call = z.infer<typeof Call>;
+
+// ---------- signalling ----------
+export const Sdp = z.string().min(1).max(CALL_LIMITS.sdpChars);
+export const IceCandidate = z.strictObject({
+  candidate: z.string().max(CALL_LIMITS.candidateChars),
+  sdpMid: z.string().max(CALL_LIMITS.idChars).nullable().optional(),
+  sdpMLineIndex: z.number().int().min(0).max(1000).nullable().optional(),
+  usernameFragment: z.string().max(CALL_LIMITS.idChars).nullable().optional(),
+});
+export type IceCandidate = z.infer<typeof IceCandidate>;
+export const CallPath = z.enum(['direct', 'turn', 'http-relay']);
+export type CallPath = z.infer<typeof CallPath>;
+export const CallSignal = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('offer'), sdp: Sdp }),
+  z.strictObject({ kind: z.literal('answer'), sdp: Sdp }),
+  /** null: end of candidates. */
+  z.strictObject({ kind: z.literal('candidate'), candidate: IceCandidate.nullable() }),
+  /** The sender tells which media path it now uses. */
+  z.strictObject({ kind: z.literal('path'), path: CallPath }),
+]);
+export type CallSignal = z.infer<typeof CallSignal>;
+
+// ---------- requests & responses ----------
+export const StartCallRequest = z.strictObject({
+  chatId: z.string().uuid(),
+  video: z.boolean().default(true),
+});
+export type StartCallRequest = z.input<typeof StartCallRequest>;
+export const CallParams = z.strictObject({ id: CallId });
+export const CallResponse = z.strictObject({ call: Call });
+export type CallResponse = z.infer<typeof CallResponse>;
+export const SignalRequest = z.strictObject({ to: CallUsername, signal: CallSignal });
+export type SignalRequest = z.infer<typeof SignalRequest>;
+
+export const CallPolicy = z.enum(['auto', 'turn', 'http']);
+export type CallPolicy = z.infer<typeof CallPolicy>;
+export const IceServer = z.strictObject({
+  urls: z.array(z.string()),
+  username: z.string().optional(),
+  credential: z.string().optional(),
+});
+export type IceServer = z.infer<typeof IceServer>;
+export const IceServersResponse = z.strictObject({
+  iceServers: z.array(IceServer),
+  /** When the TURN credentials stop working: fetch new ones before then. */
+  expiresAt: Time,
+  /** 'turn': relay-only ICE; 'http': skip ICE, use the HTTP relay; 'auto': try in order. */
+  policy: CallPolicy,
+});
+export type IceServersResponse = z.infer<typeof IceServersResponse>;
+
+/** What a chat message records about a call that ended (text stays a plain-English fallback). */
+export const MessageCall = z.strictObject({
+  id: z.string(),
+  outcome: z.enum(['missed', 'declined', 'completed']),
+  durationSeconds: z.number().int().min(0).optional(),
+});
+export type MessageCall = z.infer<typeof MessageCall>;

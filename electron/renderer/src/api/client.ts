@@ -15,6 +15,7 @@
  * in 'auto' mode, switch to interval polling (see policy.ts).
  */
 import type { z } from 'zod';
+import type * as C from '../../../../shared/calls.js';
 import type * as P from '../../../../shared/portal.js';
 import type * as S from '../../../../shared/schemas.js';
 import { Backoff } from './backoff.js';
@@ -44,6 +45,9 @@ export type TickerView = z.infer<typeof P.TickerResponse>;
 export type ChannelsView = z.infer<typeof P.ChannelsResponse>;
 export type LinksView = z.infer<typeof P.LinksResponse>;
 export type PresenceView = z.infer<typeof S.PresenceResponse>;
+export type Call = C.Call;
+export type CallSignal = C.CallSignal;
+export type IceServers = C.IceServersResponse;
 type EventsBody = { events: ServerEvent[]; cursor: string } | { reset: true; cursor: string };
 
 export type ConnectionState = 'connecting' | 'online' | 'offline';
@@ -792,5 +796,29 @@ export class PorticoClient {
   }
   setMyChannels(names: string[]): Promise<ChannelsView> {
     return this.api<ChannelsView>('PUT', '/api/v1/channels/mine', { channels: names });
+  }
+  /** Rings the chat's other members (409 callee_offline / callee_busy when nobody can answer). */
+  async startCall(chatId: string, video = true): Promise<Call> {
+    return (await this.api<{ call: Call }>('POST', '/api/v1/calls', { chatId, video })).call;
+  }
+  async getCall(id: string): Promise<Call> {
+    return (await this.api<{ call: Call }>('GET', `/api/v1/calls/${enc(id)}`)).call;
+  }
+  async acceptCall(id: string): Promise<Call> {
+    return (await this.api<{ call: Call }>('POST', `/api/v1/calls/${enc(id)}/accept`, {})).call;
+  }
+  async declineCall(id: string): Promise<Call> {
+    return (await this.api<{ call: Call }>('POST', `/api/v1/calls/${enc(id)}/decline`, {})).call;
+  }
+  async hangUp(id: string): Promise<Call> {
+    return (await this.api<{ call: Call }>('POST', `/api/v1/calls/${enc(id)}/hangup`, {})).call;
+  }
+  /** Offer, answer, ICE candidate or media path, to one other member (arrives as their call.signal event). */
+  async sendSignal(id: string, to: string, signal: CallSignal): Promise<void> {
+    await this.api('POST', `/api/v1/calls/${enc(id)}/signal`, { to, signal });
+  }
+  /** STUN/TURN servers with short-lived TURN credentials, and the site's media path policy. */
+  iceServers(): Promise<IceServers> {
+    return this.api<IceServers>('GET', '/api/v1/calls/ice-servers');
   }
 }

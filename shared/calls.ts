@@ -114,3 +114,38 @@ export const MessageCall = z.strictObject({
   durationSeconds: z.number().int().min(0).optional(),
 });
 export type MessageCall = z.infer<typeof MessageCall>;
+
+// ---------- HTTP relay (media through the Portico server when no ICE path works) ----------
+/**
+ * Each side records its camera and microphone in short, self-contained WebM chunks (a new
+ * MediaRecorder every ~1 s, so every chunk starts with its own header and a key frame) and PUTs
+ * them; the other side long-polls the next one. The server keeps only the last few chunks per
+ * sender in memory, so a receiver that falls behind skips to the newest instead of lagging more.
+ */
+export const RELAY_LIMITS = {
+  /** Largest chunk (bytes): about 1 s of 720p VP8 + Opus has room to spare. */
+  chunkBytes: 2 * 1024 * 1024,
+  /** Chunks kept per (call, sender): the bound on memory and on delay. */
+  chunksKept: 4,
+  /** A receiver more than this many chunks behind the newest jumps to the newest. */
+  maxBacklog: 1,
+  /** Longest hold of a download waiting for a chunk (seconds). */
+  waitMax: 20,
+  /** A sender silent for this long has its buffer dropped (ms). */
+  idleMs: 30_000,
+} as const;
+/** The chunk's media type, echoed to the receiver (strict: it goes back out in a header). */
+export const RelayMediaType = z
+  .string()
+  .max(100)
+  .regex(/^(video|audio)\/webm(;\s*codecs="?[a-z0-9.,]+"?)?$/i, 'video/webm or audio/webm, optionally with codecs');
+export const RelayUploadParams = z.strictObject({ id: CallId, seq: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER) });
+export const RelayDownloadParams = z.strictObject({ id: CallId, from: CallUsername });
+export const RelayDownloadQuery = z.strictObject({
+  /** The last sequence number the receiver has; -1 (default) for "from the newest". */
+  after: z.coerce.number().int().min(-1).max(Number.MAX_SAFE_INTEGER).default(-1),
+  wait: z.coerce.number().int().min(0).max(RELAY_LIMITS.waitMax).default(RELAY_LIMITS.waitMax),
+});
+export const RelayUploadResponse = z.strictObject({ seq: z.number().int(), kept: z.number().int() });
+/** Headers of a download answer (the body is the chunk itself). */
+export const RELAY_HEADERS = { seq: 'x-relay-seq', skipped: 'x-relay-skipped', newest: 'x-relay-newest' } as const;

@@ -821,4 +821,28 @@ export class PorticoClient {
   iceServers(): Promise<IceServers> {
     return this.api<IceServers>('GET', '/api/v1/calls/ice-servers');
   }
+  /**
+   * A binary request of a call's HTTP relay (electron/renderer/src/calls/relay-media.ts), outside
+   * the request lane: media must neither wait behind messages nor hold them up. The caller keeps
+   * to one upload and one download at a time. Failures throw ApiError like api().
+   */
+  async relayFetch(path: string, init: { method: 'GET' | 'PUT'; body?: Blob; signal?: AbortSignal }): Promise<Response> {
+    const token = this.token;
+    const headers: Record<string, string> = {};
+    if (token) headers.authorization = `Bearer ${token}`;
+    if (init.body) headers['content-type'] = init.body.type;
+    let res: Response;
+    try {
+      const f = this.fetchImpl;
+      res = await f(this.baseUrl + path, { method: init.method, headers, body: init.body ?? null, signal: init.signal ?? null, cache: 'no-store' });
+    } catch (err) {
+      throw networkError(err instanceof Error ? err.message : String(err), err);
+    }
+    if (res.ok) return res;
+    const data = (await res.json().catch(() => undefined)) as { error?: { code?: unknown; message?: unknown } } | undefined;
+    const code = typeof data?.error?.code === 'string' ? data.error.code : `http_${res.status}`;
+    const e = new ApiError(res.status, code, typeof data?.error?.message === 'string' ? data.error.message : code);
+    if (e.isUnauthorized && token !== undefined) this.sessionLost(token, e);
+    throw e;
+  }
 }

@@ -1,0 +1,236 @@
+/**
+ * The HTTP relay's media, for when no ICE path works: the camera and microphone recorded in
+ * short self-contained WebM chunks, PUT to the Portico server; the partner's chunks long-polled
+ * and played through Media Source Extensions.
+ *
+ * Why a new MediaRecorder every ~1 s: Chromium's recorder writes one WebM stream whose later
+ * chunks are not decodable alone (no header, clusters cut anywhere). A recording of its own per
+ * chunk starts with its header and a key frame, so the server may drop chunks (a receiver that
+ * fell behind gets the newest) and a late joiner starts at any chunk. The next recorder starts
+ * before the previous one stops, so nothing is lost in between. The player appends the chunks
+ * in MSE 'sequence' mode (timestamps follow on, skipped chunks leave no gap), keeps only a few
+ * seconds buffered, and jumps forward when playback lags: delay and memory stay bounded.
+ *
+ * Connections: one upload and one download in flight at a time per side.
+ */
+
+export const CHUNK_MS = 1000;
+/** Playback further behind the newest media than this jumps forward (seconds). */
+const MAX_LAG_S = 1.2;
+/** Media kept in the player behind the playhead (seconds). */
+const KEEP_BEHIND_S = 6;
+
+export interface RelayTransport {
+  put(seq: number, chunk: Blob, signal: AbortSignal): Promise<void>;
+  /** The next chunk after `after` (-1: the newest), or undefined when none came in time. */
+  get(after: number, signal: AbortSignal): Promise<{ seq: number; skipped: number; type: string; data: ArrayBuffer } | undefined>;
+}
+
+export function recorderType(video: boolean): string {
+  const candidates = video ? ['video/webm;codecs=vp8,opus', 'video/webm;codecs=vp9,opus', 'video/webm'] : ['audio/webm;codecs=opus', 'audio/webm'];
+  return candidates.find((t) => typeof MediaRecorder !== 'undefined' && MediaRecorder.isTypeSupported(t)) ?? candidates.at(-1)!;
+}
+
+export interface RelayStats {
+  sent: number;
+  sentBytes: number;
+  /** Chunks recorded but replaced by a newer one before the upload was free. */
+  dropped: number;
+  received: number;
+  /** Chunks the server skipped for us because we fell behind. */
+  skipped: number;
+  /** Forward jumps of the player because playback lagged. */
+  jumps: number;
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+
+/** Sends and receives one call's media through the relay until stop(). */
+export class RelayMedia {
+  readonly stats: RelayStats = { sent: 0, sentBytes: 0, dropped: 0, received: 0, skipped: 0, jumps: 0 };
+  private readonly stop$ = new AbortController();
+  private recorder: MediaRecorder | undefined;
+  private recordTimer: ReturnType<typeof setInterval> | undefined;
+  /** The newest recorded chunk waiting for the upload; an older one waiting is dropped. */
+  private waiting: Blob | undefined;
+  private wake: (() => void) | undefined;
+  private seq = 0;
+  private mediaSource: MediaSource | undefined;
+  private sourceBuffer: SourceBuffer | undefined;
+  private readonly appendQueue: ArrayBuffer[] = [];
+  private url: string | undefined;
+  private lagTimer: ReturnType<typeof setInterval> | undefined;
+  private element: HTMLMediaElement | undefined;
+
+  constructor(
+    private readonly transport: RelayTransport,
+    private readonly local: MediaStream,
+    private readonly mime: string,
+    private readonly onError: (error: unknown) => void = (e) => console.warn('portico: relay', e),
+    /** Called for every chunk of the partner's that arrives. */
+    private readonly onReceive: () => void = () => {},
+  ) {}
+
+  /** Starts both directions; the returned URL is the partner's media for a <video> element's src. */
+  start(): string {
+    this.startRecording();
+    void this.uploadLoop();
+    const ms = (this.mediaSource = new MediaSource());
+    this.url = URL.createObjectURL(ms);
+    ms.addEventListener('sourceopen', () => void this.downloadLoop(), { once: true });
+    return this.url;
+  }
+
+  /** The element playing start()'s URL (kept close to the newest media). */
+  attach(element: HTMLMediaElement | undefined) {
+    this.element = element;
+  }
+
+  stop() {
+    this.stop$.abort();
+    this.wake?.();
+    clearInterval(this.recordTimer);
+    clearInterval(this.lagTimer);
+    if (this.recorder?.state === 'recording') this.recorder.stop();
+    this.recorder = undefined;
+    this.waiting = undefined;
+    this.appendQueue.length = 0;
+    try {
+      if (this.mediaSource?.readyState === 'open') this.mediaSource.endOfStream();
+    } catch {
+      /* already ended */
+    }
+    if (this.url) URL.revokeObjectURL(this.url);
+  }
+
+  // ---------- sending ----------
+
+  private startRecording() {
+    const next = () => {
+      if (this.stop$.signal.aborted) return;
+      let recorder: MediaRecorder;
+      try {
+        recorder = new MediaRecorder(this.local, { mimeType: this.mime, videoBitsPerSecond: 600_000, audioBitsPerSecond: 48_000 });
+      } catch (error) {
+        this.onError(error);
+        return;
+      }
+      const parts: Blob[] = [];
+      recorder.ondataavailable = (e) => {
+        if (e.data.size) parts.push(e.data);
+      };
+      recorder.onstop = () => {
+        if (!parts.length || this.stop$.signal.aborted) return;
+        if (this.waiting) this.stats.dropped++;
+        this.waiting = new Blob(parts, { type: this.mime });
+        this.wake?.();
+      };
+      // A device change mid-recording ends that recording with an error; the next one goes on.
+      recorder.onerror = () => {};
+      recorder.start();
+      const previous = this.recorder;
+      this.recorder = recorder;
+      if (previous?.state === 'recording') previous.stop();
+    };
+    next();
+    this.recordTimer = setInterval(next, CHUNK_MS);
+  }
+
+  private async uploadLoop() {
+    const signal = this.stop$.signal;
+    while (!signal.aborted) {
+      const chunk = this.waiting;
+      if (!chunk) {
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        continue;
+      }
+      this.waiting = undefined;
+      try {
+        await this.transport.put(this.seq, chunk, signal);
+        this.seq++;
+        this.stats.sent++;
+        this.stats.sentBytes += chunk.size;
+      } catch (error) {
+        if (signal.aborted) return;
+        this.onError(error);
+        this.seq++; // the server may have kept it: never reuse a number
+        await sleep(500, signal);
+      }
+    }
+  }
+
+  // ---------- receiving ----------
+
+  private async downloadLoop() {
+    const signal = this.stop$.signal;
+    let after = -1;
+    this.lagTimer = setInterval(() => this.keepUp(), 250);
+    while (!signal.aborted) {
+      try {
+        const got = await this.transport.get(after, signal);
+        if (!got) continue;
+        after = got.seq;
+        this.stats.received++;
+        this.stats.skipped += got.skipped;
+        this.append(got.type, got.data);
+        this.onReceive();
+      } catch (error) {
+        if (signal.aborted) return;
+        this.onError(error);
+        await sleep(1000, signal);
+      }
+    }
+  }
+
+  private append(type: string, data: ArrayBuffer) {
+    const ms = this.mediaSource;
+    if (!ms || ms.readyState !== 'open') return;
+    if (!this.sourceBuffer) {
+      const sb = (this.sourceBuffer = ms.addSourceBuffer(type));
+      sb.mode = 'sequence';
+      sb.addEventListener('updateend', () => this.pump());
+    }
+    // Bounded: if appends cannot keep up, only the newest chunks matter.
+    this.appendQueue.push(data);
+    while (this.appendQueue.length > 2) this.appendQueue.shift();
+    this.pump();
+  }
+
+  private pump() {
+    const sb = this.sourceBuffer;
+    if (!sb || sb.updating || this.mediaSource?.readyState !== 'open') return;
+    const buffered = sb.buffered;
+    const playhead = (this.element?.currentTime ?? 0) - KEEP_BEHIND_S;
+    if (buffered.length && buffered.start(0) < playhead - 1) {
+      sb.remove(0, playhead);
+      return; // updateend pumps again
+    }
+    const next = this.appendQueue.shift();
+    if (!next) return;
+    try {
+      sb.appendBuffer(next);
+    } catch (error) {
+      this.onError(error);
+    }
+  }
+
+  /** Plays close to the newest media: a stall or a skip must not leave a growing delay behind. */
+  private keepUp() {
+    const element = this.element;
+    const sb = this.sourceBuffer;
+    if (!element || !sb || sb.buffered.length === 0) return;
+    const end = sb.buffered.end(sb.buffered.length - 1);
+    if (end - element.currentTime > MAX_LAG_S + CHUNK_MS / 1000) {
+      element.currentTime = Math.max(0, end - 0.3);
+      this.stats.jumps++;
+    }
+    if (element.paused && element.readyState >= 2) element.play().catch(() => {});
+  }
+}

@@ -10,7 +10,8 @@
  *
  * Options: --full, --runs N, --sizes 1000,5000, --servers portico,raw,socketio,faye,
  *          --compare DIR (also measure the Portico tree in DIR, as "portico@before"),
- *          --no-durable, --chat-ms, --out FILE, --smoke (tiny sizes, for the test).
+ *          --no-durable, --chat-ms, --out FILE, --smoke (tiny sizes, for the test),
+ *          --cpu-prof DIR (profile the Portico server: node --cpu-prof, one .cpuprofile per start).
  */
 import { fork, spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -100,7 +101,8 @@ async function startServer(def: ServerDef, n: number, scratch: string): Promise<
     dataDir = mkdtempSync(join(scratch, 'data-'));
     copyTemplate(t.dir, dataDir);
     cwd = def.root!;
-    args = [process.execPath, '--import', 'tsx', 'server/src/main.ts', 'start'];
+    const prof = opt('cpu-prof');
+    args = [process.execPath, ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${resolve(prof)}`] : []), '--import', 'tsx', 'server/src/main.ts', 'start'];
     Object.assign(env, { PORTICO_PORT: '0', PORTICO_HOST: '127.0.0.1', PORTICO_DATA_DIR: dataDir, PORTICO_LOG_LEVEL: 'warn', PORTICO_TLS: 'false' });
   } else {
     args = [process.execPath, '--import', 'tsx', join(here, 'peers', `${def.kind}.ts`)];

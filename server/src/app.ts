@@ -10,6 +10,7 @@ import Router from '@koa/router';
 import Koa from 'koa';
 import { adminRoutes } from './admin/routes.js';
 import { authRoutes } from './auth/routes.js';
+import { callRoutes } from './calls/routes.js';
 import { chatRoutes } from './chat/routes.js';
 import { contactRoutes } from './contacts/routes.js';
 import type { Services } from './context.js';
@@ -39,6 +40,7 @@ export function buildApp(services: Services) {
     ...contactRoutes(services),
     ...presenceRoutes(services),
     ...chatRoutes(services),
+    ...callRoutes(services),
     ...eventRoutes(services),
     ...adminRoutes(services),
     ...providerAdminRoutes(services),

@@ -4,6 +4,15 @@
  */
 import { z } from 'zod';
 
+/** A comma-separated list (or array) of ICE server URLs with one of these schemes. */
+function iceUrls(schemes: string[]) {
+  return z
+    .union([z.array(z.string()), z.string()])
+    .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((u) => u.trim()).filter(Boolean))
+    .pipe(z.array(z.string().max(500).regex(new RegExp(`^(${schemes.join('|')}):[^\\s]+$`), `must start with ${schemes.join(': or ')}:`)).max(10))
+    .default([]);
+}
+
 export const ServerConfig = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   port: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -47,6 +56,21 @@ export const ServerConfig = z.strictObject({
   httpsPort: z.coerce.number().int().min(0).max(65535).optional(),
   /** With TLS: a plain-HTTP port (usually 80) that only redirects to HTTPS. */
   httpRedirectPort: z.coerce.number().int().min(0).max(65535).optional(),
+  /** Calls: STUN and TURN servers handed to clients (comma-separated URLs). */
+  stunUrls: iceUrls(['stun', 'stuns']),
+  turnUrls: iceUrls(['turn', 'turns']),
+  /** The TURN server's shared secret (coturn `static-auth-secret`): TURN credentials are made with it. */
+  turnSecret: z.string().min(16, 'use at least 16 characters').optional(),
+  /** How long handed-out TURN credentials work (seconds). */
+  turnTtlSeconds: z.coerce.number().int().min(60).max(7 * 86400).default(3600),
+  /** Media path clients use: try all in order (auto), relay-only TURN (turn), or the HTTP relay (http). */
+  callPath: z.enum(['auto', 'turn', 'http']).default('auto'),
+  /** A call nobody answers is missed after this long (seconds). */
+  callRingSeconds: z.coerce.number().min(0.1).max(600).default(60),
+}).superRefine((c, ctx) => {
+  if (c.turnUrls.length > 0 && !c.turnSecret) {
+    ctx.addIssue({ code: 'custom', path: ['turnSecret'], message: 'required when TURN URLs are set (the same value as coturn static-auth-secret)' });
+  }
 });
 export type ServerConfig = z.output<typeof ServerConfig>;
 export type ServerConfigInput = z.input<typeof ServerConfig>;
@@ -69,6 +93,12 @@ const ENV: Record<string, keyof ServerConfig> = {
   PORTICO_TLS_KEY: 'tlsKey',
   PORTICO_HTTPS_PORT: 'httpsPort',
   PORTICO_HTTP_REDIRECT_PORT: 'httpRedirectPort',
+  PORTICO_STUN_URLS: 'stunUrls',
+  PORTICO_TURN_URLS: 'turnUrls',
+  PORTICO_TURN_SECRET: 'turnSecret',
+  PORTICO_TURN_TTL: 'turnTtlSeconds',
+  PORTICO_CALL_PATH: 'callPath',
+  PORTICO_CALL_RING_SECONDS: 'callRingSeconds',
 };
 
 export class ConfigError extends Error {}

@@ -1,6 +1,7 @@
 /** The server's parts, built once in server.ts and handed to every feature's routes. */
 import type { Logger } from 'pino';
 import type { Sessions } from './auth/sessions.js';
+import type { CallService } from './calls/service.js';
 import type { ServerConfig } from './config.js';
 import type { EventHub } from './events/hub.js';
 import type { TopicCache } from './events/topics.js';
@@ -19,4 +20,5 @@ export interface Services {
   presence: PresenceService;
   secret: ServerSecret;
   providers: ProviderGate;
+  calls: CallService;
 }

@@ -13,6 +13,7 @@ import { Accounts } from './admin/accounts.js';
 import { buildApp } from './app.js';
 import { randomPassword } from './auth/passwords.js';
 import { Sessions } from './auth/sessions.js';
+import { CallService } from './calls/service.js';
 import type { ServerConfig } from './config.js';
 import type { Services } from './context.js';
 import { EventHub } from './events/hub.js';
@@ -64,7 +65,10 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
   await presence.restore(TIMINGS.pollWaitMax * 1000 + config.presenceGraceMs);
   const secret = ServerSecret.load(resolve(config.dataDir));
   const providers = new ProviderGate(store, secret, join(resolve(config.dataDir), 'tmp'), config.providerRequestsPerMinute);
-  const services: Services = { config, log, store, sessions: new Sessions(store, config.sessionDays), hub, topics, presence, secret, providers };
+  const calls = new CallService(store, presence, config);
+  await calls.sweep(); // rings that ran out while the server was down
+  await calls.restore();
+  const services: Services = { config, log, store, sessions: new Sessions(store, config.sessionDays), hub, topics, presence, secret, providers, calls };
 
   const app = buildApp(services);
   const http = createServer(app.callback());
@@ -108,6 +112,8 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
   const HOUR = 3600_000;
   const timers = [
     every(config.sweepIntervalMs, () => presence.sweep()),
+    // Rings end on time to within a quarter of the ring timeout (at most a second).
+    every(Math.max(config.sweepIntervalMs, Math.min(1000, calls.ringMs / 4)), () => calls.sweep()),
     every(config.externalSyncMs, async () => {
       if (await store.syncExternal()) topics.forgetAll();
     }),

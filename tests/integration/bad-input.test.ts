@@ -80,6 +80,8 @@ describe('bad input', () => {
     'put /api/v1/admin/channels/{name}': { title: 'must never be stored' },
     'put /api/v1/channels/mine': { channels: [] },
     'put /api/v1/admin/links': { html: '<p>must never be stored</p>' },
+    'post /api/v1/calls': { chatId: '00000000-0000-4000-8000-000000000000' },
+    'post /api/v1/calls/{id}/signal': { to: 'bi-bob', signal: { kind: 'path', path: 'direct' } },
   };
 
   const operations = () => {
@@ -362,6 +364,14 @@ describe('API description, health and metrics', () => {
     'get /api/v1/media',
     // installed clients (issue 6)
     'get /api/v1/admin/terminals',
+    // calls (issue 5)
+    'get /api/v1/calls/ice-servers',
+    'post /api/v1/calls',
+    'get /api/v1/calls/{id}',
+    'post /api/v1/calls/{id}/accept',
+    'post /api/v1/calls/{id}/decline',
+    'post /api/v1/calls/{id}/hangup',
+    'post /api/v1/calls/{id}/signal',
   ];
 
   it('/api/v1/openapi.json is an OpenAPI 3.1 document listing every route of the contract', async () => {

@@ -29,7 +29,36 @@ describe('loadConfig', () => {
       providerRequestsPerMinute: 120,
       trustProxy: false,
       updatesEnabled: true,
+      stunUrls: [],
+      turnUrls: [],
+      turnTtlSeconds: 3600,
+      callPath: 'auto',
+      callRingSeconds: 60,
     });
+  });
+
+  it('reads the call settings: STUN/TURN URL lists, the TURN secret (required with TURN URLs), TTL, path, ring time', () => {
+    const config = loadConfig({
+      PORTICO_STUN_URLS: 'stun:stun.example.com:3478',
+      PORTICO_TURN_URLS: 'turns:turn.example.com:443?transport=tcp, turn:turn.example.com:3478',
+      PORTICO_TURN_SECRET: 'a-long-shared-secret',
+      PORTICO_TURN_TTL: '600',
+      PORTICO_CALL_PATH: 'turn',
+      PORTICO_CALL_RING_SECONDS: '30',
+    });
+    expect(config).toMatchObject({
+      stunUrls: ['stun:stun.example.com:3478'],
+      turnUrls: ['turns:turn.example.com:443?transport=tcp', 'turn:turn.example.com:3478'],
+      turnSecret: 'a-long-shared-secret',
+      turnTtlSeconds: 600,
+      callPath: 'turn',
+      callRingSeconds: 30,
+    });
+    expect(() => loadConfig({ PORTICO_TURN_URLS: 'turns:turn.example.com:443' })).toThrow(/PORTICO_TURN_SECRET/);
+    expect(() => loadConfig({ PORTICO_TURN_URLS: 'https://turn.example.com', PORTICO_TURN_SECRET: 'a-long-shared-secret' })).toThrow(/PORTICO_TURN_URLS/);
+    expect(() => loadConfig({ PORTICO_STUN_URLS: 'turn:x:1' })).toThrow(/PORTICO_STUN_URLS/);
+    expect(() => loadConfig({ PORTICO_CALL_PATH: 'pigeon' })).toThrow(/PORTICO_CALL_PATH/);
+    expect(() => loadConfig({ PORTICO_TURN_TTL: '10' })).toThrow(/PORTICO_TURN_TTL/);
   });
 
   it('reads PORTICO_SEATS (a whole number; unset = unlimited) and PORTICO_UPDATES_ENABLED', () => {

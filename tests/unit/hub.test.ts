@@ -99,4 +99,22 @@ describe('EventHub', () => {
     expect(all.every((x) => x.wakes === 1 && x.woken?.[0]?.seq === 100)).toBe(true);
     expect(hub.size).toBe(0);
   });
+  it('knows from memory whether the log may hold events of some topics after a cursor', () => {
+    const hub = new EventHub();
+    // Before the first commit it knows nothing: every poll must look in the log.
+    expect(hub.mayHaveEvents(['c:x'], 1_000)).toBe(true);
+    expect(hub.isKnown(0)).toBe(false);
+    hub.publish([event(11, 'c:x'), event(12, 'p:2')]);
+    hub.publish([event(13, 'c:y')]);
+    // Cursors from before what the hub saw (before this process started) go to the log.
+    expect(hub.mayHaveEvents(['u:1'], 9)).toBe(true);
+    expect(hub.mayHaveEvents(['c:x'], 10)).toBe(true);
+    expect(hub.mayHaveEvents(['u:1', 'p:2'], 11)).toBe(true);
+    expect(hub.mayHaveEvents(['u:1', 'c:x'], 11)).toBe(false);
+    expect(hub.mayHaveEvents(['c:y'], 13)).toBe(false);
+    expect(hub.mayHaveEvents([], 10)).toBe(false);
+    // A cursor at or below the newest published event is no cursor from the future.
+    expect(hub.isKnown(13)).toBe(true);
+    expect(hub.isKnown(14)).toBe(false);
+  });
 });

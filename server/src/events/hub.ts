@@ -25,6 +25,12 @@ export class EventHub {
   private readonly byUser = new Map<number, Set<Waiter>>();
   private readonly due = new Set<Waiter>();
   private wakeScheduled = false;
+  /** Highest sequence of each topic published since this hub began to listen. */
+  private readonly lastOfTopic = new Map<string, number>();
+  /** Everything after this sequence has been published to the hub (unknown before the first commit). */
+  private since: number | undefined;
+  /** Highest sequence published to the hub so far. */
+  private last = 0;
 
   /** Number of held polls. */
   get size() {
@@ -58,9 +64,28 @@ export class EventHub {
     this.due.delete(waiter);
   }
 
+  /**
+   * Whether the log may hold events of these topics after `after`, answered from memory: the
+   * store publishes every committed event once, in order, without gaps, so once the hub has seen
+   * all events after `after` it knows each topic's newest. Saves a log query on most polls.
+   */
+  mayHaveEvents(topics: readonly string[], after: number): boolean {
+    if (this.since === undefined || after < this.since) return true;
+    for (const topic of topics) if ((this.lastOfTopic.get(topic) ?? 0) > after) return true;
+    return false;
+  }
+
+  /** Whether `after` is at or below the newest published sequence (so it is no future cursor). */
+  isKnown(after: number): boolean {
+    return this.since !== undefined && after <= this.last;
+  }
+
   /** Hands committed events (in sequence order) to the waiters of their topics. */
   publish(events: readonly StoredEvent[]) {
+    if (events.length > 0 && this.since === undefined) this.since = events[0]!.seq - 1;
     for (const event of events) {
+      this.lastOfTopic.set(event.topic, event.seq);
+      this.last = event.seq;
       const set = this.byTopic.get(event.topic);
       if (!set) continue;
       for (const waiter of set) {

@@ -25,9 +25,12 @@ export function eventRoutes({ store, hub, topics, presence }: Services) {
       async handler({ query, session }, ctx) {
         const userId = session.user.id;
         const tokenId = session.tokenId;
-        const head = await store.headSeq();
-        const after = query.after === undefined ? head : Number(query.after);
-        if (after > head || after < (await store.prunedThrough())) return new RawJson(`{"reset":true,"cursor":"${head}"}`);
+        // The log's head is read only when the hub cannot vouch for the cursor (first poll,
+        // a cursor from the future or from before this process started).
+        const after = query.after === undefined ? await store.headSeq() : Number(query.after);
+        if ((!hub.isKnown(after) && after > (await store.headSeq())) || after < (await store.prunedThrough())) {
+          return new RawJson(`{"reset":true,"cursor":"${await store.headSeq()}"}`);
+        }
 
         const listening = await topics.of(userId);
         presence.pollStarted(userId, tokenId);
@@ -37,7 +40,7 @@ export function eventRoutes({ store, hub, topics, presence }: Services) {
           const woken = new Promise<StoredEvent[]>((resolve) => (wake = resolve));
           const waiter: Waiter = { userId, tokenId, topics: listening, after, pending: [], wake };
           hub.add(waiter);
-          const stored = await store.readEvents(listening, after, LIMITS.eventsPage);
+          const stored = hub.mayHaveEvents(listening, after) ? await store.readEvents(listening, after, LIMITS.eventsPage) : [];
           if (stored.length > 0 || query.wait === 0) {
             hub.remove(waiter);
             return answer(stored, after);

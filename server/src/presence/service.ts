@@ -13,8 +13,20 @@ export class PresenceService {
     private readonly onError: (error: unknown) => void,
   ) {}
 
+  /** Users on a call: they show busy while it lasts (unless they chose to appear offline). */
+  private readonly onCall = new Set<number>();
+
   effective(user: Pick<UserRecord, 'id' | 'chosenPresence'>): PresenceState {
-    return this.tracker.isConnected(user.id) ? user.chosenPresence : 'offline';
+    if (!this.tracker.isConnected(user.id)) return 'offline';
+    return this.onCall.has(user.id) && user.chosenPresence !== 'offline' ? 'busy' : user.chosenPresence;
+  }
+
+  /** A user joined or left a call: busy while on it, their own choice again after. */
+  async setOnCall(userId: number, onCall: boolean) {
+    if (onCall === this.onCall.has(userId)) return;
+    if (onCall) this.onCall.add(userId);
+    else this.onCall.delete(userId);
+    await this.refresh(userId);
   }
 
   /** Re-derives the user's effective presence and announces it if it changed. */

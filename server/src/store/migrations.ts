@@ -144,4 +144,28 @@ export const MIGRATIONS: string[] = [
     last_seen INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 4: calls between chat members; a chat message may record a call that ended
+  `
+  CREATE TABLE calls (
+    id TEXT PRIMARY KEY,
+    chat_id TEXT NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+    created_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    video INTEGER NOT NULL,
+    state TEXT NOT NULL, -- ringing, active, ended
+    answered_at INTEGER,
+    ended_at INTEGER,
+    end_reason TEXT
+  );
+  CREATE INDEX calls_live ON calls(created_at) WHERE state != 'ended';
+  CREATE TABLE call_members (
+    call_id TEXT NOT NULL REFERENCES calls(id) ON DELETE CASCADE,
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    state TEXT NOT NULL, -- ringing, joined, declined, missed, left
+    position INTEGER NOT NULL,
+    PRIMARY KEY (call_id, user_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX call_members_by_user ON call_members(user_id, state);
+  ALTER TABLE messages ADD COLUMN call TEXT; -- JSON {id, outcome, durationSeconds?} on a call's record line
+  `,
 ];

@@ -12,6 +12,7 @@ import { chatStateOf, type Chat, type EventDraft, type Message, type PresenceSta
 import { conflict, notFound, AppError } from '../errors.js';
 import { MIGRATIONS } from './migrations.js';
 import { topicOf } from '../events/topics.js';
+import { SessionCache } from './session-cache.js';
 import { SqlitePortalStore } from './sqlite-portal.js';
 import { SqliteTerminalStore } from './sqlite-terminals.js';
 import type { ChatRecord, ContactRecord, GroupRecord, MemberStatus, SessionRecord, StoredEvent, Store, Subscriptions, UserRecord } from './store.js';
@@ -52,6 +53,12 @@ export class SqliteStore implements Store {
   /** Highest sequence handed to listeners: they get every event once, in order, without gaps. */
   private published = 0;
   private dataVersion = 0;
+  /** Tokens resolved before: a poll authenticates without a query (revocations drop entries). */
+  private readonly sessionCache = new SessionCache();
+  /** data_version when the session cache was last known current: other processes' writes change it. */
+  private sessionCacheVersion = -1;
+  /** Kept in memory: read on every poll, changed only by pruning (or another process). */
+  private prunedThroughSeq: number | undefined;
   private readonly q;
   readonly portal: SqlitePortalStore;
   readonly terminals: SqliteTerminalStore;
@@ -71,6 +78,7 @@ export class SqliteStore implements Store {
         'SELECT seq, topic, body FROM events WHERE seq > ? AND topic IN (SELECT value FROM json_each(?)) ORDER BY seq LIMIT ?',
       ),
       eventsSince: p('SELECT seq, topic, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
+      dataVersion: p('PRAGMA data_version').pluck(),
       headSeq: p("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0) AS seq").pluck(),
       meta: p('SELECT value FROM meta WHERE key = ?').pluck(),
       setMeta: p('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
@@ -253,6 +261,7 @@ export class SqliteStore implements Store {
     return this.write(() => {
       if (this.db.prepare('UPDATE users SET password_hash = ? WHERE id = ?').run(passwordHash, userId).changes === 0) throw notFound('user');
       this.db.prepare('DELETE FROM sessions WHERE user_id = ?').run(userId);
+      this.sessionCache.forgetUserAndSessions(userId);
     });
   }
 
@@ -280,6 +289,7 @@ export class SqliteStore implements Store {
         .all(userId) as string[];
       for (const chatId of chats) this.moveMember(chatId, userId, ['invited', 'accepted'], 'left');
       this.db.prepare('DELETE FROM users WHERE id = ?').run(userId);
+      this.sessionCache.forgetUserAndSessions(userId);
     });
   }
 
@@ -297,31 +307,52 @@ export class SqliteStore implements Store {
 
   sessionByTokenHash(tokenHash: Buffer) {
     return this.read((): SessionRecord | undefined => {
+      // A write by another process (the admin CLI removing a user) may have revoked any token:
+      // checking costs one cheap pragma, so such a revocation also takes effect at once.
+      const version = this.q.dataVersion.get() as number;
+      if (version !== this.sessionCacheVersion) {
+        this.sessionCache.clear();
+        this.sessionCacheVersion = version;
+      }
+      const cached = this.sessionCache.get(tokenHash, (id) => {
+        const user = this.q.userById.get(id) as Row | undefined;
+        return user && toUser(user);
+      });
+      if (cached) return cached;
       const row = this.q.session.get(tokenHash) as Row | undefined;
-      return row && { tokenId: row.token_id, expiresAt: row.expires_at, lastUsedAt: row.last_used_at, user: toUser(row) };
+      if (!row) return undefined;
+      const record = { tokenId: row.token_id, expiresAt: row.expires_at, lastUsedAt: row.last_used_at, user: toUser(row) };
+      this.sessionCache.put(tokenHash, record);
+      return { ...record };
     });
   }
 
   touchSession(tokenId: number, lastUsedAt: number, expiresAt: number) {
     return this.write(() => {
       this.db.prepare('UPDATE sessions SET last_used_at = ?, expires_at = ? WHERE id = ?').run(lastUsedAt, expiresAt, tokenId);
+      this.sessionCache.touched(tokenId, lastUsedAt, expiresAt);
     });
   }
 
   deleteSession(tokenId: number) {
     return this.write(() => {
       this.db.prepare('DELETE FROM sessions WHERE id = ?').run(tokenId);
+      this.sessionCache.forgetSession(tokenId);
     });
   }
 
   deleteExpiredSessions(now: number) {
-    return this.write(() => this.db.prepare('DELETE FROM sessions WHERE expires_at <= ?').run(now).changes);
+    return this.write(() => {
+      this.sessionCache.clear();
+      return this.db.prepare('DELETE FROM sessions WHERE expires_at <= ?').run(now).changes;
+    });
   }
 
   // ---------------------------------------------------------------- presence
   setChosenPresence(userId: number, state: PresenceState) {
     return this.write(() => {
       this.db.prepare('UPDATE users SET chosen_presence = ? WHERE id = ?').run(state, userId);
+      this.sessionCache.forgetUser(userId);
     });
   }
 
@@ -333,6 +364,7 @@ export class SqliteStore implements Store {
     const user = this.q.userById.get(userId) as Row | undefined;
     if (!user || user.announced_presence === state) return false;
     this.db.prepare('UPDATE users SET announced_presence = ? WHERE id = ?').run(state, userId);
+    this.sessionCache.forgetUser(userId);
     this.append(topicOf.presence(userId), { type: 'presence', username: user.username, state });
     return true;
   }
@@ -552,7 +584,7 @@ export class SqliteStore implements Store {
   }
 
   prunedThrough() {
-    return this.read(() => Number(this.q.meta.get('events_pruned_through') ?? 0));
+    return this.read(() => (this.prunedThroughSeq ??= Number(this.q.meta.get('events_pruned_through') ?? 0)));
   }
 
   pruneEvents(olderThan: number) {
@@ -561,6 +593,7 @@ export class SqliteStore implements Store {
       if (last === null) return 0;
       const removed = this.db.prepare('DELETE FROM events WHERE seq <= ?').run(last).changes;
       this.q.setMeta.run('events_pruned_through', String(last));
+      this.prunedThroughSeq = undefined;
       return removed;
     });
   }
@@ -570,6 +603,9 @@ export class SqliteStore implements Store {
       const version = this.db.pragma('data_version', { simple: true }) as number;
       if (version === this.dataVersion) return false;
       this.dataVersion = version;
+      // Another process (the admin CLI) wrote: what is kept in memory may be stale.
+      this.sessionCache.clear();
+      this.prunedThroughSeq = undefined;
       this.publish(this.unpublished());
       return true;
     });

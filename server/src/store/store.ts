@@ -5,6 +5,7 @@
  * `onCommit` learn of those events only after they are durable.
  */
 import type { Chat, Message, PresenceState } from '../../../shared/index.js';
+import type { CallStore } from './calls.js';
 import type { PortalStore } from './portal.js';
 import type { TerminalStore } from './terminals.js';
 
@@ -67,6 +68,8 @@ export interface Store {
   readonly portal: PortalStore;
   /** Installed clients (terminals) and the seats they take. */
   readonly terminals: TerminalStore;
+  /** Calls between chat members. */
+  readonly calls: CallStore;
   /** Add a listener for events made durable: each event once, in sequence order, without gaps. */
   onCommit(listener: (events: StoredEvent[]) => void): void;
   close(): Promise<void>;

@@ -1,0 +1,84 @@
+import {
+  CallParams,
+  CallResponse,
+  IceServersResponse,
+  OkResponse,
+  SignalRequest,
+  StartCallRequest,
+} from '../../../shared/index.js';
+import type { Services } from '../context.js';
+import { route } from '../http/route.js';
+import type { CallAction } from './rules.js';
+
+export function callRoutes({ calls }: Services) {
+  const action = (verb: CallAction, summary: string) =>
+    route({
+      method: 'post',
+      path: `/api/v1/calls/:id/${verb}`,
+      tag: 'calls',
+      summary,
+      access: 'user',
+      params: CallParams,
+      response: CallResponse,
+      async handler({ params, session: { user } }) {
+        return { call: await calls.act(user, params.id, verb) };
+      },
+    });
+
+  return [
+    // Before /calls/:id, which would take "ice-servers" for an id.
+    route({
+      method: 'get',
+      path: '/api/v1/calls/ice-servers',
+      tag: 'calls',
+      summary: 'STUN/TURN servers with short-lived TURN credentials, and the media path policy of this site',
+      access: 'user',
+      response: IceServersResponse,
+      async handler({ session: { user } }) {
+        return calls.iceServers(user);
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/api/v1/calls',
+      tag: 'calls',
+      summary: "Call a chat: rings its other members who are online (409 callee_offline / callee_busy when nobody can answer)",
+      access: 'user',
+      body: StartCallRequest,
+      response: CallResponse,
+      status: 201,
+      async handler({ body, session: { user } }) {
+        return { call: await calls.start(user, body.chatId, body.video) };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/api/v1/calls/:id',
+      tag: 'calls',
+      summary: 'One call (members only)',
+      access: 'user',
+      params: CallParams,
+      response: CallResponse,
+      async handler({ params, session: { user } }) {
+        return { call: await calls.view(user, params.id) };
+      },
+    }),
+    action('accept', 'Answer a ringing call'),
+    action('decline', 'Decline a ringing call'),
+    action('hangup', 'Leave the call (the caller cancels a ringing one); a 1:1 call ends for both'),
+    route({
+      method: 'post',
+      path: '/api/v1/calls/:id/signal',
+      tag: 'calls',
+      summary: 'WebRTC signalling (offer, answer, ICE candidate, media path) to one other member, as their call.signal event',
+      access: 'user',
+      params: CallParams,
+      body: SignalRequest,
+      response: OkResponse,
+      async handler({ params, body, session: { user } }) {
+        await calls.signal(user, params.id, body.to, body.signal);
+        return { ok: true as const };
+      },
+    }),
+  ];
+}

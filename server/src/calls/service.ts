@@ -1,0 +1,105 @@
+/**
+ * Calls between the members of a chat: who may call whom, the ring timeout, presence while on a
+ * call, and the ICE servers (STUN, and TURN with short-lived credentials) clients use.
+ */
+import { createHmac } from 'node:crypto';
+import { CALL_LIMITS, type Call, type CallSignal, type IceServer, type IceServersResponse } from '../../../shared/index.js';
+import type { ServerConfig } from '../config.js';
+import { conflict, notFound } from '../errors.js';
+import type { PresenceService } from '../presence/service.js';
+import type { CallChange } from '../store/calls.js';
+import type { Store, UserRecord } from '../store/store.js';
+import type { CallAction } from './rules.js';
+
+export type CallSettings = Pick<ServerConfig, 'stunUrls' | 'turnUrls' | 'turnSecret' | 'turnTtlSeconds' | 'callPath' | 'callRingSeconds'>;
+
+/**
+ * TURN REST API credentials (coturn `use-auth-secret`): the username is `<expiry>:<user>`, the
+ * password base64(HMAC-SHA1(secret, username)); coturn checks both without asking us.
+ */
+export function turnCredential(secret: string, username: string, expiresAtSeconds: number) {
+  const user = `${expiresAtSeconds}:${username}`;
+  return { username: user, credential: createHmac('sha1', secret).update(user).digest('base64') };
+}
+
+export class CallService {
+  constructor(
+    private readonly store: Store,
+    private readonly presence: PresenceService,
+    private readonly settings: CallSettings,
+  ) {}
+
+  get ringMs() {
+    return this.settings.callRingSeconds * 1000;
+  }
+
+  /** Rings the chat's other members who are online and free (at most CALL_LIMITS.members in all). */
+  async start(caller: UserRecord, chatId: string, video: boolean): Promise<Call> {
+    const chat = await this.store.chatById(chatId);
+    if (!chat || chat.memberStatus.get(caller.id) !== 'accepted') throw notFound('chat');
+    if (chat.chat.state !== 'active') throw conflict('chat_not_active', 'this chat is not active: nobody else takes part in it');
+    const others: UserRecord[] = [];
+    for (const m of chat.chat.members) {
+      if (m.status !== 'accepted' || m.username === caller.username) continue;
+      const user = await this.store.userByName(m.username);
+      if (user) others.push(user);
+    }
+    const online = others.filter((u) => this.presence.effective(u) !== 'offline');
+    if (online.length === 0) {
+      throw conflict(
+        'callee_offline',
+        others.length === 1 ? `${others[0]!.displayName} is offline: call again when they are online` : 'everyone in this chat is offline',
+      );
+    }
+    const change = await this.store.calls.create({
+      chatId,
+      callerId: caller.id,
+      calleeIds: online.map((u) => u.id),
+      video,
+      maxMembers: CALL_LIMITS.members,
+    });
+    await this.applied(change);
+    return change.call;
+  }
+
+  /** The call, for its members only (404 for anyone else: no hint that it exists). */
+  async view(user: UserRecord, callId: string): Promise<Call> {
+    const record = await this.store.calls.byId(callId);
+    if (!record || !record.members.has(user.id)) throw notFound('call');
+    return record.call;
+  }
+
+  async act(user: UserRecord, callId: string, action: CallAction): Promise<Call> {
+    const change = await this.store.calls.act(callId, user.id, action);
+    await this.applied(change);
+    return change.call;
+  }
+
+  signal(user: UserRecord, callId: string, to: string, signal: CallSignal) {
+    return this.store.calls.signal(callId, user.id, to, signal);
+  }
+
+  /** Ends rings nobody answered in time; runs on a timer (and after a restart, catches up). */
+  async sweep() {
+    for (const change of await this.store.calls.expire(Date.now() - this.ringMs)) await this.applied(change);
+  }
+
+  /** After a restart: those on a live call show busy again. */
+  async restore() {
+    for (const userId of await this.store.calls.usersOnCall()) await this.presence.setOnCall(userId, true);
+  }
+
+  iceServers(user: UserRecord, now = Date.now()): IceServersResponse {
+    const { stunUrls, turnUrls, turnSecret, turnTtlSeconds, callPath } = this.settings;
+    const expires = Math.floor(now / 1000) + turnTtlSeconds;
+    const iceServers: IceServer[] = [];
+    if (stunUrls.length > 0) iceServers.push({ urls: stunUrls });
+    if (turnUrls.length > 0 && turnSecret) iceServers.push({ urls: turnUrls, ...turnCredential(turnSecret, user.username, expires) });
+    return { iceServers, expiresAt: new Date(expires * 1000).toISOString(), policy: callPath };
+  }
+
+  /** Presence follows who is on a call. */
+  private async applied(change: CallChange) {
+    for (const [userId, onCall] of change.onCall) await this.presence.setOnCall(userId, onCall);
+  }
+}

@@ -12,6 +12,7 @@ import { chatStateOf, type Chat, type EventDraft, type Message, type PresenceSta
 import { conflict, notFound, AppError } from '../errors.js';
 import { MIGRATIONS } from './migrations.js';
 import { topicOf } from '../events/topics.js';
+import { SqliteCallStore } from './sqlite-calls.js';
 import { SessionCache } from './session-cache.js';
 import { SqlitePortalStore } from './sqlite-portal.js';
 import { SqliteTerminalStore } from './sqlite-terminals.js';
@@ -39,8 +40,10 @@ function toUser(r: Row): UserRecord {
   };
 }
 
-function toMessage(r: Row): Message {
-  return { id: r.id, chatId: r.chat_id, clientId: r.client_id, from: r.from_username, text: r.text, sentAt: iso(r.sent_at) };
+export function toMessage(r: Row): Message {
+  const message: Message = { id: r.id, chatId: r.chat_id, clientId: r.client_id, from: r.from_username, text: r.text, sentAt: iso(r.sent_at) };
+  if (r.call) message.call = JSON.parse(r.call); // the line recording a call that ended
+  return message;
 }
 
 export class SqliteStore implements Store {
@@ -62,6 +65,7 @@ export class SqliteStore implements Store {
   private readonly q;
   readonly portal: SqlitePortalStore;
   readonly terminals: SqliteTerminalStore;
+  readonly calls: SqliteCallStore;
 
   constructor(file: string, options: { synchronous?: 'FULL' | 'NORMAL' } = {}) {
     this.db = new Database(file);
@@ -112,6 +116,12 @@ export class SqliteStore implements Store {
       append: (topic, draft, now) => this.append(topic, draft, now),
     });
     this.terminals = new SqliteTerminalStore({ db: this.db, read: (fn) => this.read(fn), write: (fn) => this.write(fn) });
+    this.calls = new SqliteCallStore({
+      db: this.db,
+      read: (fn) => this.read(fn),
+      write: (fn) => this.write(fn),
+      append: (topic, draft, now) => this.append(topic, draft, now),
+    });
   }
 
   // ---------------------------------------------------------------- plumbing

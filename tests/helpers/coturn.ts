@@ -8,10 +8,11 @@
  * hold (TCP, plus TLS when a certificate is given). Loopback peers are allowed here (tests relay
  * to 127.0.0.1); README's production config denies private ranges instead.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -21,8 +22,8 @@ export const TURN_REALM = 'portico.test';
 export interface CoturnOptions {
   /** coturn static-auth-secret = Portico's PORTICO_TURN_SECRET. */
   secret: string;
-  /** PEM files for a TLS listener (turns:); without them, TCP/UDP only. */
-  tls?: { cert: string; key: string };
+  /** A TLS listener (turns:) too: with these PEM files, or `true` for a self-signed one made here. */
+  tls?: boolean | { cert: string; key: string };
 }
 
 export interface Coturn {
@@ -80,14 +81,15 @@ export async function startCoturn(options: CoturnOptions): Promise<Coturn> {
   const dir = mkdtempSync(join(tmpdir(), 'portico-coturn-'));
   const port = await freePort();
   const tlsPort = options.tls ? await freePort() : undefined;
+  const tls = options.tls === true ? selfSigned(dir) : options.tls || undefined;
   // A relay port range of its own, so parallel test files do not collide.
   const minPort = 20_000 + Math.floor(Math.random() * 400) * 100;
   const lines = [
     'listening-ip=127.0.0.1',
     'relay-ip=127.0.0.1',
     `listening-port=${port}`,
-    ...(options.tls
-      ? [`tls-listening-port=${tlsPort}`, `cert=${options.tls.cert}`, `pkey=${options.tls.key}`, 'no-dtls']
+    ...(tls
+      ? [`tls-listening-port=${tlsPort}`, `cert=${tls.cert}`, `pkey=${tls.key}`, 'no-dtls']
       : ['no-tls', 'no-dtls']),
     `min-port=${minPort}`,
     `max-port=${minPort + 99}`,
@@ -137,6 +139,18 @@ export async function startCoturn(options: CoturnOptions): Promise<Coturn> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A throwaway self-signed certificate for 127.0.0.1 (the TURN client here does not verify it). */
+function selfSigned(dir: string) {
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  const made = spawnSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+    '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert,
+  ], { encoding: 'utf8' });
+  if (made.status !== 0) throw new Error(`openssl: ${made.stderr}`);
+  return { cert, key };
 }
 
 // ---------------------------------------------------------------- a minimal TURN client
@@ -201,8 +215,8 @@ function parse(msg: Buffer): StunAnswer {
 }
 
 /** Sends STUN messages over one TCP connection (framed by their length) and reads the answers. */
-function stunConnection(port: number, host: string) {
-  const socket = connect(port, host);
+function stunConnection(port: number, host: string, tls: boolean) {
+  const socket: Socket = tls ? tlsConnect({ port, host, rejectUnauthorized: false }) : connect(port, host);
   let buffered = Buffer.alloc(0);
   const waiting: Array<(m: Buffer | Error) => void> = [];
   const ready: Buffer[] = [];
@@ -240,11 +254,18 @@ function stunConnection(port: number, host: string) {
 export type AllocateResult = { ok: true; relayed: string } | { ok: false; code: number; reason: string };
 
 /**
- * A TURN Allocate over TCP with long-term credentials (the first, unsigned request gets the
+ * A TURN Allocate over TCP (or TLS) with long-term credentials (the first, unsigned request gets the
  * realm and nonce): ok with the relayed address when coturn accepts the credential.
  */
-export async function turnAllocate(options: { port: number; host?: string; username: string; credential: string }): Promise<AllocateResult> {
-  const conn = stunConnection(options.port, options.host ?? '127.0.0.1');
+export async function turnAllocate(options: {
+  port: number;
+  host?: string;
+  /** Over TLS (a turns: URL), without checking the certificate. */
+  tls?: boolean;
+  username: string;
+  credential: string;
+}): Promise<AllocateResult> {
+  const conn = stunConnection(options.port, options.host ?? '127.0.0.1', options.tls ?? false);
   try {
     let answer = await conn.exchange(allocateRequest());
     for (let signed = 0; signed < 2 && answer.type === 0x0113; signed++) {

@@ -327,11 +327,11 @@ describe('calls', () => {
   });
 });
 
-describe('coturn accepts the TURN credentials Portico hands out', () => {
+describe('coturn (TCP and TLS) accepts the TURN credentials Portico hands out', () => {
   let coturn: Coturn | undefined;
   let server: TestServer;
   beforeAll(async () => {
-    coturn = await startCoturn({ secret: TURN_SECRET });
+    coturn = await startCoturn({ secret: TURN_SECRET, tls: true });
     server = await startTestServer({ turnUrls: coturn.urls.join(','), turnSecret: TURN_SECRET });
   });
   afterAll(async () => {
@@ -346,6 +346,9 @@ describe('coturn accepts the TURN credentials Portico hands out', () => {
     expect(turn.urls).toEqual(coturn!.urls);
     const ok = await turnAllocate({ port: coturn!.port, username: turn.username, credential: turn.credential });
     expect(ok, JSON.stringify(ok)).toMatchObject({ ok: true, relayed: expect.stringMatching(/^127\.0\.0\.1:\d+$/) });
+    // The same over TLS, as a turns: URL on port 443 would be used.
+    const overTls = await turnAllocate({ port: coturn!.tlsPort!, tls: true, username: turn.username, credential: turn.credential });
+    expect(overTls, JSON.stringify(overTls)).toMatchObject({ ok: true });
 
     const wrong = await turnAllocate({ port: coturn!.port, username: turn.username, credential: 'AAAA' + turn.credential.slice(4) });
     expect(wrong).toMatchObject({ ok: false, code: 401 });

@@ -327,6 +327,28 @@ describe('calls', () => {
   });
 });
 
+describe('calls when a client goes away (presence grace 300 ms)', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ presenceGraceMs: 300, callRingSeconds: 30 });
+  });
+  afterAll(() => server?.destroy());
+
+  it('a member whose panel stops polling is hung up for; the other is told, and is free again', async () => {
+    const alice = await server.user('gone-alice');
+    const bob = await server.user('gone-bob');
+    const chatId = await activeChat(alice, bob);
+    const call = (await alice.post('/api/v1/calls', { chatId })).body.call;
+    await bob.waitFor('call.ring');
+    expect((await bob.post(`/api/v1/calls/${call.id}/accept`)).status).toBe(200);
+    // bob polls no more; alice keeps polling.
+    const ended = await alice.waitFor('call.ended', (e) => e.call.id === call.id, 5000);
+    expect(ended.call).toMatchObject({ state: 'ended', endReason: 'hangup' });
+    expect(ended.call.members.map((m: any) => m.state)).toEqual(['left', 'left']);
+    expect((await alice.get('/api/v1/me')).body.user.presence).toBe('available');
+  });
+});
+
 describe('coturn (TCP and TLS) accepts the TURN credentials Portico hands out', () => {
   let coturn: Coturn | undefined;
   let server: TestServer;

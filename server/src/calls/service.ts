@@ -79,9 +79,16 @@ export class CallService {
     return this.store.calls.signal(callId, user.id, to, signal);
   }
 
-  /** Ends rings nobody answered in time; runs on a timer (and after a restart, catches up). */
+  /**
+   * Runs on a timer (and at start, to catch up): ends rings nobody answered in time, and hangs up
+   * for members whose client went away (offline past the presence grace: a closed or crashed
+   * panel), so nobody stays busy in a call that nobody is in.
+   */
   async sweep() {
     for (const change of await this.store.calls.expire(Date.now() - this.ringMs)) await this.applied(change);
+    for (const { callId, userId } of await this.store.calls.joinedMembers()) {
+      if (!this.presence.tracker.isConnected(userId)) await this.applied(await this.store.calls.act(callId, userId, 'hangup'));
+    }
   }
 
   /** After a restart: those on a live call show busy again. */

@@ -30,4 +30,6 @@ export interface CallStore {
   expire(startedBefore: number): Promise<CallChange[]>;
   /** Users joined in a live call (for presence after a restart). */
   usersOnCall(): Promise<number[]>;
+  /** Who is joined in which live call (to hang up for those whose client went away). */
+  joinedMembers(): Promise<Array<{ callId: string; userId: number }>>;
 }

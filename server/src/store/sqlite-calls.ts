@@ -206,6 +206,17 @@ export class SqliteCallStore implements CallStore {
     });
   }
 
+  joinedMembers() {
+    return this.e.read(
+      () =>
+        this.db
+          .prepare(
+            "SELECT m.call_id AS callId, m.user_id AS userId FROM calls c JOIN call_members m ON m.call_id = c.id WHERE c.state != 'ended' AND m.state = 'joined'",
+          )
+          .all() as Array<{ callId: string; userId: number }>,
+    );
+  }
+
   usersOnCall() {
     return this.e.read(
       () =>

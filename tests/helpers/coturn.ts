@@ -24,6 +24,8 @@ export interface CoturnOptions {
   secret: string;
   /** A TLS listener (turns:) too: with these PEM files, or `true` for a self-signed one made here. */
   tls?: boolean | { cert: string; key: string };
+  /** More configuration lines (e.g. README's); an option given here replaces the helper's own. */
+  extra?: string[];
 }
 
 export interface Coturn {
@@ -84,7 +86,7 @@ export async function startCoturn(options: CoturnOptions): Promise<Coturn> {
   const tls = options.tls === true ? selfSigned(dir) : options.tls || undefined;
   // A relay port range of its own, so parallel test files do not collide.
   const minPort = 20_000 + Math.floor(Math.random() * 400) * 100;
-  const lines = [
+  const defaults = [
     'listening-ip=127.0.0.1',
     'relay-ip=127.0.0.1',
     `listening-port=${port}`,
@@ -106,6 +108,10 @@ export async function startCoturn(options: CoturnOptions): Promise<Coturn> {
     'simple-log',
     'no-stdout-log',
   ];
+  const extra = options.extra ?? [];
+  const key = (line: string) => line.split('=')[0]!.trim();
+  const replaced = new Set(extra.map(key).filter((k) => !k.endsWith('-peer-ip'))); // peer-ip rules add up
+  const lines = [...defaults.filter((l) => !replaced.has(key(l))), ...extra];
   const conf = join(dir, 'turnserver.conf');
   writeFileSync(conf, lines.join('\n') + '\n');
   const child = spawn(TURNSERVER, ['-c', conf], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -124,7 +130,8 @@ export async function startCoturn(options: CoturnOptions): Promise<Coturn> {
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`coturn did not start: ${(err as Error).message}\n${text}`);
   }
-  const urls = [`turn:127.0.0.1:${port}?transport=tcp`, `turn:127.0.0.1:${port}?transport=udp`];
+  const urls = [`turn:127.0.0.1:${port}?transport=tcp`];
+  if (!lines.includes('no-udp')) urls.push(`turn:127.0.0.1:${port}?transport=udp`);
   if (tlsPort) urls.push(`turns:127.0.0.1:${tlsPort}?transport=tcp`);
   return {
     port,

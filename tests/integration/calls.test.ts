@@ -4,6 +4,7 @@
  * authorization, ICE servers with TURN credentials, and coturn accepting those credentials.
  */
 import { createHmac, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CALL_LIMITS, Call as CallSchema, Event } from '../../shared/index.js';
 import { activeChat, createChat } from '../helpers/chat.js';
@@ -349,11 +350,30 @@ describe('calls when a client goes away (presence grace 300 ms)', () => {
   });
 });
 
-describe('coturn (TCP and TLS) accepts the TURN credentials Portico hands out', () => {
+/**
+ * The coturn configuration README documents, minus what names the example host (addresses,
+ * ports, certificate files: the helper's loopback ones stand in), with the test's secret.
+ */
+function readmeCoturnConfig(): string[] {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const section = readme.slice(readme.indexOf('## Video calls and TURN'));
+  const block = /```ini\n([\s\S]*?)```/.exec(section)?.[1];
+  expect(block, 'a coturn config block in README').toBeDefined();
+  const lines = block!
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+  expect(lines).toEqual(expect.arrayContaining(['use-auth-secret', 'tls-listening-port=443']));
+  return lines
+    .filter((l) => !/^(listening-ip|external-ip|listening-port|tls-listening-port|cert|pkey)=/.test(l))
+    .map((l) => (l.startsWith('static-auth-secret=') ? `static-auth-secret=${TURN_SECRET}` : l));
+}
+
+describe("coturn with README's configuration (TCP and TLS) accepts the TURN credentials Portico hands out", () => {
   let coturn: Coturn | undefined;
   let server: TestServer;
   beforeAll(async () => {
-    coturn = await startCoturn({ secret: TURN_SECRET, tls: true });
+    coturn = await startCoturn({ secret: TURN_SECRET, tls: true, extra: readmeCoturnConfig() });
     server = await startTestServer({ turnUrls: coturn.urls.join(','), turnSecret: TURN_SECRET });
   });
   afterAll(async () => {

@@ -11,6 +11,7 @@ import Koa from 'koa';
 import { adminRoutes } from './admin/routes.js';
 import { authRoutes } from './auth/routes.js';
 import { callRoutes } from './calls/routes.js';
+import { relayRoutes } from './calls/relay-routes.js';
 import { chatRoutes } from './chat/routes.js';
 import { contactRoutes } from './contacts/routes.js';
 import type { Services } from './context.js';
@@ -41,6 +42,7 @@ export function buildApp(services: Services) {
     ...presenceRoutes(services),
     ...chatRoutes(services),
     ...callRoutes(services),
+    ...relayRoutes(services),
     ...eventRoutes(services),
     ...adminRoutes(services),
     ...providerAdminRoutes(services),

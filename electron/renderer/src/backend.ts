@@ -23,6 +23,8 @@ export interface ChatBackend {
   connection(): { state: ConnectionState; mode: PollMode };
   /** The view shows this chat now (focused and visible), or no longer. */
   viewing(chatId: string, active: boolean): void;
+  /** Calls the chat's others (the call shows in the panel's media area); absent without a panel. */
+  startCall?(chatId: string): Promise<void>;
 }
 
 /** Straight to a client: the chat shown inside the panel, or a window on its own. */
@@ -43,13 +45,14 @@ export function localBackend(client: PorticoClient, model?: PanelModel): ChatBac
     on: (type, handler) => client.on(type, handler),
     connection: () => ({ state: client.connection, mode: client.mode }),
     viewing: (id, active) => model?.setViewing(id, active),
+    ...(model ? { startCall: (id: string) => model.startCall(id) } : {}),
   };
 }
 
 const CHANNEL = 'portico-panel';
 /** Events a chat window needs from the panel's client. */
 const FORWARDED = ['chat.message', 'chat.accepted', 'chat.declined', 'chat.left', 'chat.closed', 'presence', 'outbox', 'connection', 'reset', 'auth'];
-const CALLS = ['chat', 'history', 'send', 'retry', 'outbox', 'leave'] as const;
+const CALLS = ['chat', 'history', 'send', 'retry', 'outbox', 'leave', 'startCall'] as const;
 type Call = (typeof CALLS)[number];
 
 type RelayMessage =
@@ -76,7 +79,8 @@ export function hostRelay(client: PorticoClient, model: PanelModel): () => void 
     if (m.kind === 'hello' && client.user) {
       post({ kind: 'here', from: id, to: m.from, user: client.user.username, connection: local.connection() });
     } else if (m.kind === 'call' && m.to === id && (CALLS as readonly string[]).includes(m.method)) {
-      const fn = local[m.method] as (...args: unknown[]) => Promise<unknown>;
+      const fn = local[m.method] as ((...args: unknown[]) => Promise<unknown>) | undefined;
+      if (!fn) return;
       fn(...(Array.isArray(m.args) ? m.args : [])).then(
         (value) => post({ kind: 'result', to: m.from, id: m.id, ok: true, value }),
         (error: { status?: number; code?: string; message?: string }) =>
@@ -182,6 +186,7 @@ export async function connectRelay(timeoutMs = 600): Promise<ChatBackend | undef
     retry: (clientId) => call('retry', clientId),
     outbox: (chatId) => call('outbox', chatId),
     leave: (chatId) => call('leave', chatId),
+    startCall: (chatId) => call('startCall', chatId),
     on: (type, handler) => {
       let set = handlers.get(type);
       if (!set) handlers.set(type, (set = new Set()));

@@ -5,6 +5,8 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import type { Chat, ChartSeries, Contact, ConnectionState, MediaItem, Me, Notice, PollMode, PresenceState, PorticoClient, TickerItem } from './api/index.js';
+import { ApiError } from './api/index.js';
+import { Phone } from './calls/manager.js';
 import { joinNames, t } from './i18n.js';
 import { notify, onNotificationAction, onPollNow, onPresenceSuggestion, openChatWindow, presenceChanged, setBadge } from './platform.js';
 
@@ -55,7 +57,23 @@ export class PanelModel {
    */
   private arrivedDuringLoad: { presence: Map<string, PresenceState>; chats: Map<string, Chat> } | undefined;
 
+  /** Calls: the one going on and those ringing for me (calls/manager.ts). */
+  readonly phone: Phone;
+
   constructor(readonly client: PorticoClient) {
+    this.phone = new Phone(client, {
+      toast: (text, kind) => this.toast(text, kind),
+      text: (key, vars) => t(key, vars),
+      error: (error) => this.error(error),
+      ring: (call) =>
+        notify({
+          title: t('incomingCall'),
+          body: t('incomingCallFrom', { name: call.members.find((m) => m.username === call.createdBy)?.displayName ?? call.createdBy }),
+          tag: `call-${call.id}`,
+          actions: ['accept', 'decline'],
+        }),
+      ringOver: () => {},
+    });
     this.state = {
       me: undefined,
       presence: 'available',
@@ -155,6 +173,12 @@ export class PanelModel {
       c.on('chart.points', (e) => this.addPoints(e.channel, e.series, e.unit, e.points)),
       c.on('links.changed', (e) => this.set({ links: e.html })),
       onNotificationAction(({ tag, action }) => {
+        const ringing = /^call-(.+)$/.exec(tag);
+        if (ringing) {
+          if (action === 'accept') void this.acceptCall(ringing[1]!);
+          else if (action === 'decline') void this.phone.decline(ringing[1]!);
+          return;
+        }
         const request = /^chat-request-(.+)$/.exec(tag);
         const chat = /^chat-(.+)$/.exec(tag);
         if (request) {
@@ -165,10 +189,12 @@ export class PanelModel {
       onPresenceSuggestion(({ state }) => void this.setPresence(state, false)),
       onPollNow(() => this.client.pollNow()),
     );
+    this.phone.attach();
     c.start();
   }
 
   detach() {
+    this.phone.detach();
     for (const off of this.offs.splice(0)) off();
     this.client.stop();
   }
@@ -265,6 +291,27 @@ export class PanelModel {
       this.error(error);
     }
     if (this.state.openChat === chatId) this.set({ openChat: undefined });
+  }
+
+  /** Calls the chat's others; the call shows in the panel's media area. */
+  async startCall(chatId: string) {
+    const chat = this.state.chats[chatId];
+    const names = chat ? joinNames(this.othersIn(chat)) : '';
+    try {
+      if (this.state.openChat === chatId) this.closeChat();
+      await this.phone.start(chatId, true);
+    } catch (error) {
+      const code = error instanceof ApiError || (error as { code?: string })?.code ? (error as { code: string }).code : '';
+      if (code === 'callee_offline') this.toast(t('calleeOffline', { names }), 'error');
+      else if (code === 'callee_busy') this.toast(t('calleeBusy', { names }), 'error');
+      else if (code === 'call_in_progress') this.toast(t('callInProgress'), 'error');
+      else this.error(error);
+    }
+  }
+
+  async acceptCall(callId: string) {
+    this.closeChat();
+    await this.phone.accept(callId);
   }
 
   openChat(chatId: string) {

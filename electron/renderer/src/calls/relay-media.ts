@@ -15,8 +15,10 @@
  */
 
 export const CHUNK_MS = 1000;
-/** Playback further behind the newest media than this jumps forward (seconds). */
-const MAX_LAG_S = 1.2;
+/** Media buffered ahead of the playhead when playback (re)starts or jumps (seconds). */
+const TARGET_AHEAD_S = 1.5;
+/** More than this buffered ahead: jump forward to TARGET_AHEAD_S (seconds). */
+const MAX_AHEAD_S = 2.7;
 /** Media kept in the player behind the playhead (seconds). */
 const KEEP_BEHIND_S = 6;
 
@@ -66,7 +68,7 @@ export class RelayMedia {
   private sourceBuffer: SourceBuffer | undefined;
   private readonly appendQueue: ArrayBuffer[] = [];
   private url: string | undefined;
-  private lagTimer: ReturnType<typeof setInterval> | undefined;
+  private playing = false;
   private element: HTMLMediaElement | undefined;
 
   constructor(
@@ -88,16 +90,24 @@ export class RelayMedia {
     return this.url;
   }
 
-  /** The element playing start()'s URL (kept close to the newest media). */
+  /** The element playing start()'s URL: the relay decides when it plays (see afterAppend). */
   attach(element: HTMLMediaElement | undefined) {
+    if (element === this.element) return;
+    this.element?.removeEventListener('waiting', this.onWaiting);
     this.element = element;
+    this.playing = false;
+    if (!element) return;
+    element.autoplay = false;
+    element.pause();
+    element.addEventListener('waiting', this.onWaiting);
+    this.afterAppend();
   }
 
   stop() {
     this.stop$.abort();
     this.wake?.();
     clearInterval(this.recordTimer);
-    clearInterval(this.lagTimer);
+    this.element?.removeEventListener('waiting', this.onWaiting);
     if (this.recorder?.state === 'recording') this.recorder.stop();
     this.recorder = undefined;
     this.waiting = undefined;
@@ -171,7 +181,6 @@ export class RelayMedia {
   private async downloadLoop() {
     const signal = this.stop$.signal;
     let after = -1;
-    this.lagTimer = setInterval(() => this.keepUp(), 250);
     while (!signal.aborted) {
       try {
         const got = await this.transport.get(after, signal);
@@ -195,7 +204,10 @@ export class RelayMedia {
     if (!this.sourceBuffer) {
       const sb = (this.sourceBuffer = ms.addSourceBuffer(type));
       sb.mode = 'sequence';
-      sb.addEventListener('updateend', () => this.pump());
+      sb.addEventListener('updateend', () => {
+        this.afterAppend();
+        this.pump();
+      });
     }
     // Bounded: if appends cannot keep up, only the newest chunks matter.
     this.appendQueue.push(data);
@@ -221,16 +233,34 @@ export class RelayMedia {
     }
   }
 
-  /** Plays close to the newest media: a stall or a skip must not leave a growing delay behind. */
-  private keepUp() {
+  /**
+   * Playback control. Media arrives in whole chunks (about 1 s each), so the player keeps a
+   * little headroom: it starts (and after a stall restarts) only with TARGET_AHEAD_S buffered,
+   * and when more than MAX_AHEAD_S piled up (a stall, a slow tab) it jumps forward to the
+   * target: the delay stays a second or two, never grows.
+   */
+  private afterAppend() {
     const element = this.element;
     const sb = this.sourceBuffer;
-    if (!element || !sb || sb.buffered.length === 0) return;
+    if (!element || !sb || sb.updating || sb.buffered.length === 0) return;
     const end = sb.buffered.end(sb.buffered.length - 1);
-    if (end - element.currentTime > MAX_LAG_S + CHUNK_MS / 1000) {
-      element.currentTime = Math.max(0, end - 0.3);
+    const ahead = end - element.currentTime;
+    if (!this.playing) {
+      if (ahead < TARGET_AHEAD_S) return;
+      element.currentTime = Math.max(sb.buffered.start(0), end - TARGET_AHEAD_S);
+      this.playing = true;
+      element.play().catch(() => {});
+    } else if (ahead > MAX_AHEAD_S) {
+      element.currentTime = end - TARGET_AHEAD_S;
       this.stats.jumps++;
     }
-    if (element.paused && element.readyState >= 2) element.play().catch(() => {});
   }
+
+  private readonly onWaiting = () => {
+    // Ran dry: wait for headroom again rather than stuttering chunk by chunk.
+    // A seek (ours) also fires 'waiting': only a real underrun counts.
+    if (!this.element || !this.playing || this.element.seeking) return;
+    this.playing = false;
+    this.element.pause(); // the next chunks resume it (afterAppend)
+  };
 }

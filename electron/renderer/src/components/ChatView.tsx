@@ -31,6 +31,14 @@ type Row =
 
 const MEMBER_LABEL: Record<string, Key> = { invited: 'memberInvited', accepted: 'memberAccepted', declined: 'memberDeclined', left: 'memberLeft' };
 
+/** A call's length as m:ss (or h:mm:ss). */
+function duration(seconds: number): string {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const sec = String(seconds % 60).padStart(2, '0');
+  return h ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
+}
+
 function mergeMessages(list: Message[], more: Message[]): Message[] {
   const byId = new Map(list.map((m) => [m.id, m]));
   for (const m of more) byId.set(m.id, m);
@@ -217,6 +225,16 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
             <Icon name="popout" size={18} />
           </button>
         )}
+        {chat && backend.startCall && myStatus === 'accepted' && chat.state === 'active' && (
+          <button
+            type="button"
+            class="small call-start"
+            title={t('callWith', { names })}
+            onClick={() => void backend.startCall?.(chatId).catch((err: Error) => setError(err.message))}
+          >
+            <Icon name="video" size={16} /> {t('call')}
+          </button>
+        )}
         {chat && myStatus === 'accepted' && chat.state !== 'closed' && (
           <button
             type="button"
@@ -263,6 +281,17 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
           )}
         </li>
         {rows.map((row) => {
+          if (row.kind === 'message' && row.message.call) {
+            const { message } = row;
+            const call = message.call!;
+            const label =
+              call.outcome === 'missed' ? t('callLineMissed') : call.outcome === 'declined' ? t('callLineDeclined') : t('callLineCompleted', { duration: duration(call.durationSeconds ?? 0) });
+            return (
+              <li key={row.key} class={`call-line call-${call.outcome}`} data-call={call.id} data-outcome={call.outcome}>
+                <Icon name="video" size={14} /> <span class="call-line-text">{label}</span> <time dateTime={message.sentAt}>{formatTime(message.sentAt)}</time>
+              </li>
+            );
+          }
           if (row.kind === 'message') {
             const { message, mine, entry } = row;
             return (

@@ -3,6 +3,7 @@
  * ranges), images, music, live charts, and games in a sandboxed frame (scripts only: an opaque
  * origin with no access to the panel, its storage or the network).
  */
+import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import type { ChartSeries, MediaItem } from '../api/index.js';
 import { t, type Key } from '../i18n.js';
@@ -20,7 +21,7 @@ const TABS: Array<{ tab: MediaTab; label: Key; empty: Key; icon: IconName }> = [
 
 const byPriority = (a: MediaItem, b: MediaItem) => b.priority - a.priority || b.createdAt.localeCompare(a.createdAt) || b.id - a.id;
 
-export function Media({ items, charts, resolveUrl }: { items: MediaItem[]; charts: ChartSeries[]; resolveUrl: (path: string) => string }) {
+export function Media({ items, charts, resolveUrl, call }: { items: MediaItem[]; charts: ChartSeries[]; resolveUrl: (path: string) => string; call?: ComponentChildren }) {
   const [chosen, setChosen] = useState<MediaTab | undefined>();
   const [index, setIndex] = useState<Record<string, number>>({});
   const now = Date.now();
@@ -58,6 +59,17 @@ export function Media({ items, charts, resolveUrl }: { items: MediaItem[]; chart
       );
   }
   const title = count === 0 ? '' : tab === 'chart' ? seriesTitle(charts[at]!) : (list[at] as MediaItem).title;
+  // A call going on takes the media area (the partner's face and voice) until it ends.
+  if (call) {
+    return (
+      <section class="area media" aria-labelledby="media-title" data-tab="call">
+        <h2 id="media-title" class="visually-hidden">
+          {t('media')}
+        </h2>
+        <div class="media-stage stage-call">{call}</div>
+      </section>
+    );
+  }
 
   return (
     <section class="area media" aria-labelledby="media-title" data-tab={tab}>

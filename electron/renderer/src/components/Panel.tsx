@@ -3,6 +3,7 @@ import { useEffect, useMemo, useRef } from 'preact/hooks';
 import { localBackend } from '../backend.js';
 import { t, type Language } from '../i18n.js';
 import { usePanel, type PanelModel } from '../model.js';
+import { CallStage, IncomingCalls, usePhone } from './Call.js';
 import { ChatView } from './ChatView.js';
 import { ConnectionIndicator } from './ConnectionIndicator.js';
 import { Contacts, Conversations } from './Contacts.js';
@@ -17,6 +18,7 @@ import { Toasts } from './Toasts.js';
 
 export function Panel({ model, lang, onLanguage, onSignOut }: { model: PanelModel; lang: Language; onLanguage: (l: Language) => void; onSignOut: () => void }) {
   const state = usePanel(model);
+  const phone = usePhone(model.phone);
   const backend = useMemo(() => localBackend(model.client, model), [model]);
   const me = model.client.user;
   const openChat = state.openChat ? state.chats[state.openChat] : undefined;
@@ -43,6 +45,7 @@ export function Panel({ model, lang, onLanguage, onSignOut }: { model: PanelMode
         <StatusSelector value={state.presence} onChange={(s) => void model.setPresence(s)} />
       </header>
       <Requests model={model} requests={model.requests} />
+      <IncomingCalls model={model} calls={phone.incoming} />
       <div class="toasts-wrap" inert={covered}>
         <Toasts toasts={state.toasts} onDismiss={(id) => model.dismiss(id)} />
       </div>
@@ -50,7 +53,12 @@ export function Panel({ model, lang, onLanguage, onSignOut }: { model: PanelMode
         <Contacts model={model} contacts={state.contacts} />
         <Conversations model={model} chats={state.chats} unread={state.unread} />
         <Ticker items={state.ticker} />
-        <Media items={state.media} charts={state.charts} resolveUrl={(p) => model.client.resolveUrl(p)} />
+        <Media
+          items={state.media}
+          charts={state.charts}
+          resolveUrl={(p) => model.client.resolveUrl(p)}
+          call={phone.current && <CallStage phone={model.phone} view={phone.current} />}
+        />
         <Notices notices={state.notices} />
         <Links html={state.links} />
       </main>

@@ -1,0 +1,154 @@
+/**
+ * The video phone's views: the call in the media area (the partner large, myself small, the
+ * media path in use, mute / camera / devices / hang up) and the incoming-call prompts. All the
+ * logic is in calls/ (manager.ts, session.ts); these only show it.
+ */
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type { Call } from '../api/client.js';
+import type { CallView, Phone, PhoneState } from '../calls/manager.js';
+import type { CallPath } from '../calls/session.js';
+import { joinNames, t, type Key } from '../i18n.js';
+import type { PanelModel } from '../model.js';
+import { Icon } from './Icon.js';
+
+const PATH_LABEL: Record<CallPath, Key> = { direct: 'pathDirect', turn: 'pathTurn', 'http-relay': 'pathHttp' };
+
+export function usePhone(phone: Phone): PhoneState {
+  const [state, setState] = useState(phone.state);
+  useEffect(() => {
+    setState(phone.state);
+    return phone.subscribe(() => setState(phone.state));
+  }, [phone]);
+  return state;
+}
+
+const othersOf = (call: Call, me: string) => call.members.filter((m) => m.username.toLowerCase() !== me.toLowerCase()).map((m) => m.displayName);
+
+/** The call going on, in the media area's stage. */
+export function CallStage({ phone, view }: { phone: Phone; view: CallView }) {
+  const remote = useRef<HTMLVideoElement>(null);
+  const self = useRef<HTMLVideoElement>(null);
+  const names = joinNames(othersOf(view.call, phone.me));
+  const [devices, setDevices] = useState<MediaDeviceInfo[]>([]);
+  const [showDevices, setShowDevices] = useState(false);
+
+  useEffect(() => {
+    const el = remote.current;
+    if (!el) return;
+    if (view.remoteStream) {
+      if (el.srcObject !== view.remoteStream) el.srcObject = view.remoteStream;
+    } else if (view.remoteUrl) {
+      el.srcObject = null;
+      if (el.getAttribute('src') !== view.remoteUrl) el.src = view.remoteUrl;
+    } else {
+      el.srcObject = null;
+      el.removeAttribute('src');
+    }
+    el.play().catch(() => {});
+    phone.attachRemote(el);
+  }, [view.remoteStream, view.remoteUrl, phone]);
+
+  useEffect(() => {
+    const el = self.current;
+    if (el && view.local && el.srcObject !== view.local) {
+      el.srcObject = view.local;
+      el.play().catch(() => {});
+    }
+  }, [view.local]);
+
+  useEffect(() => () => phone.attachRemote(undefined), [phone]);
+
+  const status =
+    view.phase === 'ringing' ? t('callRinging', { names }) : view.phase === 'connected' ? t('callConnected', { names }) : t('callConnecting');
+  const currentOf = (kind: 'audioinput' | 'videoinput') => (kind === 'audioinput' ? view.local?.getAudioTracks()[0] : view.local?.getVideoTracks()[0])?.getSettings().deviceId;
+
+  return (
+    <div class="call" data-phase={view.phase} data-path={view.path ?? ''} data-call={view.call.id}>
+      <div class="call-videos">
+        <video class="call-remote" ref={remote} autoplay playsInline aria-label={t('remoteView', { names })} />
+        {view.call.video && <video class="call-self" ref={self} autoplay playsInline muted aria-label={t('selfView')} data-off={view.cameraOff} />}
+        <p class="call-status" role="status">
+          <span class="call-state">{status}</span>
+          {view.path && view.phase === 'connected' && <span class="call-path">{t('callPath', { path: t(PATH_LABEL[view.path]) })}</span>}
+        </p>
+      </div>
+      <div class="call-controls" role="group" aria-label={t('callWith', { names })}>
+        <button type="button" class="small call-mute" aria-pressed={view.muted} onClick={() => phone.setMuted(!view.muted)} disabled={!view.local}>
+          {view.muted ? t('unmute') : t('mute')}
+        </button>
+        {view.call.video && (
+          <button type="button" class="small call-camera" aria-pressed={view.cameraOff} onClick={() => phone.setCameraOff(!view.cameraOff)} disabled={!view.local}>
+            {view.cameraOff ? t('cameraOn') : t('cameraOff')}
+          </button>
+        )}
+        <button
+          type="button"
+          class="small call-devices"
+          aria-expanded={showDevices}
+          disabled={!view.local}
+          onClick={async () => {
+            if (!showDevices) setDevices(await phone.devices().catch(() => []));
+            setShowDevices(!showDevices);
+          }}
+        >
+          {t('devices')}
+        </button>
+        <button type="button" class="small danger call-hangup" onClick={() => void phone.hangUp()}>
+          {t('hangUp')}
+        </button>
+      </div>
+      {showDevices && (
+        <div class="call-device-list">
+          {(['audioinput', 'videoinput'] as const)
+            .filter((kind) => kind === 'audioinput' || view.call.video)
+            .map((kind) => (
+              <label key={kind}>
+                {t(kind === 'audioinput' ? 'microphone' : 'camera')}
+                <select
+                  value={currentOf(kind) ?? ''}
+                  onChange={(e) => void phone.useDevice(kind, e.currentTarget.value).catch((err: Error) => console.warn('portico: device', err))}
+                >
+                  {devices
+                    .filter((d) => d.kind === kind)
+                    .map((d, i) => (
+                      <option key={d.deviceId} value={d.deviceId}>
+                        {d.label || `${t(kind === 'audioinput' ? 'microphone' : 'camera')} ${i + 1}`}
+                      </option>
+                    ))}
+                </select>
+              </label>
+            ))}
+        </div>
+      )}
+    </div>
+  );
+}
+
+/** Calls ringing for me: Accept / Decline for each, on top of the panel. */
+export function IncomingCalls({ model, calls }: { model: PanelModel; calls: Call[] }) {
+  if (calls.length === 0) return null;
+  return (
+    <div class="requests incoming-calls">
+      {calls.map((call) => {
+        const from = call.members.find((m) => m.username === call.createdBy)?.displayName ?? call.createdBy;
+        const id = `ring-${call.id}`;
+        return (
+          <div key={call.id} class="request incoming-call" role="alertdialog" aria-labelledby={id} aria-describedby={`${id}-text`} data-call={call.id}>
+            <h2 id={id}>
+              <Icon name="video" size={16} /> {t('incomingCall')}
+            </h2>
+            <p id={`${id}-text`}>{t('incomingCallFrom', { name: from })}</p>
+            <div class="request-actions">
+              <button type="button" class="primary call-accept" onClick={() => void model.acceptCall(call.id)}>
+                {t('accept')}
+              </button>
+              <button type="button" class="call-decline" onClick={() => void model.phone.decline(call.id)}>
+                {t('decline')}
+              </button>
+            </div>
+          </div>
+        );
+      })}
+    </div>
+  );
+}

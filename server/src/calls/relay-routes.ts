@@ -1,0 +1,110 @@
+/**
+ * Routes of the HTTP relay (see relay.ts): upload a chunk, long-poll the next one of a member.
+ * Only members who joined an active call may send or receive; a chunk's body is binary (not
+ * JSON), read here with its own size cap.
+ */
+import type { Context } from 'koa';
+import getRawBody from 'raw-body';
+import { z } from 'zod';
+import type { Call } from '../../../shared/index.js';
+import { RELAY_HEADERS, RELAY_LIMITS, RelayDownloadParams, RelayDownloadQuery, RelayMediaType, RelayUploadParams, RelayUploadResponse } from '../../../shared/index.js';
+import type { Services } from '../context.js';
+import { AppError } from '../errors.js';
+import { route } from '../http/route.js';
+import { RelayBuffers } from './relay.js';
+
+/** How the relay learns about calls (the call service's record). */
+export interface RelayCalls {
+  get(id: string): Promise<Call | undefined> | Call | undefined;
+}
+
+/** The calls as the store has them. */
+export const storedCalls = ({ store }: Services): RelayCalls => ({ get: async (id) => (await store.calls.byId(id))?.call });
+
+const joined = (call: Call, username: string) => call.members.find((m) => m.username.toLowerCase() === username.toLowerCase() && m.state === 'joined');
+
+export function relayRoutes(services: Services, calls: RelayCalls = storedCalls(services), buffers = new RelayBuffers()) {
+  const sweeper = setInterval(() => buffers.sweep(), 10_000);
+  sweeper.unref();
+
+  /** The call, if `username` may use its relay now; an ended call's buffers go at once. */
+  async function activeCall(id: string, username: string): Promise<Call> {
+    const call = await calls.get(id);
+    if (!call || !call.members.some((m) => m.username.toLowerCase() === username.toLowerCase())) throw new AppError(404, 'not_found', 'call not found');
+    if (call.state !== 'active') {
+      if (call.state === 'ended') buffers.dropCall(id);
+      throw new AppError(409, 'conflict', `the call is ${call.state}, not active: the relay carries media only during a call`);
+    }
+    if (!joined(call, username)) throw new AppError(403, 'forbidden', 'only members who joined the call may use its relay');
+    return call;
+  }
+
+  return [
+    route({
+      method: 'put',
+      path: '/api/v1/calls/:id/relay/:seq',
+      tag: 'calls',
+      summary:
+        `HTTP relay upload: one self-contained WebM chunk (binary body, Content-Type video/webm or audio/webm, at most ${RELAY_LIMITS.chunkBytes} bytes) ` +
+        `with the sender's next sequence number. Only the last ${RELAY_LIMITS.chunksKept} chunks per sender are kept (in memory).`,
+      access: 'user',
+      params: RelayUploadParams,
+      response: RelayUploadResponse,
+      async handler({ params, session }, ctx: Context) {
+        await activeCall(params.id, session.user.username);
+        const type = RelayMediaType.safeParse(ctx.get('content-type'));
+        if (!type.success) throw new AppError(415, 'unsupported_media_type', 'send the chunk as video/webm or audio/webm');
+        const data = await readChunk(ctx);
+        if (data.length === 0) throw new AppError(400, 'invalid_request', 'the chunk is empty');
+        buffers.put(params.id, session.user.username, { seq: params.seq, type: type.data, data });
+        return { seq: params.seq, kept: buffers.stats(params.id, session.user.username).chunks };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/api/v1/calls/:id/relay/:from',
+      tag: 'calls',
+      summary:
+        'HTTP relay download: the next chunk of member `from` after sequence `after` (binary body; headers x-relay-seq, x-relay-skipped, x-relay-newest), ' +
+        'or the newest when the next is gone or the receiver is behind; held up to `wait` seconds, then 204 when none came',
+      access: 'user',
+      params: RelayDownloadParams,
+      query: RelayDownloadQuery,
+      response: z.any().describe('the chunk, binary (video/webm or audio/webm)'),
+      otherStatuses: [204],
+      async handler({ params, query, session }, ctx: Context) {
+        const call = await activeCall(params.id, session.user.username);
+        if (!call.members.some((m) => m.username.toLowerCase() === params.from.toLowerCase())) throw new AppError(404, 'not_found', `${params.from} is not in this call`);
+        const gone = new AbortController();
+        const onClose = () => gone.abort();
+        ctx.res.once('close', onClose);
+        let answer;
+        try {
+          answer = await buffers.get(params.id, params.from, query.after, query.wait * 1000, gone.signal);
+        } finally {
+          ctx.res.off('close', onClose);
+        }
+        ctx.set('cache-control', 'no-store');
+        if (!answer) {
+          ctx.state.status = 204;
+          return undefined;
+        }
+        ctx.set(RELAY_HEADERS.seq, String(answer.chunk.seq));
+        ctx.set(RELAY_HEADERS.skipped, String(answer.skipped));
+        ctx.set(RELAY_HEADERS.newest, String(answer.newest));
+        ctx.type = answer.chunk.type;
+        return answer.chunk.data;
+      },
+    }),
+  ];
+}
+
+async function readChunk(ctx: Context): Promise<Buffer> {
+  try {
+    return await getRawBody(ctx.req, { limit: RELAY_LIMITS.chunkBytes, length: ctx.get('content-length') || undefined });
+  } catch (error: any) {
+    if (error?.type === 'entity.too.large') throw new AppError(413, 'body_too_large', `a chunk may have at most ${RELAY_LIMITS.chunkBytes} bytes`);
+    if (error?.type === 'request.size.invalid') throw new AppError(400, 'invalid_request', 'the body is shorter or longer than Content-Length');
+    throw new AppError(400, 'invalid_request', 'the chunk could not be read');
+  }
+}

@@ -10,7 +10,7 @@
  *
  * Options: --full, --runs N, --sizes 1000,5000, --servers portico,raw,socketio,faye,
  *          --compare DIR (also measure the Portico tree in DIR, as "portico@before"),
- *          --no-durable, --chat-ms, --out FILE, --smoke (tiny sizes, for the test),
+ *          --scenarios fanout,chat,durable (held polls are always measured), --no-durable, --chat-ms, --out FILE, --smoke (tiny sizes, for the test),
  *          --cpu-prof DIR (profile the Portico server: node --cpu-prof, one .cpuprofile per start).
  */
 import { fork, spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -38,6 +38,8 @@ const smoke = flag('smoke');
 const sizes = (opt('sizes') ?? (smoke ? '40' : full ? '1000,5000,10000,15000' : '1000,5000')).split(',').map(Number);
 const runs = Number(opt('runs') ?? (smoke ? 1 : 3));
 const compare = opt('compare');
+/** Which parts to run: held (always, it is the setup of the others), fanout, chat, durable. */
+const scenarios = new Set((opt('scenarios') ?? 'held,fanout,chat,durable').split(','));
 interface ServerDef {
   name: string;
   kind: Kind;
@@ -51,7 +53,7 @@ const CHAT_RATE = smoke ? 20 : 1000;
 const chatMs = Number(opt('chat-ms') ?? (smoke ? 500 : full ? 10_000 : 4000));
 /** Chat runs at 1,000 clients (the issue's scenario) and, in --full, with every larger N waiting too. */
 const chatAt = (n: number) => n === sizes[0] || full;
-const durable = !flag('no-durable') && servers.some((s) => s.kind === 'portico');
+const durable = !flag('no-durable') && scenarios.has('durable') && servers.some((s) => s.kind === 'portico');
 const durableMs = smoke ? 500 : full ? 10_000 : 5000;
 const DURABLE_SENDERS = smoke ? 10 : 100;
 const FANOUTS = smoke ? 1 : 3;
@@ -213,9 +215,11 @@ interface Measurement {
   rssPerClientKiB: number;
   cpuRestPct: number;
   fanoutMs: number[];
+  /** Server CPU time (user + system) spent per fan-out, wake-ups and re-polls included: robust to a busy machine. */
+  fanoutCpuMs: number[];
   fanoutMissing: number;
-  chat?: { sent: number; ok: number; received: number; p50: number; p99: number; max: number };
-  durable?: { perSecond: number; ok: number; failed: number; p50: number; p99: number; max: number };
+  chat?: { sent: number; ok: number; received: number; p50: number; p99: number; max: number; serverCpuMsPerMessage: number };
+  durable?: { perSecond: number; ok: number; failed: number; p50: number; p99: number; max: number; serverCpuMsPerMessage: number };
   loadErrors: number;
 }
 
@@ -255,26 +259,32 @@ async function measure(def: ServerDef, n: number, run: number, scratch: string):
 
     // Fan-out: one item to all N waiting clients; time until the last one has it.
     const fanoutMs: number[] = [];
+    const fanoutCpuMs: number[] = [];
     let fanoutMissing = 0;
-    for (let f = 0; f <= FANOUTS; f++) {
+    for (let f = 0; scenarios.has('fanout') && f <= FANOUTS; f++) {
       const marker = `F${run}-${f}-${Date.now()}`;
       await Promise.all(workers.map((w) => w.ask({ cmd: 'arm', marker })));
+      const cpuBefore = cpuSeconds(pid);
       const start = hr();
       const status = await broadcast(def, s, marker);
       if (status >= 300) throw new Error(`${def.name} broadcast answered ${status}`);
       const got = await Promise.all(workers.map((w) => w.ask<{ got: number; of: number; last: string }>({ cmd: 'collect', timeoutMs: 30_000 })));
       const last = got.reduce((m, g) => (BigInt(g.last) > m ? BigInt(g.last) : m), 0n);
+      await sleep(300 + n / 50); // the re-polls are served too
+      const cpu = (cpuSeconds(pid) - cpuBefore) * 1000;
       // The first one warms the path up (Faye's server-side client handshakes on first use).
       if (f > 0) {
         fanoutMs.push(Number(last - start) / 1e6);
+        fanoutCpuMs.push(cpu);
         fanoutMissing += got.reduce((m, g) => m + g.of - g.got, 0);
       }
-      await sleep(500 + n / 20); // everyone re-polls and is held again
+      await sleep(200 + n / 50); // everyone re-polls and is held again
     }
 
     let chat: Measurement['chat'];
-    if (chatAt(n)) {
+    if (scenarios.has('chat') && chatAt(n)) {
       const senders = Math.min(CHAT_CLIENTS, n) / 2;
+      const cpuBefore = cpuSeconds(pid);
       const replies = await Promise.all(
         workers.map((w) => w.ask<{ sent: number; ok: number; latencies: number[] }>({ cmd: 'chat', perSenderPerSecond: CHAT_RATE / senders, durationMs: chatMs })),
       );
@@ -286,12 +296,14 @@ async function measure(def: ServerDef, n: number, run: number, scratch: string):
         p50: quantile(lat, 0.5),
         p99: quantile(lat, 0.99),
         max: Math.max(...lat),
+        serverCpuMsPerMessage: ((cpuSeconds(pid) - cpuBefore) * 1000) / Math.max(1, lat.length),
       };
     }
 
     let durableResult: Measurement['durable'];
     if (durable && def.kind === 'portico' && n === sizes[0]) {
       const perWorker = Math.ceil(DURABLE_SENDERS / nWorkers);
+      const cpuBefore = cpuSeconds(pid);
       const replies = await Promise.all(workers.map((w) => w.ask<{ ok: number; failed: number; latencies: number[] }>({ cmd: 'durable', durationMs: durableMs, senders: perWorker })));
       const lat = replies.flatMap((r) => r.latencies);
       const ok = replies.reduce((a, r) => a + r.ok, 0);
@@ -302,6 +314,7 @@ async function measure(def: ServerDef, n: number, run: number, scratch: string):
         p50: quantile(lat, 0.5),
         p99: quantile(lat, 0.99),
         max: Math.max(...lat),
+        serverCpuMsPerMessage: ((cpuSeconds(pid) - cpuBefore) * 1000) / Math.max(1, ok),
       };
     }
     const loadErrors = (await Promise.all(workers.map((w) => w.ask<{ errors: number }>({ cmd: 'errors' })))).reduce((a, r) => a + r.errors, 0);
@@ -318,6 +331,7 @@ async function measure(def: ServerDef, n: number, run: number, scratch: string):
       rssPerClientKiB: (rss - rssBeforeKiB) / n,
       cpuRestPct,
       fanoutMs,
+      fanoutCpuMs,
       fanoutMissing,
       chat,
       durable: durableResult,
@@ -360,9 +374,10 @@ function summarize(all: Measurement[]) {
     rssPerClientKiB: m.rssPerClientKiB,
     cpuRestPct: m.cpuRestPct,
     fanoutMs: median(m.fanoutMs),
+    fanoutCpuMs: median(m.fanoutCpuMs),
     connectMs: m.connectMs,
-    ...(m.chat ? { chatP50: m.chat.p50, chatP99: m.chat.p99, chatMax: m.chat.max } : {}),
-    ...(m.durable ? { durablePerSecond: m.durable.perSecond, durableP99: m.durable.p99 } : {}),
+    ...(m.chat ? { chatP50: m.chat.p50, chatP99: m.chat.p99, chatMax: m.chat.max, chatCpuMsPerMsg: m.chat.serverCpuMsPerMessage } : {}),
+    ...(m.durable ? { durablePerSecond: m.durable.perSecond, durableP99: m.durable.p99, durableCpuMsPerMsg: m.durable.serverCpuMsPerMessage } : {}),
   });
   for (const def of servers) {
     summary[def.name] = {};
@@ -416,7 +431,7 @@ function targets(summary: Summary, ratios: ReturnType<typeof summarize>['ratios'
 }
 
 function printTable(summary: Summary, ratios: ReturnType<typeof summarize>['ratios'], goals: ReturnType<typeof targets>) {
-  const cols = ['rssPerClientKiB', 'cpuRestPct', 'fanoutMs', 'chatP50', 'chatP99', 'chatMax', 'durablePerSecond', 'durableP99'];
+  const cols = ['rssPerClientKiB', 'cpuRestPct', 'fanoutMs', 'fanoutCpuMs', 'chatP50', 'chatP99', 'chatMax', 'chatCpuMsPerMsg', 'durablePerSecond', 'durableP99', 'durableCpuMsPerMsg'];
   const fmt = (v: number | null | undefined) => (v === null || v === undefined ? '-' : String(v));
   const lines = [['server', 'N', ...cols].join(' | ')];
   for (const [name, byN] of Object.entries(summary)) for (const [n, m] of Object.entries(byN)) lines.push([name, n, ...cols.map((c) => fmt(m[c]))].join(' | '));
@@ -442,9 +457,9 @@ async function main() {
           const m = await measure(def, n, run, scratch);
           all.push(m);
           console.error(
-            `[${Math.round((Date.now() - began) / 1000)}s] ${def.name} N=${n} run ${run + 1}/${runs}: ${round(m.rssPerClientKiB)} KiB/client, fan-out ${m.fanoutMs.map((x) => round(x, 1)).join('/')} ms` +
-              (m.chat ? `, chat p50 ${round(m.chat.p50)} p99 ${round(m.chat.p99)} ms (${m.chat.received}/${m.chat.sent})` : '') +
-              (m.durable ? `, durable ${Math.round(m.durable.perSecond)}/s p99 ${round(m.durable.p99)} ms` : '') +
+            `[${Math.round((Date.now() - began) / 1000)}s] ${def.name} N=${n} run ${run + 1}/${runs}: ${round(m.rssPerClientKiB)} KiB/client, fan-out ${m.fanoutMs.map((x) => round(x, 1)).join('/')} ms (server CPU ${m.fanoutCpuMs.map((x) => Math.round(x)).join('/')} ms)` +
+              (m.chat ? `, chat p50 ${round(m.chat.p50)} p99 ${round(m.chat.p99)} ms (${m.chat.received}/${m.chat.sent}, ${round(m.chat.serverCpuMsPerMessage, 3)} CPU ms/msg)` : '') +
+              (m.durable ? `, durable ${Math.round(m.durable.perSecond)}/s p99 ${round(m.durable.p99)} ms (${round(m.durable.serverCpuMsPerMessage, 3)} CPU ms/msg)` : '') +
               (m.failedStarts || m.loadErrors || m.fanoutMissing ? ` [failed starts ${m.failedStarts}, load errors ${m.loadErrors}, fan-out missing ${m.fanoutMissing}]` : ''),
           );
         }

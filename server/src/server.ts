@@ -66,8 +66,8 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
   const secret = ServerSecret.load(resolve(config.dataDir));
   const providers = new ProviderGate(store, secret, join(resolve(config.dataDir), 'tmp'), config.providerRequestsPerMinute);
   const calls = new CallService(store, presence, config);
+  await calls.restore(TIMINGS.pollWaitMax * 1000 + config.presenceGraceMs);
   await calls.sweep(); // rings that ran out while the server was down
-  await calls.restore();
   const services: Services = { config, log, store, sessions: new Sessions(store, config.sessionDays), hub, topics, presence, secret, providers, calls };
 
   const app = buildApp(services);

@@ -308,15 +308,19 @@ describe('calls', () => {
     }
   });
 
-  // Last: restarts the server.
-  it('a ring outlives a restart: it is missed on time, with its history line', async () => {
-    const [alice, bob] = await users('alice', 'bob');
-    const chatId = await activeChat(alice!, bob!);
-    const call = await start(alice!, chatId);
-    // As server.restart(), with a pause for this process's pooled connections to see the old server go.
+  /** As server.restart(), with a pause for this process's pooled connections to see the old server go. */
+  const restart = async () => {
     await server.close();
     await new Promise((r) => setTimeout(r, 100));
     server = await startTestServer({ ...options, port: server.port }, server.dataDir);
+  };
+
+  // Last: restarts the server.
+  it('a ring outlives a restart (missed on time, with its history line), and so does a call in progress', async () => {
+    const [alice, bob] = await users('alice', 'bob');
+    const chatId = await activeChat(alice!, bob!);
+    const call = await start(alice!, chatId);
+    await restart();
     const ended = await bob!.waitFor('call.ended', (e) => e.call.id === call.id, 5000);
     expect(ended.call.endReason).toBe('missed');
     expect(stateOf(ended.call, bob!.username)).toBe('missed');
@@ -324,7 +328,15 @@ describe('calls', () => {
     // And the caller is not left busy: a new call goes through (and is answered).
     const again = await start(alice!, chatId);
     await act(bob!, again.id, 'accept');
+    // A call in progress survives a restart too, even for a member who appears offline (whom
+    // presence does not hold open across a restart: the call does).
+    expect((await bob!.put('/api/v1/presence', { state: 'offline' })).body.effective).toBe('offline');
+    await restart();
+    await new Promise((r) => setTimeout(r, 300)); // a few sweeps
+    expect((await alice!.get(`/api/v1/calls/${again.id}`)).body.call.state).toBe('active');
+    expect((await alice!.get('/api/v1/me')).body.user.presence).toBe('busy');
     await act(alice!, again.id, 'hangup');
+    expect((await alice!.get('/api/v1/me')).body.user.presence).toBe('available');
   });
 });
 

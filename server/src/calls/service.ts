@@ -91,9 +91,17 @@ export class CallService {
     }
   }
 
-  /** After a restart: those on a live call show busy again. */
-  async restore() {
-    for (const userId of await this.store.calls.usersOnCall()) await this.presence.setOnCall(userId, true);
+  /**
+   * After a restart: those on a live call show busy again, and count as connected for `holdMs`
+   * (like those who were online) so the sweeper does not hang up before their panel is back;
+   * this includes those who appear offline, whom presence.restore() does not hold.
+   */
+  async restore(holdMs: number) {
+    const until = Date.now() + holdMs;
+    for (const userId of await this.store.calls.usersOnCall()) {
+      this.presence.tracker.holdOpen(userId, until);
+      await this.presence.setOnCall(userId, true);
+    }
   }
 
   iceServers(user: UserRecord, now = Date.now()): IceServersResponse {

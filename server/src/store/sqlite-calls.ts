@@ -81,7 +81,7 @@ export class SqliteCallStore implements CallStore {
       const status = this.q.chatStatus.get(input.chatId, input.callerId);
       if (status !== 'accepted') throw notFound('chat');
       if ((this.q.chatAccepted.get(input.chatId) as number) < 2) throw conflict('chat_not_active', 'this chat is not active: nobody else takes part in it');
-      if (this.q.engaged.get(input.callerId)) throw conflict('conflict', 'you are already on a call: hang up first');
+      if (this.q.engaged.get(input.callerId)) throw conflict('conflict', 'you are already on a call (or being called): hang up or decline first');
       const rung = input.calleeIds
         .filter((id) => id !== input.callerId && this.q.chatStatus.get(input.chatId, id) === 'accepted' && !this.q.engaged.get(id))
         .slice(0, input.maxMembers - 1);

@@ -152,9 +152,11 @@ export const ChartPointsEvent = z.strictObject({
   points: z.array(ChartPoint),
 });
 export const LinksChangedEvent = z.strictObject({ ...base, type: z.literal('links.changed'), html: z.string() });
-/** Calls: on each member's own user topic. */
+/** Calls: on each member's own user topic. `call.ring` goes to each member rung. */
 export const CallRingEvent = z.strictObject({ ...base, type: z.literal('call.ring'), call: Call });
+/** A member's state changed (accepted, declined, left) and the call goes on; to every member. */
 export const CallUpdatedEvent = z.strictObject({ ...base, type: z.literal('call.updated'), call: Call });
+/** The call is over (instead of a last call.updated); to every member, those still ringing included. */
 export const CallEndedEvent = z.strictObject({ ...base, type: z.literal('call.ended'), call: Call });
 export const CallSignalEvent = z.strictObject({
   ...base,

@@ -50,11 +50,11 @@ if (compare) servers.splice(1, 0, { name: 'portico@before', kind: 'portico', roo
 /** Chat latency: 1,000 clients in pairs (500 senders), 1,000 msg/s in total. */
 const CHAT_CLIENTS = smoke ? 20 : 1000;
 const CHAT_RATE = smoke ? 20 : 1000;
-const chatMs = Number(opt('chat-ms') ?? (smoke ? 500 : full ? 10_000 : 4000));
+const chatMs = Number(opt('chat-ms') ?? (smoke ? 300 : full ? 10_000 : 4000));
 /** Chat runs at 1,000 clients (the issue's scenario) and, in --full, with every larger N waiting too. */
 const chatAt = (n: number) => n === sizes[0] || full;
 const durable = !flag('no-durable') && scenarios.has('durable') && servers.some((s) => s.kind === 'portico');
-const durableMs = smoke ? 500 : full ? 10_000 : 5000;
+const durableMs = smoke ? 300 : full ? 10_000 : 5000;
 const DURABLE_SENDERS = smoke ? 10 : 100;
 const FANOUTS = smoke ? 1 : 3;
 const restMs = smoke ? 200 : 2000;
@@ -228,7 +228,7 @@ async function measure(def: ServerDef, n: number, run: number, scratch: string):
   const pid = s.proc.pid!;
   const workers: Worker[] = [];
   try {
-    await sleep(300);
+    await sleep(smoke ? 50 : 300);
     const rssBeforeKiB = rssKiB(pid);
     const nWorkers = Math.max(1, Math.ceil(n / PER_WORKER));
     const shares: ClientSpec[][] = Array.from({ length: nWorkers }, () => []);
@@ -248,7 +248,7 @@ async function measure(def: ServerDef, n: number, run: number, scratch: string):
     const t0 = Date.now();
     const started = await Promise.all(workers.map((w, k) => w.ask<{ failed: number }>({ cmd: 'connect', kind: def.kind, port: s.port, specs: shares[k] })));
     const connectMs = Date.now() - t0;
-    await sleep(1000 + n / 10); // the last polls arrive and are held
+    await sleep(smoke ? 200 : 1000 + n / 10); // the last polls arrive and are held
 
     let heldPolls: number | undefined;
     if (def.kind === 'portico') heldPolls = Number(/^portico_held_polls (\d+)/m.exec(await get(s.port, '/metrics'))?.[1]);
@@ -270,7 +270,7 @@ async function measure(def: ServerDef, n: number, run: number, scratch: string):
       if (status >= 300) throw new Error(`${def.name} broadcast answered ${status}`);
       const got = await Promise.all(workers.map((w) => w.ask<{ got: number; of: number; last: string }>({ cmd: 'collect', timeoutMs: 30_000 })));
       const last = got.reduce((m, g) => (BigInt(g.last) > m ? BigInt(g.last) : m), 0n);
-      await sleep(300 + n / 50); // the re-polls are served too
+      await sleep(smoke ? 50 : 300 + n / 50); // the re-polls are served too
       const cpu = (cpuSeconds(pid) - cpuBefore) * 1000;
       // The first one warms the path up (Faye's server-side client handshakes on first use).
       if (f > 0) {
@@ -278,7 +278,7 @@ async function measure(def: ServerDef, n: number, run: number, scratch: string):
         fanoutCpuMs.push(cpu);
         fanoutMissing += got.reduce((m, g) => m + g.of - g.got, 0);
       }
-      await sleep(200 + n / 50); // everyone re-polls and is held again
+      await sleep(smoke ? 50 : 200 + n / 50); // everyone re-polls and is held again
     }
 
     let chat: Measurement['chat'];
@@ -286,7 +286,9 @@ async function measure(def: ServerDef, n: number, run: number, scratch: string):
       const senders = Math.min(CHAT_CLIENTS, n) / 2;
       const cpuBefore = cpuSeconds(pid);
       const replies = await Promise.all(
-        workers.map((w) => w.ask<{ sent: number; ok: number; latencies: number[] }>({ cmd: 'chat', perSenderPerSecond: CHAT_RATE / senders, durationMs: chatMs })),
+        workers.map((w) =>
+          w.ask<{ sent: number; ok: number; latencies: number[] }>({ cmd: 'chat', perSenderPerSecond: CHAT_RATE / senders, durationMs: chatMs, drainMs: smoke ? 300 : 2000 }),
+        ),
       );
       const lat = replies.flatMap((r) => r.latencies);
       chat = {

@@ -9,7 +9,7 @@ type Command =
   | { cmd: 'connect'; kind: Kind; port: number; specs: ClientSpec[] }
   | { cmd: 'arm'; marker: string }
   | { cmd: 'collect'; timeoutMs: number }
-  | { cmd: 'chat'; perSenderPerSecond: number; durationMs: number }
+  | { cmd: 'chat'; perSenderPerSecond: number; durationMs: number; drainMs: number }
   | { cmd: 'durable'; durationMs: number; senders: number }
   | { cmd: 'errors' }
   | { cmd: 'stop' };
@@ -67,7 +67,7 @@ async function collect(timeoutMs: number) {
   return { got: f.got.size, of: panels.length, last: String(f.last) };
 }
 
-async function runChat(perSenderPerSecond: number, durationMs: number) {
+async function runChat(perSenderPerSecond: number, durationMs: number, drainMs: number) {
   latencies = [];
   const senders = panels.filter((p) => p.spec.sender);
   let sent = 0;
@@ -87,7 +87,7 @@ async function runChat(perSenderPerSecond: number, durationMs: number) {
     }, (period * k) / senders.length);
     return t0;
   });
-  await new Promise((r) => setTimeout(r, durationMs + 2000)); // then let the last ones arrive
+  await new Promise((r) => setTimeout(r, durationMs + drainMs)); // then let the last ones arrive
   timers.forEach((t) => clearInterval(t));
   const result = { sent, ok, latencies };
   latencies = [];
@@ -132,7 +132,7 @@ process.on('message', async (m: Command) => {
       reply = await collect(m.timeoutMs);
       break;
     case 'chat':
-      reply = await runChat(m.perSenderPerSecond, m.durationMs);
+      reply = await runChat(m.perSenderPerSecond, m.durationMs, m.drainMs);
       break;
     case 'durable':
       reply = await runDurable(m.durationMs, m.senders);

@@ -1,0 +1,42 @@
+/**
+ * The benchmark harness still works end to end: `bench/run.ts --smoke` starts Portico and each
+ * peer (raw node:http, Socket.IO polling, Faye) with a handful of raw-protocol clients, runs
+ * every scenario once and writes its JSON. Checks that every client connected and received
+ * what was sent; never how fast (no timing assertions: the numbers are for `npm run bench`).
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+
+const dir = mkdtempSync(join(tmpdir(), 'portico-bench-smoke-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+it('bench --smoke measures Portico and the three peers with every client served', async () => {
+  const out = join(dir, 'smoke.json');
+  await new Promise<void>((resolve, reject) =>
+    execFile(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke', '--out', out], { timeout: 90_000 }, (err, _stdout, stderr) =>
+      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(),
+    ),
+  );
+  const result = JSON.parse(readFileSync(out, 'utf8'));
+  expect(result.machine.cores).toBeGreaterThan(0);
+  expect(result.machine.node).toBe(process.version);
+  const servers = result.measurements.map((m: any) => m.server).sort();
+  expect(servers).toEqual(['faye', 'portico', 'raw', 'socketio']);
+  for (const m of result.measurements) {
+    expect(m.failedStarts, m.server).toBe(0);
+    expect(m.fanoutMissing, m.server).toBe(0);
+    expect(m.fanoutMs.length, m.server).toBeGreaterThan(0);
+    expect(m.chat.sent, m.server).toBeGreaterThan(0);
+    expect(m.chat.ok, m.server).toBe(m.chat.sent);
+    expect(m.chat.received, m.server).toBe(m.chat.sent);
+    expect(m.rssKiB, m.server).toBeGreaterThan(0);
+  }
+  const portico = result.measurements.find((m: any) => m.server === 'portico');
+  expect(portico.heldPolls).toBe(40);
+  expect(portico.durable.ok).toBeGreaterThan(0);
+  expect(portico.durable.failed).toBe(0);
+  expect(result.ratios['portico/raw']).toBeDefined();
+}, 120_000);

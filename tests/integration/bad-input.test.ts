@@ -67,7 +67,7 @@ describe('bad input', () => {
   afterAll(() => server.destroy());
 
   /** Path values and a valid body for each JSON-body route; the URLs name existing things. */
-  const PATH_VALUES = () => ({ username: 'bi-victim', contact: 'bi-bob', name: 'bi-group', id: chatId, clientId: 'bad-input-1' });
+  const PATH_VALUES = () => ({ username: 'bi-victim', contact: 'bi-bob', name: 'bi-group', id: chatId, clientId: 'bad-input-1', seq: '0', from: 'bi-bob' });
   const VALID_BODIES: Record<string, unknown> = {
     'post /api/v1/login': { username: 'bi-victim', password: PASSWORD },
     'put /api/v1/presence': { state: 'busy' },
@@ -372,6 +372,8 @@ describe('API description, health and metrics', () => {
     'post /api/v1/calls/{id}/decline',
     'post /api/v1/calls/{id}/hangup',
     'post /api/v1/calls/{id}/signal',
+    'put /api/v1/calls/{id}/relay/{seq}',
+    'get /api/v1/calls/{id}/relay/{from}',
   ];
 
   it('/api/v1/openapi.json is an OpenAPI 3.1 document listing every route of the contract', async () => {

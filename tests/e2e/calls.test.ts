@@ -141,8 +141,8 @@ describe('video calls in Chromium', { timeout: 90_000 }, () => {
     const result = await page.evaluate(async () => {
       const el = document.querySelector<HTMLVideoElement>('.call-remote')!;
       const frames = () => el.getVideoPlaybackQuality().totalVideoFrames;
-      // Wait for the first frames (the HTTP relay needs a chunk or two).
-      for (let i = 0; i < 100 && frames() < 3; i++) await new Promise((r) => setTimeout(r, 100));
+      // Wait for playback (the HTTP relay starts once it has a second or two buffered).
+      for (let i = 0; i < 150 && (frames() < 3 || el.paused); i++) await new Promise((r) => setTimeout(r, 100));
       const before = frames();
       const stream = el.srcObject instanceof MediaStream ? el.srcObject : (el as HTMLVideoElement & { captureStream(): MediaStream }).captureStream();
       const audio = new AudioContext();
@@ -163,6 +163,7 @@ describe('video calls in Chromium', { timeout: 90_000 }, () => {
       await audio.close();
       return { before, after: frames(), width: el.videoWidth, rms: peak };
     });
+    console.info(`${label}: ${result.after - result.before} frames in 2.5 s, ${result.width} px wide, audio peak RMS ${result.rms.toFixed(3)}`);
     expect(result.width, `${label}: remote video has a size`).toBeGreaterThan(0);
     expect(result.after - result.before, `${label}: remote frames advance (${JSON.stringify(result)})`).toBeGreaterThan(10);
     expect(result.rms, `${label}: remote audio above silence (${JSON.stringify(result)})`).toBeGreaterThan(0.005);
@@ -196,18 +197,20 @@ describe('video calls in Chromium', { timeout: 90_000 }, () => {
    */
   async function launchWithIceBlocked(): Promise<Browser> {
     const profile = mkdtempSync(join(tmpdir(), 'portico-e2e-profile-'));
-    cleanups.push(() => rmSync(profile, { recursive: true, force: true, maxRetries: 5 }));
+    cleanups.push(() => rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }));
     mkdirSync(join(profile, 'Default'));
     writeFileSync(join(profile, 'Default', 'Preferences'), JSON.stringify({ webrtc: { ip_handling_policy: 'disable_non_proxied_udp' } }));
-    const child = spawn(CHROMIUM, [...FLAGS, `--user-data-dir=${profile}`, '--remote-debugging-port=0', 'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    cleanups.unshift(
-      () =>
-        new Promise((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) return resolve(null);
-          child.once('exit', resolve);
-          child.kill('SIGKILL');
-        }),
-    );
+    // Its own process group, so its helper processes go with it.
+    const child = spawn(CHROMIUM, [...FLAGS, `--user-data-dir=${profile}`, '--remote-debugging-port=0', 'about:blank'], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    cleanups.unshift(async () => {
+      const exited = child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', resolve));
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* gone already */
+      }
+      await exited;
+    });
     const endpoint = await new Promise<string>((resolve, reject) => {
       let text = '';
       const timer = setTimeout(() => reject(new Error(`Chromium did not start: ${text}`)), 20_000);
@@ -245,6 +248,8 @@ describe('video calls in Chromium', { timeout: 90_000 }, () => {
     await call(p);
     await p.alice.locator('.call[data-phase=ringing]').waitFor({ timeout: T });
     await p.bob.locator('.incoming-call', { hasText: 'Alice Adams is calling' }).waitFor({ timeout: T });
+    await shot(p.alice, 'call-ringing.png');
+    await shot(p.bob, 'call-incoming.png');
     // Presence: both show busy to others once joined.
     await answerAndConnect(p, 'direct');
     await expect.poll(async () => (await p.api.alice.get('/api/v1/contacts')).body.contacts.find((c: any) => c.username === 'bob')?.presence, { timeout: T }).toBe('busy');
@@ -270,7 +275,10 @@ describe('video calls in Chromium', { timeout: 90_000 }, () => {
     await p.bob.locator('.incoming-call .call-decline').click({ timeout: T });
     await p.alice.locator('.toast', { hasText: 'Bob Brown declined the call.' }).waitFor({ timeout: T });
     await p.alice.locator('.call').waitFor({ state: 'detached', timeout: T });
-    await expectCallLine(p.bob, p.chatId, 'declined');
+    await openChat(p.bob, p.chatId);
+    await p.bob.locator('.call-line[data-outcome=declined]').waitFor({ timeout: T });
+    await shot(p.bob, 'call-lines.png');
+    await p.bob.locator('.chat .back').click();
 
     // The caller hangs up during a connected call: the callee's call ends too.
     await call(p);
@@ -332,7 +340,8 @@ describe('video calls in Chromium', { timeout: 90_000 }, () => {
     await expect.poll(async () => (await p.api.alice.get('/api/v1/contacts')).body.contacts.find((c: any) => c.username === 'carol')?.presence ?? 'offline', { timeout: T }).toBe('offline');
     await openChat(p.alice, carolChat);
     await p.alice.locator('.chat .call-start').click({ timeout: T });
-    await p.alice.locator('.toast', { hasText: 'Carol Chen is offline' }).waitFor({ timeout: T });
+    // Said in the chat, where the button was pressed (and as a toast on the panel).
+    await p.alice.locator(`.chat[data-chat="${carolChat}"] .form-error`, { hasText: 'Carol Chen is offline: call again when they are online.' }).waitFor({ timeout: T });
     expect(await p.alice.locator('.call').count()).toBe(0);
     await shot(p.alice, 'call-offline.png');
     expect(pageErrors).toEqual([]);

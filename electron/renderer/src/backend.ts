@@ -23,8 +23,8 @@ export interface ChatBackend {
   connection(): { state: ConnectionState; mode: PollMode };
   /** The view shows this chat now (focused and visible), or no longer. */
   viewing(chatId: string, active: boolean): void;
-  /** Calls the chat's others (the call shows in the panel's media area); absent without a panel. */
-  startCall?(chatId: string): Promise<void>;
+  /** Calls the chat's others (the call shows in the panel's media area); answers why it could not start. Absent without a panel. */
+  startCall?(chatId: string): Promise<string | undefined>;
 }
 
 /** Straight to a client: the chat shown inside the panel, or a window on its own. */

@@ -5,7 +5,6 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import type { Chat, ChartSeries, Contact, ConnectionState, MediaItem, Me, Notice, PollMode, PresenceState, PorticoClient, TickerItem } from './api/index.js';
-import { ApiError } from './api/index.js';
 import { Phone } from './calls/manager.js';
 import { joinNames, t } from './i18n.js';
 import { notify, onNotificationAction, onPollNow, onPresenceSuggestion, openChatWindow, presenceChanged, setBadge } from './platform.js';
@@ -293,19 +292,30 @@ export class PanelModel {
     if (this.state.openChat === chatId) this.set({ openChat: undefined });
   }
 
-  /** Calls the chat's others; the call shows in the panel's media area. */
-  async startCall(chatId: string) {
+  /**
+   * Calls the chat's others; the call shows in the panel's media area. Answers why it could not
+   * start (callee offline or busy...), also shown as a toast, for the chat view to show too.
+   */
+  async startCall(chatId: string): Promise<string | undefined> {
     const chat = this.state.chats[chatId];
     const names = chat ? joinNames(this.othersIn(chat)) : '';
     try {
-      if (this.state.openChat === chatId) this.closeChat();
       await this.phone.start(chatId, true);
+      // The call shows in the media area: the chat over the panel makes way.
+      if (this.phone.state.current && this.state.openChat === chatId) this.closeChat();
+      return undefined;
     } catch (error) {
-      const code = error instanceof ApiError || (error as { code?: string })?.code ? (error as { code: string }).code : '';
-      if (code === 'callee_offline') this.toast(t('calleeOffline', { names }), 'error');
-      else if (code === 'callee_busy') this.toast(t('calleeBusy', { names }), 'error');
-      else if (code === 'call_in_progress') this.toast(t('callInProgress'), 'error');
-      else this.error(error);
+      const code = (error as { code?: unknown })?.code;
+      const text =
+        code === 'callee_offline'
+          ? t('calleeOffline', { names })
+          : code === 'callee_busy'
+            ? t('calleeBusy', { names })
+            : code === 'call_in_progress'
+              ? t('callInProgress')
+              : t('error', { message: error instanceof Error ? error.message : String(error) });
+      this.toast(text, 'error');
+      return text;
     }
   }
 

@@ -230,7 +230,12 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
             type="button"
             class="small call-start"
             title={t('callWith', { names })}
-            onClick={() => void backend.startCall?.(chatId).catch((err: Error) => setError(err.message))}
+            onClick={() =>
+              void backend.startCall?.(chatId).then(
+                (problem) => setError(problem),
+                (err: Error) => setError(err.message),
+              )
+            }
           >
             <Icon name="video" size={16} /> {t('call')}
           </button>

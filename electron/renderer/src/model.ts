@@ -73,6 +73,13 @@ export class PanelModel {
         }),
       ringOver: () => {},
     });
+    // A call shows in the media area: a chat over the panel (browser) makes way for it.
+    let shown: string | undefined;
+    this.phone.subscribe(() => {
+      const current = this.phone.state.current;
+      if (current && current.call.id !== shown && this.state.openChat) this.closeChat();
+      shown = current?.call.id;
+    });
     this.state = {
       me: undefined,
       presence: 'available',
@@ -301,8 +308,6 @@ export class PanelModel {
     const names = chat ? joinNames(this.othersIn(chat)) : '';
     try {
       await this.phone.start(chatId, true);
-      // The call shows in the media area: the chat over the panel makes way.
-      if (this.phone.state.current && this.state.openChat === chatId) this.closeChat();
       return undefined;
     } catch (error) {
       const code = (error as { code?: unknown })?.code;
@@ -320,7 +325,6 @@ export class PanelModel {
   }
 
   async acceptCall(callId: string) {
-    this.closeChat();
     await this.phone.accept(callId);
   }
 

@@ -298,9 +298,11 @@ describe('through Squid', () => {
       expectOnceInOrder(events, label);
       const cuts = polls.filter((p) => p.wait === 10 && p.outcome !== 200);
       expect(cuts.length, JSON.stringify(polls)).toBeGreaterThanOrEqual(1);
-      // Squid's cut: a dropped tunnel (TLS) or its own 504 page (plain), after 3-4 s.
+      // Squid's cut: a dropped tunnel (TLS) or its own 504 page (plain), 3 s after the upstream
+      // was last heard from (a reused tunnel's clock may have started a little before this poll;
+      // Squid checks its timeouts once a second).
       for (const c of cuts) {
-        expect(c.ms).toBeGreaterThanOrEqual(2900);
+        expect(c.ms).toBeGreaterThanOrEqual(2000);
         expect(c.ms).toBeLessThan(6000);
       }
       expect(alice.c.pollWait).toBeLessThan(3);

@@ -346,7 +346,7 @@ describe('slow senders', () => {
       expect(r.closedAfterMs).toBeGreaterThanOrEqual(JSON_BODY_DEADLINE_MS - 100);
       expect(r.closedAfterMs).toBeLessThan(JSON_BODY_DEADLINE_MS + 3000); // closed, not held for the trickle
     }
-    for (const ms of served) expect(ms).toBeLessThan(500);
+    for (const ms of served) expect(ms).toBeLessThan(2000); // answered at once (generous for a loaded CI machine)
     await new Promise((r) => setImmediate(r));
     expect(snapshot()).toBe(before);
     writeResult('fuzz', 'slowBodies', {

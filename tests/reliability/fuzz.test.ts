@@ -15,6 +15,7 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorBody } from '../../shared/index.js';
 import { JSON_BODY_DEADLINE_MS } from '../../server/src/http/body.js';
+import { FORM_BODY_DEADLINE_MS, FORM_BYTES } from '../../server/src/providers/cgi.js';
 import { databaseFile } from '../../server/src/server.js';
 import { ADMIN_PASSWORD, Client, PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
 import { writeResult } from './common.js';
@@ -312,25 +313,47 @@ describe('fixed hostile cases', () => {
       `${head}Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n` + `${(chunk.length).toString(16)}\r\n${chunk}\r\n`.repeat(6) + '0\r\n\r\n',
     );
     expect(chunked.text).toMatch(/^HTTP\/1\.1 413/);
+    // Provider pushes over 1 MiB, as a form, multipart fields and JSON: 413 on every push route.
+    const big = 'x'.repeat(FORM_BYTES + 1);
+    for (const route of ['ticker', 'notice', 'chart', 'media']) {
+      const multipart = new FormData();
+      multipart.set('channel', 'fz-channel');
+      multipart.set('text', big);
+      for (const [ct, payload] of [
+        [undefined, new URLSearchParams({ channel: 'fz-channel', text: big })],
+        [undefined, multipart],
+        ['application/json', JSON.stringify({ channel: 'fz-channel', text: big })],
+      ] as const) {
+        const res = await fetch(`${server.url}/cgi/${route}`, { method: 'POST', headers: { authorization: `Bearer ${providerKey}`, ...(ct ? { 'content-type': ct } : {}) }, body: payload });
+        expect(res.status, `${route} ${ct ?? payload.constructor.name}`).toBe(413);
+        expect((await res.json()).error.code).toBe('body_too_large');
+      }
+    }
     // A header block of 100 KiB: refused by Node's parser (431), not a crash.
     const bigHeader = await rawExchange(`GET /api/v1/me HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(100 * 1024)}\r\n\r\n`);
     expect(bigHeader.text).toMatch(/^HTTP\/1\.1 431/);
     await new Promise((r) => setImmediate(r));
     expect(snapshot()).toBe(before);
     await healthy();
-    writeResult('fuzz', 'fixed', { deepJsonDepths: [1000, 20_000, 40_000], invalidUtf8Places: 5, lyingLengths: 3, oversizedHeader: 1, nothingStored: true });
+    writeResult('fuzz', 'fixed', { deepJsonDepths: [1000, 20_000, 40_000], invalidUtf8Places: 5, lyingLengths: 3, oversizedProviderPushes: 12, oversizedHeader: 1, nothingStored: true });
   });
 });
 
 describe('slow senders', () => {
-  it(`a JSON body trickled a byte a second is cut at ${JSON_BODY_DEADLINE_MS / 1000} s with 408 (five at once), while others are served`, async () => {
+  it(`bodies trickled a byte a second are cut with 408: JSON at ${JSON_BODY_DEADLINE_MS / 1000} s (five at once), provider forms at ${FORM_BODY_DEADLINE_MS / 1000} s (three), while others are served`, async () => {
     const before = snapshot();
     const token = alice.token!;
     const body = JSON.stringify({ text: 'slow '.repeat(20) });
-    const head =
+    const jsonHead =
       `PUT /api/v1/chats/${chatId}/messages/fz-slow HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\n` +
       `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 1)}`;
-    const slowOnes = Array.from({ length: 5 }, () => rawExchange(head, { trickle: { chunk: ' ', everyMs: 1000 }, timeoutMs: JSON_BODY_DEADLINE_MS + 8000 }));
+    const form = new URLSearchParams({ channel: 'fz-channel', text: 'slow '.repeat(20) }).toString();
+    const formHead =
+      `POST /cgi/ticker HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${providerKey}\r\n` +
+      `Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ${form.length}\r\n\r\n${form.slice(0, 1)}`;
+    const trickle = { chunk: 'x', everyMs: 1000 };
+    const slowJson = Array.from({ length: 5 }, () => rawExchange(jsonHead, { trickle, timeoutMs: JSON_BODY_DEADLINE_MS + 8000 }));
+    const slowForms = Array.from({ length: 3 }, () => rawExchange(formHead, { trickle, timeoutMs: FORM_BODY_DEADLINE_MS + 8000 }));
     // Meanwhile the server answers everyone else at once.
     const served: number[] = [];
     for (let i = 0; i < 5; i++) {
@@ -339,22 +362,29 @@ describe('slow senders', () => {
       await healthy();
       served.push(Date.now() - began);
     }
-    const results = await Promise.all(slowOnes);
-    for (const r of results) {
-      expect(r.text).toMatch(/^HTTP\/1\.1 408/);
-      expect(r.text).toContain('"code":"invalid_request"');
-      expect(r.closedAfterMs).toBeGreaterThanOrEqual(JSON_BODY_DEADLINE_MS - 100);
-      expect(r.closedAfterMs).toBeLessThan(JSON_BODY_DEADLINE_MS + 3000); // closed, not held for the trickle
-    }
+    const check = (results: Array<{ text: string; closedAfterMs: number }>, deadline: number) => {
+      for (const r of results) {
+        expect(r.text).toMatch(/^HTTP\/1\.1 408/);
+        expect(r.text).toContain('"code":"invalid_request"');
+        expect(r.closedAfterMs).toBeGreaterThanOrEqual(deadline - 100);
+        expect(r.closedAfterMs).toBeLessThan(deadline + 3000); // closed, not held for the trickle
+      }
+    };
+    const json = await Promise.all(slowJson);
+    const forms = await Promise.all(slowForms);
+    check(json, JSON_BODY_DEADLINE_MS);
+    check(forms, FORM_BODY_DEADLINE_MS);
     for (const ms of served) expect(ms).toBeLessThan(2000); // answered at once (generous for a loaded CI machine)
     await new Promise((r) => setImmediate(r));
     expect(snapshot()).toBe(before);
     writeResult('fuzz', 'slowBodies', {
-      senders: results.length,
-      deadlineMs: JSON_BODY_DEADLINE_MS,
-      closedAfterMs: results.map((r) => r.closedAfterMs),
+      senders: json.length + forms.length,
+      jsonDeadlineMs: JSON_BODY_DEADLINE_MS,
+      jsonClosedAfterMs: json.map((r) => r.closedAfterMs),
+      formDeadlineMs: FORM_BODY_DEADLINE_MS,
+      formClosedAfterMs: forms.map((r) => r.closedAfterMs),
       othersServedMs: served,
       nothingStored: true,
     });
-  }, 30_000);
+  }, 45_000);
 });

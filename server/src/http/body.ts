@@ -12,30 +12,39 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  */
 export const JSON_BODY_DEADLINE_MS = 10_000;
 
+/**
+ * The raw body, at most `limit` bytes (raw-body's errors), within `deadlineMs`: past it, a 408
+ * AppError, and the connection ends with that answer (the rest of the body is not waited for).
+ */
+export async function rawBodyWithin(ctx: Context, limit: number, deadlineMs: number): Promise<Buffer> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      ctx.res.once('finish', () => ctx.req.destroy());
+      reject(new AppError(408, 'invalid_request', `the body did not arrive within ${deadlineMs / 1000} s`, { Connection: 'close' }));
+    }, deadlineMs);
+  });
+  try {
+    return await Promise.race([getRawBody(ctx.req, { limit, length: ctx.get('content-length') || undefined }), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export async function readJsonBody(ctx: Context): Promise<unknown> {
   if (!ctx.is('application/json')) {
     throw new AppError(415, 'unsupported_media_type', 'send the body as application/json');
   }
   let raw: Buffer;
-  let timer: NodeJS.Timeout | undefined;
   try {
-    const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(Object.assign(new Error('body deadline'), { type: 'portico.body.late' })), JSON_BODY_DEADLINE_MS);
-    });
-    raw = await Promise.race([getRawBody(ctx.req, { limit: LIMITS.jsonBodyBytes, length: ctx.get('content-length') || undefined }), late]);
+    raw = await rawBodyWithin(ctx, LIMITS.jsonBodyBytes, JSON_BODY_DEADLINE_MS);
   } catch (error: any) {
-    if (error?.type === 'portico.body.late') {
-      // The rest of the body is not waited for: the connection ends with the answer.
-      ctx.res.once('finish', () => ctx.req.destroy());
-      throw new AppError(408, 'invalid_request', `the body did not arrive within ${JSON_BODY_DEADLINE_MS / 1000} s`, { Connection: 'close' });
-    }
+    if (error instanceof AppError) throw error;
     if (error?.type === 'entity.too.large') {
       throw new AppError(413, 'body_too_large', `the body may have at most ${LIMITS.jsonBodyBytes} bytes`);
     }
     if (error?.type === 'request.size.invalid') throw new AppError(400, 'invalid_request', 'the body is shorter or longer than Content-Length');
     throw new AppError(400, 'invalid_request', 'the request body could not be read');
-  } finally {
-    clearTimeout(timer);
   }
   let text: string;
   try {

@@ -14,14 +14,16 @@ import { createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Context } from 'koa';
-import getRawBody from 'raw-body';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { AppError } from '../errors.js';
+import { rawBodyWithin } from '../http/body.js';
 import type { ServerSecret } from '../secrets.js';
 import type { ProviderRecord } from '../store/portal.js';
 import type { Store } from '../store/store.js';
 
 export const FORM_BYTES = 1024 * 1024;
+/** A form or JSON push (at most 1 MiB) must arrive within this; multipart uploads have the server's 15 minutes. */
+export const FORM_BODY_DEADLINE_MS = 20_000;
 export const SIGNATURE_WINDOW_S = 300;
 
 export interface Upload {
@@ -141,10 +143,11 @@ export class ProviderGate {
     if (!type) throw new AppError(415, 'unsupported_media_type', 'send application/x-www-form-urlencoded, multipart/form-data or application/json');
     let text: string;
     try {
-      const raw = await getRawBody(ctx.req, { limit: FORM_BYTES, length: ctx.get('content-length') || undefined });
+      const raw = await rawBodyWithin(ctx, FORM_BYTES, FORM_BODY_DEADLINE_MS);
       hmac?.update(raw);
       text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
     } catch (error: any) {
+      if (error instanceof AppError) throw error; // 408: too slow
       if (error?.type === 'entity.too.large') throw new AppError(413, 'body_too_large', `the body may have at most ${FORM_BYTES} bytes`);
       if (error instanceof TypeError) throw new AppError(400, 'invalid_request', 'the body is not valid UTF-8');
       throw new AppError(400, 'invalid_request', 'the request body could not be read');

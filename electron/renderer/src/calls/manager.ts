@@ -2,26 +2,38 @@
  * The panel's phone: the call going on (at most one), calls ringing for me, and what the views
  * call (start, accept, decline, hang up, mute, camera off, device choice). It listens to the
  * client's call events, asks for the camera and microphone only when a call starts or is
- * accepted, and hands the media to a CallSession once both have joined. No DOM here.
+ * accepted, and runs one CallSession per other member who joined (a mesh: up to 4 people). In
+ * each pair the caller, else the smaller username, makes the offers. On the HTTP relay my
+ * media is recorded and uploaded once, whoever reads it. No DOM here.
  */
 import type { Call, CallSignal, PorticoClient } from '../api/client.js';
-import { CallSession, type CallPath, type MediaState, type SessionTimings } from './session.js';
+import { RelaySender, recorderType } from './relay-media.js';
+import { CallSession, type CallPath, type SessionTimings } from './session.js';
 
 export type CallPhase = 'ringing' | 'connecting' | 'connected' | 'ended';
+
+/** One other member's media. */
+export interface RemoteView {
+  username: string;
+  displayName: string;
+  connected: boolean;
+  path: CallPath | undefined;
+  /** A stream (WebRTC) or a URL (HTTP relay, Media Source). */
+  stream: MediaStream | undefined;
+  url: string | undefined;
+}
 
 export interface CallView {
   call: Call;
   /** I started it (ringing others) or answered it. */
   outgoing: boolean;
   phase: CallPhase;
+  /** The path of the first connected partner (the one shown in a 1:1 call). */
   path: CallPath | undefined;
   local: MediaStream | undefined;
-  remoteStream: MediaStream | undefined;
-  remoteUrl: string | undefined;
+  remotes: RemoteView[];
   muted: boolean;
   cameraOff: boolean;
-  /** The media could not connect on any path. */
-  failed: boolean;
 }
 
 export interface PhoneState {
@@ -48,9 +60,13 @@ export class Phone {
   state: PhoneState = { current: undefined, incoming: [] };
   private readonly listeners = new Set<() => void>();
   private readonly offs: Array<() => void> = [];
-  private session: CallSession | undefined;
+  /** Per other member (lower-case username) who joined: their media session. */
+  private readonly sessions = new Map<string, CallSession>();
   /** Signals that came before their session (an offer racing the accept). */
   private early = new Map<string, Array<{ from: string; signal: CallSignal }>>();
+  /** My uploads to the HTTP relay, while any session uses it. */
+  private sender: RelaySender | undefined;
+  private senderUsers = 0;
 
   constructor(
     readonly client: Pick<PorticoClient, 'on' | 'startCall' | 'acceptCall' | 'declineCall' | 'hangUp' | 'getCall' | 'sendSignal' | 'iceServers' | 'relayFetch' | 'user'>,
@@ -89,7 +105,8 @@ export class Phone {
       c.on('call.updated', (e: { call: Call }) => this.updated(e.call)),
       c.on('call.ended', (e: { call: Call }) => this.updated(e.call)),
       c.on('call.signal', (e: { callId: string; from: string; signal: CallSignal }) => {
-        if (this.session?.callId === e.callId) void this.session.signal(e.signal);
+        const session = this.sessions.get(e.from.toLowerCase());
+        if (session?.callId === e.callId) void session.signal(e.signal);
         else if (this.state.current?.call.id === e.callId || this.state.incoming.some((x) => x.id === e.callId)) {
           const list = this.early.get(e.callId) ?? [];
           list.push({ from: e.from, signal: e.signal });
@@ -205,18 +222,13 @@ export class Phone {
       old.stop();
     }
     local.addTrack(track);
-    await this.session?.replaceTrack(track);
+    for (const session of this.sessions.values()) await session.replaceTrack(track);
     this.patchCurrent({ local });
   }
 
-  /** The element showing the partner (for the HTTP relay's playback). */
-  attachRemote(element: HTMLMediaElement | undefined) {
-    this.session?.attachRemote(element);
-  }
-
-  /** The media session (for diagnostics). */
-  get media(): CallSession | undefined {
-    return this.session;
+  /** The element showing a partner (for the HTTP relay's playback). */
+  attachRemote(username: string, element: HTMLMediaElement | undefined) {
+    this.sessions.get(username.toLowerCase())?.attachRemote(element);
   }
 
   // ---------- events ----------
@@ -241,37 +253,78 @@ export class Phone {
       return;
     }
     this.patchCurrent({ call });
-    if (call.state === 'active' && current.local && !this.session) this.connect();
+    if (call.state === 'active') this.connect();
   }
 
-  /** Both joined and the devices are there: the media session starts. */
+  /** Sessions follow the members: one for each other member who joined, none for those who left. */
   private connect() {
     const current = this.state.current;
-    if (!current?.local || this.session) return;
-    const peer = current.call.members.find((m) => m.username.toLowerCase() !== this.me && m.state === 'joined');
-    if (!peer) return;
-    const session = new CallSession(this.client, current.call.id, peer.username, current.outgoing, current.local, current.call.video, () => this.fromSession(session), this.timings);
-    this.session = session;
-    this.patchCurrent({ phase: 'connecting' });
-    for (const e of this.early.get(current.call.id) ?? []) void session.signal(e.signal);
-    this.early.delete(current.call.id);
-    void session.start();
+    if (!current?.local || current.call.state !== 'active') return;
+    const call = current.call;
+    for (const m of call.members) {
+      const peer = m.username.toLowerCase();
+      if (peer === this.me) continue;
+      const session = this.sessions.get(peer);
+      if (m.state === 'joined' && !session) {
+        const creator = call.createdBy.toLowerCase();
+        const offerer = creator === this.me ? true : creator === peer ? false : this.me < peer;
+        const created: CallSession = new CallSession(this.client, call.id, m.username, offerer, current.local, this.relayShare, () => this.fromSessions(created), this.timings);
+        this.sessions.set(peer, created);
+        const early = this.early.get(call.id) ?? [];
+        this.early.set(call.id, early.filter((e) => e.from.toLowerCase() !== peer));
+        for (const e of early) if (e.from.toLowerCase() === peer) void created.signal(e.signal);
+        void created.start();
+      } else if (m.state !== 'joined' && session) {
+        session.close();
+        this.sessions.delete(peer);
+      }
+    }
+    this.fromSessions();
   }
 
-  private fromSession(session: CallSession) {
-    if (session !== this.session) return;
-    const state: MediaState = session.state;
-    this.patchCurrent({
-      phase: state === 'connected' ? 'connected' : 'connecting',
-      path: session.path,
-      remoteStream: session.remoteStream,
-      remoteUrl: session.remoteUrl,
-      failed: state === 'failed',
-    });
-    if (state === 'failed') {
-      this.hooks.toast(this.hooks.text('callEndedFailed'), 'error');
-      void this.hangUp();
+  private readonly relayShare = {
+    acquire: () => {
+      const local = this.state.current?.local;
+      if (this.senderUsers++ > 0 || !local || !this.state.current) return;
+      const callId = this.state.current.call.id;
+      const put = async (seq: number, chunk: Blob, signal: AbortSignal) => {
+        await this.client.relayFetch(`/api/v1/calls/${encodeURIComponent(callId)}/relay/${seq}`, { method: 'PUT', body: chunk, signal });
+      };
+      this.sender = new RelaySender(put, local, recorderType(this.state.current.call.video));
+      this.sender.start();
+    },
+    release: () => {
+      if (--this.senderUsers > 0) return;
+      this.senderUsers = 0;
+      this.sender?.stop();
+      this.sender = undefined;
+    },
+  };
+
+  /** The sessions' state into the view; a partner no path could reach is dropped (and with the last, the call). */
+  private fromSessions(changed?: CallSession) {
+    const current = this.state.current;
+    if (!current) return;
+    if (changed?.state === 'failed') {
+      changed.close();
+      this.sessions.delete(changed.peer.toLowerCase());
+      if (this.sessions.size === 0) {
+        this.hooks.toast(this.hooks.text('callEndedFailed'), 'error');
+        void this.hangUp();
+        return;
+      }
     }
+    const remotes: RemoteView[] = [...this.sessions.values()].map((s) => ({
+      username: s.peer,
+      displayName: current.call.members.find((m) => m.username.toLowerCase() === s.peer.toLowerCase())?.displayName ?? s.peer,
+      connected: s.state === 'connected',
+      path: s.path,
+      stream: s.remoteStream,
+      url: s.remoteUrl,
+    }));
+    const shown = remotes.find((r) => r.connected) ?? remotes[0];
+    const phase: CallPhase = current.call.state === 'ringing' && remotes.length === 0 ? current.phase : remotes.some((r) => r.connected) ? 'connected' : 'connecting';
+    this.patchCurrent({ remotes, path: shown?.path, phase });
   }
 
   /** After a reset of the event stream: the call may have ended meanwhile. */
@@ -291,12 +344,15 @@ export class Phone {
   }
 
   private view(call: Call, outgoing: boolean, phase: CallPhase): CallView {
-    return { call, outgoing, phase, path: undefined, local: undefined, remoteStream: undefined, remoteUrl: undefined, muted: false, cameraOff: false, failed: false };
+    return { call, outgoing, phase, path: undefined, local: undefined, remotes: [], muted: false, cameraOff: false };
   }
 
   private cleanup() {
-    this.session?.close();
-    this.session = undefined;
+    for (const session of this.sessions.values()) session.close();
+    this.sessions.clear();
+    this.sender?.stop();
+    this.sender = undefined;
+    this.senderUsers = 0;
     const current = this.state.current;
     if (current) {
       this.early.delete(current.call.id);

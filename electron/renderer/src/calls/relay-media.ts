@@ -11,7 +11,8 @@
  * in MSE 'sequence' mode (timestamps follow on, skipped chunks leave no gap), keeps only a few
  * seconds buffered, and jumps forward when playback lags: delay and memory stay bounded.
  *
- * Connections: one upload and one download in flight at a time per side.
+ * Connections: one upload (RelaySender: my chunks, whoever reads them) and one download per
+ * partner (RelayReceiver) in flight at a time: two per side in a 1:1 call.
  */
 
 export const CHUNK_MS = 1000;
@@ -22,22 +23,24 @@ const MAX_AHEAD_S = 2.7;
 /** Media kept in the player behind the playhead (seconds). */
 const KEEP_BEHIND_S = 6;
 
-export interface RelayTransport {
-  put(seq: number, chunk: Blob, signal: AbortSignal): Promise<void>;
-  /** The next chunk after `after` (-1: the newest), or undefined when none came in time. */
-  get(after: number, signal: AbortSignal): Promise<{ seq: number; skipped: number; type: string; data: ArrayBuffer } | undefined>;
-}
+/** Uploads one chunk of mine. */
+export type RelayPut = (seq: number, chunk: Blob, signal: AbortSignal) => Promise<void>;
+/** The next chunk of a partner's after `after` (-1: the newest), or undefined when none came in time. */
+export type RelayGet = (after: number, signal: AbortSignal) => Promise<{ seq: number; skipped: number; type: string; data: ArrayBuffer } | undefined>;
 
 export function recorderType(video: boolean): string {
   const candidates = video ? ['video/webm;codecs=vp8,opus', 'video/webm;codecs=vp9,opus', 'video/webm'] : ['audio/webm;codecs=opus', 'audio/webm'];
   return candidates.find((t) => typeof MediaRecorder !== 'undefined' && MediaRecorder.isTypeSupported(t)) ?? candidates.at(-1)!;
 }
 
-export interface RelayStats {
+export interface SenderStats {
   sent: number;
   sentBytes: number;
   /** Chunks recorded but replaced by a newer one before the upload was free. */
   dropped: number;
+}
+
+export interface ReceiverStats {
   received: number;
   /** Chunks the server skipped for us because we fell behind. */
   skipped: number;
@@ -54,9 +57,9 @@ const sleep = (ms: number, signal: AbortSignal) =>
     }, { once: true });
   });
 
-/** Sends and receives one call's media through the relay until stop(). */
-export class RelayMedia {
-  readonly stats: RelayStats = { sent: 0, sentBytes: 0, dropped: 0, received: 0, skipped: 0, jumps: 0 };
+/** Records my camera and microphone in self-contained chunks and uploads them, newest first, until stop(). */
+export class RelaySender {
+  readonly stats: SenderStats = { sent: 0, sentBytes: 0, dropped: 0 };
   private readonly stop$ = new AbortController();
   private recorder: MediaRecorder | undefined;
   private recordTimer: ReturnType<typeof setInterval> | undefined;
@@ -64,24 +67,15 @@ export class RelayMedia {
   private waiting: Blob | undefined;
   private wake: (() => void) | undefined;
   private seq = 0;
-  private mediaSource: MediaSource | undefined;
-  private sourceBuffer: SourceBuffer | undefined;
-  private readonly appendQueue: ArrayBuffer[] = [];
-  private url: string | undefined;
-  private playing = false;
-  private element: HTMLMediaElement | undefined;
 
   constructor(
-    private readonly transport: RelayTransport,
+    private readonly put: RelayPut,
     private readonly local: MediaStream,
     private readonly mime: string,
     private readonly onError: (error: unknown) => void = (e) => console.warn('portico: relay', e),
-    /** Called for every chunk of the partner's that arrives. */
-    private readonly onReceive: () => void = () => {},
   ) {}
 
-  /** Starts both directions; the returned URL is the partner's media for a <video> element's src. */
-  start(): string {
+  start() {
     // A smaller picture for this path: it goes through proxies as plain requests (~300 kbit/s),
     // and MediaRecorder's encoder keeps up on a busy machine.
     for (const track of this.local.getVideoTracks()) {
@@ -89,43 +83,16 @@ export class RelayMedia {
     }
     this.startRecording();
     void this.uploadLoop();
-    const ms = (this.mediaSource = new MediaSource());
-    this.url = URL.createObjectURL(ms);
-    ms.addEventListener('sourceopen', () => void this.downloadLoop(), { once: true });
-    return this.url;
-  }
-
-  /** The element playing start()'s URL: the relay decides when it plays (see afterAppend). */
-  attach(element: HTMLMediaElement | undefined) {
-    if (element === this.element) return;
-    this.element?.removeEventListener('waiting', this.onWaiting);
-    this.element = element;
-    this.playing = false;
-    if (!element) return;
-    element.autoplay = false;
-    element.pause();
-    element.addEventListener('waiting', this.onWaiting);
-    this.afterAppend();
   }
 
   stop() {
     this.stop$.abort();
     this.wake?.();
     clearInterval(this.recordTimer);
-    this.element?.removeEventListener('waiting', this.onWaiting);
     if (this.recorder?.state === 'recording') this.recorder.stop();
     this.recorder = undefined;
     this.waiting = undefined;
-    this.appendQueue.length = 0;
-    try {
-      if (this.mediaSource?.readyState === 'open') this.mediaSource.endOfStream();
-    } catch {
-      /* already ended */
-    }
-    if (this.url) URL.revokeObjectURL(this.url);
   }
-
-  // ---------- sending ----------
 
   private startRecording() {
     const next = () => {
@@ -168,7 +135,7 @@ export class RelayMedia {
       }
       this.waiting = undefined;
       try {
-        await this.transport.put(this.seq, chunk, signal);
+        await this.put(this.seq, chunk, signal);
         this.seq++;
         this.stats.sent++;
         this.stats.sentBytes += chunk.size;
@@ -180,15 +147,65 @@ export class RelayMedia {
       }
     }
   }
+}
 
-  // ---------- receiving ----------
+/** Downloads one partner's chunks and plays them through Media Source Extensions, until stop(). */
+export class RelayReceiver {
+  readonly stats: ReceiverStats = { received: 0, skipped: 0, jumps: 0 };
+  private readonly stop$ = new AbortController();
+  private mediaSource: MediaSource | undefined;
+  private sourceBuffer: SourceBuffer | undefined;
+  private readonly appendQueue: ArrayBuffer[] = [];
+  private url: string | undefined;
+  private playing = false;
+  private element: HTMLMediaElement | undefined;
+
+  constructor(
+    private readonly get: RelayGet,
+    private readonly onError: (error: unknown) => void = (e) => console.warn('portico: relay', e),
+    /** Called for every chunk of the partner's that arrives. */
+    private readonly onReceive: () => void = () => {},
+  ) {}
+
+  /** Starts downloading; the returned URL is the partner's media for a <video> element's src. */
+  start(): string {
+    const ms = (this.mediaSource = new MediaSource());
+    this.url = URL.createObjectURL(ms);
+    ms.addEventListener('sourceopen', () => void this.downloadLoop(), { once: true });
+    return this.url;
+  }
+
+  /** The element playing start()'s URL: the receiver decides when it plays (see afterAppend). */
+  attach(element: HTMLMediaElement | undefined) {
+    if (element === this.element) return;
+    this.element?.removeEventListener('waiting', this.onWaiting);
+    this.element = element;
+    this.playing = false;
+    if (!element) return;
+    element.autoplay = false;
+    element.pause();
+    element.addEventListener('waiting', this.onWaiting);
+    this.afterAppend();
+  }
+
+  stop() {
+    this.stop$.abort();
+    this.element?.removeEventListener('waiting', this.onWaiting);
+    this.appendQueue.length = 0;
+    try {
+      if (this.mediaSource?.readyState === 'open') this.mediaSource.endOfStream();
+    } catch {
+      /* already ended */
+    }
+    if (this.url) URL.revokeObjectURL(this.url);
+  }
 
   private async downloadLoop() {
     const signal = this.stop$.signal;
     let after = -1;
     while (!signal.aborted) {
       try {
-        const got = await this.transport.get(after, signal);
+        const got = await this.get(after, signal);
         if (!got) continue;
         after = got.seq;
         this.stats.received++;

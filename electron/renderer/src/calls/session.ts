@@ -9,7 +9,7 @@
  * signals. The server's policy may skip steps: 'turn' starts at 2, 'http' goes straight to 3.
  */
 import type { CallPath, CallPolicy, CallSignal, IceServersResponse as IceServers } from '../../../../shared/calls.js';
-import { RelayMedia, recorderType, type RelayTransport } from './relay-media.js';
+import { RelayReceiver, type RelayGet } from './relay-media.js';
 
 export type { CallPath, CallPolicy };
 
@@ -21,6 +21,12 @@ export interface CallApi {
 }
 
 export type MediaState = 'connecting' | 'connected' | 'failed' | 'closed';
+
+/** My uploads to the HTTP relay, shared by the sessions of a call (one recording for all partners). */
+export interface RelayShare {
+  acquire(): void;
+  release(): void;
+}
 
 export interface SessionTimings {
   /** How long a WebRTC attempt may take to connect before the next path is tried (ms). */
@@ -38,7 +44,7 @@ export class CallSession {
   remoteStream: MediaStream | undefined;
   remoteUrl: string | undefined;
   private pc: RTCPeerConnection | undefined;
-  private relay: RelayMedia | undefined;
+  private relay: RelayReceiver | undefined;
   private ice: IceServers | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private pendingCandidates: RTCIceCandidateInit[] = [];
@@ -52,7 +58,7 @@ export class CallSession {
     readonly peer: string,
     readonly offerer: boolean,
     readonly local: MediaStream,
-    readonly video: boolean,
+    private readonly relayShare: RelayShare,
     private readonly onChange: () => void,
     private readonly timings: SessionTimings = DEFAULT_TIMINGS,
   ) {}
@@ -251,39 +257,38 @@ export class CallSession {
     this.closePc();
     this.path = 'http-relay';
     this.state = 'connecting';
-    const relay = (this.relay = new RelayMedia(this.transport(), this.local, recorderType(this.video), (error) => console.warn('portico: relay', error), () => {
+    const relay = (this.relay = new RelayReceiver(this.download(), (error) => console.warn('portico: relay', error), () => {
       if (this.state !== 'connected' && !this.closed) {
         this.state = 'connected';
         this.onChange();
       }
     }));
+    this.relayShare.acquire();
     this.remoteUrl = relay.start();
     this.remoteStream = undefined;
     this.onChange();
   }
 
   private closeRelay() {
-    this.relay?.stop();
+    if (!this.relay) return;
+    this.relay.stop();
     this.relay = undefined;
+    this.relayShare.release();
     this.remoteUrl = undefined;
   }
 
-  private transport(): RelayTransport {
-    const base = `/api/v1/calls/${enc(this.callId)}/relay`;
-    return {
-      put: async (seq, chunk, signal) => {
-        await this.api.relayFetch(`${base}/${seq}`, { method: 'PUT', body: chunk, signal });
-      },
-      get: async (after, signal) => {
-        const res = await this.api.relayFetch(`${base}/${enc(this.peer)}?after=${after}&wait=15`, { method: 'GET', signal });
-        if (res.status === 204) return undefined;
-        return {
-          seq: Number(res.headers.get('x-relay-seq')),
-          skipped: Number(res.headers.get('x-relay-skipped') ?? 0),
-          type: res.headers.get('content-type') ?? 'video/webm',
-          data: await res.arrayBuffer(),
-        };
-      },
+  /** The partner's chunks from the relay. */
+  private download(): RelayGet {
+    const path = `/api/v1/calls/${enc(this.callId)}/relay/${enc(this.peer)}`;
+    return async (after, signal) => {
+      const res = await this.api.relayFetch(`${path}?after=${after}&wait=15`, { method: 'GET', signal });
+      if (res.status === 204) return undefined;
+      return {
+        seq: Number(res.headers.get('x-relay-seq')),
+        skipped: Number(res.headers.get('x-relay-skipped') ?? 0),
+        type: res.headers.get('content-type') ?? 'video/webm',
+        data: await res.arrayBuffer(),
+      };
     };
   }
 

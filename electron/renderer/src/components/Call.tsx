@@ -5,7 +5,7 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Call } from '../api/client.js';
-import type { CallView, Phone, PhoneState } from '../calls/manager.js';
+import type { CallView, Phone, PhoneState, RemoteView } from '../calls/manager.js';
 import type { CallPath } from '../calls/session.js';
 import { joinNames, t, type Key } from '../i18n.js';
 import type { PanelModel } from '../model.js';
@@ -24,29 +24,46 @@ export function usePhone(phone: Phone): PhoneState {
 
 const othersOf = (call: Call, me: string) => call.members.filter((m) => m.username.toLowerCase() !== me.toLowerCase()).map((m) => m.displayName);
 
-/** The call going on, in the media area's stage. */
-export function CallStage({ phone, view }: { phone: Phone; view: CallView }) {
-  const remote = useRef<HTMLVideoElement>(null);
-  const self = useRef<HTMLVideoElement>(null);
-  const names = joinNames(othersOf(view.call, phone.me));
-  const [devices, setDevices] = useState<MediaDeviceInfo[]>([]);
-  const [showDevices, setShowDevices] = useState(false);
-
+/** One partner's video (and voice): a WebRTC stream or the HTTP relay's Media Source URL. */
+function RemoteVideo({ phone, remote, label }: { phone: Phone; remote: RemoteView; label: string }) {
+  const ref = useRef<HTMLVideoElement>(null);
   useEffect(() => {
-    const el = remote.current;
+    const el = ref.current;
     if (!el) return;
-    if (view.remoteStream) {
-      if (el.srcObject !== view.remoteStream) el.srcObject = view.remoteStream;
-    } else if (view.remoteUrl) {
+    if (remote.stream) {
+      if (el.srcObject !== remote.stream) el.srcObject = remote.stream;
+    } else if (remote.url) {
       el.srcObject = null;
-      if (el.getAttribute('src') !== view.remoteUrl) el.src = view.remoteUrl;
+      if (el.getAttribute('src') !== remote.url) el.src = remote.url;
     } else {
       el.srcObject = null;
       el.removeAttribute('src');
     }
     el.play().catch(() => {});
-    phone.attachRemote(el);
-  }, [view.remoteStream, view.remoteUrl, phone]);
+    phone.attachRemote(remote.username, el);
+  }, [remote.stream, remote.url, remote.username, phone]);
+  useEffect(() => () => phone.attachRemote(remote.username, undefined), [phone, remote.username]);
+  return (
+    <video
+      class="call-remote"
+      ref={ref}
+      autoplay
+      playsInline
+      aria-label={label}
+      title={remote.displayName}
+      data-peer={remote.username}
+      data-path={remote.path ?? ''}
+      data-connected={remote.connected}
+    />
+  );
+}
+
+/** The call going on, in the media area's stage. */
+export function CallStage({ phone, view }: { phone: Phone; view: CallView }) {
+  const self = useRef<HTMLVideoElement>(null);
+  const names = joinNames(othersOf(view.call, phone.me));
+  const [devices, setDevices] = useState<MediaDeviceInfo[]>([]);
+  const [showDevices, setShowDevices] = useState(false);
 
   useEffect(() => {
     const el = self.current;
@@ -56,16 +73,22 @@ export function CallStage({ phone, view }: { phone: Phone; view: CallView }) {
     }
   }, [view.local]);
 
-  useEffect(() => () => phone.attachRemote(undefined), [phone]);
-
   const status =
     view.phase === 'ringing' ? t('callRinging', { names }) : view.phase === 'connected' ? t('callConnected', { names }) : t('callConnecting');
   const currentOf = (kind: 'audioinput' | 'videoinput') => (kind === 'audioinput' ? view.local?.getAudioTracks()[0] : view.local?.getVideoTracks()[0])?.getSettings().deviceId;
 
   return (
     <div class="call" data-phase={view.phase} data-path={view.path ?? ''} data-call={view.call.id}>
-      <div class="call-videos">
-        <video class="call-remote" ref={remote} autoplay playsInline aria-label={t('remoteView', { names })} />
+      <div class="call-videos" data-count={view.remotes.length}>
+        {view.remotes.length === 0 ? (
+          <div class="call-waiting" />
+        ) : (
+          <div class="call-grid">
+            {view.remotes.map((r) => (
+              <RemoteVideo key={r.username} phone={phone} remote={r} label={t('remoteView', { names: r.displayName })} />
+            ))}
+          </div>
+        )}
         {view.call.video && <video class="call-self" ref={self} autoplay playsInline muted aria-label={t('selfView')} data-off={view.cameraOff} />}
         <p class="call-status" role="status">
           <span class="call-state">{status}</span>

@@ -143,7 +143,7 @@ describe('video calls in Chromium', { timeout: 90_000 }, () => {
   }
 
   /** The partner's video advances (decoded frames) and its sound is above silence, on this page. */
-  async function expectMedia(page: Page, label: string, peer?: string, seconds = 2.5) {
+  async function expectMedia(page: Page, label: string, peer?: string, seconds = 2.5, sound = true) {
     const result = await page.evaluate(async ({ peer, seconds }) => {
       const el = document.querySelector<HTMLVideoElement>(peer ? `.call-remote[data-peer="${peer}"]` : '.call-remote')!;
       const frames = () => el.getVideoPlaybackQuality().totalVideoFrames;
@@ -172,7 +172,8 @@ describe('video calls in Chromium', { timeout: 90_000 }, () => {
     console.info(`${label}: ${result.after - result.before} frames in ${seconds} s, ${result.width} px wide, audio peak RMS ${result.rms.toFixed(3)}`);
     expect(result.width, `${label}: remote video has a size`).toBeGreaterThan(0);
     expect(result.after - result.before, `${label}: remote frames advance (${JSON.stringify(result)})`).toBeGreaterThan(10);
-    expect(result.rms, `${label}: remote audio above silence (${JSON.stringify(result)})`).toBeGreaterThan(0.005);
+    if (sound) expect(result.rms, `${label}: remote audio above silence (${JSON.stringify(result)})`).toBeGreaterThan(0.005);
+    else expect(result.rms, `${label}: remote audio silent (${JSON.stringify(result)})`).toBeLessThan(0.001);
   }
 
   /** The selected ICE candidate pair of the connected peer connection on this page. */
@@ -266,10 +267,20 @@ describe('video calls in Chromium', { timeout: 90_000 }, () => {
     await Promise.all([expectMedia(p.bob, 'direct, bob receives'), expectMedia(p.alice, 'direct, alice receives')]);
     await shot(p.bob, 'call-direct.png');
 
-    // Mute and camera off are reflected in the controls.
+    // Muted, bob hears silence (the video goes on); unmuted, sound again.
     await p.alice.locator('.call-mute').click();
     expect(await p.alice.locator('.call-mute').getAttribute('aria-pressed')).toBe('true');
+    await expectMedia(p.bob, 'direct, bob receives while alice is muted', undefined, 2.5, false);
     await p.alice.locator('.call-mute').click();
+
+    // Another microphone mid-call (Chromium's fake devices offer three): bob still hears alice.
+    await p.alice.locator('.call-devices').click();
+    const mic = p.alice.locator('.call-device-list select').first();
+    const other = await mic.locator('option', { hasText: 'Fake Audio Input 1' }).getAttribute('value');
+    expect(other).toBeTruthy();
+    await mic.selectOption(other!);
+    await expect.poll(() => mic.inputValue(), { timeout: T }).toBe(other);
+    await expectMedia(p.bob, 'direct, bob receives after alice switched microphones');
 
     await p.bob.locator('.call-hangup').click();
     await p.alice.locator('.call').waitFor({ state: 'detached', timeout: T });

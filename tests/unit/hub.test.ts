@@ -99,20 +99,19 @@ describe('EventHub', () => {
     expect(all.every((x) => x.wakes === 1 && x.woken?.[0]?.seq === 100)).toBe(true);
     expect(hub.size).toBe(0);
   });
-  it('knows from memory whether the log may hold events of some topics after a cursor', () => {
+  it('knows from memory which topics may have events in the log after a cursor', () => {
     const hub = new EventHub();
-    // Before the first commit it knows nothing: every poll must look in the log.
-    expect(hub.mayHaveEvents(['c:x'], 1_000)).toBe(true);
+    // Before the first commit it knows nothing: every topic must be looked up in the log.
+    expect(hub.topicsWithEvents(['c:x', 'u:1'], 1_000)).toEqual(['c:x', 'u:1']);
     expect(hub.isKnown(0)).toBe(false);
     hub.publish([event(11, 'c:x'), event(12, 'p:2')]);
     hub.publish([event(13, 'c:y')]);
     // Cursors from before what the hub saw (before this process started) go to the log.
-    expect(hub.mayHaveEvents(['u:1'], 9)).toBe(true);
-    expect(hub.mayHaveEvents(['c:x'], 10)).toBe(true);
-    expect(hub.mayHaveEvents(['u:1', 'p:2'], 11)).toBe(true);
-    expect(hub.mayHaveEvents(['u:1', 'c:x'], 11)).toBe(false);
-    expect(hub.mayHaveEvents(['c:y'], 13)).toBe(false);
-    expect(hub.mayHaveEvents([], 10)).toBe(false);
+    expect(hub.topicsWithEvents(['u:1'], 9)).toEqual(['u:1']);
+    expect(hub.topicsWithEvents(['c:x', 'u:1'], 10)).toEqual(['c:x']);
+    expect(hub.topicsWithEvents(['u:1', 'p:2', 'c:y'], 11)).toEqual(['p:2', 'c:y']);
+    expect(hub.topicsWithEvents(['u:1', 'c:x'], 11)).toEqual([]);
+    expect(hub.topicsWithEvents(['c:y'], 13)).toEqual([]);
     // A cursor at or below the newest published event is no cursor from the future.
     expect(hub.isKnown(13)).toBe(true);
     expect(hub.isKnown(14)).toBe(false);

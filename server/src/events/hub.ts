@@ -65,14 +65,14 @@ export class EventHub {
   }
 
   /**
-   * Whether the log may hold events of these topics after `after`, answered from memory: the
+   * Which of these topics may have events in the log after `after`, answered from memory: the
    * store publishes every committed event once, in order, without gaps, so once the hub has seen
-   * all events after `after` it knows each topic's newest. Saves a log query on most polls.
+   * all events after `after` it knows each topic's newest. Usually none (the poll skips the log
+   * query) or one (the query is a plain index range). All of them when the hub cannot tell.
    */
-  mayHaveEvents(topics: readonly string[], after: number): boolean {
-    if (this.since === undefined || after < this.since) return true;
-    for (const topic of topics) if ((this.lastOfTopic.get(topic) ?? 0) > after) return true;
-    return false;
+  topicsWithEvents(topics: readonly string[], after: number): readonly string[] {
+    if (this.since === undefined || after < this.since) return topics;
+    return topics.filter((topic) => (this.lastOfTopic.get(topic) ?? 0) > after);
   }
 
   /** Whether `after` is at or below the newest published sequence (so it is no future cursor). */

@@ -40,7 +40,8 @@ export function eventRoutes({ store, hub, topics, presence }: Services) {
           const woken = new Promise<StoredEvent[]>((resolve) => (wake = resolve));
           const waiter: Waiter = { userId, tokenId, topics: listening, after, pending: [], wake };
           hub.add(waiter);
-          const stored = hub.mayHaveEvents(listening, after) ? await store.readEvents(listening, after, LIMITS.eventsPage) : [];
+          const fresh = hub.topicsWithEvents(listening, after);
+          const stored = fresh.length > 0 ? await store.readEvents([...fresh], after, LIMITS.eventsPage) : [];
           if (stored.length > 0 || query.wait === 0) {
             hub.remove(waiter);
             return answer(stored, after);

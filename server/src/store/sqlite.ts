@@ -81,6 +81,8 @@ export class SqliteStore implements Store {
       readEvents: p(
         'SELECT seq, topic, body FROM events WHERE seq > ? AND topic IN (SELECT value FROM json_each(?)) ORDER BY seq LIMIT ?',
       ),
+      // The usual poll that reads the log needs one topic (the hub knows which): a plain index range.
+      readTopic: p('SELECT seq, topic, body FROM events WHERE topic = ? AND seq > ? ORDER BY seq LIMIT ?'),
       eventsSince: p('SELECT seq, topic, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
       dataVersion: p('PRAGMA data_version').pluck(),
       headSeq: p("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0) AS seq").pluck(),
@@ -582,7 +584,11 @@ export class SqliteStore implements Store {
   private readonly toStored = (r: Row): StoredEvent => ({ seq: r.seq, topic: r.topic, json: `{"cursor":"${r.seq}",${(r.body as string).slice(1)}` });
 
   readEvents(topics: string[], after: number, limit: number) {
-    return this.read(() => (this.q.readEvents.all(after, JSON.stringify(topics), limit) as Row[]).map(this.toStored));
+    return this.read(() =>
+      (topics.length === 1 ? (this.q.readTopic.all(topics[0], after, limit) as Row[]) : (this.q.readEvents.all(after, JSON.stringify(topics), limit) as Row[])).map(
+        this.toStored,
+      ),
+    );
   }
 
   eventsSince(after: number, limit: number) {

@@ -116,4 +116,15 @@ describe('EventHub', () => {
     expect(hub.isKnown(13)).toBe(true);
     expect(hub.isKnown(14)).toBe(false);
   });
+  it('remembers a bounded number of topics: cursors older than what it forgot go to the log again', () => {
+    const hub = new EventHub();
+    const many = Array.from({ length: 100_001 }, (_, i) => event(i + 1, `c:${i + 1}`));
+    hub.publish(many);
+    hub.publish([event(100_002, 'c:1')]); // the oldest topic has news again: it is kept
+    // The older half was forgotten: for a cursor below that point nothing can be ruled out.
+    expect(hub.topicsWithEvents(['c:2', 'c:3'], 10)).toEqual(['c:2', 'c:3']);
+    // Above it, forgotten topics are known to be quiet and remembered ones are exact.
+    expect(hub.topicsWithEvents(['c:2', 'c:1', 'c:99999'], 99_000)).toEqual(['c:1', 'c:99999']);
+    expect(hub.topicsWithEvents(['c:2', 'c:99999'], 100_000)).toEqual([]);
+  });
 });

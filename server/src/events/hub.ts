@@ -18,6 +18,8 @@ export interface Waiter {
 }
 
 const WAKE_CHUNK = 1000;
+/** Topics whose newest sequence is remembered; past this the older half is forgotten. */
+const MAX_TOPICS = 100_000;
 
 export class EventHub {
   private readonly byTopic = new Map<string, Set<Waiter>>();
@@ -27,7 +29,10 @@ export class EventHub {
   private wakeScheduled = false;
   /** Highest sequence of each topic published since this hub began to listen. */
   private readonly lastOfTopic = new Map<string, number>();
-  /** Everything after this sequence has been published to the hub (unknown before the first commit). */
+  /**
+   * Everything after this sequence has been published to the hub, and every topic with events
+   * after it is in lastOfTopic (unknown before the first commit).
+   */
   private since: number | undefined;
   /** Highest sequence published to the hub so far. */
   private last = 0;
@@ -84,6 +89,7 @@ export class EventHub {
   publish(events: readonly StoredEvent[]) {
     if (events.length > 0 && this.since === undefined) this.since = events[0]!.seq - 1;
     for (const event of events) {
+      this.lastOfTopic.delete(event.topic); // re-inserted last: the map stays in publishing order
       this.lastOfTopic.set(event.topic, event.seq);
       this.last = event.seq;
       const set = this.byTopic.get(event.topic);
@@ -94,7 +100,18 @@ export class EventHub {
         this.due.add(waiter);
       }
     }
+    if (this.lastOfTopic.size > MAX_TOPICS) this.forgetOldTopics();
     this.scheduleWake();
+  }
+
+  /** Forgets the topics quiet for longest; cursors from before then are looked up in the log again. */
+  private forgetOldTopics() {
+    let drop = this.lastOfTopic.size - MAX_TOPICS / 2;
+    for (const [topic, seq] of this.lastOfTopic) {
+      if (drop-- <= 0) break;
+      this.lastOfTopic.delete(topic);
+      this.since = Math.max(this.since!, seq);
+    }
   }
 
   /** Answers the user's held polls now (their topics changed: they re-poll with the new ones). */

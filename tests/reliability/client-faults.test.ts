@@ -127,8 +127,10 @@ describe('client-side faults', () => {
         (method === 'PUT' && path.includes('/messages/') && ++puts % 2 === 1) || (method === 'GET' && path.includes('/api/v1/events?after=') && !path.includes('wait=0') && ++polls % 3 === 0),
     });
     try {
-      const alice = await member(cutter.url);
-      const bob = await member(cutter.url);
+      // (A short interval period: if the cuts of held polls ever came three in a row, auto mode
+      // would poll at intervals, which must not lose anything either.)
+      const alice = await member(cutter.url, { intervalSeconds: 1 });
+      const bob = await member(cutter.url, { intervalSeconds: 1 });
       const aliceEvents = record(alice.c);
       const bobEvents = record(bob.c);
       await startReady(alice.c);
@@ -141,8 +143,19 @@ describe('client-side faults', () => {
         bob.c.send(chatId, `b${i}`);
         await nap(120);
       }
-      await until(() => [alice, bob].every((m) => m.c.outbox().every((e) => e.state === 'sent')), 20_000, 'every message acknowledged');
-      await until(() => texts(aliceEvents).length >= 16 && texts(bobEvents).length >= 16, 20_000, 'every message delivered');
+      const state = () =>
+        JSON.stringify({
+          outboxes: [alice, bob].map((m) => m.c.outbox().map((e) => `${e.text}:${e.state}:${e.error ?? ''}`)),
+          got: [texts(aliceEvents).length, texts(bobEvents).length],
+          modes: [alice.c.mode, bob.c.mode, alice.c.connection, bob.c.connection],
+          cuts: cutter.cuts.length,
+        });
+      await until(() => [alice, bob].every((m) => m.c.outbox().every((e) => e.state === 'sent')), 20_000, 'every message acknowledged').catch((e) => {
+        throw new Error(`${e.message}: ${state()}`);
+      });
+      await until(() => texts(aliceEvents).length >= 16 && texts(bobEvents).length >= 16, 20_000, 'every message delivered').catch((e) => {
+        throw new Error(`${e.message}: ${state()}`);
+      });
       await nap(400);
       const stored = await history(alice.c, chatId);
       expect(stored.map((m) => m.text).sort()).toEqual([...sent].sort());

@@ -132,14 +132,18 @@ Answers: ${statusList(fp.byStatus)}. **${fp.serverErrors} server errors**; ${fp.
 Accepted by chance and allowed to change data: ${[...new Set<string>(fp.acceptedByChance)].map((a) => `\`${a}\` (${fp.acceptedByChance.filter((x: string) => x === a).length}×)`).join(', ')}.
 
 Fixed cases: JSON nested ${fuzz.fixed.deepJsonDepths.join(', ')} deep; invalid UTF-8 in the body, path and query;
-Content-Lengths that lie (short, 99 999 999 999, chunked past 64 KiB: 413); a 100 KiB header (431):
-all 4xx, nothing stored. Slow senders: ${fuzz.slowBodies.senders} connections trickling a JSON body a byte a second were
-answered 408 and closed after ${fuzz.slowBodies.closedAfterMs.join(', ')} ms, while other requests were answered in
-${fuzz.slowBodies.othersServedMs.join(', ')} ms.
+Content-Lengths that lie (short, 99 999 999 999, chunked past 64 KiB: 413); provider pushes over
+1 MiB as a form, multipart fields and JSON on all four push routes (${fuzz.fixed.oversizedProviderPushes}, each 413); a 100 KiB header
+(431): all 4xx, nothing stored. Slow senders, a byte a second: JSON bodies (${fuzz.slowBodies.jsonClosedAfterMs.length} at once) were answered
+408 and closed after ${fuzz.slowBodies.jsonClosedAfterMs.join(', ')} ms; provider form pushes (${fuzz.slowBodies.formClosedAfterMs.length}) after
+${fuzz.slowBodies.formClosedAfterMs.join(', ')} ms; meanwhile other requests were answered in ${fuzz.slowBodies.othersServedMs.join(', ')} ms.
 
-**Fixed on the way:** a JSON body had no deadline of its own, so a slow sender could hold a socket
-and a handler for the server-wide 15 minutes (sized for video uploads). \`server/src/http/body.ts\`
-now gives a JSON body (at most 64 KiB) ${fuzz.slowBodies.deadlineMs / 1000} s, then answers 408 and closes the connection.
+**Fixed on the way:** JSON bodies and provider form/JSON pushes had no deadline of their own, so a
+slow sender (for provider pushes even before authentication, as the key may be in the form) could hold a socket and a
+handler for the server-wide 15 minutes, which are sized for video uploads.
+\`rawBodyWithin\` in \`server/src/http/body.ts\` now gives a JSON body (at most 64 KiB) ${fuzz.slowBodies.jsonDeadlineMs / 1000} s and a
+provider push (at most 1 MiB, \`server/src/providers/cgi.ts\`) ${fuzz.slowBodies.formDeadlineMs / 1000} s, then answers 408 and closes
+the connection. Multipart uploads keep the 15 minutes.
 
 ## Authorization (\`authz.test.ts\`)
 

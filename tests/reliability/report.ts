@@ -160,7 +160,7 @@ ${authz.refusals.total} attempts, every one refused with the error shape and not
 
 ## Running them
 
-\`npx vitest run tests/reliability/\` (about 80 s on two cores; part of \`npm test\`). Squid, nginx
+\`npx vitest run tests/reliability/\` (80–120 s of wall time on two shared cores; part of \`npm test\`). Squid, nginx
 and Chromium come from Debian (\`apt-get install squid nginx chromium\`; \`SQUID_PATH\`, \`NGINX_PATH\`,
 \`CHROMIUM_PATH\` to override). Each daemon gets its own configuration, logs and pid file in a
 temporary directory, runs in the foreground in its own process group, and is killed when its test

@@ -90,6 +90,8 @@ export class SqliteStore implements Store {
       setMeta: p('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
       userByName: p('SELECT * FROM users WHERE username = ?'),
       userById: p('SELECT * FROM users WHERE id = ?'),
+      // Prepared once: every first poll of a user announces them (a compile per call showed in profiles).
+      setAnnounced: p('UPDATE users SET announced_presence = ? WHERE id = ?'),
       session: p(
         'SELECT s.id AS token_id, s.expires_at, s.last_used_at, u.* FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?',
       ),
@@ -375,7 +377,7 @@ export class SqliteStore implements Store {
   private announce(userId: number, state: PresenceState): boolean {
     const user = this.q.userById.get(userId) as Row | undefined;
     if (!user || user.announced_presence === state) return false;
-    this.db.prepare('UPDATE users SET announced_presence = ? WHERE id = ?').run(state, userId);
+    this.q.setAnnounced.run(state, userId);
     this.sessionCache.forgetUser(userId);
     this.append(topicOf.presence(userId), { type: 'presence', username: user.username, state });
     return true;

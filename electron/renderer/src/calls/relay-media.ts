@@ -78,11 +78,13 @@ export class RelaySender {
   start() {
     // A smaller picture for this path: it goes through proxies as plain requests (~300 kbit/s),
     // and MediaRecorder's encoder keeps up on a busy machine.
-    for (const track of this.local.getVideoTracks()) {
-      track.applyConstraints({ width: { ideal: 320 }, height: { ideal: 240 }, frameRate: { ideal: 15 } }).catch(() => {});
-    }
-    this.startRecording();
-    void this.uploadLoop();
+    // Set before the first recording: a size change inside one can upset the receiving decoder.
+    const smaller = this.local.getVideoTracks().map((track) => track.applyConstraints({ width: { ideal: 320 }, height: { ideal: 240 }, frameRate: { ideal: 15 } }));
+    void Promise.allSettled(smaller).then(() => {
+      if (this.stop$.signal.aborted) return;
+      this.startRecording();
+      void this.uploadLoop();
+    });
   }
 
   stop() {
@@ -160,37 +162,81 @@ export class RelayReceiver {
   private playing = false;
   private element: HTMLMediaElement | undefined;
 
+  private type = '';
+  private started = false;
+
   constructor(
     private readonly get: RelayGet,
     private readonly onError: (error: unknown) => void = (e) => console.warn('portico: relay', e),
     /** Called for every chunk of the partner's that arrives. */
     private readonly onReceive: () => void = () => {},
+    /** The player was rebuilt after a decode error: the element's new src. */
+    private readonly onUrl: (url: string) => void = () => {},
   ) {}
 
   /** Starts downloading; the returned URL is the partner's media for a <video> element's src. */
   start(): string {
+    return this.open();
+  }
+
+  /** A fresh MediaSource (and URL); the download loop starts with the first one. */
+  private open(): string {
     const ms = (this.mediaSource = new MediaSource());
+    this.sourceBuffer = undefined;
     this.url = URL.createObjectURL(ms);
-    ms.addEventListener('sourceopen', () => void this.downloadLoop(), { once: true });
+    ms.addEventListener(
+      'sourceopen',
+      () => {
+        if (!this.started) {
+          this.started = true;
+          void this.downloadLoop();
+        }
+        this.pump();
+      },
+      { once: true },
+    );
     return this.url;
   }
+
+  /**
+   * A chunk the decoder refused (a corrupt recording) closes the MediaSource for good. Every
+   * chunk stands alone, so the cure is a new player that goes on with the next one.
+   */
+  private rebuild(error: unknown) {
+    if (this.stop$.signal.aborted || this.mediaSource?.readyState === 'open') return;
+    this.onError(error);
+    const old = this.url;
+    const url = this.open();
+    if (old) URL.revokeObjectURL(old);
+    this.playing = false;
+    if (this.element) {
+      this.element.src = url;
+      this.element.pause();
+    }
+    this.onUrl(url);
+  }
+
+  private readonly onElementError = () => this.rebuild(this.element?.error ?? new Error('media error'));
 
   /** The element playing start()'s URL: the receiver decides when it plays (see afterAppend). */
   attach(element: HTMLMediaElement | undefined) {
     if (element === this.element) return;
     this.element?.removeEventListener('waiting', this.onWaiting);
+    this.element?.removeEventListener('error', this.onElementError);
     this.element = element;
     this.playing = false;
     if (!element) return;
     element.autoplay = false;
     element.pause();
     element.addEventListener('waiting', this.onWaiting);
+    element.addEventListener('error', this.onElementError);
     this.afterAppend();
   }
 
   stop() {
     this.stop$.abort();
     this.element?.removeEventListener('waiting', this.onWaiting);
+    this.element?.removeEventListener('error', this.onElementError);
     this.appendQueue.length = 0;
     try {
       if (this.mediaSource?.readyState === 'open') this.mediaSource.endOfStream();
@@ -221,25 +267,32 @@ export class RelayReceiver {
   }
 
   private append(type: string, data: ArrayBuffer) {
-    const ms = this.mediaSource;
-    if (!ms || ms.readyState !== 'open') return;
-    if (!this.sourceBuffer) {
-      const sb = (this.sourceBuffer = ms.addSourceBuffer(type));
-      sb.mode = 'sequence';
-      sb.addEventListener('updateend', () => {
-        this.afterAppend();
-        this.pump();
-      });
-    }
-    // Bounded: if appends cannot keep up, only the newest chunks matter.
+    this.type = type;
+    // Bounded: if appends cannot keep up (or the player is being rebuilt), only the newest chunks matter.
     this.appendQueue.push(data);
     while (this.appendQueue.length > 2) this.appendQueue.shift();
     this.pump();
   }
 
   private pump() {
+    const ms = this.mediaSource;
+    if (!ms || ms.readyState !== 'open' || !this.type) return;
+    if (!this.sourceBuffer) {
+      try {
+        const sb = (this.sourceBuffer = ms.addSourceBuffer(this.type));
+        sb.mode = 'sequence';
+        sb.addEventListener('updateend', () => {
+          if (sb !== this.sourceBuffer) return;
+          this.afterAppend();
+          this.pump();
+        });
+      } catch (error) {
+        this.onError(error);
+        return;
+      }
+    }
     const sb = this.sourceBuffer;
-    if (!sb || sb.updating || this.mediaSource?.readyState !== 'open') return;
+    if (sb.updating) return;
     const buffered = sb.buffered;
     const playhead = (this.element?.currentTime ?? 0) - KEEP_BEHIND_S;
     if (buffered.length && buffered.start(0) < playhead - 1) {
@@ -251,7 +304,9 @@ export class RelayReceiver {
     try {
       sb.appendBuffer(next);
     } catch (error) {
-      this.onError(error);
+      // The MediaSource may have closed on a decode error a moment ago.
+      if (ms.readyState !== 'open') this.rebuild(error);
+      else this.onError(error);
     }
   }
 
@@ -281,8 +336,18 @@ export class RelayReceiver {
   private readonly onWaiting = () => {
     // Ran dry: wait for headroom again rather than stuttering chunk by chunk.
     // A seek (ours) also fires 'waiting': only a real underrun counts.
-    if (!this.element || !this.playing || this.element.seeking) return;
+    const element = this.element;
+    if (!element || !this.playing || element.seeking) return;
+    // A hole in the video (a busy sender's recording came out short): skip to the media after it.
+    const b = element.buffered;
+    for (let k = 0; k < b.length; k++) {
+      if (b.start(k) > element.currentTime && b.end(k) - b.start(k) > 0.05) {
+        element.currentTime = b.start(k) + 0.01;
+        this.stats.jumps++;
+        return;
+      }
+    }
     this.playing = false;
-    this.element.pause(); // the next chunks resume it (afterAppend)
+    element.pause(); // the next chunks resume it (afterAppend)
   };
 }

@@ -257,12 +257,20 @@ export class CallSession {
     this.closePc();
     this.path = 'http-relay';
     this.state = 'connecting';
-    const relay = (this.relay = new RelayReceiver(this.download(), (error) => console.warn('portico: relay', error), () => {
-      if (this.state !== 'connected' && !this.closed) {
-        this.state = 'connected';
+    const relay = (this.relay = new RelayReceiver(
+      this.download(),
+      (error) => console.warn('portico: relay', error),
+      () => {
+        if (this.state !== 'connected' && !this.closed) {
+          this.state = 'connected';
+          this.onChange();
+        }
+      },
+      (url) => {
+        this.remoteUrl = url;
         this.onChange();
-      }
-    }));
+      },
+    ));
     this.relayShare.acquire();
     this.remoteUrl = relay.start();
     this.remoteStream = undefined;

@@ -425,5 +425,4 @@ describe('video calls in Chromium', { timeout: 90_000 }, () => {
     await p.alice.locator('.call').waitFor({ state: 'detached', timeout: T });
     expect(pageErrors).toEqual([]);
   });
-
 });

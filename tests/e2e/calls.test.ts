@@ -6,10 +6,12 @@
  *   - direct WebRTC (host candidates);
  *   - TURN: a real coturn on loopback, the server's policy 'turn' (iceTransportPolicy 'relay'),
  *     and the selected candidate pair checked through getStats;
- *   - the HTTP relay, with ICE really blocked in a second Chromium (WebRTC IP handling policy
- *     'disable_non_proxied_udp' in its profile: no usable candidates at all) that reaches the
- *     server only through a real Squid (the server's name resolves only there), so the panel
- *     falls back on its own and the media goes as plain HTTP requests through the proxy.
+ *   - the automatic fallback behind a proxy: a second Chromium with ICE really blocked (WebRTC
+ *     IP handling policy 'disable_non_proxied_udp' in its profile: no UDP, no host pairs) that
+ *     reaches the server only through a real Squid (the server's name resolves only there):
+ *     direct finds nothing, TURN over TCP tunnelled by the proxy (CONNECT) carries the call;
+ *     with coturn stopped, TURN fails too and the HTTP relay carries it as plain requests.
+ * Also three people in one call (a mesh), mute (silence at the other end), a microphone switch.
  * Also: hang-up from either side, decline, missed (a short ring timeout), a call to an offline
  * user. Screenshots of each path go to tests/e2e/screenshots/.
  */
@@ -380,14 +382,15 @@ describe('video calls in Chromium', { timeout: 90_000 }, () => {
     expect(pageErrors).toEqual([]);
   });
 
-  it('falls back to the HTTP relay when ICE finds no path: ICE blocked in Chromium, everything through Squid', async () => {
+  it('behind a proxy with ICE blocked: falls back to TURN over TCP through the proxy, and to the HTTP relay when TURN is gone', async () => {
     await closePages();
     await browser!.close();
     browser = undefined;
     // The corporate network: the server's name resolves only at the proxy, plain HTTP to its port
-    // is all the proxy lets through, and WebRTC may not send UDP.
-    const p = await pair({}, async (server) => {
-      squid = await startSquid({ connectPorts: [9], httpPorts: [server.port], hosts: { [PROXIED_HOST]: '127.0.0.1' } });
+    // and CONNECT to the TURN port are all the proxy lets through, and WebRTC may not send UDP.
+    const turn = coturn!;
+    const p = await pair({ turnUrls: [`turn:127.0.0.1:${turn.port}?transport=tcp`], turnSecret: TURN_SECRET }, async (server) => {
+      squid = await startSquid({ connectPorts: [turn.port], httpPorts: [server.port], hosts: { [PROXIED_HOST]: '127.0.0.1' } });
       const origin = `http://${PROXIED_HOST}:${server.port}`;
       browser = await launchWithIceBlocked([
         `--proxy-server=${squid.url}`,
@@ -397,10 +400,24 @@ describe('video calls in Chromium', { timeout: 90_000 }, () => {
       ]);
       return origin;
     });
+    // Direct finds nothing; after a few seconds the panel tries TURN, which the proxy tunnels.
     await call(p);
     await p.bob.locator('.incoming-call .call-accept').click({ timeout: T });
-    // The direct attempt gives up after a few seconds; no TURN is configured; the HTTP relay carries it.
     await p.alice.locator('.call[data-phase=connecting][data-path=direct]').waitFor({ timeout: T });
+    await connected(p, 'turn');
+    expect(await selectedPair(p.alice)).toMatchObject({ local: 'relay' });
+    await expectMedia(p.bob, 'turn through squid, bob receives');
+    await shot(p.bob, 'call-turn-through-proxy.png');
+    expect(squid!.accessLog().some((e) => e.method === 'CONNECT' && e.url === `127.0.0.1:${turn.port}`)).toBe(true);
+    await p.alice.locator('.call-hangup').click();
+    await p.bob.locator('.call').waitFor({ state: 'detached', timeout: T });
+
+    // No TURN server any more: direct, then TURN fail; the HTTP relay carries the call.
+    await turn.stop();
+    coturn = undefined;
+    await call(p);
+    await p.bob.locator('.incoming-call .call-accept').click({ timeout: T });
+    await p.alice.locator('.call[data-phase=connecting][data-path=turn]').waitFor({ timeout: T });
     await connected(p, 'http-relay');
     expect(await p.alice.locator('.call-path').textContent()).toBe('Connection: Via Portico server (HTTP)');
     // A longer look with a lower bar: this path records (a new encoder every second) and decodes

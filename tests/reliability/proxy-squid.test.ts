@@ -291,8 +291,14 @@ describe('through Squid', () => {
         await sleep(500);
       }
       await until(() => texts(events).length === sent.length, 15_000, `${label}: all messages`);
-      // Held polls keep working after the cut (answered, not cut again).
-      await until(() => polls.filter((p) => p.wait > 0 && p.outcome === 200 && p.wait <= 2).length >= 2, 15_000, `${label}: answered short polls`);
+      // Polls keep working after the cut (answered, not cut again): shorter held polls, or, when
+      // the cuts came fast enough (a loaded machine), auto mode's switch to interval polling
+      // (wait 0); the issue accepts either.
+      const answeredShort = () => {
+        const firstCut = polls.findIndex((p) => p.wait === 10 && p.outcome !== 200);
+        return firstCut < 0 ? 0 : polls.slice(firstCut).filter((p) => p.outcome === 200 && p.wait <= 2).length;
+      };
+      await until(() => answeredShort() >= 2, 15_000, `${label}: answered short polls`);
       await stopClients(alice.c, bob.c);
       expect(texts(events)).toEqual(sent);
       expectOnceInOrder(events, label);
@@ -305,7 +311,7 @@ describe('through Squid', () => {
         expect(c.ms).toBeGreaterThanOrEqual(2000);
         expect(c.ms).toBeLessThan(6000);
       }
-      expect(alice.c.pollWait).toBeLessThan(3);
+      if (alice.c.mode !== 'interval') expect(alice.c.pollWait).toBeLessThan(3);
       return { cuts: cuts.map((c) => ({ outcome: c.outcome, ms: c.ms })), waitAfter: alice.c.pollWait, mode: alice.c.mode, messages: sent.length, polls: polls.length };
     };
     const [tls, plain] = await Promise.all([run(httpsOrigin, tunnel, 'tls'), run(plainOrigin, forward, 'plain')]);

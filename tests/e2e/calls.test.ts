@@ -26,20 +26,14 @@ import { activeChat } from '../helpers/chat.js';
 import { startCoturn, type Coturn } from '../helpers/coturn.js';
 import { PASSWORD, startTestServer, type Client, type TestServer } from '../helpers/server.js';
 import { startSquid, type Squid } from '../helpers/squid.js';
+import { CHROMIUM, CHROMIUM_FLAGS } from '../helpers/chromium.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const SHOTS = join(ROOT, 'tests/e2e/screenshots');
 const PANEL = { width: 340, height: 900 };
 const T = 30_000; // per expectation: generous, CI runs the whole suite on 2 cores
 const FLAGS = [
-  '--headless=new',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--no-first-run',
-  '--disable-dev-shm-usage',
+  ...CHROMIUM_FLAGS,
   '--use-fake-device-for-media-stream',
   '--use-fake-ui-for-media-stream',
   // The panel's user clicks Call or Accept before media plays; a test has no real gesture.

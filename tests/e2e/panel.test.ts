@@ -14,8 +14,8 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZipFile } from 'yazl';
 import { PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
+import { CHROMIUM, CHROMIUM_FLAGS } from '../helpers/chromium.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const SHOTS = join(ROOT, 'tests/e2e/screenshots');
 const PANEL = { width: 340, height: 900 };
@@ -162,7 +162,7 @@ describe('the panel in Chromium', { timeout: 60_000 }, () => {
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--disable-dev-shm-usage'],
+      args: CHROMIUM_FLAGS,
     });
     alice = (await open()).page;
     bob = (await open()).page;

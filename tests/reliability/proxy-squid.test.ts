@@ -22,6 +22,7 @@ import { initCertificates, tlsPaths } from '../../server/src/tls/certs.js';
 import { PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
 import { basicAuth, forwardFetch, startSquid, tunnelFetch, type ProxiedFetch, type Squid } from '../helpers/squid.js';
 import { activeChat, expectOnceInOrder, record, sleep, startReady, texts, until, writeResult } from './common.js';
+import { CHROMIUM, CHROMIUM_FLAGS } from '../helpers/chromium.js';
 
 const HOST = 'portico.test';
 let dataDir: string;
@@ -334,7 +335,6 @@ describe('through Squid', () => {
 });
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 describe('the panel in Chromium through Squid', () => {
   it('loads /app over HTTPS through the proxy, signs in and chats; Squid carried it all', async () => {
@@ -350,13 +350,7 @@ describe('the panel in Chromium through Squid', () => {
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
-        '--headless=new',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--no-first-run',
-        '--disable-dev-shm-usage',
+        ...CHROMIUM_FLAGS,
         `--proxy-server=http://127.0.0.1:${proxy.port}`,
         '--proxy-bypass-list=<-loopback>',
       ],

@@ -179,6 +179,26 @@ describe('video calls in Chromium', { timeout: 90_000 }, () => {
     else expect(result.rms, `${label}: remote audio silent (${JSON.stringify(result)})`).toBeLessThan(0.001);
   }
 
+  /**
+   * Starts recording every path the call view shows on this page (a MutationObserver sees each
+   * change, even one that lasts a few milliseconds); `pathsShown` answers them in order.
+   */
+  const recordPaths = (page: Page) =>
+    page.evaluate(() => {
+      const seen: string[] = [];
+      (window as unknown as { __paths: string[] }).__paths = seen;
+      const note = (value: string | null) => {
+        if (value && seen.at(-1) !== value) seen.push(value);
+      };
+      new MutationObserver((records) => {
+        for (const r of records) {
+          if (r.type === 'attributes' && (r.target as Element).classList.contains('call')) note(r.oldValue);
+          note(document.querySelector('.call')?.getAttribute('data-path') ?? null);
+        }
+      }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-path'], attributeOldValue: true });
+    });
+  const pathsShown = (page: Page) => page.evaluate(() => (window as unknown as { __paths: string[] }).__paths.filter((p, i, all) => p !== all[i - 1]));
+
   /** The selected ICE candidate pair of the connected peer connection on this page. */
   const selectedPair = (page: Page) =>
     page.evaluate(async () => {
@@ -395,10 +415,12 @@ describe('video calls in Chromium', { timeout: 90_000 }, () => {
       return origin;
     });
     // Direct finds nothing; after a few seconds the panel tries TURN, which the proxy tunnels.
+    await recordPaths(p.alice);
     await call(p);
     await p.bob.locator('.incoming-call .call-accept').click({ timeout: T });
-    await p.alice.locator('.call[data-phase=connecting][data-path=direct]').waitFor({ timeout: T });
     await connected(p, 'turn');
+    // Direct was tried first (it may fail within milliseconds: no candidate can pair).
+    expect(await pathsShown(p.alice)).toEqual(['direct', 'turn']);
     expect(await selectedPair(p.alice)).toMatchObject({ local: 'relay' });
     await expectMedia(p.bob, 'turn through squid, bob receives');
     await shot(p.bob, 'call-turn-through-proxy.png');
@@ -409,10 +431,11 @@ describe('video calls in Chromium', { timeout: 90_000 }, () => {
     // No TURN server any more: direct, then TURN fail; the HTTP relay carries the call.
     await turn.stop();
     coturn = undefined;
+    await recordPaths(p.alice);
     await call(p);
     await p.bob.locator('.incoming-call .call-accept').click({ timeout: T });
-    await p.alice.locator('.call[data-phase=connecting][data-path=turn]').waitFor({ timeout: T });
     await connected(p, 'http-relay');
+    expect(await pathsShown(p.alice)).toEqual(['direct', 'turn', 'http-relay']);
     expect(await p.alice.locator('.call-path').textContent()).toBe('Connection: Via Portico server (HTTP)');
     // A longer look with a lower bar: this path records (a new encoder every second) and decodes
     // in the page; on a loaded 2-core machine it measured 2-15 frames/s (idle: 15-20).

@@ -64,12 +64,12 @@ describe('PollPolicy', () => {
     expect(p.plan(true, 1000).kind).toBe('interval');
   });
 
-  it('auto: a cut after 10 s gives a 7 s wait, and polls that last keep long polling', () => {
+  it('auto: a cut after 10 s gives a 5 s wait, and polls that last keep long polling', () => {
     const p = make();
     expect(cut(p, 10_000).outcome).toEqual({ modeChanged: false, shortened: true, backoff: false });
-    expect(p.wait).toBe(7);
+    expect(p.wait).toBe(5);
     const plan = p.plan(true, 0);
-    expect(plan).toEqual({ kind: 'held', wait: 7, interval: 0 });
+    expect(plan).toEqual({ kind: 'held', wait: 5, interval: 0 });
     expect(p.answered(plan)).toBe(false);
     expect(p.cuts).toBe(0);
     // Two more cuts (not three in a row): still long.
@@ -81,13 +81,25 @@ describe('PollPolicy', () => {
     expect(p.cuts).toBe(1);
   });
 
-  it('a failure that is not a cut: at once, after the wait, not transient, or of a probe whose link is down', () => {
+  it('a cut that comes as the wait ends (a proxy timeout equal to the wait) is one too: the wait gets shorter', () => {
+    const p = make('auto', 6);
+    // A 6 s wait cut at 6.2 s (Squid with a 6 s read timeout), then 3 s cut at 3.4 s: 2 s from then on.
+    expect(cut(p, 6200).outcome.shortened).toBe(true);
+    expect(p.wait).toBe(3);
+    expect(cut(p, 3400).outcome.shortened).toBe(true);
+    expect(p.wait).toBe(MIN_HELD_WAIT);
+    // Late cuts (a loaded machine notices a 3 s cut after nearly 6 s) still land below the limit.
+    const q = make('auto', 10);
+    cut(q, 5900);
+    expect(q.wait).toBe(MIN_HELD_WAIT);
+  });
+
+  it('a failure that is not a cut: at once, not transient, or of a probe whose link is down', () => {
     const p = make();
     const held = p.plan(true, 0);
     expect(p.failed(held, 20)).toBe(false); // refused at once: the connection, not a cut
     expect(p.plan(true, 0).kind).toBe('probe'); // after any failure: a quick poll first
     p.answered(p.plan(true, 0));
-    expect(p.failed(held, 24_000)).toBe(false); // the wait was (nearly) over
     expect(p.failed(held, 5000, false)).toBe(false); // a 4xx is an answer
     expect(p.failed(held, 5000)).toBe(true);
     const probe = p.plan(true, 0);

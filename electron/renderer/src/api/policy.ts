@@ -5,11 +5,13 @@
  * ended.
  *
  * A held poll that fails (no answer, or a 5xx / non-API answer from something in between) after
- * being held a while but well before its wait is a *suspected cut*. The next poll is then a quick probe (`wait=0`, which
- * also fetches whatever is waiting). If the probe is answered, the network works and the held
- * poll was cut by something on the way (a proxy's idle or total timeout): the wait is shortened
- * (half, and below the time the cut came after), and in 'auto' mode three cuts in a row switch
- * to interval polling. If the probe fails too, it was an ordinary outage: backoff as usual.
+ * being held a while is a *suspected cut*, also when it fails about when its wait ends (a proxy
+ * whose timeout equals the wait cuts every poll just then). The next poll is then a quick probe
+ * (`wait=0`, which also fetches whatever is waiting). If the probe is answered, the network works
+ * and the held poll was cut by something on the way (a proxy's idle or total timeout): the wait is
+ * shortened to half the wait and half the time the cut came after (a proxy checks its timeouts
+ * coarsely, Squid once a second, and a busy machine notices late, so the cut can come well
+ * after the proxy's limit), and in 'auto' mode three cuts in a row switch to interval polling. If the probe fails too, it was an ordinary outage: backoff as usual.
  * After any failure the next long-mode poll is such a quick one too, so that being back is
  * known (and shown) at once rather than when a held poll ends.
  * In auto mode a held poll is tried again now and then (`longRetryMs`, doubling up to an hour);
@@ -43,10 +45,10 @@ export interface PolicyOptions {
 export const MIN_HELD_WAIT = 2;
 /** Cuts in a row after which auto mode polls at intervals. */
 export const CUTS_TO_SWITCH = 3;
-/** A held poll that fails before this share of its wait counts as cut... */
-export const CUT_BEFORE = 0.9;
-/** ...if it was held at least this long (ms); failing at once is a connection failure, not a cut. */
+/** A held poll that fails after being held this long (ms) may have been cut; failing at once is a connection failure. */
 export const CUT_AFTER_MS = 100;
+/** The wait after a cut: this share of the time the cut came after (and of the wait). */
+const SHORTEN_TO = 0.5;
 const LONG_RETRY_MAX_MS = 3600_000;
 
 export interface CutOutcome {
@@ -141,7 +143,7 @@ export class PollPolicy {
       this.recovering = true;
       return false;
     }
-    if (transient && plan.kind === 'held' && elapsedMs >= CUT_AFTER_MS && elapsedMs < plan.wait * 1000 * CUT_BEFORE) {
+    if (transient && plan.kind === 'held' && elapsedMs >= CUT_AFTER_MS) {
       this.suspect = { elapsedMs, wait: plan.wait, trial: plan.trial === true };
       return true;
     }
@@ -156,7 +158,7 @@ export class PollPolicy {
     this.suspect = undefined;
     if (!s) return { modeChanged: false, shortened: false, backoff: false };
     this.cuts++;
-    const candidate = Math.max(MIN_HELD_WAIT, Math.min(Math.floor(s.wait / 2), Math.floor((s.elapsedMs * 0.7) / 1000)));
+    const candidate = Math.max(MIN_HELD_WAIT, Math.floor(Math.min(s.wait, s.elapsedMs / 1000) * SHORTEN_TO));
     const shortened = candidate < this.wait;
     if (shortened) this.wait = candidate;
     if (s.trial) {

@@ -1,11 +1,13 @@
 /**
- * Builds the Koa app. The middleware order, outermost first:
+ * Builds the request listener: the event lane for valid held polls (events/lane.ts), and the
+ * Koa app for everything else. The Koa middleware order, outermost first:
  *   1. metrics   – times every request, with its final status
  *   2. errors    – every failure becomes `{error: {code, message}}` with its status
  *   3. headers   – security headers on every answer
  *   4. router    – per route: authentication (user token, or provider key/signature with its
  *                  rate limit), input validation (zod), handler
  */
+import type { RequestListener } from 'node:http';
 import Router from '@koa/router';
 import Koa from 'koa';
 import { adminRoutes } from './admin/routes.js';
@@ -15,7 +17,8 @@ import { relayRoutes } from './calls/relay-routes.js';
 import { chatRoutes } from './chat/routes.js';
 import { contactRoutes } from './contacts/routes.js';
 import type { Services } from './context.js';
-import { eventRoutes } from './events/routes.js';
+import { eventLane } from './events/lane.js';
+import { eventRoutes, longPoll } from './events/routes.js';
 import { authenticator } from './http/auth.js';
 import { errors } from './http/errors.js';
 import { securityHeaders } from './http/headers.js';
@@ -35,7 +38,7 @@ import { terminalRoutes } from './terminals/routes.js';
 import { updatesServing } from './updates/serve.js';
 import { VERSION } from './version.js';
 
-export function buildApp(services: Services) {
+export function buildApp(services: Services): RequestListener {
   const routes: RouteSpec[] = [
     ...authRoutes(services),
     ...contactRoutes(services),
@@ -74,5 +77,5 @@ export function buildApp(services: Services) {
   panelServing(router);
   app.use(router.routes());
   app.use(router.allowedMethods());
-  return app;
+  return eventLane({ sessions: services.sessions, poll: longPoll(services), log: services.log, observe: metrics.observe }, app.callback());
 }

@@ -70,8 +70,8 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
   await calls.sweep(); // rings that ran out while the server was down
   const services: Services = { config, log, store, sessions: new Sessions(store, config.sessionDays), hub, topics, presence, secret, providers, calls };
 
-  const app = buildApp(services);
-  const http = createServer(app.callback());
+  const handle = buildApp(services);
+  const http = createServer(handle);
   http.keepAliveTimeout = 30_000; // re-polls reuse the connection; proxies keep theirs open longer
   // Bound how long a client may take to send its request (slow senders hold sockets); held polls
   // are not affected: these limits end when the request has arrived.
@@ -86,7 +86,7 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
   let tls: TlsListeners | undefined;
   if (tlsSource) {
     try {
-      tls = await startTls(config, tlsSource, app.callback(), (server) => {
+      tls = await startTls(config, tlsSource, handle, (server) => {
         server.keepAliveTimeout = http.keepAliveTimeout;
         server.headersTimeout = http.headersTimeout;
         server.requestTimeout = http.requestTimeout;

@@ -51,6 +51,47 @@ describe('SqliteStore', () => {
     expect(JSON.parse(seen[3]!.json)).toMatchObject({ cursor: '4', type: 'presence', username: 'ben', state: 'busy' });
   });
 
+  it('durable commits sync off the event loop: acknowledged only when on disk, published in order, close waits for them', async () => {
+    const store = open();
+    const seen: number[] = [];
+    store.onCommit((events) => seen.push(...events.map((e) => e.seq)));
+    const users = await Promise.all(Array.from({ length: 20 }, (_, i) => newUser(store, `u${i}`)));
+    // 40 turns of the event loop, 5 writes each: batches commit while earlier ones still sync.
+    const acks: Array<Promise<unknown>> = [];
+    const order: number[] = [];
+    for (let turn = 0; turn < 40; turn++) {
+      for (let i = 0; i < 5; i++) {
+        const n = turn * 5 + i;
+        acks.push(store.announcePresence(users[n % 20]!.id, n % 2 ? 'away' : 'busy').then(() => order.push(n)));
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(acks);
+    expect(order).toEqual([...order].sort((a, b) => a - b)); // settled in commit order
+    expect(seen).toEqual(Array.from({ length: seen.length }, (_, i) => i + 1)); // once each, no gaps
+    expect(seen.length).toBeGreaterThanOrEqual(20);
+
+    // A sync that fails: the batch is refused and not published; the next one that is on disk
+    // publishes both, in order.
+    const internals = store as unknown as { walFd: number | undefined };
+    const fd = internals.walFd;
+    internals.walFd = 2 ** 30; // not an open descriptor: fsync fails with EBADF
+    const head = seen.at(-1)!;
+    await expect(store.announcePresence(users[0]!.id, 'available')).rejects.toThrow(/could not sync/);
+    expect(seen.at(-1)).toBe(head);
+    internals.walFd = fd;
+    await store.announcePresence(users[1]!.id, 'available');
+    expect(seen.slice(-2)).toEqual([head + 1, head + 2]);
+
+    // close() while batches are syncing: they are acknowledged first, and on disk after.
+    const last = Promise.all(users.slice(0, 5).map((u) => store.announcePresence(u.id, 'offline')));
+    await store.close();
+    stores = stores.filter((s) => s !== store);
+    await last;
+    const again = open();
+    expect(await again.headSeq()).toBe(head + 2 + 5);
+  });
+
   it('pruning records how far the log was cut, and the head survives', async () => {
     const store = open();
     const ann = await newUser(store, 'ann');

@@ -128,6 +128,8 @@ describe('HTTPS', () => {
     expect(Date.now() - began).toBeGreaterThanOrEqual(250); // it was held, then woken
     expect(Date.now() - began).toBeLessThan(10_000);
     expect(answered.body.events.map((e: any) => e.type)).toContain('chat.request');
+    // Polls are answered by the event lane, outside Koa: with HSTS like every HTTPS answer.
+    expect(answered.headers['strict-transport-security']).toBe('max-age=31536000');
   });
 
   it('refuses clients that trust another CA, or only the system store, with a certificate error', async () => {

@@ -127,4 +127,29 @@ describe('EventHub', () => {
     expect(hub.topicsWithEvents(['c:2', 'c:1', 'c:99999'], 99_000)).toEqual(['c:1', 'c:99999']);
     expect(hub.topicsWithEvents(['c:2', 'c:99999'], 100_000)).toEqual([]);
   });
+
+  it('keeps the emptied sets of a user who re-polls, but not those of everyone who ever polled', async () => {
+    const hub = new EventHub();
+    // The internals this is about: the per-topic and per-user sets.
+    const sets = () => (hub as unknown as { byTopic: Map<string, unknown> }).byTopic.size + (hub as unknown as { byUser: Map<number, unknown> }).byUser.size;
+    const stay = waiter(1, ['u:1', 'portal']);
+    hub.add(stay.w);
+    for (let i = 2; i < 100_000; i++) {
+      const w = waiter(i, [`u:${i}`, `c:${i}`, 'portal']).w;
+      hub.add(w);
+      hub.remove(w);
+    }
+    expect(sets()).toBeLessThan(25_000);
+    // A waiter still held is still woken after the compactions.
+    hub.publish([event(1, 'u:1')]);
+    await settle();
+    expect(stay.woken?.map((e) => e.seq)).toEqual([1]);
+    // Re-polling by the same users allocates no new sets.
+    const again = waiter(2, ['u:2', 'portal']).w;
+    const before = sets();
+    hub.add(again);
+    hub.remove(again);
+    hub.add(again);
+    expect(sets()).toBeLessThanOrEqual(before + 2);
+  });
 });

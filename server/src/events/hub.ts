@@ -18,6 +18,7 @@ export interface Waiter {
 }
 
 const WAKE_CHUNK = 1000;
+const MIN_COMPACT_AT = 10_000;
 /** Topics whose newest sequence is remembered; past this the older half is forgotten. */
 const MAX_TOPICS = 100_000;
 
@@ -27,6 +28,8 @@ export class EventHub {
   private readonly byUser = new Map<number, Set<Waiter>>();
   private readonly due = new Set<Waiter>();
   private wakeScheduled = false;
+  /** Sets kept in byTopic and byUser (some empty) past which the empty ones are dropped. */
+  private compactAt = MIN_COMPACT_AT;
   /** Highest sequence of each topic published since this hub began to listen. */
   private readonly lastOfTopic = new Map<string, number>();
   /**
@@ -57,16 +60,25 @@ export class EventHub {
     mine.add(waiter);
   }
 
-  /** Forgets a waiter without waking it (its request ended otherwise). */
+  /**
+   * Forgets a waiter without waking it (its request ended otherwise). Emptied sets are kept: the
+   * same user re-polls at once and would need them again (a fan-out re-created thousands of
+   * them); `compact` drops them once they clearly outnumber the waiters.
+   */
   remove(waiter: Waiter) {
     if (this.byToken.get(waiter.tokenId) === waiter) this.byToken.delete(waiter.tokenId);
-    for (const topic of waiter.topics) {
-      const set = this.byTopic.get(topic);
-      if (set?.delete(waiter) && set.size === 0) this.byTopic.delete(topic);
-    }
-    const mine = this.byUser.get(waiter.userId);
-    if (mine?.delete(waiter) && mine.size === 0) this.byUser.delete(waiter.userId);
+    for (const topic of waiter.topics) this.byTopic.get(topic)?.delete(waiter);
+    this.byUser.get(waiter.userId)?.delete(waiter);
     this.due.delete(waiter);
+    if (this.byTopic.size + this.byUser.size > this.compactAt) this.compact();
+  }
+
+  /** Drops the empty sets; the next compaction comes when the maps have doubled again (amortized O(1)). */
+  private compact() {
+    for (const map of [this.byTopic, this.byUser] as Array<Map<unknown, Set<Waiter>>>) {
+      for (const [key, set] of map) if (set.size === 0) map.delete(key);
+    }
+    this.compactAt = Math.max(MIN_COMPACT_AT, 2 * (this.byTopic.size + this.byUser.size));
   }
 
   /**

@@ -9,6 +9,26 @@ const STATUS_CODES: Record<number, { code: 'not_found' | 'invalid_request'; mess
   405: { code: 'invalid_request', message: 'this endpoint does not take that method' },
 };
 
+export interface ErrorAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: { error: { code: string; message: string; issues?: Array<{ path: string; message: string }> } };
+}
+
+/** The answer to a failed request; unexpected failures are logged (with `where`) and become a 500. */
+export function errorAnswer(error: unknown, log: Logger, where: { method?: string; url?: string }): ErrorAnswer {
+  if (error instanceof AppError) {
+    return { status: error.status, headers: error.headers, body: { error: { code: error.code, message: error.message } } };
+  }
+  if (error instanceof ZodError) {
+    const issues = error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+    const message = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
+    return { status: 400, headers: {}, body: { error: { code: 'invalid_request', message, issues } } };
+  }
+  log.error({ err: error, method: where.method, url: where.url }, 'request failed');
+  return { status: 500, headers: {}, body: { error: { code: 'internal_error', message: 'something went wrong on the server; it was logged' } } };
+}
+
 export function errors(log: Logger) {
   return async function errorBoundary(ctx: Context, next: Next) {
     try {
@@ -20,25 +40,10 @@ export function errors(log: Logger) {
         ctx.status = status;
       }
     } catch (error) {
-      if (error instanceof AppError) {
-        ctx.status = error.status;
-        ctx.set(error.headers);
-        ctx.body = { error: { code: error.code, message: error.message } };
-      } else if (error instanceof ZodError) {
-        const issues = error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-        ctx.status = 400;
-        ctx.body = {
-          error: {
-            code: 'invalid_request',
-            message: issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; '),
-            issues,
-          },
-        };
-      } else {
-        log.error({ err: error, method: ctx.method, url: ctx.url }, 'request failed');
-        ctx.status = 500;
-        ctx.body = { error: { code: 'internal_error', message: 'something went wrong on the server; it was logged' } };
-      }
+      const answer = errorAnswer(error, log, ctx);
+      ctx.status = answer.status;
+      ctx.set(answer.headers);
+      ctx.body = answer.body;
     }
   };
 }

@@ -24,5 +24,13 @@ export function createMetrics(gauges: { heldPolls: () => number; connectedUsers:
       end({ method: ctx.method, route: (ctx.state.route as string | undefined) ?? 'unmatched', status: String(ctx.status) });
     }
   }
-  return { registry, measure, eventsPublished: events };
+  /** For requests answered outside Koa (the event lane): the same histogram, same labels. */
+  const children = new Map<string, ReturnType<typeof requests.labels>>();
+  function observe(method: string, route: string, status: number, seconds: number) {
+    const key = `${method} ${route} ${status}`;
+    let child = children.get(key);
+    if (!child) children.set(key, (child = requests.labels(method, route, String(status))));
+    child.observe(seconds);
+  }
+  return { registry, measure, observe, eventsPublished: events };
 }

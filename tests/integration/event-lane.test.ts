@@ -1,0 +1,148 @@
+/**
+ * The event lane (server/src/events/lane.ts): valid polls are answered outside Koa, everything
+ * else goes the general way. Two views: the lane in front of a marker listener, to see which
+ * requests it takes and what it answers; and the real server, where a lane answer must look like
+ * any other API answer and the general way's errors must be unchanged.
+ */
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppError } from '../../server/src/errors.js';
+import { eventLane } from '../../server/src/events/lane.js';
+import { longPoll } from '../../server/src/events/routes.js';
+import { SECURITY_HEADERS } from '../../server/src/http/headers.js';
+import { Client, eventually, send, startTestServer, type TestServer } from '../helpers/server.js';
+
+const GENERAL = 299; // the marker listener's status: "this went the general way"
+
+describe('the event lane', () => {
+  let server: TestServer;
+  let alice: Client;
+  const observed: Array<{ method: string; route: string; status: number; seconds: number }> = [];
+  const logged: unknown[] = [];
+  let failWith: unknown;
+  const lanes: Server[] = [];
+
+  /** A loopback listener: the lane over the real services, in front of a marker for the general way. */
+  async function laneServer(): Promise<string> {
+    const real = longPoll(server.services);
+    const general: RequestListener = (_req, res) => res.writeHead(GENERAL, { 'content-type': 'text/plain' }).end('general');
+    const log = pino({ level: 'error' }, { write: (line: string) => logged.push(JSON.parse(line)) });
+    const handle = eventLane(
+      {
+        sessions: server.services.sessions,
+        poll: (query, session, res) => (failWith ? Promise.reject(failWith) : real(query, session, res)),
+        log,
+        observe: (method, route, status, seconds) => observed.push({ method, route, status, seconds }),
+      },
+      general,
+    );
+    const http = createServer(handle);
+    lanes.push(http);
+    await new Promise<void>((ok) => http.listen(0, '127.0.0.1', ok));
+    return `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  }
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    alice = await server.user('alice');
+  });
+  afterAll(async () => {
+    for (const http of lanes) await new Promise((ok) => http.close(ok));
+    await server?.destroy();
+  });
+
+  it('takes only well-formed, authenticated GET polls; the rest goes the general way', async () => {
+    const base = await laneServer();
+    const auth = { authorization: `Bearer ${alice.token}` };
+    const status = async (path: string, init: RequestInit = {}) => (await send(`${base}${path}`, init)).status;
+
+    expect(await status('/api/v1/events?wait=0', { headers: auth })).toBe(200);
+    expect(await status('/api/v1/events?wait=0&interval=5', { headers: auth })).toBe(200);
+    // Not a poll the lane answers: no token, a token of nobody, a malformed header, a query the
+    // schema refuses, a repeated name, another path or method.
+    const general = [
+      ['/api/v1/events?wait=0', {}],
+      ['/api/v1/events?wait=0', { headers: { authorization: `Bearer ${'x'.repeat(43)}` } }],
+      ['/api/v1/events?wait=0', { headers: { authorization: `Basic ${alice.token}` } }],
+      ['/api/v1/events?wait=999', { headers: auth }],
+      ['/api/v1/events?wait=0&nonsense=1', { headers: auth }],
+      ['/api/v1/events?wait=0&wait=1', { headers: auth }],
+      ['/api/v1/events?after=-3&wait=0', { headers: auth }],
+      ['/api/v1/eventsX?wait=0', { headers: auth }],
+      ['/api/v1/events/?wait=0', { headers: auth }],
+      ['/api/v1/events?wait=0', { headers: auth, method: 'POST', body: '{}' }],
+      ['/api/v1/events?wait=0', { headers: auth, method: 'HEAD' }],
+    ] as const;
+    for (const [path, init] of general) expect(await status(path, init as RequestInit), `${init && 'method' in init ? init.method : 'GET'} ${path}`).toBe(GENERAL);
+  });
+
+  it('answers like the route: the poll JSON, its length, the security headers, one histogram sample', async () => {
+    const base = await laneServer();
+    observed.length = 0;
+    const res = await fetch(`${base}/api/v1/events?wait=0`, { headers: { authorization: `Bearer ${alice.token}` } });
+    const text = await res.text();
+    expect(res.status).toBe(200);
+    expect(JSON.parse(text)).toEqual({ events: [], cursor: String(await server.services.store.headSeq()) });
+    expect(res.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    expect(Number(res.headers.get('content-length'))).toBe(Buffer.byteLength(text));
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) expect(res.headers.get(name), name).toBe(value);
+    expect(res.headers.get('strict-transport-security')).toBeNull(); // plain HTTP
+    expect(observed).toHaveLength(1);
+    expect(observed[0]).toMatchObject({ method: 'GET', route: '/api/v1/events', status: 200 });
+    expect(observed[0]!.seconds).toBeGreaterThanOrEqual(0);
+  });
+
+  it('a held poll whose client goes away is dropped from the hub at once', async () => {
+    const base = await laneServer();
+    const head = await server.services.store.headSeq();
+    const before = server.services.hub.size;
+    const abort = new AbortController();
+    const held = fetch(`${base}/api/v1/events?after=${head}&wait=30`, { headers: { authorization: `Bearer ${alice.token}` }, signal: abort.signal }).catch((e: Error) => e);
+    await eventually(() => server.services.hub.size === before + 1, 5000, "the poll held");
+    abort.abort();
+    expect(await held).toBeInstanceOf(Error);
+    await eventually(() => server.services.hub.size === before, 5000, "the waiter dropped");
+  });
+
+  it('a failure inside the poll gets the usual error answer: its own status, or a logged 500', async () => {
+    const base = await laneServer();
+    const poll = () => send(`${base}/api/v1/events?wait=0`, { headers: { authorization: `Bearer ${alice.token}` } });
+    try {
+      failWith = new AppError(409, 'conflict', 'not now');
+      const conflict = await poll();
+      expect(conflict.status).toBe(409);
+      expect(conflict.body).toEqual({ error: { code: 'conflict', message: 'not now' } });
+      expect(conflict.headers.get('x-content-type-options')).toBe('nosniff');
+
+      logged.length = 0;
+      failWith = new Error('disk on fire');
+      const broken = await poll();
+      expect(broken.status).toBe(500);
+      expect(broken.body.error.code).toBe('internal_error');
+      expect(JSON.stringify(broken.body)).not.toContain('disk on fire'); // details go to the log only
+      expect(JSON.stringify(logged)).toContain('disk on fire');
+    } finally {
+      failWith = undefined;
+    }
+    expect((await poll()).status).toBe(200); // and the lane goes on
+  });
+
+  it('on the real server: a poll answer carries the same security headers as a Koa answer, and errors are the usual ones', async () => {
+    const poll = await alice.get('/api/v1/events?wait=0');
+    const me = await alice.get('/api/v1/me');
+    expect(poll.status).toBe(200);
+    for (const name of [...Object.keys(SECURITY_HEADERS), 'content-type']) expect(poll.headers.get(name), name).toBe(me.headers.get(name));
+
+    const anonymous = await send(`${server.url}/api/v1/events?wait=0`, {});
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.body.error.code).toBe('unauthorized');
+    expect(anonymous.headers.get('www-authenticate')).toBe('Bearer');
+    const invalid = await alice.get('/api/v1/events?wait=999');
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.error).toMatchObject({ code: 'invalid_request', issues: [{ path: 'wait' }] });
+    const metrics = await send(`${server.url}/metrics`, {});
+    expect(String(metrics.body)).toMatch(/portico_http_request_duration_seconds_count\{method="GET",route="\/api\/v1\/events",status="200"\} [1-9]/);
+  });
+});

@@ -7,7 +7,6 @@
  *   4. router    – per route: authentication (user token, or provider key/signature with its
  *                  rate limit), input validation (zod), handler
  */
-import type { RequestListener } from 'node:http';
 import Router from '@koa/router';
 import Koa from 'koa';
 import { adminRoutes } from './admin/routes.js';
@@ -17,7 +16,7 @@ import { relayRoutes } from './calls/relay-routes.js';
 import { chatRoutes } from './chat/routes.js';
 import { contactRoutes } from './contacts/routes.js';
 import type { Services } from './context.js';
-import { eventLane } from './events/lane.js';
+import { eventLane, type Lane } from './events/lane.js';
 import { eventRoutes, longPoll } from './events/routes.js';
 import { authenticator } from './http/auth.js';
 import { errors } from './http/errors.js';
@@ -38,7 +37,7 @@ import { terminalRoutes } from './terminals/routes.js';
 import { updatesServing } from './updates/serve.js';
 import { VERSION } from './version.js';
 
-export function buildApp(services: Services): RequestListener {
+export function buildApp(services: Services): Lane {
   const routes: RouteSpec[] = [
     ...authRoutes(services),
     ...contactRoutes(services),

@@ -137,8 +137,12 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
     close: () =>
       (closed ??= (async () => {
         timers.forEach(clearInterval);
+        // Stop listening first, then answer the held polls, telling their clients not to reuse
+        // the connection; closeServer closes the idle ones as they come free.
+        handle.shutDown();
+        const closing = closeServer(http);
         hub.wakeAll();
-        await closeServer(http); // answered polls leave keep-alive connections behind
+        await closing;
         await tls?.close();
         await store.close();
       })()),

@@ -52,6 +52,9 @@ export async function startTestServer(overrides: Partial<ServerConfigInput> = {}
     },
     async restart() {
       await running.close();
+      // The test's clients live in this process: let them see their pooled connections closed
+      // before the new server is asked on the same port (a panel, in its own process, retries).
+      await new Promise((resolve) => setTimeout(resolve, 50));
       return startTestServer({ ...overrides, port: running.port }, dir);
     },
     async destroy() {

@@ -25,6 +25,7 @@ describe('the event lane', () => {
   const lanes: Server[] = [];
 
   /** A loopback listener: the lane over the real services, in front of a marker for the general way. */
+  let lastLane: ReturnType<typeof eventLane> | undefined;
   async function laneServer(): Promise<string> {
     const real = longPoll(server.services);
     const general: RequestListener = (_req, res) => res.writeHead(GENERAL, { 'content-type': 'text/plain' }).end('general');
@@ -32,12 +33,13 @@ describe('the event lane', () => {
     const handle = eventLane(
       {
         sessions: server.services.sessions,
-        poll: (query, session, res) => (failWith ? Promise.reject(failWith) : real(query, session, res)),
+        poll: (query, session, res, answer) => (failWith ? Promise.reject(failWith) : real(query, session, res, answer)),
         log,
         observe: (method, route, status, seconds) => observed.push({ method, route, status, seconds }),
       },
       general,
     );
+    lastLane = handle;
     const http = createServer(handle);
     lanes.push(http);
     await new Promise<void>((ok) => http.listen(0, '127.0.0.1', ok));
@@ -127,6 +129,19 @@ describe('the event lane', () => {
       failWith = undefined;
     }
     expect((await poll()).status).toBe(200); // and the lane goes on
+  });
+
+  it('once the server stops, answers close their connection (a client must not reuse it)', async () => {
+    const base = await laneServer();
+    const poll = () => fetch(`${base}/api/v1/events?wait=0`, { headers: { authorization: `Bearer ${alice.token}` } });
+    const before = await poll();
+    await before.text();
+    expect(before.headers.get('connection')).toBe('keep-alive');
+    lastLane!.shutDown();
+    const after = await poll();
+    await after.text();
+    expect(after.status).toBe(200);
+    expect(after.headers.get('connection')).toBe('close');
   });
 
   it('on the real server: a poll answer carries the same security headers as a Koa answer, and errors are the usual ones', async () => {

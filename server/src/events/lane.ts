@@ -24,7 +24,7 @@ import type { PollQuery } from './routes.js';
 
 export const EVENTS_PATH = '/api/v1/events';
 
-type Poll = (query: PollQuery, session: SessionRecord, res: ServerResponse) => Promise<string>;
+type Poll = (query: PollQuery, session: SessionRecord, res: ServerResponse, answer: (body: string) => void) => Promise<void>;
 
 interface LaneParts {
   sessions: Sessions;
@@ -49,42 +49,44 @@ function pollQuery(url: string): Record<string, string> | undefined {
   return query;
 }
 
-export function eventLane(parts: LaneParts, general: RequestListener): RequestListener {
+export type Lane = RequestListener & {
+  /** The server is stopping: polls answered from now on close their connection (no reuse of a closing server's sockets). */
+  shutDown(): void;
+};
+
+export function eventLane(parts: LaneParts, general: RequestListener): Lane {
+  let stopping = false;
   const send = (req: IncomingMessage, res: ServerResponse, status: number, body: string, extra: Record<string, string> = {}) => {
+    if (res.headersSent || res.destroyed) return;
+    if (stopping) res.shouldKeepAlive = false;
     const headers = [...BASE_HEADERS, 'Content-Type', JSON_TYPE, 'Content-Length', String(Buffer.byteLength(body))];
     if (overTls(req)) headers.push('Strict-Transport-Security', HSTS);
     for (const [name, value] of Object.entries(extra)) headers.push(name, value);
     res.writeHead(status, headers).end(body);
   };
+  const failed = (req: IncomingMessage, res: ServerResponse, error: unknown, started: number) => {
+    const answer = errorAnswer(error, parts.log, { method: req.method, url: req.url });
+    send(req, res, answer.status, JSON.stringify(answer.body), answer.headers);
+    parts.observe('GET', EVENTS_PATH, answer.status, (performance.now() - started) / 1000);
+  };
 
   async function serve(req: IncomingMessage, res: ServerResponse, query: PollQuery, token: string, started: number) {
     const session = await parts.sessions.verify(token);
-    if (!session) return false;
-    let status = 200;
-    try {
-      const body = await parts.poll(query, session, res);
-      if (!res.destroyed) send(req, res, status, body);
-    } catch (error) {
-      const answer = errorAnswer(error, parts.log, { method: req.method, url: req.url });
-      status = answer.status;
-      if (!res.headersSent && !res.destroyed) send(req, res, status, JSON.stringify(answer.body), answer.headers);
-    }
-    parts.observe('GET', EVENTS_PATH, status, (performance.now() - started) / 1000);
-    return true;
+    if (!session) return general(req, res);
+    const answered = (body: string) => {
+      send(req, res, 200, body);
+      parts.observe('GET', EVENTS_PATH, 200, (performance.now() - started) / 1000);
+    };
+    await parts.poll(query, session, res, answered);
   }
 
-  return function handle(req, res) {
+  const handle: RequestListener = (req, res) => {
     const raw = req.method === 'GET' ? pollQuery(req.url ?? '') : undefined;
     const token = raw && bearerToken(req.headers.authorization);
     const query = token ? EventsQuery.safeParse(raw) : undefined;
     if (!query?.success) return general(req, res);
-    serve(req, res, query.data, token!, performance.now()).then(
-      (answered) => answered || general(req, res),
-      (error) => {
-        // verify() failed (the store): answer as the general way would.
-        const answer = errorAnswer(error, parts.log, { method: req.method, url: req.url });
-        if (!res.headersSent) send(req, res, answer.status, JSON.stringify(answer.body), answer.headers);
-      },
-    );
+    const started = performance.now();
+    serve(req, res, query.data, token!, started).catch((error) => failed(req, res, error, started));
   };
+  return Object.assign(handle, { shutDown: () => void (stopping = true) });
 }

@@ -51,6 +51,9 @@ if (compare) servers.splice(1, 0, { name: 'portico@before', kind: 'portico', roo
 /** Chat latency: 1,000 clients in pairs (500 senders), 1,000 msg/s in total. */
 const CHAT_CLIENTS = smoke ? 20 : 1000;
 const CHAT_RATE = smoke ? 20 : 1000;
+/** Idle delivery: the same pairs, 20 msg/s in all (a message every 50 ms, each alone on the server). */
+const IDLE_RATE = 20;
+const idleMs = smoke ? 300 : full ? 10_000 : 5000;
 const chatMs = Number(opt('chat-ms') ?? (smoke ? 300 : full ? 10_000 : 4000));
 /** Chat runs at 1,000 clients (the issue's scenario) and, in --full, with every larger N waiting too. */
 const chatAt = (n: number) => n === sizes[0] || full;
@@ -204,6 +207,16 @@ class Worker {
 }
 
 // ------------------------------------------------------------------ one measurement
+interface ChatResult {
+  sent: number;
+  ok: number;
+  received: number;
+  p50: number;
+  p99: number;
+  max: number;
+  serverCpuMsPerMessage: number;
+}
+
 interface Measurement {
   server: string;
   n: number;
@@ -219,7 +232,9 @@ interface Measurement {
   /** Server CPU time (user + system) spent per fan-out, wake-ups and re-polls included: robust to a busy machine. */
   fanoutCpuMs: number[];
   fanoutMissing: number;
-  chat?: { sent: number; ok: number; received: number; p50: number; p99: number; max: number; serverCpuMsPerMessage: number };
+  chat?: ChatResult;
+  /** Idle delivery (IDLE_RATE msg/s) at the first size. */
+  idle?: ChatResult;
   durable?: { perSecond: number; ok: number; failed: number; p50: number; p99: number; max: number; serverCpuMsPerMessage: number };
   loadErrors: number;
 }
@@ -282,17 +297,15 @@ async function measure(def: ServerDef, n: number, run: number, scratch: string):
       await sleep(smoke ? 50 : 200 + n / 50); // everyone re-polls and is held again
     }
 
-    let chat: Measurement['chat'];
-    if (scenarios.has('chat') && chatAt(n)) {
+    /** The first CHAT_CLIENTS clients in pairs, `rate` messages/s in all, for `ms`. */
+    const chatRun = async (rate: number, ms: number): Promise<ChatResult> => {
       const senders = Math.min(CHAT_CLIENTS, n) / 2;
       const cpuBefore = cpuSeconds(pid);
       const replies = await Promise.all(
-        workers.map((w) =>
-          w.ask<{ sent: number; ok: number; latencies: number[] }>({ cmd: 'chat', perSenderPerSecond: CHAT_RATE / senders, durationMs: chatMs, drainMs: smoke ? 300 : 2000 }),
-        ),
+        workers.map((w) => w.ask<{ sent: number; ok: number; latencies: number[] }>({ cmd: 'chat', perSenderPerSecond: rate / senders, durationMs: ms, drainMs: smoke ? 300 : 2000 })),
       );
       const lat = replies.flatMap((r) => r.latencies);
-      chat = {
+      return {
         sent: replies.reduce((a, r) => a + r.sent, 0),
         ok: replies.reduce((a, r) => a + r.ok, 0),
         received: lat.length,
@@ -301,7 +314,9 @@ async function measure(def: ServerDef, n: number, run: number, scratch: string):
         max: Math.max(...lat),
         serverCpuMsPerMessage: ((cpuSeconds(pid) - cpuBefore) * 1000) / Math.max(1, lat.length),
       };
-    }
+    };
+    const idle = scenarios.has('chat') && n === sizes[0] && !smoke ? await chatRun(IDLE_RATE, idleMs) : undefined;
+    const chat = scenarios.has('chat') && chatAt(n) ? await chatRun(CHAT_RATE, chatMs) : undefined;
 
     let durableResult: Measurement['durable'];
     if (durable && def.kind === 'portico' && n === sizes[0]) {
@@ -336,6 +351,7 @@ async function measure(def: ServerDef, n: number, run: number, scratch: string):
       fanoutMs,
       fanoutCpuMs,
       fanoutMissing,
+      idle,
       chat,
       durable: durableResult,
       loadErrors,
@@ -379,6 +395,7 @@ function summarize(all: Measurement[]) {
     fanoutMs: median(m.fanoutMs),
     fanoutCpuMs: median(m.fanoutCpuMs),
     connectMs: m.connectMs,
+    ...(m.idle ? { idleP50: m.idle.p50, idleP99: m.idle.p99 } : {}),
     ...(m.chat ? { chatP50: m.chat.p50, chatP99: m.chat.p99, chatMax: m.chat.max, chatCpuMsPerMsg: m.chat.serverCpuMsPerMessage } : {}),
     ...(m.durable ? { durablePerSecond: m.durable.perSecond, durableP99: m.durable.p99, durableCpuMsPerMsg: m.durable.serverCpuMsPerMessage } : {}),
   });
@@ -422,8 +439,8 @@ function targets(summary: Summary, ratios: ReturnType<typeof summarize>['ratios'
   const n10 = sizes.includes(10_000) ? 10_000 : biggest;
   check(`fan-out to ${n10} waiters <= 350 ms`, at(n10)?.fanoutMs, (v) => v <= 350);
   if (ratios['portico/raw']) check(`fan-out to ${n10} <= 1.4x raw node:http`, ratios['portico/raw'][n10]?.fanoutMs, (v) => v <= 1.4);
-  check(`idle delivery (1,000 clients, 1,000 msg/s) p50 <= 0.5 ms`, at(sizes[0]!)?.chatP50, (v) => v <= 0.5);
-  check(`idle delivery p99 <= 3 ms`, at(sizes[0]!)?.chatP99, (v) => v <= 3);
+  check(`idle delivery (${IDLE_RATE} msg/s) p50 <= 0.5 ms`, at(sizes[0]!)?.idleP50, (v) => v <= 0.5);
+  check(`idle delivery p99 <= 3 ms`, at(sizes[0]!)?.idleP99, (v) => v <= 3);
   if (at(10_000)?.chatP50 !== undefined) {
     check('delivery with 10,000 waiters p50 <= 2 ms', at(10_000)?.chatP50, (v) => v <= 2);
     check('delivery with 10,000 waiters p99 <= 20 ms', at(10_000)?.chatP99, (v) => v <= 20);
@@ -434,7 +451,7 @@ function targets(summary: Summary, ratios: ReturnType<typeof summarize>['ratios'
 }
 
 function printTable(summary: Summary, ratios: ReturnType<typeof summarize>['ratios'], goals: ReturnType<typeof targets>) {
-  const cols = ['rssPerClientKiB', 'cpuRestPct', 'fanoutMs', 'fanoutCpuMs', 'chatP50', 'chatP99', 'chatMax', 'chatCpuMsPerMsg', 'durablePerSecond', 'durableP99', 'durableCpuMsPerMsg'];
+  const cols = ['rssPerClientKiB', 'cpuRestPct', 'fanoutMs', 'fanoutCpuMs', 'idleP50', 'idleP99', 'chatP50', 'chatP99', 'chatMax', 'chatCpuMsPerMsg', 'durablePerSecond', 'durableP99', 'durableCpuMsPerMsg'];
   const fmt = (v: number | null | undefined) => (v === null || v === undefined ? '-' : String(v));
   const lines = [['server', 'N', ...cols].join(' | ')];
   for (const [name, byN] of Object.entries(summary)) for (const [n, m] of Object.entries(byN)) lines.push([name, n, ...cols.map((c) => fmt(m[c]))].join(' | '));
@@ -461,6 +478,7 @@ async function main() {
           all.push(m);
           console.error(
             `[${Math.round((Date.now() - began) / 1000)}s] ${def.name} N=${n} run ${run + 1}/${runs}: ${round(m.rssPerClientKiB)} KiB/client, fan-out ${m.fanoutMs.map((x) => round(x, 1)).join('/')} ms (server CPU ${m.fanoutCpuMs.map((x) => Math.round(x)).join('/')} ms)` +
+              (m.idle ? `, idle p50 ${round(m.idle.p50)} p99 ${round(m.idle.p99)} ms (${m.idle.received}/${m.idle.sent})` : '') +
               (m.chat ? `, chat p50 ${round(m.chat.p50)} p99 ${round(m.chat.p99)} ms (${m.chat.received}/${m.chat.sent}, ${round(m.chat.serverCpuMsPerMessage, 3)} CPU ms/msg)` : '') +
               (m.durable ? `, durable ${Math.round(m.durable.perSecond)}/s p99 ${round(m.durable.p99)} ms (${round(m.durable.serverCpuMsPerMessage, 3)} CPU ms/msg)` : '') +
               (m.failedStarts || m.loadErrors || m.fanoutMissing ? ` [failed starts ${m.failedStarts}, load errors ${m.loadErrors}, fan-out missing ${m.fanoutMissing}]` : ''),
@@ -476,7 +494,7 @@ async function main() {
   printTable(summary, ratios, goals);
   const out = opt('out') ?? join(here, 'results', `${smoke ? 'smoke' : full ? 'full' : 'quick'}-${facts.at.replace(/[:.]/g, '-')}.json`);
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, JSON.stringify({ machine: facts, options: { full, sizes, runs, servers: servers.map((s) => s.name), chatMs, chatClients: CHAT_CLIENTS, chatRate: CHAT_RATE, durableMs, durableSenders: DURABLE_SENDERS }, summary, ratios, targets: goals, measurements: all }, null, 1));
+  writeFileSync(out, JSON.stringify({ machine: facts, options: { full, sizes, runs, servers: servers.map((s) => s.name), chatMs, chatClients: CHAT_CLIENTS, chatRate: CHAT_RATE, idleRate: IDLE_RATE, idleMs, durableMs, durableSenders: DURABLE_SENDERS }, summary, ratios, targets: goals, measurements: all }, null, 1));
   console.log(`\nresults: ${out} (${Math.round((Date.now() - began) / 1000)} s)`);
 }
 

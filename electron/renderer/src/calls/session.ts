@@ -29,7 +29,12 @@ export interface RelayShare {
 }
 
 export interface SessionTimings {
-  /** How long a WebRTC attempt may take to connect before the next path is tried (ms). */
+  /**
+   * How long a WebRTC attempt may take to connect, once the partner's answer is in, before the
+   * next path is tried (ms). Until the answer arrives it may take twice that: the offer and the
+   * answer travel through the server, which a busy server or a slow proxy delays, and that is not
+   * the path failing.
+   */
   iceConnectMs: number;
 }
 
@@ -101,9 +106,15 @@ export class CallSession {
         await pc.setLocalDescription(await pc.createAnswer());
         await this.api.sendSignal(this.callId, this.peer, { kind: 'answer', sdp: pc.localDescription!.sdp });
       } else if (signal.kind === 'answer') {
-        if (!this.offerer || !this.pc || this.pc.signalingState !== 'have-local-offer') return;
-        await this.pc.setRemoteDescription({ type: 'answer', sdp: signal.sdp });
+        const pc = this.pc;
+        if (!this.offerer || !pc || pc.signalingState !== 'have-local-offer') return;
+        await pc.setRemoteDescription({ type: 'answer', sdp: signal.sdp });
         await this.flushCandidates();
+        // Both descriptions are in: ICE gets its time from now.
+        if (this.pc === pc && this.state !== 'connected') {
+          clearTimeout(this.timer);
+          this.timer = setTimeout(() => this.next(pc), this.timings.iceConnectMs);
+        }
       } else if (signal.kind === 'candidate') {
         const c = signal.candidate;
         if (!c) return;
@@ -171,7 +182,7 @@ export class CallSession {
     }
     this.closePc();
     const pc = this.newPc(path === 'turn' ? 'relay' : 'all');
-    this.timer = setTimeout(() => this.next(pc), this.timings.iceConnectMs);
+    this.timer = setTimeout(() => this.next(pc), 2 * this.timings.iceConnectMs);
     try {
       await pc.setLocalDescription(await pc.createOffer());
       await this.api.sendSignal(this.callId, this.peer, { kind: 'offer', sdp: pc.localDescription!.sdp });

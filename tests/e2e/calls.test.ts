@@ -371,7 +371,10 @@ describe('video calls in Chromium', { timeout: 90_000 }, () => {
     for (const page of [alice, bob, carol]) {
       for (const other of ['alice', 'bob', 'carol']) {
         if (page === { alice, bob, carol }[other as 'alice']) continue;
-        await page.locator(`.call-remote[data-peer="${other}"][data-connected=true][data-path=direct]`).waitFor({ timeout: T });
+        await page.locator(`.call-remote[data-peer="${other}"][data-connected=true][data-path=direct]`).waitFor({ timeout: T }).catch(async (error: Error) => {
+          const remote = page.locator(`.call-remote[data-peer="${other}"]`);
+          throw new Error(`${error.message}\nthe partner shows connected=${await remote.getAttribute('data-connected', { timeout: 1000 }).catch(() => '?')}, path ${await remote.getAttribute('data-path', { timeout: 1000 }).catch(() => '?')}`);
+        });
       }
     }
     await Promise.all([expectMedia(carol, 'mesh, carol receives alice', 'alice'), expectMedia(carol, 'mesh, carol receives bob', 'bob'), expectMedia(bob, 'mesh, bob receives carol', 'carol')]);

@@ -157,10 +157,12 @@ describe('video calls in Chromium', { timeout: 90_000 }, () => {
       // MediaSource after a decode error (a busy machine), which starts the element's count anew.
       let decoded = 0;
       let last = before;
+      let width = el.videoWidth; // the widest picture seen (0 for a moment after such a rebuild)
       const sample = () => {
         const now = frames();
         decoded += now >= last ? now - last : now;
         last = now;
+        width = Math.max(width, el.videoWidth);
       };
       const stream = el.srcObject instanceof MediaStream ? el.srcObject : (el as HTMLVideoElement & { captureStream(): MediaStream }).captureStream();
       const audio = new AudioContext();
@@ -181,7 +183,7 @@ describe('video calls in Chromium', { timeout: 90_000 }, () => {
       }
       await audio.close();
       sample();
-      return { before, after: frames(), decoded, width: el.videoWidth, rms: peak };
+      return { before, after: frames(), decoded, width, rms: peak };
     }, { peer, seconds });
     console.info(`${label}: ${result.decoded} frames in ${seconds} s, ${result.width} px wide, audio peak RMS ${result.rms.toFixed(3)}`);
     expect(result.width, `${label}: remote video has a size`).toBeGreaterThan(0);

@@ -307,7 +307,16 @@ describe('video calls in Chromium', { timeout: 90_000 }, () => {
     // Muted, bob hears silence (the video goes on); unmuted, sound again.
     await p.alice.locator('.call-mute').click();
     expect(await p.alice.locator('.call-mute').getAttribute('aria-pressed')).toBe('true');
-    await expectMedia(p.bob, 'direct, bob receives while alice is muted', undefined, 2.5, false);
+    // What was in flight before the click may still play out (longer on a loaded machine): the
+    // silence must set in within a few seconds and then last a whole window.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await expectMedia(p.bob, 'direct, bob receives while alice is muted', undefined, 2.5, false);
+        break;
+      } catch (error) {
+        if (attempt === 3) throw error;
+      }
+    }
     await p.alice.locator('.call-mute').click();
 
     // Another microphone mid-call (Chromium's fake devices offer three): bob still hears alice.

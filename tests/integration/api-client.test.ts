@@ -479,11 +479,15 @@ describe.concurrent('the API client module: polling modes, connections, backoff'
     expect(messages(events)).toEqual(['during', 'after1', 'after2', 'after3']);
     expectOnceInOrder(events);
     const held = calls.filter((c) => isEvents(c) && waitOf(c.url) > 0);
-    // Held polls answered early (events waiting) are fine; from the first cut on, every one was cut.
-    const firstCut = held.findIndex((c) => c.outcome === 'error');
-    const cuts = held.slice(firstCut);
-    expect(cuts.map((c) => waitOf(c.url))).toEqual([25, 2, 2]);
-    expect(cuts.every((c) => c.outcome === 'error' && c.end! - c.start < 1000)).toBe(true);
+    // Held polls answered early (events waiting) are fine, and they start the count of cuts in a
+    // row anew (on a loaded machine "during" may arrive between cuts): the first cut was of the
+    // 25 s wait, every later one of the shortest, and the three held polls before the switch were
+    // cuts in a row.
+    const cuts = held.filter((c) => c.outcome === 'error');
+    expect(cuts.map((c) => waitOf(c.url))).toEqual([25, ...cuts.slice(1).map(() => 2)]);
+    expect(cuts.length).toBeGreaterThanOrEqual(3);
+    expect(held.slice(-3).every((c) => c.outcome === 'error')).toBe(true);
+    expect(cuts.every((c) => c.end! - c.start < 1000)).toBe(true);
     // Each cut was followed by a quick probe (wait=0) that was answered.
     const polls = calls.filter(isEvents);
     for (const cut of cuts) {
@@ -494,7 +498,7 @@ describe.concurrent('the API client module: polling modes, connections, backoff'
     expect(connection.filter((p) => p.mode === 'interval')).toHaveLength(1);
     expect(connection[connection.length - 1]).toEqual({ state: 'online', mode: 'interval' });
     expect(connection.some((p) => p.state === 'offline')).toBe(false);
-    const intervalPolls = polls.slice(polls.indexOf(cuts[2]!) + 2);
+    const intervalPolls = polls.slice(polls.indexOf(cuts[cuts.length - 1]!) + 2);
     expect(intervalPolls.length).toBeGreaterThan(0);
     for (const p of intervalPolls) expect(new URL(p.url).searchParams.get('interval')).toBe('1');
 

@@ -212,6 +212,21 @@ describe('video calls in Chromium', { timeout: 90_000 }, () => {
     });
   const pathsShown = (page: Page) => page.evaluate(() => (window as unknown as { __paths: string[] }).__paths.filter((p, i, all) => p !== all[i - 1]));
 
+  /** Mean luminance (0–255) of the partner's current video frame on this page. */
+  const remoteBrightness = (page: Page) =>
+    page.evaluate(() => {
+      const el = document.querySelector<HTMLVideoElement>('.call-remote')!;
+      const canvas = document.createElement('canvas');
+      canvas.width = 64;
+      canvas.height = 48;
+      const g = canvas.getContext('2d')!;
+      g.drawImage(el, 0, 0, canvas.width, canvas.height);
+      const { data } = g.getImageData(0, 0, canvas.width, canvas.height);
+      let sum = 0;
+      for (let i = 0; i < data.length; i += 4) sum += 0.2126 * data[i]! + 0.7152 * data[i + 1]! + 0.0722 * data[i + 2]!;
+      return sum / (data.length / 4);
+    });
+
   /** The selected ICE candidate pair of the connected peer connection on this page. */
   const selectedPair = (page: Page) =>
     page.evaluate(async () => {
@@ -318,6 +333,15 @@ describe('video calls in Chromium', { timeout: 90_000 }, () => {
       }
     }
     await p.alice.locator('.call-mute').click();
+
+    // Camera off: bob's picture of alice goes black (the call goes on); on again, the picture is back.
+    const bright = await remoteBrightness(p.bob);
+    expect(bright, 'the fake camera picture is bright').toBeGreaterThan(40);
+    await p.alice.locator('.call-camera').click();
+    expect(await p.alice.locator('.call-camera').getAttribute('aria-pressed')).toBe('true');
+    await expect.poll(() => remoteBrightness(p.bob), { timeout: T }).toBeLessThan(5);
+    await p.alice.locator('.call-camera').click();
+    await expect.poll(() => remoteBrightness(p.bob), { timeout: T }).toBeGreaterThan(40);
 
     // Another microphone mid-call (Chromium's fake devices offer three): bob still hears alice.
     await p.alice.locator('.call-devices').click();

@@ -20,9 +20,7 @@ import { bearerToken } from '../http/auth.js';
 import { errorAnswer } from '../http/errors.js';
 import { HSTS, SECURITY_HEADERS, overTls } from '../http/headers.js';
 import type { SessionRecord } from '../store/store.js';
-import type { PollQuery } from './routes.js';
-
-export const EVENTS_PATH = '/api/v1/events';
+import { EVENTS_PATH, type PollQuery } from './routes.js';
 
 type Poll = (query: PollQuery, session: SessionRecord, res: ServerResponse, answer: (body: string) => void) => Promise<void>;
 
@@ -56,12 +54,12 @@ export type Lane = RequestListener & {
 
 export function eventLane(parts: LaneParts, general: RequestListener): Lane {
   let stopping = false;
-  const send = (req: IncomingMessage, res: ServerResponse, status: number, body: string, extra: Record<string, string> = {}) => {
+  const send = (req: IncomingMessage, res: ServerResponse, status: number, body: string, extra?: Record<string, string>) => {
     if (res.headersSent || res.destroyed) return;
     if (stopping) res.shouldKeepAlive = false;
     const headers = [...BASE_HEADERS, 'Content-Type', JSON_TYPE, 'Content-Length', String(Buffer.byteLength(body))];
     if (overTls(req)) headers.push('Strict-Transport-Security', HSTS);
-    for (const [name, value] of Object.entries(extra)) headers.push(name, value);
+    if (extra) for (const [name, value] of Object.entries(extra)) headers.push(name, value);
     res.writeHead(status, headers).end(body);
   };
   const failed = (req: IncomingMessage, res: ServerResponse, error: unknown, started: number) => {

@@ -18,6 +18,7 @@ const answerText = (events: StoredEvent[], after: number) =>
   `{"events":[${events.map((e) => e.json).join(',')}],"cursor":"${events.length ? events[events.length - 1]!.seq : after}"}`;
 
 export type PollQuery = z.output<typeof EventsQuery>;
+export const EVENTS_PATH = '/api/v1/events';
 
 /**
  * One poll of a session: calls `answer` once with the JSON text, when there is something to say
@@ -42,11 +43,14 @@ export function longPoll({ store, hub, topics, presence }: Services) {
     let phase: 'looking' | 'held' | 'over' = 'looking';
     let wokenWith: StoredEvent[] | undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const end = (events: StoredEvent[]) => {
+    const stop = () => {
       phase = 'over';
       clearTimeout(timer);
       res.off('close', gone);
       presence.pollEnded(userId, tokenId, query.interval * 1000);
+    };
+    const end = (events: StoredEvent[]) => {
+      stop();
       answer(answerText(events, after));
     };
     const waiter: Waiter = {
@@ -69,8 +73,7 @@ export function longPoll({ store, hub, topics, presence }: Services) {
       stored = fresh.length > 0 ? await store.readEvents([...fresh], after, LIMITS.eventsPage) : [];
     } catch (error) {
       hub.remove(waiter);
-      phase = 'over';
-      presence.pollEnded(userId, tokenId, query.interval * 1000);
+      stop();
       throw error;
     }
     if (stored.length > 0 || query.wait === 0 || wokenWith) {
@@ -88,7 +91,7 @@ export function eventRoutes(services: Services) {
   return [
     route({
       method: 'get',
-      path: '/api/v1/events',
+      path: EVENTS_PATH,
       tag: 'events',
       summary: 'Long poll: events after the cursor (omit it to start from now), held up to `wait` seconds',
       access: 'user',

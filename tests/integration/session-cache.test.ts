@@ -4,6 +4,7 @@
  * the same done by another process on the data directory (the admin CLI) — without waiting for
  * the server's periodic look at external changes.
  */
+import { Agent, request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseFile } from '../../server/src/server.js';
 import { SqliteStore } from '../../server/src/store/sqlite.js';
@@ -65,6 +66,35 @@ describe('cached sessions end at once', () => {
       expect((await fay.get('/api/v1/me')).status).toBe(401);
     } finally {
       await other.close();
+    }
+  });
+
+  it('one keep-alive connection that carries another token (or a bad one) is each time who that token is', async () => {
+    const gil = await server.user('gil');
+    const hal = await server.user('hal');
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const sockets = new Set<unknown>();
+    const me = (authorization?: string) =>
+      new Promise<{ status: number; username?: string }>((resolve, reject) => {
+        const req = request(`${server.url}/api/v1/me`, { agent, headers: authorization ? { authorization } : {} }, (res) => {
+          sockets.add(res.socket);
+          let body = '';
+          res.on('data', (c) => (body += c)).on('end', () => resolve({ status: res.statusCode!, username: JSON.parse(body).user?.username }));
+        });
+        req.on('error', reject).end();
+      });
+    try {
+      // The connection remembers its last token's hash: each change must be looked up anew.
+      expect(await me(`Bearer ${gil.token}`)).toEqual({ status: 200, username: 'gil' });
+      expect(await me(`Bearer ${hal.token}`)).toEqual({ status: 200, username: 'hal' });
+      expect((await me(`Bearer ${'x'.repeat(43)}`)).status).toBe(401);
+      expect((await me()).status).toBe(401);
+      expect(await me(`Bearer ${gil.token}`)).toEqual({ status: 200, username: 'gil' });
+      expect((await gil.post('/api/v1/logout')).status).toBeLessThan(300);
+      expect((await me(`Bearer ${gil.token}`)).status).toBe(401);
+      expect(sockets.size).toBe(1);
+    } finally {
+      agent.destroy();
     }
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -30,6 +30,34 @@ describe('SqliteStore', () => {
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect((results[1] as PromiseRejectedResult).reason.code).toBe('username_taken');
     expect((await store.listUsers()).map((u) => u.username)).toEqual(['ann', 'ben']);
+  });
+
+  it('a failing write alone in its transaction leaves nothing behind, and the next write goes through', async () => {
+    const store = open();
+    const internals = store as unknown as { write: (run: () => unknown) => Promise<unknown>; db: { prepare: (sql: string) => { run: (...a: unknown[]) => unknown; pluck: () => { get: (...a: unknown[]) => unknown } } } };
+    const setMeta = (key: string) => internals.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run(key, 'v');
+    await expect(
+      internals.write(() => {
+        setMeta('half-done');
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    await internals.write(() => setMeta('whole'));
+    const meta = (key: string) => internals.db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(key);
+    expect(meta('half-done')).toBeUndefined();
+    expect(meta('whole')).toBe('v');
+  });
+
+  it('WAL checkpoints run on their own thread: commits never checkpoint, yet the database file gets the data', async () => {
+    const store = open();
+    const file = join(dir, 'portico.db');
+    expect((store as unknown as { db: { pragma: (p: string, o: object) => unknown } }).db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+    const before = statSync(file).size;
+    const long = 'x'.repeat(2000);
+    await Promise.all(Array.from({ length: 300 }, (_, i) => store.createUser({ username: `u${i}`, displayName: long, passwordHash: long, isAdmin: false })));
+    // ~1.2 MB committed to the WAL; the thread copies it into the database within its period.
+    await expect.poll(() => statSync(file).size, { timeout: 5000, interval: 100 }).toBeGreaterThan(before + 1_000_000);
+    expect((await store.listUsers()).length).toBe(300);
   });
 
   it('listeners get committed events once, in order, including events another process wrote', async () => {

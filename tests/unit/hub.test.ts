@@ -52,6 +52,31 @@ describe('EventHub', () => {
     expect(a.wakes).toBe(1);
   });
 
+  it('does not wake the session that sent an event for it alone; it gets it with its next answer', async () => {
+    const hub = new EventHub();
+    const sender = waiter(1, ['c:x'], 0, 1);
+    const otherDevice = waiter(2, ['c:x'], 0, 1); // same user, another session
+    const partner = waiter(3, ['c:x']);
+    [sender, otherDevice, partner].forEach((x) => hub.add(x.w));
+    hub.publish([{ ...event(5, 'c:x'), origin: 1 }]);
+    await settle();
+    expect(partner.woken?.map((e) => e.seq)).toEqual([5]);
+    expect(otherDevice.woken?.map((e) => e.seq)).toEqual([5]);
+    expect(sender.woken).toBeUndefined();
+    expect(hub.size).toBe(1);
+    // Its wait ends (or another event comes): the message is in the answer, in order.
+    hub.publish([event(6, 'c:x')]);
+    await settle();
+    expect(sender.woken?.map((e) => e.seq)).toEqual([5, 6]);
+    const timedOut = waiter(4, ['c:x'], 6, 4);
+    hub.add(timedOut.w);
+    hub.publish([{ ...event(7, 'c:x'), origin: 4 }]);
+    await settle();
+    expect(timedOut.woken).toBeUndefined();
+    hub.wakeWaiter(timedOut.w);
+    expect(timedOut.woken?.map((e) => e.seq)).toEqual([7]);
+  });
+
   it('a second poll of the same session answers the first at once, empty', () => {
     const hub = new EventHub();
     const first = waiter(7, ['c:x']);

@@ -24,9 +24,9 @@ export class Sessions {
     return { token, expiresAt, tokenId };
   }
 
-  /** The live session of a token, or undefined. */
-  async verify(token: string): Promise<SessionRecord | undefined> {
-    const session = await this.store.sessionByTokenHash(hashToken(token));
+  /** The live session of a token (given by its hash: see bearerTokenHash), or undefined. */
+  async verify(tokenHash: Buffer): Promise<SessionRecord | undefined> {
+    const session = await this.store.sessionByTokenHash(tokenHash);
     const now = Date.now();
     if (!session || session.expiresAt <= now) return undefined;
     if (now - session.lastUsedAt > TOUCH_EVERY) {

@@ -80,8 +80,8 @@ export function chatRoutes({ store, topics, hub }: Services) {
       response: MessageResponse,
       status: 201,
       otherStatuses: [200],
-      async handler({ params, body, session: { user } }, ctx) {
-        const { message, created } = await chats.send(user, params.id, params.clientId, body.text);
+      async handler({ params, body, session }, ctx) {
+        const { message, created } = await chats.send(session, params.id, params.clientId, body.text);
         ctx.state.status = created ? 201 : 200;
         return { message };
       },

@@ -3,7 +3,7 @@ import type { Chat } from '../../../shared/index.js';
 import { AppError, forbidden, notFound } from '../errors.js';
 import type { EventHub } from '../events/hub.js';
 import type { TopicCache } from '../events/topics.js';
-import type { ChatRecord, Store, UserRecord } from '../store/store.js';
+import type { ChatRecord, SessionRecord, Store, UserRecord } from '../store/store.js';
 
 export class ChatService {
   constructor(
@@ -57,8 +57,9 @@ export class ChatService {
     return this.store.messages(chatId, before, limit);
   }
 
-  send(user: UserRecord, chatId: string, clientId: string, text: string) {
-    return this.store.putMessage({ chatId, fromUserId: user.id, clientId, text });
+  /** The sending session's own poll is not woken for the message (see StoredEvent.origin). */
+  send({ user, tokenId }: SessionRecord, chatId: string, clientId: string, text: string) {
+    return this.store.putMessage({ chatId, fromUserId: user.id, fromTokenId: tokenId, clientId, text });
   }
 
   /** The user now takes part in other chats: their held poll re-polls with the new topics. */

@@ -109,7 +109,8 @@ export class EventHub {
       for (const waiter of set) {
         if (event.seq <= waiter.after) continue;
         waiter.pending.push(event);
-        this.due.add(waiter);
+        // The session that sent it has it in its answer: no wake-up (and re-poll) for that alone.
+        if (event.origin !== waiter.tokenId) this.due.add(waiter);
       }
     }
     if (this.lastOfTopic.size > MAX_TOPICS) this.forgetOldTopics();

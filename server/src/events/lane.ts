@@ -16,7 +16,7 @@ import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http
 import type { Logger } from 'pino';
 import { EventsQuery } from '../../../shared/index.js';
 import type { Sessions } from '../auth/sessions.js';
-import { bearerToken } from '../http/auth.js';
+import { bearerTokenHash } from '../http/auth.js';
 import { errorAnswer } from '../http/errors.js';
 import { HSTS, SECURITY_HEADERS, overTls } from '../http/headers.js';
 import type { SessionRecord } from '../store/store.js';
@@ -68,8 +68,8 @@ export function eventLane(parts: LaneParts, general: RequestListener): Lane {
     parts.observe('GET', EVENTS_PATH, answer.status, (performance.now() - started) / 1000);
   };
 
-  async function serve(req: IncomingMessage, res: ServerResponse, query: PollQuery, token: string, started: number) {
-    const session = await parts.sessions.verify(token);
+  async function serve(req: IncomingMessage, res: ServerResponse, query: PollQuery, tokenHash: Buffer, started: number) {
+    const session = await parts.sessions.verify(tokenHash);
     if (!session) return general(req, res);
     const answered = (body: string) => {
       send(req, res, 200, body);
@@ -80,11 +80,11 @@ export function eventLane(parts: LaneParts, general: RequestListener): Lane {
 
   const handle: RequestListener = (req, res) => {
     const raw = req.method === 'GET' ? pollQuery(req.url ?? '') : undefined;
-    const token = raw && bearerToken(req.headers.authorization);
-    const query = token ? EventsQuery.safeParse(raw) : undefined;
+    const tokenHash = raw && bearerTokenHash(req);
+    const query = tokenHash ? EventsQuery.safeParse(raw) : undefined;
     if (!query?.success) return general(req, res);
     const started = performance.now();
-    serve(req, res, query.data, token!, started).catch((error) => failed(req, res, error, started));
+    serve(req, res, query.data, tokenHash!, started).catch((error) => failed(req, res, error, started));
   };
   return Object.assign(handle, { shutDown: () => void (stopping = true) });
 }

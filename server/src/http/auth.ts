@@ -1,6 +1,7 @@
 /** Bearer-token authentication: the one way in for users and admins. */
+import type { IncomingMessage } from 'node:http';
 import type { Context } from 'koa';
-import type { Sessions } from '../auth/sessions.js';
+import { hashToken, type Sessions } from '../auth/sessions.js';
 import { AppError } from '../errors.js';
 import type { Access } from './route.js';
 
@@ -9,10 +10,30 @@ export function bearerToken(header: string | undefined): string | undefined {
   return header ? /^Bearer ([A-Za-z0-9_-]{20,100})$/.exec(header)?.[1] : undefined;
 }
 
+/**
+ * Per connection, its last Authorization header and that token's hash: a panel's keep-alive
+ * connections send the same header with every poll and every message, and a SHA-256 per
+ * request showed in profiles. Gone with the connection.
+ */
+const hashedOnConnection = new WeakMap<object, { header: string; hash: Buffer }>();
+
+/** The SHA-256 of the request's bearer token (what sessions are found by), if it carries one. */
+export function bearerTokenHash(req: IncomingMessage): Buffer | undefined {
+  const header = req.headers.authorization;
+  if (!header) return undefined;
+  const known = hashedOnConnection.get(req.socket);
+  if (known?.header === header) return known.hash;
+  const token = bearerToken(header);
+  if (!token) return undefined;
+  const hash = hashToken(token);
+  hashedOnConnection.set(req.socket, { header, hash });
+  return hash;
+}
+
 export function authenticator(sessions: Sessions) {
   return async function authenticate(ctx: Context, access: Access) {
-    const token = bearerToken(ctx.get('authorization'));
-    const session = token ? await sessions.verify(token) : undefined;
+    const tokenHash = bearerTokenHash(ctx.req);
+    const session = tokenHash ? await sessions.verify(tokenHash) : undefined;
     if (!session) {
       throw new AppError(401, 'unauthorized', 'log in first: send Authorization: Bearer <token>', { 'WWW-Authenticate': 'Bearer' });
     }

@@ -55,6 +55,12 @@ export interface StoredEvent {
   seq: number;
   topic: string;
   json: string;
+  /**
+   * The session whose request made the event, when that request's answer already told it (a sent
+   * message): its held poll is not woken for it alone and gets it with its next answer. In memory
+   * only; events read back from the log wake everyone.
+   */
+  origin?: number;
 }
 
 /** Topics a user's poll listens to (see events/topics.ts). */
@@ -121,7 +127,7 @@ export interface Store {
    */
   changeMembership(chatId: string, userId: number, from: MemberStatus[], to: 'accepted' | 'declined' | 'left'): Promise<Chat>;
   /** Stores a message once per (chat, sender, clientId); a repeat returns the stored one. */
-  putMessage(input: { chatId: string; fromUserId: number; clientId: string; text: string }): Promise<{ message: Message; created: boolean }>;
+  putMessage(input: { chatId: string; fromUserId: number; fromTokenId?: number; clientId: string; text: string }): Promise<{ message: Message; created: boolean }>;
   messages(chatId: string, before: number | undefined, limit: number): Promise<Message[]>;
 
   // event log

@@ -20,7 +20,7 @@ export class SqliteCallStore implements CallStore {
   private readonly q;
 
   constructor(private readonly e: Engine) {
-    const p = (sql: string) => e.db.prepare(sql);
+    const p = (sql: string) => e.db.prepare(sql); // its own statements: their modes are set once
     this.q = {
       call: p('SELECT * FROM calls WHERE id = ?'),
       members: p(
@@ -86,13 +86,13 @@ export class SqliteCallStore implements CallStore {
         .filter((id) => id !== input.callerId && this.q.chatStatus.get(input.chatId, id) === 'accepted' && !this.q.engaged.get(id))
         .slice(0, input.maxMembers - 1);
       if (rung.length === 0) throw conflict('callee_busy', 'everyone you are calling is on another call');
-      const caller = this.db.prepare('SELECT username FROM users WHERE id = ?').pluck().get(input.callerId) as string;
+      const caller = this.e.prepare('SELECT username FROM users WHERE id = ?').pluck().get(input.callerId) as string;
       const id = randomUUID();
       const now = Date.now();
       this.db
         .prepare('INSERT INTO calls (id, chat_id, created_by, created_at, video, state) VALUES (?, ?, ?, ?, ?, ?)')
         .run(id, input.chatId, caller, now, input.video ? 1 : 0, 'ringing');
-      const add = this.db.prepare('INSERT INTO call_members (call_id, user_id, state, position) VALUES (?, ?, ?, ?)');
+      const add = this.e.prepare('INSERT INTO call_members (call_id, user_id, state, position) VALUES (?, ?, ?, ?)');
       add.run(id, input.callerId, 'joined', 0);
       rung.forEach((userId, i) => add.run(id, userId, 'ringing', i + 1));
       const record = this.record(id)!;
@@ -144,7 +144,7 @@ export class SqliteCallStore implements CallStore {
     let answeredAt: number | null = row.answered_at;
     if (answeredAt === null && states.filter((m) => m.state === 'joined').length >= 2) {
       answeredAt = now;
-      this.db.prepare("UPDATE calls SET state = 'active', answered_at = ? WHERE id = ?").run(now, id);
+      this.e.prepare("UPDATE calls SET state = 'active', answered_at = ? WHERE id = ?").run(now, id);
     }
     const reason = endReasonAfter(states, answeredAt !== null, trigger);
     if (reason) this.end(before.call, states, answeredAt, reason, now);
@@ -159,9 +159,9 @@ export class SqliteCallStore implements CallStore {
       if (m.state === 'ringing') this.q.setMember.run('missed', call.id, m.userId);
       else if (m.state === 'joined') this.q.setMember.run('left', call.id, m.userId);
     }
-    this.db.prepare("UPDATE calls SET state = 'ended', ended_at = ?, end_reason = ? WHERE id = ?").run(now, reason, call.id);
+    this.e.prepare("UPDATE calls SET state = 'ended', ended_at = ?, end_reason = ? WHERE id = ?").run(now, reason, call.id);
     const { call: recorded, text } = callRecord(call.id, call.video, answeredAt ?? undefined, now, reason);
-    const callerId = this.db.prepare('SELECT id FROM users WHERE username = ?').pluck().get(call.createdBy) as number | undefined;
+    const callerId = this.e.prepare('SELECT id FROM users WHERE username = ?').pluck().get(call.createdBy) as number | undefined;
     // The caller "sends" the record line; its client id ("call:" is outside what clients may use) makes it one per call.
     const row = this.db
       .prepare(
@@ -190,7 +190,7 @@ export class SqliteCallStore implements CallStore {
   }
 
   async expire(startedBefore: number) {
-    const due = this.db.prepare(
+    const due = this.e.prepare(
       `SELECT DISTINCT c.id FROM calls c JOIN call_members m ON m.call_id = c.id
        WHERE c.state != 'ended' AND c.created_at <= ? AND m.state = 'ringing'`,
     );

@@ -4,12 +4,15 @@ import type { ChartSeries, EventDraft, Notice, TickerItem } from '../../../share
 import { conflict, notFound } from '../errors.js';
 import { topicOf } from '../events/topics.js';
 import type { ChannelRecord, MediaKind, PortalStore, ProviderRecord, StoredMedia } from './portal.js';
+import type { Prepare } from './statements.js';
 
 type Row = Record<string, any>;
 
 /** What the main store lends: its connection, its group commit and its event log. */
 export interface Engine {
   db: Database.Database;
+  /** Prepares once per query text (statements.ts). */
+  prepare: Prepare;
   read<T>(fn: () => T): Promise<T>;
   write<T>(fn: () => T): Promise<T>;
   append(topic: string, draft: EventDraft, now?: number): void;
@@ -29,17 +32,17 @@ export class SqlitePortalStore implements PortalStore {
 
   // ---------------------------------------------------------------- providers and channels
   private channelId(name: string): number {
-    const id = this.db.prepare('SELECT id FROM channels WHERE name = ?').pluck().get(name) as number | undefined;
+    const id = this.e.prepare('SELECT id FROM channels WHERE name = ?').pluck().get(name) as number | undefined;
     if (id === undefined) throw notFound(`channel ${name}`);
     return id;
   }
 
   private channelName(id: number): string {
-    return this.db.prepare('SELECT name FROM channels WHERE id = ?').pluck().get(id) as string;
+    return this.e.prepare('SELECT name FROM channels WHERE id = ?').pluck().get(id) as string;
   }
 
   private provider(where: 'key_hash' | 'name' | 'id', value: unknown): ProviderRecord | undefined {
-    const r = this.db.prepare(`SELECT * FROM providers WHERE ${where} = ?`).get(value) as Row | undefined;
+    const r = this.e.prepare(`SELECT * FROM providers WHERE ${where} = ?`).get(value) as Row | undefined;
     if (!r) return undefined;
     const channels = this.db
       .prepare('SELECT c.name FROM provider_channels pc JOIN channels c ON c.id = pc.channel_id WHERE pc.provider_id = ? ORDER BY c.name')
@@ -57,8 +60,8 @@ export class SqlitePortalStore implements PortalStore {
           .prepare('INSERT INTO providers (name, key_hash, key_sealed, require_signature, created_at) VALUES (?, ?, ?, ?, ?)')
           .run(input.name, input.keyHash, input.keySealed, input.requireSignature ? 1 : 0, now).lastInsertRowid,
       );
-      const ensure = this.db.prepare('INSERT INTO channels (name, title, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING');
-      const grant = this.db.prepare('INSERT OR IGNORE INTO provider_channels (provider_id, channel_id) VALUES (?, ?)');
+      const ensure = this.e.prepare('INSERT INTO channels (name, title, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING');
+      const grant = this.e.prepare('INSERT OR IGNORE INTO provider_channels (provider_id, channel_id) VALUES (?, ?)');
       for (const name of input.channels) {
         ensure.run(name.toLowerCase(), name, now);
         grant.run(id, this.channelId(name));
@@ -76,12 +79,12 @@ export class SqlitePortalStore implements PortalStore {
   }
 
   listProviders() {
-    return this.e.read(() => (this.db.prepare('SELECT id FROM providers ORDER BY name').pluck().all() as number[]).map((id) => this.provider('id', id)!));
+    return this.e.read(() => (this.e.prepare('SELECT id FROM providers ORDER BY name').pluck().all() as number[]).map((id) => this.provider('id', id)!));
   }
 
   rotateProviderKey(name: string, keyHash: Buffer, keySealed: string) {
     return this.e.write(() => {
-      if (this.db.prepare('UPDATE providers SET key_hash = ?, key_sealed = ? WHERE name = ?').run(keyHash, keySealed, name).changes === 0) {
+      if (this.e.prepare('UPDATE providers SET key_hash = ?, key_sealed = ? WHERE name = ?').run(keyHash, keySealed, name).changes === 0) {
         throw notFound(`provider ${name}`);
       }
       return this.provider('name', name)!;
@@ -89,19 +92,19 @@ export class SqlitePortalStore implements PortalStore {
   }
 
   deleteProvider(name: string) {
-    return this.e.write(() => this.db.prepare('DELETE FROM providers WHERE name = ?').run(name).changes > 0);
+    return this.e.write(() => this.e.prepare('DELETE FROM providers WHERE name = ?').run(name).changes > 0);
   }
 
   listChannels() {
-    return this.e.read(() => (this.db.prepare('SELECT * FROM channels ORDER BY name').all() as Row[]).map(toChannel));
+    return this.e.read(() => (this.e.prepare('SELECT * FROM channels ORDER BY name').all() as Row[]).map(toChannel));
   }
 
   updateChannel(name: string, change: { title?: string; isDefault?: boolean }) {
     return this.e.write(() => {
       const id = this.channelId(name);
-      if (change.title !== undefined) this.db.prepare('UPDATE channels SET title = ? WHERE id = ?').run(change.title, id);
-      if (change.isDefault !== undefined) this.db.prepare('UPDATE channels SET is_default = ? WHERE id = ?').run(change.isDefault ? 1 : 0, id);
-      return toChannel(this.db.prepare('SELECT * FROM channels WHERE id = ?').get(id) as Row);
+      if (change.title !== undefined) this.e.prepare('UPDATE channels SET title = ? WHERE id = ?').run(change.title, id);
+      if (change.isDefault !== undefined) this.e.prepare('UPDATE channels SET is_default = ? WHERE id = ?').run(change.isDefault ? 1 : 0, id);
+      return toChannel(this.e.prepare('SELECT * FROM channels WHERE id = ?').get(id) as Row);
     });
   }
 
@@ -118,8 +121,8 @@ export class SqlitePortalStore implements PortalStore {
   setChannelsOfUser(userId: number, names: string[]) {
     return this.e.write(() => {
       const ids = names.map((n) => this.channelId(n));
-      this.db.prepare('DELETE FROM user_channels WHERE user_id = ?').run(userId);
-      const add = this.db.prepare('INSERT OR IGNORE INTO user_channels (user_id, channel_id, position) VALUES (?, ?, ?)');
+      this.e.prepare('DELETE FROM user_channels WHERE user_id = ?').run(userId);
+      const add = this.e.prepare('INSERT OR IGNORE INTO user_channels (user_id, channel_id, position) VALUES (?, ?, ?)');
       ids.forEach((id, position) => add.run(userId, id, position));
     });
   }
@@ -129,7 +132,7 @@ export class SqlitePortalStore implements PortalStore {
       const mine = this.db
         .prepare('SELECT c.* FROM user_channels uc JOIN channels c ON c.id = uc.channel_id WHERE uc.user_id = ? ORDER BY uc.position')
         .all(userId) as Row[];
-      const rows = mine.length > 0 ? mine : (this.db.prepare('SELECT * FROM channels WHERE is_default = 1 ORDER BY name').all() as Row[]);
+      const rows = mine.length > 0 ? mine : (this.e.prepare('SELECT * FROM channels WHERE is_default = 1 ORDER BY name').all() as Row[]);
       return rows.map(toChannel);
     });
   }
@@ -149,7 +152,7 @@ export class SqlitePortalStore implements PortalStore {
         .run(kind, channelId, providerId, '{}', at.priority, at.startsAt ?? null, at.expiresAt ?? null, at.now).lastInsertRowid,
     );
     const item = body(id);
-    this.db.prepare('UPDATE items SET body = ? WHERE id = ?').run(JSON.stringify(item), id);
+    this.e.prepare('UPDATE items SET body = ? WHERE id = ?').run(JSON.stringify(item), id);
     return item;
   }
 
@@ -224,7 +227,7 @@ export class SqlitePortalStore implements PortalStore {
       this.db
         .prepare('INSERT INTO chart_series (channel_id, series, unit) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET unit = coalesce(excluded.unit, unit)')
         .run(channelId, series, unit ?? null);
-      const put = this.db.prepare('INSERT OR REPLACE INTO chart_points (channel_id, series, t, value) VALUES (?, ?, ?, ?)');
+      const put = this.e.prepare('INSERT OR REPLACE INTO chart_points (channel_id, series, t, value) VALUES (?, ?, ?, ?)');
       for (const [t, v] of points) put.run(channelId, series, t, v);
       this.db
         .prepare(
@@ -232,7 +235,7 @@ export class SqlitePortalStore implements PortalStore {
              SELECT t FROM chart_points WHERE channel_id = @c AND series = @s ORDER BY t DESC LIMIT 1 OFFSET @skip)`,
         )
         .run({ c: channelId, s: series, skip: keep - 1 });
-      const storedUnit = this.db.prepare('SELECT unit FROM chart_series WHERE channel_id = ? AND series = ?').pluck().get(channelId, series) as string | null;
+      const storedUnit = this.e.prepare('SELECT unit FROM chart_series WHERE channel_id = ? AND series = ?').pluck().get(channelId, series) as string | null;
       const sorted = [...points].sort((a, b) => a[0] - b[0]);
       const result = defined<ChartSeries>({ channel: this.channelName(channelId), series, unit: storedUnit ?? undefined, points: sorted });
       this.e.append(topicOf.portal, { type: 'chart.points', ...result });
@@ -248,7 +251,7 @@ export class SqlitePortalStore implements PortalStore {
            WHERE (@channel IS NULL OR c.name = @channel) AND (@series IS NULL OR s.series = @series) ORDER BY c.name, s.series`,
         )
         .all({ channel: channel ?? null, series: series ?? null }) as Row[];
-      const points = this.db.prepare('SELECT t, value FROM chart_points WHERE channel_id = ? AND series = ? ORDER BY t');
+      const points = this.e.prepare('SELECT t, value FROM chart_points WHERE channel_id = ? AND series = ? ORDER BY t');
       return rows.map((r) =>
         defined<ChartSeries>({
           channel: r.channel,
@@ -270,7 +273,7 @@ export class SqlitePortalStore implements PortalStore {
 
   mediaFile(sha256: string) {
     return this.e.read(() => {
-      const r = this.db.prepare('SELECT size, content_type, kind FROM media_files WHERE sha256 = ?').get(sha256) as Row | undefined;
+      const r = this.e.prepare('SELECT size, content_type, kind FROM media_files WHERE sha256 = ?').get(sha256) as Row | undefined;
       return r && { size: r.size as number, contentType: r.content_type as string, kind: r.kind as MediaKind };
     });
   }
@@ -311,7 +314,7 @@ export class SqlitePortalStore implements PortalStore {
   setLinks(html: string) {
     return this.e.write(() => {
       const updatedAt = iso(Date.now());
-      const set = this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+      const set = this.e.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
       set.run('links_html', html);
       set.run('links_updated_at', updatedAt);
       this.e.append(topicOf.portal, { type: 'links.changed', html });
@@ -321,7 +324,7 @@ export class SqlitePortalStore implements PortalStore {
 
   links() {
     return this.e.read(() => {
-      const get = this.db.prepare('SELECT value FROM meta WHERE key = ?').pluck();
+      const get = this.e.prepare('SELECT value FROM meta WHERE key = ?').pluck();
       const html = (get.get('links_html') as string | undefined) ?? '';
       const updatedAt = get.get('links_updated_at') as string | undefined;
       return updatedAt ? { html, updatedAt } : { html };

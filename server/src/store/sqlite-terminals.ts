@@ -18,27 +18,27 @@ const toTerminal = (r: Row): TerminalRecord => ({
 });
 
 export class SqliteTerminalStore implements TerminalStore {
-  constructor(private readonly e: Pick<Engine, 'db' | 'read' | 'write'>) {}
+  constructor(private readonly e: Pick<Engine, 'db' | 'prepare' | 'read' | 'write'>) {}
 
   private get db() {
     return this.e.db;
   }
 
   private one(installId: string): TerminalRecord | undefined {
-    const r = this.db.prepare(`${SELECT} WHERE t.install_id = ?`).get(installId) as Row | undefined;
+    const r = this.e.prepare(`${SELECT} WHERE t.install_id = ?`).get(installId) as Row | undefined;
     return r && toTerminal(r);
   }
 
   register({ client, userId, seats, now = Date.now() }: { client: ClientInfo; userId: number; seats?: number; now?: number }) {
     return this.e.write((): TerminalRecord | 'seat_limit' => {
       const installId = client.installId.toLowerCase();
-      const known = this.db.prepare('SELECT 1 FROM terminals WHERE install_id = ?').get(installId) !== undefined;
+      const known = this.e.prepare('SELECT 1 FROM terminals WHERE install_id = ?').get(installId) !== undefined;
       if (known) {
         this.db
           .prepare('UPDATE terminals SET user_id = ?, version = ?, platform = ?, last_seen = ? WHERE install_id = ?')
           .run(userId, client.version, client.platform, now, installId);
       } else {
-        const used = this.db.prepare('SELECT count(*) FROM terminals').pluck().get() as number;
+        const used = this.e.prepare('SELECT count(*) FROM terminals').pluck().get() as number;
         if (seats !== undefined && used >= seats) return 'seat_limit';
         this.db
           .prepare('INSERT INTO terminals (install_id, user_id, version, platform, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)')
@@ -49,14 +49,14 @@ export class SqliteTerminalStore implements TerminalStore {
   }
 
   list() {
-    return this.e.read(() => (this.db.prepare(`${SELECT} ORDER BY t.last_seen DESC, t.install_id`).all() as Row[]).map(toTerminal));
+    return this.e.read(() => (this.e.prepare(`${SELECT} ORDER BY t.last_seen DESC, t.install_id`).all() as Row[]).map(toTerminal));
   }
 
   count() {
-    return this.e.read(() => this.db.prepare('SELECT count(*) FROM terminals').pluck().get() as number);
+    return this.e.read(() => this.e.prepare('SELECT count(*) FROM terminals').pluck().get() as number);
   }
 
   remove(installId: string) {
-    return this.e.write(() => this.db.prepare('DELETE FROM terminals WHERE install_id = ?').run(installId.toLowerCase()).changes > 0);
+    return this.e.write(() => this.e.prepare('DELETE FROM terminals WHERE install_id = ?').run(installId.toLowerCase()).changes > 0);
   }
 }

@@ -24,6 +24,7 @@ import { MIGRATIONS } from './migrations.js';
 import { topicOf } from '../events/topics.js';
 import { SqliteCallStore } from './sqlite-calls.js';
 import { SessionCache } from './session-cache.js';
+import { statementCache, type Prepare } from './statements.js';
 import { SqlitePortalStore } from './sqlite-portal.js';
 import { SqliteTerminalStore } from './sqlite-terminals.js';
 import type { ChatRecord, ContactRecord, GroupRecord, MemberStatus, SessionRecord, StoredEvent, Store, Subscriptions, UserRecord } from './store.js';
@@ -82,6 +83,7 @@ export class SqliteStore implements Store {
   /** Kept in memory: read on every poll, changed only by pruning (or another process). */
   private prunedThroughSeq: number | undefined;
   private readonly q;
+  private readonly prepare: Prepare;
   /** Transaction control, prepared once (exec parsed these every time: ~7 % of a chat run's CPU). */
   private readonly tx;
   /** The WAL to fsync after each commit (durable mode), and its descriptor once it exists. */
@@ -113,7 +115,8 @@ export class SqliteStore implements Store {
       });
     }
     this.dataVersion = this.db.pragma('data_version', { simple: true }) as number;
-    const p = (sql: string) => this.db.prepare(sql);
+    this.prepare = statementCache(this.db);
+    const p = (sql: string) => this.db.prepare(sql); // q owns these (their modes are set once)
     this.q = {
       insertEvent: p('INSERT INTO events (topic, body, at) VALUES (?, ?, ?)'),
       readEvents: p(
@@ -163,13 +166,15 @@ export class SqliteStore implements Store {
     this.published = this.q.headSeq.get() as number;
     this.portal = new SqlitePortalStore({
       db: this.db,
+      prepare: this.prepare,
       read: (fn) => this.read(fn),
       write: (fn) => this.write(fn),
       append: (topic, draft, now) => this.append(topic, draft, now),
     });
-    this.terminals = new SqliteTerminalStore({ db: this.db, read: (fn) => this.read(fn), write: (fn) => this.write(fn) });
+    this.terminals = new SqliteTerminalStore({ db: this.db, prepare: this.prepare, read: (fn) => this.read(fn), write: (fn) => this.write(fn) });
     this.calls = new SqliteCallStore({
       db: this.db,
+      prepare: this.prepare,
       read: (fn) => this.read(fn),
       write: (fn) => this.write(fn),
       append: (topic, draft, now) => this.append(topic, draft, now),
@@ -329,8 +334,7 @@ export class SqliteStore implements Store {
   createUser(input: { username: string; displayName: string; passwordHash: string; isAdmin: boolean }) {
     return this.write(() => {
       if (this.q.userByName.get(input.username)) throw conflict('username_taken', `the username ${input.username} is taken`);
-      const row = this.db
-        .prepare('INSERT INTO users (username, display_name, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?, ?) RETURNING *')
+      const row = this.prepare('INSERT INTO users (username, display_name, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?, ?) RETURNING *')
         .get(input.username, input.displayName, input.passwordHash, input.isAdmin ? 1 : 0, Date.now()) as Row;
       return toUser(row);
     });
@@ -351,14 +355,13 @@ export class SqliteStore implements Store {
   }
 
   listUsers() {
-    return this.read(() => (this.db.prepare('SELECT * FROM users ORDER BY username').all() as Row[]).map(toUser));
+    return this.read(() => (this.prepare('SELECT * FROM users ORDER BY username').all() as Row[]).map(toUser));
   }
 
   searchUsers(query: string, limit: number) {
     return this.read(() => {
       const like = `%${query.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      const rows = this.db
-        .prepare(
+      const rows = this.prepare(
           "SELECT * FROM users WHERE username LIKE ? ESCAPE '\\' OR display_name LIKE ? ESCAPE '\\' ORDER BY display_name COLLATE NOCASE LIMIT ?",
         )
         .all(like, like, limit) as Row[];
@@ -367,13 +370,13 @@ export class SqliteStore implements Store {
   }
 
   countUsers() {
-    return this.read(() => this.db.prepare('SELECT count(*) FROM users').pluck().get() as number);
+    return this.read(() => this.prepare('SELECT count(*) FROM users').pluck().get() as number);
   }
 
   setPassword(userId: number, passwordHash: string) {
     return this.write(() => {
-      if (this.db.prepare('UPDATE users SET password_hash = ? WHERE id = ?').run(passwordHash, userId).changes === 0) throw notFound('user');
-      this.db.prepare('DELETE FROM sessions WHERE user_id = ?').run(userId);
+      if (this.prepare('UPDATE users SET password_hash = ? WHERE id = ?').run(passwordHash, userId).changes === 0) throw notFound('user');
+      this.prepare('DELETE FROM sessions WHERE user_id = ?').run(userId);
       this.sessionCache.forgetUserAndSessions(userId);
     });
   }
@@ -385,8 +388,7 @@ export class SqliteStore implements Store {
       if (user.announced_presence !== 'offline') {
         // Watchers stop listening on this user's presence topic once the contact is gone, so
         // each is told on their own topic (a removal is rare: per-recipient events are fine).
-        const watchers = this.db
-          .prepare(
+        const watchers = this.prepare(
             `SELECT user_id FROM contacts WHERE contact_id = @id
              UNION
              SELECT other.user_id FROM group_members mine JOIN group_members other ON other.group_id = mine.group_id
@@ -396,12 +398,11 @@ export class SqliteStore implements Store {
           .all({ id: userId }) as number[];
         for (const watcherId of watchers) this.append(topicOf.user(watcherId), { type: 'presence', username: user.username, state: 'offline' });
       }
-      const chats = this.db
-        .prepare("SELECT chat_id FROM chat_members WHERE user_id = ? AND status IN ('invited', 'accepted')")
+      const chats = this.prepare("SELECT chat_id FROM chat_members WHERE user_id = ? AND status IN ('invited', 'accepted')")
         .pluck()
         .all(userId) as string[];
       for (const chatId of chats) this.moveMember(chatId, userId, ['invited', 'accepted'], 'left');
-      this.db.prepare('DELETE FROM users WHERE id = ?').run(userId);
+      this.prepare('DELETE FROM users WHERE id = ?').run(userId);
       this.sessionCache.forgetUserAndSessions(userId);
     });
   }
@@ -411,8 +412,7 @@ export class SqliteStore implements Store {
     return this.write(() => {
       const now = Date.now();
       return Number(
-        this.db
-          .prepare('INSERT INTO sessions (user_id, token_hash, created_at, last_used_at, expires_at) VALUES (?, ?, ?, ?, ?)')
+        this.prepare('INSERT INTO sessions (user_id, token_hash, created_at, last_used_at, expires_at) VALUES (?, ?, ?, ?, ?)')
           .run(userId, tokenHash, now, now, expiresAt).lastInsertRowid,
       );
     });
@@ -447,14 +447,14 @@ export class SqliteStore implements Store {
 
   touchSession(tokenId: number, lastUsedAt: number, expiresAt: number) {
     return this.write(() => {
-      this.db.prepare('UPDATE sessions SET last_used_at = ?, expires_at = ? WHERE id = ?').run(lastUsedAt, expiresAt, tokenId);
+      this.prepare('UPDATE sessions SET last_used_at = ?, expires_at = ? WHERE id = ?').run(lastUsedAt, expiresAt, tokenId);
       this.sessionCache.touched(tokenId, lastUsedAt, expiresAt);
     });
   }
 
   deleteSession(tokenId: number) {
     return this.write(() => {
-      this.db.prepare('DELETE FROM sessions WHERE id = ?').run(tokenId);
+      this.prepare('DELETE FROM sessions WHERE id = ?').run(tokenId);
       this.sessionCache.forgetSession(tokenId);
     });
   }
@@ -462,14 +462,14 @@ export class SqliteStore implements Store {
   deleteExpiredSessions(now: number) {
     return this.write(() => {
       this.sessionCache.clear();
-      return this.db.prepare('DELETE FROM sessions WHERE expires_at <= ?').run(now).changes;
+      return this.prepare('DELETE FROM sessions WHERE expires_at <= ?').run(now).changes;
     });
   }
 
   // ---------------------------------------------------------------- presence
   setChosenPresence(userId: number, state: PresenceState) {
     return this.write(() => {
-      this.db.prepare('UPDATE users SET chosen_presence = ? WHERE id = ?').run(state, userId);
+      this.prepare('UPDATE users SET chosen_presence = ? WHERE id = ?').run(state, userId);
       this.sessionCache.forgetUser(userId);
     });
   }
@@ -488,29 +488,27 @@ export class SqliteStore implements Store {
   }
 
   usersAnnouncedOnline() {
-    return this.read(() => (this.db.prepare("SELECT * FROM users WHERE announced_presence != 'offline'").all() as Row[]).map(toUser));
+    return this.read(() => (this.prepare("SELECT * FROM users WHERE announced_presence != 'offline'").all() as Row[]).map(toUser));
   }
 
   // ---------------------------------------------------------------- contacts and groups
   addContact(userId: number, contactId: number) {
     return this.write(
       () =>
-        this.db
-          .prepare('INSERT INTO contacts (user_id, contact_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING')
+        this.prepare('INSERT INTO contacts (user_id, contact_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING')
           .run(userId, contactId, Date.now()).changes > 0,
     );
   }
 
   removeContact(userId: number, contactId: number) {
-    return this.write(() => this.db.prepare('DELETE FROM contacts WHERE user_id = ? AND contact_id = ?').run(userId, contactId).changes > 0);
+    return this.write(() => this.prepare('DELETE FROM contacts WHERE user_id = ? AND contact_id = ?').run(userId, contactId).changes > 0);
   }
 
   listContacts(userId: number) {
     return this.read((): ContactRecord[] => {
       const ids = this.q.contactIds.all({ me: userId }) as number[];
       if (ids.length === 0) return [];
-      const rows = this.db
-        .prepare(
+      const rows = this.prepare(
           `SELECT u.*,
              EXISTS (SELECT 1 FROM contacts c WHERE c.user_id = @me AND c.contact_id = u.id) AS personal,
              (SELECT json_group_array(g.name) FROM group_members mine
@@ -536,36 +534,35 @@ export class SqliteStore implements Store {
 
   createGroup(name: string, displayName: string) {
     return this.write((): GroupRecord => {
-      if (this.db.prepare('SELECT 1 FROM groups WHERE name = ?').get(name)) throw conflict('conflict', `the group ${name} exists`);
-      this.db.prepare('INSERT INTO groups (name, display_name, created_at) VALUES (?, ?, ?)').run(name, displayName, Date.now());
+      if (this.prepare('SELECT 1 FROM groups WHERE name = ?').get(name)) throw conflict('conflict', `the group ${name} exists`);
+      this.prepare('INSERT INTO groups (name, display_name, created_at) VALUES (?, ?, ?)').run(name, displayName, Date.now());
       return { name, displayName, members: [] };
     });
   }
 
   deleteGroup(name: string) {
-    return this.write(() => this.db.prepare('DELETE FROM groups WHERE name = ?').run(name).changes > 0);
+    return this.write(() => this.prepare('DELETE FROM groups WHERE name = ?').run(name).changes > 0);
   }
 
   addGroupMember(name: string, userId: number) {
     return this.write(() => {
-      const groupId = this.db.prepare('SELECT id FROM groups WHERE name = ?').pluck().get(name);
+      const groupId = this.prepare('SELECT id FROM groups WHERE name = ?').pluck().get(name);
       if (groupId === undefined) throw notFound(`group ${name}`);
-      return this.db.prepare('INSERT INTO group_members (group_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING').run(groupId, userId).changes > 0;
+      return this.prepare('INSERT INTO group_members (group_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING').run(groupId, userId).changes > 0;
     });
   }
 
   removeGroupMember(name: string, userId: number) {
     return this.write(() => {
-      const groupId = this.db.prepare('SELECT id FROM groups WHERE name = ?').pluck().get(name);
+      const groupId = this.prepare('SELECT id FROM groups WHERE name = ?').pluck().get(name);
       if (groupId === undefined) throw notFound(`group ${name}`);
-      return this.db.prepare('DELETE FROM group_members WHERE group_id = ? AND user_id = ?').run(groupId, userId).changes > 0;
+      return this.prepare('DELETE FROM group_members WHERE group_id = ? AND user_id = ?').run(groupId, userId).changes > 0;
     });
   }
 
   listGroups() {
     return this.read(() => {
-      const rows = this.db
-        .prepare(
+      const rows = this.prepare(
           `SELECT g.name, g.display_name,
              (SELECT json_group_array(username) FROM (SELECT u.username FROM group_members m JOIN users u ON u.id = m.user_id
                WHERE m.group_id = g.id ORDER BY u.username)) AS members
@@ -599,8 +596,8 @@ export class SqliteStore implements Store {
       if (!creator) throw notFound('user');
       const id = randomUUID();
       const now = Date.now();
-      this.db.prepare('INSERT INTO chats (id, created_by, created_at) VALUES (?, ?, ?)').run(id, creator.username, now);
-      const addMember = this.db.prepare('INSERT INTO chat_members (chat_id, user_id, status, position) VALUES (?, ?, ?, ?)');
+      this.prepare('INSERT INTO chats (id, created_by, created_at) VALUES (?, ?, ?)').run(id, creator.username, now);
+      const addMember = this.prepare('INSERT INTO chat_members (chat_id, user_id, status, position) VALUES (?, ?, ?, ?)');
       addMember.run(id, creatorId, 'accepted', 0);
       inviteeIds.forEach((userId, i) => addMember.run(id, userId, 'invited', i + 1));
       const chat = this.chatRecord(id)!.chat;
@@ -615,8 +612,7 @@ export class SqliteStore implements Store {
 
   chatsOf(userId: number) {
     return this.read(() => {
-      const ids = this.db
-        .prepare(
+      const ids = this.prepare(
           `SELECT m.chat_id FROM chat_members m JOIN chats c ON c.id = m.chat_id
            WHERE m.user_id = ? AND m.status IN ('invited', 'accepted') ORDER BY c.created_at DESC, c.rowid DESC`,
         )
@@ -678,8 +674,7 @@ export class SqliteStore implements Store {
 
   messages(chatId: string, before: number | undefined, limit: number) {
     return this.read(() => {
-      const rows = this.db
-        .prepare('SELECT * FROM messages WHERE chat_id = ? AND id < ? ORDER BY id DESC LIMIT ?')
+      const rows = this.prepare('SELECT * FROM messages WHERE chat_id = ? AND id < ? ORDER BY id DESC LIMIT ?')
         .all(chatId, before ?? Number.MAX_SAFE_INTEGER, limit) as Row[];
       return rows.reverse().map(toMessage);
     });
@@ -710,9 +705,9 @@ export class SqliteStore implements Store {
 
   pruneEvents(olderThan: number) {
     return this.write(() => {
-      const last = this.db.prepare('SELECT max(seq) FROM events WHERE at < ?').pluck().get(olderThan) as number | null;
+      const last = this.prepare('SELECT max(seq) FROM events WHERE at < ?').pluck().get(olderThan) as number | null;
       if (last === null) return 0;
-      const removed = this.db.prepare('DELETE FROM events WHERE seq <= ?').run(last).changes;
+      const removed = this.prepare('DELETE FROM events WHERE seq <= ?').run(last).changes;
       this.q.setMeta.run('events_pruned_through', String(last));
       this.prunedThroughSeq = undefined;
       return removed;

@@ -1,5 +1,5 @@
 /**
- * Builds the request listener: the event lane for valid held polls (events/lane.ts), and the
+ * Builds the request listener: the event lane for valid held polls and message sends (events/lane.ts), and the
  * Koa app for everything else. The Koa middleware order, outermost first:
  *   1. metrics   – times every request, with its final status
  *   2. errors    – every failure becomes `{error: {code, message}}` with its status
@@ -14,6 +14,7 @@ import { authRoutes } from './auth/routes.js';
 import { callRoutes } from './calls/routes.js';
 import { relayRoutes } from './calls/relay-routes.js';
 import { chatRoutes } from './chat/routes.js';
+import { ChatService } from './chat/service.js';
 import { contactRoutes } from './contacts/routes.js';
 import type { Services } from './context.js';
 import { eventLane, type Lane } from './events/lane.js';
@@ -76,5 +77,15 @@ export function buildApp(services: Services): Lane {
   panelServing(router);
   app.use(router.routes());
   app.use(router.allowedMethods());
-  return eventLane({ sessions: services.sessions, poll: longPoll(services), log: services.log, observe: metrics.observe }, app.callback());
+  const chats = new ChatService(services.store, services.topics, services.hub);
+  return eventLane(
+    {
+      sessions: services.sessions,
+      poll: longPoll(services),
+      sendMessage: (session, chatId, clientId, text) => chats.send(session, chatId, clientId, text),
+      log: services.log,
+      observe: metrics.observe,
+    },
+    app.callback(),
+  );
 }

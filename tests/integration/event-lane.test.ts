@@ -10,8 +10,10 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../server/src/errors.js';
 import { eventLane } from '../../server/src/events/lane.js';
+import { ChatService } from '../../server/src/chat/service.js';
 import { longPoll } from '../../server/src/events/routes.js';
 import { SECURITY_HEADERS } from '../../server/src/http/headers.js';
+import { activeChat } from '../helpers/chat.js';
 import { Client, eventually, send, startTestServer, type TestServer } from '../helpers/server.js';
 
 const GENERAL = 299; // the marker listener's status: "this went the general way"
@@ -28,12 +30,14 @@ describe('the event lane', () => {
   let lastLane: ReturnType<typeof eventLane> | undefined;
   async function laneServer(): Promise<string> {
     const real = longPoll(server.services);
+    const chats = new ChatService(server.services.store, server.services.topics, server.services.hub);
     const general: RequestListener = (_req, res) => res.writeHead(GENERAL, { 'content-type': 'text/plain' }).end('general');
     const log = pino({ level: 'error' }, { write: (line: string) => logged.push(JSON.parse(line)) });
     const handle = eventLane(
       {
         sessions: server.services.sessions,
         poll: (query, session, res, answer) => (failWith ? Promise.reject(failWith) : real(query, session, res, answer)),
+        sendMessage: (session, chatId, clientId, text) => chats.send(session, chatId, clientId, text),
         log,
         observe: (method, route, status, seconds) => observed.push({ method, route, status, seconds }),
       },
@@ -142,6 +146,66 @@ describe('the event lane', () => {
     await after.text();
     expect(after.status).toBe(200);
     expect(after.headers.get('connection')).toBe('close');
+  });
+
+  it('takes well-formed, authenticated message sends; answers them and their failures like the route', async () => {
+    const base = await laneServer();
+    const bob = await server.user('bob');
+    const carl = await server.user('carl');
+    const chat = await activeChat(alice, bob);
+    const json = { authorization: `Bearer ${alice.token}`, 'content-type': 'application/json' };
+    const put = (path: string, body: string, headers: Record<string, string> = json) => send(`${base}${path}`, { method: 'PUT', headers, body });
+    const path = (clientId: string, chatId = chat) => `/api/v1/chats/${chatId}/messages/${clientId}`;
+
+    observed.length = 0;
+    const first = await put(path('lane-1'), JSON.stringify({ text: 'hello' }));
+    expect(first.status).toBe(201);
+    expect(first.body.message).toMatchObject({ chatId: chat, clientId: 'lane-1', from: 'alice', text: 'hello' });
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) expect(first.headers.get(name), name).toBe(value);
+    expect(first.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    const again = await put(path('lane-1'), JSON.stringify({ text: 'hello' }), { ...json, 'content-type': 'application/json; charset=utf-8' });
+    expect(again.status).toBe(200);
+    expect(again.body.message.id).toBe(first.body.message.id);
+    expect(observed.map((o) => [o.method, o.route, o.status])).toEqual([
+      ['PUT', '/api/v1/chats/:id/messages/:clientId', 201],
+      ['PUT', '/api/v1/chats/:id/messages/:clientId', 200],
+    ]);
+
+    // Not for the lane: no or unknown token, another content type, parameters the schema refuses,
+    // malformed escapes, a query string, another method.
+    const general: Array<[string, string, Record<string, string>, string?]> = [
+      [path('g-1'), '{"text":"x"}', { 'content-type': 'application/json' }],
+      [path('g-2'), '{"text":"x"}', { ...json, authorization: `Bearer ${'x'.repeat(43)}` }],
+      [path('g-3'), '{"text":"x"}', { ...json, 'content-type': 'text/plain' }],
+      [path('g-4'), '{"text":"x"}', { ...json, 'content-type': 'application/jsonx' }],
+      [path('g-5', 'not-a-chat-id'), '{"text":"x"}', json],
+      [path('%E0%A4%A'), '{"text":"x"}', json],
+      [`${path('g-6')}?x=1`, '{"text":"x"}', json],
+      [path('g-7'), '{"text":"x"}', json, 'POST'],
+    ];
+    for (const [p, body, headers, method] of general) {
+      expect((await send(`${base}${p}`, { method: method ?? 'PUT', headers, body })).status, `${method ?? 'PUT'} ${p} ${JSON.stringify(headers)}`).toBe(GENERAL);
+    }
+
+    // Taken, then refused: the same error bodies the declared route gives.
+    const bad = await put(path('b-1'), '{"text":');
+    expect(bad.status).toBe(400);
+    expect(bad.body).toEqual({ error: { code: 'invalid_json', message: 'the body is not valid JSON' } });
+    const empty = await put(path('b-2'), JSON.stringify({ text: '  ' }));
+    expect(empty.status).toBe(400);
+    expect(empty.body.error).toMatchObject({ code: 'invalid_request', issues: [{ path: 'text' }] });
+    const huge = await put(path('b-3'), JSON.stringify({ text: 'x'.repeat(200_000) }));
+    expect(huge.status).toBe(413);
+    expect(huge.body.error.code).toBe('body_too_large');
+    const outsider = await send(`${base}${path('b-4')}`, { method: 'PUT', headers: { ...json, authorization: `Bearer ${carl.token}` }, body: '{"text":"let me in"}' });
+    expect(outsider.status).toBe(403);
+    expect(outsider.body.error.code).toBe('forbidden');
+    const reused = await put(path('lane-1'), JSON.stringify({ text: 'something else' }));
+    expect(reused.status).toBe(409);
+    expect(reused.body.error.code).toBe('idempotency_conflict');
+    expect(observed.slice(2).map((o) => o.status)).toEqual([400, 400, 413, 403, 409]);
+    const history = await alice.get(`/api/v1/chats/${chat}/messages`);
+    expect(history.body.messages.map((m: { clientId: string }) => m.clientId)).toEqual(['lane-1']); // nothing else stored
   });
 
   it('on the real server: a poll answer carries the same security headers as a Koa answer, and errors are the usual ones', async () => {

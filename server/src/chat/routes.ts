@@ -13,6 +13,9 @@ import type { Services } from '../context.js';
 import { route } from '../http/route.js';
 import { ChatService } from './service.js';
 
+/** Sending a message; the event lane (events/lane.ts) answers well-formed sends itself. */
+export const MESSAGE_ROUTE = '/api/v1/chats/:id/messages/:clientId';
+
 export function chatRoutes({ store, topics, hub }: Services) {
   const chats = new ChatService(store, topics, hub);
   const membership = (verb: 'accept' | 'decline' | 'leave', summary: string) =>
@@ -71,7 +74,7 @@ export function chatRoutes({ store, topics, hub }: Services) {
     membership('leave', 'Leave a chat (or withdraw a request)'),
     route({
       method: 'put',
-      path: '/api/v1/chats/:id/messages/:clientId',
+      path: MESSAGE_ROUTE,
       tag: 'chat',
       summary: 'Send a message; the client-made id makes retries safe (201 when stored, 200 when it already was)',
       access: 'user',

@@ -11,22 +11,37 @@
  *
  * Whatever is not a well-formed, authenticated poll (no or unknown token, a query the schema
  * refuses, another method) goes the general way, so its error answer is the usual one.
+ *
+ * Sending a chat message (`PUT /api/v1/chats/:id/messages/:clientId`) takes the lane too: each
+ * message is one such request, and through Koa it cost as much CPU as the store's whole work
+ * for it. The lane takes it only once the token is a live session, the path's parameters pass
+ * MessageParams and the body is declared application/json; from then on it reads the body with
+ * the same bounded reader and answers failures with the same error bodies as the declared route.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { EventsQuery } from '../../../shared/index.js';
+import { EventsQuery, MessageParams, SendMessageRequest, type Message } from '../../../shared/index.js';
 import type { Sessions } from '../auth/sessions.js';
 import { bearerTokenHash } from '../http/auth.js';
+import { readJson } from '../http/body.js';
 import { errorAnswer } from '../http/errors.js';
 import { HSTS, SECURITY_HEADERS, overTls } from '../http/headers.js';
 import type { SessionRecord } from '../store/store.js';
+import { MESSAGE_ROUTE } from '../chat/routes.js';
 import { EVENTS_PATH, type PollQuery } from './routes.js';
+
+const MESSAGE_PATH = /^\/api\/v1\/chats\/([^/?]+)\/messages\/([^/?]+)$/;
+const JSON_BODY = /^application\/json\s*(;|$)/i;
+
+type SendMessage = (session: SessionRecord, chatId: string, clientId: string, text: string) => Promise<{ message: Message; created: boolean }>;
 
 type Poll = (query: PollQuery, session: SessionRecord, res: ServerResponse, answer: (body: string) => void) => Promise<void>;
 
 interface LaneParts {
   sessions: Sessions;
   poll: Poll;
+  /** Stores a message (ChatService.send); without it, sends go the general way. */
+  sendMessage?: SendMessage;
   log: Logger;
   observe: (method: string, route: string, status: number, seconds: number) => void;
 }
@@ -47,6 +62,15 @@ function pollQuery(url: string): Record<string, string> | undefined {
   return query;
 }
 
+/** The path's parameters as the router would decode them, checked by the route's schema. */
+function messageParams(id: string, clientId: string) {
+  try {
+    return MessageParams.safeParse({ id: decodeURIComponent(id), clientId: decodeURIComponent(clientId) });
+  } catch {
+    return undefined; // malformed escapes: the general way answers them
+  }
+}
+
 export type Lane = RequestListener & {
   /** The server is stopping: polls answered from now on close their connection (no reuse of a closing server's sockets). */
   shutDown(): void;
@@ -62,10 +86,10 @@ export function eventLane(parts: LaneParts, general: RequestListener): Lane {
     if (extra) for (const [name, value] of Object.entries(extra)) headers.push(name, value);
     res.writeHead(status, headers).end(body);
   };
-  const failed = (req: IncomingMessage, res: ServerResponse, error: unknown, started: number) => {
+  const failed = (req: IncomingMessage, res: ServerResponse, route: string, error: unknown, started: number) => {
     const answer = errorAnswer(error, parts.log, { method: req.method, url: req.url });
     send(req, res, answer.status, JSON.stringify(answer.body), answer.headers);
-    parts.observe('GET', EVENTS_PATH, answer.status, (performance.now() - started) / 1000);
+    parts.observe(req.method!, route, answer.status, (performance.now() - started) / 1000);
   };
 
   async function serve(req: IncomingMessage, res: ServerResponse, query: PollQuery, tokenHash: Buffer, started: number) {
@@ -78,13 +102,32 @@ export function eventLane(parts: LaneParts, general: RequestListener): Lane {
     await parts.poll(query, session, res, answered);
   }
 
+  async function sendMessage(req: IncomingMessage, res: ServerResponse, params: { id: string; clientId: string }, tokenHash: Buffer, started: number) {
+    const session = await parts.sessions.verify(tokenHash);
+    if (!session) return general(req, res);
+    const body = SendMessageRequest.parse(await readJson(req, res));
+    const { message, created } = await parts.sendMessage!(session, params.id, params.clientId, body.text);
+    const status = created ? 201 : 200;
+    send(req, res, status, JSON.stringify({ message }));
+    parts.observe('PUT', MESSAGE_ROUTE, status, (performance.now() - started) / 1000);
+  }
+
   const handle: RequestListener = (req, res) => {
+    if (req.method === 'PUT' && parts.sendMessage) {
+      const path = MESSAGE_PATH.exec(req.url ?? '');
+      const tokenHash = path && JSON_BODY.test(req.headers['content-type'] ?? '') ? bearerTokenHash(req) : undefined;
+      const params = tokenHash ? messageParams(path![1]!, path![2]!) : undefined;
+      if (!params?.success) return general(req, res);
+      const started = performance.now();
+      sendMessage(req, res, params.data, tokenHash!, started).catch((error) => failed(req, res, MESSAGE_ROUTE, error, started));
+      return;
+    }
     const raw = req.method === 'GET' ? pollQuery(req.url ?? '') : undefined;
     const tokenHash = raw && bearerTokenHash(req);
     const query = tokenHash ? EventsQuery.safeParse(raw) : undefined;
     if (!query?.success) return general(req, res);
     const started = performance.now();
-    serve(req, res, query.data, tokenHash!, started).catch((error) => failed(req, res, error, started));
+    serve(req, res, query.data, tokenHash!, started).catch((error) => failed(req, res, EVENTS_PATH, error, started));
   };
   return Object.assign(handle, { shutDown: () => void (stopping = true) });
 }

@@ -1,4 +1,5 @@
 /** Reads a JSON request body: right content type, bounded size, valid UTF-8, valid JSON. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Context } from 'koa';
 import getRawBody from 'raw-body';
 import { LIMITS } from '../../../shared/index.js';
@@ -16,16 +17,16 @@ export const JSON_BODY_DEADLINE_MS = 10_000;
  * The raw body, at most `limit` bytes (raw-body's errors), within `deadlineMs`: past it, a 408
  * AppError, and the connection ends with that answer (the rest of the body is not waited for).
  */
-export async function rawBodyWithin(ctx: Context, limit: number, deadlineMs: number): Promise<Buffer> {
+export async function rawBodyWithin(req: IncomingMessage, res: ServerResponse, limit: number, deadlineMs: number): Promise<Buffer> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      ctx.res.once('finish', () => ctx.req.destroy());
+      res.once('finish', () => req.destroy());
       reject(new AppError(408, 'invalid_request', `the body did not arrive within ${deadlineMs / 1000} s`, { Connection: 'close' }));
     }, deadlineMs);
   });
   try {
-    return await Promise.race([getRawBody(ctx.req, { limit, length: ctx.get('content-length') || undefined }), late]);
+    return await Promise.race([getRawBody(req, { limit, length: req.headers['content-length'] || undefined }), late]);
   } finally {
     clearTimeout(timer);
   }
@@ -35,9 +36,14 @@ export async function readJsonBody(ctx: Context): Promise<unknown> {
   if (!ctx.is('application/json')) {
     throw new AppError(415, 'unsupported_media_type', 'send the body as application/json');
   }
+  return readJson(ctx.req, ctx.res);
+}
+
+/** The JSON body of a request already known to be application/json (the send lane's check is stricter than Koa's). */
+export async function readJson(req: IncomingMessage, res: ServerResponse): Promise<unknown> {
   let raw: Buffer;
   try {
-    raw = await rawBodyWithin(ctx, LIMITS.jsonBodyBytes, JSON_BODY_DEADLINE_MS);
+    raw = await rawBodyWithin(req, res, LIMITS.jsonBodyBytes, JSON_BODY_DEADLINE_MS);
   } catch (error: any) {
     if (error instanceof AppError) throw error;
     if (error?.type === 'entity.too.large') {

@@ -143,7 +143,7 @@ export class ProviderGate {
     if (!type) throw new AppError(415, 'unsupported_media_type', 'send application/x-www-form-urlencoded, multipart/form-data or application/json');
     let text: string;
     try {
-      const raw = await rawBodyWithin(ctx, FORM_BYTES, FORM_BODY_DEADLINE_MS);
+      const raw = await rawBodyWithin(ctx.req, ctx.res, FORM_BYTES, FORM_BODY_DEADLINE_MS);
       hmac?.update(raw);
       text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
     } catch (error: any) {

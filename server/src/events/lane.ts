@@ -95,11 +95,11 @@ export function eventLane(parts: LaneParts, general: RequestListener): Lane {
   async function serve(req: IncomingMessage, res: ServerResponse, query: PollQuery, tokenHash: Buffer, started: number) {
     const session = await parts.sessions.verify(tokenHash);
     if (!session) return general(req, res);
-    const answered = (body: string) => {
+    // Inline, not a named const: tsx (esbuild keepNames) would add a defineProperty per poll.
+    await parts.poll(query, session, res, (body) => {
       send(req, res, 200, body);
       parts.observe('GET', EVENTS_PATH, 200, (performance.now() - started) / 1000);
-    };
-    await parts.poll(query, session, res, answered);
+    });
   }
 
   async function sendMessage(req: IncomingMessage, res: ServerResponse, params: { id: string; clientId: string }, tokenHash: Buffer, started: number) {

@@ -20,13 +20,82 @@ const answerText = (events: StoredEvent[], after: number) =>
 export type PollQuery = z.output<typeof EventsQuery>;
 export const EVENTS_PATH = '/api/v1/events';
 
+/** Where a held poll's response keeps its poll, for the one shared 'close' listener. */
+const HELD = Symbol('held poll');
+type HeldResponse = ServerResponse & { [HELD]?: HeldPoll };
+
+/**
+ * A poll in progress: the hub's waiter and what ends it, as one object with methods rather than
+ * closures (thousands are held at once and each wake-up replaces them all; under tsx every
+ * named closure also cost a defineProperty per poll).
+ */
+class HeldPoll implements Waiter {
+  readonly pending: StoredEvent[] = [];
+  /** looking: reading the log; held: waiting; over: answered. */
+  phase: 'looking' | 'held' | 'over' = 'looking';
+  /** Woken (or replaced) while still reading the log: decided once the reading is done. */
+  wokenWith: StoredEvent[] | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    readonly userId: number,
+    readonly tokenId: number,
+    readonly topics: readonly string[],
+    readonly after: number,
+    private readonly services: Pick<Services, 'hub' | 'presence'>,
+    private readonly res: HeldResponse,
+    private readonly intervalMs: number,
+    private readonly answer: (body: string) => void,
+  ) {}
+
+  wake(events: StoredEvent[]) {
+    if (this.phase === 'held') this.end(events);
+    else if (this.phase === 'looking') this.wokenWith = events;
+  }
+
+  /** Waits for an event, the end of the wait, or the client going away. */
+  hold(waitMs: number) {
+    this.phase = 'held';
+    this.timer = setTimeout(endWait, waitMs, this);
+    this.res[HELD] = this;
+    this.res.on('close', clientGone);
+  }
+
+  /** The wait is over (or the client left): answer with what it has. */
+  gone() {
+    this.services.hub.wakeWaiter(this);
+  }
+
+  end(events: StoredEvent[]) {
+    this.stop();
+    this.answer(answerText(events, this.after));
+  }
+
+  stop() {
+    this.phase = 'over';
+    clearTimeout(this.timer);
+    this.res.off('close', clientGone);
+    this.res[HELD] = undefined;
+    this.services.presence.pollEnded(this.userId, this.tokenId, this.intervalMs);
+  }
+}
+
+function endWait(poll: HeldPoll) {
+  poll.gone();
+}
+
+function clientGone(this: HeldResponse) {
+  this[HELD]?.gone();
+}
+
 /**
  * One poll of a session: calls `answer` once with the JSON text, when there is something to say
  * or the wait is over. The promise settles once the poll is answered or held (it rejects if the
- * store fails before); a held poll keeps only its waiter, timer and callbacks, no suspended
- * async frames, since thousands are held at once.
+ * store fails before); a held poll keeps only its HeldPoll and timer, no suspended async frames,
+ * since thousands are held at once.
  */
 export function longPoll({ store, hub, topics, presence }: Services) {
+  const services = { hub, presence };
   return async function poll(query: PollQuery, session: SessionRecord, res: ServerResponse, answer: (body: string) => void): Promise<void> {
     const userId = session.user.id;
     const tokenId = session.tokenId;
@@ -39,32 +108,7 @@ export function longPoll({ store, hub, topics, presence }: Services) {
 
     const listening = await topics.of(userId);
     presence.pollStarted(userId, tokenId);
-    /** looking: reading the log; held: waiting; over: answered. */
-    let phase: 'looking' | 'held' | 'over' = 'looking';
-    let wokenWith: StoredEvent[] | undefined;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const stop = () => {
-      phase = 'over';
-      clearTimeout(timer);
-      res.off('close', gone);
-      presence.pollEnded(userId, tokenId, query.interval * 1000);
-    };
-    const end = (events: StoredEvent[]) => {
-      stop();
-      answer(answerText(events, after));
-    };
-    const waiter: Waiter = {
-      userId,
-      tokenId,
-      topics: listening,
-      after,
-      pending: [],
-      wake: (events) => {
-        if (phase === 'held') end(events);
-        else if (phase === 'looking') wokenWith = events; // replaced or woken while reading: decided below
-      },
-    };
-    const gone = () => hub.wakeWaiter(waiter); // the client went away: end the wait now
+    const waiter = new HeldPoll(userId, tokenId, listening, after, services, res, query.interval * 1000, answer);
     // Listen before looking, so an event committed in between is not missed.
     hub.add(waiter);
     let stored: StoredEvent[];
@@ -73,16 +117,14 @@ export function longPoll({ store, hub, topics, presence }: Services) {
       stored = fresh.length > 0 ? await store.readEvents([...fresh], after, LIMITS.eventsPage) : [];
     } catch (error) {
       hub.remove(waiter);
-      stop();
+      waiter.stop();
       throw error;
     }
-    if (stored.length > 0 || query.wait === 0 || wokenWith) {
+    if (stored.length > 0 || query.wait === 0 || waiter.wokenWith) {
       hub.remove(waiter);
-      return end(stored.length > 0 ? stored : (wokenWith ?? stored));
+      return waiter.end(stored.length > 0 ? stored : (waiter.wokenWith ?? stored));
     }
-    phase = 'held';
-    timer = setTimeout(gone, query.wait * 1000);
-    res.once('close', gone);
+    waiter.hold(query.wait * 1000);
   };
 }
 

@@ -43,10 +43,6 @@ export class SqliteCallStore implements CallStore {
     };
   }
 
-  private get db() {
-    return this.e.db;
-  }
-
   private record(callId: string): CallRecord | undefined {
     const r = this.q.call.get(callId) as Row | undefined;
     if (!r) return undefined;
@@ -89,8 +85,7 @@ export class SqliteCallStore implements CallStore {
       const caller = this.e.prepare('SELECT username FROM users WHERE id = ?').pluck().get(input.callerId) as string;
       const id = randomUUID();
       const now = Date.now();
-      this.db
-        .prepare('INSERT INTO calls (id, chat_id, created_by, created_at, video, state) VALUES (?, ?, ?, ?, ?, ?)')
+      this.e.prepare('INSERT INTO calls (id, chat_id, created_by, created_at, video, state) VALUES (?, ?, ?, ?, ?, ?)')
         .run(id, input.chatId, caller, now, input.video ? 1 : 0, 'ringing');
       const add = this.e.prepare('INSERT INTO call_members (call_id, user_id, state, position) VALUES (?, ?, ?, ?)');
       add.run(id, input.callerId, 'joined', 0);
@@ -163,8 +158,7 @@ export class SqliteCallStore implements CallStore {
     const { call: recorded, text } = callRecord(call.id, call.video, answeredAt ?? undefined, now, reason);
     const callerId = this.e.prepare('SELECT id FROM users WHERE username = ?').pluck().get(call.createdBy) as number | undefined;
     // The caller "sends" the record line; its client id ("call:" is outside what clients may use) makes it one per call.
-    const row = this.db
-      .prepare(
+    const row = this.e.prepare(
         'INSERT INTO messages (chat_id, from_user_id, from_username, client_id, text, sent_at, call) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *',
       )
       .get(call.chatId, callerId ?? null, call.createdBy, `call:${call.id}`, text, now, JSON.stringify(recorded)) as Row;
@@ -209,8 +203,7 @@ export class SqliteCallStore implements CallStore {
   joinedMembers() {
     return this.e.read(
       () =>
-        this.db
-          .prepare(
+        this.e.prepare(
             "SELECT m.call_id AS callId, m.user_id AS userId FROM calls c JOIN call_members m ON m.call_id = c.id WHERE c.state != 'ended' AND m.state = 'joined'",
           )
           .all() as Array<{ callId: string; userId: number }>,
@@ -220,8 +213,7 @@ export class SqliteCallStore implements CallStore {
   usersOnCall() {
     return this.e.read(
       () =>
-        this.db
-          .prepare("SELECT DISTINCT m.user_id FROM call_members m JOIN calls c ON c.id = m.call_id WHERE c.state != 'ended' AND m.state = 'joined'")
+        this.e.prepare("SELECT DISTINCT m.user_id FROM call_members m JOIN calls c ON c.id = m.call_id WHERE c.state != 'ended' AND m.state = 'joined'")
           .pluck()
           .all() as number[],
     );

@@ -26,10 +26,6 @@ const toChannel = (r: Row): ChannelRecord => ({ id: r.id, name: r.name, title: r
 export class SqlitePortalStore implements PortalStore {
   constructor(private readonly e: Engine) {}
 
-  private get db() {
-    return this.e.db;
-  }
-
   // ---------------------------------------------------------------- providers and channels
   private channelId(name: string): number {
     const id = this.e.prepare('SELECT id FROM channels WHERE name = ?').pluck().get(name) as number | undefined;
@@ -44,8 +40,7 @@ export class SqlitePortalStore implements PortalStore {
   private provider(where: 'key_hash' | 'name' | 'id', value: unknown): ProviderRecord | undefined {
     const r = this.e.prepare(`SELECT * FROM providers WHERE ${where} = ?`).get(value) as Row | undefined;
     if (!r) return undefined;
-    const channels = this.db
-      .prepare('SELECT c.name FROM provider_channels pc JOIN channels c ON c.id = pc.channel_id WHERE pc.provider_id = ? ORDER BY c.name')
+    const channels = this.e.prepare('SELECT c.name FROM provider_channels pc JOIN channels c ON c.id = pc.channel_id WHERE pc.provider_id = ? ORDER BY c.name')
       .pluck()
       .all(r.id) as string[];
     return { id: r.id, name: r.name, channels, requireSignature: r.require_signature === 1, keySealed: r.key_sealed, createdAt: r.created_at };
@@ -56,8 +51,7 @@ export class SqlitePortalStore implements PortalStore {
       if (this.provider('name', input.name)) throw conflict('conflict', `the provider ${input.name} exists`);
       const now = Date.now();
       const id = Number(
-        this.db
-          .prepare('INSERT INTO providers (name, key_hash, key_sealed, require_signature, created_at) VALUES (?, ?, ?, ?, ?)')
+        this.e.prepare('INSERT INTO providers (name, key_hash, key_sealed, require_signature, created_at) VALUES (?, ?, ?, ?, ?)')
           .run(input.name, input.keyHash, input.keySealed, input.requireSignature ? 1 : 0, now).lastInsertRowid,
       );
       const ensure = this.e.prepare('INSERT INTO channels (name, title, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING');
@@ -111,8 +105,7 @@ export class SqlitePortalStore implements PortalStore {
   channelsOfUser(userId: number) {
     return this.e.read(
       () =>
-        this.db
-          .prepare('SELECT c.name FROM user_channels uc JOIN channels c ON c.id = uc.channel_id WHERE uc.user_id = ? ORDER BY uc.position')
+        this.e.prepare('SELECT c.name FROM user_channels uc JOIN channels c ON c.id = uc.channel_id WHERE uc.user_id = ? ORDER BY uc.position')
           .pluck()
           .all(userId) as string[],
     );
@@ -129,8 +122,7 @@ export class SqlitePortalStore implements PortalStore {
 
   tickerChannelsFor(userId: number) {
     return this.e.read(() => {
-      const mine = this.db
-        .prepare('SELECT c.* FROM user_channels uc JOIN channels c ON c.id = uc.channel_id WHERE uc.user_id = ? ORDER BY uc.position')
+      const mine = this.e.prepare('SELECT c.* FROM user_channels uc JOIN channels c ON c.id = uc.channel_id WHERE uc.user_id = ? ORDER BY uc.position')
         .all(userId) as Row[];
       const rows = mine.length > 0 ? mine : (this.e.prepare('SELECT * FROM channels WHERE is_default = 1 ORDER BY name').all() as Row[]);
       return rows.map(toChannel);
@@ -147,8 +139,7 @@ export class SqlitePortalStore implements PortalStore {
     body: (id: number) => T,
   ): T {
     const id = Number(
-      this.db
-        .prepare('INSERT INTO items (kind, channel_id, provider_id, body, priority, starts_at, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      this.e.prepare('INSERT INTO items (kind, channel_id, provider_id, body, priority, starts_at, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
         .run(kind, channelId, providerId, '{}', at.priority, at.startsAt ?? null, at.expiresAt ?? null, at.now).lastInsertRowid,
     );
     const item = body(id);
@@ -158,8 +149,7 @@ export class SqlitePortalStore implements PortalStore {
 
   private liveItems<T>(kind: string, now: number, extra = '', params: unknown[] = [], limit = 200): T[] {
     return (
-      this.db
-        .prepare(
+      this.e.prepare(
           `SELECT body FROM items WHERE kind = ? AND (expires_at IS NULL OR expires_at > ?) ${extra} ORDER BY priority DESC, id DESC LIMIT ?`,
         )
         .pluck()
@@ -224,13 +214,11 @@ export class SqlitePortalStore implements PortalStore {
   addChartPoints(channel: string, series: string, unit: string | undefined, points: Array<[number, number]>, keep: number) {
     return this.e.write((): ChartSeries => {
       const channelId = this.channelId(channel);
-      this.db
-        .prepare('INSERT INTO chart_series (channel_id, series, unit) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET unit = coalesce(excluded.unit, unit)')
+      this.e.prepare('INSERT INTO chart_series (channel_id, series, unit) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET unit = coalesce(excluded.unit, unit)')
         .run(channelId, series, unit ?? null);
       const put = this.e.prepare('INSERT OR REPLACE INTO chart_points (channel_id, series, t, value) VALUES (?, ?, ?, ?)');
       for (const [t, v] of points) put.run(channelId, series, t, v);
-      this.db
-        .prepare(
+      this.e.prepare(
           `DELETE FROM chart_points WHERE channel_id = @c AND series = @s AND t < (
              SELECT t FROM chart_points WHERE channel_id = @c AND series = @s ORDER BY t DESC LIMIT 1 OFFSET @skip)`,
         )
@@ -245,8 +233,7 @@ export class SqlitePortalStore implements PortalStore {
 
   chartSeries(channel: string | undefined, series: string | undefined) {
     return this.e.read(() => {
-      const rows = this.db
-        .prepare(
+      const rows = this.e.prepare(
           `SELECT s.channel_id, c.name AS channel, s.series, s.unit FROM chart_series s JOIN channels c ON c.id = s.channel_id
            WHERE (@channel IS NULL OR c.name = @channel) AND (@series IS NULL OR s.series = @series) ORDER BY c.name, s.series`,
         )
@@ -265,8 +252,7 @@ export class SqlitePortalStore implements PortalStore {
 
   putMediaFile(file: { sha256: string; size: number; contentType: string; kind: MediaKind }) {
     return this.e.write(() => {
-      this.db
-        .prepare('INSERT OR IGNORE INTO media_files (sha256, size, content_type, kind, created_at) VALUES (?, ?, ?, ?, ?)')
+      this.e.prepare('INSERT OR IGNORE INTO media_files (sha256, size, content_type, kind, created_at) VALUES (?, ?, ?, ?, ?)')
         .run(file.sha256, file.size, file.contentType, file.kind, Date.now());
     });
   }

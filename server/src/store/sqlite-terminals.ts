@@ -20,10 +20,6 @@ const toTerminal = (r: Row): TerminalRecord => ({
 export class SqliteTerminalStore implements TerminalStore {
   constructor(private readonly e: Pick<Engine, 'db' | 'prepare' | 'read' | 'write'>) {}
 
-  private get db() {
-    return this.e.db;
-  }
-
   private one(installId: string): TerminalRecord | undefined {
     const r = this.e.prepare(`${SELECT} WHERE t.install_id = ?`).get(installId) as Row | undefined;
     return r && toTerminal(r);
@@ -34,14 +30,12 @@ export class SqliteTerminalStore implements TerminalStore {
       const installId = client.installId.toLowerCase();
       const known = this.e.prepare('SELECT 1 FROM terminals WHERE install_id = ?').get(installId) !== undefined;
       if (known) {
-        this.db
-          .prepare('UPDATE terminals SET user_id = ?, version = ?, platform = ?, last_seen = ? WHERE install_id = ?')
+        this.e.prepare('UPDATE terminals SET user_id = ?, version = ?, platform = ?, last_seen = ? WHERE install_id = ?')
           .run(userId, client.version, client.platform, now, installId);
       } else {
         const used = this.e.prepare('SELECT count(*) FROM terminals').pluck().get() as number;
         if (seats !== undefined && used >= seats) return 'seat_limit';
-        this.db
-          .prepare('INSERT INTO terminals (install_id, user_id, version, platform, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)')
+        this.e.prepare('INSERT INTO terminals (install_id, user_id, version, platform, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?)')
           .run(installId, userId, client.version, client.platform, now, now);
       }
       return this.one(installId)!;

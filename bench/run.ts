@@ -1,5 +1,5 @@
 /**
- * `npm run bench` (quick, about 8 minutes; --full about 27) and `npm run bench -- --full`: Portico against the raw
+ * `npm run bench` (quick, about 9 minutes; --full about 30) and `npm run bench -- --full`: Portico against the raw
  * node:http floor, Socket.IO (polling only) and Faye (long-polling), same machine, same run.
  *
  * Each measurement starts a fresh server pinned to core 0 (taskset) and drives it from load

@@ -159,9 +159,8 @@ export class SqliteCallStore implements CallStore {
     const callerId = this.e.prepare('SELECT id FROM users WHERE username = ?').pluck().get(call.createdBy) as number | undefined;
     // The caller "sends" the record line; its client id ("call:" is outside what clients may use) makes it one per call.
     const row = this.e.prepare(
-        'INSERT INTO messages (chat_id, from_user_id, from_username, client_id, text, sent_at, call) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *',
-      )
-      .get(call.chatId, callerId ?? null, call.createdBy, `call:${call.id}`, text, now, JSON.stringify(recorded)) as Row;
+      'INSERT INTO messages (chat_id, from_user_id, from_username, client_id, text, sent_at, call) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *',
+    ).get(call.chatId, callerId ?? null, call.createdBy, `call:${call.id}`, text, now, JSON.stringify(recorded)) as Row;
     this.e.append(topicOf.chat(call.chatId), { type: 'chat.message', message: toMessage(row) }, now);
   }
 
@@ -204,9 +203,8 @@ export class SqliteCallStore implements CallStore {
     return this.e.read(
       () =>
         this.e.prepare(
-            "SELECT m.call_id AS callId, m.user_id AS userId FROM calls c JOIN call_members m ON m.call_id = c.id WHERE c.state != 'ended' AND m.state = 'joined'",
-          )
-          .all() as Array<{ callId: string; userId: number }>,
+          "SELECT m.call_id AS callId, m.user_id AS userId FROM calls c JOIN call_members m ON m.call_id = c.id WHERE c.state != 'ended' AND m.state = 'joined'",
+        ).all() as Array<{ callId: string; userId: number }>,
     );
   }
 

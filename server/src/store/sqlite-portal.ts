@@ -150,10 +150,8 @@ export class SqlitePortalStore implements PortalStore {
   private liveItems<T>(kind: string, now: number, extra = '', params: unknown[] = [], limit = 200): T[] {
     return (
       this.e.prepare(
-          `SELECT body FROM items WHERE kind = ? AND (expires_at IS NULL OR expires_at > ?) ${extra} ORDER BY priority DESC, id DESC LIMIT ?`,
-        )
-        .pluck()
-        .all(kind, now, ...params, limit) as string[]
+        `SELECT body FROM items WHERE kind = ? AND (expires_at IS NULL OR expires_at > ?) ${extra} ORDER BY priority DESC, id DESC LIMIT ?`,
+      ).pluck().all(kind, now, ...params, limit) as string[]
     ).map((b) => JSON.parse(b) as T);
   }
 
@@ -219,10 +217,9 @@ export class SqlitePortalStore implements PortalStore {
       const put = this.e.prepare('INSERT OR REPLACE INTO chart_points (channel_id, series, t, value) VALUES (?, ?, ?, ?)');
       for (const [t, v] of points) put.run(channelId, series, t, v);
       this.e.prepare(
-          `DELETE FROM chart_points WHERE channel_id = @c AND series = @s AND t < (
-             SELECT t FROM chart_points WHERE channel_id = @c AND series = @s ORDER BY t DESC LIMIT 1 OFFSET @skip)`,
-        )
-        .run({ c: channelId, s: series, skip: keep - 1 });
+        `DELETE FROM chart_points WHERE channel_id = @c AND series = @s AND t < (
+           SELECT t FROM chart_points WHERE channel_id = @c AND series = @s ORDER BY t DESC LIMIT 1 OFFSET @skip)`,
+      ).run({ c: channelId, s: series, skip: keep - 1 });
       const storedUnit = this.e.prepare('SELECT unit FROM chart_series WHERE channel_id = ? AND series = ?').pluck().get(channelId, series) as string | null;
       const sorted = [...points].sort((a, b) => a[0] - b[0]);
       const result = defined<ChartSeries>({ channel: this.channelName(channelId), series, unit: storedUnit ?? undefined, points: sorted });
@@ -234,10 +231,9 @@ export class SqlitePortalStore implements PortalStore {
   chartSeries(channel: string | undefined, series: string | undefined) {
     return this.e.read(() => {
       const rows = this.e.prepare(
-          `SELECT s.channel_id, c.name AS channel, s.series, s.unit FROM chart_series s JOIN channels c ON c.id = s.channel_id
-           WHERE (@channel IS NULL OR c.name = @channel) AND (@series IS NULL OR s.series = @series) ORDER BY c.name, s.series`,
-        )
-        .all({ channel: channel ?? null, series: series ?? null }) as Row[];
+        `SELECT s.channel_id, c.name AS channel, s.series, s.unit FROM chart_series s JOIN channels c ON c.id = s.channel_id
+         WHERE (@channel IS NULL OR c.name = @channel) AND (@series IS NULL OR s.series = @series) ORDER BY c.name, s.series`,
+      ).all({ channel: channel ?? null, series: series ?? null }) as Row[];
       const points = this.e.prepare('SELECT t, value FROM chart_points WHERE channel_id = ? AND series = ? ORDER BY t');
       return rows.map((r) =>
         defined<ChartSeries>({

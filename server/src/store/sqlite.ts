@@ -362,9 +362,8 @@ export class SqliteStore implements Store {
     return this.read(() => {
       const like = `%${query.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
       const rows = this.prepare(
-          "SELECT * FROM users WHERE username LIKE ? ESCAPE '\\' OR display_name LIKE ? ESCAPE '\\' ORDER BY display_name COLLATE NOCASE LIMIT ?",
-        )
-        .all(like, like, limit) as Row[];
+        "SELECT * FROM users WHERE username LIKE ? ESCAPE '\\' OR display_name LIKE ? ESCAPE '\\' ORDER BY display_name COLLATE NOCASE LIMIT ?",
+      ).all(like, like, limit) as Row[];
       return rows.map(toUser);
     });
   }
@@ -389,13 +388,11 @@ export class SqliteStore implements Store {
         // Watchers stop listening on this user's presence topic once the contact is gone, so
         // each is told on their own topic (a removal is rare: per-recipient events are fine).
         const watchers = this.prepare(
-            `SELECT user_id FROM contacts WHERE contact_id = @id
-             UNION
-             SELECT other.user_id FROM group_members mine JOIN group_members other ON other.group_id = mine.group_id
-             WHERE mine.user_id = @id AND other.user_id != @id`,
-          )
-          .pluck()
-          .all({ id: userId }) as number[];
+          `SELECT user_id FROM contacts WHERE contact_id = @id
+           UNION
+           SELECT other.user_id FROM group_members mine JOIN group_members other ON other.group_id = mine.group_id
+           WHERE mine.user_id = @id AND other.user_id != @id`,
+        ).pluck().all({ id: userId }) as number[];
         for (const watcherId of watchers) this.append(topicOf.user(watcherId), { type: 'presence', username: user.username, state: 'offline' });
       }
       const chats = this.prepare("SELECT chat_id FROM chat_members WHERE user_id = ? AND status IN ('invited', 'accepted')")
@@ -509,16 +506,15 @@ export class SqliteStore implements Store {
       const ids = this.q.contactIds.all({ me: userId }) as number[];
       if (ids.length === 0) return [];
       const rows = this.prepare(
-          `SELECT u.*,
-             EXISTS (SELECT 1 FROM contacts c WHERE c.user_id = @me AND c.contact_id = u.id) AS personal,
-             (SELECT json_group_array(g.name) FROM group_members mine
-                JOIN group_members theirs ON theirs.group_id = mine.group_id
-                JOIN groups g ON g.id = mine.group_id
-              WHERE mine.user_id = @me AND theirs.user_id = u.id) AS groups
-           FROM users u WHERE u.id IN (SELECT value FROM json_each(@ids))
-           ORDER BY u.display_name COLLATE NOCASE, u.username`,
-        )
-        .all({ me: userId, ids: JSON.stringify(ids) }) as Row[];
+        `SELECT u.*,
+           EXISTS (SELECT 1 FROM contacts c WHERE c.user_id = @me AND c.contact_id = u.id) AS personal,
+           (SELECT json_group_array(g.name) FROM group_members mine
+              JOIN group_members theirs ON theirs.group_id = mine.group_id
+              JOIN groups g ON g.id = mine.group_id
+            WHERE mine.user_id = @me AND theirs.user_id = u.id) AS groups
+         FROM users u WHERE u.id IN (SELECT value FROM json_each(@ids))
+         ORDER BY u.display_name COLLATE NOCASE, u.username`,
+      ).all({ me: userId, ids: JSON.stringify(ids) }) as Row[];
       return rows.map((r) => ({ user: toUser(r), personal: r.personal === 1, groups: (JSON.parse(r.groups) as string[]).sort() }));
     });
   }
@@ -563,12 +559,11 @@ export class SqliteStore implements Store {
   listGroups() {
     return this.read(() => {
       const rows = this.prepare(
-          `SELECT g.name, g.display_name,
-             (SELECT json_group_array(username) FROM (SELECT u.username FROM group_members m JOIN users u ON u.id = m.user_id
-               WHERE m.group_id = g.id ORDER BY u.username)) AS members
-           FROM groups g ORDER BY g.name`,
-        )
-        .all() as Row[];
+        `SELECT g.name, g.display_name,
+           (SELECT json_group_array(username) FROM (SELECT u.username FROM group_members m JOIN users u ON u.id = m.user_id
+             WHERE m.group_id = g.id ORDER BY u.username)) AS members
+         FROM groups g ORDER BY g.name`,
+      ).all() as Row[];
       return rows.map((r): GroupRecord => ({ name: r.name, displayName: r.display_name, members: JSON.parse(r.members) }));
     });
   }
@@ -613,11 +608,9 @@ export class SqliteStore implements Store {
   chatsOf(userId: number) {
     return this.read(() => {
       const ids = this.prepare(
-          `SELECT m.chat_id FROM chat_members m JOIN chats c ON c.id = m.chat_id
-           WHERE m.user_id = ? AND m.status IN ('invited', 'accepted') ORDER BY c.created_at DESC, c.rowid DESC`,
-        )
-        .pluck()
-        .all(userId) as string[];
+        `SELECT m.chat_id FROM chat_members m JOIN chats c ON c.id = m.chat_id
+         WHERE m.user_id = ? AND m.status IN ('invited', 'accepted') ORDER BY c.created_at DESC, c.rowid DESC`,
+      ).pluck().all(userId) as string[];
       return ids.map((id) => this.chatRecord(id)!.chat);
     });
   }

@@ -236,29 +236,18 @@ export class SqliteStore implements Store {
     const tx = this.tx;
     try {
       tx.begin.run();
-      if (batch.length === 1) {
-        // Alone in its transaction: a failure rolls the whole of it back, no savepoint needed.
+      for (const item of batch) {
+        const mark = this.appended.length;
+        tx.savepoint.run();
         try {
-          outcomes.push({ ok: true, value: batch[0]!.run() });
+          const value = item.run();
+          tx.release.run();
+          outcomes.push({ ok: true, value });
         } catch (error) {
-          if (this.db.inTransaction) tx.rollback.run();
-          this.appended = [];
-          return batch[0]!.reject(error);
-        }
-      } else {
-        for (const item of batch) {
-          const mark = this.appended.length;
-          tx.savepoint.run();
-          try {
-            const value = item.run();
-            tx.release.run();
-            outcomes.push({ ok: true, value });
-          } catch (error) {
-            tx.rollbackTo.run();
-            tx.release.run();
-            this.appended.length = mark;
-            outcomes.push({ ok: false, value: error });
-          }
+          tx.rollbackTo.run();
+          tx.release.run();
+          this.appended.length = mark;
+          outcomes.push({ ok: false, value: error });
         }
       }
       tx.commit.run();

@@ -2,9 +2,16 @@
 import type { Context, Next } from 'koa';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** Default metrics of prom-client that break Prometheus's naming rules. */
+export const MISNAMED_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'] as const;
+
 export function createMetrics(gauges: { heldPolls: () => number; connectedUsers: () => number }) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // prom-client names three gauges `*_total`, a suffix Prometheus keeps for counters (promtool
+  // check metrics refuses them). Each is the sum of the same gauge by type, which stays
+  // (sum(nodejs_active_handles) is the total), so nothing is lost by dropping them.
+  for (const name of MISNAMED_DEFAULTS) registry.removeSingleMetric(name);
   const requests = new Histogram({
     name: 'portico_http_request_duration_seconds',
     help: 'HTTP requests by route and status (held polls included)',

@@ -21,6 +21,22 @@ export interface RelayCalls {
 /** The calls as the store has them. */
 export const storedCalls = ({ store }: Services): RelayCalls => ({ get: async (id) => (await store.calls.byId(id))?.call });
 
+/**
+ * Both relay routes share one path, /relay/<seq> to upload and /relay/<member> to download, so
+ * their last segment has one name (OpenAPI, and Redocly's no-identical-paths, want one path
+ * with one parameter name; what it holds differs by method). The URLs are unchanged.
+ */
+const UploadParams = z.strictObject({
+  id: RelayUploadParams.shape.id,
+  seqOrMember: RelayUploadParams.shape.seq.describe("upload: the chunk's sequence number (the sender's own, counting up from 0)"),
+});
+const DownloadParams = z.strictObject({
+  id: RelayDownloadParams.shape.id,
+  seqOrMember: RelayDownloadParams.shape.from.describe('download: the username of the member whose chunks to read'),
+});
+const RELAY_TYPES = ['video/webm', 'audio/webm'] as const;
+const counter = (description: string) => ({ description, schema: { type: 'integer', minimum: 0 } });
+
 const joined = (call: Call, username: string) => call.members.find((m) => m.username.toLowerCase() === username.toLowerCase() && m.state === 'joined');
 
 export function relayRoutes(services: Services, calls: RelayCalls = storedCalls(services), buffers = new RelayBuffers()) {
@@ -42,45 +58,56 @@ export function relayRoutes(services: Services, calls: RelayCalls = storedCalls(
   return [
     route({
       method: 'put',
-      path: '/api/v1/calls/:id/relay/:seq',
+      path: '/api/v1/calls/:id/relay/:seqOrMember',
       tag: 'calls',
       summary:
         `HTTP relay upload: one self-contained WebM chunk (binary body, Content-Type video/webm or audio/webm, at most ${RELAY_LIMITS.chunkBytes} bytes) ` +
         `with the sender's next sequence number. Only the last ${RELAY_LIMITS.chunksKept} chunks per sender are kept (in memory).`,
       access: 'user',
-      params: RelayUploadParams,
+      params: UploadParams,
+      rawBody: { types: RELAY_TYPES, maxBytes: RELAY_LIMITS.chunkBytes, description: 'one self-contained WebM chunk' },
+      errors: [403, 404, 409],
       response: RelayUploadResponse,
       async handler({ params, session }, ctx: Context) {
+        const seq = params.seqOrMember;
         await activeCall(params.id, session.user.username);
         const type = RelayMediaType.safeParse(ctx.get('content-type'));
         if (!type.success) throw new AppError(415, 'unsupported_media_type', 'send the chunk as video/webm or audio/webm');
         const data = await readChunk(ctx);
         if (data.length === 0) throw new AppError(400, 'invalid_request', 'the chunk is empty');
-        buffers.put(params.id, session.user.username, { seq: params.seq, type: type.data, data });
-        return { seq: params.seq, kept: buffers.stats(params.id, session.user.username).chunks };
+        buffers.put(params.id, session.user.username, { seq, type: type.data, data });
+        return { seq, kept: buffers.stats(params.id, session.user.username).chunks };
       },
     }),
     route({
       method: 'get',
-      path: '/api/v1/calls/:id/relay/:from',
+      path: '/api/v1/calls/:id/relay/:seqOrMember',
       tag: 'calls',
       summary:
-        'HTTP relay download: the next chunk of member `from` after sequence `after` (binary body; headers x-relay-seq, x-relay-skipped, x-relay-newest), ' +
+        'HTTP relay download: the next chunk of member `seqOrMember` after sequence `after` (binary body; headers x-relay-seq, x-relay-skipped, x-relay-newest), ' +
         'or the newest when the next is gone or the receiver is behind; held up to `wait` seconds, then 204 when none came',
       access: 'user',
-      params: RelayDownloadParams,
+      params: DownloadParams,
       query: RelayDownloadQuery,
-      response: z.any().describe('the chunk, binary (video/webm or audio/webm)'),
+      response: z.string().describe('the chunk, binary, with the media type it was uploaded with'),
+      responseTypes: RELAY_TYPES,
+      responseHeaders: {
+        [RELAY_HEADERS.seq]: counter("the chunk's sequence number"),
+        [RELAY_HEADERS.skipped]: counter('how many chunks after `after` were skipped (gone, or the receiver was behind)'),
+        [RELAY_HEADERS.newest]: counter('the newest sequence number the sender has uploaded'),
+      },
+      errors: [403, 404, 409],
       otherStatuses: [204],
       async handler({ params, query, session }, ctx: Context) {
+        const from = params.seqOrMember;
         const call = await activeCall(params.id, session.user.username);
-        if (!call.members.some((m) => m.username.toLowerCase() === params.from.toLowerCase())) throw new AppError(404, 'not_found', `${params.from} is not in this call`);
+        if (!call.members.some((m) => m.username.toLowerCase() === from.toLowerCase())) throw new AppError(404, 'not_found', `${from} is not in this call`);
         const gone = new AbortController();
         const onClose = () => gone.abort();
         ctx.res.once('close', onClose);
         let answer;
         try {
-          answer = await buffers.get(params.id, params.from, query.after, query.wait * 1000, gone.signal);
+          answer = await buffers.get(params.id, from, query.after, query.wait * 1000, gone.signal);
         } finally {
           ctx.res.off('close', onClose);
         }

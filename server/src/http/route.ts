@@ -48,6 +48,15 @@ export interface RouteSpec<P extends Schema | undefined = any, Q extends Schema 
   otherStatuses?: number[];
   /** Provider routes: largest file the push may carry (0 or absent: none). */
   maxFileBytes?: number;
+  // Documentation only: what a handler does by hand, for the OpenAPI document (system/openapi.ts).
+  /** Error statuses the handler or its service may answer beyond those its access and input imply. */
+  errors?: number[];
+  /** A body the handler reads itself (not `body`, not JSON): its media types and size cap. */
+  rawBody?: { types: readonly string[]; maxBytes: number; description: string };
+  /** A success body that is not JSON: its media types (then `response` only describes it). */
+  responseTypes?: readonly string[];
+  /** Headers on the success answers (not 204), by name. */
+  responseHeaders?: Record<string, { description: string; schema: Record<string, unknown> }>;
   handler: (input: Input<P, Q, B>, ctx: Context) => Promise<unknown>;
 }
 

@@ -67,7 +67,7 @@ describe('bad input', () => {
   afterAll(() => server.destroy());
 
   /** Path values and a valid body for each JSON-body route; the URLs name existing things. */
-  const PATH_VALUES = () => ({ username: 'bi-victim', contact: 'bi-bob', name: 'bi-group', id: chatId, clientId: 'bad-input-1', seq: '0', from: 'bi-bob' });
+  const PATH_VALUES = () => ({ username: 'bi-victim', contact: 'bi-bob', name: 'bi-group', id: chatId, clientId: 'bad-input-1', seqOrMember: '0', token: 'no-token', sha256: '0'.repeat(64), file: 'latest.yml' });
   const VALID_BODIES: Record<string, unknown> = {
     'post /api/v1/login': { username: 'bi-victim', password: PASSWORD },
     'put /api/v1/presence': { state: 'busy' },
@@ -96,7 +96,8 @@ describe('bad input', () => {
             expect(values[name], `a value for {${name}}`).toBeDefined();
             return encodeURIComponent(values[name]!);
           }),
-          secured: Array.isArray(op.security) && op.security.length > 0,
+          // `{}` among the schemes: a token is optional (/metrics, open from loopback).
+          secured: Array.isArray(op.security) && op.security.length > 0 && !op.security.some((s: object) => Object.keys(s).length === 0),
           hasBody: op.requestBody !== undefined,
           // Provider pushes (/cgi/...) also take forms: tests/integration/providers-ticker.test.ts covers them.
           jsonBody: op.requestBody !== undefined && Object.keys(op.requestBody.content).join() === 'application/json',
@@ -106,6 +107,16 @@ describe('bad input', () => {
     }
     return ops;
   };
+  /** No token needed: login, and the operations and file routes (the path is the capability, or they are public). */
+  const PUBLIC = [
+    'post /api/v1/login',
+    'get /healthz',
+    'get /metrics',
+    'get /api/v1/openapi.json',
+    'get /media/{token}/{sha256}',
+    'get /games/{token}/{sha256}/{file}',
+    'get /updates/{file}',
+  ];
   const bodyOps = () => operations().filter((o) => o.jsonBody);
   const tokenFor = (op: { admin: boolean }) => (op.admin ? server.admin.token : alice.token);
 
@@ -184,7 +195,7 @@ describe('bad input', () => {
   it('every protected route is 401 unauthorized without a valid token', async () => {
     const secured = operations().filter((o) => o.secured);
     expect(secured.length).toBeGreaterThanOrEqual(25);
-    expect(operations().filter((o) => !o.secured).map((o) => o.key)).toEqual(['post /api/v1/login']);
+    expect(operations().filter((o) => !o.secured).map((o) => o.key).sort()).toEqual(PUBLIC.sort());
     const forged = 'A'.repeat(43);
     for (const op of secured) {
       const body = op.hasBody ? JSON.stringify(VALID_BODIES[op.key] ?? { channel: 'weather', text: 'no key' }) : undefined;
@@ -372,9 +383,21 @@ describe('API description, health and metrics', () => {
     'post /api/v1/calls/{id}/decline',
     'post /api/v1/calls/{id}/hangup',
     'post /api/v1/calls/{id}/signal',
-    'put /api/v1/calls/{id}/relay/{seq}',
-    'get /api/v1/calls/{id}/relay/{from}',
+    'put /api/v1/calls/{id}/relay/{seqOrMember}',
+    'get /api/v1/calls/{id}/relay/{seqOrMember}',
+    // served by hand, described in system/openapi.ts (issue 13)
+    'get /healthz',
+    'get /metrics',
+    'get /api/v1/openapi.json',
+    'get /media/{token}/{sha256}',
+    'get /games/{token}/{sha256}/{file}',
+    'get /updates/{file}',
   ];
+  /** Answers that are not JSON: files, chunks, metrics. */
+  const NOT_JSON = ['get /api/v1/calls/{id}/relay/{seqOrMember}', 'get /metrics', 'get /media/{token}/{sha256}', 'get /games/{token}/{sha256}/{file}', 'get /updates/{file}'];
+  const resolveRef = (doc: any, x: any) => (x?.$ref ? x.$ref.slice(2).split('/').reduce((o: any, k: string) => o[k], doc) : x);
+
+  const PUBLIC_OPS = ['post /api/v1/login', 'get /metrics', 'get /healthz', 'get /api/v1/openapi.json', 'get /media/{token}/{sha256}', 'get /games/{token}/{sha256}/{file}', 'get /updates/{file}'];
 
   it('/api/v1/openapi.json is an OpenAPI 3.1 document listing every route of the contract', async () => {
     const res = await raw(server.url, 'GET', '/api/v1/openapi.json');
@@ -398,16 +421,26 @@ describe('API description, health and metrics', () => {
         expect(op.summary, key).toEqual(expect.any(String));
         const success = Object.keys(op.responses).filter((s) => /^2\d\d$/.test(s));
         expect(success.length, key).toBeGreaterThan(0);
-        for (const s of success) expect(op.responses[s].content['application/json'].schema, key).toBeTypeOf('object');
-        expect(op.responses.default.content['application/json'].schema.properties.error, key).toBeDefined();
-        const inPath = op.parameters.filter((p: any) => p.in === 'path');
+        for (const s of success) {
+          if (s === '204' || s === '206') continue;
+          if (NOT_JSON.includes(key)) expect(op.responses[s].content['application/json'], key).toBeUndefined();
+          else expect(op.responses[s].content['application/json'].schema, key).toBeTypeOf('object');
+        }
+        // Errors by status, each with the error body (a shared component).
+        const errors = Object.keys(op.responses).filter((s) => /^[45]\d\d$/.test(s));
+        expect(errors, key).toContain('500');
+        for (const s of errors) {
+          const schema = resolveRef(doc, resolveRef(doc, op.responses[s]).content['application/json'].schema);
+          expect(schema.properties.error, `${key} ${s}`).toBeDefined();
+        }
+        const inPath = (op.parameters ?? []).filter((p: any) => p.in === 'path');
         expect(inPath.map((p: any) => p.name).sort(), key).toEqual(templated);
         for (const p of inPath) expect(p.required, `${key} {${p.name}}`).toBe(true);
-        for (const p of op.parameters) expect(['path', 'query'], key).toContain(p.in);
-        if (op.security) {
+        for (const p of op.parameters ?? []) expect(['path', 'query', 'header'], key).toContain(p.in);
+        if (!PUBLIC_OPS.includes(key)) {
           expect(op.security, key).toEqual(path.startsWith('/cgi/') ? [{ providerKey: [] }, { providerSignature: [] }] : [{ bearer: [] }]);
         }
-        if (op.requestBody) {
+        if (op.requestBody && !key.includes('/relay/')) {
           const schema = op.requestBody.content['application/json'].schema;
           expect(schema.type, key).toBe('object');
           expect(schema.additionalProperties, key).toBe(false);
@@ -416,7 +449,8 @@ describe('API description, health and metrics', () => {
     }
     expect(listed.sort()).toEqual([...CONTRACT].sort());
     const login = doc.paths['/api/v1/login'].post;
-    expect(login.security).toBeUndefined();
+    expect(login.security).toEqual([]);
+    expect(doc.paths['/metrics'].get.security).toEqual([{}, { bearer: [] }]);
     expect(login.requestBody.content['application/json'].schema.required.sort()).toEqual(['password', 'username']);
     expect(doc.paths['/api/v1/events'].get.parameters.map((p: any) => p.name).sort()).toEqual(['after', 'interval', 'wait']);
   });

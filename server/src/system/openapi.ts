@@ -28,7 +28,7 @@ function parameters(schema: z.ZodType | undefined, where: 'path' | 'query') {
 function requestContent(r: RouteSpec) {
   if (r.rawBody) {
     const { types, maxBytes, description } = r.rawBody;
-    return Object.fromEntries(types.map((type) => [type, { schema: { type: 'string', contentMediaType: type, maxLength: maxBytes, description } }]));
+    return Object.fromEntries(types.map((type) => [type, { schema: { type: 'string', contentMediaType: type, description: `${description}, at most ${maxBytes} bytes` } }]));
   }
   const schema = jsonSchema(r.body!, 'input');
   if (r.access !== 'provider') return { 'application/json': { schema } };
@@ -271,7 +271,7 @@ function handServedPaths() {
     '/updates/{file}': fileOperation({
       operationId: 'getUpdateFile',
       summary: "Client updates: electron-updater's generic provider files (latest.yml, latest-linux.yml, latest-mac.yml and the installers they name)",
-      description: 'No token. Several ranges in one request get one `multipart/byteranges` answer (differential downloads). 404 when updates are not offered.',
+      description: 'No token; HEAD answers the same headers. Several ranges in one request get one `multipart/byteranges` answer (differential downloads). 404 when updates are not offered.',
       tag: 'updates',
       parameters: [
         stringParam('file', 'path', 'a published file name (one segment, no hidden files)'),

@@ -2,11 +2,13 @@
  * The panel's API client module (electron/renderer/src/api) against a real server on loopback,
  * with Node's fetch: sessions, the event loop (cursor, order, exactly once, reset, resume),
  * presence, the outbox (restart, lost answers, 4xx and retry), interval and auto polling, the
- * two-connection rule and the backoff.
+ * two-connection rule, the backoff, and the switch to the method override behind a proxy that
+ * passes only GET and POST.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError, MemoryStorage, PorticoClient, type ClientOptions, type OutboxEntry } from '../../electron/renderer/src/api/index.js';
+import { activeChat as rawChat } from '../helpers/chat.js';
 import { PASSWORD, eventually, startTestServer, type Client, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
@@ -709,6 +711,26 @@ describe('the API client module behind a proxy that passes only GET and POST', (
     const refused = await alice.c.api('PUT', `/api/v1/chats/${chatId}/messages/${randomUUID()}`, { text: 'let me in' }).catch((e: ApiError) => e);
     expect(refused).toMatchObject({ status: 403, code: 'forbidden' });
     expect(alice.c.methodOverride).toBe(true);
+  });
+
+  it('relay uploads (binary PUT) switch the same way, and the chunk arrives', async () => {
+    const wire: Wire[] = [];
+    const alice = await member('mo', { fetch: getPostOnly(wire) });
+    const bob = await person('mo');
+    const chatId = await rawChat(alice.raw, bob.raw);
+    await bob.raw.poll(); // bob counts as online
+    const call = await alice.raw.post('/api/v1/calls', { chatId });
+    expect(call.status).toBe(201);
+    expect((await bob.raw.post(`/api/v1/calls/${call.body.call.id}/accept`)).status).toBe(200);
+    const relay = `/api/v1/calls/${call.body.call.id}/relay`;
+    const chunk = new Blob([new Uint8Array(1000).fill(7)], { type: 'video/webm' });
+    expect((await alice.c.relayFetch(`${relay}/0`, { method: 'PUT', body: chunk })).status).toBe(200);
+    expect(alice.c.methodOverride).toBe(true);
+    expect((await alice.c.relayFetch(`${relay}/1`, { method: 'PUT', body: chunk })).status).toBe(200);
+    expect(writes(wire).filter((w) => w.includes('/relay/'))).toEqual([`PUT ${relay}/0 403`, `POST(PUT) ${relay}/0 200`, `POST(PUT) ${relay}/1 200`]);
+    const got = await bob.raw.get(`${relay}/${alice.username}?after=0&wait=0`);
+    expect(got.status).toBe(200);
+    expect(got.headers.get('x-relay-seq')).toBe('1');
   });
 
   it('a proxy that refuses the override too: the error is the proxy’s, nothing is remembered, the next write probes again', async () => {

@@ -22,6 +22,8 @@ export const ErrorCode = z.enum([
   'callee_offline',
   /** A call nobody can answer: every callee is already on a call. */
   'callee_busy',
+  /** X-HTTP-Method-Override on something other than a POST, or with a value other than PUT, PATCH, DELETE. */
+  'invalid_method_override',
   'internal_error',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;

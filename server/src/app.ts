@@ -23,6 +23,7 @@ import { authenticator } from './http/auth.js';
 import { errors } from './http/errors.js';
 import { securityHeaders } from './http/headers.js';
 import { createMetrics } from './http/metrics.js';
+import { methodOverride } from './http/method-override.js';
 import { mount, type RouteSpec } from './http/route.js';
 import { presenceRoutes } from './presence/routes.js';
 import { channelRoutes, providerAdminRoutes } from './providers/routes.js';
@@ -67,6 +68,7 @@ export function buildApp(services: Services): Lane {
   app.use(metrics.measure);
   app.use(errors(services.log));
   app.use(securityHeaders);
+  app.use(methodOverride); // POST + X-HTTP-Method-Override: PUT|PATCH|DELETE, before the router
 
   const router = new Router();
   const authenticate = authenticator(services.sessions);

@@ -81,6 +81,11 @@ export interface SquidOptions {
   readTimeoutSeconds?: number;
   /** Names only Squid can resolve (its hosts_file): a client that reaches them went through Squid. */
   hosts?: Record<string, string>;
+  /**
+   * Only these request methods pass (e.g. ['GET', 'POST', 'CONNECT']); any other gets Squid's own
+   * 403 page (TCP_DENIED/403): the proxies that allow only GET and POST. Default: every method.
+   */
+  allowMethods?: string[];
 }
 
 export interface AccessLogEntry {
@@ -145,6 +150,7 @@ export async function startSquid(options: SquidOptions): Promise<Squid> {
       'http_access deny !authenticated',
     );
   }
+  if (options.allowMethods) lines.push(`acl allowed_methods method ${options.allowMethods.join(' ')}`, 'http_access deny !allowed_methods');
   lines.push('http_access allow CONNECT tls_port', 'http_access deny CONNECT', 'http_access allow plain_port', 'http_access deny all');
   writeFileSync(join(dir, 'squid.conf'), lines.join('\n') + '\n');
   // Squid runs as `proxy`: its directory and files must be its own.

@@ -2,11 +2,13 @@
  * The panel's API client module (electron/renderer/src/api) against a real server on loopback,
  * with Node's fetch: sessions, the event loop (cursor, order, exactly once, reset, resume),
  * presence, the outbox (restart, lost answers, 4xx and retry), interval and auto polling, the
- * two-connection rule and the backoff.
+ * two-connection rule, the backoff, and the switch to the method override behind a proxy that
+ * passes only GET and POST.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError, MemoryStorage, PorticoClient, type ClientOptions, type OutboxEntry } from '../../electron/renderer/src/api/index.js';
+import { activeChat as rawChat } from '../helpers/chat.js';
 import { PASSWORD, eventually, startTestServer, type Client, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
@@ -627,5 +629,124 @@ describe.concurrent('the API client module: polling modes, connections, backoff'
     await eventually(() => polls.length > before, 1000, 'a poll at once');
     expect(polls[before]!.at - asked).toBeLessThan(100);
     expect(states.slice(5)).toEqual([]);
+  });
+});
+
+describe('the API client module behind a proxy that passes only GET and POST', () => {
+  afterEach(stopAll);
+
+  /** What went on the wire: method, override header, path, status. */
+  interface Wire {
+    method: string;
+    override: string | null;
+    path: string;
+    status: number;
+  }
+  /** A fetch in front of the real server that answers like such a proxy: its own page for other methods. */
+  function getPostOnly(wire: Wire[], { refuseOverrides = false, status = 403 } = {}): typeof fetch {
+    return async (input, init) => {
+      const method = init?.method ?? 'GET';
+      const override = new Headers(init?.headers).get('x-http-method-override');
+      const path = new URL(String(input)).pathname;
+      if ((method !== 'GET' && method !== 'POST') || (refuseOverrides && override)) {
+        wire.push({ method, override, path, status });
+        return new Response('<html><body><h1>Access Denied</h1>the method is not allowed</body></html>', { status, headers: { 'content-type': 'text/html' } });
+      }
+      const res = await fetch(input, init);
+      wire.push({ method, override, path, status: res.status });
+      return res;
+    };
+  }
+  const writes = (wire: Wire[]) => wire.filter((w) => !(w.method === 'GET' && w.path === '/api/v1/events')).map((w) => `${w.method}${w.override ? `(${w.override})` : ''} ${w.path} ${w.status}`);
+
+  it('a refused PUT is sent again as POST + X-HTTP-Method-Override, and from then on every PUT/DELETE goes that way', async () => {
+    const wire: Wire[] = [];
+    const alice = await member('mo', { fetch: getPostOnly(wire, { status: 405 }) });
+    const bob = await person('mo');
+    expect(alice.c.methodOverride).toBe(false);
+    expect((await alice.c.addContact(bob.username)).username).toBe(bob.username);
+    expect(alice.c.methodOverride).toBe(true);
+    expect((await alice.c.setPresence('busy')).state).toBe('busy');
+    await alice.c.removeContact(bob.username);
+    const dropped = await alice.c.removeContact(bob.username).catch((e: ApiError) => e); // the server's own 404 comes through
+    expect(dropped).toMatchObject({ status: 404, code: 'not_found' });
+    expect(writes(wire)).toEqual([
+      'POST /api/v1/login 200',
+      `PUT /api/v1/contacts/${bob.username} 405`,
+      `POST(PUT) /api/v1/contacts/${bob.username} 201`,
+      'POST(PUT) /api/v1/presence 200',
+      `POST(DELETE) /api/v1/contacts/${bob.username} 200`,
+      `POST(DELETE) /api/v1/contacts/${bob.username} 404`,
+    ]);
+
+    // A new client object (a reload) probes again.
+    const again: Wire[] = [];
+    const fresh = client(new MemoryStorage(), { fetch: getPostOnly(again) });
+    await fresh.login(alice.username, PASSWORD);
+    expect(fresh.methodOverride).toBe(false);
+    await fresh.addContact(bob.username);
+    expect(writes(again).slice(1)).toEqual([`PUT /api/v1/contacts/${bob.username} 403`, `POST(PUT) /api/v1/contacts/${bob.username} 201`]);
+  });
+
+  it("the server's own 403/405 is not a proxy's: no second try, no switch", async () => {
+    const wire: Wire[] = [];
+    const alice = await member('mo', { fetch: getPostOnly(wire) });
+    const carol = await member('mo');
+    const dave = await member('mo');
+    await startReady(carol.c);
+    await startReady(dave.c);
+    const chatId = await activeChat(carol.c, dave.c, dave.username);
+    // Straight to the server (no proxy in between): its JSON 403 and 405 are answers, not refusals.
+    const calls: Call[] = [];
+    const direct = client(new MemoryStorage(), { fetch: loggingFetch(calls) });
+    await direct.login(alice.username, PASSWORD);
+    const forbidden = await direct.api('PUT', `/api/v1/chats/${chatId}/messages/${randomUUID()}`, { text: 'let me in' }).catch((e: ApiError) => e);
+    expect(forbidden).toMatchObject({ status: 403, code: 'forbidden' });
+    const notAllowed = await direct.api('DELETE', '/api/v1/me').catch((e: ApiError) => e);
+    expect(notAllowed).toMatchObject({ status: 405, code: 'invalid_request' });
+    expect(calls.map((c) => c.method)).toEqual(['POST', 'PUT', 'DELETE']);
+    expect(direct.methodOverride).toBe(false);
+
+    // Through the proxy, the override reaching the server and its own 403 coming back: that counts as through.
+    const refused = await alice.c.api('PUT', `/api/v1/chats/${chatId}/messages/${randomUUID()}`, { text: 'let me in' }).catch((e: ApiError) => e);
+    expect(refused).toMatchObject({ status: 403, code: 'forbidden' });
+    expect(alice.c.methodOverride).toBe(true);
+  });
+
+  it('relay uploads (binary PUT) switch the same way, and the chunk arrives', async () => {
+    const wire: Wire[] = [];
+    const alice = await member('mo', { fetch: getPostOnly(wire) });
+    const bob = await person('mo');
+    const chatId = await rawChat(alice.raw, bob.raw);
+    await bob.raw.poll(); // bob counts as online
+    const call = await alice.raw.post('/api/v1/calls', { chatId });
+    expect(call.status).toBe(201);
+    expect((await bob.raw.post(`/api/v1/calls/${call.body.call.id}/accept`)).status).toBe(200);
+    const relay = `/api/v1/calls/${call.body.call.id}/relay`;
+    const chunk = new Blob([new Uint8Array(1000).fill(7)], { type: 'video/webm' });
+    expect((await alice.c.relayFetch(`${relay}/0`, { method: 'PUT', body: chunk })).status).toBe(200);
+    expect(alice.c.methodOverride).toBe(true);
+    expect((await alice.c.relayFetch(`${relay}/1`, { method: 'PUT', body: chunk })).status).toBe(200);
+    expect(writes(wire).filter((w) => w.includes('/relay/'))).toEqual([`PUT ${relay}/0 403`, `POST(PUT) ${relay}/0 200`, `POST(PUT) ${relay}/1 200`]);
+    const got = await bob.raw.get(`${relay}/${alice.username}?after=0&wait=0`);
+    expect(got.status).toBe(200);
+    expect(got.headers.get('x-relay-seq')).toBe('1');
+  });
+
+  it('a proxy that refuses the override too: the error is the proxy’s, nothing is remembered, the next write probes again', async () => {
+    const wire: Wire[] = [];
+    const alice = await member('mo', { fetch: getPostOnly(wire, { refuseOverrides: true }) });
+    const bob = await person('mo');
+    const first = await alice.c.addContact(bob.username).catch((e: ApiError) => e);
+    expect(first).toMatchObject({ status: 403, code: 'http_403' });
+    expect(alice.c.methodOverride).toBe(false);
+    await alice.c.removeContact(bob.username).catch(() => {});
+    expect(writes(wire).slice(1)).toEqual([
+      `PUT /api/v1/contacts/${bob.username} 403`,
+      `POST(PUT) /api/v1/contacts/${bob.username} 403`,
+      `DELETE /api/v1/contacts/${bob.username} 403`,
+      `POST(DELETE) /api/v1/contacts/${bob.username} 403`,
+    ]);
+    expect((await alice.raw.get('/api/v1/contacts')).body.contacts).toEqual([]);
   });
 });

@@ -17,6 +17,11 @@
  * for it. The lane takes it only once the token is a live session, the path's parameters pass
  * MessageParams and the body is declared application/json; from then on it reads the body with
  * the same bounded reader and answers failures with the same error bodies as the declared route.
+ *
+ * A `POST` with `X-HTTP-Method-Override: PUT` (http/method-override.ts) is that PUT here too; any
+ * other request carrying the header goes the general way, where the middleware refuses or
+ * rewrites it, so both ways give the same answer. `req.method` is left as it came: a send that
+ * falls back to the general way must meet the middleware unchanged.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -26,6 +31,7 @@ import { bearerTokenHash } from '../http/auth.js';
 import { readJson } from '../http/body.js';
 import { errorAnswer } from '../http/errors.js';
 import { HSTS, SECURITY_HEADERS, overTls } from '../http/headers.js';
+import { METHOD_OVERRIDE_HEADER, effectiveMethod } from '../http/method-override.js';
 import type { SessionRecord } from '../store/store.js';
 import { MESSAGE_ROUTE } from '../chat/routes.js';
 import { EVENTS_PATH, type PollQuery } from './routes.js';
@@ -86,10 +92,10 @@ export function eventLane(parts: LaneParts, general: RequestListener): Lane {
     if (extra) for (const [name, value] of Object.entries(extra)) headers.push(name, value);
     res.writeHead(status, headers).end(body);
   };
-  const failed = (req: IncomingMessage, res: ServerResponse, route: string, error: unknown, started: number) => {
-    const answer = errorAnswer(error, parts.log, { method: req.method, url: req.url });
+  const failed = (req: IncomingMessage, res: ServerResponse, method: string, route: string, error: unknown, started: number) => {
+    const answer = errorAnswer(error, parts.log, { method, url: req.url });
     send(req, res, answer.status, JSON.stringify(answer.body), answer.headers);
-    parts.observe(req.method!, route, answer.status, (performance.now() - started) / 1000);
+    parts.observe(method, route, answer.status, (performance.now() - started) / 1000);
   };
 
   async function serve(req: IncomingMessage, res: ServerResponse, query: PollQuery, tokenHash: Buffer, started: number) {
@@ -113,21 +119,24 @@ export function eventLane(parts: LaneParts, general: RequestListener): Lane {
   }
 
   const handle: RequestListener = (req, res) => {
-    if (req.method === 'PUT' && parts.sendMessage) {
+    // Without the header (nearly always) the method is the request's own; with it, only a valid POST override is a PUT here.
+    const method = req.headers[METHOD_OVERRIDE_HEADER] === undefined ? req.method : effectiveMethod(req);
+    if (typeof method !== 'string' || (method !== req.method && method !== 'PUT')) return general(req, res);
+    if (method === 'PUT' && parts.sendMessage) {
       const path = MESSAGE_PATH.exec(req.url ?? '');
       const tokenHash = path && JSON_BODY.test(req.headers['content-type'] ?? '') ? bearerTokenHash(req) : undefined;
       const params = tokenHash ? messageParams(path![1]!, path![2]!) : undefined;
       if (!params?.success) return general(req, res);
       const started = performance.now();
-      sendMessage(req, res, params.data, tokenHash!, started).catch((error) => failed(req, res, MESSAGE_ROUTE, error, started));
+      sendMessage(req, res, params.data, tokenHash!, started).catch((error) => failed(req, res, 'PUT', MESSAGE_ROUTE, error, started));
       return;
     }
-    const raw = req.method === 'GET' ? pollQuery(req.url ?? '') : undefined;
+    const raw = method === 'GET' ? pollQuery(req.url ?? '') : undefined;
     const tokenHash = raw && bearerTokenHash(req);
     const query = tokenHash ? EventsQuery.safeParse(raw) : undefined;
     if (!query?.success) return general(req, res);
     const started = performance.now();
-    serve(req, res, query.data, tokenHash!, started).catch((error) => failed(req, res, EVENTS_PATH, error, started));
+    serve(req, res, query.data, tokenHash!, started).catch((error) => failed(req, res, 'GET', EVENTS_PATH, error, started));
   };
   return Object.assign(handle, { shutDown: () => void (stopping = true) });
 }

@@ -13,6 +13,14 @@
  * once, and the cursor is stored after each answer so a reload resumes where it stopped.
  * Errors back off with full jitter; held polls cut by something on the way shorten the wait and,
  * in 'auto' mode, switch to interval polling (see policy.ts).
+ *
+ * Proxies that pass only GET and POST refuse PUT, PATCH and DELETE with a 403 or 405 page of
+ * their own. On such a refusal (not Portico's `{error}` body) the request is sent once more as
+ * POST with `X-HTTP-Method-Override`, and once the server has answered that, every later
+ * PUT/PATCH/DELETE of this client object goes that way (see `methodOverride`). The repeat is safe:
+ * the proxy's refusal means the server never saw the first one, and the writes the panel makes
+ * this way are idempotent anyway (a message PUT carries its client id, contacts, presence and
+ * channels are set to a state, a relay chunk carries its sequence number).
  */
 import type { z } from 'zod';
 import type * as C from '../../../../shared/calls.js';
@@ -119,6 +127,13 @@ const POLL_WAIT_MAX = 55;
 /** Consecutive 500s for one message after which it counts as failed (a server bug, not an outage). */
 const SERVER_ERRORS_TO_FAIL = 5;
 
+/** The methods a GET/POST-only proxy refuses, and the header that carries them over a POST. */
+const OVERRIDABLE = new Set(['PUT', 'PATCH', 'DELETE']);
+export const METHOD_OVERRIDE_HEADER = 'X-HTTP-Method-Override';
+
+/** A 403/405 that is not the server's own answer: a proxy on the way refused the method. */
+const refusedByProxy = (err: unknown): boolean => err instanceof ApiError && (err.status === 403 || err.status === 405) && !err.fromServer;
+
 const asApiError = (err: unknown): ApiError =>
   err instanceof ApiError ? err : networkError(err instanceof Error ? err.message : String(err), err);
 
@@ -173,6 +188,8 @@ export class PorticoClient {
   private readyPending = false;
   private resumed = false;
   private senderActive = false;
+  /** A proxy refused a PUT/PATCH/DELETE and the override worked: send them as POST from now on. */
+  private overrideMethods = false;
 
   constructor(options: ClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -226,6 +243,14 @@ export class PorticoClient {
     return this.policy.wait;
   }
 
+  /**
+   * Whether PUT, PATCH and DELETE go as POST with X-HTTP-Method-Override: set for the rest of this
+   * object's life once a proxy refused one of them and the override got through.
+   */
+  get methodOverride(): boolean {
+    return this.overrideMethods;
+  }
+
   /** The cursor of the last event handled (undefined before the first poll). */
   get cursor(): string | undefined {
     return this.cursorValue;
@@ -271,11 +296,40 @@ export class PorticoClient {
 
   // ---------- HTTP ----------
 
+  /**
+   * Runs `attempt` with the method as it is, or, for PUT/PATCH/DELETE once a proxy has refused
+   * one, as POST with the override header; on a proxy's refusal it tries once more overridden,
+   * and remembers the override when the server answered that one.
+   */
+  private async overridable<T>(method: string, signal: AbortSignal | undefined, attempt: (override: boolean) => Promise<T>): Promise<T> {
+    if (!OVERRIDABLE.has(method)) return attempt(false);
+    if (this.overrideMethods) return attempt(true);
+    try {
+      return await attempt(false);
+    } catch (err) {
+      if (!refusedByProxy(err) || signal?.aborted) throw err;
+    }
+    try {
+      const result = await attempt(true);
+      this.overrideMethods = true;
+      return result;
+    } catch (err) {
+      // The server's own error (a 404, a 409...) also shows the override reached it.
+      if (err instanceof ApiError && err.fromServer) this.overrideMethods = true;
+      throw err;
+    }
+  }
+
   /** One request and its whole answer (the body is read before this returns). */
-  private async exchange<T>(method: string, path: string, body: unknown, token: string | undefined, signal: AbortSignal): Promise<T> {
+  private exchange<T>(method: string, path: string, body: unknown, token: string | undefined, signal: AbortSignal): Promise<T> {
+    return this.overridable(method, signal, (override) => this.exchangeOnce<T>(method, override, path, body, token, signal));
+  }
+
+  private async exchangeOnce<T>(method: string, override: boolean, path: string, body: unknown, token: string | undefined, signal: AbortSignal): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (token) headers.authorization = `Bearer ${token}`;
-    const init: RequestInit = { method, headers, signal };
+    if (override) headers[METHOD_OVERRIDE_HEADER] = method;
+    const init: RequestInit = { method: override ? 'POST' : method, headers, signal };
     if (body !== undefined) {
       headers['content-type'] = 'application/json';
       init.body = JSON.stringify(body);
@@ -828,21 +882,30 @@ export class PorticoClient {
    */
   async relayFetch(path: string, init: { method: 'GET' | 'PUT'; body?: Blob; signal?: AbortSignal }): Promise<Response> {
     const token = this.token;
+    try {
+      return await this.overridable(init.method, init.signal, (override) => this.relayOnce(path, init, token, override));
+    } catch (err) {
+      if (err instanceof ApiError && err.isUnauthorized && token !== undefined) this.sessionLost(token, err);
+      throw err;
+    }
+  }
+
+  private async relayOnce(path: string, init: { method: 'GET' | 'PUT'; body?: Blob; signal?: AbortSignal }, token: string | undefined, override: boolean): Promise<Response> {
     const headers: Record<string, string> = {};
     if (token) headers.authorization = `Bearer ${token}`;
     if (init.body) headers['content-type'] = init.body.type;
+    if (override) headers[METHOD_OVERRIDE_HEADER] = init.method;
     let res: Response;
     try {
       const f = this.fetchImpl;
-      res = await f(this.baseUrl + path, { method: init.method, headers, body: init.body ?? null, signal: init.signal ?? null, cache: 'no-store' });
+      const method = override ? 'POST' : init.method;
+      res = await f(this.baseUrl + path, { method, headers, body: init.body ?? null, signal: init.signal ?? null, cache: 'no-store' });
     } catch (err) {
       throw networkError(err instanceof Error ? err.message : String(err), err);
     }
     if (res.ok) return res;
     const data = (await res.json().catch(() => undefined)) as { error?: { code?: unknown; message?: unknown } } | undefined;
     const code = typeof data?.error?.code === 'string' ? data.error.code : `http_${res.status}`;
-    const e = new ApiError(res.status, code, typeof data?.error?.message === 'string' ? data.error.message : code);
-    if (e.isUnauthorized && token !== undefined) this.sessionLost(token, e);
-    throw e;
+    throw new ApiError(res.status, code, typeof data?.error?.message === 'string' ? data.error.message : code);
   }
 }

@@ -101,7 +101,13 @@ export const ChartPush = z.strictObject({
 });
 export const MediaPush = z.strictObject({
   channel: ChannelName,
-  title: z.string().trim().min(1).max(PORTAL_LIMITS.titleChars),
+  /** Absent or blank: the file's name. */
+  title: z
+    .string()
+    .trim()
+    .max(PORTAL_LIMITS.titleChars)
+    .optional()
+    .transform((t) => t || undefined),
   priority: Priority,
   expires: ExpiresInput.optional(),
 });

@@ -346,7 +346,7 @@ describe('charts', () => {
     const deep = '['.repeat(500_000) + ']'.repeat(500_000); // JSON.stringify cannot make this: written by hand
     const raw = (body: string, type: string) =>
       fetch(`${server.url}/cgi/chart`, { method: 'POST', headers: { authorization: `Bearer ${keys.newsroom}`, 'content-type': type }, body }).then(reply);
-    const cases: Array<[string, Promise<Awaited<ReturnType<typeof reply>>>]> = [
+    const cases: Array<[string, Promise<{ status: number; body: any; headers: Headers }>]> = [
       ['JSON body', raw(`{"channel":"stocks","series":"DEEP","points":${deep}}`, 'application/json')],
       ['deep time in a point', raw(`{"channel":"stocks","series":"DEEP","points":[[${deep},1]]}`, 'application/json')],
       ['deep value in a point', raw(`{"channel":"stocks","series":"DEEP","points":[{"time":1,"value":${deep}}]}`, 'application/json')],

@@ -82,6 +82,17 @@ const allowed = () =>
     .map((kind) => `${kind}: ${Object.keys(FORMATS).filter((ext) => FORMATS[ext]!.kind === kind).join(' ')}`)
     .join('; ');
 
+/** file-type's answer; a parser that trips over malformed bytes means "not recognized", a file-system error is the server's. */
+async function sniff(path: string) {
+  try {
+    return await fileTypeFromFile(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException)?.code;
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) throw error;
+    return undefined;
+  }
+}
+
 const unsupported = (message: string) => new AppError(415, 'unsupported_media_type', message);
 
 /** The kind and served type of an upload, from its bytes, checked against its file name and declared type; 415 if not allowed. */
@@ -93,7 +104,7 @@ export async function classify(path: string, filename: string, declaredType: str
   }
   const what = `the file${filename ? ` "${filename}"` : ''}`;
 
-  const type = await fileTypeFromFile(path);
+  const type = await sniff(path);
   const sniffed = type && Object.hasOwn(SNIFFED, type.ext) ? SNIFFED[type.ext] : undefined;
   if (!sniffed) {
     throw unsupported(

@@ -6,6 +6,8 @@ export const ErrorCode = z.enum([
   'invalid_json',
   'unsupported_media_type',
   'body_too_large',
+  /** A provider push that would take it past its media storage quota. */
+  'quota_exceeded',
   'invalid_credentials',
   'unauthorized',
   'forbidden',

@@ -72,16 +72,42 @@ export const TickerPush = z.strictObject({
   priority: Priority,
   expires: ExpiresInput.optional(),
 });
+/** How deep chart points may nest: [[time, value]] needs 2; the rest is room for a clear error message. */
+export const CHART_POINTS_MAX_DEPTH = 10;
+
+/**
+ * Whether arrays/objects in `value` nest deeper than `max` levels. Iterative, so input nested
+ * 500,000 deep (which JSON.parse accepts) is measured without overflowing the stack that
+ * JSON.stringify, zod or a recursive walk would.
+ */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth + 1 > max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+const deepPointsMessage = `nested deeper than ${CHART_POINTS_MAX_DEPTH} levels; send [[time, value], ...] or [{"time": ..., "value": ...}, ...]`;
+
 export const ChartPush = z.strictObject({
   channel: ChannelName,
   series: z.string().trim().min(1).max(60),
   /** JSON [[time, value], ...] or [{time, value}], or text "time:value,time:value". */
-  points: z.unknown(),
+  points: z.unknown().refine((v) => !nestsDeeperThan(v, CHART_POINTS_MAX_DEPTH), deepPointsMessage),
   unit: z.string().max(20).optional(),
 });
 export const MediaPush = z.strictObject({
   channel: ChannelName,
-  title: z.string().trim().min(1).max(PORTAL_LIMITS.titleChars),
+  /** Absent or blank: the file's name. */
+  title: z
+    .string()
+    .trim()
+    .max(PORTAL_LIMITS.titleChars)
+    .optional()
+    .transform((t) => t || undefined),
   priority: Priority,
   expires: ExpiresInput.optional(),
 });

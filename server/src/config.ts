@@ -30,6 +30,21 @@ export const ServerConfig = z.strictObject({
   sessionDays: z.coerce.number().min(1).max(365).default(30),
   loginPerIpPerMinute: z.coerce.number().int().min(1).default(60),
   loginFailuresPerUser: z.coerce.number().int().min(1).default(10),
+  /**
+   * Disk a content provider may fill with live media and games (bytes; each content counted once,
+   * a game as its archive plus its unpacked files); 0 = no quota. Takes suffixes: 500M, 2G, 2GiB.
+   */
+  mediaQuotaBytes: z
+    .union([z.number(), z.string().regex(/^\d+(\.\d+)?\s*([kmgt](i?b)?)?$/i, 'bytes, or a size like 500M or 2GiB')])
+    .transform((v) => {
+      if (typeof v === 'number') return v;
+      const [, n = '0', unit = ''] = /^(\d+(?:\.\d+)?)\s*([kmgt]?)/i.exec(v.trim())!;
+      return Math.floor(Number(n) * 1024 ** ' kmgt'.indexOf(unit.toLowerCase() || ' '));
+    })
+    .pipe(z.number().int().min(0))
+    .default(2 * 2 ** 30),
+  /** How often expired media and games are deleted from disk (ms). */
+  mediaSweepMs: z.coerce.number().int().min(10).max(86_400_000).default(10 * 60_000),
   /** Pushes a content provider may make per minute. */
   providerRequestsPerMinute: z.coerce.number().int().min(1).default(120),
   /** Behind a reverse proxy: take the client address from X-Forwarded-For. */
@@ -86,6 +101,7 @@ const ENV: Record<string, keyof ServerConfig> = {
   PORTICO_SESSION_DAYS: 'sessionDays',
   PORTICO_TRUST_PROXY: 'trustProxy',
   PORTICO_PROVIDER_RATE: 'providerRequestsPerMinute',
+  PORTICO_MEDIA_QUOTA: 'mediaQuotaBytes',
   PORTICO_SEATS: 'seats',
   PORTICO_UPDATES_ENABLED: 'updatesEnabled',
   PORTICO_TLS: 'tls',

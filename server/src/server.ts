@@ -1,7 +1,7 @@
 /**
  * Starts a Portico server: opens the store in the data directory, creates the first admin on an
  * empty one, wires the parts together, listens, and runs the background duties (presence
- * sweeper, changes from the admin CLI, retention). `close()` stops all of it cleanly.
+ * sweeper, changes from the admin CLI, retention, the media sweep). `close()` stops all of it cleanly.
  */
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -17,6 +17,7 @@ import { CallService } from './calls/service.js';
 import type { ServerConfig } from './config.js';
 import type { Services } from './context.js';
 import { EventHub } from './events/hub.js';
+import { MediaSweeper } from './media/sweeper.js';
 import { TopicCache } from './events/topics.js';
 import { PresenceService } from './presence/service.js';
 import { ConnectionTracker } from './presence/tracker.js';
@@ -110,7 +111,10 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
     return timer;
   };
   const HOUR = 3600_000;
+  const mediaSweeper = new MediaSweeper(store, config.dataDir, log);
   const timers = [
+    // Expired media and games, and their files.
+    every(config.mediaSweepMs, () => mediaSweeper.sweep()),
     every(config.sweepIntervalMs, () => presence.sweep()),
     // Rings end on time to within a quarter of the ring timeout (at most a second).
     every(Math.max(config.sweepIntervalMs, Math.min(1000, calls.ringMs / 4)), () => calls.sweep()),
@@ -144,6 +148,7 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
         hub.wakeAll();
         await closing;
         await tls?.close();
+        await mediaSweeper.idle();
         await store.close();
       })()),
   };

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { ZipFile } from 'yazl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaResponse, PORTAL_LIMITS } from '../../shared/index.js';
+import { sample } from '../helpers/media-samples.js';
 import { Client, expectError, startTestServer, type TestServer, reply } from '../helpers/server.js';
 
 const GAME_CSP = "sandbox allow-scripts; default-src 'self' 'unsafe-inline' data: blob:; connect-src 'none'; frame-ancestors 'self'";
@@ -120,10 +121,10 @@ const INDEX_HTML = '<!doctype html><title>Snake</title><script src="js/game.js">
 const GAME_JS = 'document.body.append("ready");';
 const GAME_JSON = '{"level":1}';
 
-// What the first test uploads, for the later ones.
-const image = bytes(4096, 1);
-const video = bytes(10_000, 2);
-const audio = bytes(3000, 3);
+// What the first test uploads, for the later ones: real files (the server sniffs the bytes).
+const image = sample('png', 4096, 1);
+const video = sample('mp4', 10_000, 2);
+const audio = sample('mp3', 3000, 3);
 let game: Buffer;
 const urls: Record<string, string> = {};
 
@@ -229,7 +230,7 @@ describe('uploading media', () => {
   });
 
   it('a file over its kind limit: 413, and nothing is left in tmp or media', async () => {
-    const big = bytes(PORTAL_LIMITS.mediaBytes.image + 1, 4);
+    const big = sample('png', PORTAL_LIMITS.mediaBytes.image + 1, 4);
     const before = filesUnder(dataPath('media'));
     const res = await upload({ channel: 'lobby', title: 'Huge' }, { name: 'huge.png', data: big, type: 'image/png' });
     expectError(res, 413, 'body_too_large', 'image over 10 MiB', { strict: true });
@@ -237,7 +238,8 @@ describe('uploading media', () => {
     expect(filesUnder(dataPath('tmp'))).toEqual([]);
     expect(filesUnder(dataPath('media'))).toEqual(before);
     // The same size is fine for a video, whose limit is larger.
-    expect((await upload({ channel: 'lobby', title: 'Long clip' }, { name: 'long.webm', data: big })).status).toBe(201);
+    const long = sample('webm', PORTAL_LIMITS.mediaBytes.image + 1, 4);
+    expect((await upload({ channel: 'lobby', title: 'Long clip' }, { name: 'long.webm', data: long })).status).toBe(201);
   });
 
   it('types off the allow-list, or declared as something else than the extension says: 415', async () => {
@@ -255,15 +257,72 @@ describe('uploading media', () => {
     expect(filesUnder(dataPath('tmp'))).toEqual([]);
   });
 
+  it('the bytes decide the kind: a file whose name or declared type says another kind is 415, naming what the bytes are', async () => {
+    const mediaBefore = filesUnder(dataPath('media'));
+    const png = sample('png', 2000, 20);
+    const mp4 = sample('mp4', 3000, 21);
+    const cases: Array<[FilePart, RegExp]> = [
+      [{ name: 'clip.mp4', data: png }, /image\/png/], // the finding: a PNG named .mp4
+      [{ name: 'clip.mp4', data: png, type: 'video/mp4' }, /image\/png/],
+      [{ name: 'photo.png', data: mp4, type: 'image/png' }, /video\/mp4/],
+      [{ name: 'tune.mp3', data: mp4 }, /video\/mp4/],
+      [{ name: 'snake.zip', data: png, type: 'application/zip' }, /image\/png/],
+      [{ name: 'photo.png', data: game }, /application\/zip/],
+      [{ name: 'picture', data: png, type: 'video/mp4' }, /image\/png/], // no extension: the declared type must agree too
+      [{ name: 'clip.mp4', data: bytes(3000, 22) }, /not .*recogni[sz]ed/],
+    ];
+    for (const [file, bytesAre] of cases) {
+      const res = await upload({ channel: 'lobby', title: 'Mislabelled' }, file);
+      const what = `${file.name} (${file.type ?? 'no type'})`;
+      expectError(res, 415, 'unsupported_media_type', what, { strict: true });
+      expect(res.body.error.message, what).toMatch(bytesAre);
+      expect(filesUnder(dataPath('tmp')), what).toEqual([]);
+      expect(filesUnder(dataPath('media')), what).toEqual(mediaBefore);
+    }
+    expect((await viewer.get('/api/v1/media')).body.items.map((i: any) => i.title)).not.toContain('Mislabelled');
+  });
+
+  it('containers that hold audio or video take the kind from the extension; a file without one, from its bytes', async () => {
+    const cases: Array<[FilePart, string, string]> = [
+      [{ name: 'voice.weba', data: sample('weba', 3000, 30) }, 'audio', 'audio/webm'],
+      [{ name: 'voice.oga', data: sample('oga', 4000, 31) }, 'audio', 'audio/ogg'],
+      [{ name: 'tone.m4a', data: sample('m4a', 4000, 32) }, 'audio', 'audio/mp4'],
+      [{ name: 'tone.wav', data: sample('wav', 30_000, 33) }, 'audio', 'audio/wav'],
+      [{ name: 'clip.ogv', data: sample('ogv', 6000, 34) }, 'video', 'video/ogg'],
+      [{ name: 'still.jpg', data: sample('jpg', 2000, 35) }, 'image', 'image/jpeg'],
+      [{ name: 'still.gif', data: sample('gif', 2000, 36) }, 'image', 'image/gif'],
+      [{ name: 'still.webp', data: sample('webp', 2000, 37) }, 'image', 'image/webp'],
+      [{ name: 'snapshot', data: sample('png', 2000, 38) }, 'image', 'image/png'],
+    ];
+    for (const [file, kind, contentType] of cases) {
+      const res = await upload({ channel: 'screens', title: `sniffed ${file.name}` }, file);
+      expect(res.status, `${file.name}: ${JSON.stringify(res.body)}`).toBe(201);
+      const item = (await viewer.get('/api/v1/media')).body.items.find((i: any) => i.id === res.body.id);
+      expect(item, file.name).toMatchObject({ kind, contentType, size: file.data.length });
+      const got = await fetchFile(item.url);
+      expect(got.headers.get('content-type'), file.name).toBe(contentType);
+    }
+  });
+
+  it('the title defaults to the file name', async () => {
+    const res = await upload({ channel: 'lobby' }, { name: 'Team photo 2026.png', data: sample('png', 1500, 40) });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    const item = (await viewer.get('/api/v1/media')).body.items.find((i: any) => i.id === res.body.id);
+    expect(item.title).toBe('Team photo 2026.png');
+    // A blank title is the same as none.
+    const blank = await upload({ channel: 'lobby', title: '  ' }, { name: 'blank.png', data: sample('png', 1500, 41) });
+    expect(blank.status, JSON.stringify(blank.body)).toBe(201);
+    expect((await viewer.get('/api/v1/media')).body.items.find((i: any) => i.id === blank.body.id).title).toBe('blank.png');
+  });
+
   it('who may push: unknown or missing key 401, channel not granted 403, no file 400', async () => {
-    const file = { name: 'x.png', data: bytes(64, 7) };
+    const file = { name: 'x.png', data: sample('png', 64, 7) };
     expectError(await upload({ channel: 'lobby', title: 'No key' }, file, null), 401, 'unauthorized', 'no key', { strict: true });
     expectError(await upload({ channel: 'lobby', title: 'Bad key' }, file, 'pk_wrong'), 401, 'unauthorized', 'bad key');
     const denied = await upload({ channel: 'boardroom', title: 'Elsewhere' }, file);
     expectError(denied, 403, 'forbidden', 'other channel', { strict: true });
     expect(denied.body.error.message).toMatch(/boardroom/);
     expectError(await upload({ channel: 'lobby', title: 'Nothing' }), 400, 'invalid_request', 'no file');
-    expectError(await upload({ channel: 'lobby' }, file), 400, 'invalid_request', 'no title');
     expect(filesUnder(dataPath('tmp'))).toEqual([]);
     expectError(await new Client(server.url).get('/api/v1/media'), 401, 'unauthorized', 'list without login');
   });
@@ -441,7 +500,6 @@ describe('games', () => {
       ],
       ['too large unpacked', bomb, /bytes/],
       ['sizes that lie', liar, /damaged/],
-      ['not a zip', bytes(5000, 9), /zip/],
     ];
     const mediaBefore = filesUnder(dataPath('media'));
     for (const [what, data, message] of archives) {
@@ -455,5 +513,9 @@ describe('games', () => {
     expect(existsSync(dataPath('evil.txt'))).toBe(false);
     expect(existsSync(join(server.dataDir, '..', 'evil.txt'))).toBe(false);
     expect((await viewer.get('/api/v1/media')).body.items.map((i: any) => i.title)).not.toContain('zip-slip');
+    // Bytes that are no zip at all are refused before any unpacking: they are not a game.
+    const notZip = await upload({ channel: 'lobby', title: 'not a zip' }, { name: 'game.zip', data: bytes(5000, 9), type: 'application/zip' });
+    expectError(notZip, 415, 'unsupported_media_type', 'not a zip', { strict: true });
+    expect(dirsUnder(dataPath('games'))).toEqual([sha(game)]);
   });
 });

@@ -342,6 +342,26 @@ describe('charts', () => {
     expect(await charts({ series: 'NOPE' })).toEqual([]);
   });
 
+  it('answers 400 (not 500) for points nested 500,000 deep, as JSON, inside a point, or as JSON text in a form field', async () => {
+    const deep = '['.repeat(500_000) + ']'.repeat(500_000); // JSON.stringify cannot make this: written by hand
+    const raw = (body: string, type: string) =>
+      fetch(`${server.url}/cgi/chart`, { method: 'POST', headers: { authorization: `Bearer ${keys.newsroom}`, 'content-type': type }, body }).then(reply);
+    const cases: Array<[string, Promise<{ status: number; body: any; headers: Headers }>]> = [
+      ['JSON body', raw(`{"channel":"stocks","series":"DEEP","points":${deep}}`, 'application/json')],
+      ['deep time in a point', raw(`{"channel":"stocks","series":"DEEP","points":[[${deep},1]]}`, 'application/json')],
+      ['deep value in a point', raw(`{"channel":"stocks","series":"DEEP","points":[{"time":1,"value":${deep}}]}`, 'application/json')],
+      // Percent-encoding triples the brackets: 150,000 deep stays under the 1 MiB body limit.
+      ['JSON text in a form field', raw(new URLSearchParams({ channel: 'stocks', series: 'DEEP', points: '['.repeat(150_000) + ']'.repeat(150_000) }).toString(), 'application/x-www-form-urlencoded')],
+    ];
+    for (const [what, pending] of cases) {
+      const res = await pending;
+      expectError(res, 400, 'invalid_request', what, { strict: true });
+      expect(res.body.error.message, what).toMatch(/points/);
+      expect(res.body.error.message, what).toMatch(/deep/);
+    }
+    expect(await charts({ series: 'DEEP' })).toEqual([]);
+  });
+
   it('lists series by channel and by series', async () => {
     const all = await charts({});
     expect(all.map((s) => s.series)).toEqual(expect.arrayContaining(['ACME', 'HELD', 'DUP', 'MANY']));

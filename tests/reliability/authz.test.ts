@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseFile } from '../../server/src/server.js';
 import { createChat } from '../helpers/chat.js';
+import { MP4_FTYP } from '../helpers/media-samples.js';
 import { Client, PASSWORD, drain, startTestServer, type TestServer } from '../helpers/server.js';
 import { writeResult } from './common.js';
 
@@ -151,7 +152,7 @@ describe('authorization', () => {
     const form = new FormData();
     form.set('channel', 'az-stocks');
     form.set('title', 'chart');
-    form.set('file', new Blob([new Uint8Array(2048).fill(7)]), 'clip.mp4');
+    form.set('file', new Blob([new Uint8Array(Buffer.concat([MP4_FTYP, Buffer.alloc(2048, 7)]))]), 'clip.mp4'); // the server sniffs the bytes
     expect((await fetch(`${server.url}/cgi/media`, { method: 'POST', headers: { authorization: `Bearer ${keyB}` }, body: form })).status).toBe(201);
     const item = (await alice.get('/api/v1/media')).body.items.find((i: any) => i.url.startsWith('/media/'));
     expect((await fetch(server.url + item.url)).status).toBe(200);

@@ -20,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryStorage, PorticoClient, type ClientOptions } from '../../electron/renderer/src/api/index.js';
 import { initCertificates, tlsPaths } from '../../server/src/tls/certs.js';
 import { PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
+import { MP4_FTYP } from '../helpers/media-samples.js';
 import { basicAuth, forwardFetch, startSquid, tunnelFetch, type ProxiedFetch, type Squid } from '../helpers/squid.js';
 import { activeChat, expectOnceInOrder, record, sleep, startReady, texts, until, writeResult } from './common.js';
 import { CHROMIUM, CHROMIUM_FLAGS } from '../helpers/chromium.js';
@@ -92,6 +93,7 @@ async function pushContent(tag: string) {
   expect(ticker.status).toBe(201);
   const video = Buffer.alloc(64 * 1024);
   for (let i = 0; i < video.length; i++) video[i] = (i * 31 + tag.length) & 0xff;
+  MP4_FTYP.copy(video); // the server sniffs the bytes: make them start like an MP4
   const form = new FormData();
   form.set('channel', 'squid-news');
   form.set('title', `video ${tag}`);

@@ -27,6 +27,8 @@ describe('loadConfig', () => {
       loginPerIpPerMinute: 60,
       loginFailuresPerUser: 10,
       providerRequestsPerMinute: 120,
+      mediaQuotaBytes: 2 * 2 ** 30,
+      mediaSweepMs: 600_000,
       trustProxy: false,
       updatesEnabled: true,
       stunUrls: [],
@@ -35,6 +37,13 @@ describe('loadConfig', () => {
       callPath: 'auto',
       callRingSeconds: 60,
     });
+  });
+
+  it('reads the media quota as bytes or with a binary unit; 0 turns it off; anything else names PORTICO_MEDIA_QUOTA', () => {
+    for (const [value, bytes] of [['12345', 12345], ['500M', 500 * 2 ** 20], ['2G', 2 * 2 ** 30], ['2GiB', 2 * 2 ** 30], ['1.5k', 1536], ['0', 0]] as const) {
+      expect(loadConfig({ PORTICO_MEDIA_QUOTA: value }).mediaQuotaBytes, value).toBe(bytes);
+    }
+    for (const value of ['lots', '-1', '2X']) expect(() => loadConfig({ PORTICO_MEDIA_QUOTA: value }), value).toThrow(/PORTICO_MEDIA_QUOTA/);
   });
 
   it('reads the call settings: STUN/TURN URL lists, the TURN secret (required with TURN URLs), TTL, path, ring time', () => {

@@ -7,6 +7,7 @@
  * A time is Unix seconds, Unix milliseconds (numbers from 10^11 on) or ISO 8601; a value is a
  * finite number (or a string holding one). A time given twice keeps its last value.
  */
+import { CHART_POINTS_MAX_DEPTH, nestsDeeperThan } from '../../../shared/index.js';
 import { AppError } from '../errors.js';
 
 export type Point = [number, number];
@@ -22,7 +23,12 @@ const ISO = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?(Z|[+-]\d{2}(:
 
 const invalid = (message: string) => new AppError(400, 'invalid_request', `points: ${message}`);
 const show = (v: unknown) => {
-  const s = typeof v === 'string' ? JSON.stringify(v) : (JSON.stringify(v) ?? String(v));
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    s = Array.isArray(v) ? '[...]' : typeof v; // too deep to write out (the depth checks should have caught it)
+  }
   return s.length > 40 ? `${s.slice(0, 37)}...` : s;
 };
 
@@ -60,6 +66,7 @@ function pairsOf(input: unknown, max: number): Array<[unknown, unknown]> {
       } catch {
         throw invalid(`the text starts with "[" but is not valid JSON; send ${FORMATS}`);
       }
+      if (nestsDeeperThan(parsed, CHART_POINTS_MAX_DEPTH)) throw invalid(`nested deeper than ${CHART_POINTS_MAX_DEPTH} levels; send ${FORMATS}`);
       return pairsOf(parsed, max);
     }
     const parts = text.split(/[,;\r\n]+/).map((p) => p.trim()).filter((p) => p !== '');

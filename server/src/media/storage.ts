@@ -5,9 +5,13 @@
  * Uploads arrive as temporary files in <dataDir>/tmp (same file system), so keeping one is a
  * rename; a game is unpacked into <dataDir>/tmp first and renamed into place when complete,
  * so a half-unpacked game is never served.
+ *
+ * Files no live item refers to are deleted by the media sweep (sweeper.ts). A push keeps its file
+ * and records its item in two steps; the UploadGate keeps a sweep from running in between (it
+ * would see the file unreferenced and delete it under the item about to be recorded).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { PORTAL_LIMITS } from '../../../shared/index.js';
 import type { Upload } from '../providers/cgi.js';
@@ -24,6 +28,56 @@ const exists = (path: string) =>
     },
   );
 
+/**
+ * Pushes share the store; the sweep needs it alone. Pushes wait while a sweep runs; a sweep
+ * waits for the pushes in flight to finish, and pushes that arrive meanwhile wait for it.
+ */
+export class UploadGate {
+  private inFlight = 0;
+  private drained: (() => void) | undefined;
+  private sweeping: Promise<void> | undefined;
+
+  /** Enters as a push; call the answer once when done (more calls are ignored). */
+  async enter(): Promise<() => void> {
+    while (this.sweeping) await this.sweeping;
+    this.inFlight++;
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      if (--this.inFlight === 0) this.drained?.();
+    };
+  }
+
+  /** Runs `fn` with no push in flight. */
+  async alone<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.sweeping) await this.sweeping;
+    let open!: () => void;
+    this.sweeping = new Promise<void>((resolve) => (open = resolve));
+    try {
+      if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+      return await fn();
+    } finally {
+      this.drained = undefined;
+      this.sweeping = undefined;
+      open();
+    }
+  }
+}
+/** One gate per data directory: the routes and the sweeper build their MediaStorage separately. */
+const gates = new Map<string, UploadGate>();
+
+/** Bytes of the regular files under a directory (0 if there is none). */
+async function treeBytes(dir: string): Promise<number> {
+  let total = 0;
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT') return [];
+    throw error;
+  });
+  for (const entry of entries) if (entry.isFile()) total += (await lstat(join(entry.parentPath, entry.name))).size;
+  return total;
+}
+
 export class MediaStorage {
   readonly mediaDir: string;
   readonly gamesDir: string;
@@ -34,7 +88,11 @@ export class MediaStorage {
     this.mediaDir = join(root, 'media');
     this.gamesDir = join(root, 'games');
     this.tmpDir = join(root, 'tmp');
+    if (!gates.has(root)) gates.set(root, new UploadGate());
+    this.gate = gates.get(root)!;
   }
+
+  readonly gate: UploadGate;
 
   mediaPath(sha256: string): string {
     if (!SHA256.test(sha256)) throw new Error(`not a SHA-256: ${sha256}`);
@@ -55,23 +113,64 @@ export class MediaStorage {
     await rename(upload.path, target);
   }
 
-  /** Unpacks a game archive (once per content); throws a 400 AppError, leaving nothing behind, if it is refused. */
-  async unpackGame(upload: Upload): Promise<void> {
+  /**
+   * Unpacks a game archive (once per content) and answers the bytes of its files. Throws a 400
+   * AppError, leaving nothing behind, if it is refused; `check` sees the unpacked size before the
+   * game is put in place, and what it throws leaves nothing behind either.
+   */
+  async unpackGame(upload: Upload, check: (unpackedBytes: number) => Promise<void> | void = () => {}): Promise<number> {
     const target = this.gameDir(upload.sha256);
-    if (await exists(target)) return;
+    if (await exists(target)) {
+      const bytes = await treeBytes(target);
+      await check(bytes);
+      return bytes;
+    }
     await mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
     await mkdir(this.gamesDir, { recursive: true, mode: 0o700 });
     const work = join(this.tmpDir, `game-${randomBytes(12).toString('hex')}`);
     try {
-      await unpackGame(upload.path, work, { files: PORTAL_LIMITS.gameFiles, bytes: PORTAL_LIMITS.gameUnpackedBytes });
+      const { bytes } = await unpackGame(upload.path, work, { files: PORTAL_LIMITS.gameFiles, bytes: PORTAL_LIMITS.gameUnpackedBytes });
+      await check(bytes);
       try {
         await rename(work, target);
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
         if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error; // else: the same game was unpacked meanwhile
       }
+      return bytes;
     } finally {
       await rm(work, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * Deletes every stored file and unpacked game whose content is not in `keep`; answers how many
+   * it deleted. Run it through the gate (`gate.alone`), so no push is between keeping a file and
+   * recording it. Names that are not a SHA-256 are not the store's and are left alone.
+   */
+  async deleteAllBut(keep: ReadonlySet<string>): Promise<number> {
+    let deleted = 0;
+    const list = (dir: string) =>
+      readdir(dir).catch((error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return [] as string[];
+        throw error;
+      });
+    for (const prefix of await list(this.mediaDir)) {
+      if (!/^[0-9a-f]{2}$/.test(prefix)) continue;
+      const dir = join(this.mediaDir, prefix);
+      const names = await list(dir);
+      for (const name of names) {
+        if (!SHA256.test(name) || !name.startsWith(prefix) || keep.has(name)) continue;
+        await rm(join(dir, name), { force: true });
+        deleted++;
+      }
+      if ((await list(dir)).length === 0) await rmdir(dir).catch(() => {}); // an empty prefix folder (a push may just be filling it: then it stays)
+    }
+    for (const name of await list(this.gamesDir)) {
+      if (!SHA256.test(name) || keep.has(name)) continue;
+      await rm(join(this.gamesDir, name), { recursive: true, force: true });
+      deleted++;
+    }
+    return deleted;
   }
 }

@@ -168,4 +168,8 @@ export const MIGRATIONS: string[] = [
   CREATE INDEX call_members_by_user ON call_members(user_id, state);
   ALTER TABLE messages ADD COLUMN call TEXT; -- JSON {id, outcome, durationSeconds?} on a call's record line
   `,
+  // 5: what a game takes on disk besides its archive (providers' storage quota)
+  `
+  ALTER TABLE media_files ADD COLUMN unpacked_size INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

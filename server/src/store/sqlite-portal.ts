@@ -3,7 +3,7 @@ import type Database from 'better-sqlite3';
 import type { ChartSeries, EventDraft, Notice, TickerItem } from '../../../shared/index.js';
 import { conflict, notFound } from '../errors.js';
 import { topicOf } from '../events/topics.js';
-import type { ChannelRecord, MediaKind, PortalStore, ProviderRecord, StoredMedia } from './portal.js';
+import type { ChannelRecord, MediaKind, MediaQuota, MediaUsage, PortalStore, ProviderRecord, StoredMedia } from './portal.js';
 import type { Prepare } from './statements.js';
 
 type Row = Record<string, any>;
@@ -246,18 +246,31 @@ export class SqlitePortalStore implements PortalStore {
     });
   }
 
-  putMediaFile(file: { sha256: string; size: number; contentType: string; kind: MediaKind }) {
+  putMediaFile(file: { sha256: string; size: number; contentType: string; kind: MediaKind; unpackedSize?: number }) {
     return this.e.write(() => {
-      this.e.prepare('INSERT OR IGNORE INTO media_files (sha256, size, content_type, kind, created_at) VALUES (?, ?, ?, ?, ?)')
-        .run(file.sha256, file.size, file.contentType, file.kind, Date.now());
+      this.e.prepare('INSERT OR IGNORE INTO media_files (sha256, size, content_type, kind, created_at, unpacked_size) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(file.sha256, file.size, file.contentType, file.kind, Date.now(), file.unpackedSize ?? 0);
     });
   }
 
   mediaFile(sha256: string) {
     return this.e.read(() => {
-      const r = this.e.prepare('SELECT size, content_type, kind FROM media_files WHERE sha256 = ?').get(sha256) as Row | undefined;
-      return r && { size: r.size as number, contentType: r.content_type as string, kind: r.kind as MediaKind };
+      const r = this.e.prepare('SELECT size, content_type, kind, unpacked_size FROM media_files WHERE sha256 = ?').get(sha256) as Row | undefined;
+      return r && { size: r.size as number, contentType: r.content_type as string, kind: r.kind as MediaKind, unpackedSize: r.unpacked_size as number };
     });
+  }
+
+  private usage(providerId: number, sha256: string, now: number): MediaUsage {
+    const live = "SELECT json_extract(body, '$.sha256') FROM items WHERE kind = 'media' AND provider_id = @p AND (expires_at IS NULL OR expires_at > @now)";
+    const used = this.e.prepare(`SELECT coalesce(sum(size + unpacked_size), 0) FROM media_files WHERE sha256 IN (${live})`)
+      .pluck().get({ p: providerId, now }) as number;
+    const holds = this.e.prepare(`SELECT EXISTS (${live} AND json_extract(body, '$.sha256') = @sha)`)
+      .pluck().get({ p: providerId, now, sha: sha256 }) as number;
+    return { used, holds: holds === 1 };
+  }
+
+  mediaUsage(providerId: number, sha256: string, now: number) {
+    return this.e.read(() => this.usage(providerId, sha256, now));
   }
 
   addMedia(
@@ -265,8 +278,13 @@ export class SqlitePortalStore implements PortalStore {
     channel: string,
     input: { title: string; kind: MediaKind; contentType: string; size: number; sha256: string; priority: number; expiresAt?: number },
     url: (item: StoredMedia) => string,
+    quota?: MediaQuota,
   ) {
     return this.e.write((): StoredMedia => {
+      if (quota && quota.limit > 0) {
+        const usage = this.usage(providerId, input.sha256, Date.now());
+        if (!usage.holds && usage.used + quota.bytes > quota.limit) throw quota.refuse(usage);
+      }
       const channelId = this.channelId(channel);
       const now = Date.now();
       const item = this.insertItem('media', providerId, channelId, { ...input, now }, (id) =>
@@ -291,6 +309,15 @@ export class SqlitePortalStore implements PortalStore {
 
   liveMedia(now: number) {
     return this.e.read(() => this.liveItems<StoredMedia>('media', now));
+  }
+
+  deleteExpiredMedia(now: number) {
+    return this.e.write(() => {
+      const items = this.e.prepare("DELETE FROM items WHERE kind = 'media' AND expires_at IS NOT NULL AND expires_at <= ?").run(now).changes;
+      this.e.prepare("DELETE FROM media_files WHERE sha256 NOT IN (SELECT json_extract(body, '$.sha256') FROM items WHERE kind = 'media' AND json_extract(body, '$.sha256') IS NOT NULL)").run();
+      const keep = new Set(this.e.prepare('SELECT sha256 FROM media_files').pluck().all() as string[]);
+      return { items, keep };
+    });
   }
 
   setLinks(html: string) {

@@ -7,6 +7,8 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ZodError } from 'zod';
 import { Accounts } from './admin/accounts.js';
+import { backup, BackupError } from './backup/backup.js';
+import { restore } from './backup/restore.js';
 import { randomPassword } from './auth/passwords.js';
 import { ConfigError, loadConfig } from './config.js';
 import { AppError } from './errors.js';
@@ -288,6 +290,26 @@ channel
     print(`${c.name}\t${c.title}${c.isDefault ? '\t(default)' : ''}`);
   }));
 
+program
+  .command('backup <file>')
+  .description('write the data directory to one archive (.tar.gz), consistent while the server runs')
+  .addOption(dataDirOption())
+  .action(async (file: string, _opts, command: Command) => {
+    const { dataDir } = loadConfig(process.env, { dataDir: command.optsWithGlobals().dataDir });
+    const r = await backup(dataDir, file);
+    out(`backed up ${resolve(dataDir)} to ${r.file} (${r.entries.join(', ')}; ${(r.bytes / 1048576).toFixed(1)} MiB)`);
+  });
+program
+  .command('restore <file>')
+  .description('put a backup back into a new or empty data directory')
+  .addOption(dataDirOption())
+  .action(async (file: string, _opts, command: Command) => {
+    const { dataDir } = loadConfig(process.env, { dataDir: command.optsWithGlobals().dataDir });
+    const r = await restore(file, dataDir);
+    out(`restored ${resolve(file)} (made ${r.manifest.createdAt} by Portico ${r.manifest.portico}) into ${r.dataDir}`);
+    out(`start it with: portico start --data-dir ${r.dataDir}`);
+  });
+
 addClientCommands(program, dataDirOption);
 
 const collect = (value: string, previous: string[] = []) => [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
@@ -345,7 +367,7 @@ cert
   });
 
 program.parseAsync().catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof AppError) process.stderr.write(`portico: ${error.message}\n`);
+  if (error instanceof ConfigError || error instanceof AppError || error instanceof BackupError) process.stderr.write(`portico: ${error.message}\n`);
   else if (error instanceof ZodError) process.stderr.write(`portico: ${error.issues.map((i) => `${i.path.join('.') || 'value'}: ${i.message}`).join('; ')}\n`);
   else process.stderr.write(`portico: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);

@@ -402,7 +402,7 @@ describe('start', { timeout: 120_000 }, () => {
     }
   });
 });
-describe('what a new user trips on', { timeout: 300_000 }, () => {
+describe('what a new user trips on', { timeout: 600_000 }, () => {
   it("every command of the README's administration and provider blocks succeeds, in order, in a fresh data directory", async ({ expect }) => {
     const dir = join(tempDir('portico-cli-readme-'), 'data');
     const commands = [...readmeCommands('## Administration'), ...readmeCommands('## Content providers')];

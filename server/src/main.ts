@@ -7,6 +7,8 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ZodError } from 'zod';
 import { Accounts } from './admin/accounts.js';
+import { backup, BackupError } from './backup/backup.js';
+import { restore } from './backup/restore.js';
 import { randomPassword } from './auth/passwords.js';
 import { ConfigError, loadConfig } from './config.js';
 import { AppError } from './errors.js';
@@ -53,6 +55,12 @@ program
         '',
         `  First start: created the administrator "admin" with the password ${server.generatedAdminPassword}`,
         '  It is shown only now. Log in with it (POST /api/v1/login), or set PORTICO_ADMIN_PASSWORD on a first start.',
+      );
+    } else if (server.noAdministrator) {
+      lines.push(
+        '',
+        '  No administrator: this data directory had users before its first start, so "admin" was not created.',
+        '  Make one with `portico user add NAME --admin` (npm run admin -- user add NAME --admin).',
       );
     } else {
       lines.push('  Log in with a user of this server (the administrator is "admin"); add users with `npm run admin -- user add NAME`.');
@@ -104,6 +112,8 @@ function admin(fn: (tools: AdminTools, print: (line: string) => void, args: stri
   };
 }
 
+const warn = (line: string) => process.stderr.write(line + '\n');
+
 const user = program.command('user').description('manage users').addOption(dataDirOption());
 user
   .command('add <username>')
@@ -117,6 +127,11 @@ user
       const created = await accounts.createUser({ username: username!, password, displayName: opts.name, isAdmin: !!opts.admin });
       print(`created ${created.isAdmin ? 'administrator' : 'user'} ${created.username} (${created.displayName})`);
       if (!opts.password) print(`password: ${password}`);
+      // The first start makes "admin" only in an empty data directory: this one is not empty now.
+      if (!(await accounts.listUsers()).some((u) => u.isAdmin)) {
+        warn('note: this data directory has no administrator, and `portico start` creates "admin" only in an empty one;');
+        warn('      make one with `portico user add NAME --admin`');
+      }
     }),
   );
 user
@@ -140,7 +155,9 @@ user
   .command('list')
   .description('list users')
   .action(admin(async ({ accounts }, print) => {
-    for (const u of await accounts.listUsers()) print(`${u.username}\t${u.displayName}${u.isAdmin ? '\t(admin)' : ''}`);
+    const users = await accounts.listUsers();
+    if (users.length === 0) print('no users (the first `portico start` creates "admin")');
+    for (const u of users) print(`${u.username}\t${u.displayName}${u.isAdmin ? '\t(admin)' : ''}`);
   }));
 
 const contact = program.command('contact').description("manage a user's contacts").addOption(dataDirOption());
@@ -164,7 +181,9 @@ contact
   .command('list <username>')
   .description("list a user's contacts")
   .action(admin(async ({ accounts }, print, [username]) => {
-    for (const c of await accounts.contactsOf(username!)) {
+    const contacts = await accounts.contactsOf(username!);
+    if (contacts.length === 0) print(`${username} has no contacts`);
+    for (const c of contacts) {
       const via = [c.personal ? 'personal' : '', ...c.groups.map((g) => `group ${g}`)].filter(Boolean).join(', ');
       print(`${c.user.username}\t${c.user.displayName}\t${via}`);
     }
@@ -190,7 +209,7 @@ group
   .command('add <name> <usernames...>')
   .description('add users to a group')
   .action(admin(async ({ accounts }, print, [name, ...usernames]) => {
-    for (const u of usernames) await accounts.addToGroup(name!, u);
+    await accounts.addToGroup(name!, ...usernames);
     print(`group ${name}: ${(await accounts.group(name!)).members.join(', ')}`);
   }));
 group
@@ -204,9 +223,12 @@ group
   .command('list')
   .description('list groups and their members')
   .action(admin(async ({ accounts }, print) => {
-    for (const g of await accounts.listGroups()) print(`${g.name}\t${g.displayName}\t${g.members.join(', ')}`);
+    const groups = await accounts.listGroups();
+    if (groups.length === 0) print('no groups');
+    for (const g of groups) print(`${g.name}\t${g.displayName}\t${g.members.join(', ')}`);
   }));
 
+const channelList = (option: unknown) => String(option).split(',').map((c) => c.trim()).filter(Boolean);
 const provider = program.command('provider').description('manage content providers (who may push to which channels)').addOption(dataDirOption());
 provider
   .command('add <name>')
@@ -214,10 +236,17 @@ provider
   .requiredOption('-c, --channels <names>', 'comma-separated channel names, e.g. weather,stocks')
   .option('--require-signature', 'accept only HMAC-signed pushes from it')
   .action(admin(async ({ providers }, print, [name], opts) => {
-    const channels = String(opts.channels).split(',').map((c) => c.trim()).filter(Boolean);
-    const { provider: p, key } = await providers.create({ name: name!, channels, requireSignature: !!opts.requireSignature });
+    const { provider: p, key } = await providers.create({ name: name!, channels: channelList(opts.channels), requireSignature: !!opts.requireSignature });
     print(`created provider ${p.name} for channels ${p.channels.join(', ')}`);
     print(`key: ${key}`);
+  }));
+provider
+  .command('set <name>')
+  .description('replace the channels a provider may push to (made as needed); its key stays')
+  .requiredOption('-c, --channels <names>', 'comma-separated channel names, e.g. weather,stocks')
+  .action(admin(async ({ providers }, print, [name], opts) => {
+    const p = await providers.setChannels(name!, channelList(opts.channels));
+    print(`provider ${p.name} now pushes to ${p.channels.join(', ')}`);
   }));
 provider
   .command('rotate <name>')
@@ -236,7 +265,9 @@ provider
   .command('list')
   .description('list providers and their channels')
   .action(admin(async ({ providers }, print) => {
-    for (const p of await providers.list()) print(`${p.name}\t${p.channels.join(',')}${p.requireSignature ? '\t(signed only)' : ''}`);
+    const list = await providers.list();
+    if (list.length === 0) print('no providers');
+    for (const p of list) print(`${p.name}\t${p.channels.join(',')}${p.requireSignature ? '\t(signed only)' : ''}`);
   }));
 
 const channel = program.command('channel').description('manage channels').addOption(dataDirOption());
@@ -244,7 +275,9 @@ channel
   .command('list')
   .description('list channels')
   .action(admin(async ({ store }, print) => {
-    for (const c of await store.portal.listChannels()) print(`${c.name}\t${c.title}${c.isDefault ? '\t(default)' : ''}`);
+    const channels = await store.portal.listChannels();
+    if (channels.length === 0) print('no channels');
+    for (const c of channels) print(`${c.name}\t${c.title}${c.isDefault ? '\t(default)' : ''}`);
   }));
 channel
   .command('set <name>')
@@ -256,6 +289,26 @@ channel
     const c = await store.portal.updateChannel(name!, { title: opts.title, isDefault: opts.default });
     print(`${c.name}\t${c.title}${c.isDefault ? '\t(default)' : ''}`);
   }));
+
+program
+  .command('backup <file>')
+  .description('write the data directory to one archive (.tar.gz), consistent while the server runs')
+  .addOption(dataDirOption())
+  .action(async (file: string, _opts, command: Command) => {
+    const { dataDir } = loadConfig(process.env, { dataDir: command.optsWithGlobals().dataDir });
+    const r = await backup(dataDir, file);
+    out(`backed up ${resolve(dataDir)} to ${r.file} (${r.entries.join(', ')}; ${(r.bytes / 1048576).toFixed(1)} MiB)`);
+  });
+program
+  .command('restore <file>')
+  .description('put a backup back into a new or empty data directory')
+  .addOption(dataDirOption())
+  .action(async (file: string, _opts, command: Command) => {
+    const { dataDir } = loadConfig(process.env, { dataDir: command.optsWithGlobals().dataDir });
+    const r = await restore(file, dataDir);
+    out(`restored ${resolve(file)} (made ${r.manifest.createdAt} by Portico ${r.manifest.portico}) into ${r.dataDir}`);
+    out(`start it with: portico start --data-dir ${r.dataDir}`);
+  });
 
 addClientCommands(program, dataDirOption);
 
@@ -314,7 +367,7 @@ cert
   });
 
 program.parseAsync().catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof AppError) process.stderr.write(`portico: ${error.message}\n`);
+  if (error instanceof ConfigError || error instanceof AppError || error instanceof BackupError) process.stderr.write(`portico: ${error.message}\n`);
   else if (error instanceof ZodError) process.stderr.write(`portico: ${error.issues.map((i) => `${i.path.join('.') || 'value'}: ${i.message}`).join('; ')}\n`);
   else process.stderr.write(`portico: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);

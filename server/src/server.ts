@@ -1,6 +1,7 @@
 /**
- * Starts a Portico server: opens the store in the data directory, creates the first admin on an
- * empty one, wires the parts together, listens, and runs the background duties (presence
+ * Starts a Portico server: opens the store in the data directory, wires the parts together,
+ * listens, creates the first admin on an empty one (only once listening: a failed start creates
+ * no admin nobody has the password of), and runs the background duties (presence
  * sweeper, changes from the admin CLI, retention, the media sweep). `close()` stops all of it cleanly.
  */
 import { mkdirSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { buildApp } from './app.js';
 import { randomPassword } from './auth/passwords.js';
 import { Sessions } from './auth/sessions.js';
 import { CallService } from './calls/service.js';
-import type { ServerConfig } from './config.js';
+import { ConfigError, type ServerConfig } from './config.js';
 import type { Services } from './context.js';
 import { EventHub } from './events/hub.js';
 import { MediaSweeper } from './media/sweeper.js';
@@ -31,6 +32,8 @@ export interface RunningServer {
   port: number;
   /** Set when this start created the admin user with a generated password (shown once). */
   generatedAdminPassword?: string;
+  /** The data directory had users but no administrator, so no "admin" was made (users added before the first start). */
+  noAdministrator: boolean;
   services: Services;
   http: Server;
   /** With TLS on: the HTTPS address, its listener, the redirect-only plain listener (if any). */
@@ -41,6 +44,16 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** A port that is taken or not ours to use, said plainly (the start stops with this message). */
+function listenError(error: unknown): unknown {
+  const e = error as NodeJS.ErrnoException & { port?: number; address?: string };
+  const where = `port ${e.port} on ${e.address}`;
+  if (e.code === 'EADDRINUSE') return new ConfigError(`${where} is in use (another server?): stop it, or choose another port with --port or PORTICO_PORT`);
+  if (e.code === 'EACCES') return new ConfigError(`not allowed to listen on ${where} (ports below 1024 need privileges): choose another port with --port or PORTICO_PORT`);
+  if (e.code === 'EADDRNOTAVAIL') return new ConfigError(`${e.address} is not an address of this machine: choose another with --host or PORTICO_HOST`);
+  return error;
+}
+
 export const databaseFile = (dataDir: string) => join(resolve(dataDir), 'portico.db');
 
 export async function startServer(config: ServerConfig, log: Logger = pino({ level: config.logLevel })): Promise<RunningServer> {
@@ -49,13 +62,6 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
   // the network gets HTTPS (and, if configured, a listener that only redirects to it).
   const tlsSource = resolveTls(config);
   const store = new SqliteStore(databaseFile(config.dataDir));
-
-  let generatedAdminPassword: string | undefined;
-  if ((await store.countUsers()) === 0) {
-    const password = config.adminPassword ?? (generatedAdminPassword = randomPassword());
-    await new Accounts(store).createUser({ username: 'admin', password, displayName: 'Administrator', isAdmin: true });
-    log.info('created the user admin');
-  }
 
   const hub = new EventHub();
   store.onCommit((events) => hub.publish(events));
@@ -78,10 +84,15 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
   // are not affected: these limits end when the request has arrived.
   http.headersTimeout = 20_000;
   http.requestTimeout = 15 * 60_000; // a 500 MiB video upload on a 10 Mbit/s line takes ~7 minutes
-  await new Promise<void>((ok, fail) => {
-    http.once('error', fail);
-    http.listen(config.port, tlsSource ? (config.host.includes(':') ? '::1' : '127.0.0.1') : config.host, () => ok());
-  });
+  try {
+    await new Promise<void>((ok, fail) => {
+      http.once('error', fail);
+      http.listen(config.port, tlsSource ? (config.host.includes(':') ? '::1' : '127.0.0.1') : config.host, () => ok());
+    });
+  } catch (error) {
+    await store.close();
+    throw listenError(error);
+  }
   const port = (http.address() as AddressInfo).port;
   const host = tlsSource ? (config.host.includes(':') ? '[::1]' : '127.0.0.1') : config.host.includes(':') ? `[${config.host}]` : config.host;
   let tls: TlsListeners | undefined;
@@ -95,8 +106,20 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
     } catch (error) {
       http.close();
       await store.close();
-      throw error;
+      throw listenError(error);
     }
+  }
+
+  // Only once every port is ours: a start that fails creates no admin whose password nobody saw.
+  let generatedAdminPassword: string | undefined;
+  let noAdministrator = false;
+  if ((await store.countUsers()) === 0) {
+    const password = config.adminPassword ?? (generatedAdminPassword = randomPassword());
+    await new Accounts(store).createUser({ username: 'admin', password, displayName: 'Administrator', isAdmin: true });
+    log.info('created the user admin');
+  } else if (!(await store.listUsers()).some((u) => u.isAdmin)) {
+    noAdministrator = true; // users were added before the first start
+    log.warn('there is no administrator: make one with `portico user add NAME --admin`');
   }
 
   const every = (ms: number, task: () => unknown) => {
@@ -132,6 +155,7 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
     url: `http://${host}:${port}`,
     port,
     generatedAdminPassword,
+    noAdministrator,
     services,
     http,
     httpsUrl: tls?.url,

@@ -6,7 +6,9 @@
  * ./data; every child is killed at the end whatever happens.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,7 +77,7 @@ function startCli(args: string[], env: Record<string, string>, cwd = workDir) {
   child.stderr!.on('data', (d) => (stderr += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const banner = new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no banner within 15 s:\n${stdout}\n${stderr}`)), 15_000);
+    const timer = setTimeout(() => reject(new Error(`no banner within 60 s:\n${stdout}\n${stderr}`)), 60_000);
     child.stdout!.on('data', () => {
       if (stdout.includes('Stop with Ctrl+C')) {
         clearTimeout(timer);
@@ -100,6 +102,31 @@ function startCli(args: string[], env: Record<string, string>, cwd = workDir) {
 }
 
 const lines = (text: string) => text.split('\n').filter((l) => l.length > 0);
+
+
+const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+/** A README section: from its heading to the next heading of the same level. */
+function readmeSection(heading: string) {
+  const start = README.indexOf(`\n${heading}`);
+  if (start < 0) throw new Error(`README.md has no "${heading}"`);
+  const next = README.indexOf('\n## ', start + heading.length + 1);
+  return README.slice(start, next < 0 ? undefined : next);
+}
+/** The `npm run admin -- ...` lines of a README section's first sh block, split as sh would (quotes, comments). */
+function readmeCommands(heading: string): string[][] {
+  const block = /```sh\n([\s\S]*?)```/.exec(readmeSection(heading))![1]!;
+  return block
+    .split('\n')
+    .filter((l) => l.startsWith('npm run admin -- '))
+    .map((l) => {
+      const words: string[] = [];
+      for (const m of l.slice('npm run admin -- '.length).matchAll(/'([^']*)'|"([^"]*)"|(#.*)|(\S+)/g)) {
+        if (m[3] !== undefined) break;
+        words.push(m[1] ?? m[2] ?? m[4]!);
+      }
+      return words;
+    });
+}
 
 beforeAll(() => {
   workDir = tempDir('portico-cli-cwd-');
@@ -370,6 +397,119 @@ describe('start', { timeout: 120_000 }, () => {
       expect(banner).toContain(`Data directory:  ${join(dataDir, 'portico.db')}`);
       await eventually(() => existsSync(join(dataDir, 'portico.db')), 2000, 'the database in the given directory');
       expect(existsSync(join(cwd, 'data'))).toBe(false);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+describe('what a new user trips on', { timeout: 600_000 }, () => {
+  it("every command of the README's administration and provider blocks succeeds, in order, in a fresh data directory", async ({ expect }) => {
+    const dir = join(tempDir('portico-cli-readme-'), 'data');
+    const commands = [...readmeCommands('## Administration'), ...readmeCommands('## Content providers')];
+    expect(commands.length).toBeGreaterThan(15);
+    for (const args of commands) {
+      const run = await cli([...args, '--data-dir', dir]);
+      expect(run, `npm run admin -- ${args.join(' ')}`).toMatchObject({ code: 0, stderr: expect.not.stringMatching(/portico: /) });
+    }
+  });
+
+  it("the README's provider may push to every channel its examples push to", ({ expect }) => {
+    const section = readmeSection('## Content providers');
+    const granted = new Set<string>();
+    for (const m of section.matchAll(/provider (?:add|set) meteo --channels (\S+)/g)) {
+      granted.clear(); // `set` replaces the list
+      for (const c of m[1]!.split(',')) granted.add(c);
+    }
+    const pushed = new Set([...section.matchAll(/channel=(\w+)/g)].map((m) => m[1]).filter(Boolean));
+    expect(pushed.size).toBeGreaterThan(2);
+    for (const c of pushed) expect(granted, `channel ${c}`).toContain(c);
+  });
+
+  it('group add with an unknown user exits 1 naming them and adds nobody; contact list on an empty list says so', async ({ expect }) => {
+    const dir = join(tempDir('portico-cli-atomic-'), 'data');
+    expect((await cli(['user', 'add', 'alice', '--admin', '--password', 'alice password 1', '-d', dir])).code).toBe(0);
+    expect((await cli(['group', 'create', 'team', '-d', dir])).code).toBe(0);
+    const [bad, empty] = await Promise.all([cli(['group', 'add', 'team', 'alice', 'nosuchuser', '-d', dir]), cli(['contact', 'list', 'alice', '-d', dir])]);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr).toBe('portico: user nosuchuser not found\n');
+    expect(empty).toEqual({ code: 0, stdout: 'alice has no contacts\n', stderr: '' });
+    const db = new Database(join(dir, 'portico.db'), { readonly: true });
+    try {
+      expect(db.prepare('SELECT COUNT(*) FROM group_members').pluck().get()).toBe(0);
+    } finally {
+      db.close();
+    }
+  });
+
+  it('provider set NAME --channels replaces its channels (made as needed) and keeps its key', async ({ expect }) => {
+    const server = await startTestServer();
+    try {
+      const dir = server.dataDir;
+      const added = await cli(['provider', 'add', 'cli-set', '--channels', 'cli-one,cli-two', '-d', dir]);
+      const key = /^key: (pk_\S+)$/m.exec(added.stdout)![1]!;
+      const push = (channel: string) => fetch(`${server.url}/cgi/ticker`, { method: 'POST', body: new URLSearchParams({ key, channel, text: 'hello' }) });
+      expect((await push('cli-three')).status).toBe(403);
+      const set = await cli(['provider', 'set', 'cli-set', '--channels', 'cli-two, cli-three', '-d', dir]);
+      expect(set).toEqual({ code: 0, stdout: 'provider cli-set now pushes to cli-three, cli-two\n', stderr: '' });
+      expect((await push('cli-three')).status).toBe(201);
+      expect((await push('cli-two')).status).toBe(201);
+      expect((await push('cli-one')).status).toBe(403);
+      const missing = await cli(['provider', 'set', 'cli-nobody', '--channels', 'x', '-d', dir]);
+      expect(missing).toEqual({ code: 1, stdout: '', stderr: 'portico: provider cli-nobody not found\n' });
+    } finally {
+      await server.destroy();
+    }
+  });
+
+  it('a first start on a busy port fails naming the port and creates no admin; the next start on a free port prints the password', async ({ expect }) => {
+    const dataDir = join(tempDir('portico-cli-busy-'), 'data');
+    const blocker = createServer();
+    await new Promise<void>((ok) => blocker.listen(0, '127.0.0.1', ok));
+    const busy = (blocker.address() as { port: number }).port;
+    try {
+      const run = await cli(['start'], { PORTICO_PORT: String(busy), PORTICO_DATA_DIR: dataDir, PORTICO_LOG_LEVEL: 'warn' });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(new RegExp(`^portico: port ${busy} on 127\\.0\\.0\\.1 is in use`));
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+      expect(run.stdout).not.toContain('is running');
+      if (existsSync(join(dataDir, 'portico.db'))) {
+        const db = new Database(join(dataDir, 'portico.db'), { readonly: true });
+        try {
+          expect(db.prepare('SELECT COUNT(*) FROM users').pluck().get()).toBe(0);
+        } finally {
+          db.close();
+        }
+      }
+    } finally {
+      blocker.close();
+    }
+    const server = startCli([], { PORTICO_DATA_DIR: dataDir });
+    try {
+      const banner = await server.banner;
+      const password = /created the administrator "admin" with the password (\S+)$/m.exec(banner)?.[1];
+      expect(password, banner).toBeDefined();
+      const base = /is running at (http:\/\/127\.0\.0\.1:\d+)$/m.exec(banner)![1]!;
+      expect((await Client.login(base, 'admin', password!)).token).toBeDefined();
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('user add before the first start says no admin will be made, and the first start says how to make one', async ({ expect }) => {
+    const dataDir = join(tempDir('portico-cli-early-'), 'data');
+    const added = await cli(['user', 'add', 'early', '--password', 'early password 1', '-d', dataDir]);
+    expect(added.code).toBe(0);
+    expect(added.stdout).toBe('created user early (early)\n');
+    expect(added.stderr).toMatch(/no administrator/);
+    expect(added.stderr).toContain('portico user add NAME --admin');
+    const server = startCli([], { PORTICO_DATA_DIR: dataDir });
+    try {
+      const banner = await server.banner;
+      expect(banner).not.toContain('created the administrator');
+      expect(banner).toMatch(/no administrator/i);
+      expect(banner).toContain('"admin" was not created');
+      expect(banner).toContain('portico user add NAME --admin');
     } finally {
       await server.stop();
     }

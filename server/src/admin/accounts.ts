@@ -84,9 +84,12 @@ export class Accounts {
     this.hooks.subscriptionsChanged(members);
   }
 
-  async addToGroup(name: string, username: string) {
-    const user = await this.user(username);
-    const added = await this.store.addGroupMember(name, user.id);
+  /** Adds every one of them or, if one is unknown (or the group is), none. */
+  async addToGroup(name: string, ...usernames: string[]) {
+    const found = await Promise.all(usernames.map((u) => this.store.userByName(u)));
+    const unknown = usernames.filter((_, i) => !found[i]);
+    if (unknown.length > 0) throw notFound(`${unknown.length === 1 ? 'user' : 'users'} ${unknown.join(', ')}`);
+    const added = await this.store.addGroupMembers(name, found.map((u) => u!.id));
     this.hooks.subscriptionsChanged(await this.groupMemberIds(name));
     return added;
   }

@@ -44,6 +44,14 @@ export class ProviderAdmin {
     return { provider, key };
   }
 
+  /** Replaces the channels it may push to (made as needed); its key stays. */
+  async setChannels(name: string, channels: string[]) {
+    const valid = CreateProviderRequest.pick({ channels: true }).parse({ channels });
+    const provider = await this.store.portal.setProviderChannels(name, valid.channels);
+    this.channelsChanged();
+    return provider;
+  }
+
   async remove(name: string) {
     if (!(await this.store.portal.deleteProvider(name))) throw notFound(`provider ${name}`);
   }

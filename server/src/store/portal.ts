@@ -42,6 +42,8 @@ export interface PortalStore {
   providerByName(name: string): Promise<ProviderRecord | undefined>;
   listProviders(): Promise<ProviderRecord[]>;
   rotateProviderKey(name: string, keyHash: Buffer, keySealed: string): Promise<ProviderRecord>;
+  /** Replaces the channels a provider may push to (creating channels as needed). */
+  setProviderChannels(name: string, channels: string[]): Promise<ProviderRecord>;
   deleteProvider(name: string): Promise<boolean>;
 
   listChannels(): Promise<ChannelRecord[]>;

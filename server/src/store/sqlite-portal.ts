@@ -54,13 +54,28 @@ export class SqlitePortalStore implements PortalStore {
         this.e.prepare('INSERT INTO providers (name, key_hash, key_sealed, require_signature, created_at) VALUES (?, ?, ?, ?, ?)')
           .run(input.name, input.keyHash, input.keySealed, input.requireSignature ? 1 : 0, now).lastInsertRowid,
       );
-      const ensure = this.e.prepare('INSERT INTO channels (name, title, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING');
-      const grant = this.e.prepare('INSERT OR IGNORE INTO provider_channels (provider_id, channel_id) VALUES (?, ?)');
-      for (const name of input.channels) {
-        ensure.run(name.toLowerCase(), name, now);
-        grant.run(id, this.channelId(name));
-      }
+      this.grantChannels(id, input.channels, now);
       return this.provider('id', id)!;
+    });
+  }
+
+  /** Gives a provider these channels, creating the missing ones (inside a write). */
+  private grantChannels(providerId: number, channels: string[], now: number) {
+    const ensure = this.e.prepare('INSERT INTO channels (name, title, created_at) VALUES (?, ?, ?) ON CONFLICT (name) DO NOTHING');
+    const grant = this.e.prepare('INSERT OR IGNORE INTO provider_channels (provider_id, channel_id) VALUES (?, ?)');
+    for (const name of channels) {
+      ensure.run(name.toLowerCase(), name, now);
+      grant.run(providerId, this.channelId(name));
+    }
+  }
+
+  setProviderChannels(name: string, channels: string[]) {
+    return this.e.write(() => {
+      const provider = this.provider('name', name);
+      if (!provider) throw notFound(`provider ${name}`);
+      this.e.prepare('DELETE FROM provider_channels WHERE provider_id = ?').run(provider.id);
+      this.grantChannels(provider.id, channels, Date.now());
+      return this.provider('id', provider.id)!;
     });
   }
 

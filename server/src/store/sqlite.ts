@@ -529,11 +529,13 @@ export class SqliteStore implements Store {
     return this.write(() => this.prepare('DELETE FROM groups WHERE name = ?').run(name).changes > 0);
   }
 
-  addGroupMember(name: string, userId: number) {
+  addGroupMembers(name: string, userIds: number[]) {
+    // One write is one savepoint: a failing insert (a user removed meanwhile) undoes them all.
     return this.write(() => {
       const groupId = this.prepare('SELECT id FROM groups WHERE name = ?').pluck().get(name);
       if (groupId === undefined) throw notFound(`group ${name}`);
-      return this.prepare('INSERT INTO group_members (group_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING').run(groupId, userId).changes > 0;
+      const add = this.prepare('INSERT INTO group_members (group_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING');
+      return userIds.reduce((added, userId) => added + add.run(groupId, userId).changes, 0);
     });
   }
 

@@ -113,7 +113,8 @@ export interface Store {
   subscriptions(userId: number): Promise<Subscriptions>;
   createGroup(name: string, displayName: string): Promise<GroupRecord>;
   deleteGroup(name: string): Promise<boolean>;
-  addGroupMember(name: string, userId: number): Promise<boolean>;
+  /** Adds all of them in one transaction (all or none); answers how many were not members yet. */
+  addGroupMembers(name: string, userIds: number[]): Promise<number>;
   removeGroupMember(name: string, userId: number): Promise<boolean>;
   listGroups(): Promise<GroupRecord[]>;
 

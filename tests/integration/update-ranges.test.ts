@@ -159,7 +159,7 @@ describe('ranges and preconditions on /updates/', () => {
     for (const ifMatch of ['"other"', `W/${etag}`]) {
       const res = await get(`/updates/${name}`, { 'if-match': ifMatch });
       expect(res.status, ifMatch).toBe(412);
-      expect((await res.json()).error.code).toBe('precondition_failed');
+      expect((await res.json()).error.code).toBe('conflict');
     }
   });
 

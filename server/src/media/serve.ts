@@ -100,7 +100,7 @@ export async function sendFile(ctx: Context, file: { path: string; size: number;
   const { path, size, etag } = file;
   const ifMatch = ctx.get('if-match');
   if (ifMatch && !matchesStrongly(ifMatch, etag)) {
-    throw new AppError(412, 'precondition_failed', 'the file is no longer the one named by If-Match', { ETag: etag });
+    throw new AppError(412, 'conflict', 'the file is no longer the one named by If-Match', { ETag: etag });
   }
   if (matchesEtag(ctx.get('if-none-match'), etag)) {
     ctx.set({ ...headers, ETag: etag, 'Accept-Ranges': 'bytes' });

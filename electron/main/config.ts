@@ -7,12 +7,18 @@
  * own, so one bad value costs only that value: it is reported (file and key) and the earlier
  * sources or the defaults stand. Object values (proxy, updates) are replaced whole, never mixed.
  *
+ * Trust anchors count only in administrator files (ADMIN_ONLY_KEYS): the pinned update key
+ * (`updatePublicKey`) and `allowInsecureServer`. A server URL that is not https:// is refused
+ * unless an administrator file sets `allowInsecureServer: true`; loopback (127.0.0.0/8, [::1],
+ * localhost) is the one exception, since nothing on the network sees that traffic.
+ *
  * No electron import: the main process passes paths and reads; tests call resolveConfig directly.
  */
 import { readFileSync, renameSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
 import type { PanelConfig, SettableKey } from '../preload/bridge.js';
+import { isPublicKey } from './update-trust.js';
 
 const httpUrl = z.string().max(2048).refine((value) => {
   try {
@@ -65,6 +71,13 @@ export const UpdateSettings = z.strictObject({
     .optional(),
 });
 
+/** The organisation's update signing key: base64 of an Ed25519 SPKI DER (`portico update keygen` prints it). */
+export const UpdatePublicKey = z
+  .string()
+  .max(200)
+  .transform((value) => value.replace(/\s/g, ''))
+  .refine(isPublicKey, 'must be the Ed25519 public key printed by `portico update keygen` (base64)');
+
 /** One schema per key, so each is checked (and rejected) on its own. */
 export const KEY_SCHEMAS = {
   serverUrl: ServerUrl,
@@ -79,14 +92,19 @@ export const KEY_SCHEMAS = {
     .max(240, 'must be between 1 and 240'),
   proxy: ProxySettings,
   updates: UpdateSettings,
+  updatePublicKey: UpdatePublicKey,
+  allowInsecureServer: z.boolean({ error: 'must be true or false' }),
   language: z.enum(['en', 'ja']),
 } as const;
+
+/** Keys that only administrator files may set (user settings cannot loosen what the admin pinned). */
+export const ADMIN_ONLY_KEYS: readonly ConfigKey[] = ['updatePublicKey', 'allowInsecureServer'];
 
 export type ConfigKey = keyof typeof KEY_SCHEMAS;
 export const CONFIG_KEYS = Object.keys(KEY_SCHEMAS) as ConfigKey[];
 export type PorticoConfig = { [K in ConfigKey]: z.output<(typeof KEY_SCHEMAS)[K]> };
-export type Config = Omit<PorticoConfig, 'serverUrl' | 'caFingerprint256' | 'language'> &
-  Partial<Pick<PorticoConfig, 'serverUrl' | 'caFingerprint256' | 'language'>>;
+export type Config = Omit<PorticoConfig, 'serverUrl' | 'caFingerprint256' | 'language' | 'updatePublicKey'> &
+  Partial<Pick<PorticoConfig, 'serverUrl' | 'caFingerprint256' | 'language' | 'updatePublicKey'>>;
 
 /** What the renderer may change through set-setting (never the trust anchor or update policy). */
 export const SETTABLE_KEYS: readonly SettableKey[] = ['serverUrl', 'autoStart', 'dockEdge', 'alwaysOnTop', 'idleMinutes', 'proxy', 'language'];
@@ -98,7 +116,20 @@ export const DEFAULTS: Config = {
   idleMinutes: 5,
   proxy: { mode: 'system' },
   updates: { enabled: true },
+  allowInsecureServer: false,
 };
+
+const LOOPBACK = /^(127(\.\d{1,3}){3}|\[::1\]|localhost)$/i;
+
+/**
+ * Why a (validated) server URL may not be used, or undefined: only https://, unless the admin
+ * allows plain http, or the server is on this machine (loopback).
+ */
+export function insecureServerProblem(serverUrl: string, allowInsecureServer: boolean): string | undefined {
+  const url = new URL(serverUrl);
+  if (url.protocol === 'https:' || allowInsecureServer || LOOPBACK.test(url.hostname)) return undefined;
+  return 'must be https:// (over http:// anyone on the way can read and change everything, updates included); an administrator can allow http:// with "allowInsecureServer": true in the machine-wide configuration';
+}
 
 // The bridge's hand-written PanelConfig must stay the same shape as the validated Config.
 const sameShape: [Config, PanelConfig] extends [PanelConfig, Config] ? true : never = true;
@@ -128,8 +159,17 @@ function describeIssue(source: string, key: string, issue: z.core.$ZodIssue): st
   return `${source}: "${where}": ${issue.message}`;
 }
 
-/** Merges the sources in order. Never throws: problems land in `errors`. */
+/**
+ * Merges the sources in order. Never throws: problems land in `errors`. Two passes: the first
+ * finds whether the admin allows an insecure server, the second refuses an http:// serverUrl
+ * (that value only: the earlier sources stand) when not.
+ */
 export function resolveConfig(sources: readonly ConfigSource[]): ResolvedConfig {
+  const allowInsecure = merge(sources, undefined).config.allowInsecureServer;
+  return merge(sources, allowInsecure);
+}
+
+function merge(sources: readonly ConfigSource[], allowInsecure: boolean | undefined): ResolvedConfig {
   const config: Record<string, unknown> = { ...DEFAULTS };
   const locked = new Map<ConfigKey, string>(); // key -> the file that locked it
   const errors: string[] = [];
@@ -155,6 +195,10 @@ export function resolveConfig(sources: readonly ConfigSource[]): ResolvedConfig 
         continue;
       }
       const configKey = key as ConfigKey;
+      if (!source.admin && ADMIN_ONLY_KEYS.includes(configKey)) {
+        errors.push(`${source.name}: "${key}" only counts in administrator files; ignored`);
+        continue;
+      }
       if (locked.has(configKey)) {
         errors.push(`${source.name}: "${key}" is locked by ${locked.get(configKey)}; ignored`);
         continue;
@@ -163,6 +207,13 @@ export function resolveConfig(sources: readonly ConfigSource[]): ResolvedConfig 
       if (!parsed.success) {
         for (const issue of parsed.error.issues) errors.push(`${describeIssue(source.name, key, issue)}; ignored`);
         continue;
+      }
+      if (configKey === 'serverUrl' && allowInsecure !== undefined) {
+        const problem = insecureServerProblem(parsed.data as string, allowInsecure);
+        if (problem) {
+          errors.push(`${source.name}: "serverUrl": ${problem}; ignored`);
+          continue;
+        }
       }
       config[configKey] = parsed.data;
       origin[configKey] = source.name;

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import electronUpdater from 'electron-updater';
 import { INVOKE, PUSH, type ConfigView, type InvokeChannel, type NotifyRequest, type PresenceState, type PushChannel } from '../preload/bridge.js';
 import { applyLinuxAutostart } from './autostart.js';
-import { KEY_SCHEMAS, loadConfig, saveUserSetting, toProxyConfig, userSettingsPath, type Config, type ConfigKey, type ResolvedConfig } from './config.js';
+import { insecureServerProblem, KEY_SCHEMAS, loadConfig, saveUserSetting, toProxyConfig, userSettingsPath, type Config, type ConfigKey, type ResolvedConfig } from './config.js';
 import { adoptGeometry, DockFile, placePanel, withEdge, type DockPlacement } from './dock.js';
 import { trayBitmap } from './icon.js';
 import { IdleTracker, type IdleOutput } from './idle.js';
@@ -24,6 +24,7 @@ import { registrySource } from './registry.js';
 import { fileCredentialStore, prompt, ProxyLogin } from './prompt.js';
 import { loadFailureMessage, text, type Language } from './text.js';
 import { decideTrust, VERIFY_PROC_RESULT } from './trust.js';
+import { decideUpdate, manifestName, SIGNATURE_SUFFIX, verifyManifest, type OfferedUpdate, type SignedManifest } from './update-trust.js';
 import { appUrl, isAllowedNavigation, isAppUrl, isPermissionAllowed, safeExternalUrl, serverOrigin } from './urls.js';
 import { createChatWindow, createPanelWindow } from './windows.js';
 
@@ -312,6 +313,8 @@ function handle<C extends InvokeChannel>(channel: C, run: (payload: IpcPayload<C
 
 async function changeSetting(key: ConfigKey, value: unknown): Promise<ConfigView> {
   const before = config;
+  const insecure = key === 'serverUrl' && typeof value === 'string' ? insecureServerProblem(value, config.allowInsecureServer) : undefined;
+  if (insecure) throw new Error(`serverUrl ${insecure}`);
   saveUserSetting(userSettingsPath(app.getPath('userData')), key, value);
   reloadConfig();
   if (config.proxy !== before.proxy) {
@@ -362,10 +365,58 @@ const UPDATE_CHECK_EVERY_MS = 6 * 60 * 60 * 1000;
 /** The session partition electron-updater makes its requests in (its NET_SESSION_NAME). */
 const UPDATER_PARTITION = 'electron-updater';
 
+/** Largest manifest or signature fetched (bytes); electron-builder's are a few hundred. */
+const MAX_MANIFEST_BYTES = 1024 * 1024;
+
+/**
+ * One file from the update folder in the updater's session (its proxy, its certificate check,
+ * the proxy login as for electron-updater). Undefined when the server has no such file (404).
+ */
+function fetchUpdateFile(url: string): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const request = net.request({ url, session: updaterSession!, cache: 'no-store' });
+    let attempts = 0;
+    request.on('login', (authInfo, callback) => {
+      if (!authInfo.isProxy) return callback();
+      proxyLogin.credentials(authInfo, attempts++ === 0).then(
+        (credentials) => (credentials ? callback(credentials.username, credentials.password) : callback()),
+        () => callback(),
+      );
+    });
+    request.on('response', (response) => {
+      if (response.statusCode !== 200) {
+        response.on('data', () => undefined);
+        return response.statusCode === 404 ? resolve(undefined) : reject(new Error(`${url} answered ${response.statusCode}`));
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      response.on('data', (chunk) => {
+        size += chunk.length;
+        if (size > MAX_MANIFEST_BYTES) {
+          request.abort();
+          reject(new Error(`${url} is larger than ${MAX_MANIFEST_BYTES} bytes`));
+        } else chunks.push(chunk);
+      });
+      response.on('end', () => resolve(Buffer.concat(chunks)));
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+    request.end();
+  });
+}
+
 /**
  * Client updates from the Portico server itself: electron-updater's generic provider at
  * `<serverUrl>/updates/`, checked at start and every 6 hours, downloaded in the background and
  * installed when the app quits. Errors are only logged (the next check tries again).
+ *
+ * Trust (update-trust.ts): with `updatePublicKey` pinned in the admin configuration, each check
+ * first fetches this platform's manifest and its `.sig` and verifies them; an unsigned or wrongly
+ * signed manifest means no check at all. electron-updater's offer must then be exactly what the
+ * signed manifest says (version and every file's sha512; electron-updater checks the download
+ * against that sha512), and an older version needs the signed downgrade flag. Without a pinned
+ * key, updates are trusted as far as the connection (https and its certificate check), newer
+ * versions only, and refused over http://; the log says so at every check.
  *
  * electron-updater uses Electron's net module, so Chromium's network stack and the session's
  * proxy settings apply, as for the panel. It makes its requests in its own session partition
@@ -379,9 +430,12 @@ async function startUpdates(): Promise<void> {
   secureSession(updaterSession);
   await updaterSession.setProxy(toProxyConfig(config.proxy));
   const { autoUpdater } = electronUpdater;
-  autoUpdater.autoDownload = false; // downloaded below, unless a pinned version says otherwise
+  autoUpdater.autoDownload = false; // downloaded below, once decideUpdate agrees
   autoUpdater.autoInstallOnAppQuit = true;
-  autoUpdater.allowDowngrade = true; // the server's published build is the pin: republishing an older one rolls desks back
+  // electron-updater then reports any other version; decideUpdate refuses a downgrade unless signed as one.
+  autoUpdater.allowDowngrade = true;
+  /** The manifest verified before the current check (undefined: no pinned key). */
+  let signed: SignedManifest | undefined;
   let proxyAttempts = 0;
   autoUpdater.on('login', (authInfo, typedCallback) => {
     // Electron's net 'login' callback: no arguments cancels (electron-updater's type demands two)
@@ -394,23 +448,51 @@ async function startUpdates(): Promise<void> {
   });
   autoUpdater.on('error', (error: Error) => console.warn(`update: ${error.message}`));
   autoUpdater.on('update-not-available', () => (proxyAttempts = 0));
-  autoUpdater.on('update-available', (info: { version: string }) => {
+  autoUpdater.on('update-available', (info: OfferedUpdate) => {
     proxyAttempts = 0; // the proxy accepted the credentials: next time, the stored ones first again
     const pin = config.updates.pinVersion;
     if (pin && info.version !== pin) {
       console.warn(`update: ${info.version} offered, held at ${pin} by the configuration`);
       return;
     }
+    const verdict = decideUpdate({ currentVersion: app.getVersion(), offered: info, signed });
+    if (!verdict.ok) {
+      console.warn(`update: ${info.version} refused, nothing downloaded: ${verdict.reason}`);
+      return;
+    }
     autoUpdater.downloadUpdate().catch((error: unknown) => console.warn(`update: download failed: ${String(error)}`));
   });
   autoUpdater.on('update-downloaded', (info: { version: string }) => console.warn(`update: ${info.version} downloaded, installs on quit`));
-  const check = (): void => {
+  const check = async (): Promise<void> => {
     if (config.updates.enabled === false || !config.serverUrl) return;
-    autoUpdater.setFeedURL({ provider: 'generic', url: `${config.serverUrl.replace(/\/+$/, '')}/updates/` });
-    autoUpdater.checkForUpdates().catch((error: unknown) => console.warn(`update: check failed: ${String(error)}`));
+    const base = `${config.serverUrl.replace(/\/+$/, '')}/updates/`;
+    const key = config.updatePublicKey;
+    if (key) {
+      const name = manifestName(process.platform, process.arch);
+      const manifest = await fetchUpdateFile(base + name);
+      if (!manifest) return; // nothing published for this platform
+      const signature = await fetchUpdateFile(base + name + SIGNATURE_SUFFIX);
+      const verdict = verifyManifest(manifest, signature?.toString('utf8'), key);
+      if (!verdict.ok) {
+        console.warn(`update: ${name} refused, not checked further: ${verdict.reason}`);
+        return;
+      }
+      signed = verdict.value;
+    } else if (!config.serverUrl.startsWith('https://')) {
+      console.warn('update: no updatePublicKey pinned and the server is not https://: updates refused (nothing would vouch for them)');
+      return;
+    } else {
+      signed = undefined;
+      console.warn(
+        'update: no updatePublicKey pinned in the machine-wide configuration: updates are trusted as far as the connection to the server (https and its certificate), newer versions only',
+      );
+    }
+    autoUpdater.setFeedURL({ provider: 'generic', url: base });
+    await autoUpdater.checkForUpdates();
   };
-  check();
-  setInterval(check, UPDATE_CHECK_EVERY_MS).unref();
+  const run = (): void => void check().catch((error: unknown) => console.warn(`update: check failed: ${String(error)}`));
+  run();
+  setInterval(run, UPDATE_CHECK_EVERY_MS).unref();
 }
 
 // ---------- lifecycle ----------
@@ -429,6 +511,13 @@ async function askServerUrl(): Promise<void> {
     PROMPT_PRELOAD,
   );
   const parsed = KEY_SCHEMAS.serverUrl.safeParse(answer?.serverUrl);
+  const url = parsed.success ? parsed.data : undefined;
+  const insecure = url === undefined ? undefined : insecureServerProblem(url, config.allowInsecureServer);
+  if (url !== undefined && insecure) {
+    console.warn(`server URL ${url} refused: ${insecure}`);
+    await dialog.showMessageBox({ type: 'error', title: 'Portico', message: url, detail: `The server URL ${insecure}.` });
+    return;
+  }
   if (parsed.success) {
     saveUserSetting(userSettingsPath(app.getPath('userData')), 'serverUrl', parsed.data);
     reloadConfig();

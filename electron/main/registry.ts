@@ -9,7 +9,7 @@ import { CONFIG_KEYS, type ConfigSource } from './config.js';
 
 export const POLICY_KEY = 'HKLM\\SOFTWARE\\Policies\\Portico';
 const OBJECT_KEYS = new Set(['proxy', 'updates']);
-const BOOLEAN_KEYS = new Set(['autoStart', 'alwaysOnTop']);
+const BOOLEAN_KEYS = new Set(['autoStart', 'alwaysOnTop', 'allowInsecureServer']);
 
 /** Parses `reg query` output into config data; unknown names are kept so the resolver can name them. */
 export function parseRegQuery(output: string): Record<string, unknown> {

@@ -74,6 +74,10 @@ export interface PanelConfig {
   idleMinutes: number;
   proxy: { mode: 'system' | 'pac' | 'manual'; pacUrl?: string; rules?: string; bypass?: string };
   updates: { enabled: boolean; pinVersion?: string };
+  /** The pinned update signing key (admin files only). */
+  updatePublicKey?: string;
+  /** Admin files only: accept an http:// server (loopback is always accepted). */
+  allowInsecureServer: boolean;
   language?: 'en' | 'ja';
 }
 

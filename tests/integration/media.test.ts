@@ -329,7 +329,7 @@ describe('uploading media', () => {
 });
 
 describe('serving media', () => {
-  it('byte ranges: first, middle, suffix, open-ended; unsatisfiable 416; several or malformed: the whole file', async () => {
+  it('byte ranges: first, middle, suffix, open-ended; several: multipart; unsatisfiable 416; malformed: the whole file', async () => {
     const size = video.length;
     const cases: Array<[string, number, number]> = [
       ['bytes=0-99', 0, 99],
@@ -350,7 +350,18 @@ describe('serving media', () => {
     expectError(outside, 416, 'invalid_request', 'range outside', { strict: true });
     expect(outside.headers.get('content-range')).toBe(`bytes */${size}`);
 
-    for (const range of ['bytes=0-9,20-29', 'bytes=abc', 'items=0-9']) {
+    // Several ranges: multipart/byteranges (update-ranges.test.ts covers the parts in detail).
+    const several = await fetchFile(urls.video!, { range: 'bytes=0-9,20-29' });
+    expect(several.status).toBe(206);
+    expect(several.headers.get('content-type')).toMatch(/^multipart\/byteranges; boundary=/);
+    expect(several.data.includes(video.subarray(20, 30))).toBe(true);
+    // A suffix longer than the file: all of it (RFC 9110 §14.1.3).
+    const longSuffix = await fetchFile(urls.video!, { range: `bytes=-${size * 2}` });
+    expect(longSuffix.status).toBe(206);
+    expect(longSuffix.headers.get('content-range')).toBe(`bytes 0-${size - 1}/${size}`);
+    expect(longSuffix.data.equals(video)).toBe(true);
+
+    for (const range of ['bytes=abc', 'items=0-9']) {
       const res = await fetchFile(urls.video!, { range });
       expect(res.status, range).toBe(200);
       expect(res.data.equals(video), range).toBe(true);

@@ -1,16 +1,19 @@
 /**
  * Installed clients: the terminal registry (filled by logins that carry `client`), the seat cap,
- * and client updates published with `portico update publish` and served at /updates/.
+ * and client updates published with `portico update publish` (signed with `--sign` and the key
+ * from `portico update keygen`) and served at /updates/.
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { isPublicKey, verifyManifest } from '../../electron/main/update-trust.js';
 import { publishUpdates } from '../../server/src/updates/publish.js';
+import { generateSigningKey } from '../../server/src/updates/signing.js';
 import { Client, PASSWORD, expectError, startTestServer, type TestServer } from '../helpers/server.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -289,4 +292,87 @@ describe('client updates at /updates/', () => {
       await off.destroy();
     }
   });
+});
+
+describe('signed client updates: `portico update keygen` and `publish --sign`', () => {
+  let server: TestServer;
+  let publicKey: string;
+  const get = (path: string) => fetch(server.url + path);
+  const bytes = async (path: string) => Buffer.from(await (await get(path)).arrayBuffer());
+
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(() => server.destroy());
+
+  it('keygen writes the private key 0600 in the data directory, prints the public key, and never overwrites without --force', async () => {
+    const run = await cli(['update', 'keygen', '--data-dir', server.dataDir]);
+    expect(run.code, run.stderr).toBe(0);
+    publicKey = run.stdout.trim().split('\n').at(-1)!;
+    expect(isPublicKey(publicKey)).toBe(true);
+    const keyFile = join(server.dataDir, 'update-signing.key');
+    expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+    expect(readFileSync(keyFile, 'utf8')).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+    expect(run.stdout).not.toContain('PRIVATE KEY');
+
+    const again = await cli(['update', 'keygen', '--data-dir', server.dataDir]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/exists.*--force/);
+    const shown = await cli(['update', 'public-key', '--data-dir', server.dataDir]);
+    expect(shown.stdout.trim()).toBe(publicKey);
+
+    const other = tempDir('portico-keygen-');
+    const first = await generateSigningKey(other);
+    await expect(generateSigningKey(other)).rejects.toThrow(/exists/);
+    const forced = await generateSigningKey(other, true);
+    expect(forced.publicKey).not.toBe(first.publicKey);
+    expect(statSync(forced.path).mode & 0o777).toBe(0o600);
+  }, 90_000);
+
+  it('publish --sign serves latest*.yml.sig over the exact manifest bytes; the client verifies them with the printed key', async () => {
+    const v1 = release('2.0.0');
+    const run = await cli(['update', 'publish', '--sign', v1.dir, '--data-dir', server.dataDir]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/latest\.yml\t2\.0\.0\t.*\tsigned/);
+    for (const manifest of ['latest.yml', 'latest-linux.yml']) {
+      const body = await bytes(`/updates/${manifest}`);
+      expect(body.equals(readFileSync(join(v1.dir, manifest))), manifest).toBe(true); // published as built
+      const sig = await get(`/updates/${manifest}.sig`);
+      expect(sig.status, manifest).toBe(200);
+      const verdict = verifyManifest(body, await sig.text(), publicKey);
+      expect(verdict.ok && verdict.value, manifest).toMatchObject({ version: '2.0.0', allowDowngrade: false });
+    }
+    const list = await cli(['update', 'list', '--data-dir', server.dataDir]);
+    expect(list.stdout).toMatch(/^latest-linux\.yml\t2\.0\.0\t.*\tsigned\nlatest\.yml\t2\.0\.0\t.*\tsigned\n$/);
+  }, 90_000);
+
+  it('--allow-downgrade is recorded inside the signed manifest, and needs --sign', async () => {
+    const old = release('1.9.0');
+    rmSync(join(old.dir, 'latest-linux.yml'));
+    const refused = await cli(['update', 'publish', '--allow-downgrade', old.dir, '--data-dir', server.dataDir]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/--allow-downgrade needs --sign/);
+
+    const run = await cli(['update', 'publish', '--sign', '--allow-downgrade', old.dir, '--data-dir', server.dataDir]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/latest\.yml\t1\.9\.0\t.*\tsigned\tdowngrade allowed/);
+    const body = await bytes('/updates/latest.yml');
+    expect(parse(body.toString()).porticoAllowDowngrade).toBe(true);
+    const verdict = verifyManifest(body, await (await get('/updates/latest.yml.sig')).text(), publicKey);
+    expect(verdict.ok && verdict.value).toMatchObject({ version: '1.9.0', allowDowngrade: true });
+    // The Linux manifest, not republished, keeps its own signature.
+    const linux = verifyManifest(await bytes('/updates/latest-linux.yml'), await (await get('/updates/latest-linux.yml.sig')).text(), publicKey);
+    expect(linux.ok && linux.value.version).toBe('2.0.0');
+  }, 90_000);
+
+  it('an unsigned publish leaves no stale signature behind (clients that pin the key refuse it)', async () => {
+    const v3 = release('2.1.0');
+    rmSync(join(v3.dir, 'latest-linux.yml'));
+    const run = await cli(['update', 'publish', v3.dir, '--data-dir', server.dataDir]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/latest\.yml\t2\.1\.0\t.*\tunsigned/);
+    expect((await get('/updates/latest.yml.sig')).status).toBe(404);
+    expect(verifyManifest(await bytes('/updates/latest.yml'), undefined, publicKey)).toEqual({ ok: false, reason: 'the manifest is not signed' });
+    expect((await get('/updates/latest-linux.yml.sig')).status).toBe(200);
+  }, 90_000);
 });

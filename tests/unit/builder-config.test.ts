@@ -111,6 +111,8 @@ describe('build/config.template.json', () => {
     expect(resolved.config.dockEdge).toBe('left'); // not locked: the user's choice wins
     expect(resolved.config.caFingerprint256).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
     expect(resolved.config).toMatchObject({ autoStart: true, updates: { enabled: true }, proxy: { mode: 'system' } });
-    expect(resolved.locked.sort()).toEqual(['caFingerprint256', 'proxy', 'serverUrl', 'updates']);
+    expect(resolved.locked.sort()).toEqual(['allowInsecureServer', 'caFingerprint256', 'proxy', 'serverUrl', 'updatePublicKey', 'updates']);
+    expect(resolved.config.updatePublicKey).toMatch(/^MCowBQYDK2VwAyEA/); // an Ed25519 key, as keygen prints it
+    expect(resolved.config.allowInsecureServer).toBe(false);
   });
 });

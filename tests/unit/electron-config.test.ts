@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +7,7 @@ import {
   configFileArgument,
   configSources,
   DEFAULTS,
+  insecureServerProblem,
   loadConfig,
   machineConfigPath,
   readSource,
@@ -150,6 +152,65 @@ describe('resolveConfig', () => {
     const bad = resolveConfig([user({ proxy: { mode: 'manual' }, updates: { enabled: true, pinVersion: 'latest' } })]);
     expect(bad.errors).toHaveLength(2);
     expect(bad.errors[1]).toContain('"updates.pinVersion": must be a version like 1.2.3');
+  });
+});
+
+describe('insecure servers and the pinned update key', () => {
+  const KEY = generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
+
+  it('refuses an http:// server URL unless an admin file sets allowInsecureServer; the earlier https one stands', () => {
+    const refused = resolveConfig([machine({ serverUrl: 'https://portico.example.com' }), user({ serverUrl: 'http://portico.example.com' })]);
+    expect(refused.config.serverUrl).toBe('https://portico.example.com');
+    expect(refused.errors).toHaveLength(1);
+    expect(refused.errors[0]).toMatch(/^user settings: "serverUrl": must be https:\/\/ .*"allowInsecureServer": true.*; ignored$/);
+    expect(resolveConfig([machine({ serverUrl: 'http://portico.corp' })]).config.serverUrl).toBeUndefined();
+
+    const allowed = resolveConfig([machine({ allowInsecureServer: true }), user({ serverUrl: 'http://portico.corp:8080' })]);
+    expect(allowed.config.serverUrl).toBe('http://portico.corp:8080');
+    expect(allowed.errors).toEqual([]);
+    // The --config file is an admin file too, and may come after the URL it allows.
+    expect(resolveConfig([machine({ serverUrl: 'http://portico.corp' }), switchFile({ allowInsecureServer: true })]).config.serverUrl).toBe('http://portico.corp');
+  });
+
+  it('accepts http:// on loopback (nothing on the network sees it)', () => {
+    for (const url of ['http://127.0.0.1:3000', 'http://localhost:3000', 'http://[::1]:3000']) {
+      const { config, errors } = resolveConfig([user({ serverUrl: url })]);
+      expect(config.serverUrl, url).toBe(url);
+      expect(errors, url).toEqual([]);
+    }
+    expect(resolveConfig([user({ serverUrl: 'http://127.0.0.1.evil.example' })]).config.serverUrl).toBeUndefined();
+  });
+
+  it('counts allowInsecureServer and updatePublicKey only in administrator files', () => {
+    const { config, errors } = resolveConfig([
+      machine({ updatePublicKey: KEY }),
+      user({ allowInsecureServer: true, updatePublicKey: undefined, serverUrl: 'http://portico.corp' }),
+    ]);
+    expect(config.allowInsecureServer).toBe(false);
+    expect(config.updatePublicKey).toBe(KEY);
+    expect(config.serverUrl).toBeUndefined();
+    expect(errors).toContain('user settings: "allowInsecureServer" only counts in administrator files; ignored');
+    expect(errors).toContain('user settings: "updatePublicKey" only counts in administrator files; ignored');
+  });
+
+  it('checks the pinned key, and a machine file can lock it against the --config file', () => {
+    const bad = resolveConfig([machine({ updatePublicKey: 'not-a-key' })]);
+    expect(bad.config.updatePublicKey).toBeUndefined();
+    expect(bad.errors[0]).toMatch(/"updatePublicKey": must be the Ed25519 public key printed by `portico update keygen`/);
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
+    expect(resolveConfig([machine({ updatePublicKey: rsa })]).config.updatePublicKey).toBeUndefined();
+
+    const other = generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
+    const locked = resolveConfig([machine({ updatePublicKey: KEY, locked: ['updatePublicKey', 'allowInsecureServer'] }), switchFile({ updatePublicKey: other, allowInsecureServer: true })]);
+    expect(locked.config.updatePublicKey).toBe(KEY);
+    expect(locked.config.allowInsecureServer).toBe(false);
+    expect(locked.errors).toHaveLength(2);
+  });
+
+  it('insecureServerProblem says why for the prompt and set-setting', () => {
+    expect(insecureServerProblem('https://portico.example.com', false)).toBeUndefined();
+    expect(insecureServerProblem('http://portico.example.com', true)).toBeUndefined();
+    expect(insecureServerProblem('http://portico.example.com', false)).toMatch(/must be https:\/\//);
   });
 });
 

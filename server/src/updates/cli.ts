@@ -1,6 +1,7 @@
 /**
- * Admin commands for installed clients: `portico update publish|list|clear` (client updates served
- * at /updates/) and `portico terminal list|remove` (the terminal registry and its seats).
+ * Admin commands for installed clients: `portico update keygen|publish|list|clear` (client updates
+ * served at /updates/, signed with the organisation's key) and `portico terminal list|remove` (the
+ * terminal registry and its seats).
  */
 import type { Command, Option } from 'commander';
 import { mkdirSync } from 'node:fs';
@@ -22,7 +23,9 @@ function configOf(command: Command): ServerConfig {
 
 const print: Print = (line) => process.stdout.write(line + '\n');
 
-const describe = (m: ManifestInfo) => `${m.manifest}\t${m.version}\t${m.files.join(', ')}`;
+const SIGNATURE_WORDS = { none: 'unsigned', present: 'signed', valid: 'signed', invalid: 'signature INVALID' } as const;
+const describe = (m: ManifestInfo) =>
+  [m.manifest, m.version, m.files.join(', '), SIGNATURE_WORDS[m.signature ?? 'none'], ...(m.allowDowngrade ? ['downgrade allowed'] : [])].join('\t');
 
 async function withStore(config: ServerConfig, fn: (store: SqliteStore) => Promise<void>) {
   mkdirSync(resolve(config.dataDir), { recursive: true, mode: 0o700 });
@@ -37,11 +40,31 @@ async function withStore(config: ServerConfig, fn: (store: SqliteStore) => Promi
 export function addClientCommands(program: Command, dataDirOption: () => Option) {
   const update = program.command('update').description('client updates offered at /updates/ (electron-updater generic provider)').addOption(dataDirOption());
   update
+    .command('keygen')
+    .description('make the organisation key that signs update manifests (<data>/update-signing.key) and print its public key for the clients')
+    .option('--force', 'replace an existing key (clients that pinned the old public key then refuse updates until they get the new one)')
+    .action(async (opts: { force?: boolean }, command: Command) => {
+      const { generateSigningKey } = await import('./signing.js');
+      const { path, publicKey } = await generateSigningKey(configOf(command).dataDir, opts.force === true);
+      print(`private key written to ${path} (keep it secret; back it up)`);
+      print('public key, for "updatePublicKey" in the clients\' machine-wide config.json:');
+      print(publicKey);
+    });
+  update
+    .command('public-key')
+    .description('print the public key of <data>/update-signing.key again')
+    .action(async (_opts, command: Command) => {
+      const { loadSigningKey, publicKeyText } = await import('./signing.js');
+      print(publicKeyText(await loadSigningKey(configOf(command).dataDir)));
+    });
+  update
     .command('publish <dir>')
     .description('check and publish latest*.yml and the installers they name from <dir> (replaces what was published for those platforms)')
-    .action(async (dir: string, _opts, command: Command) => {
+    .option('--sign', 'sign each manifest with <data>/update-signing.key (writes latest*.yml.sig); clients that pin the key refuse unsigned updates')
+    .option('--allow-downgrade', 'let clients move to this version even if it is older than theirs (recorded in the signed manifest; needs --sign)')
+    .action(async (dir: string, opts: { sign?: boolean; allowDowngrade?: boolean }, command: Command) => {
       const config = configOf(command);
-      const published = await (await publishing()).publishUpdates(resolve(dir), config.dataDir);
+      const published = await (await publishing()).publishUpdates(resolve(dir), config.dataDir, { sign: opts.sign === true, allowDowngrade: opts.allowDowngrade === true });
       print('published:');
       for (const m of published) print(`  ${describe(m)}`);
       if (!config.updatesEnabled) print('note: updates are disabled on this server (PORTICO_UPDATES_ENABLED=false): /updates answers 404');

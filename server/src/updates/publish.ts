@@ -10,14 +10,20 @@
  * A manifest published earlier for another platform stays (with its files) unless <dir> has one
  * of the same name; files no manifest names any more are dropped. What is published is exactly
  * what clients are offered: publishing a version is pinning it.
+ *
+ * With `sign`, each published manifest gets `<manifest>.sig` (signing.ts), and with
+ * `allowDowngrade` the manifest records `porticoAllowDowngrade: true` inside the signed bytes:
+ * clients refuse an older version unless a signed manifest says so. Without `sign`, no
+ * signature is published for those manifests (clients that pin a key then refuse them).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { copyFile, lstat, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parse } from 'yaml';
+import { parse, parseDocument } from 'yaml';
 import { AppError } from '../errors.js';
 import { UPDATE_FILE, updatesDir } from './serve.js';
+import { loadSigningKey, SIGNATURE_SUFFIX, signatureFor, signatureVerifies, signingKeyPath } from './signing.js';
 
 /** Manifest names electron-updater's generic provider asks for (default channel "latest"). */
 export const MANIFEST = /^latest(-linux(-arm64)?|-mac)?\.yml$/;
@@ -26,7 +32,20 @@ export interface ManifestInfo {
   manifest: string;
   version: string;
   files: string[];
+  /** Whether `<manifest>.sig` is there, and whether it verifies with this server's signing key (when it has one). */
+  signature?: 'none' | 'present' | 'valid' | 'invalid';
+  allowDowngrade?: boolean;
 }
+
+export interface PublishOptions {
+  /** Sign the published manifests with <dataDir>/update-signing.key. */
+  sign?: boolean;
+  /** Record in the signed manifest that clients may move to this (older) version. */
+  allowDowngrade?: boolean;
+}
+
+/** The key, inside a manifest, that lets clients install an older version (see electron/main/update-trust.ts). */
+export const ALLOW_DOWNGRADE_KEY = 'porticoAllowDowngrade';
 
 const invalid = (message: string) => new AppError(400, 'invalid_request', message);
 
@@ -61,7 +80,7 @@ export async function checkManifest(dir: string, manifest: string): Promise<Mani
   const files = new Set<string>();
   for (const entry of entries) {
     const url = entry?.url;
-    if (typeof url !== 'string' || !UPDATE_FILE.test(url) || url.includes('..') || MANIFEST.test(url)) {
+    if (typeof url !== 'string' || !UPDATE_FILE.test(url) || url.includes('..') || MANIFEST.test(url) || MANIFEST.test(url.replace(/\.sig$/, ''))) {
       throw invalid(`${where}: ${JSON.stringify(url)} must be a plain file name next to the manifest`);
     }
     const path = join(dir, url);
@@ -74,7 +93,17 @@ export async function checkManifest(dir: string, manifest: string): Promise<Mani
     // electron-builder's block map, used for differential downloads, travels with its file.
     if (existsSync(join(dir, `${url}.blockmap`))) files.add(`${url}.blockmap`);
   }
-  return { manifest, version, files: [...files] };
+  return { manifest, version, files: [...files], allowDowngrade: doc[ALLOW_DOWNGRADE_KEY] === true };
+}
+
+/** The manifest's bytes as published: with or without the downgrade flag, otherwise untouched. */
+async function manifestBytes(dir: string, manifest: string, allowDowngrade: boolean): Promise<Buffer> {
+  const bytes = await readFile(join(dir, manifest));
+  const doc = parseDocument(bytes.toString('utf8'));
+  if (!allowDowngrade && !doc.has(ALLOW_DOWNGRADE_KEY)) return bytes; // the usual case: exactly electron-builder's bytes
+  if (allowDowngrade) doc.set(ALLOW_DOWNGRADE_KEY, true);
+  else doc.delete(ALLOW_DOWNGRADE_KEY);
+  return Buffer.from(doc.toString());
 }
 
 /** Manifests in a directory (none when it does not exist). */
@@ -86,13 +115,22 @@ async function manifestsIn(dir: string): Promise<string[]> {
 /** What is published now. */
 export async function publishedUpdates(dataDir: string): Promise<ManifestInfo[]> {
   const dir = updatesDir(dataDir);
+  const key = existsSync(signingKeyPath(dataDir)) ? await loadSigningKey(dataDir) : undefined;
   const out: ManifestInfo[] = [];
-  for (const manifest of await manifestsIn(dir)) out.push(await checkManifest(dir, manifest));
+  for (const manifest of await manifestsIn(dir)) {
+    const info = await checkManifest(dir, manifest);
+    const signature = await readFile(join(dir, manifest + SIGNATURE_SUFFIX), 'utf8').catch(() => undefined);
+    info.signature =
+      signature === undefined ? 'none' : !key ? 'present' : signatureVerifies(key, await readFile(join(dir, manifest)), signature) ? 'valid' : 'invalid';
+    out.push(info);
+  }
   return out;
 }
 
 /** Publishes the manifests in `sourceDir` (replacing those of the same name); answers what is published afterwards. */
-export async function publishUpdates(sourceDir: string, dataDir: string): Promise<ManifestInfo[]> {
+export async function publishUpdates(sourceDir: string, dataDir: string, options: PublishOptions = {}): Promise<ManifestInfo[]> {
+  if (options.allowDowngrade && !options.sign) throw invalid('--allow-downgrade needs --sign: clients only take a downgrade from a signed manifest');
+  const key = options.sign ? await loadSigningKey(dataDir) : undefined;
   const incoming = await manifestsIn(sourceDir);
   if (incoming.length === 0) {
     throw invalid(`${sourceDir} has no latest.yml, latest-linux.yml or latest-mac.yml (electron-builder's output with the generic provider)`);
@@ -110,8 +148,10 @@ export async function publishUpdates(sourceDir: string, dataDir: string): Promis
       /* a broken earlier publish: dropped */
     }
   }
-  const fromSource = new Set(fresh.flatMap((m) => [m.manifest, ...m.files]));
-  const fromTarget = new Set(kept.flatMap((m) => [m.manifest, ...m.files]).filter((f) => !fromSource.has(f)));
+  const fromSource = new Set(fresh.flatMap((m) => m.files));
+  // A kept manifest keeps its signature (if it has one).
+  const keptSignatures = kept.map((m) => m.manifest + SIGNATURE_SUFFIX).filter((f) => existsSync(join(target, f)));
+  const fromTarget = new Set([...kept.flatMap((m) => [m.manifest, ...m.files]), ...keptSignatures].filter((f) => !fromSource.has(f)));
 
   await mkdir(dataDir, { recursive: true });
   const stamp = `${process.pid}-${Date.now()}`;
@@ -120,9 +160,15 @@ export async function publishUpdates(sourceDir: string, dataDir: string): Promis
   await mkdir(staging, { recursive: true });
   try {
     for (const f of fromTarget) await copyFile(join(target, f), join(staging, f));
+    for (const f of fromSource) await copyFile(join(sourceDir, f), join(staging, f));
     // Manifests last, so even the staging directory never has a manifest before its files.
-    const ordered = [...fromSource].sort((a, b) => Number(MANIFEST.test(a)) - Number(MANIFEST.test(b)));
-    for (const f of ordered) await copyFile(join(sourceDir, f), join(staging, f));
+    for (const m of fresh) {
+      const bytes = await manifestBytes(sourceDir, m.manifest, options.allowDowngrade === true);
+      if (key) await writeFile(join(staging, m.manifest + SIGNATURE_SUFFIX), signatureFor(key, bytes));
+      await writeFile(join(staging, m.manifest), bytes);
+      m.allowDowngrade = options.allowDowngrade === true;
+      m.signature = key ? 'valid' : 'none';
+    }
     const hadTarget = existsSync(target);
     if (hadTarget) await rename(target, old);
     await rename(staging, target);

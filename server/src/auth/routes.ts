@@ -25,8 +25,15 @@ export function authRoutes({ store, sessions, presence, hub, config }: Services)
         await settle(Boolean(user && ok));
         if (!user || !ok) throw new AppError(401, 'invalid_credentials', 'wrong user ID or password');
         if (body.client) {
-          // An installed client: register the terminal (a new one only while seats are free).
+          // An installed client: register the terminal (a new one only while seats are free; only one's own).
           const terminal = await store.terminals.register({ client: body.client, userId: user.id, seats: config.seats });
+          if (terminal === 'taken') {
+            throw new AppError(
+              409,
+              'conflict',
+              'this install id is registered to another user of this server; ask your administrator to remove that terminal (portico terminal remove) if this computer changed hands',
+            );
+          }
           if (terminal === 'seat_limit') {
             throw new AppError(
               403,

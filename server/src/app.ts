@@ -10,6 +10,7 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import { adminRoutes } from './admin/routes.js';
+import { koaProxyOptions, trustedProxies } from './auth/client-address.js';
 import { authRoutes } from './auth/routes.js';
 import { callRoutes } from './calls/routes.js';
 import { relayRoutes } from './calls/relay-routes.js';
@@ -20,7 +21,7 @@ import type { Services } from './context.js';
 import { eventLane, type Lane } from './events/lane.js';
 import { eventRoutes, longPoll } from './events/routes.js';
 import { authenticator } from './http/auth.js';
-import { errors } from './http/errors.js';
+import { errors, koaErrorLogger } from './http/errors.js';
 import { securityHeaders } from './http/headers.js';
 import { createMetrics } from './http/metrics.js';
 import { methodOverride } from './http/method-override.js';
@@ -64,7 +65,12 @@ export function buildApp(services: Services): Lane {
   });
   services.store.onCommit((events) => metrics.eventsPublished.inc(events.length));
 
-  const app = new Koa({ proxy: services.config.trustProxy });
+  const { trustProxy } = services.config;
+  const app = new Koa(koaProxyOptions(trustProxy));
+  // Errors Koa sees after the error boundary (a body the client broke off, a bad chunk): they are
+  // the client's doing, so a debug line, not Koa's default stack trace on stderr.
+  app.on('error', koaErrorLogger(services.log));
+  if (Array.isArray(trustProxy)) app.use(trustedProxies(trustProxy));
   app.use(metrics.measure);
   app.use(errors(services.log));
   app.use(securityHeaders);

@@ -2,7 +2,45 @@
  * Server configuration: defaults, then environment (PORTICO_*), then command-line flags.
  * Validated once at start; a bad value stops the server with a message naming it.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
+
+/** An IP address, or a CIDR range (`10.0.0.0/8`, `fd00::/8`). */
+const isAddressOrRange = (entry: string) => {
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (!family || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+};
+
+/**
+ * Which X-Forwarded-For entries to believe: false (none), a number of proxy hops in front (true is
+ * 1: take the address the nearest proxy saw, the rightmost entry), or the trusted proxies' addresses
+ * (the client is the rightmost address that is not one of them).
+ */
+const TrustProxy = z
+  .union([z.boolean(), z.number(), z.string(), z.array(z.string())])
+  .transform((v, ctx): false | number | string[] => {
+    if (v === false || v === 'false' || v === '0' || v === 0) return false;
+    if (v === true || v === 'true') return 1;
+    if (typeof v === 'number' || (typeof v === 'string' && /^\d+$/.test(v.trim()))) {
+      const hops = Number(v);
+      if (Number.isInteger(hops) && hops >= 1 && hops <= 20) return hops;
+      ctx.addIssue({ code: 'custom', message: 'a number of proxy hops must be a whole number from 1 to 20' });
+      return z.NEVER;
+    }
+    const entries = (Array.isArray(v) ? v : v.split(',')).map((e) => e.trim()).filter(Boolean);
+    const bad = entries.filter((e) => !isAddressOrRange(e));
+    if (entries.length === 0 || bad.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `use true, false, a number of proxy hops, or a comma-separated list of proxy addresses or CIDR ranges${bad.length ? ` (not an address: ${bad.join(', ')})` : ''}`,
+      });
+      return z.NEVER;
+    }
+    return entries;
+  });
 
 /** A comma-separated list (or array) of ICE server URLs with one of these schemes. */
 function iceUrls(schemes: string[]) {
@@ -29,6 +67,7 @@ export const ServerConfig = z.strictObject({
   eventRetentionDays: z.coerce.number().min(1).max(3650).default(30),
   sessionDays: z.coerce.number().min(1).max(365).default(30),
   loginPerIpPerMinute: z.coerce.number().int().min(1).default(60),
+  /** Failed logins per account and address in 15 minutes (a success clears them). */
   loginFailuresPerUser: z.coerce.number().int().min(1).default(10),
   /**
    * Disk a content provider may fill with live media and games (bytes; each content counted once,
@@ -45,13 +84,12 @@ export const ServerConfig = z.strictObject({
     .default(2 * 2 ** 30),
   /** How often expired media and games are deleted from disk (ms). */
   mediaSweepMs: z.coerce.number().int().min(10).max(86_400_000).default(10 * 60_000),
+  /** Failed logins per account in an hour from addresses it has not logged in from lately. */
+  loginFailuresPerAccount: z.coerce.number().int().min(1).default(100),
   /** Pushes a content provider may make per minute. */
   providerRequestsPerMinute: z.coerce.number().int().min(1).default(120),
-  /** Behind a reverse proxy: take the client address from X-Forwarded-For. */
-  trustProxy: z
-    .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
-    .transform((v) => v === true || v === 'true' || v === '1')
-    .default(false),
+  /** Behind a reverse proxy: which X-Forwarded-For entries to believe (see TrustProxy). */
+  trustProxy: TrustProxy.default(false),
   /** Seat cap: how many terminals (installed clients) may be registered; unset = unlimited. */
   seats: z.coerce.number().int().min(0).optional(),
   /** Serve client updates at /updates/ (false: /updates answers 404). */
@@ -100,6 +138,9 @@ const ENV: Record<string, keyof ServerConfig> = {
   PORTICO_EVENT_RETENTION_DAYS: 'eventRetentionDays',
   PORTICO_SESSION_DAYS: 'sessionDays',
   PORTICO_TRUST_PROXY: 'trustProxy',
+  PORTICO_LOGIN_PER_IP_PER_MINUTE: 'loginPerIpPerMinute',
+  PORTICO_LOGIN_FAILURES_PER_ADDRESS: 'loginFailuresPerUser',
+  PORTICO_LOGIN_FAILURES_PER_ACCOUNT: 'loginFailuresPerAccount',
   PORTICO_PROVIDER_RATE: 'providerRequestsPerMinute',
   PORTICO_MEDIA_QUOTA: 'mediaQuotaBytes',
   PORTICO_SEATS: 'seats',

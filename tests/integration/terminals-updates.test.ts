@@ -77,12 +77,12 @@ describe('terminal registry and seat cap', () => {
       expect(Date.parse(t.firstSeen)).toBeLessThanOrEqual(Date.parse(t.lastSeen));
     }
 
-    // The same install logging in again (updated, another user): refreshed, not added.
+    // The same install logging in again (its user, updated): refreshed, not added.
     await new Promise((r) => setTimeout(r, 5));
-    expect((await loginWith(server, 'tu-bob', { installId: installA, version: '1.1.0', platform: 'win32' })).status).toBe(200);
+    expect((await loginWith(server, 'tu-alice', { installId: installA, version: '1.1.0', platform: 'win32' })).status).toBe(200);
     const again = (await server.admin.get('/api/v1/admin/terminals')).body;
     expect(again.terminals).toHaveLength(2);
-    expect(again.terminals[0]).toMatchObject({ installId: installA, username: 'tu-bob', version: '1.1.0', firstSeen: byId[installA].firstSeen });
+    expect(again.terminals[0]).toMatchObject({ installId: installA, username: 'tu-alice', version: '1.1.0', firstSeen: byId[installA].firstSeen });
     expect(Date.parse(again.terminals[0].lastSeen)).toBeGreaterThan(Date.parse(byId[installA].lastSeen));
 
     // Non-admins may not list terminals.
@@ -96,11 +96,26 @@ describe('terminal registry and seat cap', () => {
     expect(refused.body.error.message).toMatch(/seats .*taken/);
     expect((await server.admin.get('/api/v1/admin/terminals')).body.seats).toEqual({ used: 2, limit: 2 });
 
-    const known = await loginWith(server, 'tu-alice', { installId: installB, version: '1.1.0', platform: 'linux' });
+    const known = await loginWith(server, 'tu-bob', { installId: installB, version: '1.1.0', platform: 'linux' });
     expect(known.status).toBe(200);
     expect((await new Client(server.url, known.body.token).get('/api/v1/me')).status).toBe(200);
     // Letter case of the install id does not make a new terminal.
     expect((await loginWith(server, 'tu-alice', { installId: installA.toUpperCase(), version: '1.1.0', platform: 'win32' })).status).toBe(200);
+  });
+
+  it("another user's install id is refused with 409 conflict, and its record stays as it was", async () => {
+    const before = (await server.admin.get('/api/v1/admin/terminals')).body.terminals.find((t: any) => t.installId === installA);
+    expect(before.username).toBe('tu-alice');
+    for (const installId of [installA, installA.toUpperCase()]) {
+      const taken = await loginWith(server, 'tu-bob', { installId, version: '9.9.9', platform: 'darwin' });
+      expectError(taken, 409, 'conflict', 'bob with alice\'s install', { strict: true });
+      expect(taken.body.error.message).toMatch(/another user/);
+      expect(taken.body.token).toBeUndefined();
+    }
+    const after = (await server.admin.get('/api/v1/admin/terminals')).body.terminals.find((t: any) => t.installId === installA);
+    expect(after).toEqual(before);
+    // Alice's own login from it still works.
+    expect((await loginWith(server, 'tu-alice', { installId: installA, version: '1.1.0', platform: 'win32' })).status).toBe(200);
   });
 
   it('a wrong password is still invalid_credentials (the seat check comes after it), and bad client info is 400', async () => {
@@ -125,7 +140,7 @@ describe('terminal registry and seat cap', () => {
     expect(list.code, list.stderr).toBe(0);
     const lines = list.stdout.trim().split('\n');
     expect(lines.find((l) => l.startsWith(installA))).toMatch(new RegExp(`^${installA}\\ttu-alice\\t1\\.1\\.0\\twin32\\t\\d{4}-`));
-    expect(lines.find((l) => l.startsWith(installB))).toMatch(/\ttu-alice\t1\.1\.0\tlinux\t/);
+    expect(lines.find((l) => l.startsWith(installB))).toMatch(/\ttu-bob\t1\.1\.0\tlinux\t/);
     expect(lines.at(-1)).toBe('seats: 2 used of 2');
 
     const removed = await cli(['terminal', 'remove', installB, '--data-dir', server.dataDir]);
@@ -137,6 +152,17 @@ describe('terminal registry and seat cap', () => {
     const missing = await cli(['terminal', 'remove', installB, '--data-dir', server.dataDir]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/not found/);
+  });
+
+  it("a removed user's terminal is free for whoever logs in from it next", async () => {
+    const bobs = (await server.admin.get('/api/v1/admin/terminals')).body.terminals.find((t: any) => t.username === 'tu-bob');
+    expect(bobs).toBeDefined();
+    await server.user('tu-carol');
+    expectError(await loginWith(server, 'tu-carol', { installId: bobs.installId, version: '1.1.0', platform: 'darwin' }), 409, 'conflict');
+    expect((await server.admin.delete('/api/v1/admin/users/tu-bob')).status).toBe(200);
+    expect((await loginWith(server, 'tu-carol', { installId: bobs.installId, version: '1.2.0', platform: 'darwin' })).status).toBe(200);
+    const now = (await server.admin.get('/api/v1/admin/terminals')).body.terminals.find((t: any) => t.installId === bobs.installId);
+    expect(now).toMatchObject({ username: 'tu-carol', version: '1.2.0', firstSeen: bobs.firstSeen });
   });
 });
 

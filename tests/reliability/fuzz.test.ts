@@ -37,6 +37,7 @@ beforeAll(async () => {
   server = await startTestServer({
     loginPerIpPerMinute: 1_000_000,
     loginFailuresPerUser: 1_000_000,
+    loginFailuresPerAccount: 1_000_000,
     providerRequestsPerMinute: 1_000_000,
     // Once online, the fuzzed users stay online: their polls change no presence (no events).
     presenceGraceMs: 600_000,

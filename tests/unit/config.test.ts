@@ -26,6 +26,7 @@ describe('loadConfig', () => {
       sessionDays: 30,
       loginPerIpPerMinute: 60,
       loginFailuresPerUser: 10,
+      loginFailuresPerAccount: 100,
       providerRequestsPerMinute: 120,
       mediaQuotaBytes: 2 * 2 ** 30,
       mediaSweepMs: 600_000,
@@ -97,6 +98,9 @@ describe('loadConfig', () => {
       PORTICO_EVENT_RETENTION_DAYS: '7',
       PORTICO_SESSION_DAYS: '2',
       PORTICO_TRUST_PROXY: 'true',
+      PORTICO_LOGIN_PER_IP_PER_MINUTE: '30',
+      PORTICO_LOGIN_FAILURES_PER_ADDRESS: '5',
+      PORTICO_LOGIN_FAILURES_PER_ACCOUNT: '50',
     });
     expect(config).toMatchObject({
       host: '0.0.0.0',
@@ -107,16 +111,21 @@ describe('loadConfig', () => {
       presenceGraceMs: 5000,
       eventRetentionDays: 7,
       sessionDays: 2,
-      trustProxy: true,
+      trustProxy: 1,
+      loginPerIpPerMinute: 30,
+      loginFailuresPerUser: 5,
+      loginFailuresPerAccount: 50,
     });
   });
 
-  it('reads PORTICO_TRUST_PROXY as true for "true" and "1", false for "false" and "0"', () => {
-    expect(loadConfig({ PORTICO_TRUST_PROXY: '1' }).trustProxy).toBe(true);
-    expect(loadConfig({ PORTICO_TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+  it('reads PORTICO_TRUST_PROXY: true/1 is one proxy hop, a number N hops, false/0 off, or a list of proxy addresses', () => {
+    expect(loadConfig({ PORTICO_TRUST_PROXY: '1' }).trustProxy).toBe(1);
+    expect(loadConfig({ PORTICO_TRUST_PROXY: 'true' }).trustProxy).toBe(1);
+    expect(loadConfig({ PORTICO_TRUST_PROXY: '3' }).trustProxy).toBe(3);
     expect(loadConfig({ PORTICO_TRUST_PROXY: '0' }).trustProxy).toBe(false);
     expect(loadConfig({ PORTICO_TRUST_PROXY: 'false' }).trustProxy).toBe(false);
-    expect(loadConfig({}, { trustProxy: true }).trustProxy).toBe(true);
+    expect(loadConfig({}, { trustProxy: true }).trustProxy).toBe(1);
+    expect(loadConfig({ PORTICO_TRUST_PROXY: '127.0.0.1, 10.0.0.0/8,fd00::/8, ::1' }).trustProxy).toEqual(['127.0.0.1', '10.0.0.0/8', 'fd00::/8', '::1']);
   });
 
   it('lets flags override the environment, and falls back to the environment for flags not given', () => {
@@ -148,6 +157,10 @@ describe('loadConfig', () => {
     ['PORTICO_EVENT_RETENTION_DAYS', '0'],
     ['PORTICO_SESSION_DAYS', '1000'],
     ['PORTICO_TRUST_PROXY', 'yes'],
+    ['PORTICO_TRUST_PROXY', '10.0.0.1, proxy.example'],
+    ['PORTICO_TRUST_PROXY', '10.0.0.0/33'],
+    ['PORTICO_TRUST_PROXY', '50'],
+    ['PORTICO_LOGIN_FAILURES_PER_ACCOUNT', '0'],
   ])('a bad %s (%j) throws a ConfigError naming the variable', (name, value) => {
     const message = configError({ [name]: value });
     expect(message).toContain(name);

@@ -1,19 +1,12 @@
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { LoginRequest, LoginResponse, MeResponse, OkResponse } from '../../../shared/index.js';
 import type { Services } from '../context.js';
 import { AppError } from '../errors.js';
 import { route } from '../http/route.js';
+import { LoginLimits } from './login-limits.js';
 import { UNUSABLE_HASH, verifyPassword } from './passwords.js';
 
-const tooMany = (res: RateLimiterRes) => {
-  const seconds = Math.max(1, Math.ceil(res.msBeforeNext / 1000));
-  return new AppError(429, 'rate_limited', `too many login attempts; try again in ${seconds} s`, { 'Retry-After': String(seconds) });
-};
-
 export function authRoutes({ store, sessions, presence, hub, config }: Services) {
-  // Per address: every attempt counts. Per account: failures count, a success clears them.
-  const perIp = new RateLimiterMemory({ points: config.loginPerIpPerMinute, duration: 60 });
-  const perUser = new RateLimiterMemory({ points: config.loginFailuresPerUser, duration: 15 * 60 });
+  const limits = new LoginLimits(config);
 
   return [
     route({
@@ -25,25 +18,22 @@ export function authRoutes({ store, sessions, presence, hub, config }: Services)
       body: LoginRequest,
       response: LoginResponse,
       async handler({ body }, ctx) {
-        const userKey = body.username.toLowerCase();
-        try {
-          await perIp.consume(ctx.ip);
-        } catch (res) {
-          if (res instanceof RateLimiterRes) throw tooMany(res);
-          throw res;
-        }
-        const failures = await perUser.get(userKey);
-        if (failures && failures.consumedPoints >= config.loginFailuresPerUser) throw tooMany(failures);
+        // The attempt's points are taken before scrypt runs, so parallel guesses cannot outrun the limits.
+        const settle = await limits.admit(body.username, ctx.ip);
         const user = await store.userByName(body.username);
         const ok = await verifyPassword(body.password, user?.passwordHash ?? UNUSABLE_HASH);
-        if (!user || !ok) {
-          await perUser.penalty(userKey, 1);
-          throw new AppError(401, 'invalid_credentials', 'wrong user ID or password');
-        }
-        await perUser.delete(userKey);
+        await settle(Boolean(user && ok));
+        if (!user || !ok) throw new AppError(401, 'invalid_credentials', 'wrong user ID or password');
         if (body.client) {
-          // An installed client: register the terminal (a new one only while seats are free).
+          // An installed client: register the terminal (a new one only while seats are free; only one's own).
           const terminal = await store.terminals.register({ client: body.client, userId: user.id, seats: config.seats });
+          if (terminal === 'taken') {
+            throw new AppError(
+              409,
+              'conflict',
+              'this install id is registered to another user of this server; ask your administrator to remove that terminal (portico terminal remove) if this computer changed hands',
+            );
+          }
           if (terminal === 'seat_limit') {
             throw new AppError(
               403,

@@ -47,3 +47,19 @@ export function errors(log: Logger) {
     }
   };
 }
+
+/**
+ * Koa's 'error' listener. What reaches it got past the error boundary: a request stream that broke
+ * (client gone, malformed chunked body) or a response that could not be written. Logged once, at
+ * debug (Koa can report one error twice: from the request and from the response finishing).
+ */
+export function koaErrorLogger(log: Logger) {
+  const seen = new WeakSet<object>();
+  return (error: unknown, ctx?: Context) => {
+    if (typeof error === 'object' && error !== null) {
+      if (seen.has(error)) return;
+      seen.add(error);
+    }
+    log.debug({ err: error, method: ctx?.method, url: ctx?.url }, 'request ended with an error');
+  };
+}

@@ -26,10 +26,12 @@ export class SqliteTerminalStore implements TerminalStore {
   }
 
   register({ client, userId, seats, now = Date.now() }: { client: ClientInfo; userId: number; seats?: number; now?: number }) {
-    return this.e.write((): TerminalRecord | 'seat_limit' => {
+    return this.e.write((): TerminalRecord | 'seat_limit' | 'taken' => {
       const installId = client.installId.toLowerCase();
-      const known = this.e.prepare('SELECT 1 FROM terminals WHERE install_id = ?').get(installId) !== undefined;
+      const known = this.e.prepare('SELECT user_id FROM terminals WHERE install_id = ?').get(installId) as { user_id: number | null } | undefined;
       if (known) {
+        // Another user's terminal is theirs: never overwritten (one whose user was removed is free).
+        if (known.user_id !== null && known.user_id !== userId) return 'taken';
         this.e.prepare('UPDATE terminals SET user_id = ?, version = ?, platform = ?, last_seen = ? WHERE install_id = ?')
           .run(userId, client.version, client.platform, now, installId);
       } else {

@@ -14,11 +14,12 @@ export interface TerminalRecord {
 
 export interface TerminalStore {
   /**
-   * Records a login from this terminal: a known one is refreshed (user, version, last seen); a new
-   * one is added unless `seats` terminals are registered already, answering 'seat_limit' then.
-   * Check and insert are one write, so two new terminals cannot both take the last seat.
+   * Records a login from this terminal: a known one of this user (or of a removed user) is refreshed
+   * (user, version, last seen); another user's is left as it is, answering 'taken'; a new one is
+   * added unless `seats` terminals are registered already, answering 'seat_limit' then.
+   * Check and write are one write, so two new terminals cannot both take the last seat.
    */
-  register(input: { client: ClientInfo; userId: number; seats?: number; now?: number }): Promise<TerminalRecord | 'seat_limit'>;
+  register(input: { client: ClientInfo; userId: number; seats?: number; now?: number }): Promise<TerminalRecord | 'seat_limit' | 'taken'>;
   /** All terminals, most recently seen first. */
   list(): Promise<TerminalRecord[]>;
   count(): Promise<number>;

@@ -38,6 +38,7 @@ beforeAll(async () => {
     loginPerIpPerMinute: 1_000_000,
     loginFailuresPerUser: 1_000_000,
     providerRequestsPerMinute: 1_000_000,
+    providerFailuresPerIpPerMinute: 1_000_000,
     // Once online, the fuzzed users stay online: their polls change no presence (no events).
     presenceGraceMs: 600_000,
   });

@@ -78,6 +78,8 @@ interface Caller {
   authenticated: boolean;
   hmac?: Hmac;
   mac?: string;
+  /** The signature as remembered once accepted: for this provider name (names are case-insensitive). */
+  used?: string;
   /** When the signature's window ends (ms): it is remembered as used until then. */
   signatureEndsMs?: number;
 }
@@ -91,20 +93,20 @@ class UsedSignatures {
   private readonly until = new Map<string, number>();
   private nextSweep = 0;
 
-  has(mac: string) {
-    const ends = this.until.get(mac);
+  has(signature: string) {
+    const ends = this.until.get(signature);
     return ends !== undefined && ends > Date.now();
   }
 
   /** Marks the signature used; false if it already was (checked and set in one step). */
-  take(mac: string, endsMs: number): boolean {
+  take(signature: string, endsMs: number): boolean {
     const now = Date.now();
     if (now >= this.nextSweep) {
       for (const [m, ends] of this.until) if (ends <= now) this.until.delete(m);
       this.nextSweep = now + 10_000;
     }
-    if (this.has(mac)) return false;
-    this.until.set(mac, endsMs);
+    if (this.has(signature)) return false;
+    this.until.set(signature, endsMs);
     return true;
   }
 }
@@ -222,13 +224,14 @@ export class ProviderGate {
     if (Math.abs(Date.now() / 1000 - Number(timestamp)) > SIGNATURE_WINDOW_S) {
       throw await this.failed(ctx, `the timestamp is more than ${SIGNATURE_WINDOW_S} s away from the server's clock (replayed, or a clock is wrong)`);
     }
-    if (this.used.has(mac)) throw await this.replayed(ctx);
+    const used = `${name.toLowerCase()} ${mac}`;
+    if (this.used.has(used)) throw await this.replayed(ctx);
     // An unknown name is read like a wrong signature (a key nobody has), so neither the answer
     // nor when it comes tells which names exist.
     const provider = await this.store.portal.providerByName(name);
     const key = provider ? this.secret.unseal(provider.keySealed) : randomBytes(32);
     const hmac = createHmac('sha256', key).update(`${timestamp}.${ctx.method}.${ctx.path}.`);
-    return { via: 'signature', provider, authenticated: false, hmac, mac, signatureEndsMs: (Number(timestamp) + SIGNATURE_WINDOW_S) * 1000 };
+    return { via: 'signature', provider, authenticated: false, hmac, mac, used, signatureEndsMs: (Number(timestamp) + SIGNATURE_WINDOW_S) * 1000 };
   }
 
   /** After the body: the HMAC, then the provider's rate, then the signature is marked used. */
@@ -237,7 +240,7 @@ export class ProviderGate {
     const given = Buffer.from(caller.mac!);
     if (!caller.provider || mac.length !== given.length || !timingSafeEqual(mac, given)) throw await this.failed(ctx, BAD_CREDENTIALS);
     await this.charge(caller.provider);
-    if (!this.used.take(caller.mac!, caller.signatureEndsMs!)) throw await this.replayed(ctx);
+    if (!this.used.take(caller.used!, caller.signatureEndsMs!)) throw await this.replayed(ctx);
     caller.authenticated = true;
   }
 

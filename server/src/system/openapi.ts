@@ -67,7 +67,7 @@ export function openApiDocument(routes: RouteSpec[], version: string) {
           in: 'header',
           name: 'X-Portico-Signature',
           description:
-            'sha256=<hex HMAC-SHA256 of "<X-Portico-Timestamp>.<raw body>" under the provider key>, with X-Portico-Provider and X-Portico-Timestamp (Unix seconds, within 300 s)',
+            'sha256=<hex HMAC-SHA256 of "<X-Portico-Timestamp>.<METHOD>.<path without query>.<raw body>" under the provider key>, with X-Portico-Provider and X-Portico-Timestamp (Unix seconds, within 300 s); each signature is accepted once (409 replayed)',
         },
       },
     },

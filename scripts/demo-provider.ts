@@ -6,13 +6,15 @@
  *   npm run demo:provider -- --once            # one round, then exit (items stay 10 minutes)
  *
  * Options: --url <base URL> (or PORTICO_URL, default http://127.0.0.1:8080),
- *          --admin-password <password> (or PORTICO_ADMIN_PASSWORD), --interval <seconds>, --once.
+ *          --admin-password <password> (or PORTICO_ADMIN_PASSWORD), --interval <seconds>, --once,
+ *          --sign (sign each push instead of sending the key; the provider then must sign).
  *
  * As admin it creates the provider "demo" for the channels weather, stocks, news, horoscope and
  * company (if the provider exists, its key is rotated), titles the channels and sets the links
  * area; then, as the provider, it pushes rounds of form-encoded posts to /cgi/ticker, /cgi/chart
- * and /cgi/notice. It uses nothing but Node's fetch.
+ * and /cgi/notice. It uses nothing but Node's fetch (and node:crypto for --sign).
  */
+import { createHmac } from 'node:crypto';
 import { parseArgs } from 'node:util';
 
 const CHANNELS: Record<string, string> = {
@@ -101,13 +103,15 @@ const OFFICE_LINES = [
   'First-aid course next Tuesday: sign up at the reception',
 ];
 
-const USAGE = `Usage: npm run demo:provider -- [--once] [--url URL] [--admin-password PASSWORD] [--interval SECONDS]
+const USAGE = `Usage: npm run demo:provider -- [--once] [--sign] [--url URL] [--admin-password PASSWORD] [--interval SECONDS]
 
 Pushes demo content (weather, stocks, news, horoscope, company) to a running Portico server.
   --once                     one round, then exit
   --url URL                  the server (default: $PORTICO_URL or http://127.0.0.1:8080)
   --admin-password PASSWORD  the admin password (default: $PORTICO_ADMIN_PASSWORD)
-  --interval SECONDS         seconds between rounds (default 10)`;
+  --interval SECONDS         seconds between rounds (default 10)
+  --sign                     sign each push (X-Portico-Signature) instead of sending the key;
+                             the provider is made to require signatures`;
 
 class Failure extends Error {}
 
@@ -125,6 +129,7 @@ async function main() {
       url: { type: 'string' },
       'admin-password': { type: 'string' },
       interval: { type: 'string', default: '10' },
+      sign: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -137,12 +142,18 @@ async function main() {
   const interval = Number(values.interval);
   if (!password) throw new Failure('give the admin password: --admin-password or PORTICO_ADMIN_PASSWORD');
   if (!Number.isFinite(interval) || interval < 1) throw new Failure('--interval: seconds, at least 1');
-  const once = values.once;
+  const { once, sign } = values;
 
-  const key = await setUp(base, password);
-  const demo = new Demo(base, key, once ? 600 : Math.max(30, interval * 3));
+  const key = await setUp(base, password, sign);
+  const demo = new Demo(base, key, once ? 600 : Math.max(30, interval * 3), sign);
   say(`pushing ${once ? 'one round' : `a round every ${interval} s (Ctrl+C stops)`}; each push is a form post like:`);
-  say(`  curl -H "Authorization: Bearer $KEY" -d channel=news -d "text=Hello" -d expires=60 ${base}/cgi/ticker`);
+  if (sign) {
+    say(`  TS=$(date +%s); BODY='channel=news&text=Hello&expires=60'`);
+    say(`  SIG=$(printf '%s' "$TS.POST./cgi/ticker.$BODY" | openssl dgst -sha256 -hmac "$KEY" | cut -d' ' -f2)`);
+    say(`  curl -H "X-Portico-Provider: ${PROVIDER}" -H "X-Portico-Timestamp: $TS" -H "X-Portico-Signature: sha256=$SIG" --data-raw "$BODY" ${base}/cgi/ticker`);
+  } else {
+    say(`  curl -H "Authorization: Bearer $KEY" -d channel=news -d "text=Hello" -d expires=60 ${base}/cgi/ticker`);
+  }
 
   let stop = false;
   let wake = () => {};
@@ -168,7 +179,7 @@ async function main() {
 }
 
 /** The admin part: the provider (created, or its key rotated), channel titles, the links area. Answers the provider key. */
-async function setUp(base: string, password: string): Promise<string> {
+async function setUp(base: string, password: string, sign: boolean): Promise<string> {
   let token: string | undefined;
   const call = async (method: string, path: string, body?: unknown) => {
     let res: Response;
@@ -191,20 +202,20 @@ async function setUp(base: string, password: string): Promise<string> {
   say(`logged in to ${base} as admin`);
   try {
     const wanted = Object.keys(CHANNELS);
-    const existing = ((await call('GET', '/api/v1/admin/providers')).providers as Array<{ name: string; channels: string[] }>).find(
-      (p) => p.name.toLowerCase() === PROVIDER,
-    );
+    const existing = (
+      (await call('GET', '/api/v1/admin/providers')).providers as Array<{ name: string; channels: string[]; requireSignature: boolean }>
+    ).find((p) => p.name.toLowerCase() === PROVIDER);
     let key: string;
-    if (existing && wanted.every((c) => existing.channels.includes(c))) {
+    if (existing && wanted.every((c) => existing.channels.includes(c)) && existing.requireSignature === sign) {
       key = (await call('POST', `/api/v1/admin/providers/${PROVIDER}/key`)).key;
       say(`provider ${PROVIDER} exists: rotated its key (${key.slice(0, 6)}…)`);
     } else {
       if (existing) {
         await call('DELETE', `/api/v1/admin/providers/${PROVIDER}`);
-        say(`provider ${PROVIDER} existed without all of its channels: removed it`);
+        say(`provider ${PROVIDER} existed without all of its channels or with another signature setting: removed it`);
       }
-      key = (await call('POST', '/api/v1/admin/providers', { name: PROVIDER, channels: wanted })).key;
-      say(`created provider ${PROVIDER} for ${wanted.join(', ')} (key ${key.slice(0, 6)}…)`);
+      key = (await call('POST', '/api/v1/admin/providers', { name: PROVIDER, channels: wanted, requireSignature: sign })).key;
+      say(`created provider ${PROVIDER} for ${wanted.join(', ')}${sign ? ', signing its pushes' : ''} (key ${key.slice(0, 6)}…)`);
     }
     for (const [name, title] of Object.entries(CHANNELS)) await call('PUT', `/api/v1/admin/channels/${name}`, { title });
     say(`titled the channels: ${Object.values(CHANNELS).join(', ')}`);
@@ -229,14 +240,34 @@ class Demo {
     private readonly key: string,
     /** Seconds the ticker items of a round stay. */
     private readonly ttl: number,
+    /** Sign each push instead of sending the key. */
+    private readonly sign: boolean,
   ) {}
+
+  /**
+   * Who sends: the key as a bearer token, or (--sign) the provider's name and the hex
+   * HMAC-SHA256 of "<timestamp>.<METHOD>.<path>.<raw body>" under the key, fresh per attempt
+   * (the server accepts each signature once).
+   */
+  private credentials(url: string, body: string): Record<string, string> {
+    if (!this.sign) return { authorization: `Bearer ${this.key}` };
+    const ts = Math.floor(Date.now() / 1000);
+    const mac = createHmac('sha256', this.key).update(`${ts}.POST.${new URL(url).pathname}.${body}`).digest('hex');
+    return { 'x-portico-provider': PROVIDER, 'x-portico-timestamp': String(ts), 'x-portico-signature': `sha256=${mac}` };
+  }
 
   /** One form-encoded POST, like `curl -H "Authorization: Bearer $KEY" -d field=value ...`; waits once when rate limited. */
   private async post(path: string, fields: Record<string, string>, show: string): Promise<boolean> {
+    const url = this.base + path;
+    const body = new URLSearchParams(fields).toString();
     for (let attempt = 0; ; attempt++) {
       let res: Response;
       try {
-        res = await fetch(this.base + path, { method: 'POST', headers: { authorization: `Bearer ${this.key}` }, body: new URLSearchParams(fields) });
+        res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', ...this.credentials(url, body) },
+          body,
+        });
       } catch (error) {
         this.failed++;
         say(`FAILED ${path}: ${(error as Error).cause ?? error}`);

@@ -18,6 +18,8 @@ export const ErrorCode = z.enum([
   'chat_closed',
   'chat_not_active',
   'rate_limited',
+  /** A signed provider request whose signature was already accepted once. */
+  'replayed',
   /** Login from a new terminal (installId) refused: every seat is taken. */
   'seat_limit',
   /** A call nobody can answer: none of the callees is online. */

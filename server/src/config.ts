@@ -88,6 +88,17 @@ export const ServerConfig = z.strictObject({
   loginFailuresPerAccount: z.coerce.number().int().min(1).default(100),
   /** Pushes a content provider may make per minute. */
   providerRequestsPerMinute: z.coerce.number().int().min(1).default(120),
+  /** Failed provider authentications (unknown key or name, bad signature, replay) one client address may make per minute. */
+  providerFailuresPerIpPerMinute: z.coerce.number().int().min(1).default(60),
+  /** File uploads one provider (or, for signed ones not yet verified, one address) may have in progress at once. */
+  providerConcurrentUploads: z.coerce.number().int().min(1).default(4),
+  /** Bytes all uploads in progress may hold in <dataDir>/tmp together (each reserves its Content-Length, or the route's largest file). */
+  uploadSpoolBytes: z.coerce.number().int().min(1024).default(2 * 1024 ** 3),
+  /** A file upload must bring at least this many bytes a second, measured over every uploadRateWindowMs. */
+  uploadMinBytesPerSecond: z.coerce.number().int().min(1).default(4096),
+  uploadRateWindowMs: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  /** A form or JSON push, and a multipart push up to its file, must arrive within this (ms). */
+  providerBodyDeadlineMs: z.coerce.number().int().min(100).max(600_000).default(20_000),
   /** Behind a reverse proxy: which X-Forwarded-For entries to believe (see TrustProxy). */
   trustProxy: TrustProxy.default(false),
   /** Seat cap: how many terminals (installed clients) may be registered; unset = unlimited. */
@@ -143,6 +154,12 @@ const ENV: Record<string, keyof ServerConfig> = {
   PORTICO_LOGIN_FAILURES_PER_ACCOUNT: 'loginFailuresPerAccount',
   PORTICO_PROVIDER_RATE: 'providerRequestsPerMinute',
   PORTICO_MEDIA_QUOTA: 'mediaQuotaBytes',
+  PORTICO_PROVIDER_FAILURE_RATE: 'providerFailuresPerIpPerMinute',
+  PORTICO_PROVIDER_UPLOADS: 'providerConcurrentUploads',
+  PORTICO_UPLOAD_SPOOL_BYTES: 'uploadSpoolBytes',
+  PORTICO_UPLOAD_MIN_RATE: 'uploadMinBytesPerSecond',
+  PORTICO_UPLOAD_RATE_WINDOW_MS: 'uploadRateWindowMs',
+  PORTICO_PROVIDER_BODY_DEADLINE_MS: 'providerBodyDeadlineMs',
   PORTICO_SEATS: 'seats',
   PORTICO_UPDATES_ENABLED: 'updatesEnabled',
   PORTICO_TLS: 'tls',

@@ -71,7 +71,7 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
   // Those online before a restart get one full poll cycle to come back before showing offline.
   await presence.restore(TIMINGS.pollWaitMax * 1000 + config.presenceGraceMs);
   const secret = ServerSecret.load(resolve(config.dataDir));
-  const providers = new ProviderGate(store, secret, join(resolve(config.dataDir), 'tmp'), config.providerRequestsPerMinute);
+  const providers = new ProviderGate(store, secret, join(resolve(config.dataDir), 'tmp'), config);
   const calls = new CallService(store, presence, config);
   await calls.restore(TIMINGS.pollWaitMax * 1000 + config.presenceGraceMs);
   await calls.sweep(); // rings that ran out while the server was down

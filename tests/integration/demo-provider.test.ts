@@ -111,6 +111,24 @@ describe('demo provider', () => {
     expect(await newestId()).toBeGreaterThan(before);
   });
 
+  it('--sign: the provider is remade to require signatures, and every push is signed the current way and accepted', async () => {
+    const newestId = async () => Math.max(...(await viewer.get('/api/v1/ticker')).body.items.map((i: any) => i.id as number));
+    const before = await newestId();
+    const run = await runDemo(['--once', '--sign'], { PORTICO_URL: server.url, PORTICO_ADMIN_PASSWORD: ADMIN_PASSWORD });
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    expect(run.stdout).toContain('another signature setting: removed it');
+    expect(run.stdout).toContain('signing its pushes');
+    expect(run.stdout).toContain('$TS.POST./cgi/ticker.$BODY');
+    expect(run.stdout).toMatch(/done: \d+ pushes, 0 failed/);
+    const demo = (await server.admin.get('/api/v1/admin/providers')).body.providers.find((p: any) => p.name === 'demo');
+    expect(demo.requireSignature).toBe(true);
+    expect(await newestId()).toBeGreaterThan(before);
+    // Run again with --sign: the provider stays (its key rotated), pushes still signed.
+    const again = await runDemo(['--once', '--sign'], { PORTICO_URL: server.url, PORTICO_ADMIN_PASSWORD: ADMIN_PASSWORD });
+    expect(again.stdout).toContain('provider demo exists: rotated its key');
+    expect(again.stdout).toMatch(/done: \d+ pushes, 0 failed/);
+  });
+
   it('fails clearly with a wrong or missing admin password', async () => {
     const wrong = await runDemo(['--once'], { PORTICO_URL: server.url, PORTICO_ADMIN_PASSWORD: 'not-the-password' });
     expect(wrong.code).toBe(2);

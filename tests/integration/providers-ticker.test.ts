@@ -177,17 +177,20 @@ describe('who may push', () => {
 
   it('signed pushes: the key never travels; a changed body, an old timestamp or a wrong provider fail', async () => {
     const { name, key } = await provider(['signed'], { requireSignature: true });
-    const sign = (body: string, ts = Math.floor(Date.now() / 1000), who = name) => ({
+    // The HMAC-SHA256 of "<timestamp>.<METHOD>.<path>.<raw body>" under the key.
+    const sign = (body: string, ts = Math.floor(Date.now() / 1000), who = name, path = '/cgi/ticker') => ({
       'content-type': 'application/x-www-form-urlencoded',
       'x-portico-provider': who,
       'x-portico-timestamp': String(ts),
-      'x-portico-signature': `sha256=${createHmac('sha256', key).update(`${ts}.${body}`).digest('hex')}`,
+      'x-portico-signature': `sha256=${createHmac('sha256', key).update(`${ts}.POST.${path}.${body}`).digest('hex')}`,
     });
     const body = 'channel=signed&text=Signed+hello';
-    const ok = await push('/cgi/ticker', body, sign(body));
+    const signedOnce = sign(body);
+    const ok = await push('/cgi/ticker', body, signedOnce);
     expect(ok.status, JSON.stringify(ok.body)).toBe(201);
-    expectError(await push('/cgi/ticker', `${body}!`, sign(body)), 401, 'unauthorized', 'body changed');
-    expectError(await push('/cgi/ticker', body, sign(body, Math.floor(Date.now() / 1000) - 600)), 401, 'unauthorized', 'replayed');
+    expectError(await push('/cgi/ticker', `${body}!`, sign(body, Math.floor(Date.now() / 1000) - 1)), 401, 'unauthorized', 'body changed');
+    expectError(await push('/cgi/ticker', body, sign(body, Math.floor(Date.now() / 1000) - 600)), 401, 'unauthorized', 'too old');
+    expectError(await push('/cgi/ticker', body, signedOnce), 409, 'replayed', 'the same signature again');
     expectError(await push('/cgi/ticker', body, sign(body, undefined, 'nobody')), 401, 'unauthorized', 'unknown provider');
     // This provider signs or is refused, even with its right key.
     expectError(await push('/cgi/ticker', form({ key, channel: 'signed', text: 'unsigned' })), 401, 'unauthorized', 'unsigned');

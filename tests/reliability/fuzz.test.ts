@@ -39,6 +39,7 @@ beforeAll(async () => {
     loginFailuresPerUser: 1_000_000,
     loginFailuresPerAccount: 1_000_000,
     providerRequestsPerMinute: 1_000_000,
+    providerFailuresPerIpPerMinute: 1_000_000,
     // Once online, the fuzzed users stay online: their polls change no presence (no events).
     presenceGraceMs: 600_000,
   });

@@ -96,8 +96,13 @@ export function mount(router: Router, routes: RouteSpec[], gates: Gates) {
           ctx.body = result;
         }
       } finally {
-        // An upload the handler did not keep (moved into the media store) is thrown away.
-        if (push?.file) await rm(push.file.path, { force: true });
+        // An upload the handler did not keep (moved into the media store) is thrown away; then
+        // its upload slot and spool bytes are free again.
+        try {
+          if (push?.file) await rm(push.file.path, { force: true });
+        } finally {
+          push?.release();
+        }
       }
     });
   }

@@ -86,21 +86,36 @@ function validity(cert: forge.pki.Certificate, days: number, now: Date) {
   cert.validity.notAfter = new Date(now.getTime() + days * DAY);
 }
 
-/** A new organisation CA: RSA 3072, self-signed, CA:true, keyCertSign/cRLSign, 10 years. */
-export function createCa({ commonName = 'Portico organisation CA', now = new Date() } = {}): Pem {
+/**
+ * The CA's own name: "Portico CA <host> <8 random hex>". Every installation used to be called
+ * "Portico organisation CA", so a client trusting two of them could not tell them apart (and
+ * chain building picks a CA by name). At most 64 characters, the X.509 limit for a common name.
+ */
+export function caCommonName(host = hostname()): string {
+  const tag = randomBytes(4).toString('hex');
+  const name = host.toLowerCase().replace(/[^a-z0-9.-]/g, '-').slice(0, 64 - 'Portico CA  '.length - tag.length) || 'portico';
+  return `Portico CA ${name} ${tag}`;
+}
+
+/**
+ * A new organisation CA: RSA 3072, self-signed, 10 years, keyCertSign/cRLSign, CA:true with
+ * pathLenConstraint 0: it signs server certificates only, never another CA (a stolen CA key
+ * still cannot mint intermediates that clients would accept below it).
+ */
+export function createCa({ commonName, host, now = new Date() }: { commonName?: string; host?: string; now?: Date } = {}): Pem {
   const { keyPem, forgeKey, publicKey } = rsaKeys(3072);
   const cert = forge.pki.createCertificate();
   cert.publicKey = publicKey;
   cert.serialNumber = serial();
   validity(cert, CA_VALIDITY_DAYS, now);
   const name = [
-    { name: 'commonName', value: commonName },
+    { name: 'commonName', value: commonName ?? caCommonName(host) },
     { name: 'organizationName', value: 'Portico' },
   ];
   cert.setSubject(name);
   cert.setIssuer(name);
   cert.setExtensions([
-    { name: 'basicConstraints', cA: true, critical: true },
+    { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
     { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
     { name: 'subjectKeyIdentifier' },
   ]);

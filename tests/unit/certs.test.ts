@@ -173,13 +173,13 @@ describe('CA and server certificate', () => {
 });
 
 describe('in the data directory', () => {
-  it('init writes ca/server pairs with private keys 0600; renew keeps the CA and replaces the server certificate', () => {
+  it('init writes ca/server pairs 0600 in a 0700 directory; renew keeps the CA and replaces the server certificate', () => {
     const data = join(dir, 'data');
     const paths = tlsPaths(data);
     const first = initCertificates(data, { hosts: ['portico.test'], ips: ['127.0.0.1'] });
     expect(first.createdCa).toBe(true);
-    for (const key of [paths.caKey, paths.serverKey]) expect(statSync(key).mode & 0o777).toBe(0o600);
-    for (const cert of [paths.caCert, paths.serverCert]) expect(statSync(cert).mode & 0o777).toBe(0o644); // public, not writable by others
+    // Keys and certificates alike: every file in the data directory is the server user's only.
+    for (const file of [paths.caKey, paths.serverKey, paths.caCert, paths.serverCert]) expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(statSync(paths.dir).mode & 0o777).toBe(0o700);
     expect(first.ca.fingerprint256).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
     expect(first.ca.fingerprint256).toBe(new X509Certificate(readFileSync(paths.caCert)).fingerprint256);

@@ -11,12 +11,13 @@
 import busboy from 'busboy';
 import { createHash, createHmac, randomBytes, timingSafeEqual, type Hmac } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Context } from 'koa';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { AppError } from '../errors.js';
 import { rawBodyWithin } from '../http/body.js';
+import { privateDir } from '../private-fs.js';
 import type { ServerSecret } from '../secrets.js';
 import type { ProviderRecord } from '../store/portal.js';
 import type { Store } from '../store/store.js';
@@ -166,7 +167,7 @@ export class ProviderGate {
   }
 
   private async readMultipart(ctx: Context, maxFileBytes: number, hmac?: Hmac): Promise<{ fields: Record<string, unknown>; file?: Upload }> {
-    await mkdir(this.tmpDir, { recursive: true });
+    await privateDir(this.tmpDir);
     const fields: [string, string][] = [];
     let file: Upload | undefined;
     let failure: AppError | undefined;

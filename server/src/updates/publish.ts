@@ -13,10 +13,11 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { copyFile, lstat, mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { lstat, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { AppError } from '../errors.js';
+import { copyPrivate, privateDir } from '../private-fs.js';
 import { UPDATE_FILE, updatesDir } from './serve.js';
 
 /** Manifest names electron-updater's generic provider asks for (default channel "latest"). */
@@ -113,16 +114,16 @@ export async function publishUpdates(sourceDir: string, dataDir: string): Promis
   const fromSource = new Set(fresh.flatMap((m) => [m.manifest, ...m.files]));
   const fromTarget = new Set(kept.flatMap((m) => [m.manifest, ...m.files]).filter((f) => !fromSource.has(f)));
 
-  await mkdir(dataDir, { recursive: true });
+  await privateDir(dataDir);
   const stamp = `${process.pid}-${Date.now()}`;
   const staging = `${target}.new-${stamp}`;
   const old = `${target}.old-${stamp}`;
-  await mkdir(staging, { recursive: true });
+  await privateDir(staging);
   try {
-    for (const f of fromTarget) await copyFile(join(target, f), join(staging, f));
+    for (const f of fromTarget) await copyPrivate(join(target, f), join(staging, f));
     // Manifests last, so even the staging directory never has a manifest before its files.
     const ordered = [...fromSource].sort((a, b) => Number(MANIFEST.test(a)) - Number(MANIFEST.test(b)));
-    for (const f of ordered) await copyFile(join(sourceDir, f), join(staging, f));
+    for (const f of ordered) await copyPrivate(join(sourceDir, f), join(staging, f));
     const hadTarget = existsSync(target);
     if (hadTarget) await rename(target, old);
     await rename(staging, target);

@@ -3,7 +3,6 @@
  * and work on the data directory directly (with the server running or not).
  */
 import { Command, Option } from 'commander';
-import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ZodError } from 'zod';
 import { Accounts } from './admin/accounts.js';
@@ -14,6 +13,7 @@ import { ConfigError, loadConfig } from './config.js';
 import { AppError } from './errors.js';
 import { databaseFile, startServer } from './server.js';
 import { ProviderAdmin } from './providers/admin.js';
+import { privateDirSync } from './private-fs.js';
 import { ServerSecret } from './secrets.js';
 import { SqliteStore } from './store/sqlite.js';
 import { certificateStatus, defaultSans, initCertificates, renewCertificates, type CertSummary } from './tls/certs.js';
@@ -101,7 +101,7 @@ function admin(fn: (tools: AdminTools, print: (line: string) => void, args: stri
     const opts = command.optsWithGlobals();
     const args = received.slice(0, -2).flat() as string[];
     const config = loadConfig(process.env, { dataDir: opts.dataDir });
-    mkdirSync(resolve(config.dataDir), { recursive: true, mode: 0o700 });
+    privateDirSync(resolve(config.dataDir));
     const store = new SqliteStore(databaseFile(config.dataDir));
     try {
       const tools = { accounts: new Accounts(store), providers: new ProviderAdmin(store, ServerSecret.load(resolve(config.dataDir))), store };

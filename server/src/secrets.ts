@@ -6,6 +6,7 @@
  */
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { tightenIfExists } from './private-fs.js';
 import { join } from 'node:path';
 
 export class ServerSecret {
@@ -21,6 +22,7 @@ export class ServerSecret {
   static load(dataDir: string): ServerSecret {
     const file = join(dataDir, 'secret.key');
     if (!existsSync(file)) writeFileSync(file, randomBytes(32), { mode: 0o600, flag: 'wx' });
+    else tightenIfExists(file); // one an older version (or a copy) left readable by others
     const secret = readFileSync(file);
     if (secret.length !== 32) throw new Error(`${file} is damaged: expected 32 bytes`);
     return new ServerSecret(secret);

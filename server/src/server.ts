@@ -4,7 +4,6 @@
  * no admin nobody has the password of), and runs the background duties (presence
  * sweeper, changes from the admin CLI, retention, the media sweep). `close()` stops all of it cleanly.
  */
-import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
@@ -23,6 +22,7 @@ import { TopicCache } from './events/topics.js';
 import { PresenceService } from './presence/service.js';
 import { ConnectionTracker } from './presence/tracker.js';
 import { ProviderGate } from './providers/cgi.js';
+import { privateDirSync, tightenTree } from './private-fs.js';
 import { ServerSecret } from './secrets.js';
 import { SqliteStore } from './store/sqlite.js';
 import { closeServer, resolveTls, startTls, type TlsListeners } from './tls/listen.js';
@@ -57,7 +57,9 @@ function listenError(error: unknown): unknown {
 export const databaseFile = (dataDir: string) => join(resolve(dataDir), 'portico.db');
 
 export async function startServer(config: ServerConfig, log: Logger = pino({ level: config.logLevel })): Promise<RunningServer> {
-  mkdirSync(resolve(config.dataDir), { recursive: true, mode: 0o700 });
+  // Private whatever the umask, a pre-created directory, or what an older version left 0644/0755.
+  const unfixable = tightenTree(privateDirSync(resolve(config.dataDir)));
+  if (unfixable.length) log.warn({ paths: unfixable.slice(0, 20), count: unfixable.length }, 'cannot make these data directory files private (0600/0700): chown them to the server user');
   // With TLS on, the plain port answers on loopback only (local scripts, health checks, metrics):
   // the network gets HTTPS (and, if configured, a listener that only redirects to it).
   const tlsSource = resolveTls(config);

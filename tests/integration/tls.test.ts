@@ -12,7 +12,7 @@ import { request as httpRequest } from 'node:http';
 import { Agent, request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { TLSSocket } from 'node:tls';
+import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pino from 'pino';
@@ -228,6 +228,38 @@ describe('HTTPS', () => {
     } finally {
       agent.destroy();
     }
+  });
+});
+
+/** A bare TLS handshake offering only `ciphers` (TLS 1.2 unless told): the suite the server chose, or the error. */
+function handshake(port: number, ciphers: string, { ca, maxVersion = 'TLSv1.2' }: { ca: string; maxVersion?: 'TLSv1.2' | 'TLSv1.3' }) {
+  return new Promise<{ cipher?: string; version?: string; error?: string }>((ok) => {
+    const socket = tlsConnect({ host: '127.0.0.1', port, servername: 'localhost', ca, ciphers, maxVersion, minVersion: 'TLSv1.2' });
+    socket.once('secureConnect', () => {
+      ok({ cipher: socket.getCipher().standardName, version: socket.getProtocol() ?? undefined });
+      socket.destroy();
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => ok({ error: error.code ?? error.message }));
+  });
+}
+
+describe('cipher suites (Mozilla intermediate)', () => {
+  it('refuses TLS 1.2 suites without forward secrecy, CBC (SHA-1 or not) and CCM8', async () => {
+    for (const cipher of ['AES128-SHA', 'AES256-SHA', 'AES128-GCM-SHA256', 'AES256-GCM-SHA384', 'AES128-CCM8', 'AES128-SHA256', 'ECDHE-RSA-AES128-SHA', 'ECDHE-RSA-AES256-SHA', 'ECDHE-RSA-AES128-SHA256', 'ECDHE-RSA-AES256-SHA384', 'DHE-RSA-AES128-SHA']) {
+      const result = await handshake(server.httpsPort!, cipher, { ca: caPem });
+      expect(result, cipher).toMatchObject({ error: expect.stringMatching(/HANDSHAKE_FAILURE|NO_SHARED_CIPHER|ECONNRESET|NO_CIPHERS/) });
+    }
+  });
+
+  it('accepts the forward-secret AEAD suites, TLS 1.3 too, and lets the client choose among them', async () => {
+    for (const cipher of ['ECDHE-RSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES256-GCM-SHA384', 'ECDHE-RSA-CHACHA20-POLY1305']) {
+      expect(await handshake(server.httpsPort!, cipher, { ca: caPem }), cipher).toMatchObject({ cipher: expect.stringContaining(cipher.includes('CHACHA') ? 'CHACHA20' : cipher.includes('AES128') ? 'AES_128_GCM' : 'AES_256_GCM'), version: 'TLSv1.2' });
+    }
+    // honorCipherOrder off: the client's first choice wins (all offered suites are strong).
+    expect(await handshake(server.httpsPort!, 'ECDHE-RSA-CHACHA20-POLY1305:ECDHE-RSA-AES128-GCM-SHA256', { ca: caPem })).toMatchObject({
+      cipher: 'TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256',
+    });
+    expect(await handshake(server.httpsPort!, 'ECDHE-RSA-AES128-GCM-SHA256', { ca: caPem, maxVersion: 'TLSv1.3' })).toMatchObject({ version: 'TLSv1.3' });
   });
 });
 

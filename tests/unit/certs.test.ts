@@ -3,9 +3,10 @@
  * with forge), the extensions and validity are what clients expect, renew keeps the CA, private
  * keys are 0600, and an admin pair whose key does not match is refused clearly.
  */
+import { spawnSync } from 'node:child_process';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import forge from 'node-forge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,6 +26,56 @@ import {
 } from '../../server/src/tls/certs.js';
 
 const DAY = 24 * 3600_000;
+
+/** `openssl` output (stdout and stderr, exit status ignored). */
+function openssl(args: string[]): string {
+  const run = spawnSync('openssl', args, { encoding: 'utf8' });
+  return `${run.stdout}${run.stderr}`;
+}
+
+/** An intermediate CA signed by `ca`: what pathLenConstraint 0 forbids. */
+function createSubCa(ca: { certPem: string; keyPem: string }) {
+  const keys = forge.pki.rsa.generateKeyPair(2048);
+  const caCert = forge.pki.certificateFromPem(ca.certPem);
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = keys.publicKey;
+  cert.serialNumber = '2f' + '00'.repeat(15);
+  cert.validity.notBefore = new Date(Date.now() - DAY);
+  cert.validity.notAfter = new Date(Date.now() + 30 * DAY);
+  cert.setSubject([{ name: 'commonName', value: 'sub CA' }]);
+  cert.setIssuer(caCert.subject.attributes);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: true, critical: true },
+    { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+    { name: 'subjectKeyIdentifier' },
+    { name: 'authorityKeyIdentifier', keyIdentifier: caCert.generateSubjectKeyIdentifier().getBytes() },
+  ]);
+  cert.sign(forge.pki.privateKeyFromPem(ca.keyPem) as forge.pki.rsa.PrivateKey, forge.md.sha256.create());
+  return { certPem: forge.pki.certificateToPem(cert), keyPem: forge.pki.privateKeyToPem(keys.privateKey) };
+}
+
+/** A CA as Portico made them before: no pathLenConstraint, the same name everywhere. */
+function createLegacyCa() {
+  const keys = forge.pki.rsa.generateKeyPair(2048);
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = keys.publicKey;
+  cert.serialNumber = '1f' + '00'.repeat(15);
+  cert.validity.notBefore = new Date(Date.now() - DAY);
+  cert.validity.notAfter = new Date(Date.now() + 3650 * DAY);
+  const name = [
+    { name: 'commonName', value: 'Portico organisation CA' },
+    { name: 'organizationName', value: 'Portico' },
+  ];
+  cert.setSubject(name);
+  cert.setIssuer(name);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: true, critical: true },
+    { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
+    { name: 'subjectKeyIdentifier' },
+  ]);
+  cert.sign(keys.privateKey, forge.md.sha256.create());
+  return { certPem: forge.pki.certificateToPem(cert), keyPem: forge.pki.privateKeyToPem(keys.privateKey) };
+}
 let dir: string;
 
 beforeAll(() => {
@@ -69,6 +120,50 @@ describe('CA and server certificate', () => {
     expect(cert.checkIssued(new X509Certificate(other.certPem))).toBe(false);
   });
 
+  it('the CA may sign server certificates only (pathLenConstraint 0), and each installation names its own', () => {
+    const one = createCa();
+    const two = createCa();
+    for (const pem of [one.certPem, two.certPem]) {
+      expect(forge.pki.certificateFromPem(pem).getExtension('basicConstraints')).toMatchObject({ cA: true, critical: true, pathLenConstraint: 0 });
+    }
+    // OpenSSL enforces it: a leaf under a sub-CA that this CA signed does not verify; a leaf signed by the CA does.
+    const sub = createSubCa(one);
+    const leafOfSub = createServerCert(sub, { hosts: ['a.example'], ips: [] });
+    const files = { ca: join(dir, 'pl-ca.pem'), sub: join(dir, 'pl-sub.pem'), leaf: join(dir, 'pl-leaf.pem'), direct: join(dir, 'pl-direct.pem') };
+    writeFileSync(files.ca, one.certPem);
+    writeFileSync(files.sub, sub.certPem);
+    writeFileSync(files.leaf, leafOfSub.certPem);
+    writeFileSync(files.direct, createServerCert(one, { hosts: ['a.example'], ips: [] }).certPem);
+    expect(openssl(['verify', '-CAfile', files.ca, files.direct])).toMatch(/OK/);
+    expect(openssl(['verify', '-CAfile', files.ca, '-untrusted', files.sub, files.leaf])).toMatch(/path length constraint exceeded/);
+    const subject = (pem: string) => new X509Certificate(pem).subject;
+    const cn = (pem: string) => /^CN=(.*)$/m.exec(subject(pem))?.[1];
+    const host = hostname().toLowerCase();
+    expect(cn(one.certPem)).toMatch(new RegExp(`^Portico CA ${host.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} [0-9a-f]{8}$`));
+    expect(cn(one.certPem)).not.toBe(cn(two.certPem));
+    expect(new X509Certificate(one.certPem).serialNumber).not.toBe(new X509Certificate(two.certPem).serialNumber);
+    // The server certificate names its own CA as issuer, and a sub-CA under it would be invalid.
+    const server = new X509Certificate(createServerCert(one, { hosts: ['a.example'], ips: [] }).certPem);
+    expect(server.issuer).toBe(subject(one.certPem));
+    // A very long host name still fits the 64-character common name.
+    expect(cn(createCa({ host: 'x'.repeat(80) }).certPem)!.length).toBeLessThanOrEqual(64);
+  });
+
+  it('a CA made before pathLenConstraint (none, the old shared name) keeps working: init and renew reuse it', () => {
+    const data = join(dir, 'old-ca');
+    const old = createLegacyCa();
+    const paths = tlsPaths(data);
+    mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+    writeFileSync(paths.caCert, old.certPem);
+    writeFileSync(paths.caKey, old.keyPem, { mode: 0o600 });
+    const init = initCertificates(data, { hosts: ['portico.test'], ips: [] });
+    expect(init.createdCa).toBe(false);
+    expect(readFileSync(paths.caCert, 'utf8')).toBe(old.certPem);
+    const caCert = new X509Certificate(old.certPem);
+    expect(new X509Certificate(readFileSync(paths.serverCert)).checkIssued(caCert)).toBe(true);
+    expect(renewCertificates(data).ca.fingerprint256).toBe(caCert.fingerprint256);
+  });
+
   it('refuses bad names and empty SAN lists', () => {
     expect(() => normalizeSans({ hosts: ['bad name!'], ips: [] })).toThrow(TlsError);
     expect(() => normalizeSans({ hosts: [], ips: ['999.1.1.1'] })).toThrow(/not an IP address/);
@@ -78,13 +173,13 @@ describe('CA and server certificate', () => {
 });
 
 describe('in the data directory', () => {
-  it('init writes ca/server pairs with private keys 0600; renew keeps the CA and replaces the server certificate', () => {
+  it('init writes ca/server pairs 0600 in a 0700 directory; renew keeps the CA and replaces the server certificate', () => {
     const data = join(dir, 'data');
     const paths = tlsPaths(data);
     const first = initCertificates(data, { hosts: ['portico.test'], ips: ['127.0.0.1'] });
     expect(first.createdCa).toBe(true);
-    for (const key of [paths.caKey, paths.serverKey]) expect(statSync(key).mode & 0o777).toBe(0o600);
-    for (const cert of [paths.caCert, paths.serverCert]) expect(statSync(cert).mode & 0o777).toBe(0o644); // public, not writable by others
+    // Keys and certificates alike: every file in the data directory is the server user's only.
+    for (const file of [paths.caKey, paths.serverKey, paths.caCert, paths.serverCert]) expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(statSync(paths.dir).mode & 0o777).toBe(0o700);
     expect(first.ca.fingerprint256).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
     expect(first.ca.fingerprint256).toBe(new X509Certificate(readFileSync(paths.caCert)).fingerprint256);

@@ -19,12 +19,13 @@
 import busboy from 'busboy';
 import { createHash, createHmac, randomBytes, timingSafeEqual, type Hmac } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Context } from 'koa';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { AppError } from '../errors.js';
 import { rawBodyWithin } from '../http/body.js';
+import { privateDir } from '../private-fs.js';
 import type { ServerSecret } from '../secrets.js';
 import type { ProviderRecord } from '../store/portal.js';
 import type { Store } from '../store/store.js';
@@ -340,7 +341,7 @@ export class ProviderGate {
     } catch {
       throw new AppError(400, 'invalid_request', 'a multipart body needs a boundary in its Content-Type');
     }
-    if (maxFileBytes > 0) await mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
+    if (maxFileBytes > 0) await privateDir(this.tmpDir);
     // From here to req.pipe nothing awaits: every listener of the body is there from its first chunk.
     const fields: [string, string][] = [];
     let fieldBytes = 0;

@@ -17,6 +17,7 @@
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { closeSync, fsync, openSync } from 'node:fs';
+import { privateFileSync, tightenIfExists } from '../private-fs.js';
 import { chatStateOf, type Chat, type EventDraft, type Message, type PresenceState } from '../../../shared/index.js';
 import { conflict, notFound, AppError } from '../errors.js';
 import { Checkpointer } from './checkpointer.js';
@@ -99,6 +100,13 @@ export class SqliteStore implements Store {
   readonly calls: SqliteCallStore;
 
   constructor(file: string, options: { synchronous?: 'FULL' | 'NORMAL' } = {}) {
+    if (file !== ':memory:' && file !== '' && !file.startsWith('file:')) {
+      // SQLite makes the database 0644 (less the umask), and its -wal and -shm with the database's
+      // mode: an empty file made 0600 first is what it opens as a new database.
+      privateFileSync(file);
+      tightenIfExists(`${file}-wal`);
+      tightenIfExists(`${file}-shm`);
+    }
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     // FULL is kept by syncing the WAL ourselves, off the event loop (see the top of this file).

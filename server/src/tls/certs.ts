@@ -2,18 +2,21 @@
  * The organisation's TLS certificates: a CA made once per installation, and the server
  * certificate it signs (renewed from the same CA, so clients pinned to the CA's fingerprint keep
  * trusting the server). Keys come from node:crypto; the X.509 certificates are built and signed
- * with node-forge (SHA-256). Everything lives in <dataDir>/tls/, private keys mode 0600.
+ * with node-forge (SHA-256). Everything lives in <dataDir>/tls/ (0700), every file 0600 like the
+ * rest of the data directory (the certificates are public, but the server alone reads them there:
+ * the admin hands ca.crt out from `portico cert show`'s path).
  *
  * An admin may supply their own PEM certificate and key instead (PORTICO_TLS_CERT/_KEY): they
  * are checked to belong together before the server uses them.
  */
 import { createPrivateKey, generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import forge from 'node-forge';
 import { ConfigError } from '../config.js';
+import { PRIVATE_FILE, privateDirSync } from '../private-fs.js';
 
 /** A TLS problem an admin must fix (bad files, missing CA, mismatched key): printed as is. */
 export class TlsError extends ConfigError {}
@@ -86,21 +89,36 @@ function validity(cert: forge.pki.Certificate, days: number, now: Date) {
   cert.validity.notAfter = new Date(now.getTime() + days * DAY);
 }
 
-/** A new organisation CA: RSA 3072, self-signed, CA:true, keyCertSign/cRLSign, 10 years. */
-export function createCa({ commonName = 'Portico organisation CA', now = new Date() } = {}): Pem {
+/**
+ * The CA's own name: "Portico CA <host> <8 random hex>". Every installation used to be called
+ * "Portico organisation CA", so a client trusting two of them could not tell them apart (and
+ * chain building picks a CA by name). At most 64 characters, the X.509 limit for a common name.
+ */
+export function caCommonName(host = hostname()): string {
+  const tag = randomBytes(4).toString('hex');
+  const name = host.toLowerCase().replace(/[^a-z0-9.-]/g, '-').slice(0, 64 - 'Portico CA  '.length - tag.length) || 'portico';
+  return `Portico CA ${name} ${tag}`;
+}
+
+/**
+ * A new organisation CA: RSA 3072, self-signed, 10 years, keyCertSign/cRLSign, CA:true with
+ * pathLenConstraint 0: it signs server certificates only, never another CA (a stolen CA key
+ * still cannot mint intermediates that clients would accept below it).
+ */
+export function createCa({ commonName, host, now = new Date() }: { commonName?: string; host?: string; now?: Date } = {}): Pem {
   const { keyPem, forgeKey, publicKey } = rsaKeys(3072);
   const cert = forge.pki.createCertificate();
   cert.publicKey = publicKey;
   cert.serialNumber = serial();
   validity(cert, CA_VALIDITY_DAYS, now);
   const name = [
-    { name: 'commonName', value: commonName },
+    { name: 'commonName', value: commonName ?? caCommonName(host) },
     { name: 'organizationName', value: 'Portico' },
   ];
   cert.setSubject(name);
   cert.setIssuer(name);
   cert.setExtensions([
-    { name: 'basicConstraints', cA: true, critical: true },
+    { name: 'basicConstraints', cA: true, pathLenConstraint: 0, critical: true },
     { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
     { name: 'subjectKeyIdentifier' },
   ]);
@@ -219,8 +237,8 @@ export function validatePair({ certPem, keyPem }: Pem, what = { cert: 'the certi
   return cert;
 }
 
-/** Writes atomically (temporary file, then rename), private files with mode 0600. */
-function writeAtomic(path: string, data: string, mode: number) {
+/** Writes atomically (temporary file, then rename), mode 0600. */
+function writeAtomic(path: string, data: string, mode = PRIVATE_FILE) {
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   writeFileSync(tmp, data, { mode });
   chmodSync(tmp, mode); // the umask may have taken bits off; never more than asked
@@ -252,8 +270,8 @@ export interface InitResult extends CertStatus {
 
 function writeServer(paths: TlsPaths, pem: Pem) {
   // Key first: a watcher that sees the new certificate then finds its key already there.
-  writeAtomic(paths.serverKey, pem.keyPem, 0o600);
-  writeAtomic(paths.serverCert, pem.certPem, 0o644);
+  writeAtomic(paths.serverKey, pem.keyPem);
+  writeAtomic(paths.serverCert, pem.certPem);
 }
 
 /**
@@ -263,7 +281,8 @@ function writeServer(paths: TlsPaths, pem: Pem) {
 export function initCertificates(dataDir: string, sans: SanList, now = new Date()): InitResult {
   const paths = tlsPaths(dataDir);
   const names = normalizeSans(sans);
-  mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+  privateDirSync(resolve(dataDir));
+  privateDirSync(paths.dir);
   let createdCa = false;
   let ca: Pem;
   if (existsSync(paths.caCert) || existsSync(paths.caKey)) {
@@ -271,8 +290,8 @@ export function initCertificates(dataDir: string, sans: SanList, now = new Date(
     validatePair(ca, { cert: paths.caCert, key: paths.caKey });
   } else {
     ca = createCa({ now });
-    writeAtomic(paths.caKey, ca.keyPem, 0o600);
-    writeAtomic(paths.caCert, ca.certPem, 0o644);
+    writeAtomic(paths.caKey, ca.keyPem);
+    writeAtomic(paths.caCert, ca.certPem);
     createdCa = true;
   }
   const server = createServerCert(ca, names, { now });

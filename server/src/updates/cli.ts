@@ -4,10 +4,10 @@
  * terminal registry and its seats).
  */
 import type { Command, Option } from 'commander';
-import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfig, type ServerConfig } from '../config.js';
 import { notFound } from '../errors.js';
+import { privateDirSync } from '../private-fs.js';
 import { databaseFile } from '../server.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { ManifestInfo } from './publish.js';
@@ -28,7 +28,7 @@ const describe = (m: ManifestInfo) =>
   [m.manifest, m.version, m.files.join(', '), SIGNATURE_WORDS[m.signature ?? 'none'], ...(m.allowDowngrade ? ['downgrade allowed'] : [])].join('\t');
 
 async function withStore(config: ServerConfig, fn: (store: SqliteStore) => Promise<void>) {
-  mkdirSync(resolve(config.dataDir), { recursive: true, mode: 0o700 });
+  privateDirSync(resolve(config.dataDir));
   const store = new SqliteStore(databaseFile(config.dataDir));
   try {
     await fn(store);

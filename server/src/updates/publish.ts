@@ -18,10 +18,11 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { copyFile, lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse, parseDocument } from 'yaml';
 import { AppError } from '../errors.js';
+import { copyPrivate, privateDir } from '../private-fs.js';
 import { UPDATE_FILE, updatesDir } from './serve.js';
 import { loadSigningKey, SIGNATURE_SUFFIX, signatureFor, signatureVerifies, signingKeyPath } from './signing.js';
 
@@ -153,19 +154,19 @@ export async function publishUpdates(sourceDir: string, dataDir: string, options
   const keptSignatures = kept.map((m) => m.manifest + SIGNATURE_SUFFIX).filter((f) => existsSync(join(target, f)));
   const fromTarget = new Set([...kept.flatMap((m) => [m.manifest, ...m.files]), ...keptSignatures].filter((f) => !fromSource.has(f)));
 
-  await mkdir(dataDir, { recursive: true });
+  await privateDir(dataDir);
   const stamp = `${process.pid}-${Date.now()}`;
   const staging = `${target}.new-${stamp}`;
   const old = `${target}.old-${stamp}`;
-  await mkdir(staging, { recursive: true });
+  await privateDir(staging);
   try {
-    for (const f of fromTarget) await copyFile(join(target, f), join(staging, f));
-    for (const f of fromSource) await copyFile(join(sourceDir, f), join(staging, f));
+    for (const f of fromTarget) await copyPrivate(join(target, f), join(staging, f));
+    for (const f of fromSource) await copyPrivate(join(sourceDir, f), join(staging, f));
     // Manifests last, so even the staging directory never has a manifest before its files.
     for (const m of fresh) {
       const bytes = await manifestBytes(sourceDir, m.manifest, options.allowDowngrade === true);
-      if (key) await writeFile(join(staging, m.manifest + SIGNATURE_SUFFIX), signatureFor(key, bytes));
-      await writeFile(join(staging, m.manifest), bytes);
+      if (key) await writeFile(join(staging, m.manifest + SIGNATURE_SUFFIX), signatureFor(key, bytes), { mode: 0o600 });
+      await writeFile(join(staging, m.manifest), bytes, { mode: 0o600 });
       m.allowDowngrade = options.allowDowngrade === true;
       m.signature = key ? 'valid' : 'none';
     }

@@ -6,10 +6,10 @@
  * the base64 of the 64-byte signature over the manifest's exact bytes, and a newline.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { AppError } from '../errors.js';
+import { privateDirSync, tightenIfExists } from '../private-fs.js';
 
 export const SIGNATURE_SUFFIX = '.sig';
 export const signingKeyPath = (dataDir: string) => join(resolve(dataDir), 'update-signing.key');
@@ -20,11 +20,12 @@ export const publicKeyText = (key: KeyObject) => createPublicKey(key).export({ f
 /** Makes a new key pair; refuses to replace an existing key unless `force` (clients pinned the old one). */
 export async function generateSigningKey(dataDir: string, force = false): Promise<{ path: string; publicKey: string }> {
   const path = signingKeyPath(dataDir);
-  mkdirSync(resolve(dataDir), { recursive: true, mode: 0o700 });
+  privateDirSync(resolve(dataDir));
   const { privateKey } = generateKeyPairSync('ed25519');
   const pem = privateKey.export({ format: 'pem', type: 'pkcs8' });
   try {
     await writeFile(path, pem, { mode: 0o600, flag: force ? 'w' : 'wx' });
+    tightenIfExists(path); // a replaced key keeps its old mode otherwise
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
       throw new AppError(409, 'conflict', `${path} exists: clients pin its public key; use --force to replace it (then give clients the new key)`);

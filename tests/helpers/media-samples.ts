@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ZipFile } from 'yazl';
 
 const VIDEO = ['-f', 'lavfi', '-i', 'testsrc=size=32x32:rate=5', '-t', '0.4'];
 const PICTURE = ['-f', 'lavfi', '-i', 'testsrc=size=32x32', '-frames:v', '1'];
@@ -73,3 +74,29 @@ export function sample(ext: SampleExt, size: number, seed: number): Buffer {
  * "some video" without ffmpeg: what file-type recognizes as video/mp4.
  */
 export const MP4_FTYP = Buffer.from('000000186674797069736f6d0000020069736f6d69736f32', 'hex');
+
+export interface ZipEntry {
+  name: string;
+  data: string | Buffer;
+  /** Unix mode (file type bits included). */
+  mode?: number;
+}
+
+/**
+ * A zip archive built with yazl; a name ending in "/" is an empty directory. `compress: false`
+ * stores entries as they are (so their sizes on disk are known exactly).
+ */
+export function makeZip(files: ZipEntry[], { compress = true } = {}): Promise<Buffer> {
+  const zip = new ZipFile();
+  for (const f of files) {
+    if (f.name.endsWith('/')) zip.addEmptyDirectory(f.name);
+    else zip.addBuffer(Buffer.from(f.data), f.name, { compress, ...(f.mode === undefined ? {} : { mode: f.mode }) });
+  }
+  zip.end();
+  const chunks: Buffer[] = [];
+  return new Promise((ok, fail) => {
+    zip.outputStream.on('data', (c: Buffer) => chunks.push(c));
+    zip.outputStream.on('end', () => ok(Buffer.concat(chunks)));
+    zip.outputStream.on('error', fail);
+  });
+}

@@ -5,72 +5,22 @@
  * working directory, so a data-dir option that is not honoured cannot litter the repository with
  * ./data; every child is killed at the end whatever happens.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import Database from 'better-sqlite3';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, it } from 'vitest';
+import { ROOT, runCli, spawnCli, tempDir } from '../helpers/cli.js';
 import { Client, PASSWORD, eventually, login, startTestServer, type TestServer } from '../helpers/server.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const MAIN = join(ROOT, 'server/src/main.ts');
-const TSX_LOADER = new URL('node_modules/tsx/dist/loader.mjs', new URL(`file://${ROOT}`)).href;
-
-const children = new Set<ChildProcess>();
-const scratch: string[] = [];
-const tempDir = (prefix: string) => {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  scratch.push(dir);
-  return dir;
-};
 let workDir: string;
 
-/** The environment without any PORTICO_* setting of the machine running the tests. */
-function cleanEnv(extra: Record<string, string>) {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PORTICO_') && v !== undefined) env[k] = v;
-  return { ...env, ...extra };
-}
-
-function spawnCli(args: string[], env: Record<string, string> = {}, cwd = workDir) {
-  const child = spawn(process.execPath, ['--import', TSX_LOADER, MAIN, ...args], { cwd, env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  return child;
-}
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a CLI command to its end (60 s at most: a fresh Node process loading TypeScript is slow on 2 busy cores). */
-function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawnCli(args, env);
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d) => (stdout += d));
-    child.stderr!.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`portico ${args.join(' ')}: still running after 60 s\n${stdout}\n${stderr}`));
-    }, 60_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+/** Runs a CLI command to its end in the file's working directory (60 s at most). */
+const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { env, cwd: workDir, timeoutMs: 60_000 });
 
 /** `portico start` until its banner is out; answers the child and the banner. */
 function startCli(args: string[], env: Record<string, string>, cwd = workDir) {
-  const child = spawnCli(['start', ...args], { PORTICO_PORT: '0', PORTICO_LOG_LEVEL: 'warn', ...env }, cwd);
+  const child = spawnCli(['start', ...args], { env: { PORTICO_PORT: '0', PORTICO_LOG_LEVEL: 'warn', ...env }, cwd });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d) => (stdout += d));
@@ -130,10 +80,6 @@ function readmeCommands(heading: string): string[][] {
 
 beforeAll(() => {
   workDir = tempDir('portico-cli-cwd-');
-});
-afterAll(() => {
-  for (const child of children) child.kill('SIGKILL');
-  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
 });
 
 describe.concurrent('portico CLI', () => {

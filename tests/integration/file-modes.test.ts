@@ -10,10 +10,10 @@ import { createHash } from 'node:crypto';
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ZipFile } from 'yazl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initCertificates } from '../../server/src/tls/certs.js';
 import { publishUpdates } from '../../server/src/updates/publish.js';
+import { makeZip } from '../helpers/media-samples.js';
 import { reply, startTestServer, type TestServer } from '../helpers/server.js';
 
 let dataDir: string;
@@ -37,15 +37,6 @@ function wrongModes(root: string): string[] {
 /** Every path under `root`, for the record of what the walk saw. */
 const allPaths = (root: string) => (readdirSync(root, { recursive: true }) as string[]).sort();
 
-function zip(entries: Record<string, string>): Promise<Buffer> {
-  return new Promise((ok, fail) => {
-    const file = new ZipFile();
-    for (const [name, text] of Object.entries(entries)) file.addBuffer(Buffer.from(text), name);
-    file.end();
-    const chunks: Buffer[] = [];
-    file.outputStream.on('data', (c: Buffer) => chunks.push(c)).on('end', () => ok(Buffer.concat(chunks))).on('error', fail);
-  });
-}
 
 // A real 1x1 PNG (uploads may be sniffed).
 const PNG = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==', 'base64');
@@ -82,7 +73,10 @@ async function useEverything(s: TestServer, round: number) {
   const game = new FormData();
   game.set('channel', 'lobby');
   game.set('title', `Game ${round}`);
-  const archive = await zip({ 'index.html': `<!doctype html><title>g${round}</title>`, 'js/game.js': `console.log(${round})` });
+  const archive = await makeZip([
+    { name: 'index.html', data: `<!doctype html><title>g${round}</title>` },
+    { name: 'js/game.js', data: `console.log(${round})` },
+  ]);
   game.set('file', new Blob([new Uint8Array(archive)], { type: 'application/zip' }), 'game.zip');
   const unpacked = await reply(await fetch(`${s.url}/cgi/media`, { method: 'POST', body: game, headers: auth }));
   expect(unpacked.status, JSON.stringify(unpacked.body)).toBe(201);

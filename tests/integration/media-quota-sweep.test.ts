@@ -7,24 +7,12 @@ import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ZipFile } from 'yazl';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { pseudoRandom, sample } from '../helpers/media-samples.js';
+import { makeZip, pseudoRandom, sample } from '../helpers/media-samples.js';
 import { eventually, expectError, reply, startTestServer, type TestServer } from '../helpers/server.js';
 
 const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
-function makeZip(files: Array<{ name: string; data: string | Buffer }>): Promise<Buffer> {
-  const zip = new ZipFile();
-  for (const f of files) zip.addBuffer(Buffer.from(f.data), f.name, { compress: false });
-  zip.end();
-  const chunks: Buffer[] = [];
-  return new Promise((ok, fail) => {
-    zip.outputStream.on('data', (c: Buffer) => chunks.push(c));
-    zip.outputStream.on('end', () => ok(Buffer.concat(chunks)));
-    zip.outputStream.on('error', fail);
-  });
-}
 
 function filesUnder(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -84,7 +72,7 @@ describe('per-provider storage quota', () => {
   it('a game counts its archive and its unpacked files; a refused game leaves nothing in games or tmp', async () => {
     const unpacked = pseudoRandom(6000, 5); // stored uncompressed: the zip is a little larger than its content
     const index = '<!doctype html><title>G</title>';
-    const game = await makeZip([{ name: 'index.html', data: index }, { name: 'data.bin', data: unpacked }]);
+    const game = await makeZip([{ name: 'index.html', data: index }, { name: 'data.bin', data: unpacked }], { compress: false });
     const gameBytes = game.length + unpacked.length + index.length;
     const picture = sample('png', 4000, 6);
     // Room for the picture plus the archive, but not plus what it unpacks to.
@@ -120,7 +108,7 @@ describe('deleting expired media', () => {
     const shared = sample('png', 3000, 10);
     const alone = sample('mp4', 3000, 11);
     const keep = sample('png', 3000, 12);
-    const game = await makeZip([{ name: 'index.html', data: '<!doctype html><title>G</title>' }]);
+    const game = await makeZip([{ name: 'index.html', data: '<!doctype html><title>G</title>' }], { compress: false });
     const push = async (name: string, data: Buffer, expires?: string) => {
       const res = await upload(server!, key, { channel: 'lobby', ...(expires ? { expires } : {}) }, { name, data });
       expect(res.status, `${name}: ${JSON.stringify(res.body)}`).toBe(201);

@@ -8,10 +8,9 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { ZipFile } from 'yazl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaResponse, PORTAL_LIMITS } from '../../shared/index.js';
-import { sample } from '../helpers/media-samples.js';
+import { makeZip, pseudoRandom, sample } from '../helpers/media-samples.js';
 import { Client, expectError, startTestServer, type TestServer, reply } from '../helpers/server.js';
 
 const GAME_CSP = "sandbox allow-scripts; default-src 'self' 'unsafe-inline' data: blob:; connect-src 'none'; frame-ancestors 'self'";
@@ -22,19 +21,6 @@ let key: string;
 let viewer: Client;
 
 // ------------------------------------------------------------------ helpers
-/** Deterministic pseudo-random bytes (mulberry32): different seeds, different contents. */
-function bytes(n: number, seed: number): Buffer {
-  const out = Buffer.alloc(n);
-  let a = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = (t ^ (t >>> 14)) & 0xff;
-  }
-  return out;
-}
 const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 interface FilePart {
@@ -80,21 +66,6 @@ function rawGet(path: string): Promise<{ status: number; data: Buffer }> {
   });
 }
 
-/** A zip archive built with yazl; `mode` sets the Unix mode (file type bits included). */
-function makeZip(files: Array<{ name: string; data: string | Buffer; mode?: number }>): Promise<Buffer> {
-  const zip = new ZipFile();
-  for (const f of files) {
-    if (f.name.endsWith('/')) zip.addEmptyDirectory(f.name);
-    else zip.addBuffer(Buffer.from(f.data), f.name, f.mode === undefined ? {} : { mode: f.mode });
-  }
-  zip.end();
-  const chunks: Buffer[] = [];
-  return new Promise((ok, fail) => {
-    zip.outputStream.on('data', (c: Buffer) => chunks.push(c));
-    zip.outputStream.on('end', () => ok(Buffer.concat(chunks)));
-    zip.outputStream.on('error', fail);
-  });
-}
 
 /** Replaces every occurrence of a same-length byte string (file names are not covered by the CRC). */
 function patch(zip: Buffer, from: string, to: string): Buffer {
@@ -244,10 +215,10 @@ describe('uploading media', () => {
 
   it('types off the allow-list, or declared as something else than the extension says: 415', async () => {
     const cases: FilePart[] = [
-      { name: 'setup.exe', data: bytes(100, 5), type: 'application/x-msdownload' },
+      { name: 'setup.exe', data: pseudoRandom(100, 5), type: 'application/x-msdownload' },
       { name: 'page.html', data: Buffer.from('<script>alert(1)</script>'), type: 'text/html' },
       { name: 'drawing.svg', data: Buffer.from('<svg/>'), type: 'image/svg+xml' },
-      { name: 'noextension', data: bytes(100, 6) },
+      { name: 'noextension', data: pseudoRandom(100, 6) },
       { name: 'photo.png', data: Buffer.from('<script>alert(1)</script>'), type: 'text/html' },
     ];
     for (const file of cases) {
@@ -269,7 +240,7 @@ describe('uploading media', () => {
       [{ name: 'snake.zip', data: png, type: 'application/zip' }, /image\/png/],
       [{ name: 'photo.png', data: game }, /application\/zip/],
       [{ name: 'picture', data: png, type: 'video/mp4' }, /image\/png/], // no extension: the declared type must agree too
-      [{ name: 'clip.mp4', data: bytes(3000, 22) }, /not .*recogni[sz]ed/],
+      [{ name: 'clip.mp4', data: pseudoRandom(3000, 22) }, /not .*recogni[sz]ed/],
     ];
     for (const [file, bytesAre] of cases) {
       const res = await upload({ channel: 'lobby', title: 'Mislabelled' }, file);
@@ -525,7 +496,7 @@ describe('games', () => {
     expect(existsSync(join(server.dataDir, '..', 'evil.txt'))).toBe(false);
     expect((await viewer.get('/api/v1/media')).body.items.map((i: any) => i.title)).not.toContain('zip-slip');
     // Bytes that are no zip at all are refused before any unpacking: they are not a game.
-    const notZip = await upload({ channel: 'lobby', title: 'not a zip' }, { name: 'game.zip', data: bytes(5000, 9), type: 'application/zip' });
+    const notZip = await upload({ channel: 'lobby', title: 'not a zip' }, { name: 'game.zip', data: pseudoRandom(5000, 9), type: 'application/zip' });
     expectError(notZip, 415, 'unsupported_media_type', 'not a zip', { strict: true });
     expect(dirsUnder(dataPath('games'))).toEqual([sha(game)]);
   });

@@ -3,46 +3,19 @@
  * and client updates published with `portico update publish` (signed with `--sign` and the key
  * from `portico update keygen`) and served at /updates/.
  */
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { isPublicKey, verifyManifest } from '../../electron/main/update-trust.js';
 import { publishUpdates } from '../../server/src/updates/publish.js';
 import { generateSigningKey } from '../../server/src/updates/signing.js';
+import { runCli, tempDir } from '../helpers/cli.js';
 import { Client, PASSWORD, expectError, startTestServer, type TestServer } from '../helpers/server.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const MAIN = join(ROOT, 'server/src/main.ts');
-const TSX_LOADER = new URL('node_modules/tsx/dist/loader.mjs', new URL(`file://${ROOT}`)).href;
-
-const scratch: string[] = [];
-const tempDir = (prefix: string) => {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  scratch.push(dir);
-  return dir;
-};
-afterAll(() => {
-  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
-});
-
 /** Runs the `portico` CLI as a child process (without the machine's PORTICO_* settings). */
-function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const clean: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PORTICO_') && v !== undefined) clean[k] = v;
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      ['--import', TSX_LOADER, MAIN, ...args],
-      { cwd: tempDir('portico-tu-cwd-'), env: { ...clean, ...env }, timeout: 20_000 },
-      (error, stdout, stderr) => resolve({ code: error ? ((error as any).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { env });
 
 const loginWith = (server: TestServer, username: string, client?: unknown) =>
   new Client(server.url).post('/api/v1/login', { username, password: PASSWORD, ...(client ? { client } : {}) });

@@ -306,7 +306,12 @@ export function openApiDocument(routes: RouteSpec[], version: string) {
   Object.assign(paths, handServedPaths());
   return {
     openapi: '3.1.0',
-    info: { title: 'Portico API', version, description: 'Everything over one HTTP(S) origin; events by long poll.' },
+    info: {
+      title: 'Portico API',
+      version,
+      description:
+        'Everything over one HTTP(S) origin; events by long poll. Behind a proxy that allows only GET and POST, send a PUT, PATCH or DELETE under /api/ as POST with `X-HTTP-Method-Override: PUT|PATCH|DELETE`: it meets the same authentication, validation and limits as the method it names (any other use of the header is 400 `invalid_method_override`).',
+    },
     servers: [{ url: '/', description: 'the server that serves this document' }],
     paths,
     components: {

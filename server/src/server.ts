@@ -4,7 +4,7 @@
  * no admin nobody has the password of), and runs the background duties (presence
  * sweeper, changes from the admin CLI, retention, the media sweep). `close()` stops all of it cleanly.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
@@ -79,7 +79,16 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
   await calls.sweep(); // rings that ran out while the server was down
   const services: Services = { config, log, store, sessions: new Sessions(store, config.sessionDays), hub, topics, presence, secret, providers, calls };
 
-  const handle = buildApp(services);
+  const lane = buildApp(services);
+  // The ports are bound before the first admin is made (below), so a request can come before the
+  // start is complete: it waits for it rather than meet a server without its administrator.
+  let started = false;
+  let markStarted!: () => void;
+  const whenStarted = new Promise<void>((ok) => (markStarted = ok));
+  const handle: RequestListener = (req, res) => {
+    if (started) lane(req, res);
+    else void whenStarted.then(() => lane(req, res));
+  };
   const http = createServer(handle);
   http.keepAliveTimeout = 30_000; // re-polls reuse the connection; proxies keep theirs open longer
   // Bound how long a client may take to send its request (slow senders hold sockets); held polls
@@ -115,14 +124,22 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
   // Only once every port is ours: a start that fails creates no admin whose password nobody saw.
   let generatedAdminPassword: string | undefined;
   let noAdministrator = false;
-  if ((await store.countUsers()) === 0) {
-    const password = config.adminPassword ?? (generatedAdminPassword = randomPassword());
-    await new Accounts(store).createUser({ username: 'admin', password, displayName: 'Administrator', isAdmin: true });
-    log.info('created the user admin');
-  } else if (!(await store.listUsers()).some((u) => u.isAdmin)) {
-    noAdministrator = true; // users were added before the first start
-    log.warn('there is no administrator: make one with `portico user add NAME --admin`');
+  try {
+    if ((await store.countUsers()) === 0) {
+      const password = config.adminPassword ?? (generatedAdminPassword = randomPassword());
+      await new Accounts(store).createUser({ username: 'admin', password, displayName: 'Administrator', isAdmin: true });
+      log.info('created the user admin');
+    } else if (!(await store.listUsers()).some((u) => u.isAdmin)) {
+      noAdministrator = true; // users were added before the first start
+      log.warn('there is no administrator: make one with `portico user add NAME --admin`');
+    }
+  } catch (error) {
+    await Promise.all([closeServer(http), ...(tls ? [closeServer(tls.https), ...(tls.redirect ? [closeServer(tls.redirect)] : [])] : [])]);
+    await store.close();
+    throw error;
   }
+  started = true;
+  markStarted();
 
   const every = (ms: number, task: () => unknown) => {
     const timer = setInterval(() => {
@@ -169,7 +186,7 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
         timers.forEach(clearInterval);
         // Stop listening first, then answer the held polls, telling their clients not to reuse
         // the connection; closeServer closes the idle ones as they come free.
-        handle.shutDown();
+        lane.shutDown();
         const closing = closeServer(http);
         hub.wakeAll();
         await closing;

@@ -37,3 +37,10 @@ export class Backoff {
     this.failures = 0;
   }
 }
+
+/** The client's backoff settings (ClientOptions): first ceiling 500 ms, cap 30 s unless given. */
+export const clientBackoff = (options: { backoffBaseMs?: number; backoffCapMs?: number; random?: () => number }): BackoffOptions => ({
+  baseMs: options.backoffBaseMs ?? 500,
+  capMs: options.backoffCapMs ?? 30_000,
+  random: options.random ?? Math.random,
+});

@@ -53,3 +53,7 @@ export class ApiError extends Error {
 }
 
 export const networkError = (message: string, cause?: unknown) => new ApiError(0, 'network', message, { cause });
+
+/** Anything a request threw, as an ApiError (what is not one already counts as no answer). */
+export const asApiError = (err: unknown): ApiError =>
+  err instanceof ApiError ? err : networkError(err instanceof Error ? err.message : String(err), err);

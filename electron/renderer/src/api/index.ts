@@ -50,7 +50,7 @@ export type {
   TickerItem,
   TickerView,
   User,
-} from './client.js';
+} from './types.js';
 export { ApiError } from './errors.js';
 export type { OutboxEntry, OutboxState } from './outbox.js';
 export { MemoryStorage, type StorageLike } from './storage.js';

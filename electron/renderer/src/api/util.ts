@@ -1,4 +1,4 @@
-/** Small pieces the client is built from: a serial request lane, wakeable sleeps, client ids. */
+/** Small pieces the client is built from: a serial request lane, wakeable sleeps, client ids, the event handlers. */
 
 /** Runs tasks one at a time in the order given: the client's second (and last) connection. */
 export class SerialQueue {
@@ -77,4 +77,32 @@ export function newClientId(): string {
   bytes[8] = (bytes[8]! & 0x3f) | 0x80;
   const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** Handlers by event type; a failing handler is logged and does not stop the others. */
+export class Emitter {
+  private readonly handlers = new Map<string, Set<(payload: any) => void>>();
+
+  on(type: string, handler: (payload: any) => void): () => void {
+    let set = this.handlers.get(type);
+    if (!set) this.handlers.set(type, (set = new Set()));
+    // Wrapped, so the same function may be subscribed twice and each unsubscribe removes one.
+    const entry = (payload: any) => handler(payload);
+    set.add(entry);
+    return () => {
+      set.delete(entry);
+    };
+  }
+
+  emit(type: string, payload: unknown): void {
+    const set = this.handlers.get(type);
+    if (!set) return;
+    for (const handler of [...set]) {
+      try {
+        handler(payload);
+      } catch (err) {
+        console.error(`portico: a '${type}' handler failed:`, err);
+      }
+    }
+  }
 }

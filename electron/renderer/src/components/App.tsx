@@ -1,7 +1,7 @@
 /** The panel page: sign-in until there is a session, then the panel. */
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import type { PorticoClient } from '../api/index.js';
-import { hostRelay } from '../backend.js';
+import { serveChatWindows } from '../window-bridge.js';
 import { language, setLanguage, t, type Language } from '../i18n.js';
 import { PanelModel } from '../model.js';
 import { saveLanguageSetting } from '../platform.js';
@@ -36,9 +36,9 @@ export function App({ client }: { client: PorticoClient }) {
     if (phase !== 'panel') return;
     document.title = `${t('appName')} — ${client.user?.displayName ?? ''}`;
     model.attach();
-    const stopRelay = hostRelay(client, model);
+    const stopBridge = serveChatWindows(client, model);
     return () => {
-      stopRelay();
+      stopBridge();
       model.detach();
     };
   }, [phase, model, client]);

@@ -6,7 +6,7 @@
  */
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { Chat, ConnectionState, Message, OutboxEntry, PollMode } from '../api/index.js';
-import type { ChatBackend } from '../backend.js';
+import type { ChatBackend } from '../window-bridge.js';
 import { formatTime, joinNames, t, type Key } from '../i18n.js';
 import { ConnectionIndicator } from './ConnectionIndicator.js';
 import { Icon } from './Icon.js';

@@ -1,10 +1,10 @@
 /**
  * A chat in a window of its own (/app/#/chat/<id>): through the panel's client when a panel runs
- * in this browser profile (see backend.ts), else with a client of its own.
+ * in this browser profile (see window-bridge.ts), else with a client of its own.
  */
 import { useEffect, useState } from 'preact/hooks';
 import type { PorticoClient } from '../api/index.js';
-import { connectRelay, localBackend, type ChatBackend } from '../backend.js';
+import { connectToPanel, localBackend, type ChatBackend } from '../window-bridge.js';
 import { t } from '../i18n.js';
 import { ChatView } from './ChatView.js';
 
@@ -15,9 +15,9 @@ export function ChatWindow({ chatId, makeClient }: { chatId: string; makeClient:
   useEffect(() => {
     let alive = true;
     (async () => {
-      const relay = await connectRelay();
-      if (relay) {
-        if (alive) setBackend(relay);
+      const viaPanel = await connectToPanel();
+      if (viaPanel) {
+        if (alive) setBackend(viaPanel);
         return;
       }
       const client = makeClient();

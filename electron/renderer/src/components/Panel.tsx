@@ -1,6 +1,6 @@
 /** The resident panel: own status and connection on top, then contacts, ticker, media, messages, links. */
 import { useEffect, useMemo, useRef } from 'preact/hooks';
-import { localBackend } from '../backend.js';
+import { localBackend } from '../window-bridge.js';
 import { t, type Language } from '../i18n.js';
 import { usePanel, type PanelModel } from '../model.js';
 import { CallStage, IncomingCalls, usePhone } from './Call.js';

@@ -1,11 +1,13 @@
 /**
- * What a chat view needs, and the two ways to get it.
+ * The bridge between the panel's tab and its chat windows: what a chat view needs (ChatBackend),
+ * and the two ways to get it.
  *
  * A login may hold only one poll at a time (a newer poll by the same session replaces the older),
  * so a separate chat window (Electron's, or the browser's pop-out at /app/#/chat/<id>) must not
  * run an event loop of its own next to the panel's. Instead it talks to the panel over a
- * BroadcastChannel: calls go to the panel's client (one outbox, one poll), events come back. Only
- * when no panel answers does the window run a client of its own (a chat link opened directly).
+ * BroadcastChannel: calls go to the panel's client (one outbox, one poll), events come back
+ * (`serveChatWindows` on the panel's side, `connectToPanel` on the window's). Only when no panel
+ * answers does the window run a client of its own (a chat link opened directly).
  */
 import type { Chat, ConnectionState, History, OutboxEntry, PollMode, PorticoClient } from './api/index.js';
 import type { PanelModel } from './model.js';
@@ -55,7 +57,7 @@ const FORWARDED = ['chat.message', 'chat.accepted', 'chat.declined', 'chat.left'
 const CALLS = ['chat', 'history', 'send', 'retry', 'outbox', 'leave', 'startCall'] as const;
 type Call = (typeof CALLS)[number];
 
-type RelayMessage =
+type BridgeMessage =
   | { kind: 'hello'; from: string }
   | { kind: 'here'; from: string; to: string; user: string; connection: { state: ConnectionState; mode: PollMode } }
   | { kind: 'call'; from: string; to: string; id: number; method: Call; args: unknown[] }
@@ -67,13 +69,13 @@ type RelayMessage =
 const randomId = () => Math.random().toString(36).slice(2) + Date.now().toString(36);
 
 /** The panel's side: answers chat windows with its client. Returns a function that stops it. */
-export function hostRelay(client: PorticoClient, model: PanelModel): () => void {
+export function serveChatWindows(client: PorticoClient, model: PanelModel): () => void {
   if (typeof BroadcastChannel === 'undefined') return () => {};
   const id = randomId();
   const channel = new BroadcastChannel(CHANNEL);
   const local = localBackend(client, model);
-  const post = (message: RelayMessage) => channel.postMessage(message);
-  channel.onmessage = (event: MessageEvent<RelayMessage>) => {
+  const post = (message: BridgeMessage) => channel.postMessage(message);
+  channel.onmessage = (event: MessageEvent<BridgeMessage>) => {
     const m = event.data;
     if (!m || typeof m !== 'object') return;
     if (m.kind === 'hello' && client.user) {
@@ -101,7 +103,7 @@ export function hostRelay(client: PorticoClient, model: PanelModel): () => void 
   };
 }
 
-export class RelayError extends Error {
+export class BridgeError extends Error {
   constructor(
     readonly status: number,
     readonly code: string,
@@ -112,7 +114,7 @@ export class RelayError extends Error {
 }
 
 /** The chat window's side: a backend through the panel, or undefined when no panel answers in time. */
-export async function connectRelay(timeoutMs = 600): Promise<ChatBackend | undefined> {
+export async function connectToPanel(timeoutMs = 600): Promise<ChatBackend | undefined> {
   if (typeof BroadcastChannel === 'undefined') return undefined;
   const id = randomId();
   const channel = new BroadcastChannel(CHANNEL);
@@ -125,7 +127,7 @@ export async function connectRelay(timeoutMs = 600): Promise<ChatBackend | undef
     for (const h of [...(handlers.get(type) ?? [])]) h(payload);
   };
 
-  channel.onmessage = (event: MessageEvent<RelayMessage>) => {
+  channel.onmessage = (event: MessageEvent<BridgeMessage>) => {
     const m = event.data;
     if (!m || typeof m !== 'object') return;
     if (m.kind === 'here' && m.to === id) {
@@ -141,19 +143,19 @@ export async function connectRelay(timeoutMs = 600): Promise<ChatBackend | undef
       if (!p) return;
       pending.delete(m.id);
       if (m.ok) p.resolve(m.value);
-      else p.reject(new RelayError(m.error?.status ?? 0, m.error?.code ?? 'error', m.error?.message ?? 'failed'));
+      else p.reject(new BridgeError(m.error?.status ?? 0, m.error?.code ?? 'error', m.error?.message ?? 'failed'));
     } else if (m.kind === 'event' && host && m.from === host.id) {
       if (m.type === 'connection') host.connection = m.payload as typeof host.connection;
       emit(m.type, m.payload);
     } else if (m.kind === 'bye' && host && m.from === host.id) {
       host.connection = { state: 'offline', mode: host.connection.mode };
       emit('connection', host.connection);
-      for (const p of pending.values()) p.reject(new RelayError(0, 'network', 'the panel closed'));
+      for (const p of pending.values()) p.reject(new BridgeError(0, 'network', 'the panel closed'));
       pending.clear();
     }
   };
 
-  channel.postMessage({ kind: 'hello', from: id } satisfies RelayMessage);
+  channel.postMessage({ kind: 'hello', from: id } satisfies BridgeMessage);
   await new Promise<void>((resolve) => {
     answered = resolve;
     setTimeout(resolve, timeoutMs);
@@ -164,16 +166,16 @@ export async function connectRelay(timeoutMs = 600): Promise<ChatBackend | undef
   }
   // Look for a panel again while the one we had is gone (reloaded, reopened).
   setInterval(() => {
-    if (host?.connection.state === 'offline') channel.postMessage({ kind: 'hello', from: id } satisfies RelayMessage);
+    if (host?.connection.state === 'offline') channel.postMessage({ kind: 'hello', from: id } satisfies BridgeMessage);
   }, 3000);
 
   const call = (method: Call, ...args: unknown[]) =>
     new Promise<any>((resolve, reject) => {
       const callId = ++nextCall;
       pending.set(callId, { resolve, reject });
-      channel.postMessage({ kind: 'call', from: id, to: host!.id, id: callId, method, args } satisfies RelayMessage);
+      channel.postMessage({ kind: 'call', from: id, to: host!.id, id: callId, method, args } satisfies BridgeMessage);
       setTimeout(() => {
-        if (pending.delete(callId)) reject(new RelayError(0, 'network', 'the panel did not answer'));
+        if (pending.delete(callId)) reject(new BridgeError(0, 'network', 'the panel did not answer'));
       }, 35_000);
     });
 
@@ -195,6 +197,6 @@ export async function connectRelay(timeoutMs = 600): Promise<ChatBackend | undef
       return () => set.delete(entry);
     },
     connection: () => host!.connection,
-    viewing: (chatId, active) => channel.postMessage({ kind: 'viewing', from: id, chatId, active } satisfies RelayMessage),
+    viewing: (chatId, active) => channel.postMessage({ kind: 'viewing', from: id, chatId, active } satisfies BridgeMessage),
   };
 }

@@ -1,0 +1,124 @@
+/**
+ * The API calls the client makes, one row each: method, path (from the call's arguments), body,
+ * and the answer's schema in shared/ (as a type: the server validates, the bundle carries no zod),
+ * with the part of the answer the client hands back. Adding a call: a row here, a method in
+ * client.ts (and the route in server/src/<feature>/).
+ */
+import type { z } from 'zod';
+import type * as C from '../../../../shared/calls.js';
+import type * as P from '../../../../shared/portal.js';
+import type * as S from '../../../../shared/schemas.js';
+import { ApiError } from './errors.js';
+import type { CallSignal, LoginClientInfo, PresenceState } from './types.js';
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+/** `path` and `body` both take the call's arguments (`_name` where one of them needs not all). */
+export interface Endpoint<Args extends unknown[], Answer, Result> {
+  method: Method;
+  path: (...args: Args) => string;
+  /** The JSON body; none when absent. */
+  body?: (...args: Args) => unknown;
+  /** What the caller gets from the answer (typed by the answer's schema). */
+  pick: (answer: Answer) => Result;
+}
+
+type Answer<T extends z.ZodType> = z.infer<T>;
+/** For calls whose answer the client does not hand on. */
+type Ignored = unknown;
+
+const enc = encodeURIComponent;
+const nothing = (): void => undefined;
+
+/** `path?a=1&b=2` with the given parameters in order, leaving out the undefined ones; `path` alone when none is left. */
+function withQuery(path: string, params: Array<[string, string | number | undefined]>): string {
+  const query = new URLSearchParams();
+  for (const [name, value] of params) if (value !== undefined) query.set(name, String(value));
+  const qs = query.toString();
+  return qs ? `${path}?${qs}` : path;
+}
+
+export type EventsBody = Answer<typeof S.EventsResponse>;
+
+/** The one answer checked at run time: the event loop reads its fields (an answer of another shape is an error, not a crash). */
+function checkEvents(data: unknown): EventsBody {
+  const body = data as { events?: unknown; cursor?: unknown; reset?: unknown } | null;
+  if (body && typeof body === 'object' && typeof body.cursor === 'string' && (body.reset === true || Array.isArray(body.events))) {
+    return body as EventsBody;
+  }
+  throw new ApiError(200, 'bad_response', 'the events answer has an unexpected shape');
+}
+
+/** Checks each row against Endpoint while keeping its own argument and answer types. */
+const table = <T extends { [name: string]: Endpoint<any, any, any> }>(rows: T): T => rows;
+
+export const ENDPOINTS = table({
+  // ---------- session ----------
+  login: {
+    method: 'POST',
+    path: (_username: string, _password: string, _client?: LoginClientInfo) => '/api/v1/login',
+    body: (username: string, password: string, client?: LoginClientInfo) => (client ? { username, password, client } : { username, password }),
+    pick: (a: Answer<typeof S.LoginResponse>) => a,
+  },
+  logout: { method: 'POST', path: () => '/api/v1/logout', body: () => ({}), pick: nothing as (a: Ignored) => void },
+  me: { method: 'GET', path: () => '/api/v1/me', pick: (a: Answer<typeof S.MeResponse>) => a.user },
+
+  // ---------- events and messages ----------
+  /** The poll: `after`, `wait`, `interval` (see poll.ts). */
+  events: { method: 'GET', path: (query: URLSearchParams) => `/api/v1/events?${query}`, pick: checkEvents as (a: unknown) => EventsBody },
+  putMessage: {
+    method: 'PUT',
+    path: (chatId: string, clientId: string, _text: string) => `/api/v1/chats/${enc(chatId)}/messages/${enc(clientId)}`,
+    body: (_chatId: string, _clientId: string, text: string) => ({ text }),
+    pick: (a: Answer<typeof S.MessageResponse>) => a.message,
+  },
+  history: {
+    method: 'GET',
+    path: (chatId: string, before?: number, limit?: number) => withQuery(`/api/v1/chats/${enc(chatId)}/messages`, [['before', before], ['limit', limit]]),
+    pick: (a: Answer<typeof S.HistoryResponse>) => a,
+  },
+
+  // ---------- contacts and presence ----------
+  contacts: { method: 'GET', path: () => '/api/v1/contacts', pick: (a: Answer<typeof S.ContactsResponse>) => a.contacts },
+  searchUsers: { method: 'GET', path: (q: string) => `/api/v1/users?${new URLSearchParams({ q })}`, pick: (a: Answer<typeof S.UsersResponse>) => a.users },
+  addContact: { method: 'PUT', path: (username: string) => `/api/v1/contacts/${enc(username)}`, pick: (a: Answer<typeof S.ContactResponse>) => a.contact },
+  removeContact: { method: 'DELETE', path: (username: string) => `/api/v1/contacts/${enc(username)}`, pick: nothing as (a: Ignored) => void },
+  setPresence: { method: 'PUT', path: (_state: PresenceState) => '/api/v1/presence', body: (state: PresenceState) => ({ state }), pick: (a: Answer<typeof S.PresenceResponse>) => a },
+
+  // ---------- chats ----------
+  chats: { method: 'GET', path: () => '/api/v1/chats', pick: (a: Answer<typeof S.ChatsResponse>) => a.chats },
+  chat: { method: 'GET', path: (id: string) => `/api/v1/chats/${enc(id)}`, pick: (a: Answer<typeof S.ChatResponse>) => a.chat },
+  createChat: { method: 'POST', path: (_invitees: string[]) => '/api/v1/chats', body: (invitees: string[]) => ({ invitees }), pick: (a: Answer<typeof S.ChatResponse>) => a.chat },
+  accept: { method: 'POST', path: (id: string) => `/api/v1/chats/${enc(id)}/accept`, body: () => ({}), pick: (a: Answer<typeof S.ChatResponse>) => a.chat },
+  decline: { method: 'POST', path: (id: string) => `/api/v1/chats/${enc(id)}/decline`, body: () => ({}), pick: (a: Answer<typeof S.ChatResponse>) => a.chat },
+  leave: { method: 'POST', path: (id: string) => `/api/v1/chats/${enc(id)}/leave`, body: () => ({}), pick: (a: Answer<typeof S.ChatResponse>) => a.chat },
+
+  // ---------- the portal ----------
+  ticker: { method: 'GET', path: () => '/api/v1/ticker', pick: (a: Answer<typeof P.TickerResponse>) => a },
+  media: { method: 'GET', path: () => '/api/v1/media', pick: (a: Answer<typeof P.MediaResponse>) => a.items },
+  notices: { method: 'GET', path: () => '/api/v1/notices', pick: (a: Answer<typeof P.NoticesResponse>) => a.notices },
+  charts: {
+    method: 'GET',
+    path: (channel?: string, series?: string) => withQuery('/api/v1/charts', [['channel', channel], ['series', series]]),
+    pick: (a: Answer<typeof P.ChartsResponse>) => a.series,
+  },
+  links: { method: 'GET', path: () => '/api/v1/links', pick: (a: Answer<typeof P.LinksResponse>) => a },
+  channels: { method: 'GET', path: () => '/api/v1/channels', pick: (a: Answer<typeof P.ChannelsResponse>) => a },
+  setMyChannels: { method: 'PUT', path: (_names: string[]) => '/api/v1/channels/mine', body: (names: string[]) => ({ channels: names }), pick: (a: Answer<typeof P.ChannelsResponse>) => a },
+
+  // ---------- calls ----------
+  startCall: { method: 'POST', path: (_chatId: string, _video: boolean) => '/api/v1/calls', body: (chatId: string, video: boolean) => ({ chatId, video }), pick: (a: Answer<typeof C.CallResponse>) => a.call },
+  getCall: { method: 'GET', path: (id: string) => `/api/v1/calls/${enc(id)}`, pick: (a: Answer<typeof C.CallResponse>) => a.call },
+  acceptCall: { method: 'POST', path: (id: string) => `/api/v1/calls/${enc(id)}/accept`, body: () => ({}), pick: (a: Answer<typeof C.CallResponse>) => a.call },
+  declineCall: { method: 'POST', path: (id: string) => `/api/v1/calls/${enc(id)}/decline`, body: () => ({}), pick: (a: Answer<typeof C.CallResponse>) => a.call },
+  hangUp: { method: 'POST', path: (id: string) => `/api/v1/calls/${enc(id)}/hangup`, body: () => ({}), pick: (a: Answer<typeof C.CallResponse>) => a.call },
+  sendSignal: {
+    method: 'POST',
+    path: (id: string, _to: string, _signal: CallSignal) => `/api/v1/calls/${enc(id)}/signal`,
+    body: (_id: string, to: string, signal: CallSignal) => ({ to, signal }),
+    pick: nothing as (a: Ignored) => void,
+  },
+  iceServers: { method: 'GET', path: () => '/api/v1/calls/ice-servers', pick: (a: Answer<typeof C.IceServersResponse>) => a },
+});
+
+export type Endpoints = typeof ENDPOINTS;

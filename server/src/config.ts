@@ -3,6 +3,7 @@
  * Validated once at start; a bad value stops the server with a message naming it.
  */
 import { isIP } from 'node:net';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 
 /** An IP address, or a CIDR range (`10.0.0.0/8`, `fd00::/8`). */
@@ -178,6 +179,9 @@ const ENV: Record<string, keyof ServerConfig> = {
 export class ConfigError extends Error {}
 
 /** Merges environment and flags over the defaults; throws ConfigError naming every bad setting. */
+/** The SQLite database of a data directory. */
+export const databaseFile = (dataDir: string) => join(resolve(dataDir), 'portico.db');
+
 export function loadConfig(env: NodeJS.ProcessEnv, flags: Partial<Record<keyof ServerConfig, unknown>> = {}): ServerConfig {
   const raw: Record<string, unknown> = {};
   for (const [name, key] of Object.entries(ENV)) {

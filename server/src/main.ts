@@ -1,6 +1,9 @@
 /**
  * The `portico` command: `portico start` runs the server; the other commands are for IT admins
  * and work on the data directory directly (with the server running or not).
+ *
+ * What only some commands need (the HTTP server, backups, TLS with node-forge) is imported
+ * when such a command runs, so an admin command loads little more than the store.
  */
 import { Command, Option } from 'commander';
 import { resolve } from 'node:path';
@@ -9,14 +12,13 @@ import { Accounts } from './admin/accounts.js';
 import { backup, BackupError } from './backup/backup.js';
 import { restore } from './backup/restore.js';
 import { randomPassword } from './auth/passwords.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, databaseFile, loadConfig } from './config.js';
 import { AppError } from './errors.js';
-import { databaseFile, startServer } from './server.js';
 import { ProviderAdmin } from './providers/admin.js';
 import { privateDirSync } from './private-fs.js';
 import { ServerSecret } from './secrets.js';
 import { SqliteStore } from './store/sqlite.js';
-import { certificateStatus, defaultSans, initCertificates, renewCertificates, type CertSummary } from './tls/certs.js';
+import type { CertSummary } from './tls/certs.js';
 import { VERSION } from './version.js';
 import { addClientCommands } from './updates/cli.js';
 
@@ -41,6 +43,7 @@ program
       logLevel: opts.logLevel,
       adminPassword: opts.adminPassword,
     });
+    const { startServer } = await import('./server.js');
     const server = await startServer(config);
     const url = server.httpsUrl ?? server.url; // with TLS, what the network is to use
     const lines = [
@@ -329,7 +332,8 @@ cert
   .description('create the organisation CA (kept if there is one) and a server certificate signed by it')
   .option('--host <name>', 'a host name the clients use (repeatable or comma-separated; default: localhost and this machine)', collect)
   .option('--ip <address>', 'an IP address the clients use (repeatable or comma-separated; default: 127.0.0.1, ::1)', collect)
-  .action((opts, command: Command) => {
+  .action(async (opts, command: Command) => {
+    const { defaultSans, initCertificates } = await import('./tls/certs.js');
     const given = { hosts: opts.host ?? [], ips: opts.ip ?? [] };
     const sans = given.hosts.length + given.ips.length ? given : defaultSans();
     const r = initCertificates(certDataDir(command), sans);
@@ -344,7 +348,8 @@ cert
   .description('a new server certificate from the existing CA (same names unless given); clients keep trusting it')
   .option('--host <name>', 'replace the host names (repeatable or comma-separated)', collect)
   .option('--ip <address>', 'replace the IP addresses (repeatable or comma-separated)', collect)
-  .action((opts, command: Command) => {
+  .action(async (opts, command: Command) => {
+    const { renewCertificates } = await import('./tls/certs.js');
     const r = renewCertificates(certDataDir(command), { hosts: opts.host ?? [], ips: opts.ip ?? [] });
     printCert(out, 'renewed server certificate', r.paths.serverCert, r.server);
     out(`CA fingerprint (unchanged): ${r.ca.fingerprint256}`);
@@ -352,7 +357,8 @@ cert
 cert
   .command('show')
   .description('paths, validity, names and fingerprints of the CA and server certificate')
-  .action((_opts, command: Command) => {
+  .action(async (_opts, command: Command) => {
+    const { certificateStatus } = await import('./tls/certs.js');
     const config = loadConfig(process.env, { dataDir: command.optsWithGlobals().dataDir });
     const s = certificateStatus(config.dataDir);
     if (config.tlsCert) out(`the server uses the admin-supplied certificate ${resolve(config.tlsCert)} (PORTICO_TLS_CERT), key ${config.tlsKey ? resolve(config.tlsKey) : '(PORTICO_TLS_KEY missing)'}`);

@@ -14,7 +14,7 @@ import { buildApp } from './app.js';
 import { randomPassword } from './auth/passwords.js';
 import { Sessions } from './auth/sessions.js';
 import { CallService } from './calls/service.js';
-import { ConfigError, type ServerConfig } from './config.js';
+import { ConfigError, databaseFile, type ServerConfig } from './config.js';
 import type { Services } from './context.js';
 import { EventHub } from './events/hub.js';
 import { MediaSweeper } from './media/sweeper.js';
@@ -54,7 +54,7 @@ function listenError(error: unknown): unknown {
   return error;
 }
 
-export const databaseFile = (dataDir: string) => join(resolve(dataDir), 'portico.db');
+export { databaseFile } from './config.js';
 
 export async function startServer(config: ServerConfig, log: Logger = pino({ level: config.logLevel })): Promise<RunningServer> {
   // Private whatever the umask, a pre-created directory, or what an older version left 0644/0755.

@@ -1,14 +1,15 @@
 /**
- * The server as a child process (`node --import tsx server/src/main.ts start`, configured by
- * PORTICO_* variables), so that a test can really SIGKILL it and start it again on the same data
- * directory and port. One node process (tsx as a loader, not its CLI, which would put a second
- * process between us and the server). Tracked so that it dies with the test process.
+ * The server as a child process (`node bin/portico.js start`, the built server as in production,
+ * configured by PORTICO_* variables), so that a test can really SIGKILL it and start it again on
+ * the same data directory and port. One node process, no wrapper between us and the server.
+ * Tracked so that it dies with the test process. The build is brought up to date first.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureServerBuilt } from './cli.js';
 import { ADMIN_PASSWORD } from './server.js';
 import { freePort, killGroup, track } from './squid.js';
 
@@ -31,6 +32,7 @@ export interface ChildServer {
 }
 
 export async function startChildServer(env: Record<string, string> = {}): Promise<ChildServer> {
+  await ensureServerBuilt();
   const dataDir = mkdtempSync(join(tmpdir(), 'portico-child-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -50,7 +52,7 @@ export async function startChildServer(env: Record<string, string> = {}): Promis
       await exited;
     },
     async start() {
-      const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'server/src/main.ts'), 'start'], {
+      const child = spawn(process.execPath, [join(ROOT, 'bin/portico.js'), 'start'], {
         cwd: ROOT,
         detached: true,
         stdio: ['ignore', 'pipe', 'pipe'],

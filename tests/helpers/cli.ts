@@ -1,6 +1,7 @@
 /**
- * The `portico` command line run for real, as child processes (node with tsx's loader on
- * server/src/main.ts, which is what the tsx binary and bin/portico.js do). Each child runs
+ * The `portico` command line run for real, as child processes of bin/portico.js, the installed
+ * command, which runs the built server (server/dist/). Loading this helper rebuilds that when it
+ * is older than the sources, so a stale build is never what gets tested. Each child runs
  * without the machine's PORTICO_* settings and in a scratch working directory, so a data-dir
  * option that is not honoured cannot litter the repository with ./data. Children still running
  * and scratch directories are cleaned up after the test file.
@@ -11,10 +12,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll } from 'vitest';
+import { buildServer, isServerBuildStale } from '../../server/build.mjs';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const MAIN = join(ROOT, 'server/src/main.ts');
-const TSX_LOADER = new URL('node_modules/tsx/dist/loader.mjs', new URL(`file://${ROOT}`)).href;
+export const BIN = join(ROOT, 'bin/portico.js');
+
+/** Builds the server unless server/dist/ is up to date with its sources (then: a few ms). */
+export async function ensureServerBuilt(): Promise<void> {
+  if (isServerBuildStale()) await buildServer({ quiet: true });
+}
+await ensureServerBuilt();
 
 const children = new Set<ChildProcess>();
 const scratch: string[] = [];
@@ -44,7 +51,7 @@ export interface CliOptions {
 }
 
 export function spawnCli(args: string[], { env = {}, cwd }: CliOptions = {}): ChildProcess {
-  const child = spawn(process.execPath, ['--import', TSX_LOADER, MAIN, ...args], {
+  const child = spawn(process.execPath, [BIN, ...args], {
     cwd: cwd ?? tempDir('portico-cli-cwd-'),
     env: cleanEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -61,8 +68,8 @@ export interface Run {
 }
 
 /**
- * Runs a command to its end. A fresh Node process loading TypeScript takes seconds on 2 busy
- * cores, hence the generous default limit; past it the child is killed and the run rejected.
+ * Runs a command to its end. A command takes well under a second, but seconds on 2 busy cores,
+ * hence the generous default limit; past it the child is killed and the run rejected.
  */
 export function runCli(args: string[], options: CliOptions & { timeoutMs?: number } = {}): Promise<Run> {
   const timeoutMs = options.timeoutMs ?? 120_000;

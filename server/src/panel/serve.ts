@@ -14,12 +14,12 @@
 import type Router from '@koa/router';
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
-import { extname, resolve, sep } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { extname, join, resolve, sep } from 'node:path';
 import type { Context } from 'koa';
 import { safeSegments } from '../http/paths.js';
 import mime from 'mime-types';
 import { AppError, notFound } from '../errors.js';
+import { PACKAGE_ROOT } from '../package-root.js';
 
 export const PANEL_CSP = [
   "default-src 'self'",
@@ -35,7 +35,7 @@ export const PANEL_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-export const DEFAULT_PANEL_DIR = fileURLToPath(new URL('../../../electron/renderer/dist/', import.meta.url));
+export const DEFAULT_PANEL_DIR = join(PACKAGE_ROOT, 'electron/renderer/dist');
 
 /** `main-AB12CD34.js`: esbuild's content hash in the name, so the file never changes. */
 const HASHED = /-[A-Z0-9]{8}\.[a-z0-9]+(\.map)?$/;

@@ -27,19 +27,28 @@ parentPort.on('message', () => {
 `;
 
 export class Checkpointer {
-  private readonly worker: Worker;
-  private readonly exited: Promise<void>;
+  private worker: Worker | undefined;
+  private exited: Promise<void> = Promise.resolve();
+  private readonly starting: NodeJS.Timeout;
 
   constructor(file: string, everyMs: number, onFailure: (error: Error) => void) {
-    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    this.worker = new Worker(THREAD, { eval: true, workerData: { file, driver, everyMs } });
-    this.worker.on('error', onFailure);
-    this.worker.unref(); // a store left open does not keep the process alive for its checkpoints
-    this.exited = new Promise((done) => this.worker.once('exit', () => done()));
+    // The thread starts when the first checkpoint is due: a store open for less than that (an
+    // admin command) never pays for starting one (about 0.1 s of CPU, more on a busy machine).
+    this.starting = setTimeout(() => {
+      const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+      const worker = new Worker(THREAD, { eval: true, workerData: { file, driver, everyMs } });
+      worker.on('error', onFailure);
+      worker.unref(); // a store left open does not keep the process alive for its checkpoints
+      this.exited = new Promise((done) => worker.once('exit', () => done()));
+      this.worker = worker;
+    }, everyMs);
+    this.starting.unref();
   }
 
   /** Stops after the checkpoint in progress, if any; its connection is closed when this settles. */
   stop(): Promise<void> {
+    clearTimeout(this.starting);
+    if (!this.worker) return this.exited;
     this.worker.ref(); // waited for now: the process must not end (silently) meanwhile
     this.worker.postMessage('stop');
     return this.exited;

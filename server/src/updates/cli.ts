@@ -5,10 +5,9 @@
  */
 import type { Command, Option } from 'commander';
 import { resolve } from 'node:path';
-import { loadConfig, type ServerConfig } from '../config.js';
+import { databaseFile, loadConfig, type ServerConfig } from '../config.js';
 import { notFound } from '../errors.js';
 import { privateDirSync } from '../private-fs.js';
-import { databaseFile } from '../server.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { ManifestInfo } from './publish.js';
 

@@ -4,17 +4,11 @@
  * Call events go to each member's own user topic (they are per person, like chat requests).
  */
 import { randomUUID } from 'node:crypto';
-import type { Call, CallEndReason, CallMemberState, CallSignal } from '../../../shared/index.js';
+import { topicOf, type Call, type CallEndReason, type CallMemberState, type CallSignal } from '../../../shared/index.js';
 import { endReasonAfter, callRecord, type CallAction, type Trigger } from '../calls/rules.js';
 import { AppError, conflict, notFound } from '../errors.js';
-import { topicOf } from '../events/topics.js';
 import type { CallChange, CallRecord, CallStore } from './calls.js';
-import { toMessage } from './sqlite.js';
-import type { Engine } from './sqlite-portal.js';
-
-type Row = Record<string, any>;
-
-const iso = (ms: number) => new Date(ms).toISOString();
+import { iso, toMessage, type Engine, type Row } from './sqlite-engine.js';
 
 export class SqliteCallStore implements CallStore {
   private readonly q;

@@ -1,24 +1,9 @@
 /** SQLite implementation of the portal part of the Store; shares the main store's connection and group commit. */
-import type Database from 'better-sqlite3';
-import type { ChartSeries, EventDraft, Notice, TickerItem } from '../../../shared/index.js';
+import { topicOf, type ChartSeries, type Notice, type TickerItem } from '../../../shared/index.js';
 import { conflict, notFound } from '../errors.js';
-import { topicOf } from '../events/topics.js';
 import type { ChannelRecord, MediaKind, MediaQuota, MediaUsage, PortalStore, ProviderRecord, StoredMedia } from './portal.js';
-import type { Prepare } from './statements.js';
+import { iso, type Engine, type Row } from './sqlite-engine.js';
 
-type Row = Record<string, any>;
-
-/** What the main store lends: its connection, its group commit and its event log. */
-export interface Engine {
-  db: Database.Database;
-  /** Prepares once per query text (statements.ts). */
-  prepare: Prepare;
-  read<T>(fn: () => T): Promise<T>;
-  write<T>(fn: () => T): Promise<T>;
-  append(topic: string, draft: EventDraft, now?: number): void;
-}
-
-const iso = (ms: number) => new Date(ms).toISOString();
 /** Drops undefined fields, so optional protocol fields are absent rather than null. */
 const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 const toChannel = (r: Row): ChannelRecord => ({ id: r.id, name: r.name, title: r.title, isDefault: r.is_default === 1 });

@@ -18,19 +18,18 @@ import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { closeSync, fsync, openSync } from 'node:fs';
 import { privateFileSync, tightenIfExists } from '../private-fs.js';
-import { chatStateOf, type Chat, type EventDraft, type Message, type PresenceState } from '../../../shared/index.js';
+import { chatStateOf, topicOf, type Chat, type EventDraft, type Message, type PresenceState } from '../../../shared/index.js';
 import { conflict, notFound, AppError } from '../errors.js';
 import { Checkpointer } from './checkpointer.js';
 import { MIGRATIONS } from './migrations.js';
-import { topicOf } from '../events/topics.js';
 import { SqliteCallStore } from './sqlite-calls.js';
 import { SessionCache } from './session-cache.js';
 import { statementCache, type Prepare } from './statements.js';
 import { SqlitePortalStore } from './sqlite-portal.js';
 import { SqliteTerminalStore } from './sqlite-terminals.js';
+import { iso, toMessage, toUser, type Row } from './sqlite-engine.js';
 import type { ChatRecord, ContactRecord, GroupRecord, MemberStatus, SessionRecord, StoredEvent, Store, Subscriptions, UserRecord } from './store.js';
 
-type Row = Record<string, any>;
 interface QueuedWrite {
   run: () => unknown;
   resolve: (value: any) => void;
@@ -42,27 +41,6 @@ interface CommittedBatch {
   batch: QueuedWrite[];
   outcomes: Array<{ ok: boolean; value: unknown }>;
   appended: StoredEvent[];
-}
-
-const iso = (ms: number) => new Date(ms).toISOString();
-
-function toUser(r: Row): UserRecord {
-  return {
-    id: r.id,
-    username: r.username,
-    displayName: r.display_name,
-    passwordHash: r.password_hash,
-    isAdmin: r.is_admin === 1,
-    chosenPresence: r.chosen_presence,
-    announcedPresence: r.announced_presence,
-    createdAt: r.created_at,
-  };
-}
-
-export function toMessage(r: Row): Message {
-  const message: Message = { id: r.id, chatId: r.chat_id, clientId: r.client_id, from: r.from_username, text: r.text, sentAt: iso(r.sent_at) };
-  if (r.call) message.call = JSON.parse(r.call); // the line recording a call that ended
-  return message;
 }
 
 export class SqliteStore implements Store {
@@ -132,7 +110,6 @@ export class SqliteStore implements Store {
       ),
       // The usual poll that reads the log needs one topic (the hub knows which): a plain index range.
       readTopic: p('SELECT seq, topic, body FROM events WHERE topic = ? AND seq > ? ORDER BY seq LIMIT ?'),
-      eventsSince: p('SELECT seq, topic, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
       eventsBetween: p('SELECT seq, topic, body FROM events WHERE seq > ? AND seq <= ? ORDER BY seq'),
       dataVersion: p('PRAGMA data_version').pluck(),
       headSeq: p("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0) AS seq").pluck(),
@@ -681,10 +658,6 @@ export class SqliteStore implements Store {
         this.toStored,
       ),
     );
-  }
-
-  eventsSince(after: number, limit: number) {
-    return this.read(() => (this.q.eventsSince.all(after, limit) as Row[]).map(this.toStored));
   }
 
   headSeq() {

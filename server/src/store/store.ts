@@ -133,7 +133,6 @@ export interface Store {
 
   // event log
   readEvents(topics: string[], after: number, limit: number): Promise<StoredEvent[]>;
-  eventsSince(after: number, limit: number): Promise<StoredEvent[]>;
   /** Highest sequence in the log (0 when empty). */
   headSeq(): Promise<number>;
   /** Events up to this sequence were removed by retention. */

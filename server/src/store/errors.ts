@@ -2,7 +2,7 @@
  * The only errors the store raises: a row that is not there, and a unique key already taken.
  * They are AppErrors with the protocol's generic codes (404 not_found, 409 conflict), so one a
  * feature does not map still answers sensibly; features that owe the client a precise code
- * (username_taken, ...) catch them by kind and throw their own.
+ * catch them by kind and throw their own.
  */
 import { AppError } from '../errors.js';
 

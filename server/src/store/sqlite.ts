@@ -15,7 +15,6 @@
  * on this project's test machines, all of it blocking every poll).
  */
 import Database from 'better-sqlite3';
-import { randomUUID } from 'node:crypto';
 import { closeSync, fsync, openSync } from 'node:fs';
 import { privateFileSync, tightenIfExists } from '../private-fs.js';
 import type { EventDraft, PresenceState } from '../../../shared/index.js';

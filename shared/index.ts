@@ -4,3 +4,4 @@ export * from './schemas.js';
 export * from './chat.js';
 export * from './portal.js';
 export * from './calls.js';
+export * from './topics.js';

@@ -5,6 +5,9 @@
 import { CreateUserRequest, DisplayName, GroupName, ResetPasswordRequest, Username } from '../../../shared/index.js';
 import { hashPassword } from '../auth/passwords.js';
 import { AppError, conflict, notFound } from '../errors.js';
+import { leaveAllChats } from '../chat/rules.js';
+import { announceRemoval } from '../presence/rules.js';
+import { isStoreError } from '../store/errors.js';
 import type { Store, UserRecord } from '../store/store.js';
 
 export interface AccountHooks {
@@ -12,6 +15,16 @@ export interface AccountHooks {
   subscriptionsChanged(userIds: number[]): void;
   /** The user's sessions are gone: end their polls and presence. */
   userRemoved(userId: number): void | Promise<void>;
+}
+
+/** Stores a new user; a taken username (in any case) is 409 username_taken. */
+export async function insertUser(store: Store, input: { username: string; displayName: string; passwordHash: string; isAdmin: boolean }) {
+  try {
+    return await store.createUser(input);
+  } catch (error) {
+    if (isStoreError(error, 'unique')) throw conflict('username_taken', `the username ${input.username} is taken`);
+    throw error;
+  }
 }
 
 const noHooks: AccountHooks = { subscriptionsChanged() {}, userRemoved() {} };
@@ -30,7 +43,7 @@ export class Accounts {
 
   async createUser(input: { username: string; password: string; displayName?: string; isAdmin?: boolean }) {
     const valid = CreateUserRequest.parse(input);
-    return this.store.createUser({
+    return insertUser(this.store, {
       username: valid.username,
       displayName: valid.displayName ?? valid.username,
       passwordHash: await hashPassword(valid.password),
@@ -43,7 +56,14 @@ export class Accounts {
     if (user.isAdmin && (await this.store.listUsers()).filter((u) => u.isAdmin).length === 1) {
       throw conflict('conflict', 'this is the last administrator; make another one first');
     }
-    await this.store.deleteUser(user.id);
+    // One write: watchers told, chats left (with their events), then the rows go.
+    await this.store.write((tx) => {
+      const current = tx.user(user.id);
+      if (!current) throw notFound('user');
+      announceRemoval(tx, current);
+      leaveAllChats(tx, user.id);
+      tx.deleteUser(user.id);
+    });
     await this.hooks.userRemoved(user.id);
   }
 
@@ -74,8 +94,14 @@ export class Accounts {
     return this.store.listContacts((await this.user(username)).id);
   }
 
-  createGroup(name: string, displayName?: string) {
-    return this.store.createGroup(GroupName.parse(name), DisplayName.parse(displayName ?? name));
+  async createGroup(name: string, displayName?: string) {
+    const valid = GroupName.parse(name);
+    try {
+      return await this.store.createGroup(valid, DisplayName.parse(displayName ?? name));
+    } catch (error) {
+      if (isStoreError(error, 'unique')) throw conflict('conflict', `the group ${valid} exists`);
+      throw error;
+    }
   }
 
   async removeGroup(name: string) {

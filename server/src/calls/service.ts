@@ -5,11 +5,11 @@
 import { createHmac } from 'node:crypto';
 import { CALL_LIMITS, type Call, type CallSignal, type IceServer, type IceServersResponse } from '../../../shared/index.js';
 import type { ServerConfig } from '../config.js';
-import { conflict, notFound } from '../errors.js';
+import { notFound } from '../errors.js';
 import type { PresenceService } from '../presence/service.js';
-import type { CallChange } from '../store/calls.js';
 import type { Store, UserRecord } from '../store/store.js';
 import type { CallAction } from './rules.js';
+import { actOnCall, expireRings, signalCall, startCall, type CallChange } from './transitions.js';
 
 export type CallSettings = Pick<ServerConfig, 'stunUrls' | 'turnUrls' | 'turnSecret' | 'turnTtlSeconds' | 'callPath' | 'callRingSeconds'>;
 
@@ -35,29 +35,9 @@ export class CallService {
 
   /** Rings the chat's other members who are online and free (at most CALL_LIMITS.members in all). */
   async start(caller: UserRecord, chatId: string, video: boolean): Promise<Call> {
-    const chat = await this.store.chatById(chatId);
-    if (!chat || chat.memberStatus.get(caller.id) !== 'accepted') throw notFound('chat');
-    if (chat.chat.state !== 'active') throw conflict('chat_not_active', 'this chat is not active: nobody else takes part in it');
-    const others: UserRecord[] = [];
-    for (const m of chat.chat.members) {
-      if (m.status !== 'accepted' || m.username === caller.username) continue;
-      const user = await this.store.userByName(m.username);
-      if (user) others.push(user);
-    }
-    const online = others.filter((u) => this.presence.effective(u) !== 'offline');
-    if (online.length === 0) {
-      throw conflict(
-        'callee_offline',
-        others.length === 1 ? `${others[0]!.displayName} is offline: call again when they are online` : 'everyone in this chat is offline',
-      );
-    }
-    const change = await this.store.calls.create({
-      chatId,
-      callerId: caller.id,
-      calleeIds: online.map((u) => u.id),
-      video,
-      maxMembers: CALL_LIMITS.members,
-    });
+    const change = await this.store.write((tx) =>
+      startCall(tx, { chatId, caller, video, maxMembers: CALL_LIMITS.members, online: (u) => this.presence.effective(u) !== 'offline' }),
+    );
     await this.applied(change);
     return change.call;
   }
@@ -70,13 +50,13 @@ export class CallService {
   }
 
   async act(user: UserRecord, callId: string, action: CallAction): Promise<Call> {
-    const change = await this.store.calls.act(callId, user.id, action);
+    const change = await this.store.write((tx) => actOnCall(tx, callId, user.id, action));
     await this.applied(change);
     return change.call;
   }
 
   signal(user: UserRecord, callId: string, to: string, signal: CallSignal) {
-    return this.store.calls.signal(callId, user.id, to, signal);
+    return this.store.write((tx) => signalCall(tx, callId, user.id, to, signal));
   }
 
   /**
@@ -85,9 +65,12 @@ export class CallService {
    * panel), so nobody stays busy in a call that nobody is in.
    */
   async sweep() {
-    for (const change of await this.store.calls.expire(Date.now() - this.ringMs)) await this.applied(change);
+    const startedBefore = Date.now() - this.ringMs;
+    if (await this.store.calls.ringsDue(startedBefore)) {
+      for (const change of await this.store.write((tx) => expireRings(tx, startedBefore))) await this.applied(change);
+    }
     for (const { callId, userId } of await this.store.calls.joinedMembers()) {
-      if (!this.presence.tracker.isConnected(userId)) await this.applied(await this.store.calls.act(callId, userId, 'hangup'));
+      if (!this.presence.tracker.isConnected(userId)) await this.applied(await this.store.write((tx) => actOnCall(tx, callId, userId, 'hangup')));
     }
   }
 

@@ -4,6 +4,7 @@ import { AppError, forbidden, notFound } from '../errors.js';
 import type { EventHub } from '../events/hub.js';
 import type { TopicCache } from '../events/topics.js';
 import type { ChatRecord, SessionRecord, Store, UserRecord } from '../store/store.js';
+import { createChat, moveMember, putMessage } from './rules.js';
 
 export class ChatService {
   constructor(
@@ -21,23 +22,23 @@ export class ChatService {
       if (user.id === creator.id) throw new AppError(400, 'invalid_request', 'invitees: you cannot invite yourself');
       invitees.push(user);
     }
-    const chat = await this.store.createChat(creator.id, invitees.map((u) => u.id));
+    const chat = await this.store.write((tx) => createChat(tx, creator.id, invitees.map((u) => u.id)));
     this.subscriptionsChanged(creator.id);
     return chat;
   }
 
   async accept(user: UserRecord, chatId: string) {
-    const chat = await this.store.changeMembership(chatId, user.id, ['invited'], 'accepted');
+    const chat = await this.store.write((tx) => moveMember(tx, chatId, user.id, ['invited'], 'accepted'));
     this.subscriptionsChanged(user.id);
     return chat;
   }
 
   decline(user: UserRecord, chatId: string) {
-    return this.store.changeMembership(chatId, user.id, ['invited'], 'declined');
+    return this.store.write((tx) => moveMember(tx, chatId, user.id, ['invited'], 'declined'));
   }
 
   async leave(user: UserRecord, chatId: string) {
-    const chat = await this.store.changeMembership(chatId, user.id, ['invited', 'accepted'], 'left');
+    const chat = await this.store.write((tx) => moveMember(tx, chatId, user.id, ['invited', 'accepted'], 'left'));
     this.subscriptionsChanged(user.id);
     return chat;
   }
@@ -59,7 +60,7 @@ export class ChatService {
 
   /** The sending session's own poll is not woken for the message (see StoredEvent.origin). */
   send({ user, tokenId }: SessionRecord, chatId: string, clientId: string, text: string) {
-    return this.store.putMessage({ chatId, fromUserId: user.id, fromTokenId: tokenId, clientId, text });
+    return this.store.write((tx) => putMessage(tx, { chatId, fromUserId: user.id, fromTokenId: tokenId, clientId, text }));
   }
 
   /** The user now takes part in other chats: their held poll re-polls with the new topics. */

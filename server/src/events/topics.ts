@@ -4,16 +4,10 @@
  * changes, so a poll costs no extra query in the steady state.
  */
 import type { Store } from '../store/store.js';
+import { topicOf } from '../../../shared/index.js';
 
-/** Topic names of the event log. */
-export const topicOf = {
-  user: (userId: number) => `u:${userId}`,
-  presence: (userId: number) => `p:${userId}`,
-  chat: (chatId: string) => `c:${chatId}`,
-  ticker: (channelId: number) => `t:${channelId}`,
-  /** Portal content every user receives: notices, media, charts, links. */
-  portal: 'portal',
-};
+/** Topic names of the event log (in the protocol layer: the store appends to them too). */
+export { topicOf };
 
 export class TopicCache {
   private readonly cache = new Map<number, string[]>();

@@ -4,6 +4,7 @@
  */
 import type { PresenceState } from '../../../shared/index.js';
 import type { Store, UserRecord } from '../store/store.js';
+import { announcePresence } from './rules.js';
 import type { ConnectionTracker } from './tracker.js';
 
 export class PresenceService {
@@ -34,7 +35,7 @@ export class PresenceService {
     const user = await this.store.userById(userId);
     if (!user) return undefined;
     const state = this.effective(user);
-    await this.store.announcePresence(userId, state);
+    await this.store.write((tx) => announcePresence(tx, userId, state));
     return state;
   }
 

@@ -1,35 +1,35 @@
-/** The calls part of the Store: calls between chat members, their members' states, signalling. */
-import type { Call, CallMemberState, CallSignal } from '../../../shared/index.js';
-import type { CallAction } from '../calls/rules.js';
+/** The calls part of the Store: calls between chat members, their members' states. The rules are calls/'. */
+import type { Call, CallEndReason, CallMemberState } from '../../../shared/index.js';
 
-/** A call as stored; `members` maps user id to state, for authorization without name lookups. */
+/** A call as stored; `members` maps user id to state (in position order: the caller first). */
 export interface CallRecord {
   call: Call;
   members: Map<number, CallMemberState>;
 }
 
-/** A call after a change, and for each of its members whether they are now on a live call (any). */
-export interface CallChange {
-  call: Call;
-  onCall: Map<number, boolean>;
-}
-
+/** Reads outside a write. */
 export interface CallStore {
-  /**
-   * Starts a call in a chat: the caller must be an accepted member of the active chat and on no
-   * other call; of `calleeIds` (online, in order) those on no other call are rung, at most
-   * `maxMembers - 1` of them (409 callee_busy when none is left). Announces call.ring to each.
-   */
-  create(input: { chatId: string; callerId: number; calleeIds: number[]; video: boolean; maxMembers: number }): Promise<CallChange>;
   byId(callId: string): Promise<CallRecord | undefined>;
-  /** A member accepts, declines or hangs up (404 for non-members); announces call.updated or call.ended. */
-  act(callId: string, userId: number, action: CallAction): Promise<CallChange>;
-  /** Relays a signal from a joined member to another member of a live call (event call.signal on their topic). */
-  signal(callId: string, fromId: number, to: string, signal: CallSignal): Promise<void>;
-  /** Rings started before `startedBefore` time out: ringing members miss it, calls nobody answered end. */
-  expire(startedBefore: number): Promise<CallChange[]>;
+  /** Whether a live call started at or before this time still rings someone (a cheap check before a write). */
+  ringsDue(startedBefore: number): Promise<boolean>;
   /** Users joined in a live call (for presence after a restart). */
   usersOnCall(): Promise<number[]>;
   /** Who is joined in which live call (to hang up for those whose client went away). */
   joinedMembers(): Promise<Array<{ callId: string; userId: number }>>;
+}
+
+/** Row operations on calls inside a write (StoreTx.calls). */
+export interface CallRows {
+  get(callId: string): CallRecord | undefined;
+  /** Joined in, or being rung for, a live call. */
+  engaged(userId: number): boolean;
+  /** The live call (other than `except`) the user is joined in, if any. */
+  liveCallOf(userId: number, except?: string): string | undefined;
+  /** A new call with its members in this order; answers its id. */
+  insert(input: { chatId: string; createdBy: string; createdAt: number; video: boolean; members: Array<[userId: number, state: CallMemberState]> }): string;
+  setMember(callId: string, userId: number, state: CallMemberState): void;
+  answered(callId: string, at: number): void;
+  ended(callId: string, at: number, reason: CallEndReason): void;
+  /** Live calls started at or before this time that still ring someone. */
+  ringingSince(startedBefore: number): string[];
 }

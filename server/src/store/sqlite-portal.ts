@@ -1,24 +1,9 @@
 /** SQLite implementation of the portal part of the Store; shares the main store's connection and group commit. */
-import type Database from 'better-sqlite3';
-import type { ChartSeries, EventDraft, Notice, TickerItem } from '../../../shared/index.js';
-import { conflict, notFound } from '../errors.js';
-import { topicOf } from '../events/topics.js';
+import { topicOf, type ChartSeries, type Notice, type TickerItem } from '../../../shared/index.js';
+import { StoreError } from './errors.js';
 import type { ChannelRecord, MediaKind, MediaQuota, MediaUsage, PortalStore, ProviderRecord, StoredMedia } from './portal.js';
-import type { Prepare } from './statements.js';
+import { iso, type Engine, type Row } from './sqlite-engine.js';
 
-type Row = Record<string, any>;
-
-/** What the main store lends: its connection, its group commit and its event log. */
-export interface Engine {
-  db: Database.Database;
-  /** Prepares once per query text (statements.ts). */
-  prepare: Prepare;
-  read<T>(fn: () => T): Promise<T>;
-  write<T>(fn: () => T): Promise<T>;
-  append(topic: string, draft: EventDraft, now?: number): void;
-}
-
-const iso = (ms: number) => new Date(ms).toISOString();
 /** Drops undefined fields, so optional protocol fields are absent rather than null. */
 const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 const toChannel = (r: Row): ChannelRecord => ({ id: r.id, name: r.name, title: r.title, isDefault: r.is_default === 1 });
@@ -29,7 +14,7 @@ export class SqlitePortalStore implements PortalStore {
   // ---------------------------------------------------------------- providers and channels
   private channelId(name: string): number {
     const id = this.e.prepare('SELECT id FROM channels WHERE name = ?').pluck().get(name) as number | undefined;
-    if (id === undefined) throw notFound(`channel ${name}`);
+    if (id === undefined) throw new StoreError('not_found', `channel ${name}`);
     return id;
   }
 
@@ -48,7 +33,7 @@ export class SqlitePortalStore implements PortalStore {
 
   createProvider(input: { name: string; channels: string[]; keyHash: Buffer; keySealed: string; requireSignature: boolean }) {
     return this.e.write(() => {
-      if (this.provider('name', input.name)) throw conflict('conflict', `the provider ${input.name} exists`);
+      if (this.provider('name', input.name)) throw new StoreError('unique', `the provider ${input.name}`);
       const now = Date.now();
       const id = Number(
         this.e.prepare('INSERT INTO providers (name, key_hash, key_sealed, require_signature, created_at) VALUES (?, ?, ?, ?, ?)')
@@ -72,7 +57,7 @@ export class SqlitePortalStore implements PortalStore {
   setProviderChannels(name: string, channels: string[]) {
     return this.e.write(() => {
       const provider = this.provider('name', name);
-      if (!provider) throw notFound(`provider ${name}`);
+      if (!provider) throw new StoreError('not_found', `provider ${name}`);
       this.e.prepare('DELETE FROM provider_channels WHERE provider_id = ?').run(provider.id);
       this.grantChannels(provider.id, channels, Date.now());
       return this.provider('id', provider.id)!;
@@ -94,7 +79,7 @@ export class SqlitePortalStore implements PortalStore {
   rotateProviderKey(name: string, keyHash: Buffer, keySealed: string) {
     return this.e.write(() => {
       if (this.e.prepare('UPDATE providers SET key_hash = ?, key_sealed = ? WHERE name = ?').run(keyHash, keySealed, name).changes === 0) {
-        throw notFound(`provider ${name}`);
+        throw new StoreError('not_found', `provider ${name}`);
       }
       return this.provider('name', name)!;
     });

@@ -1,9 +1,7 @@
 /** SQLite implementation of the terminal registry; shares the main store's connection and group commit. */
 import type { ClientInfo } from '../../../shared/index.js';
-import type { Engine } from './sqlite-portal.js';
+import type { Engine, Row } from './sqlite-engine.js';
 import type { TerminalRecord, TerminalStore } from './terminals.js';
-
-type Row = Record<string, any>;
 
 const SELECT = 'SELECT t.*, u.username FROM terminals t LEFT JOIN users u ON u.id = t.user_id';
 

@@ -15,22 +15,21 @@
  * on this project's test machines, all of it blocking every poll).
  */
 import Database from 'better-sqlite3';
-import { randomUUID } from 'node:crypto';
 import { closeSync, fsync, openSync } from 'node:fs';
 import { privateFileSync, tightenIfExists } from '../private-fs.js';
-import { chatStateOf, type Chat, type EventDraft, type Message, type PresenceState } from '../../../shared/index.js';
-import { conflict, notFound, AppError } from '../errors.js';
+import type { EventDraft, PresenceState } from '../../../shared/index.js';
+import { StoreError, unique } from './errors.js';
 import { Checkpointer } from './checkpointer.js';
 import { MIGRATIONS } from './migrations.js';
-import { topicOf } from '../events/topics.js';
 import { SqliteCallStore } from './sqlite-calls.js';
 import { SessionCache } from './session-cache.js';
 import { statementCache, type Prepare } from './statements.js';
 import { SqlitePortalStore } from './sqlite-portal.js';
 import { SqliteTerminalStore } from './sqlite-terminals.js';
-import type { ChatRecord, ContactRecord, GroupRecord, MemberStatus, SessionRecord, StoredEvent, Store, Subscriptions, UserRecord } from './store.js';
+import { iso, toMessage, toUser, type Engine, type Row } from './sqlite-engine.js';
+import { SqliteRows } from './sqlite-rows.js';
+import type { ContactRecord, GroupRecord, SessionRecord, StoredEvent, Store, StoreTx, Subscriptions } from './store.js';
 
-type Row = Record<string, any>;
 interface QueuedWrite {
   run: () => unknown;
   resolve: (value: any) => void;
@@ -42,27 +41,6 @@ interface CommittedBatch {
   batch: QueuedWrite[];
   outcomes: Array<{ ok: boolean; value: unknown }>;
   appended: StoredEvent[];
-}
-
-const iso = (ms: number) => new Date(ms).toISOString();
-
-function toUser(r: Row): UserRecord {
-  return {
-    id: r.id,
-    username: r.username,
-    displayName: r.display_name,
-    passwordHash: r.password_hash,
-    isAdmin: r.is_admin === 1,
-    chosenPresence: r.chosen_presence,
-    announcedPresence: r.announced_presence,
-    createdAt: r.created_at,
-  };
-}
-
-export function toMessage(r: Row): Message {
-  const message: Message = { id: r.id, chatId: r.chat_id, clientId: r.client_id, from: r.from_username, text: r.text, sentAt: iso(r.sent_at) };
-  if (r.call) message.call = JSON.parse(r.call); // the line recording a call that ended
-  return message;
 }
 
 export class SqliteStore implements Store {
@@ -98,6 +76,8 @@ export class SqliteStore implements Store {
   readonly portal: SqlitePortalStore;
   readonly terminals: SqliteTerminalStore;
   readonly calls: SqliteCallStore;
+  /** The row operations every write is handed (StoreTx). */
+  private readonly rows: SqliteRows;
 
   constructor(file: string, options: { synchronous?: 'FULL' | 'NORMAL' } = {}) {
     if (file !== ':memory:' && file !== '' && !file.startsWith('file:')) {
@@ -132,36 +112,14 @@ export class SqliteStore implements Store {
       ),
       // The usual poll that reads the log needs one topic (the hub knows which): a plain index range.
       readTopic: p('SELECT seq, topic, body FROM events WHERE topic = ? AND seq > ? ORDER BY seq LIMIT ?'),
-      eventsSince: p('SELECT seq, topic, body FROM events WHERE seq > ? ORDER BY seq LIMIT ?'),
       eventsBetween: p('SELECT seq, topic, body FROM events WHERE seq > ? AND seq <= ? ORDER BY seq'),
       dataVersion: p('PRAGMA data_version').pluck(),
       headSeq: p("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0) AS seq").pluck(),
       meta: p('SELECT value FROM meta WHERE key = ?').pluck(),
       setMeta: p('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
-      userByName: p('SELECT * FROM users WHERE username = ?'),
-      userById: p('SELECT * FROM users WHERE id = ?'),
-      // Prepared once: every first poll of a user announces them (a compile per call showed in profiles).
-      setAnnounced: p('UPDATE users SET announced_presence = ? WHERE id = ?'),
       session: p(
         'SELECT s.id AS token_id, s.expires_at, s.last_used_at, u.* FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?',
       ),
-      chat: p('SELECT * FROM chats WHERE id = ?'),
-      chatMembers: p(
-        'SELECT m.user_id, m.status, u.username, u.display_name FROM chat_members m JOIN users u ON u.id = m.user_id WHERE m.chat_id = ? ORDER BY m.position',
-      ),
-      // A message needs only the members' statuses (who may send, whether the chat is active).
-      memberStatuses: p('SELECT user_id, status FROM chat_members WHERE chat_id = ?').raw(),
-      setMemberStatus: p('UPDATE chat_members SET status = ? WHERE chat_id = ? AND user_id = ?'),
-      messageByClientId: p('SELECT * FROM messages WHERE chat_id = ? AND from_user_id = ? AND client_id = ?'),
-      insertMessage: p(
-        'INSERT INTO messages (chat_id, from_user_id, from_username, client_id, text, sent_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING *',
-      ),
-      contactIds: p(`
-        SELECT contact_id AS id FROM contacts WHERE user_id = @me
-        UNION
-        SELECT other.user_id FROM group_members mine JOIN group_members other ON other.group_id = mine.group_id
-        WHERE mine.user_id = @me AND other.user_id != @me`).pluck(),
-      acceptedChatIds: p("SELECT chat_id FROM chat_members WHERE user_id = ? AND status = 'accepted'").pluck(),
     };
     this.tx = {
       begin: p('BEGIN IMMEDIATE'),
@@ -172,21 +130,17 @@ export class SqliteStore implements Store {
       rollback: p('ROLLBACK'),
     };
     this.published = this.q.headSeq.get() as number;
-    this.portal = new SqlitePortalStore({
+    const engine: Engine = {
       db: this.db,
       prepare: this.prepare,
       read: (fn) => this.read(fn),
-      write: (fn) => this.write(fn),
-      append: (topic, draft, now) => this.append(topic, draft, now),
-    });
-    this.terminals = new SqliteTerminalStore({ db: this.db, prepare: this.prepare, read: (fn) => this.read(fn), write: (fn) => this.write(fn) });
-    this.calls = new SqliteCallStore({
-      db: this.db,
-      prepare: this.prepare,
-      read: (fn) => this.read(fn),
-      write: (fn) => this.write(fn),
-      append: (topic, draft, now) => this.append(topic, draft, now),
-    });
+      write: (fn) => this.enqueue(fn),
+      append: (topic, draft, now, origin) => this.append(topic, draft, now, origin),
+    };
+    this.portal = new SqlitePortalStore(engine);
+    this.terminals = new SqliteTerminalStore(engine);
+    this.calls = new SqliteCallStore(engine);
+    this.rows = new SqliteRows(this.db, engine, this.sessionCache, this.calls);
   }
 
   // ---------------------------------------------------------------- plumbing
@@ -223,8 +177,12 @@ export class SqliteStore implements Store {
     }
   }
 
+  write<T>(fn: (tx: StoreTx) => T): Promise<T> {
+    return this.enqueue(() => fn(this.rows));
+  }
+
   /** Queues a write for the next group commit. */
-  private write<T>(run: () => T): Promise<T> {
+  private enqueue<T>(run: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ run, resolve, reject });
       if (!this.flushScheduled) {
@@ -329,26 +287,21 @@ export class SqliteStore implements Store {
 
   // ---------------------------------------------------------------- users
   createUser(input: { username: string; displayName: string; passwordHash: string; isAdmin: boolean }) {
-    return this.write(() => {
-      if (this.q.userByName.get(input.username)) throw conflict('username_taken', `the username ${input.username} is taken`);
-      const row = this.prepare('INSERT INTO users (username, display_name, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?, ?) RETURNING *')
-        .get(input.username, input.displayName, input.passwordHash, input.isAdmin ? 1 : 0, Date.now()) as Row;
+    return this.enqueue(() => {
+      const row = unique(`the user ${input.username}`, () =>
+        this.prepare('INSERT INTO users (username, display_name, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?, ?) RETURNING *')
+          .get(input.username, input.displayName, input.passwordHash, input.isAdmin ? 1 : 0, Date.now()),
+      ) as Row;
       return toUser(row);
     });
   }
 
   userByName(username: string) {
-    return this.read(() => {
-      const row = this.q.userByName.get(username) as Row | undefined;
-      return row && toUser(row);
-    });
+    return this.read(() => this.rows.userByName(username));
   }
 
   userById(id: number) {
-    return this.read(() => {
-      const row = this.q.userById.get(id) as Row | undefined;
-      return row && toUser(row);
-    });
+    return this.read(() => this.rows.user(id));
   }
 
   listUsers() {
@@ -370,40 +323,23 @@ export class SqliteStore implements Store {
   }
 
   setPassword(userId: number, passwordHash: string) {
-    return this.write(() => {
-      if (this.prepare('UPDATE users SET password_hash = ? WHERE id = ?').run(passwordHash, userId).changes === 0) throw notFound('user');
+    return this.enqueue(() => {
+      if (this.prepare('UPDATE users SET password_hash = ? WHERE id = ?').run(passwordHash, userId).changes === 0) throw new StoreError('not_found', 'user');
       this.prepare('DELETE FROM sessions WHERE user_id = ?').run(userId);
       this.sessionCache.forgetUserAndSessions(userId);
     });
   }
 
   deleteUser(userId: number) {
-    return this.write(() => {
-      const user = this.q.userById.get(userId) as Row | undefined;
-      if (!user) throw notFound('user');
-      if (user.announced_presence !== 'offline') {
-        // Watchers stop listening on this user's presence topic once the contact is gone, so
-        // each is told on their own topic (a removal is rare: per-recipient events are fine).
-        const watchers = this.prepare(
-          `SELECT user_id FROM contacts WHERE contact_id = @id
-           UNION
-           SELECT other.user_id FROM group_members mine JOIN group_members other ON other.group_id = mine.group_id
-           WHERE mine.user_id = @id AND other.user_id != @id`,
-        ).pluck().all({ id: userId }) as number[];
-        for (const watcherId of watchers) this.append(topicOf.user(watcherId), { type: 'presence', username: user.username, state: 'offline' });
-      }
-      const chats = this.prepare("SELECT chat_id FROM chat_members WHERE user_id = ? AND status IN ('invited', 'accepted')")
-        .pluck()
-        .all(userId) as string[];
-      for (const chatId of chats) this.moveMember(chatId, userId, ['invited', 'accepted'], 'left');
-      this.prepare('DELETE FROM users WHERE id = ?').run(userId);
-      this.sessionCache.forgetUserAndSessions(userId);
+    return this.enqueue(() => {
+      if (!this.rows.user(userId)) throw new StoreError('not_found', 'user');
+      this.rows.deleteUser(userId);
     });
   }
 
   // ---------------------------------------------------------------- sessions
   createSession(userId: number, tokenHash: Buffer, expiresAt: number) {
-    return this.write(() => {
+    return this.enqueue(() => {
       const now = Date.now();
       return Number(
         this.prepare('INSERT INTO sessions (user_id, token_hash, created_at, last_used_at, expires_at) VALUES (?, ?, ?, ?, ?)')
@@ -427,8 +363,7 @@ export class SqliteStore implements Store {
         }
       }
       const cached = this.sessionCache.get(tokenHash, (id) => {
-        const user = this.q.userById.get(id) as Row | undefined;
-        return user && toUser(user);
+        return this.rows.user(id);
       });
       if (cached) return cached;
       const row = this.q.session.get(tokenHash) as Row | undefined;
@@ -440,21 +375,21 @@ export class SqliteStore implements Store {
   }
 
   touchSession(tokenId: number, lastUsedAt: number, expiresAt: number) {
-    return this.write(() => {
+    return this.enqueue(() => {
       this.prepare('UPDATE sessions SET last_used_at = ?, expires_at = ? WHERE id = ?').run(lastUsedAt, expiresAt, tokenId);
       this.sessionCache.touched(tokenId, lastUsedAt, expiresAt);
     });
   }
 
   deleteSession(tokenId: number) {
-    return this.write(() => {
+    return this.enqueue(() => {
       this.prepare('DELETE FROM sessions WHERE id = ?').run(tokenId);
       this.sessionCache.forgetSession(tokenId);
     });
   }
 
   deleteExpiredSessions(now: number) {
-    return this.write(() => {
+    return this.enqueue(() => {
       this.sessionCache.clear();
       return this.prepare('DELETE FROM sessions WHERE expires_at <= ?').run(now).changes;
     });
@@ -462,23 +397,10 @@ export class SqliteStore implements Store {
 
   // ---------------------------------------------------------------- presence
   setChosenPresence(userId: number, state: PresenceState) {
-    return this.write(() => {
+    return this.enqueue(() => {
       this.prepare('UPDATE users SET chosen_presence = ? WHERE id = ?').run(state, userId);
       this.sessionCache.forgetUser(userId);
     });
-  }
-
-  announcePresence(userId: number, state: PresenceState) {
-    return this.write(() => this.announce(userId, state));
-  }
-
-  private announce(userId: number, state: PresenceState): boolean {
-    const user = this.q.userById.get(userId) as Row | undefined;
-    if (!user || user.announced_presence === state) return false;
-    this.q.setAnnounced.run(state, userId);
-    this.sessionCache.forgetUser(userId);
-    this.append(topicOf.presence(userId), { type: 'presence', username: user.username, state });
-    return true;
   }
 
   usersAnnouncedOnline() {
@@ -487,7 +409,7 @@ export class SqliteStore implements Store {
 
   // ---------------------------------------------------------------- contacts and groups
   addContact(userId: number, contactId: number) {
-    return this.write(
+    return this.enqueue(
       () =>
         this.prepare('INSERT INTO contacts (user_id, contact_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING')
           .run(userId, contactId, Date.now()).changes > 0,
@@ -495,12 +417,12 @@ export class SqliteStore implements Store {
   }
 
   removeContact(userId: number, contactId: number) {
-    return this.write(() => this.prepare('DELETE FROM contacts WHERE user_id = ? AND contact_id = ?').run(userId, contactId).changes > 0);
+    return this.enqueue(() => this.prepare('DELETE FROM contacts WHERE user_id = ? AND contact_id = ?').run(userId, contactId).changes > 0);
   }
 
   listContacts(userId: number) {
     return this.read((): ContactRecord[] => {
-      const ids = this.q.contactIds.all({ me: userId }) as number[];
+      const ids = this.rows.q.contactIds.all({ me: userId }) as number[];
       if (ids.length === 0) return [];
       const rows = this.prepare(
         `SELECT u.*,
@@ -519,38 +441,37 @@ export class SqliteStore implements Store {
   subscriptions(userId: number) {
     return this.read(
       (): Subscriptions => ({
-        contactIds: this.q.contactIds.all({ me: userId }) as number[],
-        chatIds: this.q.acceptedChatIds.all(userId) as string[],
+        contactIds: this.rows.q.contactIds.all({ me: userId }) as number[],
+        chatIds: this.rows.q.acceptedChatIds.all(userId) as string[],
       }),
     );
   }
 
   createGroup(name: string, displayName: string) {
-    return this.write((): GroupRecord => {
-      if (this.prepare('SELECT 1 FROM groups WHERE name = ?').get(name)) throw conflict('conflict', `the group ${name} exists`);
-      this.prepare('INSERT INTO groups (name, display_name, created_at) VALUES (?, ?, ?)').run(name, displayName, Date.now());
+    return this.enqueue((): GroupRecord => {
+      unique(`the group ${name}`, () => this.prepare('INSERT INTO groups (name, display_name, created_at) VALUES (?, ?, ?)').run(name, displayName, Date.now()));
       return { name, displayName, members: [] };
     });
   }
 
   deleteGroup(name: string) {
-    return this.write(() => this.prepare('DELETE FROM groups WHERE name = ?').run(name).changes > 0);
+    return this.enqueue(() => this.prepare('DELETE FROM groups WHERE name = ?').run(name).changes > 0);
   }
 
   addGroupMembers(name: string, userIds: number[]) {
     // One write is one savepoint: a failing insert (a user removed meanwhile) undoes them all.
-    return this.write(() => {
+    return this.enqueue(() => {
       const groupId = this.prepare('SELECT id FROM groups WHERE name = ?').pluck().get(name);
-      if (groupId === undefined) throw notFound(`group ${name}`);
+      if (groupId === undefined) throw new StoreError('not_found', `group ${name}`);
       const add = this.prepare('INSERT INTO group_members (group_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING');
       return userIds.reduce((added, userId) => added + add.run(groupId, userId).changes, 0);
     });
   }
 
   removeGroupMember(name: string, userId: number) {
-    return this.write(() => {
+    return this.enqueue(() => {
       const groupId = this.prepare('SELECT id FROM groups WHERE name = ?').pluck().get(name);
-      if (groupId === undefined) throw notFound(`group ${name}`);
+      if (groupId === undefined) throw new StoreError('not_found', `group ${name}`);
       return this.prepare('DELETE FROM group_members WHERE group_id = ? AND user_id = ?').run(groupId, userId).changes > 0;
     });
   }
@@ -568,40 +489,8 @@ export class SqliteStore implements Store {
   }
 
   // ---------------------------------------------------------------- chats
-  private chatRecord(chatId: string): ChatRecord | undefined {
-    const chat = this.q.chat.get(chatId) as Row | undefined;
-    if (!chat) return undefined;
-    const members = this.q.chatMembers.all(chatId) as Row[];
-    return {
-      chat: {
-        id: chat.id,
-        state: chatStateOf(members.map((m) => m.status)),
-        createdBy: chat.created_by,
-        createdAt: iso(chat.created_at),
-        members: members.map((m) => ({ username: m.username, displayName: m.display_name, status: m.status })),
-      },
-      memberStatus: new Map(members.map((m) => [m.user_id as number, m.status as MemberStatus])),
-    };
-  }
-
-  createChat(creatorId: number, inviteeIds: number[]) {
-    return this.write((): Chat => {
-      const creator = this.q.userById.get(creatorId) as Row | undefined;
-      if (!creator) throw notFound('user');
-      const id = randomUUID();
-      const now = Date.now();
-      this.prepare('INSERT INTO chats (id, created_by, created_at) VALUES (?, ?, ?)').run(id, creator.username, now);
-      const addMember = this.prepare('INSERT INTO chat_members (chat_id, user_id, status, position) VALUES (?, ?, ?, ?)');
-      addMember.run(id, creatorId, 'accepted', 0);
-      inviteeIds.forEach((userId, i) => addMember.run(id, userId, 'invited', i + 1));
-      const chat = this.chatRecord(id)!.chat;
-      for (const userId of inviteeIds) this.append(topicOf.user(userId), { type: 'chat.request', from: creator.username, chat }, now);
-      return chat;
-    });
-  }
-
   chatById(chatId: string) {
-    return this.read(() => this.chatRecord(chatId));
+    return this.read(() => this.rows.chat(chatId));
   }
 
   chatsOf(userId: number) {
@@ -610,57 +499,7 @@ export class SqliteStore implements Store {
         `SELECT m.chat_id FROM chat_members m JOIN chats c ON c.id = m.chat_id
          WHERE m.user_id = ? AND m.status IN ('invited', 'accepted') ORDER BY c.created_at DESC, c.rowid DESC`,
       ).pluck().all(userId) as string[];
-      return ids.map((id) => this.chatRecord(id)!.chat);
-    });
-  }
-
-  changeMembership(chatId: string, userId: number, from: MemberStatus[], to: 'accepted' | 'declined' | 'left') {
-    return this.write(() => this.moveMember(chatId, userId, from, to));
-  }
-
-  private moveMember(chatId: string, userId: number, from: MemberStatus[], to: 'accepted' | 'declined' | 'left'): Chat {
-    const before = this.chatRecord(chatId);
-    if (!before) throw notFound('chat');
-    const status = before.memberStatus.get(userId);
-    if (status === undefined) throw new AppError(403, 'forbidden', 'you are not a member of this chat');
-    // Leaving stays possible in a closed chat: it is how a member puts it away.
-    if (before.chat.state === 'closed' && to !== 'left') throw conflict('chat_closed', 'this chat has ended');
-    if (!from.includes(status)) throw conflict('conflict', `you cannot go from ${status} to ${to} in this chat`);
-    this.q.setMemberStatus.run(to, chatId, userId);
-    const after = this.chatRecord(chatId)!;
-    const username = (this.q.userById.get(userId) as Row).username as string;
-    const now = Date.now();
-    const type = to === 'accepted' ? 'chat.accepted' : to === 'declined' ? 'chat.declined' : 'chat.left';
-    this.append(topicOf.chat(chatId), { type, username, chat: after.chat }, now);
-    if (after.chat.state === 'closed') {
-      // Those still invited do not listen on the chat's topic: tell them it is over.
-      for (const [memberId, s] of after.memberStatus) {
-        if (s === 'invited') this.append(topicOf.user(memberId), { type: 'chat.closed', chat: after.chat }, now);
-      }
-    }
-    return after.chat;
-  }
-
-  putMessage(input: { chatId: string; fromUserId: number; fromTokenId?: number; clientId: string; text: string }) {
-    return this.write(() => {
-      const existing = this.q.messageByClientId.get(input.chatId, input.fromUserId, input.clientId) as Row | undefined;
-      if (existing) {
-        if (existing.text !== input.text) {
-          throw conflict('idempotency_conflict', 'this client id was already used for a different message');
-        }
-        return { message: toMessage(existing), created: false };
-      }
-      const members = this.q.memberStatuses.all(input.chatId) as Array<[number, MemberStatus]>;
-      if (members.length === 0 && !this.q.chat.get(input.chatId)) throw notFound('chat');
-      if (members.find(([id]) => id === input.fromUserId)?.[1] !== 'accepted') throw new AppError(403, 'forbidden', 'you are not a member of this chat');
-      const state = chatStateOf(members.map(([, status]) => status));
-      if (state !== 'active') throw conflict('chat_not_active', state === 'closed' ? 'this chat has ended' : 'nobody has accepted this chat yet');
-      const sender = this.q.userById.get(input.fromUserId) as Row;
-      const now = Date.now();
-      const row = this.q.insertMessage.get(input.chatId, input.fromUserId, sender.username, input.clientId, input.text, now) as Row;
-      const message = toMessage(row);
-      this.append(topicOf.chat(input.chatId), { type: 'chat.message', message }, now, input.fromTokenId);
-      return { message, created: true };
+      return ids.map((id) => this.rows.chat(id)!.chat);
     });
   }
 
@@ -683,10 +522,6 @@ export class SqliteStore implements Store {
     );
   }
 
-  eventsSince(after: number, limit: number) {
-    return this.read(() => (this.q.eventsSince.all(after, limit) as Row[]).map(this.toStored));
-  }
-
   headSeq() {
     return this.read(() => this.q.headSeq.get() as number);
   }
@@ -696,7 +531,7 @@ export class SqliteStore implements Store {
   }
 
   pruneEvents(olderThan: number) {
-    return this.write(() => {
+    return this.enqueue(() => {
       const last = this.prepare('SELECT max(seq) FROM events WHERE at < ?').pluck().get(olderThan) as number | null;
       if (last === null) return 0;
       const removed = this.prepare('DELETE FROM events WHERE seq <= ?').run(last).changes;

@@ -1,11 +1,14 @@
 /**
  * The Store: every piece of durable state behind one interface, so that the SQLite default can
- * later be joined by PostgreSQL for several server nodes. Each write method is one atomic
- * operation that also appends the events it causes to the event log; listeners registered with
- * `onCommit` learn of those events only after they are durable.
+ * later be joined by PostgreSQL for several server nodes. It is storage only: rows, the event
+ * log, and atomic writes. The rules (who may send, the chat's life, call set-up, presence
+ * fan-out) live in the features, written against `write(tx => ...)`: row operations and
+ * `tx.append` inside one transaction, so a check and the write it allows are atomic. Listeners
+ * registered with `onCommit` learn of appended events only after they are durable. The store
+ * raises only StoreError (errors.ts): not found, unique conflict.
  */
-import type { Chat, Message, PresenceState } from '../../../shared/index.js';
-import type { CallStore } from './calls.js';
+import type { Chat, EventDraft, Message, MessageCall, PresenceState } from '../../../shared/index.js';
+import type { CallRows, CallStore } from './calls.js';
 import type { PortalStore } from './portal.js';
 import type { TerminalStore } from './terminals.js';
 
@@ -69,7 +72,41 @@ export interface Subscriptions {
   chatIds: string[];
 }
 
+/**
+ * Row operations inside one atomic write. Synchronous: the embedded store runs the whole write
+ * within its group commit (one savepoint of the batch's transaction); a throw undoes it all.
+ */
+export interface StoreTx {
+  /** Appends an event to the log; published once the commit is on disk. `origin`: see StoredEvent. */
+  append(topic: string, draft: EventDraft, now?: number, origin?: number): void;
+
+  user(userId: number): UserRecord | undefined;
+  userByName(username: string): UserRecord | undefined;
+  setAnnouncedPresence(userId: number, state: PresenceState): void;
+  /** Users who watch this user's presence: it is their contact, or in a group with them. */
+  presenceWatchers(userId: number): number[];
+  /** Removes the user's row; their sessions, contacts, group and chat memberships go with it. */
+  deleteUser(userId: number): void;
+
+  chat(chatId: string): ChatRecord | undefined;
+  chatExists(chatId: string): boolean;
+  /** A new chat with its members in this order; answers its id. */
+  insertChat(createdBy: string, createdAt: number, members: Array<[userId: number, status: MemberStatus]>): string;
+  /** The members' statuses only (cheaper than `chat`); empty for an unknown chat. */
+  memberStatuses(chatId: string): Array<[userId: number, status: MemberStatus]>;
+  setMemberStatus(chatId: string, userId: number, status: MemberStatus): void;
+  /** Chats where the user has one of these statuses. */
+  chatIdsOf(userId: number, statuses: MemberStatus[]): string[];
+  messageByClientId(chatId: string, fromUserId: number, clientId: string): Message | undefined;
+  /** Unique per (chat, sender, client id): StoreError 'unique' for a repeat. */
+  insertMessage(input: { chatId: string; fromUserId: number | null; fromUsername: string; clientId: string; text: string; sentAt: number; call?: MessageCall }): Message;
+
+  readonly calls: CallRows;
+}
+
 export interface Store {
+  /** One atomic write, group-committed with the others of this turn; settles once on disk. */
+  write<T>(fn: (tx: StoreTx) => T): Promise<T>;
   /** Channels, providers and the content they push. */
   readonly portal: PortalStore;
   /** Installed clients (terminals) and the seats they take. */
@@ -81,6 +118,7 @@ export interface Store {
   close(): Promise<void>;
 
   // users
+  /** StoreError 'unique' if the username is taken (in any case). */
   createUser(input: { username: string; displayName: string; passwordHash: string; isAdmin: boolean }): Promise<UserRecord>;
   userByName(username: string): Promise<UserRecord | undefined>;
   userById(id: number): Promise<UserRecord | undefined>;
@@ -89,7 +127,7 @@ export interface Store {
   countUsers(): Promise<number>;
   /** Sets the password hash and ends every session of the user. */
   setPassword(userId: number, passwordHash: string): Promise<void>;
-  /** Removes the user: leaves their chats (with events), drops contacts, groups and sessions. */
+  /** Removes the user's rows (see StoreTx.deleteUser); the rules around it are admin/accounts'. */
   deleteUser(userId: number): Promise<void>;
 
   // sessions
@@ -101,8 +139,6 @@ export interface Store {
 
   // presence
   setChosenPresence(userId: number, state: PresenceState): Promise<void>;
-  /** Records and announces (event `presence`) a new effective presence; false if it was already that. */
-  announcePresence(userId: number, state: PresenceState): Promise<boolean>;
   /** Users whose last announced presence is not offline (e.g. before a restart). */
   usersAnnouncedOnline(): Promise<UserRecord[]>;
 
@@ -111,6 +147,7 @@ export interface Store {
   removeContact(userId: number, contactId: number): Promise<boolean>;
   listContacts(userId: number): Promise<ContactRecord[]>;
   subscriptions(userId: number): Promise<Subscriptions>;
+  /** StoreError 'unique' if the name is taken. */
   createGroup(name: string, displayName: string): Promise<GroupRecord>;
   deleteGroup(name: string): Promise<boolean>;
   /** Adds all of them in one transaction (all or none); answers how many were not members yet. */
@@ -119,21 +156,12 @@ export interface Store {
   listGroups(): Promise<GroupRecord[]>;
 
   // chats
-  createChat(creatorId: number, inviteeIds: number[]): Promise<Chat>;
   chatById(chatId: string): Promise<ChatRecord | undefined>;
   chatsOf(userId: number): Promise<Chat[]>;
-  /**
-   * Moves a member from one of `from` to `to` and announces it (chat.accepted / chat.declined /
-   * chat.left); announces chat.closed to members still invited when the chat closes.
-   */
-  changeMembership(chatId: string, userId: number, from: MemberStatus[], to: 'accepted' | 'declined' | 'left'): Promise<Chat>;
-  /** Stores a message once per (chat, sender, clientId); a repeat returns the stored one. */
-  putMessage(input: { chatId: string; fromUserId: number; fromTokenId?: number; clientId: string; text: string }): Promise<{ message: Message; created: boolean }>;
   messages(chatId: string, before: number | undefined, limit: number): Promise<Message[]>;
 
   // event log
   readEvents(topics: string[], after: number, limit: number): Promise<StoredEvent[]>;
-  eventsSince(after: number, limit: number): Promise<StoredEvent[]>;
   /** Highest sequence in the log (0 when empty). */
   headSeq(): Promise<number>;
   /** Events up to this sequence were removed by retention. */

@@ -1,0 +1,163 @@
+/**
+ * A call's set-up and changes, written against the store's write transaction (StoreTx): each
+ * check and the change it allows, and the events it causes, commit together. Call events go to
+ * each member's own user topic (they are per person, like chat requests).
+ */
+import { topicOf, type Call, type CallEndReason, type CallMemberState, type CallSignal } from '../../../shared/index.js';
+import { AppError, conflict, notFound } from '../errors.js';
+import type { CallRecord } from '../store/calls.js';
+import type { StoreTx, UserRecord } from '../store/store.js';
+import { callRecord, endReasonAfter, type CallAction, type Trigger } from './rules.js';
+
+/** A call after a change, and for each of its members whether they are now on a live call (any). */
+export interface CallChange {
+  call: Call;
+  onCall: Map<number, boolean>;
+}
+
+/**
+ * Starts a call in a chat: the caller must be an accepted member of the active chat and on no
+ * other call; of the other accepted members those `online` are callees (409 callee_offline when
+ * none is), and of those the ones on no other call are rung, at most `maxMembers - 1` of them
+ * (409 callee_busy when none is left). Announces call.ring to each.
+ */
+export function startCall(
+  tx: StoreTx,
+  input: { chatId: string; caller: UserRecord; video: boolean; maxMembers: number; online: (user: UserRecord) => boolean },
+): CallChange {
+  const { chatId, caller } = input;
+  const chat = tx.chat(chatId);
+  if (!chat || chat.memberStatus.get(caller.id) !== 'accepted') throw notFound('chat');
+  if (chat.chat.state !== 'active') throw conflict('chat_not_active', 'this chat is not active: nobody else takes part in it');
+  const others: UserRecord[] = [];
+  for (const [userId, status] of chat.memberStatus) {
+    if (status !== 'accepted' || userId === caller.id) continue;
+    const user = tx.user(userId);
+    if (user) others.push(user);
+  }
+  const online = others.filter(input.online);
+  if (online.length === 0) {
+    throw conflict(
+      'callee_offline',
+      others.length === 1 ? `${others[0]!.displayName} is offline: call again when they are online` : 'everyone in this chat is offline',
+    );
+  }
+  if (tx.calls.engaged(caller.id)) throw conflict('conflict', 'you are already on a call (or being called): hang up or decline first');
+  const rung = online.filter((u) => !tx.calls.engaged(u.id)).slice(0, input.maxMembers - 1);
+  if (rung.length === 0) throw conflict('callee_busy', 'everyone you are calling is on another call');
+  const now = Date.now();
+  const id = tx.calls.insert({
+    chatId,
+    createdBy: caller.username,
+    createdAt: now,
+    video: input.video,
+    members: [[caller.id, 'joined'], ...rung.map((u): [number, CallMemberState] => [u.id, 'ringing'])],
+  });
+  const record = tx.calls.get(id)!;
+  announce(tx, record, 'call.ring', now, rung.map((u) => u.id));
+  return { call: record.call, onCall: new Map([[caller.id, true]]) };
+}
+
+/** A member accepts, declines or hangs up (404 for non-members); announces call.updated or call.ended. */
+export function actOnCall(tx: StoreTx, callId: string, userId: number, action: CallAction): CallChange {
+  const before = tx.calls.get(callId);
+  const state = before?.members.get(userId);
+  if (!before || state === undefined) throw notFound('call');
+  const ended = before.call.state === 'ended';
+  // Repeats and late answers after the end are harmless: the call as it is.
+  const unchanged = () => ({ call: before.call, onCall: onCall(tx, [userId]) });
+  if (action === 'accept') {
+    if (state === 'joined' && !ended) return unchanged();
+    if (ended || state !== 'ringing') throw conflict('conflict', ended ? 'this call has ended' : `you cannot accept from ${state}`);
+    if (tx.calls.liveCallOf(userId, callId) !== undefined) throw conflict('conflict', 'you are on another call: hang up first');
+    return change(tx, before, [[userId, 'joined']], action);
+  }
+  if (action === 'decline') {
+    if (ended || state === 'declined') return unchanged();
+    if (state !== 'ringing') throw conflict('conflict', `you cannot decline from ${state}: hang up instead`);
+    return change(tx, before, [[userId, 'declined']], action);
+  }
+  // hangup: leaves a joined call; while ringing it is a decline
+  if (ended || (state !== 'joined' && state !== 'ringing')) return unchanged();
+  return change(tx, before, [[userId, state === 'ringing' ? 'declined' : 'left']], action);
+}
+
+/** Relays a signal from a joined member to another member of a live call (event call.signal on their topic). */
+export function signalCall(tx: StoreTx, callId: string, fromId: number, to: string, signal: CallSignal) {
+  const record = tx.calls.get(callId);
+  const state = record?.members.get(fromId);
+  if (!record || state === undefined) throw notFound('call');
+  if (record.call.state === 'ended') throw conflict('conflict', 'this call has ended');
+  if (state !== 'joined') throw conflict('conflict', 'only members who joined the call can signal');
+  const ids = [...record.members.keys()];
+  const index = record.call.members.findIndex((m) => m.username.toLowerCase() === to.toLowerCase());
+  const toId = index < 0 ? undefined : ids[index];
+  if (toId === undefined) throw notFound(`${to} in this call`);
+  if (toId === fromId) throw new AppError(400, 'invalid_request', 'to: you cannot signal yourself');
+  const toState = record.members.get(toId);
+  if (toState !== 'joined' && toState !== 'ringing') throw conflict('conflict', `${to} is not in the call any more`);
+  const from = record.call.members[ids.indexOf(fromId)]!.username;
+  tx.append(topicOf.user(toId), { type: 'call.signal', callId, from, signal });
+}
+
+/** Rings started before `startedBefore` time out: ringing members miss it, calls nobody answered end. */
+export function expireRings(tx: StoreTx, startedBefore: number): CallChange[] {
+  return tx.calls.ringingSince(startedBefore).map((id) => {
+    const before = tx.calls.get(id)!;
+    const moves = [...before.members].filter(([, s]) => s === 'ringing').map(([u]): [number, CallMemberState] => [u, 'missed']);
+    return change(tx, before, moves, 'timeout');
+  });
+}
+
+/** For each user: joined in any live call (what presence shows as busy). */
+function onCall(tx: StoreTx, members: Iterable<number>): Map<number, boolean> {
+  return new Map([...members].map((id) => [id, tx.calls.liveCallOf(id) !== undefined]));
+}
+
+/** Tells every member (ringing ones too) on their own topic. */
+function announce(tx: StoreTx, record: CallRecord, type: 'call.updated' | 'call.ended' | 'call.ring', now: number, only?: number[]) {
+  for (const userId of only ?? record.members.keys()) tx.append(topicOf.user(userId), { type, call: record.call }, now);
+}
+
+/** Applies member changes, settles the call (end or not), announces. */
+function change(tx: StoreTx, before: CallRecord, moves: Array<[number, CallMemberState]>, trigger: Trigger, now = Date.now()): CallChange {
+  const id = before.call.id;
+  for (const [userId, state] of moves) tx.calls.setMember(id, userId, state);
+  // Members come in position order: the caller first.
+  const states = [...before.members].map(([userId, state], i) => ({
+    userId,
+    caller: i === 0,
+    state: moves.find(([u]) => u === userId)?.[1] ?? state,
+  }));
+  let answeredAt = before.call.answeredAt === undefined ? null : Date.parse(before.call.answeredAt);
+  if (answeredAt === null && states.filter((m) => m.state === 'joined').length >= 2) {
+    answeredAt = now;
+    tx.calls.answered(id, now);
+  }
+  const reason = endReasonAfter(states, answeredAt !== null, trigger);
+  if (reason) end(tx, before.call, states, answeredAt, reason, now);
+  const after = tx.calls.get(id)!;
+  announce(tx, after, reason ? 'call.ended' : 'call.updated', now);
+  return { call: after.call, onCall: onCall(tx, after.members.keys()) };
+}
+
+/** Ends the call: ringing members missed it, joined ones left; the chat's history records it. */
+function end(tx: StoreTx, call: Call, states: Array<{ userId: number; state: CallMemberState }>, answeredAt: number | null, reason: CallEndReason, now: number) {
+  for (const m of states) {
+    if (m.state === 'ringing') tx.calls.setMember(call.id, m.userId, 'missed');
+    else if (m.state === 'joined') tx.calls.setMember(call.id, m.userId, 'left');
+  }
+  tx.calls.ended(call.id, now, reason);
+  const { call: recorded, text } = callRecord(call.id, call.video, answeredAt ?? undefined, now, reason);
+  // The caller "sends" the record line; its client id ("call:" is outside what clients may use) makes it one per call.
+  const message = tx.insertMessage({
+    chatId: call.chatId,
+    fromUserId: tx.userByName(call.createdBy)?.id ?? null,
+    fromUsername: call.createdBy,
+    clientId: `call:${call.id}`,
+    text,
+    sentAt: now,
+    call: recorded,
+  });
+  tx.append(topicOf.chat(call.chatId), { type: 'chat.message', message }, now);
+}

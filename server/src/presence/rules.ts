@@ -1,0 +1,22 @@
+/** Presence announcements, written against the store's write transaction (StoreTx). */
+import { topicOf, type PresenceState } from '../../../shared/index.js';
+import type { StoreTx, UserRecord } from '../store/store.js';
+
+/** Records and announces (event `presence`) a new effective presence; false if it was already that. */
+export function announcePresence(tx: StoreTx, userId: number, state: PresenceState): boolean {
+  const user = tx.user(userId);
+  if (!user || user.announcedPresence === state) return false;
+  tx.setAnnouncedPresence(userId, state);
+  tx.append(topicOf.presence(userId), { type: 'presence', username: user.username, state });
+  return true;
+}
+
+/**
+ * The user is being removed: watchers stop listening on their presence topic once the contact
+ * is gone, so each is told on their own topic that they are offline (a removal is rare:
+ * per-recipient events are fine).
+ */
+export function announceRemoval(tx: StoreTx, user: UserRecord) {
+  if (user.announcedPresence === 'offline') return;
+  for (const watcherId of tx.presenceWatchers(user.id)) tx.append(topicOf.user(watcherId), { type: 'presence', username: user.username, state: 'offline' });
+}

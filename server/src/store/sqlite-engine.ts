@@ -1,0 +1,42 @@
+/**
+ * SQLite plumbing shared by the parts of the embedded store: what the main store lends the
+ * others (its connection, group commit and event log), and the row mappers.
+ */
+import type Database from 'better-sqlite3';
+import type { EventDraft, Message } from '../../../shared/index.js';
+import type { Prepare } from './statements.js';
+import type { UserRecord } from './store.js';
+
+export type Row = Record<string, any>;
+
+/** What the main store lends: its connection, its group commit and its event log. */
+export interface Engine {
+  db: Database.Database;
+  /** Prepares once per query text (statements.ts). */
+  prepare: Prepare;
+  read<T>(fn: () => T): Promise<T>;
+  write<T>(fn: () => T): Promise<T>;
+  /** Appends an event inside the current write; published once the commit is on disk. */
+  append(topic: string, draft: EventDraft, now?: number, origin?: number): void;
+}
+
+export const iso = (ms: number) => new Date(ms).toISOString();
+
+export function toUser(r: Row): UserRecord {
+  return {
+    id: r.id,
+    username: r.username,
+    displayName: r.display_name,
+    passwordHash: r.password_hash,
+    isAdmin: r.is_admin === 1,
+    chosenPresence: r.chosen_presence,
+    announcedPresence: r.announced_presence,
+    createdAt: r.created_at,
+  };
+}
+
+export function toMessage(r: Row): Message {
+  const message: Message = { id: r.id, chatId: r.chat_id, clientId: r.client_id, from: r.from_username, text: r.text, sentAt: iso(r.sent_at) };
+  if (r.call) message.call = JSON.parse(r.call); // the line recording a call that ended
+  return message;
+}

@@ -1,0 +1,101 @@
+/**
+ * The rules moved out of the store, run against the real embedded store (in memory): each is
+ * one write through `store.write(tx => ...)`, atomic, and the store itself raises only
+ * storage errors.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { insertUser } from '../../server/src/admin/accounts.js';
+import { startCall } from '../../server/src/calls/transitions.js';
+import { createChat, leaveAllChats, moveMember, putMessage } from '../../server/src/chat/rules.js';
+import { announcePresence, announceRemoval } from '../../server/src/presence/rules.js';
+import { StoreError } from '../../server/src/store/errors.js';
+import { SqliteStore } from '../../server/src/store/sqlite.js';
+import type { StoredEvent, UserRecord } from '../../server/src/store/store.js';
+
+describe('rules over the store transaction', () => {
+  let store: SqliteStore;
+  let events: StoredEvent[];
+  let ann: UserRecord, ben: UserRecord, cid: UserRecord;
+  const user = (username: string) => store.createUser({ username, displayName: username, passwordHash: 'x', isAdmin: false });
+  const types = () => events.map((e) => `${e.topic} ${JSON.parse(e.json).type}`);
+
+  beforeEach(async () => {
+    store = new SqliteStore(':memory:');
+    events = [];
+    store.onCommit((e) => events.push(...e));
+    [ann, ben, cid] = await Promise.all([user('ann'), user('ben'), user('cid')]);
+  });
+  afterEach(() => store.close());
+
+  it('the store raises a storage error for a taken username; the accounts feature names it username_taken', async () => {
+    const taken = await store.createUser({ username: 'ANN', displayName: 'x', passwordHash: 'x', isAdmin: false }).catch((e) => e);
+    expect(taken).toBeInstanceOf(StoreError);
+    expect(taken).toMatchObject({ kind: 'unique', status: 409, code: 'conflict' });
+    await expect(insertUser(store, { username: 'Ann', displayName: 'x', passwordHash: 'x', isAdmin: false })).rejects.toMatchObject({ code: 'username_taken' });
+  });
+
+  it('a chat: requested, accepted, messages only while active, one per client id, closed when the other leaves', async () => {
+    const chat = await store.write((tx) => createChat(tx, ann.id, [ben.id]));
+    expect(types()).toEqual([`u:${ben.id} chat.request`]);
+    const send = (from: UserRecord, clientId: string, text: string) => store.write((tx) => putMessage(tx, { chatId: chat.id, fromUserId: from.id, clientId, text }));
+    await expect(send(ann, 'a1', 'hi')).rejects.toMatchObject({ code: 'chat_not_active' });
+    await expect(send(cid, 'c1', 'hi')).rejects.toMatchObject({ code: 'forbidden' });
+    await expect(store.write((tx) => moveMember(tx, chat.id, cid.id, ['invited'], 'accepted'))).rejects.toMatchObject({ code: 'forbidden' });
+    expect((await store.write((tx) => moveMember(tx, chat.id, ben.id, ['invited'], 'accepted'))).state).toBe('active');
+    await expect(store.write((tx) => moveMember(tx, chat.id, ben.id, ['invited'], 'accepted'))).rejects.toMatchObject({ code: 'conflict' });
+    const first = await send(ann, 'a1', 'hi');
+    expect(first.created).toBe(true);
+    expect(await send(ann, 'a1', 'hi')).toEqual({ message: first.message, created: false });
+    await expect(send(ann, 'a1', 'other')).rejects.toMatchObject({ code: 'idempotency_conflict' });
+    await expect(store.write((tx) => putMessage(tx, { chatId: 'nope', fromUserId: ann.id, clientId: 'x', text: 'x' }))).rejects.toMatchObject({ code: 'not_found' });
+    await store.write((tx) => moveMember(tx, chat.id, ben.id, ['invited', 'accepted'], 'left'));
+    await expect(store.write((tx) => moveMember(tx, chat.id, ann.id, ['invited'], 'accepted'))).rejects.toMatchObject({ code: 'chat_closed' });
+    await expect(send(ann, 'a2', 'anyone?')).rejects.toMatchObject({ code: 'chat_not_active' });
+    expect(types().slice(1)).toEqual([`c:${chat.id} chat.accepted`, `c:${chat.id} chat.message`, `c:${chat.id} chat.left`]);
+    expect((await store.messages(chat.id, undefined, 10)).map((m) => m.text)).toEqual(['hi']);
+  });
+
+  it('a rule that throws midway undoes its writes and events (check-then-write is one transaction)', async () => {
+    const chat = await store.write((tx) => createChat(tx, ann.id, [ben.id, cid.id]));
+    events = [];
+    await expect(
+      store.write((tx) => {
+        moveMember(tx, chat.id, ben.id, ['invited'], 'accepted');
+        moveMember(tx, chat.id, ben.id, ['invited'], 'accepted'); // not from accepted: throws
+      }),
+    ).rejects.toMatchObject({ code: 'conflict' });
+    expect(events).toEqual([]);
+    expect((await store.chatById(chat.id))!.memberStatus.get(ben.id)).toBe('invited');
+  });
+
+  it('removing a user: watchers told they are offline, their chats left, then the rows go', async () => {
+    await store.addContact(ben.id, ann.id);
+    const chat = await store.write((tx) => createChat(tx, ann.id, [ben.id]));
+    await store.write((tx) => moveMember(tx, chat.id, ben.id, ['invited'], 'accepted'));
+    expect(await store.write((tx) => announcePresence(tx, ann.id, 'available'))).toBe(true);
+    expect(await store.write((tx) => announcePresence(tx, ann.id, 'available'))).toBe(false);
+    events = [];
+    await store.write((tx) => {
+      announceRemoval(tx, tx.user(ann.id)!);
+      leaveAllChats(tx, ann.id);
+      tx.deleteUser(ann.id);
+    });
+    expect(types()).toEqual([`u:${ben.id} presence`, `c:${chat.id} chat.left`]);
+    expect(await store.userById(ann.id)).toBeUndefined();
+    expect((await store.chatById(chat.id))!.chat.state).toBe('closed');
+  });
+
+  it('a call needs an active chat and someone online, checked inside the write', async () => {
+    const chat = await store.write((tx) => createChat(tx, ann.id, [ben.id]));
+    const call = (online: boolean) => store.write((tx) => startCall(tx, { chatId: chat.id, caller: ann, video: false, maxMembers: 4, online: () => online }));
+    await expect(call(true)).rejects.toMatchObject({ code: 'chat_not_active' });
+    await store.write((tx) => moveMember(tx, chat.id, ben.id, ['invited'], 'accepted'));
+    await expect(call(false)).rejects.toMatchObject({ code: 'callee_offline' });
+    const started = await call(true);
+    expect(started.call.members.map((m) => [m.username, m.state])).toEqual([
+      ['ann', 'joined'],
+      ['ben', 'ringing'],
+    ]);
+    await expect(call(true)).rejects.toMatchObject({ code: 'conflict' }); // ann is on it already
+  });
+});

@@ -1,6 +1,7 @@
 /** The server's parts, built once in server.ts and handed to every feature's routes. */
 import type { Logger } from 'pino';
 import type { Sessions } from './auth/sessions.js';
+import type { RelayBuffers } from './calls/relay.js';
 import type { CallService } from './calls/service.js';
 import type { ServerConfig } from './config.js';
 import type { EventHub } from './events/hub.js';
@@ -21,4 +22,6 @@ export interface Services {
   secret: ServerSecret;
   providers: ProviderGate;
   calls: CallService;
+  /** The HTTP relay's in-memory media (calls/relay.ts). */
+  relay: RelayBuffers;
 }

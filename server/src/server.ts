@@ -13,6 +13,7 @@ import { Accounts } from './admin/accounts.js';
 import { buildApp } from './app.js';
 import { randomPassword } from './auth/passwords.js';
 import { Sessions } from './auth/sessions.js';
+import { RelayBuffers } from './calls/relay.js';
 import { CallService } from './calls/service.js';
 import { ConfigError, databaseFile, type ServerConfig } from './config.js';
 import type { Services } from './context.js';
@@ -77,7 +78,7 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
   const calls = new CallService(store, presence, config);
   await calls.restore(TIMINGS.pollWaitMax * 1000 + config.presenceGraceMs);
   await calls.sweep(); // rings that ran out while the server was down
-  const services: Services = { config, log, store, sessions: new Sessions(store, config.sessionDays), hub, topics, presence, secret, providers, calls };
+  const services: Services = { config, log, store, sessions: new Sessions(store, config.sessionDays), hub, topics, presence, secret, providers, calls, relay: new RelayBuffers() };
 
   const lane = buildApp(services);
   // The ports are bound before the first admin is made (below), so a request can come before the
@@ -168,6 +169,7 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
       await store.deleteExpiredSessions(Date.now());
     }),
   ];
+  services.relay.startSweeping(10_000); // relay buffers of calls that ended unseen; close() stops it
 
   let closed: Promise<void> | undefined;
   return {
@@ -189,6 +191,7 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
         lane.shutDown();
         const closing = closeServer(http);
         hub.wakeAll();
+        services.relay.close();
         await closing;
         await tls?.close();
         await mediaSweeper.idle();

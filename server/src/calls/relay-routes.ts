@@ -11,7 +11,7 @@ import { RELAY_HEADERS, RELAY_LIMITS, RelayDownloadParams, RelayDownloadQuery, R
 import type { Services } from '../context.js';
 import { AppError } from '../errors.js';
 import { route } from '../http/route.js';
-import { RelayBuffers } from './relay.js';
+import type { RelayBuffers } from './relay.js';
 
 /** How the relay learns about calls (the call service's record). */
 export interface RelayCalls {
@@ -39,9 +39,8 @@ const counter = (description: string) => ({ description, schema: { type: 'intege
 
 const joined = (call: Call, username: string) => call.members.find((m) => m.username.toLowerCase() === username.toLowerCase() && m.state === 'joined');
 
-export function relayRoutes(services: Services, calls: RelayCalls = storedCalls(services), buffers = new RelayBuffers()) {
-  const sweeper = setInterval(() => buffers.sweep(), 10_000);
-  sweeper.unref();
+/** The relay's routes over the server's buffers (server.ts sweeps and closes them). */
+export function relayRoutes(services: Services, calls: RelayCalls = storedCalls(services), buffers: RelayBuffers = services.relay) {
 
   /** The call, if `username` may use its relay now; an ended call's buffers go at once. */
   async function activeCall(id: string, username: string): Promise<Call> {

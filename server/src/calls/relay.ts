@@ -33,6 +33,7 @@ const key = (callId: string, sender: string) => `${callId}\n${sender.toLowerCase
 
 export class RelayBuffers {
   private readonly rings = new Map<string, Ring>();
+  private sweeper: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly limits: { chunksKept: number; maxBacklog: number; idleMs: number } = RELAY_LIMITS,
@@ -118,7 +119,22 @@ export class RelayBuffers {
     return { chunks: ring?.chunks.length ?? 0, bytes: ring?.bytes ?? 0 };
   }
 
+  /** Sweeps every `ms` until close(): one timer, which the server stops when it closes. */
+  startSweeping(ms: number): this {
+    clearInterval(this.sweeper);
+    this.sweeper = setInterval(() => this.sweep(), ms);
+    this.sweeper.unref();
+    return this;
+  }
+
+  get sweeping(): boolean {
+    return this.sweeper !== undefined;
+  }
+
+  /** Stops the sweeper and answers every held download (nothing more to come). */
   close() {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
     for (const ring of this.rings.values()) for (const waiter of [...ring.waiters]) this.finish(ring, waiter, undefined);
     this.rings.clear();
   }

@@ -7,10 +7,10 @@ import type Router from '@koa/router';
 import { rm } from 'node:fs/promises';
 import type { Context } from 'koa';
 import { z } from 'zod';
-import type { ProviderGate, Upload } from '../providers/cgi.js';
 import type { ProviderRecord } from '../store/portal.js';
 import type { SessionRecord } from '../store/store.js';
 import { readJsonBody } from './body.js';
+import type { PushGate, Upload } from './push-body.js';
 
 /** Who may call: anyone, a logged-in user, an administrator, or a content provider (CGI-style push). */
 export type Access = 'public' | 'user' | 'admin' | 'provider';
@@ -69,7 +69,7 @@ export function route<P extends Schema | undefined = undefined, Q extends Schema
 
 export interface Gates {
   authenticate: (ctx: Context, access: Access) => Promise<void>;
-  providers: ProviderGate;
+  providers: PushGate;
 }
 
 export function mount(router: Router, routes: RouteSpec[], gates: Gates) {

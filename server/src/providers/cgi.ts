@@ -1,7 +1,7 @@
 /**
- * Reading a provider's push: one HTTP POST that a shell script can make with curl.
- * - Body: JSON, application/x-www-form-urlencoded, or multipart/form-data (with at most one
- *   file, streamed to a temporary file while its SHA-256 is computed, never held in memory).
+ * Who sent a provider's push, and may it: one HTTP POST that a shell script can make with curl.
+ * The body (JSON, form, or multipart with one file) is read by http/push-body.ts; this gate
+ * decides who sends and when, around that reading.
  * - Who: the provider key in `Authorization: Bearer` or a `key` field (in a multipart upload,
  *   before the file); or, for providers who sign, `X-Portico-Provider` + `X-Portico-Timestamp` +
  *   `X-Portico-Signature: sha256=<hex>`, the HMAC-SHA256 of "<timestamp>.<METHOD>.<path>.<raw
@@ -12,56 +12,27 @@
  *   refused and the rest of the request is not read.
  * - Limits: pushes per provider, charged only once authenticated; failed authentications per
  *   client address; uploads in progress per provider (per address while a signature is still
- *   unchecked) and their bytes together; a deadline for forms and for a multipart body up to its
- *   file, a minimum rate for the file; body and file sizes.
- * Nothing is stored here; a temporary file is removed unless the route keeps it.
+ *   unchecked), counted by the body reader.
  */
-import busboy from 'busboy';
 import { createHash, createHmac, randomBytes, timingSafeEqual, type Hmac } from 'node:crypto';
-import { createWriteStream, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Context } from 'koa';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { AppError } from '../errors.js';
-import { rawBodyWithin } from '../http/body.js';
-import { privateDir } from '../private-fs.js';
+import { PushBodyReader, refuseUnread, type Held, type ProviderRequest, type PushBodyLimits, type PushGate, type PushSender } from '../http/push-body.js';
 import type { ServerSecret } from '../secrets.js';
 import type { ProviderRecord } from '../store/portal.js';
 import type { Store } from '../store/store.js';
 
-export const FORM_BYTES = 1024 * 1024;
-/** The default of providerBodyDeadlineMs: a form or JSON push (at most 1 MiB) must arrive within this. */
-export const FORM_BODY_DEADLINE_MS = 20_000;
+// Where they were before the body reader moved to http/ (fuzz tests and media import them from here).
+export { FORM_BODY_DEADLINE_MS, FORM_BYTES, type ProviderRequest, type Upload } from '../http/push-body.js';
+
 export const SIGNATURE_WINDOW_S = 300;
-/** What a refused upload is told to wait: uploads take a while to finish. */
-const UPLOAD_RETRY_S = 10;
 
 /** The gate's settings (ServerConfig has them all). */
-export interface GateLimits {
+export interface GateLimits extends PushBodyLimits {
   providerRequestsPerMinute: number;
   providerFailuresPerIpPerMinute: number;
-  providerConcurrentUploads: number;
-  uploadSpoolBytes: number;
-  uploadMinBytesPerSecond: number;
-  uploadRateWindowMs: number;
-  providerBodyDeadlineMs: number;
-}
-
-export interface Upload {
-  path: string;
-  size: number;
-  sha256: string;
-  filename: string;
-  mimeType: string;
-}
-
-export interface ProviderRequest {
-  provider: ProviderRecord;
-  fields: Record<string, unknown>;
-  file?: Upload;
-  /** Frees the upload's slot and spool bytes: call once the file is kept or removed. */
-  release: () => void;
 }
 
 export const hashKey = (key: string) => createHash('sha256').update(key).digest();
@@ -112,49 +83,31 @@ class UsedSignatures {
   }
 }
 
-/** What one request holds of the upload caps; released once, by the route or on failure. */
-class Held {
-  slot?: string;
-  bytes = 0;
-  constructor(private readonly gate: { free(slot: string | undefined, bytes: number): void }) {}
-  readonly release = () => {
-    this.gate.free(this.slot, this.bytes);
-    this.slot = undefined;
-    this.bytes = 0;
-  };
-}
-
-export class ProviderGate {
+export class ProviderGate implements PushGate {
   private readonly pushes: RateLimiterMemory;
   private readonly failures: RateLimiterMemory;
   private readonly used = new UsedSignatures();
-  /** Uploads in progress per provider (`p:<id>`) or, for unverified signers, per address (`a:<ip>`). */
-  private readonly uploads = new Map<string, number>();
-  private spooled = 0;
+  private readonly body: PushBodyReader;
 
   constructor(
     private readonly store: Store,
     private readonly secret: ServerSecret,
-    private readonly tmpDir: string,
+    tmpDir: string,
     private readonly limits: GateLimits,
   ) {
+    this.body = new PushBodyReader(tmpDir, limits);
     this.pushes = new RateLimiterMemory({ points: limits.providerRequestsPerMinute, duration: 60 });
     this.failures = new RateLimiterMemory({ points: limits.providerFailuresPerIpPerMinute, duration: 60 });
   }
 
   /** Reads, authenticates and rate-limits a push. `maxFileBytes` 0: no file allowed. */
   async read(ctx: Context, maxFileBytes: number): Promise<ProviderRequest> {
-    const held = new Held(this);
+    const held = this.body.hold();
     try {
       return await this.readPush(ctx, maxFileBytes, held);
     } catch (error) {
       held.release();
-      if (!(error instanceof AppError) || ctx.req.complete) throw error;
-      // Refused before the body was read: answer, then close rather than read the rest.
-      ctx.req.unpipe();
-      ctx.req.pause();
-      ctx.res.once('finish', () => ctx.req.destroy());
-      throw new AppError(error.status, error.code, error.message, { ...error.headers, Connection: 'close' });
+      throw refuseUnread(ctx, error);
     }
   }
 
@@ -165,22 +118,13 @@ export class ProviderGate {
     }
   }
 
-  free(slot: string | undefined, bytes: number) {
-    if (slot) {
-      const n = (this.uploads.get(slot) ?? 1) - 1;
-      if (n > 0) this.uploads.set(slot, n);
-      else this.uploads.delete(slot);
-    }
-    this.spooled -= bytes;
-  }
-
   private async readPush(ctx: Context, maxFileBytes: number, held: Held): Promise<ProviderRequest> {
     await this.checkAddress(ctx);
     const caller = await this.caller(ctx);
     if (caller.via === 'field' && !ctx.is('multipart/form-data', 'application/x-www-form-urlencoded', 'application/json')) {
       throw await this.failed(ctx, NO_KEY);
     }
-    const { fields, file } = await this.readBody(ctx, maxFileBytes, caller, held);
+    const { fields, file } = await this.body.read(ctx, maxFileBytes, this.sender(ctx, caller), held);
     try {
       if (caller.via === 'signature') await this.verify(ctx, caller);
       else if (!caller.authenticated) await this.authenticateKey(ctx, caller, fields.key);
@@ -278,177 +222,19 @@ export class ProviderGate {
   }
 
   /**
-   * A file part begins: its sender must be known by now (a key in a header or in a field before
-   * the file, or a signer's name); then it takes an upload slot and reserves its bytes.
+   * What the body reader asks: every raw byte goes to a signature's HMAC; a file part's sender
+   * must be known by then (a key in a header or in a field before the file, or a signer's name),
+   * and its upload is charged to the provider (to the address while a signature is unchecked).
    */
-  private async startFile(ctx: Context, caller: Caller, fieldsSoFar: [string, string][], maxFileBytes: number, held: Held) {
-    if (caller.via === 'field' && !caller.authenticated) await this.authenticateKey(ctx, caller, fieldsSoFar.find(([name]) => name === 'key')?.[1]);
-    const slot = caller.authenticated ? `p:${caller.provider!.id}` : `a:${ctx.ip}`;
-    if ((this.uploads.get(slot) ?? 0) >= this.limits.providerConcurrentUploads) {
-      throw new AppError(429, 'rate_limited', `at most ${this.limits.providerConcurrentUploads} uploads at once; try again when one has finished`, {
-        'Retry-After': String(UPLOAD_RETRY_S),
-      });
-    }
-    const declared = Number(ctx.get('content-length')) || Infinity;
-    const bytes = Math.min(declared, maxFileBytes);
-    if (this.spooled + bytes > this.limits.uploadSpoolBytes) {
-      throw new AppError(503, 'rate_limited', 'the server is receiving too many uploads at once; try again shortly', { 'Retry-After': String(UPLOAD_RETRY_S) });
-    }
-    this.uploads.set(slot, (this.uploads.get(slot) ?? 0) + 1);
-    this.spooled += bytes;
-    held.slot = slot;
-    held.bytes = bytes;
-  }
-
-  /** Reads the body; the caller's HMAC, if any, sees every raw byte of it. */
-  private async readBody(ctx: Context, maxFileBytes: number, caller: Caller, held: Held): Promise<{ fields: Record<string, unknown>; file?: Upload }> {
-    if (ctx.is('multipart/form-data')) return this.readMultipart(ctx, maxFileBytes, caller, held);
-    const type = ctx.is('application/json', 'application/x-www-form-urlencoded');
-    if (!type) throw new AppError(415, 'unsupported_media_type', 'send application/x-www-form-urlencoded, multipart/form-data or application/json');
-    let text: string;
-    try {
-      const raw = await rawBodyWithin(ctx.req, ctx.res, FORM_BYTES, this.limits.providerBodyDeadlineMs);
-      caller.hmac?.update(raw);
-      text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
-    } catch (error: any) {
-      if (error instanceof AppError) throw error; // 408: too slow
-      if (error?.type === 'entity.too.large') throw new AppError(413, 'body_too_large', `the body may have at most ${FORM_BYTES} bytes`);
-      if (error instanceof TypeError) throw new AppError(400, 'invalid_request', 'the body is not valid UTF-8');
-      throw new AppError(400, 'invalid_request', 'the request body could not be read');
-    }
-    if (type === 'application/json') {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        throw new AppError(400, 'invalid_json', 'the body is not valid JSON');
-      }
-      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new AppError(400, 'invalid_request', 'the body must be a JSON object');
-      return { fields: parsed as Record<string, unknown> };
-    }
-    return { fields: formFields(new URLSearchParams(text)) };
-  }
-
-  private async readMultipart(ctx: Context, maxFileBytes: number, caller: Caller, held: Held): Promise<{ fields: Record<string, unknown>; file?: Upload }> {
-    const { req } = ctx;
-    const { providerBodyDeadlineMs: deadlineMs, uploadRateWindowMs: windowMs, uploadMinBytesPerSecond: minRate } = this.limits;
-    let parser: busboy.Busboy;
-    try {
-      parser = busboy({
-        headers: req.headers,
-        limits: { fields: 50, fieldSize: FORM_BYTES, files: maxFileBytes > 0 ? 1 : 0, fileSize: maxFileBytes, parts: 60 },
-      });
-    } catch {
-      throw new AppError(400, 'invalid_request', 'a multipart body needs a boundary in its Content-Type');
-    }
-    if (maxFileBytes > 0) await privateDir(this.tmpDir);
-    // From here to req.pipe nothing awaits: every listener of the body is there from its first chunk.
-    const fields: [string, string][] = [];
-    let fieldBytes = 0;
-    let file: Upload | undefined;
-    let fileSeen = false;
-    let out: WriteStream | undefined;
-    let written: Promise<void> = Promise.resolve();
-    /** A refusal that still reads the body to its end (the client then gets the answer cleanly). */
-    let failure: AppError | undefined;
-    const tmpPath = join(this.tmpDir, `upload-${randomBytes(12).toString('hex')}`);
-    let windowBytes = 0;
-    let deadline: NodeJS.Timeout | undefined;
-    let rateCheck: NodeJS.Timeout | undefined;
-
-    const done = new Promise<void>((resolve, reject) => {
-      /** A refusal that stops reading at once (read() then closes the connection after the answer). */
-      const stop = (error: unknown) => {
-        req.unpipe(parser);
-        req.pause();
-        reject(error);
-      };
-      // Up to the file (or, with no file allowed, the whole body) within the form deadline;
-      // the file then at a minimum rate, so a slow sender cannot hold a request for long.
-      deadline = setTimeout(
-        () => stop(new AppError(408, 'invalid_request', `the body${maxFileBytes > 0 ? ' up to its file' : ''} did not arrive within ${deadlineMs / 1000} s`)),
-        deadlineMs,
-      );
-      req.on('data', (chunk: Buffer) => (windowBytes += chunk.length));
-
-      parser.on('field', (name, value, info) => {
-        fieldBytes += value.length;
-        if (info.valueTruncated || fieldBytes > FORM_BYTES) failure ??= new AppError(413, 'body_too_large', `the fields may have at most ${FORM_BYTES} bytes`);
-        fields.push([name, value]);
-      });
-      parser.on('file', (name, stream, info) => {
-        if (name !== 'file' || fileSeen) {
-          failure ??= new AppError(400, 'invalid_request', 'send one file, in the field named "file"');
-          stream.resume();
-          return;
-        }
-        fileSeen = true;
-        // Until startFile has decided, nothing is read from the file (busboy holds back the body).
-        this.startFile(ctx, caller, fields, maxFileBytes, held).then(() => {
-          clearTimeout(deadline);
-          windowBytes = 0;
-          rateCheck = setInterval(() => {
-            if (windowBytes < (minRate * windowMs) / 1000) {
-              stop(new AppError(408, 'invalid_request', `the upload is slower than ${minRate} bytes a second`));
-            }
-            windowBytes = 0;
-          }, windowMs);
-          const hash = createHash('sha256');
-          let size = 0;
-          out = createWriteStream(tmpPath, { mode: 0o600 });
-          stream.on('data', (chunk: Buffer) => {
-            size += chunk.length;
-            hash.update(chunk);
-          });
-          stream.on('limit', () => {
-            failure ??= new AppError(413, 'body_too_large', `the file may have at most ${maxFileBytes} bytes`);
-          });
-          const target = out;
-          written = new Promise((ok, fail) => {
-            target.on('finish', () => ok());
-            target.on('error', fail);
-          });
-          written.catch(() => {}); // awaited below; an abandoned upload's stream may fail unobserved
-          stream.pipe(out);
-          file = { path: tmpPath, size: 0, sha256: '', filename: info.filename ?? '', mimeType: info.mimeType };
-          stream.on('end', () => {
-            file!.size = size;
-            file!.sha256 = hash.digest('hex');
-          });
-        }, stop);
-      });
-      parser.on('filesLimit', () => (failure ??= new AppError(400, 'invalid_request', maxFileBytes > 0 ? 'send one file only' : 'this endpoint takes no file')));
-      parser.on('fieldsLimit', () => (failure ??= new AppError(413, 'body_too_large', 'too many fields')));
-      parser.on('partsLimit', () => (failure ??= new AppError(413, 'body_too_large', 'too many parts')));
-      parser.on('close', resolve);
-      parser.on('error', () => reject(new AppError(400, 'invalid_request', 'the multipart body is malformed')));
-      req.on('aborted', () => reject(new AppError(400, 'invalid_request', 'the upload was cut off')));
-    });
-    // Both listen from the same tick, so neither misses a chunk.
-    if (caller.hmac) req.on('data', (chunk: Buffer) => caller.hmac!.update(chunk));
-    req.pipe(parser);
-    try {
-      await done;
-      await written;
-      if (failure) throw failure;
-    } catch (error) {
-      if (out && !out.closed) await new Promise<void>((closed) => out!.destroy().once('close', () => closed()));
-      await rm(tmpPath, { force: true });
-      throw error;
-    } finally {
-      clearTimeout(deadline);
-      clearInterval(rateCheck);
-    }
-    return { fields: formFields(fields), file };
+  private sender(ctx: Context, caller: Caller): PushSender {
+    const hmac = caller.hmac;
+    return {
+      onBytes: hmac ? (chunk) => hmac.update(chunk) : undefined,
+      fileSlot: async (fieldsSoFar) => {
+        if (caller.via === 'field' && !caller.authenticated) await this.authenticateKey(ctx, caller, fieldsSoFar.find(([name]) => name === 'key')?.[1]);
+        return caller.authenticated ? `p:${caller.provider!.id}` : `a:${ctx.ip}`;
+      },
+    };
   }
 }
 
-/** Form fields as an object; a repeated name becomes a list (zod then says it wanted one). */
-function formFields(entries: Iterable<[string, string]>): Record<string, unknown> {
-  const fields: Record<string, unknown> = {};
-  for (const [name, value] of entries) {
-    const prev = fields[name];
-    fields[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
-  }
-  return fields;
-}

@@ -1,9 +1,7 @@
 import {
   ChannelParams,
   ChannelResponse,
-  ChannelsResponse,
   CreateProviderRequest,
-  MyChannelsRequest,
   OkResponse,
   ProviderParams,
   ProvidersResponse,
@@ -12,10 +10,8 @@ import {
 } from '../../../shared/index.js';
 import type { Services } from '../context.js';
 import { route } from '../http/route.js';
-import type { ChannelRecord } from '../store/portal.js';
+import { publicChannel } from '../channels/routes.js';
 import { ProviderAdmin, publicProvider } from './admin.js';
-
-export const publicChannel = (c: ChannelRecord) => ({ name: c.name, title: c.title, isDefault: c.isDefault });
 
 /** Administration of providers and channels. */
 export function providerAdminRoutes({ store, secret, topics }: Services) {
@@ -80,40 +76,6 @@ export function providerAdminRoutes({ store, secret, topics }: Services) {
         const channel = await store.portal.updateChannel(params.name, body);
         topics.forgetAll();
         return { channel: publicChannel(channel) };
-      },
-    }),
-  ];
-}
-
-/** What a user sees of channels, and their own choice of ticker channels. */
-export function channelRoutes({ store, topics, hub }: Services) {
-  const view = async (userId: number) => ({
-    channels: (await store.portal.listChannels()).map(publicChannel),
-    mine: await store.portal.channelsOfUser(userId),
-  });
-  return [
-    route({
-      method: 'get',
-      path: '/api/v1/channels',
-      tag: 'portal',
-      summary: 'All channels, and the ticker channels I chose (empty: the defaults)',
-      access: 'user',
-      response: ChannelsResponse,
-      handler: ({ session }) => view(session.user.id),
-    }),
-    route({
-      method: 'put',
-      path: '/api/v1/channels/mine',
-      tag: 'portal',
-      summary: 'Choose my ticker channels, in the order to show them (an empty list: the defaults)',
-      access: 'user',
-      body: MyChannelsRequest,
-      response: ChannelsResponse,
-      async handler({ body, session }) {
-        await store.portal.setChannelsOfUser(session.user.id, body.channels);
-        topics.forget(session.user.id);
-        hub.wakeUser(session.user.id);
-        return view(session.user.id);
       },
     }),
   ];

@@ -134,6 +134,9 @@ export class EventHub {
     for (const waiter of mine) {
       // Answer with the cursor it came with: events of the new topics may lie below those it
       // holds (same commit), and the next poll reads them all from the log with the new topics.
+      // It stops listening now, not at the wake-up: an event published in between would put a
+      // cursor past the new topics' events back into its answer.
+      for (const topic of waiter.topics) this.byTopic.get(topic)?.delete(waiter);
       waiter.pending.length = 0;
       this.due.add(waiter);
     }

@@ -13,7 +13,7 @@ import type { Services } from '../context.js';
 import { route } from '../http/route.js';
 import { ChatService } from './service.js';
 
-/** Sending a message; the event lane (events/lane.ts) answers well-formed sends itself. */
+/** Sending a message: a lane route (the event lane, events/lane.ts, answers well-formed sends itself). */
 export const MESSAGE_ROUTE = '/api/v1/chats/:id/messages/:clientId';
 
 export function chatRoutes({ store, topics, hub }: Services) {
@@ -83,10 +83,10 @@ export function chatRoutes({ store, topics, hub }: Services) {
       response: MessageResponse,
       status: 201,
       otherStatuses: [200],
-      async handler({ params, body, session }, ctx) {
+      // Each message is one such request: the event lane serves it outside Koa.
+      async lane({ params, body, session }, _res, answer) {
         const { message, created } = await chats.send(session, params.id, params.clientId, body.text);
-        ctx.state.status = created ? 201 : 200;
-        return { message };
+        answer(JSON.stringify({ message }), created ? 201 : 200);
       },
     }),
     route({

@@ -16,8 +16,8 @@ import { ChatService } from './service.js';
 /** Sending a message: a lane route (the event lane, events/lane.ts, answers well-formed sends itself). */
 export const MESSAGE_ROUTE = '/api/v1/chats/:id/messages/:clientId';
 
-export function chatRoutes({ store, topics, hub }: Services) {
-  const chats = new ChatService(store, topics, hub);
+export function chatRoutes({ store, subscriptions }: Services) {
+  const chats = new ChatService(store, subscriptions);
   const membership = (verb: 'accept' | 'decline' | 'leave', summary: string) =>
     route({
       method: 'post',

@@ -94,7 +94,7 @@ function clientGone(this: HeldResponse) {
  * store fails before); a held poll keeps only its HeldPoll and timer, no suspended async frames,
  * since thousands are held at once.
  */
-export function longPoll({ store, hub, topics, presence }: Services) {
+export function longPoll({ store, hub, subscriptions, presence }: Services) {
   const services = { hub, presence };
   return async function poll(query: PollQuery, session: SessionRecord, res: ServerResponse, answer: (body: string) => void): Promise<void> {
     const userId = session.user.id;
@@ -106,7 +106,7 @@ export function longPoll({ store, hub, topics, presence }: Services) {
       return answer(`{"reset":true,"cursor":"${await store.headSeq()}"}`);
     }
 
-    const listening = await topics.of(userId);
+    const listening = await subscriptions.of(userId);
     presence.pollStarted(userId, tokenId);
     const waiter = new HeldPoll(userId, tokenId, listening, after, services, res, query.interval * 1000, answer);
     // Listen before looking, so an event committed in between is not missed.

@@ -18,8 +18,8 @@ import { ProviderAdmin, publicProvider } from './admin.js';
 export const publicChannel = (c: ChannelRecord) => ({ name: c.name, title: c.title, isDefault: c.isDefault });
 
 /** Administration of providers and channels. */
-export function providerAdminRoutes({ store, secret, topics }: Services) {
-  const admin = new ProviderAdmin(store, secret, () => topics.forgetAll());
+export function providerAdminRoutes({ store, secret, subscriptions }: Services) {
+  const admin = new ProviderAdmin(store, secret, () => subscriptions.changed('all'));
   const common = { tag: 'admin', access: 'admin' } as const;
   const withKey = ({ provider, key }: { provider: Parameters<typeof publicProvider>[0]; key: string }) => ({ provider: publicProvider(provider), key });
   return [
@@ -78,7 +78,7 @@ export function providerAdminRoutes({ store, secret, topics }: Services) {
       response: ChannelResponse,
       async handler({ params, body }) {
         const channel = await store.portal.updateChannel(params.name, body);
-        topics.forgetAll();
+        subscriptions.changed('all'); // who sees it by default may have changed
         return { channel: publicChannel(channel) };
       },
     }),
@@ -86,7 +86,7 @@ export function providerAdminRoutes({ store, secret, topics }: Services) {
 }
 
 /** What a user sees of channels, and their own choice of ticker channels. */
-export function channelRoutes({ store, topics, hub }: Services) {
+export function channelRoutes({ store, subscriptions }: Services) {
   const view = async (userId: number) => ({
     channels: (await store.portal.listChannels()).map(publicChannel),
     mine: await store.portal.channelsOfUser(userId),
@@ -111,8 +111,7 @@ export function channelRoutes({ store, topics, hub }: Services) {
       response: ChannelsResponse,
       async handler({ body, session }) {
         await store.portal.setChannelsOfUser(session.user.id, body.channels);
-        topics.forget(session.user.id);
-        hub.wakeUser(session.user.id);
+        subscriptions.changed(session.user.id);
         return view(session.user.id);
       },
     }),

@@ -381,17 +381,18 @@ export class SqliteStore implements Store {
     return this.write(() => {
       const user = this.q.userById.get(userId) as Row | undefined;
       if (!user) throw notFound('user');
+      // Watchers stop listening on this user's presence topic once the contact is gone, so each
+      // is told on their own topic (a removal is rare: per-recipient events are fine).
+      const watchers = this.prepare(
+        `SELECT user_id FROM contacts WHERE contact_id = @id
+         UNION
+         SELECT other.user_id FROM group_members mine JOIN group_members other ON other.group_id = mine.group_id
+         WHERE mine.user_id = @id AND other.user_id != @id`,
+      ).pluck().all({ id: userId }) as number[];
       if (user.announced_presence !== 'offline') {
-        // Watchers stop listening on this user's presence topic once the contact is gone, so
-        // each is told on their own topic (a removal is rare: per-recipient events are fine).
-        const watchers = this.prepare(
-          `SELECT user_id FROM contacts WHERE contact_id = @id
-           UNION
-           SELECT other.user_id FROM group_members mine JOIN group_members other ON other.group_id = mine.group_id
-           WHERE mine.user_id = @id AND other.user_id != @id`,
-        ).pluck().all({ id: userId }) as number[];
         for (const watcherId of watchers) this.append(topicOf.user(watcherId), { type: 'presence', username: user.username, state: 'offline' });
       }
+      this.contactsChanged(watchers);
       const chats = this.prepare("SELECT chat_id FROM chat_members WHERE user_id = ? AND status IN ('invited', 'accepted')")
         .pluck()
         .all(userId) as string[];
@@ -487,15 +488,28 @@ export class SqliteStore implements Store {
 
   // ---------------------------------------------------------------- contacts and groups
   addContact(userId: number, contactId: number) {
-    return this.write(
-      () =>
-        this.prepare('INSERT INTO contacts (user_id, contact_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING')
-          .run(userId, contactId, Date.now()).changes > 0,
-    );
+    return this.write(() => {
+      const added = this.prepare('INSERT INTO contacts (user_id, contact_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(userId, contactId, Date.now()).changes > 0;
+      if (added) this.contactsChanged([userId]);
+      return added;
+    });
   }
 
   removeContact(userId: number, contactId: number) {
-    return this.write(() => this.prepare('DELETE FROM contacts WHERE user_id = ? AND contact_id = ?').run(userId, contactId).changes > 0);
+    return this.write(() => {
+      const removed = this.prepare('DELETE FROM contacts WHERE user_id = ? AND contact_id = ?').run(userId, contactId).changes > 0;
+      if (removed) this.contactsChanged([userId]);
+      return removed;
+    });
+  }
+
+  /** Tells each user, on their own topic, that their contact list changed (an open panel reloads it). */
+  private contactsChanged(userIds: Iterable<number>) {
+    for (const userId of userIds) this.append(topicOf.user(userId), { type: 'contacts.changed' });
+  }
+
+  private groupMemberIds(groupId: unknown) {
+    return this.prepare('SELECT user_id FROM group_members WHERE group_id = ?').pluck().all(groupId) as number[];
   }
 
   listContacts(userId: number) {
@@ -534,7 +548,12 @@ export class SqliteStore implements Store {
   }
 
   deleteGroup(name: string) {
-    return this.write(() => this.prepare('DELETE FROM groups WHERE name = ?').run(name).changes > 0);
+    return this.write(() => {
+      const groupId = this.prepare('SELECT id FROM groups WHERE name = ?').pluck().get(name);
+      if (groupId === undefined) return false;
+      this.contactsChanged(this.groupMemberIds(groupId));
+      return this.prepare('DELETE FROM groups WHERE id = ?').run(groupId).changes > 0;
+    });
   }
 
   addGroupMembers(name: string, userIds: number[]) {
@@ -543,7 +562,9 @@ export class SqliteStore implements Store {
       const groupId = this.prepare('SELECT id FROM groups WHERE name = ?').pluck().get(name);
       if (groupId === undefined) throw notFound(`group ${name}`);
       const add = this.prepare('INSERT INTO group_members (group_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING');
-      return userIds.reduce((added, userId) => added + add.run(groupId, userId).changes, 0);
+      const added = userIds.reduce((added, userId) => added + add.run(groupId, userId).changes, 0);
+      if (added > 0) this.contactsChanged(this.groupMemberIds(groupId));
+      return added;
     });
   }
 
@@ -551,7 +572,10 @@ export class SqliteStore implements Store {
     return this.write(() => {
       const groupId = this.prepare('SELECT id FROM groups WHERE name = ?').pluck().get(name);
       if (groupId === undefined) throw notFound(`group ${name}`);
-      return this.prepare('DELETE FROM group_members WHERE group_id = ? AND user_id = ?').run(groupId, userId).changes > 0;
+      const members = this.groupMemberIds(groupId);
+      const removed = this.prepare('DELETE FROM group_members WHERE group_id = ? AND user_id = ?').run(groupId, userId).changes > 0;
+      if (removed) this.contactsChanged(members);
+      return removed;
     });
   }
 

@@ -137,6 +137,8 @@ export const PresenceEvent = z.strictObject({ ...base, type: z.literal('presence
 export const ChatRequestEvent = z.strictObject({ ...base, type: z.literal('chat.request'), from: z.string(), chat: Chat });
 export const ChatMemberEvent = <T extends 'chat.accepted' | 'chat.declined' | 'chat.left'>(type: T) =>
   z.strictObject({ ...base, type: z.literal(type), username: z.string(), chat: Chat });
+/** The user's contact list changed (a contact or a group member added or removed, by them or an admin): reload GET /contacts. On the user's own topic. */
+export const ContactsChangedEvent = z.strictObject({ ...base, type: z.literal('contacts.changed') });
 export const ChatClosedEvent = z.strictObject({ ...base, type: z.literal('chat.closed'), chat: Chat });
 export const ChatMessageEvent = z.strictObject({ ...base, type: z.literal('chat.message'), message: Message });
 /** A ticker item, flat: {channel, text, url, ...}. */
@@ -172,6 +174,7 @@ export const Event = z.discriminatedUnion('type', [
   ChatMemberEvent('chat.declined'),
   ChatMemberEvent('chat.left'),
   ChatClosedEvent,
+  ContactsChangedEvent,
   ChatMessageEvent,
   TickerItemEvent,
   MediaItemEvent,

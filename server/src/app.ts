@@ -1,6 +1,6 @@
 /**
- * Builds the request listener: the event lane for valid held polls and message sends (events/lane.ts), and the
- * Koa app for everything else. The Koa middleware order, outermost first:
+ * Builds the request listener: the event lane for the lane routes (held polls and message sends,
+ * events/lane.ts, served from their declarations below), and the Koa app for everything else. The Koa middleware order, outermost first:
  *   1. metrics   – times every request, with its final status
  *   2. errors    – every failure becomes `{error: {code, message}}` with its status
  *   3. headers   – security headers on every answer
@@ -15,11 +15,10 @@ import { authRoutes } from './auth/routes.js';
 import { callRoutes } from './calls/routes.js';
 import { relayRoutes } from './calls/relay-routes.js';
 import { chatRoutes } from './chat/routes.js';
-import { ChatService } from './chat/service.js';
 import { contactRoutes } from './contacts/routes.js';
 import type { Services } from './context.js';
 import { eventLane, type Lane } from './events/lane.js';
-import { eventRoutes, longPoll } from './events/routes.js';
+import { eventRoutes } from './events/routes.js';
 import { authenticator } from './http/auth.js';
 import { errors, koaErrorLogger } from './http/errors.js';
 import { securityHeaders } from './http/headers.js';
@@ -86,12 +85,10 @@ export function buildApp(services: Services): Lane {
   panelServing(router);
   app.use(router.routes());
   app.use(router.allowedMethods());
-  const chats = new ChatService(services.store, services.topics, services.hub);
   return eventLane(
     {
       sessions: services.sessions,
-      poll: longPoll(services),
-      sendMessage: (session, chatId, clientId, text) => chats.send(session, chatId, clientId, text),
+      routes,
       log: services.log,
       observe: metrics.observe,
     },

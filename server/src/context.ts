@@ -5,7 +5,7 @@ import type { RelayBuffers } from './calls/relay.js';
 import type { CallService } from './calls/service.js';
 import type { ServerConfig } from './config.js';
 import type { EventHub } from './events/hub.js';
-import type { TopicCache } from './events/topics.js';
+import type { Subscriptions } from './events/subscriptions.js';
 import type { PresenceService } from './presence/service.js';
 import type { ProviderGate } from './providers/cgi.js';
 import type { ServerSecret } from './secrets.js';
@@ -17,7 +17,8 @@ export interface Services {
   store: Store;
   sessions: Sessions;
   hub: EventHub;
-  topics: TopicCache;
+  /** What each user's poll listens to; tell it when that changes. */
+  subscriptions: Subscriptions;
   presence: PresenceService;
   secret: ServerSecret;
   providers: ProviderGate;

@@ -19,7 +19,7 @@ import { ConfigError, databaseFile, type ServerConfig } from './config.js';
 import type { Services } from './context.js';
 import { EventHub } from './events/hub.js';
 import { MediaSweeper } from './media/sweeper.js';
-import { TopicCache } from './events/topics.js';
+import { Subscriptions } from './events/subscriptions.js';
 import { PresenceService } from './presence/service.js';
 import { ConnectionTracker } from './presence/tracker.js';
 import { ProviderGate } from './providers/cgi.js';
@@ -68,7 +68,7 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
 
   const hub = new EventHub();
   store.onCommit((events) => hub.publish(events));
-  const topics = new TopicCache(store);
+  const subscriptions = new Subscriptions(store, hub);
   const onError = (err: unknown) => log.error({ err }, 'background task failed');
   const presence = new PresenceService(store, new ConnectionTracker(config.presenceGraceMs), onError);
   // Those online before a restart get one full poll cycle to come back before showing offline.
@@ -78,7 +78,7 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
   const calls = new CallService(store, presence, config);
   await calls.restore(TIMINGS.pollWaitMax * 1000 + config.presenceGraceMs);
   await calls.sweep(); // rings that ran out while the server was down
-  const services: Services = { config, log, store, sessions: new Sessions(store, config.sessionDays), hub, topics, presence, secret, providers, calls, relay: new RelayBuffers() };
+  const services: Services = { config, log, store, sessions: new Sessions(store, config.sessionDays), hub, subscriptions, presence, secret, providers, calls, relay: new RelayBuffers() };
 
   const lane = buildApp(services);
   // The ports are bound before the first admin is made (below), so a request can come before the
@@ -162,7 +162,8 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
     // Rings end on time to within a quarter of the ring timeout (at most a second).
     every(Math.max(config.sweepIntervalMs, Math.min(1000, calls.ringMs / 4)), () => calls.sweep()),
     every(config.externalSyncMs, async () => {
-      if (await store.syncExternal()) topics.forgetAll();
+      // Another process (the admin CLI) wrote: contacts, groups or channels may have moved.
+      if (await store.syncExternal()) subscriptions.changed('all');
     }),
     every(HOUR, async () => {
       await store.pruneEvents(Date.now() - config.eventRetentionDays * 24 * HOUR);

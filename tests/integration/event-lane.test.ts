@@ -8,11 +8,13 @@ import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { AppError } from '../../server/src/errors.js';
 import { eventLane } from '../../server/src/events/lane.js';
-import { ChatService } from '../../server/src/chat/service.js';
-import { longPoll } from '../../server/src/events/routes.js';
+import { chatRoutes } from '../../server/src/chat/routes.js';
+import { eventRoutes } from '../../server/src/events/routes.js';
 import { SECURITY_HEADERS } from '../../server/src/http/headers.js';
+import { route, type RouteSpec } from '../../server/src/http/route.js';
 import { activeChat } from '../helpers/chat.js';
 import { Client, eventually, send, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -29,15 +31,18 @@ describe('the event lane', () => {
   /** A loopback listener: the lane over the real services, in front of a marker for the general way. */
   let lastLane: ReturnType<typeof eventLane> | undefined;
   async function laneServer(): Promise<string> {
-    const real = longPoll(server.services);
-    const chats = new ChatService(server.services.store, server.services.topics, server.services.hub);
+    // The real lane routes; the poll's handler fails on demand.
+    const routes: RouteSpec[] = [...eventRoutes(server.services), ...chatRoutes(server.services)].map((spec: RouteSpec) => {
+      const real = spec.lane;
+      if (spec.path !== '/api/v1/events' || !real) return spec;
+      return { ...spec, lane: (input, res, answer) => (failWith ? Promise.reject(failWith) : real(input, res, answer)) } satisfies RouteSpec;
+    });
     const general: RequestListener = (_req, res) => res.writeHead(GENERAL, { 'content-type': 'text/plain' }).end('general');
     const log = pino({ level: 'error' }, { write: (line: string) => logged.push(JSON.parse(line)) });
     const handle = eventLane(
       {
         sessions: server.services.sessions,
-        poll: (query, session, res, answer) => (failWith ? Promise.reject(failWith) : real(query, session, res, answer)),
-        sendMessage: (session, chatId, clientId, text) => chats.send(session, chatId, clientId, text),
+        routes,
         log,
         observe: (method, route, status, seconds) => observed.push({ method, route, status, seconds }),
       },
@@ -206,6 +211,48 @@ describe('the event lane', () => {
     expect(observed.slice(2).map((o) => o.status)).toEqual([400, 400, 413, 403, 409]);
     const history = await alice.get(`/api/v1/chats/${chat}/messages`);
     expect(history.body.messages.map((m: { clientId: string }) => m.clientId)).toEqual(['lane-1']); // nothing else stored
+  });
+
+  it('serves any lane route from its declaration alone: method, path, access, schemas, status', async () => {
+    // No lane code knows this route: what it takes and answers follows from the declaration.
+    const declared = route({
+      method: 'put',
+      path: '/api/v1/things/:name/parts/:part',
+      tag: 'test',
+      summary: 'a lane route of the test',
+      access: 'user',
+      params: z.strictObject({ name: z.string().max(5), part: z.coerce.number().int() }),
+      query: z.strictObject({ x: z.enum(['1', '2']).optional() }),
+      body: z.strictObject({ n: z.number() }),
+      response: z.unknown(),
+      status: 202,
+      lane: async ({ params, query, body, session }, _res, answer) => answer(JSON.stringify({ params, query, body, user: session.user.username })),
+    });
+    const general: RequestListener = (_req, res) => res.writeHead(GENERAL, { 'content-type': 'text/plain' }).end('general');
+    const lane = eventLane({ sessions: server.services.sessions, routes: [declared], log: pino({ level: 'silent' }), observe: () => {} }, general);
+    const http = createServer(lane);
+    lanes.push(http);
+    await new Promise<void>((ok) => http.listen(0, '127.0.0.1', ok));
+    const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    const json = { authorization: `Bearer ${alice.token}`, 'content-type': 'application/json' };
+    const put = (path: string, body = '{"n":1}', headers: Record<string, string> = json, method = 'PUT') => send(`${base}${path}`, { method, headers, body });
+
+    const taken = await put('/api/v1/things/b%C3%A4r/parts/7?x=2');
+    expect(taken.status).toBe(202);
+    expect(taken.body).toEqual({ params: { name: 'bär', part: 7 }, query: { x: '2' }, body: { n: 1 }, user: 'alice' });
+    expect((await put('/api/v1/things/bar/parts/7', '{"n":"one"}')).status).toBe(400); // taken, the body schema refuses
+    for (const [path, headers, method] of [
+      ['/api/v1/things/toolong/parts/7', json], // the params schema refuses
+      ['/api/v1/things/bar/parts/seven', json],
+      ['/api/v1/things/bar/parts/7?x=3', json], // the query schema refuses
+      ['/api/v1/things/bar/parts/7/', json], // not the declared path
+      ['/api/v1/things/bar/parts', json],
+      ['/api/v1/things//parts/7', json],
+      ['/api/v1/things/bar/parts/7', { 'content-type': 'application/json' }], // no session
+      ['/api/v1/things/bar/parts/7', json, 'POST'], // another method
+    ] as Array<[string, Record<string, string>, string?]>) {
+      expect((await put(path, '{"n":1}', headers, method)).status, `${method ?? 'PUT'} ${path}`).toBe(GENERAL);
+    }
   });
 
   it('on the real server: a poll answer carries the same security headers as a Koa answer, and errors are the usual ones', async () => {

@@ -8,9 +8,9 @@ import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChatService } from '../../server/src/chat/service.js';
+import { chatRoutes } from '../../server/src/chat/routes.js';
 import { eventLane } from '../../server/src/events/lane.js';
-import { longPoll } from '../../server/src/events/routes.js';
+import { eventRoutes } from '../../server/src/events/routes.js';
 import { activeChat } from '../helpers/chat.js';
 import { Client, expectError, send, startTestServer, type Reply, type TestServer } from '../helpers/server.js';
 
@@ -154,14 +154,12 @@ describe('the event lane and the override', () => {
   const GENERAL = 299; // the marker listener's status: "this went the general way"
 
   it('takes a POST overriding to PUT on the message path as the send it stands for; every other request with the header goes the general way', async () => {
-    const chats = new ChatService(server.services.store, server.services.topics, server.services.hub);
     const observed: Array<[string, string, number]> = [];
     const general: RequestListener = (_req, res) => res.writeHead(GENERAL, { 'content-type': 'text/plain' }).end('general');
     const lane = eventLane(
       {
         sessions: server.services.sessions,
-        poll: longPoll(server.services),
-        sendMessage: (session, chatId, clientId, text) => chats.send(session, chatId, clientId, text),
+        routes: [...eventRoutes(server.services), ...chatRoutes(server.services)],
         log: pino({ level: 'silent' }),
         observe: (method, route, status) => observed.push([method, route, status]),
       },

@@ -115,6 +115,23 @@ describe('EventHub', () => {
     expect(a.woken).toEqual([]);
   });
 
+  it('wakeUser answers with its own cursor even when events are published before the wake-up runs', async () => {
+    // The user accepted chat c:new (seq 7, not yet among the poll's topics); its first message
+    // (8) and an event of a topic the poll listens to (9) commit before the setImmediate wake.
+    // Answering with cursor 9 would step over message 8 for good: the next poll, with c:new,
+    // starts after 9.
+    const hub = new EventHub();
+    const a = waiter(1, ['c:old'], 6, 42);
+    hub.add(a.w);
+    hub.publish([event(7, 'c:new')]);
+    hub.wakeUser(42);
+    hub.publish([event(8, 'c:new'), event(9, 'c:old')]);
+    await settle();
+    expect(a.woken).toEqual([]);
+    expect(a.wakes).toBe(1);
+    expect(hub.size).toBe(0);
+  });
+
   it('fans one event out to 10,000 waiters from memory, each woken exactly once', async () => {
     const hub = new EventHub();
     const all = Array.from({ length: 10_000 }, (_, i) => waiter(i + 1, ['t:news', `u:${i + 1}`]));

@@ -68,7 +68,7 @@ describe('rules over the store transaction', () => {
     expect((await store.chatById(chat.id))!.memberStatus.get(ben.id)).toBe('invited');
   });
 
-  it('removing a user: watchers told they are offline, their chats left, then the rows go', async () => {
+  it('removing a user: watchers told they are offline and that their contacts changed, their chats left, then the rows go', async () => {
     await store.addContact(ben.id, ann.id);
     const chat = await store.write((tx) => createChat(tx, ann.id, [ben.id]));
     await store.write((tx) => moveMember(tx, chat.id, ben.id, ['invited'], 'accepted'));
@@ -80,7 +80,7 @@ describe('rules over the store transaction', () => {
       leaveAllChats(tx, ann.id);
       tx.deleteUser(ann.id);
     });
-    expect(types()).toEqual([`u:${ben.id} presence`, `c:${chat.id} chat.left`]);
+    expect(types()).toEqual([`u:${ben.id} presence`, `u:${ben.id} contacts.changed`, `c:${chat.id} chat.left`]);
     expect(await store.userById(ann.id)).toBeUndefined();
     expect((await store.chatById(chat.id))!.chat.state).toBe('closed');
   });

@@ -50,6 +50,8 @@ export class PanelModel {
   /** Chats a window is showing right now (focused), as told by chat windows. */
   private readonly viewing = new Set<string>();
   private loading: Promise<void> | undefined;
+  /** Bumped by each contact-list reload, so an older answer arriving late is dropped. */
+  private contactsReloads = 0;
   /**
    * Changes that arrived by event while load() was fetching its snapshots: a snapshot may be
    * older than them, so they are laid over it again once it is in.
@@ -178,6 +180,8 @@ export class PanelModel {
       c.on('notice.item', (e) => this.set({ notices: [e.notice, ...this.state.notices.filter((x) => x.id !== e.notice.id)] })),
       c.on('chart.points', (e) => this.addPoints(e.channel, e.series, e.unit, e.points)),
       c.on('links.changed', (e) => this.set({ links: e.html })),
+      // An admin (or this user elsewhere) added or removed a contact or a group member.
+      c.on('contacts.changed', () => void this.reloadContacts()),
       onNotificationAction(({ tag, action }) => {
         const ringing = /^call-(.+)$/.exec(tag);
         if (ringing) {
@@ -229,6 +233,17 @@ export class PanelModel {
       }
     })();
     return this.loading;
+  }
+
+  /** The contact list again (the newest reload wins when several overlap). */
+  private async reloadContacts() {
+    const mine = ++this.contactsReloads;
+    try {
+      const contacts = await this.client.contacts();
+      if (mine === this.contactsReloads) this.set({ contacts });
+    } catch (error) {
+      this.error(error);
+    }
   }
 
   // ---------- what the views call ----------

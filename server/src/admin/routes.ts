@@ -18,18 +18,15 @@ import { route } from '../http/route.js';
 import type { UserRecord } from '../store/store.js';
 import { Accounts } from './accounts.js';
 
-export function adminRoutes({ store, presence, hub, topics }: Services) {
+export function adminRoutes({ store, presence, hub, subscriptions }: Services) {
   const accounts = new Accounts(store, {
     subscriptionsChanged(userIds) {
-      for (const id of userIds) {
-        topics.forget(id);
-        hub.wakeUser(id);
-      }
+      subscriptions.changed(userIds);
     },
     async userRemoved(userId) {
       presence.tracker.dropUser(userId);
-      hub.wakeUser(userId);
-      topics.forgetAll();
+      hub.wakeUser(userId); // its polls end (their session is gone)
+      subscriptions.changed('all', { onlyFewer: true }); // whoever had them as a contact
       await presence.refresh(userId); // offline at once (a removed user was announced so already)
     },
   });

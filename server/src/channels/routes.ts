@@ -11,7 +11,7 @@ import type { ChannelRecord } from '../store/portal.js';
 export const publicChannel = (c: ChannelRecord) => ({ name: c.name, title: c.title, isDefault: c.isDefault });
 
 /** What a user sees of channels, and their own choice of ticker channels. */
-export function channelRoutes({ store, topics, hub }: Services) {
+export function channelRoutes({ store, subscriptions }: Services) {
   const view = async (userId: number) => ({
     channels: (await store.portal.listChannels()).map(publicChannel),
     mine: await store.portal.channelsOfUser(userId),
@@ -36,8 +36,7 @@ export function channelRoutes({ store, topics, hub }: Services) {
       response: ChannelsResponse,
       async handler({ body, session }) {
         await store.portal.setChannelsOfUser(session.user.id, body.channels);
-        topics.forget(session.user.id);
-        hub.wakeUser(session.user.id);
+        subscriptions.changed(session.user.id);
         return view(session.user.id);
       },
     }),

@@ -13,11 +13,11 @@ import type { Services } from '../context.js';
 import { route } from '../http/route.js';
 import { ChatService } from './service.js';
 
-/** Sending a message; the event lane (events/lane.ts) answers well-formed sends itself. */
+/** Sending a message: a lane route (the event lane, events/lane.ts, answers well-formed sends itself). */
 export const MESSAGE_ROUTE = '/api/v1/chats/:id/messages/:clientId';
 
-export function chatRoutes({ store, topics, hub }: Services) {
-  const chats = new ChatService(store, topics, hub);
+export function chatRoutes({ store, subscriptions }: Services) {
+  const chats = new ChatService(store, subscriptions);
   const membership = (verb: 'accept' | 'decline' | 'leave', summary: string) =>
     route({
       method: 'post',
@@ -83,10 +83,10 @@ export function chatRoutes({ store, topics, hub }: Services) {
       response: MessageResponse,
       status: 201,
       otherStatuses: [200],
-      async handler({ params, body, session }, ctx) {
+      // Each message is one such request: the event lane serves it outside Koa.
+      async lane({ params, body, session }, _res, answer) {
         const { message, created } = await chats.send(session, params.id, params.clientId, body.text);
-        ctx.state.status = created ? 201 : 200;
-        return { message };
+        answer(JSON.stringify({ message }), created ? 201 : 200);
       },
     }),
     route({

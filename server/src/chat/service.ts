@@ -1,16 +1,14 @@
 /** Chat requests, membership and messages, with the subscription bookkeeping they imply. */
 import type { Chat } from '../../../shared/index.js';
 import { AppError, forbidden, notFound } from '../errors.js';
-import type { EventHub } from '../events/hub.js';
-import type { TopicCache } from '../events/topics.js';
+import type { Subscriptions } from '../events/subscriptions.js';
 import type { ChatRecord, SessionRecord, Store, UserRecord } from '../store/store.js';
 import { createChat, moveMember, putMessage } from './rules.js';
 
 export class ChatService {
   constructor(
     private readonly store: Store,
-    private readonly topics: TopicCache,
-    private readonly hub: EventHub,
+    private readonly subscriptions: Subscriptions,
   ) {}
 
   async request(creator: UserRecord, inviteeNames: string[]): Promise<Chat> {
@@ -65,7 +63,6 @@ export class ChatService {
 
   /** The user now takes part in other chats: their held poll re-polls with the new topics. */
   private subscriptionsChanged(userId: number) {
-    this.topics.forget(userId);
-    this.hub.wakeUser(userId);
+    this.subscriptions.changed(userId);
   }
 }

@@ -15,7 +15,7 @@ import type { ContactRecord, UserRecord } from '../store/store.js';
 
 export const publicUser = (u: UserRecord) => ({ id: u.id, username: u.username, displayName: u.displayName });
 
-export function contactRoutes({ store, presence, topics, hub }: Services) {
+export function contactRoutes({ store, presence, subscriptions }: Services) {
   const toContact = (c: ContactRecord): Contact => ({
     username: c.user.username,
     displayName: c.user.displayName,
@@ -23,11 +23,6 @@ export function contactRoutes({ store, presence, topics, hub }: Services) {
     personal: c.personal,
     groups: c.groups,
   });
-  /** The user's poll must now listen to another set of presence topics. */
-  const subscriptionsChanged = (userId: number) => {
-    topics.forget(userId);
-    hub.wakeUser(userId);
-  };
   const other = async (me: UserRecord, username: string) => {
     const user = await store.userByName(username);
     if (!user) throw notFound(`user ${username}`);
@@ -60,7 +55,7 @@ export function contactRoutes({ store, presence, topics, hub }: Services) {
         const contact = await other(user, params.username);
         if (await store.addContact(user.id, contact.id)) {
           ctx.state.status = 201;
-          subscriptionsChanged(user.id);
+          subscriptions.changed(user.id); // another presence topic
         }
         const record = (await store.listContacts(user.id)).find((c) => c.user.id === contact.id)!;
         return { contact: toContact(record) };
@@ -77,7 +72,7 @@ export function contactRoutes({ store, presence, topics, hub }: Services) {
       async handler({ params, session: { user } }) {
         const contact = await other(user, params.username);
         if (!(await store.removeContact(user.id, contact.id))) throw notFound(`${params.username} among your personal contacts`);
-        subscriptionsChanged(user.id);
+        subscriptions.changed(user.id);
         return { ok: true };
       },
     }),

@@ -131,13 +131,24 @@ export class EventHub {
   wakeUser(userId: number) {
     const mine = this.byUser.get(userId);
     if (!mine) return;
-    for (const waiter of mine) {
-      // Answer with the cursor it came with: events of the new topics may lie below those it
-      // holds (same commit), and the next poll reads them all from the log with the new topics.
-      waiter.pending.length = 0;
-      this.due.add(waiter);
-    }
+    for (const waiter of mine) this.dueWithOwnCursor(waiter);
     this.scheduleWake();
+  }
+
+  /** Answers every held poll soon, in chunks (everyone's topics may have changed: they re-poll with the new ones). */
+  wakeEveryUser() {
+    for (const waiter of this.byToken.values()) this.dueWithOwnCursor(waiter);
+    this.scheduleWake();
+  }
+
+  private dueWithOwnCursor(waiter: Waiter) {
+    // Answer with the cursor it came with: events of the new topics may lie below those it
+    // holds (same commit), and the next poll reads them all from the log with the new topics.
+    // It stops listening now, not at the wake-up: an event published in between would put a
+    // cursor past the new topics' events back into its answer.
+    for (const topic of waiter.topics) this.byTopic.get(topic)?.delete(waiter);
+    waiter.pending.length = 0;
+    this.due.add(waiter);
   }
 
   /** Answers this waiter now with what it has (its wait is over). */

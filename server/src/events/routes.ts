@@ -3,14 +3,14 @@
  * when events after the cursor exist; otherwise holds the request until one is committed or
  * `wait` passes. The next cursor the client sends is its acknowledgement.
  *
- * Declared here like every route (validation, documentation, errors); a valid poll is usually
- * answered by the event lane (lane.ts), which runs the same `longPoll` without Koa.
+ * Declared here like every route (validation, documentation, errors); it is a lane route: a valid
+ * poll is usually answered by the event lane (lane.ts), which runs this same handler without Koa.
  */
 import type { ServerResponse } from 'node:http';
 import type { z } from 'zod';
 import { EventsQuery, EventsResponse, LIMITS } from '../../../shared/index.js';
 import type { Services } from '../context.js';
-import { RawJson, route } from '../http/route.js';
+import { route } from '../http/route.js';
 import type { SessionRecord, StoredEvent } from '../store/store.js';
 import type { Waiter } from './hub.js';
 
@@ -94,7 +94,7 @@ function clientGone(this: HeldResponse) {
  * store fails before); a held poll keeps only its HeldPoll and timer, no suspended async frames,
  * since thousands are held at once.
  */
-export function longPoll({ store, hub, topics, presence }: Services) {
+export function longPoll({ store, hub, subscriptions, presence }: Services) {
   const services = { hub, presence };
   return async function poll(query: PollQuery, session: SessionRecord, res: ServerResponse, answer: (body: string) => void): Promise<void> {
     const userId = session.user.id;
@@ -106,7 +106,7 @@ export function longPoll({ store, hub, topics, presence }: Services) {
       return answer(`{"reset":true,"cursor":"${await store.headSeq()}"}`);
     }
 
-    const listening = await topics.of(userId);
+    const listening = await subscriptions.of(userId);
     presence.pollStarted(userId, tokenId);
     const waiter = new HeldPoll(userId, tokenId, listening, after, services, res, query.interval * 1000, answer);
     // Listen before looking, so an event committed in between is not missed.
@@ -139,9 +139,7 @@ export function eventRoutes(services: Services) {
       access: 'user',
       query: EventsQuery,
       response: EventsResponse,
-      async handler({ query, session }, ctx) {
-        return new RawJson(await new Promise<string>((resolve, reject) => poll(query, session, ctx.res, resolve).catch(reject)));
-      },
+      lane: ({ query, session }, res, answer) => poll(query, session, res, answer),
     }),
   ];
 }

@@ -5,6 +5,7 @@
  */
 import type Router from '@koa/router';
 import { rm } from 'node:fs/promises';
+import type { ServerResponse } from 'node:http';
 import type { Context } from 'koa';
 import { z } from 'zod';
 import type { ProviderRecord } from '../store/portal.js';
@@ -27,10 +28,12 @@ export interface Input<P, Q, B> {
   file?: Upload;
 }
 
-/** A response body that is already JSON text (the event stream builds its answers by hand). */
-export class RawJson {
-  constructor(readonly text: string) {}
-}
+/**
+ * A hot path's handler (`RouteSpec.lane`): answers once through `answer` with JSON text and its
+ * status (the route's `status` when not given), so the event lane can serve it on node:http
+ * without Koa; `mount` serves the same function through Koa for whatever the lane passes on.
+ */
+export type LaneHandler<P, Q, B> = (input: Input<P, Q, B>, res: ServerResponse, answer: (json: string, status?: number) => void) => Promise<void>;
 
 export interface RouteSpec<P extends Schema | undefined = any, Q extends Schema | undefined = any, B extends Schema | undefined = any> {
   method: 'get' | 'post' | 'put' | 'delete';
@@ -57,14 +60,39 @@ export interface RouteSpec<P extends Schema | undefined = any, Q extends Schema 
   responseTypes?: readonly string[];
   /** Headers on the success answers (not 204), by name. */
   responseHeaders?: Record<string, { description: string; schema: Record<string, unknown> }>;
-  handler: (input: Input<P, Q, B>, ctx: Context) => Promise<unknown>;
+  /** Answers with the body to send as JSON (or nothing for 204); absent when `lane` is given. */
+  handler?: (input: Input<P, Q, B>, ctx: Context) => Promise<unknown>;
+  /**
+   * Instead of `handler`, for the few endpoints that carry most requests (the long poll, sending
+   * a message): the event lane (events/lane.ts) serves these itself, matched from this very
+   * declaration (method, path, access, schemas, status), and Koa serves the rest of their traffic
+   * with the same function. Only `user` routes with a JSON body, if any.
+   */
+  lane?: LaneHandler<P, Q, B>;
 }
 
 /** Declares a route; an identity function that lets TypeScript infer the handler's input. */
 export function route<P extends Schema | undefined = undefined, Q extends Schema | undefined = undefined, B extends Schema | undefined = undefined>(
   spec: RouteSpec<P, Q, B>,
 ): RouteSpec<P, Q, B> {
+  if (!spec.handler === !spec.lane) throw new Error(`${spec.method} ${spec.path}: give a handler or a lane handler, not both`);
+  if (spec.lane && (spec.access !== 'user' || spec.rawBody || spec.maxFileBytes)) throw new Error(`${spec.method} ${spec.path}: the lane serves user routes with JSON bodies only`);
   return spec;
+}
+
+/** JSON text a lane handler answered with, for Koa. */
+class LaneJson {
+  constructor(readonly text: string) {}
+}
+
+/** Runs a lane handler for Koa: what it answers becomes the response. */
+function laneAnswer(spec: RouteSpec, input: Input<unknown, unknown, unknown>, ctx: Context) {
+  return new Promise<LaneJson>((resolve, reject) => {
+    spec.lane!(input as never, ctx.res, (json, status) => {
+      if (status !== undefined) ctx.state.status = status;
+      resolve(new LaneJson(json));
+    }).catch(reject);
+  });
 }
 
 export interface Gates {
@@ -87,9 +115,9 @@ export function mount(router: Router, routes: RouteSpec[], gates: Gates) {
           provider: push?.provider,
           file: push?.file,
         };
-        const result = await spec.handler(input as never, ctx);
+        const result = spec.lane ? await laneAnswer(spec, input as never, ctx) : await spec.handler!(input as never, ctx);
         ctx.status = (ctx.state.status as number | undefined) ?? spec.status ?? 200;
-        if (result instanceof RawJson) {
+        if (result instanceof LaneJson) {
           ctx.type = 'application/json';
           ctx.body = result.text;
         } else {

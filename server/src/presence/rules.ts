@@ -13,10 +13,12 @@ export function announcePresence(tx: StoreTx, userId: number, state: PresenceSta
 
 /**
  * The user is being removed: watchers stop listening on their presence topic once the contact
- * is gone, so each is told on their own topic that they are offline (a removal is rare:
- * per-recipient events are fine).
+ * is gone, so each is told on their own topic that they are offline, and that their contact
+ * list changed (an open panel reloads it). A removal is rare: per-recipient events are fine.
  */
 export function announceRemoval(tx: StoreTx, user: UserRecord) {
-  if (user.announcedPresence === 'offline') return;
-  for (const watcherId of tx.presenceWatchers(user.id)) tx.append(topicOf.user(watcherId), { type: 'presence', username: user.username, state: 'offline' });
+  for (const watcherId of tx.presenceWatchers(user.id)) {
+    if (user.announcedPresence !== 'offline') tx.append(topicOf.user(watcherId), { type: 'presence', username: user.username, state: 'offline' });
+    tx.append(topicOf.user(watcherId), { type: 'contacts.changed' });
+  }
 }

@@ -14,8 +14,8 @@ import { publicChannel } from '../channels/routes.js';
 import { ProviderAdmin, publicProvider } from './admin.js';
 
 /** Administration of providers and channels. */
-export function providerAdminRoutes({ store, secret, topics }: Services) {
-  const admin = new ProviderAdmin(store, secret, () => topics.forgetAll());
+export function providerAdminRoutes({ store, secret, subscriptions }: Services) {
+  const admin = new ProviderAdmin(store, secret, () => subscriptions.changed('all'));
   const common = { tag: 'admin', access: 'admin' } as const;
   const withKey = ({ provider, key }: { provider: Parameters<typeof publicProvider>[0]; key: string }) => ({ provider: publicProvider(provider), key });
   return [
@@ -74,7 +74,7 @@ export function providerAdminRoutes({ store, secret, topics }: Services) {
       response: ChannelResponse,
       async handler({ params, body }) {
         const channel = await store.portal.updateChannel(params.name, body);
-        topics.forgetAll();
+        subscriptions.changed('all'); // who sees it by default may have changed
         return { channel: publicChannel(channel) };
       },
     }),

@@ -17,7 +17,7 @@
 import Database from 'better-sqlite3';
 import { closeSync, fsync, openSync } from 'node:fs';
 import { privateFileSync, tightenIfExists } from '../private-fs.js';
-import type { EventDraft, PresenceState } from '../../../shared/index.js';
+import { topicOf, type EventDraft, type PresenceState } from '../../../shared/index.js';
 import { StoreError, unique } from './errors.js';
 import { Checkpointer } from './checkpointer.js';
 import { MIGRATIONS } from './migrations.js';
@@ -409,15 +409,28 @@ export class SqliteStore implements Store {
 
   // ---------------------------------------------------------------- contacts and groups
   addContact(userId: number, contactId: number) {
-    return this.enqueue(
-      () =>
-        this.prepare('INSERT INTO contacts (user_id, contact_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING')
-          .run(userId, contactId, Date.now()).changes > 0,
-    );
+    return this.enqueue(() => {
+      const added = this.prepare('INSERT INTO contacts (user_id, contact_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(userId, contactId, Date.now()).changes > 0;
+      if (added) this.contactsChanged([userId]);
+      return added;
+    });
   }
 
   removeContact(userId: number, contactId: number) {
-    return this.enqueue(() => this.prepare('DELETE FROM contacts WHERE user_id = ? AND contact_id = ?').run(userId, contactId).changes > 0);
+    return this.enqueue(() => {
+      const removed = this.prepare('DELETE FROM contacts WHERE user_id = ? AND contact_id = ?').run(userId, contactId).changes > 0;
+      if (removed) this.contactsChanged([userId]);
+      return removed;
+    });
+  }
+
+  /** Tells each user, on their own topic, that their contact list changed (an open panel reloads it). */
+  private contactsChanged(userIds: Iterable<number>) {
+    for (const userId of userIds) this.append(topicOf.user(userId), { type: 'contacts.changed' });
+  }
+
+  private groupMemberIds(groupId: unknown) {
+    return this.prepare('SELECT user_id FROM group_members WHERE group_id = ?').pluck().all(groupId) as number[];
   }
 
   listContacts(userId: number) {
@@ -455,7 +468,12 @@ export class SqliteStore implements Store {
   }
 
   deleteGroup(name: string) {
-    return this.enqueue(() => this.prepare('DELETE FROM groups WHERE name = ?').run(name).changes > 0);
+    return this.enqueue(() => {
+      const groupId = this.prepare('SELECT id FROM groups WHERE name = ?').pluck().get(name);
+      if (groupId === undefined) return false;
+      this.contactsChanged(this.groupMemberIds(groupId));
+      return this.prepare('DELETE FROM groups WHERE id = ?').run(groupId).changes > 0;
+    });
   }
 
   addGroupMembers(name: string, userIds: number[]) {
@@ -464,7 +482,9 @@ export class SqliteStore implements Store {
       const groupId = this.prepare('SELECT id FROM groups WHERE name = ?').pluck().get(name);
       if (groupId === undefined) throw new StoreError('not_found', `group ${name}`);
       const add = this.prepare('INSERT INTO group_members (group_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING');
-      return userIds.reduce((added, userId) => added + add.run(groupId, userId).changes, 0);
+      const added = userIds.reduce((added, userId) => added + add.run(groupId, userId).changes, 0);
+      if (added > 0) this.contactsChanged(this.groupMemberIds(groupId));
+      return added;
     });
   }
 
@@ -472,7 +492,10 @@ export class SqliteStore implements Store {
     return this.enqueue(() => {
       const groupId = this.prepare('SELECT id FROM groups WHERE name = ?').pluck().get(name);
       if (groupId === undefined) throw new StoreError('not_found', `group ${name}`);
-      return this.prepare('DELETE FROM group_members WHERE group_id = ? AND user_id = ?').run(groupId, userId).changes > 0;
+      const members = this.groupMemberIds(groupId);
+      const removed = this.prepare('DELETE FROM group_members WHERE group_id = ? AND user_id = ?').run(groupId, userId).changes > 0;
+      if (removed) this.contactsChanged(members);
+      return removed;
     });
   }
 

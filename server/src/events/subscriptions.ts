@@ -1,0 +1,42 @@
+/**
+ * What each user's poll listens to, and the one way to say it changed. Whoever changes a user's
+ * chats, contacts, groups or ticker channels calls `changed`: the cached topics are dropped and
+ * the user's held polls answered (with their own cursor), so they re-poll with the new topics at
+ * once and read whatever the new topics hold since that cursor.
+ */
+import type { Store } from '../store/store.js';
+import type { EventHub } from './hub.js';
+import { TopicCache } from './topics.js';
+
+export class Subscriptions {
+  private readonly topics: TopicCache;
+
+  constructor(
+    store: Store,
+    private readonly hub: EventHub,
+  ) {
+    this.topics = new TopicCache(store);
+  }
+
+  /** The topics the user's poll listens to (from memory in the steady state). */
+  of(userId: number): Promise<string[]> {
+    return this.topics.of(userId);
+  }
+
+  /**
+   * What these users (or, with 'all', anyone: a channel changed, another process wrote) listen
+   * to changed. `onlyFewer`: topics can only have gone (a user removed), so held polls are left
+   * alone: a topic nobody writes to any more needs no re-poll, and their answer keeps what it holds.
+   */
+  changed(who: number | readonly number[] | 'all', { onlyFewer = false } = {}) {
+    if (who === 'all') {
+      this.topics.forgetAll();
+      if (!onlyFewer) this.hub.wakeEveryUser();
+      return;
+    }
+    for (const userId of typeof who === 'number' ? [who] : who) {
+      this.topics.forget(userId);
+      if (!onlyFewer) this.hub.wakeUser(userId);
+    }
+  }
+}

@@ -36,10 +36,14 @@ export async function porticoTemplate(root: string, n: number, cacheDir: string)
   const sessions = new Sessions(store, 30);
   const tokens = (await Promise.all(users.map((u: { id: number }) => sessions.create(u.id)))).map((s: { token: string }) => s.token);
   const chats: string[] = [];
-  const made = await Promise.all(
-    Array.from({ length: n / 2 }, (_, k) => store.createChat(users[2 * k].id, [users[2 * k + 1].id])),
-  );
-  await Promise.all(made.map((c: { id: string }, k: number) => store.changeMembership(c.id, users[2 * k + 1].id, ['invited'], 'accepted')));
+  // Chat rules live in chat/rules.ts over store.write since issue 14; older checkouts had them on the store.
+  const rules = typeof store.createChat === 'function' ? undefined : await mod('chat/rules.ts');
+  const createChat = (creator: number, invitee: number) =>
+    rules ? store.write((tx: unknown) => rules.createChat(tx, creator, [invitee])) : store.createChat(creator, [invitee]);
+  const accept = (chatId: string, userId: number) =>
+    rules ? store.write((tx: unknown) => rules.moveMember(tx, chatId, userId, ['invited'], 'accepted')) : store.changeMembership(chatId, userId, ['invited'], 'accepted');
+  const made = await Promise.all(Array.from({ length: n / 2 }, (_, k) => createChat(users[2 * k].id, users[2 * k + 1].id)));
+  await Promise.all(made.map((c: { id: string }, k: number) => accept(c.id, users[2 * k + 1].id)));
   for (const c of made) chats.push(c.id, c.id);
   const { key } = await new ProviderAdmin(store, ServerSecret.load(dir)).create({ name: 'bench', channels: ['bench'] });
   await store.close();

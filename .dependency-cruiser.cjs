@@ -20,10 +20,7 @@ const APP = '^server/src/(app|server|main|context)\\.ts$';
  * Imports against the layers that exist today. Each names the issue whose work removes it; delete
  * the entry when that lands (the lint then keeps it from coming back).
  */
-const EXCEPTIONS = [
-  // Issue 14 (follow-up): the call session takes the protocol's call types straight from shared/, not through api/.
-  { rule: 'renderer-shared-through-api', from: ['electron/renderer/src/calls/session.ts'], to: ['shared/calls.ts'] },
-];
+const EXCEPTIONS = [];
 
 const rules = [
   {

@@ -14,7 +14,7 @@
  *          --cpu-prof DIR (profile the Portico server: node --cpu-prof, one .cpuprofile per start).
  */
 import { fork, spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -108,7 +108,11 @@ async function startServer(def: ServerDef, n: number, scratch: string): Promise<
     copyTemplate(t.dir, dataDir);
     cwd = def.root!;
     const prof = opt('cpu-prof');
-    args = [process.execPath, ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${resolve(prof)}`] : []), '--import', 'tsx', 'server/src/main.ts', 'start'];
+    // As in production: the built server (bin/portico.js builds it when stale); checkouts from
+    // before the build existed run under tsx.
+    const built = existsSync(join(def.root!, 'server', 'build.mjs'));
+    const entry = built ? ['bin/portico.js'] : ['--import', 'tsx', 'server/src/main.ts'];
+    args = [process.execPath, ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${resolve(prof)}`] : []), ...entry, 'start'];
     Object.assign(env, { PORTICO_PORT: '0', PORTICO_HOST: '127.0.0.1', PORTICO_DATA_DIR: dataDir, PORTICO_LOG_LEVEL: 'warn', PORTICO_TLS: 'false' });
   } else {
     args = [process.execPath, '--import', 'tsx', join(here, 'peers', `${def.kind}.ts`)];

@@ -30,6 +30,8 @@ export type PresenceView = z.infer<typeof S.PresenceResponse>;
 export type Call = C.Call;
 export type CallSignal = C.CallSignal;
 export type IceServers = C.IceServersResponse;
+export type CallPath = C.CallPath;
+export type CallPolicy = C.CallPolicy;
 
 export type ConnectionState = 'connecting' | 'online' | 'offline';
 export type { ModeSetting, PollMode };

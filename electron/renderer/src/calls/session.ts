@@ -8,7 +8,7 @@
  * that started the call drives the choice (it makes the offers); the other follows its 'path'
  * signals. The server's policy may skip steps: 'turn' starts at 2, 'http' goes straight to 3.
  */
-import type { CallPath, CallPolicy, CallSignal, IceServersResponse as IceServers } from '../../../../shared/calls.js';
+import type { CallPath, CallPolicy, CallSignal, IceServers } from '../api/types.js';
 import { RelayReceiver, type RelayGet } from './relay-media.js';
 
 export type { CallPath, CallPolicy };

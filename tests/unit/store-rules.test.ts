@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { insertUser } from '../../server/src/admin/accounts.js';
 import { startCall } from '../../server/src/calls/transitions.js';
 import { createChat, leaveAllChats, moveMember, putMessage } from '../../server/src/chat/rules.js';
+import { addContact } from '../../server/src/contacts/rules.js';
 import { announcePresence, announceRemoval } from '../../server/src/presence/rules.js';
 import { StoreError } from '../../server/src/store/errors.js';
 import { SqliteStore } from '../../server/src/store/sqlite.js';
@@ -69,7 +70,7 @@ describe('rules over the store transaction', () => {
   });
 
   it('removing a user: watchers told they are offline and that their contacts changed, their chats left, then the rows go', async () => {
-    await store.addContact(ben.id, ann.id);
+    await store.write((tx) => addContact(tx, ben.id, ann.id));
     const chat = await store.write((tx) => createChat(tx, ann.id, [ben.id]));
     await store.write((tx) => moveMember(tx, chat.id, ben.id, ['invited'], 'accepted'));
     expect(await store.write((tx) => announcePresence(tx, ann.id, 'available'))).toBe(true);

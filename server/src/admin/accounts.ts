@@ -6,6 +6,7 @@ import { CreateUserRequest, DisplayName, GroupName, ResetPasswordRequest, Userna
 import { hashPassword } from '../auth/passwords.js';
 import { AppError, conflict, notFound } from '../errors.js';
 import { leaveAllChats } from '../chat/rules.js';
+import * as contacts from '../contacts/rules.js';
 import { announceRemoval } from '../presence/rules.js';
 import { isStoreError } from '../store/errors.js';
 import type { Store, UserRecord } from '../store/store.js';
@@ -79,14 +80,14 @@ export class Accounts {
 
   async addContact(username: string, contactName: string) {
     const [user, contact] = await this.pair(username, contactName);
-    const added = await this.store.addContact(user.id, contact.id);
+    const added = await this.store.write((tx) => contacts.addContact(tx, user.id, contact.id));
     this.hooks.subscriptionsChanged([user.id]);
     return added;
   }
 
   async removeContact(username: string, contactName: string) {
     const [user, contact] = await this.pair(username, contactName);
-    if (!(await this.store.removeContact(user.id, contact.id))) throw notFound(`${contactName} among ${username}'s personal contacts`);
+    if (!(await this.store.write((tx) => contacts.removeContact(tx, user.id, contact.id)))) throw notFound(`${contactName} among ${username}'s personal contacts`);
     this.hooks.subscriptionsChanged([user.id]);
   }
 
@@ -106,7 +107,7 @@ export class Accounts {
 
   async removeGroup(name: string) {
     const members = await this.groupMemberIds(name);
-    if (!(await this.store.deleteGroup(name))) throw notFound(`group ${name}`);
+    if (!(await this.store.write((tx) => contacts.deleteGroup(tx, name)))) throw notFound(`group ${name}`);
     this.hooks.subscriptionsChanged(members);
   }
 
@@ -115,7 +116,7 @@ export class Accounts {
     const found = await Promise.all(usernames.map((u) => this.store.userByName(u)));
     const unknown = usernames.filter((_, i) => !found[i]);
     if (unknown.length > 0) throw notFound(`${unknown.length === 1 ? 'user' : 'users'} ${unknown.join(', ')}`);
-    const added = await this.store.addGroupMembers(name, found.map((u) => u!.id));
+    const added = await this.store.write((tx) => contacts.addGroupMembers(tx, name, found.map((u) => u!.id)));
     this.hooks.subscriptionsChanged(await this.groupMemberIds(name));
     return added;
   }
@@ -123,7 +124,7 @@ export class Accounts {
   async removeFromGroup(name: string, username: string) {
     const user = await this.user(username);
     const members = await this.groupMemberIds(name);
-    if (!(await this.store.removeGroupMember(name, user.id))) throw notFound(`${username} in group ${name}`);
+    if (!(await this.store.write((tx) => contacts.removeGroupMember(tx, name, user.id)))) throw notFound(`${username} in group ${name}`);
     this.hooks.subscriptionsChanged(members);
   }
 

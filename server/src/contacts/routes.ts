@@ -10,6 +10,7 @@ import {
 } from '../../../shared/index.js';
 import type { Services } from '../context.js';
 import { AppError, notFound } from '../errors.js';
+import { addContact, removeContact } from './rules.js';
 import { route } from '../http/route.js';
 import type { ContactRecord, UserRecord } from '../store/store.js';
 
@@ -53,7 +54,7 @@ export function contactRoutes({ store, presence, subscriptions }: Services) {
       otherStatuses: [201],
       async handler({ params, session: { user } }, ctx) {
         const contact = await other(user, params.username);
-        if (await store.addContact(user.id, contact.id)) {
+        if (await store.write((tx) => addContact(tx, user.id, contact.id))) {
           ctx.state.status = 201;
           subscriptions.changed(user.id); // another presence topic
         }
@@ -71,7 +72,7 @@ export function contactRoutes({ store, presence, subscriptions }: Services) {
       response: OkResponse,
       async handler({ params, session: { user } }) {
         const contact = await other(user, params.username);
-        if (!(await store.removeContact(user.id, contact.id))) throw notFound(`${params.username} among your personal contacts`);
+        if (!(await store.write((tx) => removeContact(tx, user.id, contact.id)))) throw notFound(`${params.username} among your personal contacts`);
         subscriptions.changed(user.id);
         return { ok: true };
       },

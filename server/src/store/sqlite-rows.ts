@@ -138,4 +138,33 @@ export class SqliteRows implements StoreTx {
     ) as Row;
     return toMessage(row);
   }
+
+  // ---------------------------------------------------------------- contacts and groups
+  insertContact(userId: number, contactId: number) {
+    return this.e.prepare('INSERT INTO contacts (user_id, contact_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(userId, contactId, Date.now()).changes > 0;
+  }
+
+  deleteContact(userId: number, contactId: number) {
+    return this.e.prepare('DELETE FROM contacts WHERE user_id = ? AND contact_id = ?').run(userId, contactId).changes > 0;
+  }
+
+  groupId(name: string) {
+    return this.e.prepare('SELECT id FROM groups WHERE name = ?').pluck().get(name) as number | undefined;
+  }
+
+  groupMemberIds(groupId: number) {
+    return this.e.prepare('SELECT user_id FROM group_members WHERE group_id = ?').pluck().all(groupId) as number[];
+  }
+
+  deleteGroup(groupId: number) {
+    this.e.prepare('DELETE FROM groups WHERE id = ?').run(groupId);
+  }
+
+  insertGroupMember(groupId: number, userId: number) {
+    return this.e.prepare('INSERT INTO group_members (group_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING').run(groupId, userId).changes > 0;
+  }
+
+  deleteGroupMember(groupId: number, userId: number) {
+    return this.e.prepare('DELETE FROM group_members WHERE group_id = ? AND user_id = ?').run(groupId, userId).changes > 0;
+  }
 }

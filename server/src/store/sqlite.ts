@@ -17,7 +17,7 @@
 import Database from 'better-sqlite3';
 import { closeSync, fsync, openSync } from 'node:fs';
 import { privateFileSync, tightenIfExists } from '../private-fs.js';
-import { topicOf, type EventDraft, type PresenceState } from '../../../shared/index.js';
+import { type EventDraft, type PresenceState } from '../../../shared/index.js';
 import { StoreError, unique } from './errors.js';
 import { Checkpointer } from './checkpointer.js';
 import { MIGRATIONS } from './migrations.js';
@@ -408,31 +408,6 @@ export class SqliteStore implements Store {
   }
 
   // ---------------------------------------------------------------- contacts and groups
-  addContact(userId: number, contactId: number) {
-    return this.enqueue(() => {
-      const added = this.prepare('INSERT INTO contacts (user_id, contact_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(userId, contactId, Date.now()).changes > 0;
-      if (added) this.contactsChanged([userId]);
-      return added;
-    });
-  }
-
-  removeContact(userId: number, contactId: number) {
-    return this.enqueue(() => {
-      const removed = this.prepare('DELETE FROM contacts WHERE user_id = ? AND contact_id = ?').run(userId, contactId).changes > 0;
-      if (removed) this.contactsChanged([userId]);
-      return removed;
-    });
-  }
-
-  /** Tells each user, on their own topic, that their contact list changed (an open panel reloads it). */
-  private contactsChanged(userIds: Iterable<number>) {
-    for (const userId of userIds) this.append(topicOf.user(userId), { type: 'contacts.changed' });
-  }
-
-  private groupMemberIds(groupId: unknown) {
-    return this.prepare('SELECT user_id FROM group_members WHERE group_id = ?').pluck().all(groupId) as number[];
-  }
-
   listContacts(userId: number) {
     return this.read((): ContactRecord[] => {
       const ids = this.rows.q.contactIds.all({ me: userId }) as number[];
@@ -464,38 +439,6 @@ export class SqliteStore implements Store {
     return this.enqueue((): GroupRecord => {
       unique(`the group ${name}`, () => this.prepare('INSERT INTO groups (name, display_name, created_at) VALUES (?, ?, ?)').run(name, displayName, Date.now()));
       return { name, displayName, members: [] };
-    });
-  }
-
-  deleteGroup(name: string) {
-    return this.enqueue(() => {
-      const groupId = this.prepare('SELECT id FROM groups WHERE name = ?').pluck().get(name);
-      if (groupId === undefined) return false;
-      this.contactsChanged(this.groupMemberIds(groupId));
-      return this.prepare('DELETE FROM groups WHERE id = ?').run(groupId).changes > 0;
-    });
-  }
-
-  addGroupMembers(name: string, userIds: number[]) {
-    // One write is one savepoint: a failing insert (a user removed meanwhile) undoes them all.
-    return this.enqueue(() => {
-      const groupId = this.prepare('SELECT id FROM groups WHERE name = ?').pluck().get(name);
-      if (groupId === undefined) throw new StoreError('not_found', `group ${name}`);
-      const add = this.prepare('INSERT INTO group_members (group_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING');
-      const added = userIds.reduce((added, userId) => added + add.run(groupId, userId).changes, 0);
-      if (added > 0) this.contactsChanged(this.groupMemberIds(groupId));
-      return added;
-    });
-  }
-
-  removeGroupMember(name: string, userId: number) {
-    return this.enqueue(() => {
-      const groupId = this.prepare('SELECT id FROM groups WHERE name = ?').pluck().get(name);
-      if (groupId === undefined) throw new StoreError('not_found', `group ${name}`);
-      const members = this.groupMemberIds(groupId);
-      const removed = this.prepare('DELETE FROM group_members WHERE group_id = ? AND user_id = ?').run(groupId, userId).changes > 0;
-      if (removed) this.contactsChanged(members);
-      return removed;
     });
   }
 

@@ -102,6 +102,15 @@ export interface StoreTx {
   insertMessage(input: { chatId: string; fromUserId: number | null; fromUsername: string; clientId: string; text: string; sentAt: number; call?: MessageCall }): Message;
 
   readonly calls: CallRows;
+
+  // contacts and groups: each answers whether a row changed
+  insertContact(userId: number, contactId: number): boolean;
+  deleteContact(userId: number, contactId: number): boolean;
+  groupId(name: string): number | undefined;
+  groupMemberIds(groupId: number): number[];
+  deleteGroup(groupId: number): void;
+  insertGroupMember(groupId: number, userId: number): boolean;
+  deleteGroupMember(groupId: number, userId: number): boolean;
 }
 
 export interface Store {
@@ -143,16 +152,10 @@ export interface Store {
   usersAnnouncedOnline(): Promise<UserRecord[]>;
 
   // contacts and groups
-  addContact(userId: number, contactId: number): Promise<boolean>;
-  removeContact(userId: number, contactId: number): Promise<boolean>;
   listContacts(userId: number): Promise<ContactRecord[]>;
   subscriptions(userId: number): Promise<Subscriptions>;
   /** StoreError 'unique' if the name is taken. */
   createGroup(name: string, displayName: string): Promise<GroupRecord>;
-  deleteGroup(name: string): Promise<boolean>;
-  /** Adds all of them in one transaction (all or none); answers how many were not members yet. */
-  addGroupMembers(name: string, userIds: number[]): Promise<number>;
-  removeGroupMember(name: string, userId: number): Promise<boolean>;
   listGroups(): Promise<GroupRecord[]>;
 
   // chats

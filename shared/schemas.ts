@@ -224,6 +224,16 @@ export const TerminalsResponse = z.strictObject({
   /** Seats in use and the cap (null: unlimited). */
   seats: z.strictObject({ used: z.number().int(), limit: z.number().int().nullable() }),
 });
+export const TerminalParams = z.strictObject({ installId: ClientInfo.shape.installId });
+/** What `portico update list` shows: each published manifest, its version, files and signature. */
+export const PublishedUpdate = z.strictObject({
+  manifest: z.string(),
+  version: z.string(),
+  files: z.array(z.string()),
+  signature: z.enum(['none', 'present', 'valid', 'invalid']).optional(),
+  allowDowngrade: z.boolean().optional(),
+});
+export const UpdatesResponse = z.strictObject({ updates: z.array(PublishedUpdate), enabled: z.boolean() });
 export const ResetPasswordRequest = z.strictObject({ password: Password });
 export const UserContactParams = z.strictObject({ username: Username, contact: Username });
 export const GroupName = Username;

@@ -37,6 +37,7 @@ import { mediaServing } from './media/serve.js';
 import { panelServing } from './panel/serve.js';
 import { systemRoutes } from './system/routes.js';
 import { terminalRoutes } from './terminals/routes.js';
+import { updateRoutes } from './updates/routes.js';
 import { updatesServing } from './updates/serve.js';
 import { VERSION } from './version.js';
 
@@ -58,6 +59,7 @@ export function buildApp(services: Services): Lane {
     ...linksRoutes(services),
     ...mediaRoutes(services),
     ...terminalRoutes(services),
+    ...updateRoutes(services),
   ];
   const metrics = createMetrics({
     heldPolls: () => services.hub.size,

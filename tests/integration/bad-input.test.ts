@@ -67,7 +67,7 @@ describe('bad input', () => {
   afterAll(() => server.destroy());
 
   /** Path values and a valid body for each JSON-body route; the URLs name existing things. */
-  const PATH_VALUES = () => ({ username: 'bi-victim', contact: 'bi-bob', name: 'bi-group', id: chatId, clientId: 'bad-input-1', seqOrMember: '0', token: 'no-token', sha256: '0'.repeat(64), file: 'latest.yml' });
+  const PATH_VALUES = () => ({ username: 'bi-victim', contact: 'bi-bob', name: 'bi-group', id: chatId, clientId: 'bad-input-1', seqOrMember: '0', token: 'no-token', sha256: '0'.repeat(64), file: 'latest.yml', installId: '00000000-0000-4000-8000-000000000001' });
   const VALID_BODIES: Record<string, unknown> = {
     'post /api/v1/login': { username: 'bi-victim', password: PASSWORD },
     'put /api/v1/presence': { state: 'busy' },
@@ -78,6 +78,7 @@ describe('bad input', () => {
     'post /api/v1/admin/groups': { name: 'bi-other-group' },
     'post /api/v1/admin/providers': { name: 'bi-provider', channels: ['bi-channel'] },
     'put /api/v1/admin/channels/{name}': { title: 'must never be stored' },
+    'put /api/v1/admin/providers/{name}/channels': { channels: ['bi-never'] },
     'put /api/v1/channels/mine': { channels: [] },
     'put /api/v1/admin/links': { html: '<p>must never be stored</p>' },
     'post /api/v1/calls': { chatId: '00000000-0000-4000-8000-000000000000' },
@@ -360,6 +361,7 @@ describe('API description, health and metrics', () => {
     'post /api/v1/admin/providers',
     'post /api/v1/admin/providers/{name}/key',
     'delete /api/v1/admin/providers/{name}',
+    'put /api/v1/admin/providers/{name}/channels',
     'put /api/v1/admin/channels/{name}',
     'get /api/v1/channels',
     'put /api/v1/channels/mine',
@@ -375,6 +377,9 @@ describe('API description, health and metrics', () => {
     'get /api/v1/media',
     // installed clients (issue 6)
     'get /api/v1/admin/terminals',
+    // what the admin console needs that only the CLI had (issue 17)
+    'delete /api/v1/admin/terminals/{installId}',
+    'get /api/v1/admin/updates',
     // calls (issue 5)
     'get /api/v1/calls/ice-servers',
     'post /api/v1/calls',

@@ -4,8 +4,10 @@ import {
   CreateProviderRequest,
   OkResponse,
   ProviderParams,
+  ProviderResponse,
   ProvidersResponse,
   ProviderWithKeyResponse,
+  SetProviderChannelsRequest,
   UpdateChannelRequest,
 } from '../../../shared/index.js';
 import type { Services } from '../context.js';
@@ -50,6 +52,18 @@ export function providerAdminRoutes({ store, secret, subscriptions }: Services) 
       response: ProviderWithKeyResponse,
       async handler({ params }) {
         return withKey(await admin.rotate(params.name));
+      },
+    }),
+    route({
+      ...common,
+      method: 'put',
+      path: '/api/v1/admin/providers/:name/channels',
+      summary: 'Replace the channels a provider may push to (made as needed); its key stays',
+      params: ProviderParams,
+      body: SetProviderChannelsRequest,
+      response: ProviderResponse,
+      async handler({ params, body }) {
+        return { provider: publicProvider(await admin.setChannels(params.name, body.channels)) };
       },
     }),
     route({

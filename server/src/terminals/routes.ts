@@ -1,6 +1,7 @@
 /** The terminal registry in the admin API: installed clients with version, platform and last login. */
-import { TerminalsResponse } from '../../../shared/index.js';
+import { OkResponse, TerminalParams, TerminalsResponse } from '../../../shared/index.js';
 import type { Services } from '../context.js';
+import { notFound } from '../errors.js';
 import { route } from '../http/route.js';
 import type { TerminalRecord } from '../store/terminals.js';
 
@@ -27,6 +28,19 @@ export function terminalRoutes({ store, config }: Services) {
       async handler() {
         const terminals = (await store.terminals.list()).map(toTerminal);
         return { terminals, seats: { used: terminals.length, limit: config.seats ?? null } };
+      },
+    }),
+    route({
+      tag: 'admin',
+      access: 'admin',
+      method: 'delete',
+      path: '/api/v1/admin/terminals/:installId',
+      summary: 'Forget a terminal and free its seat (it registers again at its next login, if a seat is free)',
+      params: TerminalParams,
+      response: OkResponse,
+      async handler({ params }) {
+        if (!(await store.terminals.remove(params.installId))) throw notFound(`terminal ${params.installId}`);
+        return { ok: true as const };
       },
     }),
   ];

@@ -1,11 +1,12 @@
 /**
  * The renderer's entry: the panel at /app/, a chat window at /app/#/chat/<id> (Electron opens one
- * per chat; the browser's pop-out does too).
+ * per chat; the browser's pop-out does too), the admin console at /app/#/admin.
  */
 import 'uplot/dist/uPlot.min.css';
 import './styles.css';
 import { render } from 'preact';
 import { PorticoClient } from './api/index.js';
+import { AdminApp, isAdminRoute } from './admin/AdminApp.js';
 import { App } from './components/App.js';
 import { ChatWindow } from './components/ChatWindow.js';
 import { setLanguage, language } from './i18n.js';
@@ -26,9 +27,13 @@ async function boot() {
   if (chatId) {
     document.body.classList.add('chat-window');
     render(<ChatWindow chatId={chatId} makeClient={makeClient} />, root);
+  } else if (isAdminRoute(location.hash)) {
+    document.body.classList.add('admin-page-body');
+    render(<AdminApp client={makeClient()} />, root);
   } else {
     render(<App client={makeClient()} />, root);
   }
+  // A new route is a new page (the admin console keeps its tab with replaceState, which fires nothing).
   addEventListener('hashchange', () => location.reload());
 }
 

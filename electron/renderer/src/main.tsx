@@ -11,6 +11,7 @@ import { App } from './components/App.js';
 import { ChatWindow } from './components/ChatWindow.js';
 import { setLanguage, language } from './i18n.js';
 import { configuredLanguage } from './platform.js';
+import { startWebApp } from './web-app.js';
 
 function chatRoute(): string | undefined {
   const match = /^#\/chat\/([0-9a-f-]{36})$/i.exec(location.hash);
@@ -18,6 +19,7 @@ function chatRoute(): string | undefined {
 }
 
 async function boot() {
+  startWebApp();
   setLanguage(language(), false);
   const configured = await configuredLanguage();
   if (configured) setLanguage(configured, false);

@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seriousViolations } from '../helpers/axe.js';
 import { CHROMIUM, CHROMIUM_FLAGS } from '../helpers/chromium.js';
 import { ADMIN_PASSWORD, Client, PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -76,6 +77,7 @@ describe('admin console', () => {
     const password = (await secret.textContent())!.trim();
     expect(password).toMatch(/^[A-Za-z2-9]{16}$/);
     await page.screenshot({ path: join(SHOTS, 'admin-users-1366-light.png') });
+    expect(await seriousViolations(page)).toEqual([]);
     expect((await Client.login(server.url, 'erik', password)).token).toBeTruthy();
     await page.getByRole('button', { name: 'Close' }).click();
     await expect.poll(() => secret.count()).toBe(0);
@@ -134,6 +136,7 @@ describe('admin console', () => {
     await secret.waitFor({ timeout: T });
     const key = (await secret.textContent())!.trim();
     await page.screenshot({ path: join(SHOTS, 'admin-providers-1920-dark.png') });
+    expect(await seriousViolations(page)).toEqual([]);
     const push = await fetch(`${server.url}/cgi/ticker`, {
       method: 'POST',
       headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
@@ -166,6 +169,7 @@ describe('admin console', () => {
     await signIn(page, 'admin', ADMIN_PASSWORD);
     await page.getByRole('heading', { name: 'ユーザー' }).waitFor({ timeout: T });
     await page.screenshot({ path: join(SHOTS, 'admin-users-360-ja.png') });
+    expect(await seriousViolations(page)).toEqual([]);
     expect(pageErrors).toEqual([]);
     await page.context().close();
   });

@@ -3,7 +3,7 @@
  * packages on a free loopback port, refuses a wrong password, keeps committed rows through a
  * crash (SIGKILL) and restart, and stops cleanly.
  */
-import Redis from 'ioredis';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAVE_POSTGRES, startPostgres, type Postgres } from '../helpers/postgres.js';

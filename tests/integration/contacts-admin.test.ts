@@ -262,6 +262,7 @@ describe('contacts, users and the admin API', () => {
       'put /api/v1/admin/users/{username}/password': { password: 'hijacked password' },
       'post /api/v1/admin/groups': { name: 'c11-group' },
       'post /api/v1/admin/providers': { name: 'c11-provider', channels: ['c11-channel'] },
+      'put /api/v1/admin/providers/{name}/channels': { channels: ['c11-channel'] },
       'put /api/v1/admin/channels/{name}': { title: 'hijacked' },
       'put /api/v1/admin/links': { html: '<a href="https://evil.example">hijacked</a>' },
     };

@@ -102,6 +102,8 @@ export const ServerConfig = z.strictObject({
   providerBodyDeadlineMs: z.coerce.number().int().min(100).max(600_000).default(20_000),
   /** Behind a reverse proxy: which X-Forwarded-For entries to believe (see TrustProxy). */
   trustProxy: TrustProxy.default(false),
+  /** redis://[:password@]host:port[/db]: the nodes of a cluster count rate limits and used signatures together. */
+  redisUrl: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional(),
   /** Seat cap: how many terminals (installed clients) may be registered; unset = unlimited. */
   seats: z.coerce.number().int().min(0).optional(),
   /** Serve client updates at /updates/ (false: /updates answers 404). */
@@ -150,6 +152,7 @@ const ENV: Record<string, keyof ServerConfig> = {
   PORTICO_EVENT_RETENTION_DAYS: 'eventRetentionDays',
   PORTICO_SESSION_DAYS: 'sessionDays',
   PORTICO_TRUST_PROXY: 'trustProxy',
+  PORTICO_REDIS_URL: 'redisUrl',
   PORTICO_LOGIN_PER_IP_PER_MINUTE: 'loginPerIpPerMinute',
   PORTICO_LOGIN_FAILURES_PER_ADDRESS: 'loginFailuresPerUser',
   PORTICO_LOGIN_FAILURES_PER_ACCOUNT: 'loginFailuresPerAccount',

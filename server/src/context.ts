@@ -8,6 +8,7 @@ import type { EventHub } from './events/hub.js';
 import type { Subscriptions } from './events/subscriptions.js';
 import type { PresenceService } from './presence/service.js';
 import type { ProviderGate } from './providers/cgi.js';
+import type { SharedLimits } from './http/shared-limits.js';
 import type { ServerSecret } from './secrets.js';
 import type { Store } from './store/store.js';
 
@@ -22,6 +23,8 @@ export interface Services {
   presence: PresenceService;
   secret: ServerSecret;
   providers: ProviderGate;
+  /** Rate limits and once-only keys: shared by the cluster through Redis, or this process's own. */
+  limits: SharedLimits;
   calls: CallService;
   /** The HTTP relay's in-memory media (calls/relay.ts). */
   relay: RelayBuffers;

@@ -23,6 +23,7 @@ import { Subscriptions } from './events/subscriptions.js';
 import { PresenceService } from './presence/service.js';
 import { ConnectionTracker } from './presence/tracker.js';
 import { ProviderGate } from './providers/cgi.js';
+import { SharedLimits } from './http/shared-limits.js';
 import { privateDirSync, tightenTree } from './private-fs.js';
 import { ServerSecret } from './secrets.js';
 import { SqliteStore } from './store/sqlite.js';
@@ -74,11 +75,18 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
   // Those online before a restart get one full poll cycle to come back before showing offline.
   await presence.restore(TIMINGS.pollWaitMax * 1000 + config.presenceGraceMs);
   const secret = ServerSecret.load(resolve(config.dataDir));
-  const providers = new ProviderGate(store, secret, join(resolve(config.dataDir), 'tmp'), config);
+  let limits: SharedLimits;
+  try {
+    limits = config.redisUrl ? await SharedLimits.connect(config.redisUrl, (err) => log.warn({ err }, 'redis: limits fall back to this node until it answers')) : SharedLimits.local();
+  } catch (error) {
+    await store.close();
+    throw new Error(`cannot reach Redis at PORTICO_REDIS_URL: ${(error as Error).message}`);
+  }
+  const providers = new ProviderGate(store, secret, join(resolve(config.dataDir), 'tmp'), config, limits);
   const calls = new CallService(store, presence, config);
   await calls.restore(TIMINGS.pollWaitMax * 1000 + config.presenceGraceMs);
   await calls.sweep(); // rings that ran out while the server was down
-  const services: Services = { config, log, store, sessions: new Sessions(store, config.sessionDays), hub, subscriptions, presence, secret, providers, calls, relay: new RelayBuffers() };
+  const services: Services = { config, log, store, sessions: new Sessions(store, config.sessionDays), hub, subscriptions, presence, secret, providers, limits, calls, relay: new RelayBuffers() };
 
   const lane = buildApp(services);
   // The ports are bound before the first admin is made (below), so a request can come before the
@@ -102,7 +110,7 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
       http.listen(config.port, tlsSource ? (config.host.includes(':') ? '::1' : '127.0.0.1') : config.host, () => ok());
     });
   } catch (error) {
-    await store.close();
+    await Promise.all([store.close(), limits.close()]);
     throw listenError(error);
   }
   const port = (http.address() as AddressInfo).port;
@@ -117,7 +125,7 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
       }, log);
     } catch (error) {
       http.close();
-      await store.close();
+      await Promise.all([store.close(), limits.close()]);
       throw listenError(error);
     }
   }
@@ -196,7 +204,7 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
         await closing;
         await tls?.close();
         await mediaSweeper.idle();
-        await store.close();
+        await Promise.all([store.close(), services.limits.close()]);
       })()),
   };
 }

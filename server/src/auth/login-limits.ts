@@ -9,8 +9,9 @@
  *      so that even then the owner gets in from where they usually are.
  * Points are taken BEFORE the password is checked: parallel guesses cannot outrun the limit.
  */
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { AppError } from '../errors.js';
+import { SharedLimits } from '../http/shared-limits.js';
 
 /** How long an address that logged in stays known to the account (below setTimeout's 24.8-day cap). */
 const KNOWN_ADDRESS_SECONDS = 14 * 86400;
@@ -28,7 +29,7 @@ const tooMany = (res: RateLimiterRes) => {
   return new AppError(429, 'rate_limited', `too many login attempts; try again in ${seconds} s`, { 'Retry-After': String(seconds) });
 };
 
-async function take(limiter: RateLimiterMemory, key: string): Promise<void> {
+async function take(limiter: RateLimiterAbstract, key: string): Promise<void> {
   try {
     await limiter.consume(key);
   } catch (res) {
@@ -38,15 +39,17 @@ async function take(limiter: RateLimiterMemory, key: string): Promise<void> {
 }
 
 export class LoginLimits {
-  private readonly perAddress: RateLimiterMemory;
-  private readonly perAccountAddress: RateLimiterMemory;
-  private readonly perAccount: RateLimiterMemory;
-  private readonly knownAddresses = new RateLimiterMemory({ points: 1, duration: KNOWN_ADDRESS_SECONDS });
+  private readonly perAddress: RateLimiterAbstract;
+  private readonly perAccountAddress: RateLimiterAbstract;
+  private readonly perAccount: RateLimiterAbstract;
+  private readonly knownAddresses: RateLimiterAbstract;
 
-  constructor(settings: LoginLimitSettings) {
-    this.perAddress = new RateLimiterMemory({ points: settings.loginPerIpPerMinute, duration: 60 });
-    this.perAccountAddress = new RateLimiterMemory({ points: settings.loginFailuresPerUser, duration: 15 * 60 });
-    this.perAccount = new RateLimiterMemory({ points: settings.loginFailuresPerAccount, duration: 3600 });
+  /** `shared`: counted across the cluster's nodes when Redis is configured, in this process otherwise. */
+  constructor(settings: LoginLimitSettings, shared: SharedLimits = SharedLimits.local()) {
+    this.perAddress = shared.limiter({ name: 'login-address', points: settings.loginPerIpPerMinute, duration: 60 });
+    this.perAccountAddress = shared.limiter({ name: 'login-account-address', points: settings.loginFailuresPerUser, duration: 15 * 60 });
+    this.perAccount = shared.limiter({ name: 'login-account', points: settings.loginFailuresPerAccount, duration: 3600 });
+    this.knownAddresses = shared.limiter({ name: 'login-known-address', points: 1, duration: KNOWN_ADDRESS_SECONDS });
   }
 
   /**

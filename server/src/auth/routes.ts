@@ -5,8 +5,8 @@ import { route } from '../http/route.js';
 import { LoginLimits } from './login-limits.js';
 import { UNUSABLE_HASH, verifyPassword } from './passwords.js';
 
-export function authRoutes({ store, sessions, presence, hub, config }: Services) {
-  const limits = new LoginLimits(config);
+export function authRoutes({ store, sessions, presence, hub, config, limits: shared }: Services) {
+  const limits = new LoginLimits(config, shared);
 
   return [
     route({

@@ -17,9 +17,10 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual, type Hmac } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import type { Context } from 'koa';
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { AppError } from '../errors.js';
 import { PushBodyReader, refuseUnread, type Held, type ProviderRequest, type PushBodyLimits, type PushGate, type PushSender } from '../http/push-body.js';
+import { SharedLimits } from '../http/shared-limits.js';
 import type { ServerSecret } from '../secrets.js';
 import type { ProviderRecord } from '../store/portal.js';
 import type { Store } from '../store/store.js';
@@ -56,37 +57,9 @@ interface Caller {
   signatureEndsMs?: number;
 }
 
-/**
- * Signatures already accepted, each until its timestamp window ends (after that the timestamp
- * check refuses it anyway). In memory: Portico runs as one node; a restart forgets them, so a
- * request signed in the last 5 minutes before a restart could be accepted once more.
- */
-class UsedSignatures {
-  private readonly until = new Map<string, number>();
-  private nextSweep = 0;
-
-  has(signature: string) {
-    const ends = this.until.get(signature);
-    return ends !== undefined && ends > Date.now();
-  }
-
-  /** Marks the signature used; false if it already was (checked and set in one step). */
-  take(signature: string, endsMs: number): boolean {
-    const now = Date.now();
-    if (now >= this.nextSweep) {
-      for (const [m, ends] of this.until) if (ends <= now) this.until.delete(m);
-      this.nextSweep = now + 10_000;
-    }
-    if (this.has(signature)) return false;
-    this.until.set(signature, endsMs);
-    return true;
-  }
-}
-
 export class ProviderGate implements PushGate {
-  private readonly pushes: RateLimiterMemory;
-  private readonly failures: RateLimiterMemory;
-  private readonly used = new UsedSignatures();
+  private readonly pushes: RateLimiterAbstract;
+  private readonly failures: RateLimiterAbstract;
   private readonly body: PushBodyReader;
 
   constructor(
@@ -94,10 +67,12 @@ export class ProviderGate implements PushGate {
     private readonly secret: ServerSecret,
     tmpDir: string,
     private readonly limits: GateLimits,
+    /** Rate limits and used signatures, shared by the cluster's nodes when Redis is configured. */
+    private readonly shared: SharedLimits = SharedLimits.local(),
   ) {
     this.body = new PushBodyReader(tmpDir, limits);
-    this.pushes = new RateLimiterMemory({ points: limits.providerRequestsPerMinute, duration: 60 });
-    this.failures = new RateLimiterMemory({ points: limits.providerFailuresPerIpPerMinute, duration: 60 });
+    this.pushes = shared.limiter({ name: 'provider-pushes', points: limits.providerRequestsPerMinute, duration: 60 });
+    this.failures = shared.limiter({ name: 'provider-failures', points: limits.providerFailuresPerIpPerMinute, duration: 60 });
   }
 
   /** Reads, authenticates and rate-limits a push. `maxFileBytes` 0: no file allowed. */
@@ -170,7 +145,7 @@ export class ProviderGate implements PushGate {
       throw await this.failed(ctx, `the timestamp is more than ${SIGNATURE_WINDOW_S} s away from the server's clock (replayed, or a clock is wrong)`);
     }
     const used = `${name.toLowerCase()} ${mac}`;
-    if (this.used.has(used)) throw await this.replayed(ctx);
+    if (await this.shared.used(`signature:${used}`)) throw await this.replayed(ctx);
     // An unknown name is read like a wrong signature (a key nobody has), so neither the answer
     // nor when it comes tells which names exist.
     const provider = await this.store.portal.providerByName(name);
@@ -185,7 +160,8 @@ export class ProviderGate implements PushGate {
     const given = Buffer.from(caller.mac!);
     if (!caller.provider || mac.length !== given.length || !timingSafeEqual(mac, given)) throw await this.failed(ctx, BAD_CREDENTIALS);
     await this.charge(caller.provider);
-    if (!this.used.take(caller.used!, caller.signatureEndsMs!)) throw await this.replayed(ctx);
+    // Remembered until its window ends (then the timestamp check refuses it anyway); across nodes with Redis.
+    if (!(await this.shared.once(`signature:${caller.used!}`, caller.signatureEndsMs!))) throw await this.replayed(ctx);
     caller.authenticated = true;
   }
 

@@ -28,6 +28,8 @@ interface Props {
   onLeft?: () => void;
   /** Show the offline banner here (a chat window, or a chat covering the panel). */
   banner?: boolean;
+  /** Shown beside the panel (a wide window): closing it is "close", not "back". */
+  beside?: boolean;
 }
 
 /** A line in the history that is not a message: someone left or declined. */
@@ -58,7 +60,7 @@ function mergeMessages(list: Message[], more: Message[]): Message[] {
   return [...byId.values()].sort((a, b) => a.id - b.id);
 }
 
-export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, onLeft, banner = false }: Props) {
+export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, onLeft, banner = false, beside = false }: Props) {
   const [chat, setChat] = useState<Chat | undefined>(initialChat);
   const [messages, setMessages] = useState<Message[]>([]);
   const [before, setBefore] = useState<number | undefined>();
@@ -350,8 +352,8 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
       {banner && <OfflineBanner state={conn.state} retryAt={() => backend.retryAt?.()} onRetry={() => backend.pollNow?.()} />}
       <header class="chat-header">
         {onClose && (
-          <button type="button" class="icon back" onClick={onClose} aria-label={t('back')} title={t('back')}>
-            <Icon name="back" size={20} />
+          <button type="button" class="icon back" onClick={onClose} aria-label={beside ? t('close') : t('back')} title={beside ? t('close') : t('back')}>
+            <Icon name={beside ? 'close' : 'back'} size={20} />
           </button>
         )}
         <div class="chat-heading">

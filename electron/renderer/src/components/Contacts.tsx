@@ -71,10 +71,12 @@ export function Contacts({ model, contacts, loaded, onAddPeople }: { model: Pane
                 </span>
                 <span class="contact-state">{presenceLabel(c.presence)}</span>
               </button>
-              {c.personal && (
+              {c.personal ? (
                 <button type="button" class="icon contact-remove" aria-label={t('removeContact', { name: c.displayName })} title={t('removeContact', { name: c.displayName })} onClick={() => void model.removeContact(c.username)}>
                   <Icon name="close" size={14} />
                 </button>
+              ) : (
+                <span class="contact-remove-slot" aria-hidden="true" />
               )}
             </li>
           ))}

@@ -76,6 +76,7 @@ export function Panel({ model, lang, onLanguage, onSignOut }: { model: PanelMode
       onClose={() => model.closeChat()}
       popOutHref={`/app/#/chat/${openChat.id}`}
       banner={!wide}
+      beside={wide}
     />
   );
 

@@ -49,6 +49,8 @@ export function Panel({ model, lang, onLanguage, onSignOut }: { model: PanelMode
   const me = model.client.user;
   const openChat = state.openChat ? state.chats[state.openChat] : undefined;
   const covered = openChat !== undefined && !wide;
+  // Something true to show: the server's state, or the last known one from the cache.
+  const shown = state.loaded || state.cached;
   // Back from a chat: the keyboard returns to that conversation in the list.
   const lastOpen = useRef<string | undefined>(undefined);
   useEffect(() => {
@@ -101,17 +103,18 @@ export function Panel({ model, lang, onLanguage, onSignOut }: { model: PanelMode
         <Requests model={model} requests={model.requests} />
         <IncomingCalls model={model} calls={phone.incoming} />
         <main class="panel-body" inert={covered}>
-          <Contacts model={model} contacts={state.contacts} loaded={state.loaded || state.cached} onAddPeople={() => setDialog('people')} />
+          <Contacts model={model} contacts={state.contacts} loaded={shown} onAddPeople={() => setDialog('people')} />
           <Conversations model={model} chats={state.chats} unread={state.unread} />
-          <Ticker items={state.ticker} channels={state.tickerChannels} speed={speed} />
+          <Ticker items={state.ticker} channels={state.tickerChannels} speed={speed} loaded={shown} />
           <Media
             items={state.media}
             charts={state.charts}
             resolveUrl={(p) => model.client.resolveUrl(p)}
             call={phone.current && <CallStage phone={model.phone} view={phone.current} />}
+            loaded={shown}
           />
-          <Notices notices={state.notices} />
-          <Links html={state.links} />
+          <Notices notices={state.notices} loaded={shown} />
+          <Links html={state.links} loaded={shown} />
         </main>
       </div>
       {chat ? (

@@ -37,7 +37,7 @@ export function liveItems(items: TickerItem[], now: number, channels: string[] =
     .slice(0, SHOWN);
 }
 
-export function Ticker({ items, channels, speed = 'normal' }: { items: TickerItem[]; channels: string[]; speed?: TickerSpeed }) {
+export function Ticker({ items, channels, speed = 'normal', loaded = true }: { items: TickerItem[]; channels: string[]; speed?: TickerSpeed; loaded?: boolean }) {
   const [now, setNow] = useState(Date.now());
   const [paused, setPaused] = useState(false);
   const [duration, setDuration] = useState(20);
@@ -118,7 +118,7 @@ export function Ticker({ items, channels, speed = 'normal' }: { items: TickerIte
       <div class="ticker-row">
         <div class="ticker-viewport">
           {rotation.length === 0 ? (
-            <p class="ticker-empty">{t('tickerEmpty')}</p>
+            <p class="ticker-empty">{loaded ? t('tickerEmpty') : t('loading')}</p>
           ) : (
             <div key={`run-${lead?.restart ?? 0}`} class={`ticker-track${paused ? ' paused' : ''}`} style={{ animationDuration: `${duration}s` }} data-loop-seconds={duration}>
               <ul class="ticker-group" ref={group}>

@@ -300,10 +300,10 @@ describe('the panel as a daily home', { timeout: 90_000 }, () => {
           await signIn(page, 'alice');
           await page.locator('li.contact[data-username=bob]').waitFor({ timeout: T });
           const name = `home-${size.name}-${scheme}-${lang.slice(0, 2)}`;
-          if (size.name !== 'docked') {
-            await page.locator('.chat-empty').waitFor({ timeout: T });
-            await shot(page, `${name}-empty.png`);
-          }
+          if (size.name !== 'docked') await page.locator('.chat-empty').waitFor({ timeout: T });
+          await page.locator('.ticker-item').first().waitFor({ timeout: T });
+          expect(await seriousViolations(page), `${name}-panel`).toEqual([]);
+          await shot(page, `${name}-panel.png`);
           await page.locator(`.conv[data-chat="${chatId}"]`).click();
           await page.locator('.chat .msg').first().waitFor({ timeout: T });
           if (size.name !== 'docked') expect(await page.locator('.chat-pane .chat').count(), 'the chat beside the panel').toBe(1);

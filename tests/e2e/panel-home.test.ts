@@ -329,6 +329,7 @@ describe('the panel as a daily home', { timeout: 90_000 }, () => {
     await confirm.locator('button.confirm-leave').click();
     await bob.locator('.chat-overlay').waitFor({ state: 'detached', timeout: T });
     await alice.locator('.chat-overlay .system-line', { hasText: 'Bob Brown left the chat' }).waitFor({ timeout: T });
+    expect(await alice.locator('.chat-overlay .day-line').count(), 'one day, one separator').toBe(1);
     await alice.locator('.chat-overlay button.back').click();
   });
 

@@ -258,7 +258,9 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
 
   const titleId = `chat-title-${chatId}`;
   const items: preact.JSX.Element[] = [];
-  let previous: { from: string; at: number; day: string } | undefined;
+  /** The message before, for grouping (none after a call line or a member line), and the day shown last. */
+  let previous: { from: string; at: number } | undefined;
+  let lastDay: string | undefined;
   const memberLine = (line: MemberLine) => (
     <li key={line.key} class="system-line" data-kind="member">
       {line.text}
@@ -269,7 +271,8 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
     const from = row.kind === 'message' ? row.message.from.toLowerCase() : me;
     const at = Date.parse(sentAt);
     const day = new Date(at).toDateString();
-    if (!previous || previous.day !== day) {
+    if (lastDay !== day) {
+      lastDay = day;
       items.push(
         <li key={`day-${day}`} class="day-line">
           <span>{formatDay(sentAt)}</span>
@@ -279,7 +282,7 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
     }
     const isCall = row.kind === 'message' && row.message.call;
     const grouped = !isCall && previous !== undefined && previous.from === from && at - previous.at < GROUP_MS;
-    previous = isCall ? undefined : { from, at, day };
+    previous = isCall ? undefined : { from, at };
     if (row.kind === 'message' && row.message.call) {
       const { message } = row;
       const call = message.call!;

@@ -339,6 +339,8 @@ describe('the panel as a daily home', { timeout: 90_000 }, () => {
     await dialog.waitFor({ timeout: T });
     await dialog.locator('input[name=jump]').fill('car');
     expect(await dialog.locator('.jump-item').first().textContent()).toContain('Carol Chen');
+    expect(await seriousViolations(alice)).toEqual([]);
+    await shot(alice, 'home-jump.png');
     await dialog.locator('input[name=jump]').press('Enter');
     await dialog.waitFor({ state: 'detached', timeout: T });
     await alice.locator('.toast', { hasText: 'Chat request sent to Carol Chen' }).waitFor({ timeout: T });

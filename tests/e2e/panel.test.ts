@@ -6,7 +6,7 @@
  * link clicks are routed to "open externally" and never navigate the panel; a ja-JP browser gets
  * the Japanese UI. Screenshots go to tests/e2e/screenshots/ (look at them).
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deflateSync } from 'node:zlib';
@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZipFile } from 'yazl';
 import { PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
 import { CHROMIUM, CHROMIUM_FLAGS } from '../helpers/chromium.js';
+import { ensureRendererBuilt, signInPanel } from '../helpers/panel-page.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const SHOTS = join(ROOT, 'tests/e2e/screenshots');
@@ -22,11 +23,6 @@ const PANEL = { width: 340, height: 900 };
 const T = 20_000; // per expectation: generous, CI runs the whole suite on 2 cores
 
 /** Builds the renderer when no build is there (npm test builds it first through "pretest"). */
-async function ensureBuilt() {
-  if (existsSync(join(ROOT, 'electron/renderer/dist/index.html'))) return;
-  const { buildRenderer } = (await import(join(ROOT, 'electron/renderer/build.mjs'))) as { buildRenderer: (o: { quiet: boolean }) => Promise<unknown> };
-  await buildRenderer({ quiet: true });
-}
 
 /** A small PNG (a blue-green gradient with a light band), made here so the test ships no binary. */
 function png(width: number, height: number): Buffer {
@@ -113,16 +109,10 @@ describe('the panel in Chromium', { timeout: 60_000 }, () => {
     return { context, page };
   }
 
-  async function signIn(page: Page, username: string) {
-    await page.goto('/app/');
-    await page.locator('input[name=username]').fill(username);
-    await page.locator('input[name=password]').fill(PASSWORD);
-    await page.locator('form.login-form button[type=submit]').click();
-    await page.locator('.panel').waitFor({ timeout: T });
-  }
+  const signIn = (page: Page, username: string) => signInPanel(page, username, T);
 
   beforeAll(async () => {
-    await ensureBuilt();
+    await ensureRendererBuilt();
     mkdirSync(SHOTS, { recursive: true });
     server = await startTestServer();
     await server.user('alice', 'Alice Adams');

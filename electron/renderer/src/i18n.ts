@@ -149,6 +149,50 @@ const en = {
   callLineMissed: 'Missed call',
   callLineDeclined: 'Declined call',
   callLineCompleted: 'Call, {duration}',
+  // issue 17: the panel as a daily home
+  contactAdded: '{name} is now in your contacts.',
+  contactRemoved: '{name} was removed from your contacts.',
+  offlineBanner: 'Offline — messages will be sent when you reconnect',
+  retryIn: 'Next try in {seconds} s',
+  retrying: 'Trying again…',
+  retryNow: 'Retry now',
+  groupOnline: '{count} of {total} online',
+  onlineNames: 'Online: {names}',
+  chatAction: 'Chat with',
+  addPeople: 'Add people',
+  searchPeople: 'Find people',
+  searchLabel: 'Search the directory',
+  searchPlaceholder: 'Name or user ID',
+  add: 'Add',
+  addName: 'Add {name} to my contacts',
+  inContacts: 'In your contacts',
+  noMatches: 'Nobody found.',
+  removeContact: 'Remove {name} from my contacts',
+  viaGroups: 'via {groups}',
+  close: 'Close',
+  tickerSettings: 'Ticker',
+  tickerChannels: 'Channels to show, in order',
+  tickerDefault: 'None ticked: the default channels are shown.',
+  tickerSpeed: 'Scroll speed',
+  speedSlow: 'Slow',
+  speedNormal: 'Normal',
+  speedFast: 'Fast',
+  moveUp: 'Move {name} up',
+  moveDown: 'Move {name} down',
+  save: 'Save',
+  cancel: 'Cancel',
+  saved: 'Saved.',
+  leaveConfirm: 'Leave this chat? You will no longer get its messages.',
+  leftLine: '{name} left the chat',
+  declinedLine: '{name} declined the chat',
+  pickChat: 'Choose a person or a conversation to chat.',
+  jumpHint: 'Ctrl+K finds a person or a chat.',
+  jumpTo: 'Go to a person or chat',
+  jumpPlaceholder: 'Type a name…',
+  refreshing: 'Updating…',
+  loadingContacts: 'Loading contacts…',
+  today: 'Today',
+  yesterday: 'Yesterday',
 };
 
 export type Key = keyof typeof en;
@@ -289,6 +333,49 @@ const ja: Record<Key, string> = {
   callLineMissed: '不在着信',
   callLineDeclined: '拒否された通話',
   callLineCompleted: '通話 {duration}',
+  contactAdded: '{name} さんを連絡先に追加しました。',
+  contactRemoved: '{name} さんを連絡先から削除しました。',
+  offlineBanner: 'オフライン — 再接続するとメッセージを送信します',
+  retryIn: '{seconds} 秒後に再試行',
+  retrying: '再試行中…',
+  retryNow: '今すぐ再試行',
+  groupOnline: '{total} 人中 {count} 人がオンライン',
+  onlineNames: 'オンライン: {names}',
+  chatAction: 'チャット:',
+  addPeople: 'ユーザーを追加',
+  searchPeople: 'ユーザーを検索',
+  searchLabel: 'ディレクトリを検索',
+  searchPlaceholder: '名前またはユーザー ID',
+  add: '追加',
+  addName: '{name} さんを連絡先に追加',
+  inContacts: '連絡先に登録済み',
+  noMatches: '見つかりませんでした。',
+  removeContact: '{name} さんを連絡先から削除',
+  viaGroups: '{groups} 経由',
+  close: '閉じる',
+  tickerSettings: 'ティッカー',
+  tickerChannels: '表示するチャンネルと順序',
+  tickerDefault: '何も選ばないと既定のチャンネルを表示します。',
+  tickerSpeed: 'スクロール速度',
+  speedSlow: '遅い',
+  speedNormal: '標準',
+  speedFast: '速い',
+  moveUp: '{name} を上へ',
+  moveDown: '{name} を下へ',
+  save: '保存',
+  cancel: 'キャンセル',
+  saved: '保存しました。',
+  leaveConfirm: 'このチャットから退出しますか？以後のメッセージは届かなくなります。',
+  leftLine: '{name} さんがチャットから退出しました',
+  declinedLine: '{name} さんがチャットを辞退しました',
+  pickChat: '相手または会話を選んでチャットを始めます。',
+  jumpHint: 'Ctrl+K で相手やチャットを探せます。',
+  jumpTo: '相手またはチャットへ移動',
+  jumpPlaceholder: '名前を入力…',
+  refreshing: '更新中…',
+  loadingContacts: '連絡先を読み込み中…',
+  today: '今日',
+  yesterday: '昨日',
 };
 
 const dictionaries: Record<Language, Record<Key, string>> = { en, ja };
@@ -333,9 +420,38 @@ export function joinNames(names: string[]): string {
   return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
 }
 
+/** The locale for dates and times: the browser's own when it speaks the panel's language. */
+function locale(): string {
+  const browser = typeof navigator === 'undefined' ? '' : (navigator.languages?.[0] ?? navigator.language ?? '');
+  if (browser.toLowerCase().startsWith(current)) return browser;
+  return current === 'ja' ? 'ja-JP' : 'en-US';
+}
+
+const formats = new Map<string, Intl.DateTimeFormat>();
+function format(kind: 'time' | 'day'): Intl.DateTimeFormat {
+  const key = `${locale()}:${kind}`;
+  let f = formats.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat(locale(), kind === 'time' ? { hour: 'numeric', minute: '2-digit' } : { weekday: 'short', month: 'short', day: 'numeric' });
+    formats.set(key, f);
+  }
+  return f;
+}
+
+/** A message's time of day, one format everywhere (the day goes into day separators). */
 export function formatTime(iso: string): string {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return '';
-  const sameDay = new Date().toDateString() === d.toDateString();
-  return d.toLocaleString(current === 'ja' ? 'ja-JP' : undefined, sameDay ? { hour: '2-digit', minute: '2-digit' } : { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+  return format('time').format(d);
+}
+
+/** A day separator's label: Today, Yesterday, or the date. */
+export function formatDay(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return '';
+  const today = new Date();
+  const yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
+  if (d.toDateString() === today.toDateString()) return t('today');
+  if (d.toDateString() === yesterday.toDateString()) return t('yesterday');
+  return format('day').format(d);
 }

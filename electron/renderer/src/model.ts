@@ -1,12 +1,15 @@
 /**
- * The panel's state and what changes it: loaded from the API when the event loop is ready (and
- * again after a reset), then kept current by the client's events. Views read a snapshot with
- * usePanel() and call the model's methods; nothing here touches the DOM.
+ * The panel's state and what changes it: the last known state from the cache at once, then loaded
+ * from the API (at once when the event loop resumes from a stored cursor, in parallel with its
+ * first poll; else when the loop is ready; again after a reset), then kept current by the
+ * client's events. Views read a snapshot with usePanel() and call the model's methods; nothing
+ * here touches the DOM.
  */
 import { useEffect, useState } from 'preact/hooks';
-import type { Chat, ChartSeries, Contact, ConnectionState, MediaItem, Me, Notice, PollMode, PresenceState, PorticoClient, TickerItem } from './api/index.js';
+import type { ChannelsView, Chat, ChartSeries, Contact, ConnectionState, MediaItem, Me, Notice, PollMode, PresenceState, PorticoClient, TickerItem, User } from './api/index.js';
 import { Phone } from './calls/manager.js';
 import { joinNames, t } from './i18n.js';
+import { dropPanelCache, readPanelCache, writePanelCache } from './panel-cache.js';
 import { notify, onNotificationAction, onPollNow, onPresenceSuggestion, openChatWindow, presenceChanged, setBadge } from './platform.js';
 
 export interface Toast {
@@ -31,7 +34,14 @@ export interface PanelState {
   toasts: Toast[];
   /** The chat shown over the panel (browser; Electron opens chat windows instead). */
   openChat: string | undefined;
+  /** The server's state is in (until then the views show the cache, or a loading state). */
   loaded: boolean;
+  /** What is shown came from the cache of the last session and is being refreshed. */
+  cached: boolean;
+  /** The ticker's channels and my choice, once asked for (the ticker settings). */
+  channels: ChannelsView | undefined;
+  /** The ticker's channels in the order chosen (GET /ticker's `channels`). */
+  tickerChannels: string[];
 }
 
 const CHART_POINTS_KEPT = 2000;
@@ -52,6 +62,9 @@ export class PanelModel {
   private loading: Promise<void> | undefined;
   /** Bumped by each contact-list reload, so an older answer arriving late is dropped. */
   private contactsReloads = 0;
+  private cacheTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Signed out: nothing is written to the cache any more. */
+  private cacheOff = false;
   /**
    * Changes that arrived by event while load() was fetching its snapshots: a snapshot may be
    * older than them, so they are laid over it again once it is in.
@@ -98,6 +111,9 @@ export class PanelModel {
       toasts: [],
       openChat: undefined,
       loaded: false,
+      cached: false,
+      channels: undefined,
+      tickerChannels: [],
     };
   }
 
@@ -114,15 +130,59 @@ export class PanelModel {
     this.state = { ...this.state, ...patch };
     for (const listener of [...this.listeners]) listener();
     if ('unread' in patch) setBadge(Object.values(this.state.unread).reduce((a, b) => a + b, 0));
+    if (this.state.loaded) this.saveSoon();
+  }
+
+  /** The last known state of this user, shown until the server's is in. */
+  private restoreCache() {
+    const cached = readPanelCache(this.username);
+    if (!cached || this.state.loaded) return;
+    this.set({
+      me: cached.me,
+      presence: cached.me.presence,
+      contacts: cached.contacts,
+      chats: cached.chats,
+      ticker: cached.ticker,
+      media: cached.media,
+      notices: cached.notices,
+      charts: cached.charts,
+      links: cached.links,
+      cached: true,
+    });
+  }
+
+  private saveSoon() {
+    if (this.cacheOff || this.cacheTimer) return;
+    this.cacheTimer = setTimeout(() => {
+      this.cacheTimer = undefined;
+      if (this.cacheOff || !this.state.me) return;
+      const { me, contacts, chats, ticker, media, notices, charts, links } = this.state;
+      writePanelCache({ user: this.username, me, contacts, chats, ticker, media, notices, charts, links });
+    }, 1000);
+  }
+
+  /** Sign-out: this user's cached panel goes, and nothing more is written. */
+  forgetCache() {
+    this.cacheOff = true;
+    clearTimeout(this.cacheTimer);
+    this.cacheTimer = undefined;
+    dropPanelCache(this.username);
   }
 
   /** Wires the client's events and starts the event loop. */
   attach() {
     const c = this.client;
     this.offs.push(
-      c.on('ready', () => void this.load()),
+      // Resumed from a stored cursor, the loop replays what happened since, so the snapshots loaded
+      // at attach() stay right; from the head (no cursor), only snapshots taken now are.
+      c.on('ready', (e) => {
+        if (!e.resumed || !this.state.loaded) void this.load();
+      }),
       c.on('reset', () => void this.load()),
-      c.on('connection', ({ state, mode }) => this.set({ connection: state, mode })),
+      c.on('connection', ({ state, mode }) => {
+        this.set({ connection: state, mode });
+        if (state === 'online' && !this.state.loaded && !this.loading) void this.load();
+      }),
       c.on('presence', (e) => {
         if (e.username.toLowerCase() === this.username.toLowerCase()) {
           this.set({ presence: e.state });
@@ -200,7 +260,10 @@ export class PanelModel {
       onPollNow(() => this.client.pollNow()),
     );
     this.phone.attach();
+    this.restoreCache();
+    const resuming = c.cursor !== undefined;
     c.start();
+    if (resuming) void this.load();
   }
 
   detach() {
@@ -215,7 +278,7 @@ export class PanelModel {
       const c = this.client;
       try {
         const arrived = (this.arrivedDuringLoad = { presence: new Map(), chats: new Map() });
-        const [me, contacts, chats] = [await c.me(), await c.contacts(), await c.chats()];
+        const [me, contacts, chats] = await Promise.all([c.me(), c.contacts(), c.chats()]);
         this.arrivedDuringLoad = undefined;
         this.set({
           me,
@@ -224,10 +287,11 @@ export class PanelModel {
           chats: { ...Object.fromEntries(chats.map((x) => [x.id, x])), ...Object.fromEntries(arrived.chats) },
         });
         presenceChanged(me.presence, false);
-        const [ticker, media, notices, charts, links] = [await c.ticker(), await c.media(), await c.notices(), await c.charts(), await c.links()];
-        this.set({ ticker: ticker.items, media, notices, charts, links: links.html, loaded: true });
+        const [ticker, media, notices, charts, links] = await Promise.all([c.ticker(), c.media(), c.notices(), c.charts(), c.links()]);
+        this.set({ ticker: ticker.items, tickerChannels: ticker.channels, media, notices, charts, links: links.html, loaded: true, cached: false });
       } catch (error) {
-        this.error(error);
+        // Unreachable: the offline banner says so, and the load is tried again once online.
+        if ((error as { code?: unknown })?.code !== 'network') this.error(error);
       } finally {
         this.loading = undefined;
       }
@@ -247,6 +311,56 @@ export class PanelModel {
   }
 
   // ---------- what the views call ----------
+
+  /** The directory: users whose name or display name matches. */
+  searchUsers(q: string): Promise<User[]> {
+    return this.client.searchUsers(q);
+  }
+
+  async addContact(username: string): Promise<boolean> {
+    try {
+      const contact = await this.client.addContact(username);
+      this.contactsReloads++; // an older reload in flight must not drop it
+      this.set({ contacts: [...this.state.contacts.filter((x) => x.username !== contact.username), contact] });
+      this.toast(t('contactAdded', { name: contact.displayName }));
+      return true;
+    } catch (error) {
+      this.error(error);
+      return false;
+    }
+  }
+
+  async removeContact(username: string): Promise<void> {
+    const contact = this.state.contacts.find((x) => x.username === username);
+    try {
+      await this.client.removeContact(username);
+      this.toast(t('contactRemoved', { name: contact?.displayName ?? username }));
+      await this.reloadContacts();
+    } catch (error) {
+      this.error(error);
+    }
+  }
+
+  async loadChannels(): Promise<void> {
+    try {
+      this.set({ channels: await this.client.channels() });
+    } catch (error) {
+      this.error(error);
+    }
+  }
+
+  /** My ticker channels, in order (none: the defaults); the ticker is loaded again for them. */
+  async setChannels(names: string[]): Promise<boolean> {
+    try {
+      this.set({ channels: await this.client.setMyChannels(names) });
+      const ticker = await this.client.ticker();
+      this.set({ ticker: ticker.items, tickerChannels: ticker.channels });
+      return true;
+    } catch (error) {
+      this.error(error);
+      return false;
+    }
+  }
 
   async setPresence(state: PresenceState, byUser = true) {
     const previous = this.state.presence;

@@ -9,7 +9,7 @@
  * (`serveChatWindows` on the panel's side, `connectToPanel` on the window's). Only when no panel
  * answers does the window run a client of its own (a chat link opened directly).
  */
-import type { Chat, ConnectionState, History, OutboxEntry, PollMode, PorticoClient } from './api/index.js';
+import type { Chat, ConnectionState, History, OutboxEntry, PollMode, PorticoClient, PresenceState } from './api/index.js';
 import type { PanelModel } from './model.js';
 
 export interface ChatBackend {
@@ -23,6 +23,12 @@ export interface ChatBackend {
   /** Client events: chat.*, outbox, connection, reset. */
   on(type: string, handler: (payload: any) => void): () => void;
   connection(): { state: ConnectionState; mode: PollMode };
+  /** The presence of my contacts by lower-cased username (others' is not known to me); kept current by 'presence' events. */
+  presence(): Promise<Record<string, PresenceState>>;
+  /** While the event loop waits out a backoff: when it tries again (a client of this page only). */
+  retryAt?(): number | undefined;
+  /** Poll now instead of waiting out the backoff (a client of this page only). */
+  pollNow?(): void;
   /** The view shows this chat now (focused and visible), or no longer. */
   viewing(chatId: string, active: boolean): void;
   /** Calls the chat's others (the call shows in the panel's media area); answers why it could not start. Absent without a panel. */
@@ -46,15 +52,21 @@ export function localBackend(client: PorticoClient, model?: PanelModel): ChatBac
     },
     on: (type, handler) => client.on(type, handler),
     connection: () => ({ state: client.connection, mode: client.mode }),
+    presence: async () => {
+      const contacts = model?.state.loaded || model?.state.cached ? model.state.contacts : await client.contacts();
+      return Object.fromEntries(contacts.map((c) => [c.username.toLowerCase(), c.presence]));
+    },
     viewing: (id, active) => model?.setViewing(id, active),
+    retryAt: () => client.retryAt,
+    pollNow: () => client.pollNow(),
     ...(model ? { startCall: (id: string) => model.startCall(id) } : {}),
   };
 }
 
 const CHANNEL = 'portico-panel';
 /** Events a chat window needs from the panel's client. */
-const FORWARDED = ['chat.message', 'chat.accepted', 'chat.declined', 'chat.left', 'chat.closed', 'presence', 'outbox', 'connection', 'reset', 'auth'];
-const CALLS = ['chat', 'history', 'send', 'retry', 'outbox', 'leave', 'startCall'] as const;
+const FORWARDED = ['chat.message', 'chat.accepted', 'chat.declined', 'chat.left', 'chat.closed', 'presence', 'outbox', 'connection', 'reset', 'ready', 'contacts.changed', 'auth'];
+const CALLS = ['chat', 'history', 'send', 'retry', 'outbox', 'leave', 'startCall', 'presence'] as const;
 type Call = (typeof CALLS)[number];
 
 type BridgeMessage =
@@ -189,6 +201,7 @@ export async function connectToPanel(timeoutMs = 600): Promise<ChatBackend | und
     outbox: (chatId) => call('outbox', chatId),
     leave: (chatId) => call('leave', chatId),
     startCall: (chatId) => call('startCall', chatId),
+    presence: () => call('presence'),
     on: (type, handler) => {
       let set = handlers.get(type);
       if (!set) handlers.set(type, (set = new Set()));

@@ -88,6 +88,11 @@ export class PorticoClient {
     return this.loop.connection;
   }
 
+  /** While waiting out a backoff after a failed poll: when the next try is due (ms since the epoch). */
+  get retryAt(): number | undefined {
+    return this.loop.retryAt;
+  }
+
   /** The polling mode in effect. */
   get mode(): PollMode {
     return this.loop.mode;

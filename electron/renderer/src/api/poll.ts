@@ -42,6 +42,8 @@ export class PollLoop {
   private pollAttempt: PollAttempt | undefined;
   private state: ConnectionState = 'offline';
   private failures = 0;
+  /** When the next try after a failure is due (ms since the epoch), while waiting out a backoff. */
+  private retryAtValue: number | undefined;
   private readyPending = false;
   private resumed = false;
 
@@ -85,6 +87,9 @@ export class PollLoop {
   }
   get cursor(): string | undefined {
     return this.cursorValue;
+  }
+  get retryAt(): number | undefined {
+    return this.retryAtValue;
   }
 
   private setConnection(state: ConnectionState, modeChanged = false): void {
@@ -241,7 +246,10 @@ export class PollLoop {
         this.failures++;
         this.setConnection(this.failures >= 2 ? 'offline' : 'connecting');
         const retryAfterMs = (e.retryAfter ?? 0) * 1000;
-        await this.sleeper.sleep(Math.max(this.pollBackoff.next(), Math.min(retryAfterMs, this.pollBackoff.capMs)));
+        const delay = Math.max(this.pollBackoff.next(), Math.min(retryAfterMs, this.pollBackoff.capMs));
+        this.retryAtValue = Date.now() + delay;
+        await this.sleeper.sleep(delay);
+        this.retryAtValue = undefined;
         continue;
       }
       if (this.pollAttempt === attempt) this.pollAttempt = undefined;

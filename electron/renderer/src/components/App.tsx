@@ -77,6 +77,7 @@ export function App({ client }: { client: PorticoClient }) {
       lang={lang}
       onLanguage={changeLanguage}
       onSignOut={async () => {
+        model.forgetCache();
         await client.logout();
         location.reload();
       }}

@@ -5,11 +5,14 @@
  * chat, and Leave. Works the same inside the panel and in a chat window of its own.
  */
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import type { Chat, ConnectionState, Message, OutboxEntry, PollMode } from '../api/index.js';
+import type { Chat, ConnectionState, Message, OutboxEntry, PollMode, PresenceState } from '../api/index.js';
 import type { ChatBackend } from '../window-bridge.js';
-import { formatTime, joinNames, t, type Key } from '../i18n.js';
-import { ConnectionIndicator } from './ConnectionIndicator.js';
+import { formatDay, formatTime, joinNames, t, type Key } from '../i18n.js';
 import { Icon } from './Icon.js';
+import { OfflineBanner } from './OfflineBanner.js';
+
+/** Messages of one sender this close together are shown as one group (one name, one time). */
+const GROUP_MS = 5 * 60_000;
 
 const PAGE = 30;
 
@@ -23,6 +26,18 @@ interface Props {
   popOutHref?: string;
   /** After Leave (a chat window closes itself). */
   onLeft?: () => void;
+  /** Show the offline banner here (a chat window, or a chat covering the panel). */
+  banner?: boolean;
+  /** Shown beside the panel (a wide window): closing it is "close", not "back". */
+  beside?: boolean;
+}
+
+/** A line in the history that is not a message: someone left or declined. */
+interface MemberLine {
+  key: string;
+  text: string;
+  /** Shown after this message id (undefined: at the end). */
+  after: number | undefined;
 }
 
 type Row =
@@ -45,7 +60,7 @@ function mergeMessages(list: Message[], more: Message[]): Message[] {
   return [...byId.values()].sort((a, b) => a.id - b.id);
 }
 
-export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, onLeft }: Props) {
+export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, onLeft, banner = false, beside = false }: Props) {
   const [chat, setChat] = useState<Chat | undefined>(initialChat);
   const [messages, setMessages] = useState<Message[]>([]);
   const [before, setBefore] = useState<number | undefined>();
@@ -55,6 +70,11 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
   const [text, setText] = useState('');
   const [error, setError] = useState<string | undefined>();
   const [conn, setConn] = useState<{ state: ConnectionState; mode: PollMode }>(backend.connection());
+  const [presence, setPresence] = useState<Record<string, PresenceState>>({});
+  const [confirmLeave, setConfirmLeave] = useState(false);
+  /** Members seen leaving or declining while this view is open, with the last message id then. */
+  const [seenLeaving, setSeenLeaving] = useState<Map<string, number | undefined>>(new Map());
+  const lastId = useRef<number | undefined>(undefined);
   const list = useRef<HTMLDivElement>(null);
   const input = useRef<HTMLTextAreaElement>(null);
   const scroll = useRef<{ mode: 'bottom' } | { mode: 'keep'; height: number; top: number } | undefined>({ mode: 'bottom' });
@@ -79,7 +99,11 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
     if (!initialChat) backend.chat(chatId).then((c) => alive && setChat(c), (err: Error) => alive && setError(t('chatNotFound', { message: err.message })));
     void loadLatest();
     backend.outbox(chatId).then((entries) => alive && setOutbox(entries), () => {});
+    const askPresence = () => backend.presence().then((p) => alive && setPresence(p), () => {});
+    void askPresence();
     const offs = [
+      backend.on('presence', (e: { username: string; state: PresenceState }) => setPresence((old) => ({ ...old, [e.username.toLowerCase()]: e.state }))),
+      ...['ready', 'contacts.changed'].map((type) => backend.on(type, () => void askPresence())),
       backend.on('chat.message', (e: { message: Message }) => {
         if (e.message.chatId !== chatId) return;
         const el = list.current;
@@ -91,11 +115,19 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
         setOutbox(e.entries.filter((x) => x.chatId === chatId));
       }),
       ...['chat.accepted', 'chat.declined', 'chat.left', 'chat.closed'].map((type) =>
-        backend.on(type, (e: { chat: Chat }) => {
-          if (e.chat.id === chatId) setChat(e.chat);
+        backend.on(type, (e: { chat: Chat; username?: string }) => {
+          if (e.chat.id !== chatId) return;
+          setChat(e.chat);
+          if ((type === 'chat.left' || type === 'chat.declined') && e.username) {
+            const who = e.username.toLowerCase();
+            setSeenLeaving((old) => (old.has(who) ? old : new Map(old).set(who, lastId.current)));
+          }
         }),
       ),
-      backend.on('reset', () => void loadLatest()),
+      backend.on('reset', () => {
+        void loadLatest();
+        void askPresence();
+      }),
       backend.on('connection', (c: { state: ConnectionState; mode: PollMode }) => setConn(c)),
     ];
     return () => {
@@ -185,6 +217,19 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
   const canWrite = chat ? chat.state !== 'closed' && myStatus === 'accepted' : false;
   const nameOf = (username: string) => chat?.members.find((m) => m.username === username)?.displayName ?? username;
 
+  // The partner's presence under the title (a group: who of the others in the chat is online).
+  const present = others.filter((m) => m.status === 'accepted' || m.status === 'invited');
+  let subtitle: { text: string; state?: PresenceState } | undefined;
+  if (present.length === 1) {
+    const state = presence[present[0]!.username.toLowerCase()];
+    if (state) subtitle = { text: t(state), state };
+  } else if (present.length > 1) {
+    const online = present.filter((m) => (presence[m.username.toLowerCase()] ?? 'offline') !== 'offline');
+    subtitle = online.length
+      ? { text: t('onlineNames', { names: joinNames(online.map((m) => m.displayName)) }), state: 'available' }
+      : { text: t('groupOnline', { count: 0, total: present.length }), state: 'offline' };
+  }
+
   // Server messages, then what the outbox still holds that the server has not shown us yet.
   const byClientId = new Map(outbox.map((e) => [e.clientId, e]));
   const seen = new Set(messages.map((m) => m.clientId));
@@ -194,14 +239,124 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
     if (entry.state === 'sent' && entry.message) rows.push({ kind: 'message', key: `m${entry.message.id}`, message: entry.message, mine: true, entry });
     else rows.push({ kind: 'pending', key: `o${entry.clientId}`, entry });
   }
+  lastId.current = messages.length ? messages[messages.length - 1]!.id : undefined;
+  // "Sent" only under my latest message that the server has (earlier ones are sent as well).
+  let latestMine = -1;
+  rows.forEach((row, i) => {
+    if (row.kind === 'message' && row.mine && !row.message.call) latestMine = i;
+  });
+  // Who left or declined: after the message that was the last when it was seen, else after their own last message.
+  const memberLines: MemberLine[] = [];
+  for (const m of chat?.members ?? []) {
+    if (m.status !== 'left' && m.status !== 'declined') continue;
+    const who = m.username.toLowerCase();
+    const lastOwn = [...messages].reverse().find((x) => x.from.toLowerCase() === who)?.id;
+    const after = seenLeaving.has(who) ? seenLeaving.get(who) : lastOwn;
+    memberLines.push({ key: `left-${who}`, text: t(m.status === 'left' ? 'leftLine' : 'declinedLine', { name: m.displayName }), after });
+  }
+  const messageIds = new Set(messages.map((m) => m.id));
 
   const titleId = `chat-title-${chatId}`;
+  const items: preact.JSX.Element[] = [];
+  /** The message before, for grouping (none after a call line or a member line), and the day shown last. */
+  let previous: { from: string; at: number } | undefined;
+  let lastDay: string | undefined;
+  const memberLine = (line: MemberLine) => (
+    <li key={line.key} class="system-line" data-kind="member">
+      {line.text}
+    </li>
+  );
+  rows.forEach((row, index) => {
+    const sentAt = row.kind === 'message' ? row.message.sentAt : row.entry.createdAt;
+    const from = row.kind === 'message' ? row.message.from.toLowerCase() : me;
+    const at = Date.parse(sentAt);
+    const day = new Date(at).toDateString();
+    if (lastDay !== day) {
+      lastDay = day;
+      items.push(
+        <li key={`day-${day}`} class="day-line">
+          <span>{formatDay(sentAt)}</span>
+        </li>,
+      );
+      previous = undefined;
+    }
+    const isCall = row.kind === 'message' && row.message.call;
+    const grouped = !isCall && previous !== undefined && previous.from === from && at - previous.at < GROUP_MS;
+    previous = isCall ? undefined : { from, at };
+    if (row.kind === 'message' && row.message.call) {
+      const { message } = row;
+      const call = message.call!;
+      const label = call.outcome === 'missed' ? t('callLineMissed') : call.outcome === 'declined' ? t('callLineDeclined') : t('callLineCompleted', { duration: duration(call.durationSeconds ?? 0) });
+      items.push(
+        <li key={row.key} class={`call-line call-${call.outcome}`} data-call={call.id} data-outcome={call.outcome}>
+          <Icon name="video" size={14} /> <span class="call-line-text">{label}</span> <time dateTime={message.sentAt}>{formatTime(message.sentAt)}</time>
+        </li>,
+      );
+    } else if (row.kind === 'message') {
+      const { message, mine, entry } = row;
+      items.push(
+        <li key={row.key} class={`msg ${mine ? 'mine' : 'theirs'}${grouped ? ' grouped' : ''}`} data-state={mine ? (entry?.state ?? 'sent') : undefined} data-client-id={message.clientId}>
+          <div class={grouped ? 'msg-meta visually-hidden' : 'msg-meta'}>
+            <span class="msg-from">{mine ? t('you') : nameOf(message.from)}</span>
+            <time dateTime={message.sentAt}>{formatTime(message.sentAt)}</time>
+          </div>
+          <div class="msg-text">{message.text}</div>
+          {mine && index === latestMine && (
+            <div class="msg-state">
+              <span aria-hidden="true">✓ </span>
+              {t('sent')}
+            </div>
+          )}
+        </li>,
+      );
+    } else {
+      const { entry } = row;
+      items.push(
+        <li key={row.key} class={`msg mine pending${grouped ? ' grouped' : ''}`} data-state={entry.state} data-client-id={entry.clientId}>
+          <div class={grouped ? 'msg-meta visually-hidden' : 'msg-meta'}>
+            <span class="msg-from">{t('you')}</span>
+            <time dateTime={entry.createdAt}>{formatTime(entry.createdAt)}</time>
+          </div>
+          <div class="msg-text">{entry.text}</div>
+          <div class="msg-state">
+            {entry.state === 'failed' ? (
+              <>
+                <span class="failed" title={entry.errorMessage ?? entry.error}>
+                  {t('failed')}
+                </span>{' '}
+                <button type="button" class="small" onClick={() => void backend.retry(entry.clientId)}>
+                  {t('retry')}
+                </button>
+              </>
+            ) : (
+              <span>{t('sending')}</span>
+            )}
+          </div>
+        </li>,
+      );
+    }
+    if (row.kind !== 'message') return;
+    for (const line of memberLines.filter((l) => l.after === row.message.id)) {
+      items.push(memberLine(line));
+      previous = undefined;
+    }
+  });
+  for (const line of memberLines.filter((l) => l.after === undefined || !messageIds.has(l.after))) items.push(memberLine(line));
+
+  const leave = async () => {
+    setConfirmLeave(false);
+    await backend.leave(chatId).catch((err: Error) => setError(err.message));
+    onLeft?.();
+    onClose?.();
+  };
+
   return (
     <section class="chat" aria-labelledby={titleId} data-chat={chatId}>
+      {banner && <OfflineBanner state={conn.state} retryAt={() => backend.retryAt?.()} onRetry={() => backend.pollNow?.()} />}
       <header class="chat-header">
         {onClose && (
-          <button type="button" class="icon back" onClick={onClose} aria-label={t('back')} title={t('back')}>
-            <Icon name="back" size={20} />
+          <button type="button" class="icon back" onClick={onClose} aria-label={beside ? t('close') : t('back')} title={beside ? t('close') : t('back')}>
+            <Icon name={beside ? 'close' : 'back'} size={20} />
           </button>
         )}
         <div class="chat-heading">
@@ -209,7 +364,12 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
             <span class="visually-hidden">{title}</span>
             <span aria-hidden="true">{names || t('loading')}</span>
           </h1>
-          <ConnectionIndicator state={conn.state} mode={conn.mode} />
+          {subtitle && (
+            <span class="chat-presence" data-state={subtitle.state} title={subtitle.text}>
+              <span class={`dot dot-${subtitle.state ?? 'offline'}`} aria-hidden="true" />
+              <span class="chat-presence-text">{subtitle.text}</span>
+            </span>
+          )}
         </div>
         {popOutHref && (
           <button
@@ -241,19 +401,24 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
           </button>
         )}
         {chat && myStatus === 'accepted' && chat.state !== 'closed' && (
-          <button
-            type="button"
-            class="small danger"
-            onClick={async () => {
-              await backend.leave(chatId).catch((err: Error) => setError(err.message));
-              onLeft?.();
-              onClose?.();
-            }}
-          >
+          <button type="button" class="small danger leave" aria-expanded={confirmLeave} onClick={() => setConfirmLeave(!confirmLeave)}>
             {t('leave')}
           </button>
         )}
       </header>
+      {confirmLeave && (
+        <div class="confirm-bar" role="alertdialog" aria-labelledby={`leave-q-${chatId}`}>
+          <p id={`leave-q-${chatId}`}>{t('leaveConfirm')}</p>
+          <div class="confirm-actions">
+            <button type="button" class="danger-solid confirm-leave" onClick={() => void leave()}>
+              {t('leave')}
+            </button>
+            <button type="button" onClick={() => setConfirmLeave(false)}>
+              {t('cancel')}
+            </button>
+          </div>
+        </div>
+      )}
       {chat && chat.members.length > 2 && (
         <div class="members" aria-label={t('members')} role="group">
           <span class="members-label">{t('members')}:</span>
@@ -273,74 +438,20 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
         </p>
       )}
       <div class="messages" ref={list} onScroll={onScroll} role="log" aria-live="polite" aria-label={t('messages')} tabIndex={0}>
-      <ol class="message-list">
-        <li class="history-edge">
-          {before !== undefined ? (
-            <button type="button" class="link-button" onClick={() => void loadOlder()} disabled={loadingOlder}>
-              {loadingOlder ? t('loading') : t('loadEarlier')}
-            </button>
-          ) : loaded ? (
-            <span>{t('beginning')}</span>
-          ) : (
-            <span>{t('loading')}</span>
-          )}
-        </li>
-        {rows.map((row) => {
-          if (row.kind === 'message' && row.message.call) {
-            const { message } = row;
-            const call = message.call!;
-            const label =
-              call.outcome === 'missed' ? t('callLineMissed') : call.outcome === 'declined' ? t('callLineDeclined') : t('callLineCompleted', { duration: duration(call.durationSeconds ?? 0) });
-            return (
-              <li key={row.key} class={`call-line call-${call.outcome}`} data-call={call.id} data-outcome={call.outcome}>
-                <Icon name="video" size={14} /> <span class="call-line-text">{label}</span> <time dateTime={message.sentAt}>{formatTime(message.sentAt)}</time>
-              </li>
-            );
-          }
-          if (row.kind === 'message') {
-            const { message, mine, entry } = row;
-            return (
-              <li key={row.key} class={`msg ${mine ? 'mine' : 'theirs'}`} data-state={mine ? (entry?.state ?? 'sent') : undefined} data-client-id={message.clientId}>
-                <div class="msg-meta">
-                  <span class="msg-from">{mine ? t('you') : nameOf(message.from)}</span>
-                  <time dateTime={message.sentAt}>{formatTime(message.sentAt)}</time>
-                </div>
-                <div class="msg-text">{message.text}</div>
-                {mine && (
-                  <div class="msg-state">
-                    <span aria-hidden="true">✓ </span>
-                    {t('sent')}
-                  </div>
-                )}
-              </li>
-            );
-          }
-          const { entry } = row;
-          return (
-            <li key={row.key} class="msg mine pending" data-state={entry.state} data-client-id={entry.clientId}>
-              <div class="msg-meta">
-                <span class="msg-from">{t('you')}</span>
-                <time dateTime={entry.createdAt}>{formatTime(entry.createdAt)}</time>
-              </div>
-              <div class="msg-text">{entry.text}</div>
-              <div class="msg-state">
-                {entry.state === 'failed' ? (
-                  <>
-                    <span class="failed" title={entry.errorMessage ?? entry.error}>
-                      {t('failed')}
-                    </span>{' '}
-                    <button type="button" class="small" onClick={() => void backend.retry(entry.clientId)}>
-                      {t('retry')}
-                    </button>
-                  </>
-                ) : (
-                  <span>{t('sending')}</span>
-                )}
-              </div>
-            </li>
-          );
-        })}
-      </ol>
+        <ol class="message-list">
+          <li class="history-edge">
+            {before !== undefined ? (
+              <button type="button" class="link-button" onClick={() => void loadOlder()} disabled={loadingOlder}>
+                {loadingOlder ? t('loading') : t('loadEarlier')}
+              </button>
+            ) : loaded ? (
+              <span>{t('beginning')}</span>
+            ) : (
+              <span>{t('loading')}</span>
+            )}
+          </li>
+          {items}
+        </ol>
       </div>
       {chat?.state === 'closed' && (
         <p class="chat-closed" role="status">

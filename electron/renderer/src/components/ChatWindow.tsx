@@ -55,7 +55,7 @@ export function ChatWindow({ chatId, makeClient }: { chatId: string; makeClient:
   }
   return (
     <main class="chat-window">
-      <ChatView backend={backend} chatId={chatId} onLeft={() => window.close()} />
+      <ChatView backend={backend} chatId={chatId} onLeft={() => window.close()} banner />
     </main>
   );
 }

@@ -1,8 +1,13 @@
-/** Contacts with live presence (click one to ask for a chat, or tick several and press Chat), and the open conversations. */
+/**
+ * Contacts with live presence (click one to ask for a chat, or tick several and press Chat), the
+ * groups each comes from, removal of my own ones, and the open conversations. Until the server's
+ * list is in, a loading state (or the cached list) instead of "no contacts".
+ */
 import { useState } from 'preact/hooks';
 import type { Chat, Contact, PresenceState } from '../api/index.js';
 import { t } from '../i18n.js';
 import type { PanelModel } from '../model.js';
+import { Icon } from './Icon.js';
 
 const ORDER: Record<PresenceState, number> = { available: 0, busy: 1, away: 2, offline: 3 };
 
@@ -10,7 +15,7 @@ export function presenceLabel(state: PresenceState) {
   return t(state);
 }
 
-export function Contacts({ model, contacts }: { model: PanelModel; contacts: Contact[] }) {
+export function Contacts({ model, contacts, loaded, onAddPeople }: { model: PanelModel; contacts: Contact[]; loaded: boolean; onAddPeople: () => void }) {
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const sorted = [...contacts].sort((a, b) => ORDER[a.presence] - ORDER[b.presence] || a.displayName.localeCompare(b.displayName));
   const toggle = (username: string, on: boolean) => {
@@ -25,6 +30,9 @@ export function Contacts({ model, contacts }: { model: PanelModel; contacts: Con
     <section class="area contacts" aria-labelledby="contacts-title">
       <div class="area-head">
         <h2 id="contacts-title">{t('contacts')}</h2>
+        <button type="button" class="small add-people" onClick={onAddPeople}>
+          <Icon name="plus" size={14} /> {t('addPeople')}
+        </button>
         <button
           type="button"
           class="small primary"
@@ -38,7 +46,11 @@ export function Contacts({ model, contacts }: { model: PanelModel; contacts: Con
           {chosen.length > 0 ? ` (${chosen.length})` : ''}
         </button>
       </div>
-      {sorted.length === 0 ? (
+      {sorted.length === 0 && !loaded ? (
+        <p class="empty loading-line" role="status">
+          {t('loadingContacts')}
+        </p>
+      ) : sorted.length === 0 ? (
         <p class="empty">{t('noContacts')}</p>
       ) : (
         <ul class="contact-list">
@@ -50,13 +62,22 @@ export function Contacts({ model, contacts }: { model: PanelModel; contacts: Con
                 onChange={(e) => toggle(c.username, e.currentTarget.checked)}
                 aria-label={t('selectContact', { name: c.displayName })}
               />
-              <button type="button" class="contact-main" onClick={() => void model.requestChat([c.username])} aria-label={`${t('chatWith', { name: c.displayName })} (${presenceLabel(c.presence)})`}>
+              <button type="button" class="contact-main" onClick={() => void model.requestChat([c.username])}>
                 <span class={`dot dot-${c.presence}`} aria-hidden="true" />
-                <span class="contact-name">{c.displayName}</span>
-                <span class="contact-state" aria-hidden="true">
-                  {presenceLabel(c.presence)}
+                <span class="visually-hidden">{t('chatAction')} </span>
+                <span class="contact-text">
+                  <span class="contact-name">{c.displayName}</span>
+                  {c.groups.length > 0 && <span class="contact-groups">{t('viaGroups', { groups: c.groups.join(', ') })}</span>}
                 </span>
+                <span class="contact-state">{presenceLabel(c.presence)}</span>
               </button>
+              {c.personal ? (
+                <button type="button" class="icon contact-remove" aria-label={t('removeContact', { name: c.displayName })} title={t('removeContact', { name: c.displayName })} onClick={() => void model.removeContact(c.username)}>
+                  <Icon name="close" size={14} />
+                </button>
+              ) : (
+                <span class="contact-remove-slot" aria-hidden="true" />
+              )}
             </li>
           ))}
         </ul>

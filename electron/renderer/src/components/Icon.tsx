@@ -14,6 +14,11 @@ const PATHS = {
   close: 'M6 6l12 12M18 6L6 18',
   prev: 'M15 6l-6 6 6 6',
   next: 'M9 6l6 6-6 6',
+  plus: 'M12 5v14M5 12h14',
+  search: 'M11 18a7 7 0 1 0 0-14 7 7 0 0 0 0 14zM20 20l-4-4',
+  up: 'M6 15l6-6 6 6',
+  down: 'M6 9l6 6 6-6',
+  chat: 'M4 5h16v11H8l-4 4z',
 } as const;
 
 export type IconName = keyof typeof PATHS;

@@ -6,7 +6,7 @@
 import { t } from '../i18n.js';
 import { interceptLinks } from '../platform.js';
 
-export function Links({ html }: { html: string }) {
+export function Links({ html, loaded = true }: { html: string; loaded?: boolean }) {
   return (
     <section class="area links" aria-labelledby="links-title">
       <h2 id="links-title">
@@ -15,7 +15,7 @@ export function Links({ html }: { html: string }) {
       {html.trim() ? (
         <div class="links-body rich" onClick={interceptLinks} onAuxClick={interceptLinks} dangerouslySetInnerHTML={{ __html: html }} />
       ) : (
-        <p class="empty">{t('noLinks')}</p>
+        <p class="empty">{loaded ? t('noLinks') : t('loading')}</p>
       )}
     </section>
   );

@@ -21,7 +21,7 @@ const TABS: Array<{ tab: MediaTab; label: Key; empty: Key; icon: IconName }> = [
 
 const byPriority = (a: MediaItem, b: MediaItem) => b.priority - a.priority || b.createdAt.localeCompare(a.createdAt) || b.id - a.id;
 
-export function Media({ items, charts, resolveUrl, call }: { items: MediaItem[]; charts: ChartSeries[]; resolveUrl: (path: string) => string; call?: ComponentChildren }) {
+export function Media({ items, charts, resolveUrl, call, loaded = true }: { items: MediaItem[]; charts: ChartSeries[]; resolveUrl: (path: string) => string; call?: ComponentChildren; loaded?: boolean }) {
   const [chosen, setChosen] = useState<MediaTab | undefined>();
   const [index, setIndex] = useState<Record<string, number>>({});
   const now = Date.now();
@@ -35,7 +35,7 @@ export function Media({ items, charts, resolveUrl, call }: { items: MediaItem[];
   const step = (d: number) => setIndex({ ...index, [tab]: at + d });
 
   let stage;
-  if (count === 0) stage = <p class="empty media-empty">{t(info.empty)}</p>;
+  if (count === 0) stage = <p class="empty media-empty">{loaded ? t(info.empty) : t('loading')}</p>;
   else if (tab === 'chart') {
     const series = charts[at]!;
     stage = <Chart series={series} />;

@@ -13,7 +13,7 @@ export function currentNotices(notices: Notice[], now: number): Notice[] {
     .sort((a, b) => b.priority - a.priority || b.createdAt.localeCompare(a.createdAt) || b.id - a.id);
 }
 
-export function Notices({ notices }: { notices: Notice[] }) {
+export function Notices({ notices, loaded = true }: { notices: Notice[]; loaded?: boolean }) {
   const [now, setNow] = useState(Date.now());
   const [index, setIndex] = useState(0);
   const [hold, setHold] = useState(false);
@@ -76,7 +76,7 @@ export function Notices({ notices }: { notices: Notice[] }) {
           )}
         </article>
       ) : (
-        <p class="empty">{t('noNotices')}</p>
+        <p class="empty">{loaded ? t('noNotices') : t('loading')}</p>
       )}
     </section>
   );

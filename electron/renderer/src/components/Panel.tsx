@@ -1,5 +1,9 @@
-/** The resident panel: own status and connection on top, then contacts, ticker, media, messages, links. */
-import { useEffect, useMemo, useRef } from 'preact/hooks';
+/**
+ * The resident panel: own status and connection on top, then contacts, conversations, ticker,
+ * media, messages, links. A docked column in narrow windows, where a chat covers it; from 1,000 px
+ * on, the open chat sits beside it. Toasts float over the content; Ctrl+K jumps to a person or chat.
+ */
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { localBackend } from '../window-bridge.js';
 import { t, type Language } from '../i18n.js';
 import { usePanel, type PanelModel } from '../model.js';
@@ -7,22 +11,46 @@ import { CallStage, IncomingCalls, usePhone } from './Call.js';
 import { ChatView } from './ChatView.js';
 import { ConnectionIndicator } from './ConnectionIndicator.js';
 import { Contacts, Conversations } from './Contacts.js';
+import { Icon } from './Icon.js';
+import { Jump } from './Jump.js';
 import { Links } from './Links.js';
 import { Media } from './Media.js';
 import { Notices } from './Notices.js';
+import { OfflineBanner } from './OfflineBanner.js';
+import { People } from './People.js';
 import { Requests } from './Requests.js';
 import { Settings } from './Settings.js';
 import { StatusSelector } from './StatusSelector.js';
-import { Ticker } from './Ticker.js';
+import { Ticker, type TickerSpeed } from './Ticker.js';
+import { storedSpeed, TickerSettings } from './TickerSettings.js';
 import { Toasts } from './Toasts.js';
+
+const WIDE = '(min-width: 1000px)';
+
+function useMedia(query: string): boolean {
+  const [matches, setMatches] = useState(() => typeof matchMedia === 'function' && matchMedia(query).matches);
+  useEffect(() => {
+    const list = matchMedia(query);
+    const update = () => setMatches(list.matches);
+    update();
+    list.addEventListener('change', update);
+    return () => list.removeEventListener('change', update);
+  }, [query]);
+  return matches;
+}
 
 export function Panel({ model, lang, onLanguage, onSignOut }: { model: PanelModel; lang: Language; onLanguage: (l: Language) => void; onSignOut: () => void }) {
   const state = usePanel(model);
   const phone = usePhone(model.phone);
   const backend = useMemo(() => localBackend(model.client, model), [model]);
+  const wide = useMedia(WIDE);
+  const [dialog, setDialog] = useState<'people' | 'ticker' | 'jump' | undefined>();
+  const [speed, setSpeed] = useState<TickerSpeed>(storedSpeed);
   const me = model.client.user;
   const openChat = state.openChat ? state.chats[state.openChat] : undefined;
-  const covered = openChat !== undefined;
+  const covered = openChat !== undefined && !wide;
+  // Something true to show: the server's state, or the last known one from the cache.
+  const shown = state.loaded || state.cached;
   // Back from a chat: the keyboard returns to that conversation in the list.
   const lastOpen = useRef<string | undefined>(undefined);
   useEffect(() => {
@@ -30,53 +58,87 @@ export function Panel({ model, lang, onLanguage, onSignOut }: { model: PanelMode
     lastOpen.current = state.openChat;
     if (closed && !state.openChat) document.querySelector<HTMLElement>(`.conv[data-chat="${closed}"]`)?.focus();
   }, [state.openChat]);
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if ((e.ctrlKey || e.metaKey) && !e.altKey && !e.shiftKey && e.key.toLowerCase() === 'k') {
+        e.preventDefault();
+        setDialog('jump');
+      }
+    };
+    addEventListener('keydown', onKey);
+    return () => removeEventListener('keydown', onKey);
+  }, []);
+
+  const chat = openChat && (
+    <ChatView
+      key={openChat.id}
+      backend={backend}
+      chatId={openChat.id}
+      initialChat={openChat}
+      onClose={() => model.closeChat()}
+      popOutHref={`/app/#/chat/${openChat.id}`}
+      banner={!wide}
+      beside={wide}
+    />
+  );
 
   return (
-    <div class="panel" lang={lang}>
-      <header class="panel-header" inert={covered}>
-        <div class="me">
-          <img class="logo" src="/app/icon.svg" alt="" width={24} height={24} />
-          <div class="me-text">
-            <span class="me-name">{me?.displayName ?? me?.username}</span>
-            <ConnectionIndicator state={state.connection} mode={state.mode} />
+    <div class={`panel${wide ? ' wide' : ''}${openChat ? ' has-chat' : ''}`} lang={lang} aria-busy={!state.loaded}>
+      <div class="panel-column">
+        <OfflineBanner state={covered ? 'online' : state.connection} retryAt={() => model.client.retryAt} onRetry={() => model.client.pollNow()} />
+        <header class="panel-header" inert={covered}>
+          <div class="me">
+            <img class="logo" src="/app/icon.svg" alt="" width={24} height={24} />
+            <div class="me-text">
+              <span class="me-name">{me?.displayName ?? me?.username}</span>
+              <ConnectionIndicator state={state.connection} mode={state.mode} />
+            </div>
+            <button type="button" class="icon jump-open" aria-label={`${t('jumpTo')} (Ctrl+K)`} title={`${t('jumpTo')} (Ctrl+K)`} onClick={() => setDialog('jump')}>
+              <Icon name="search" size={20} />
+            </button>
+            <Settings model={model} lang={lang} onLanguage={onLanguage} onSignOut={onSignOut} onTicker={() => setDialog('ticker')} />
           </div>
-          <Settings model={model} lang={lang} onLanguage={onLanguage} onSignOut={onSignOut} />
-        </div>
-        <StatusSelector value={state.presence} onChange={(s) => void model.setPresence(s)} />
-      </header>
-      <Requests model={model} requests={model.requests} />
-      <IncomingCalls model={model} calls={phone.incoming} />
-      <div class="toasts-wrap" inert={covered}>
+          <StatusSelector value={state.presence} onChange={(s) => void model.setPresence(s)} />
+        </header>
+        <Requests model={model} requests={model.requests} />
+        <IncomingCalls model={model} calls={phone.incoming} />
+        <main class="panel-body" inert={covered}>
+          <Contacts model={model} contacts={state.contacts} loaded={shown} onAddPeople={() => setDialog('people')} />
+          <Conversations model={model} chats={state.chats} unread={state.unread} />
+          <Ticker items={state.ticker} channels={state.tickerChannels} speed={speed} loaded={shown} />
+          <Media
+            items={state.media}
+            charts={state.charts}
+            resolveUrl={(p) => model.client.resolveUrl(p)}
+            call={phone.current && <CallStage phone={model.phone} view={phone.current} />}
+            loaded={shown}
+          />
+          <Notices notices={state.notices} loaded={shown} />
+          <Links html={state.links} loaded={shown} />
+        </main>
+      </div>
+      {chat ? (
+        <div class={wide ? 'chat-pane' : 'chat-overlay'}>{chat}</div>
+      ) : (
+        wide && (
+          <div class="chat-pane chat-empty">
+            <div class="chat-empty-box">
+              <Icon name="chat" size={40} />
+              <p>{t('pickChat')}</p>
+              <p class="hint">{t('jumpHint')}</p>
+            </div>
+          </div>
+        )
+      )}
+      <div class={`toasts-wrap${covered ? ' over-chat' : ''}`}>
         <Toasts toasts={state.toasts} onDismiss={(id) => model.dismiss(id)} />
       </div>
-      <main class="panel-body" inert={covered}>
-        <Contacts model={model} contacts={state.contacts} />
-        <Conversations model={model} chats={state.chats} unread={state.unread} />
-        <Ticker items={state.ticker} />
-        <Media
-          items={state.media}
-          charts={state.charts}
-          resolveUrl={(p) => model.client.resolveUrl(p)}
-          call={phone.current && <CallStage phone={model.phone} view={phone.current} />}
-        />
-        <Notices notices={state.notices} />
-        <Links html={state.links} />
-      </main>
-      {openChat && (
-        <div class="chat-overlay">
-          <ChatView
-            key={openChat.id}
-            backend={backend}
-            chatId={openChat.id}
-            initialChat={openChat}
-            onClose={() => model.closeChat()}
-            popOutHref={`/app/#/chat/${openChat.id}`}
-          />
-        </div>
-      )}
+      {dialog === 'people' && <People model={model} contacts={state.contacts} onClose={() => setDialog(undefined)} />}
+      {dialog === 'ticker' && <TickerSettings model={model} speed={speed} onSpeed={setSpeed} onClose={() => setDialog(undefined)} />}
+      {dialog === 'jump' && <Jump model={model} contacts={state.contacts} chats={state.chats} onClose={() => setDialog(undefined)} />}
       {!state.loaded && (
         <p class="visually-hidden" role="status">
-          {t('loading')}
+          {state.cached ? t('refreshing') : t('loading')}
         </p>
       )}
     </div>

@@ -1,15 +1,28 @@
-/** The small settings menu: language, how updates are fetched, sign out. */
-import { useState } from 'preact/hooks';
+/** The small settings menu: language, how updates are fetched, the ticker's settings, sign out. */
+import { useRef, useState } from 'preact/hooks';
 import type { ModeSetting } from '../api/index.js';
 import { t, type Language } from '../i18n.js';
 import type { PanelModel } from '../model.js';
 import { Icon } from './Icon.js';
 import { LanguagePicker } from './LanguagePicker.js';
 
-export function Settings({ model, lang, onLanguage, onSignOut }: { model: PanelModel; lang: Language; onLanguage: (l: Language) => void; onSignOut: () => void }) {
+export function Settings({
+  model,
+  lang,
+  onLanguage,
+  onSignOut,
+  onTicker,
+}: {
+  model: PanelModel;
+  lang: Language;
+  onLanguage: (l: Language) => void;
+  onSignOut: () => void;
+  onTicker: () => void;
+}) {
   const [mode, setMode] = useState<ModeSetting>(model.client.modeSetting);
+  const menu = useRef<HTMLDetailsElement>(null);
   return (
-    <details class="settings">
+    <details class="settings" ref={menu}>
       <summary aria-label={t('settings')} title={t('settings')}>
         <Icon name="settings" size={20} />
       </summary>
@@ -30,6 +43,16 @@ export function Settings({ model, lang, onLanguage, onSignOut }: { model: PanelM
             <option value="interval">{t('pollingInterval', { seconds: 30 })}</option>
           </select>
         </label>
+        <button
+          type="button"
+          class="ticker-settings-open"
+          onClick={() => {
+            menu.current?.removeAttribute('open');
+            onTicker();
+          }}
+        >
+          {t('tickerSettings')}…
+        </button>
         <button type="button" onClick={onSignOut}>
           {t('signOut')}
         </button>

@@ -10,6 +10,10 @@ import { Attribute, Change } from 'ldapts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Directory, DirectoryUnavailable, userFilter } from '../../server/src/directory/ldap.js';
 import { ServerConfig, type ServerConfigInput } from '../../server/src/config.js';
+import { describe as describeChange } from '../../server/src/directory/rules.js';
+import { DirectorySync } from '../../server/src/directory/sync.js';
+import { SqliteStore } from '../../server/src/store/sqlite.js';
+import { topicOf } from '../../shared/index.js';
 import { cleanEnv, runCli, tempDir } from '../helpers/cli.js';
 import { ADMIN_PASSWORD, Client, eventually, expectError, login, PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
 import { GROUPS_DN, HAVE_SLAPD, PEOPLE_DN, SERVICE_DN, SERVICE_PASSWORD, passwordOf, startSlapd, type Slapd } from '../helpers/slapd.js';
@@ -194,6 +198,28 @@ describe.skipIf(!HAVE_SLAPD)('company directory (LDAP)', { timeout: 180_000 }, (
       expect(run.stderr).toMatch(/directory cannot be reached/);
     } finally {
       await down.destroy();
+    }
+  });
+
+  it('two nodes syncing at once reach the same state, and each change is told once (idempotent, no lease)', async () => {
+    const dir = tempDir('portico-two-nodes-');
+    const nodes = [new SqliteStore(join(dir, 'portico.db')), new SqliteStore(join(dir, 'portico.db'))];
+    try {
+      const directory = Directory.from(ServerConfig.parse({ ...settings, dataDir: dir }))!;
+      const hooks = { subscriptionsChanged() {}, userRemoved() {} };
+      const [a, b] = await Promise.all(nodes.map((store) => new DirectorySync(store, directory, hooks).run()));
+      const made = [...a!.changes, ...b!.changes].map(describeChange).sort();
+      // Every change made by exactly one of the two nodes.
+      expect(made).toEqual([...new Set(made)]);
+      expect(made).toEqual(expect.arrayContaining(['create user alice (Alice Archer)', 'create group sales (sales)', 'add alice to group sales', 'add carol to group engineering']));
+      const groups = await nodes[0]!.listGroups();
+      expect(groups.map((g) => [g.name, g.members, g.source])).toEqual([['engineering', ['carol'], 'directory'], ['sales', ['alice', 'bob'], 'directory']]);
+      const alice = (await nodes[0]!.userByName('alice'))!;
+      const told = await nodes[0]!.readEvents([topicOf.user(alice.id)], 0, 100);
+      expect(told.filter((e) => JSON.parse(e.json).type === 'contacts.changed').length).toBe(2); // alice joined, then bob: once each, not once per node
+      expect((await new DirectorySync(nodes[1]!, directory, hooks).run()).changes).toEqual([]);
+    } finally {
+      for (const store of nodes) await store.close();
     }
   });
 

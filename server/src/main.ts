@@ -243,7 +243,12 @@ directory
     const { Directory, DirectoryUnavailable } = await import('./directory/ldap.js');
     const { DirectorySync } = await import('./directory/sync.js');
     const { describe } = await import('./directory/rules.js');
-    const client = Directory.from(config);
+    let client;
+    try {
+      client = Directory.from(config);
+    } catch (error) {
+      throw new ConfigError(`cannot read a file of the directory settings (PORTICO_LDAP_BIND_PASSWORD_FILE, PORTICO_LDAP_CA_FILE): ${(error as Error).message}`);
+    }
     if (!client) throw new ConfigError('no directory configured: set PORTICO_LDAP_URL and PORTICO_LDAP_USER_BASE (docs/deployment.md)');
     // The running server sees these writes (users, groups, ended sessions) through the database.
     const { changes, notes } = await new DirectorySync(store, client, new Accounts(store).hooks).run({ dryRun: !!opts.dryRun }).catch((error: unknown) => {

@@ -41,7 +41,7 @@ export function authRoutes({ store, sessions, presence, hub, config, log, direct
         const settle = await limits.admit(body.username, ctx.ip);
         const known = await store.userByName(body.username);
         let user: UserRecord | undefined;
-        if (directory && (!known || (known.source === 'directory'))) {
+        if (directory && (!known || known.source === 'directory')) {
           // A directory account (or an ID Portico does not know): the directory checks the password.
           user = await directorySignIn(directory.client, body.username, body.password);
         } else {

@@ -28,6 +28,10 @@ export const ErrorCode = z.enum([
   'callee_busy',
   /** X-HTTP-Method-Override on something other than a POST, or with a value other than PUT, PATCH, DELETE. */
   'invalid_method_override',
+  /** Sign-in of a directory account while the company directory (LDAP) cannot be reached or searched. */
+  'directory_unavailable',
+  /** A change Portico does not make to an account the directory or single sign-on keeps (its password). */
+  'managed_by_directory',
   'internal_error',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;

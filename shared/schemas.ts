@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { LIMITS, TIMINGS } from './limits.js';
 import { ChartPoint, MediaItem, Notice, TickerItem } from './portal.js';
 import { Call, CallSignal, MessageCall } from './calls.js';
+import { UserSource } from './identity.js';
 
 // ---------- building blocks ----------
 export const Username = z
@@ -206,7 +207,15 @@ export const CreateUserRequest = z.strictObject({
   displayName: DisplayName.optional(),
   isAdmin: z.boolean().default(false),
 });
-export const AdminUser = User.extend({ isAdmin: z.boolean(), presence: PresenceState, createdAt: Timestamp });
+export const AdminUser = User.extend({
+  isAdmin: z.boolean(),
+  presence: PresenceState,
+  createdAt: Timestamp,
+  /** Where the account comes from; a directory or SSO account's password is not kept by Portico. */
+  source: UserSource,
+  /** A directory account the directory disabled or removed: it cannot sign in. */
+  disabled: z.boolean(),
+});
 export const AdminUserResponse = z.strictObject({ user: AdminUser });
 export const AdminUsersResponse = z.strictObject({ users: z.array(AdminUser) });
 export const Terminal = z.strictObject({

@@ -52,6 +52,16 @@ function iceUrls(schemes: string[]) {
     .default([]);
 }
 
+const Flag = z
+  .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
+  .transform((v) => v === true || v === 'true' || v === '1');
+
+/** An LDAP search filter: in parentheses, balanced (the directory checks the rest). */
+const LdapFilter = z
+  .string()
+  .trim()
+  .refine((f) => /^\(.*\)$/s.test(f) && [...f].reduce((depth, c) => (depth < 0 ? depth : depth + (c === '(' ? 1 : c === ')' ? -1 : 0)), 0) === 0, 'an LDAP filter in parentheses, e.g. (objectClass=person)');
+
 export const ServerConfig = z.strictObject({
   host: z.string().min(1).default('127.0.0.1'),
   port: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -134,7 +144,37 @@ export const ServerConfig = z.strictObject({
   callPath: z.enum(['auto', 'turn', 'http']).default('auto'),
   /** A call nobody answers is missed after this long (seconds). */
   callRingSeconds: z.coerce.number().min(0.1).max(600).default(60),
+  /** Company directory (issue 21, docs/deployment.md): ldaps://host[:port], or ldap://host[:port] with StartTLS. */
+  ldapUrl: z.string().regex(/^ldaps?:\/\/[^\s/]+\/?$/i, 'ldaps://host[:port] or ldap://host[:port]').optional(),
+  /** The account Portico searches the directory with, and the file holding its password. */
+  ldapBindDn: z.string().min(1).optional(),
+  ldapBindPasswordFile: z.string().min(1).optional(),
+  /** Where the users are, e.g. ou=people,dc=example,dc=com (the whole subtree is searched). */
+  ldapUserBase: z.string().min(1).optional(),
+  /** Finds one user by the ID typed at sign-in: {username} is replaced by it, escaped (RFC 4515). */
+  ldapUserFilter: LdapFilter.refine((f) => f.includes('{username}'), 'must contain {username}').default('(&(objectClass=person)(uid={username}))'),
+  /** The attribute holding the Portico user ID (default: the one the user filter compares with {username}). */
+  ldapUsernameAttribute: z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/, 'an attribute name').optional(),
+  /** Users who may sign in match it too; the others count as disabled. AD: (!(userAccountControl:1.2.840.113556.1.4.803:=2)) */
+  ldapEnabledFilter: LdapFilter.default('(!(pwdAccountLockedTime=*))'),
+  /** Directory groups that become Portico groups: where, which (unset: no groups are synced), who is in them. */
+  ldapGroupBase: z.string().min(1).optional(),
+  ldapGroupFilter: LdapFilter.optional(),
+  ldapGroupMemberAttribute: z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/, 'an attribute name').default('member'),
+  ldapGroupNameAttribute: z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/, 'an attribute name').default('cn'),
+  /** How often the running server syncs the directory (minutes; 0: only `portico directory sync`). */
+  ldapSyncMinutes: z.coerce.number().min(0).max(10_080).default(15),
+  /** PEM CA certificate(s) the directory's TLS certificate must chain to (default: the system's). */
+  ldapCaFile: z.string().min(1).optional(),
+  /** Allow ldap:// without StartTLS (passwords in clear): for tests on loopback only. */
+  ldapAllowPlain: Flag.default(false),
+  /** How long a directory request (connect, bind, search) may take before it counts as unreachable (ms). */
+  ldapTimeoutMs: z.coerce.number().int().min(100).max(120_000).default(5000),
 }).superRefine((c, ctx) => {
+  if (c.ldapUrl) {
+    if (!c.ldapUserBase) ctx.addIssue({ code: 'custom', path: ['ldapUserBase'], message: 'required with PORTICO_LDAP_URL (where the users are, e.g. ou=people,dc=example,dc=com)' });
+    if (c.ldapBindDn && !c.ldapBindPasswordFile) ctx.addIssue({ code: 'custom', path: ['ldapBindPasswordFile'], message: 'required with PORTICO_LDAP_BIND_DN (a file holding its password)' });
+  }
   if (c.turnUrls.length > 0 && !c.turnSecret) {
     ctx.addIssue({ code: 'custom', path: ['turnSecret'], message: 'required when TURN URLs are set (the same value as coturn static-auth-secret)' });
   }
@@ -177,6 +217,21 @@ const ENV: Record<string, keyof ServerConfig> = {
   PORTICO_TURN_TTL: 'turnTtlSeconds',
   PORTICO_CALL_PATH: 'callPath',
   PORTICO_CALL_RING_SECONDS: 'callRingSeconds',
+  PORTICO_LDAP_URL: 'ldapUrl',
+  PORTICO_LDAP_BIND_DN: 'ldapBindDn',
+  PORTICO_LDAP_BIND_PASSWORD_FILE: 'ldapBindPasswordFile',
+  PORTICO_LDAP_USER_BASE: 'ldapUserBase',
+  PORTICO_LDAP_USER_FILTER: 'ldapUserFilter',
+  PORTICO_LDAP_USERNAME_ATTRIBUTE: 'ldapUsernameAttribute',
+  PORTICO_LDAP_ENABLED_FILTER: 'ldapEnabledFilter',
+  PORTICO_LDAP_GROUP_BASE: 'ldapGroupBase',
+  PORTICO_LDAP_GROUP_FILTER: 'ldapGroupFilter',
+  PORTICO_LDAP_GROUP_MEMBER_ATTRIBUTE: 'ldapGroupMemberAttribute',
+  PORTICO_LDAP_GROUP_NAME_ATTRIBUTE: 'ldapGroupNameAttribute',
+  PORTICO_LDAP_SYNC_MINUTES: 'ldapSyncMinutes',
+  PORTICO_LDAP_CA_FILE: 'ldapCaFile',
+  PORTICO_LDAP_ALLOW_PLAIN: 'ldapAllowPlain',
+  PORTICO_LDAP_TIMEOUT_MS: 'ldapTimeoutMs',
 };
 
 export class ConfigError extends Error {}

@@ -4,6 +4,8 @@ import type { Sessions } from './auth/sessions.js';
 import type { RelayBuffers } from './calls/relay.js';
 import type { CallService } from './calls/service.js';
 import type { ServerConfig } from './config.js';
+import type { Directory } from './directory/ldap.js';
+import type { DirectorySync } from './directory/sync.js';
 import type { EventHub } from './events/hub.js';
 import type { Subscriptions } from './events/subscriptions.js';
 import type { PresenceService } from './presence/service.js';
@@ -28,4 +30,6 @@ export interface Services {
   calls: CallService;
   /** The HTTP relay's in-memory media (calls/relay.ts). */
   relay: RelayBuffers;
+  /** The company directory (LDAP), when PORTICO_LDAP_URL is set, and its sync. */
+  directory?: { client: Directory; sync: DirectorySync };
 }

@@ -12,7 +12,7 @@ import { Accounts } from './admin/accounts.js';
 import { backup, BackupError } from './backup/backup.js';
 import { restore } from './backup/restore.js';
 import { randomPassword } from './auth/passwords.js';
-import { ConfigError, databaseFile, loadConfig } from './config.js';
+import { ConfigError, databaseFile, loadConfig, type ServerConfig } from './config.js';
 import { AppError } from './errors.js';
 import { ProviderAdmin } from './providers/admin.js';
 import { privateDirSync } from './private-fs.js';
@@ -96,6 +96,7 @@ interface AdminTools {
   accounts: Accounts;
   providers: ProviderAdmin;
   store: SqliteStore;
+  config: ServerConfig;
 }
 
 function admin(fn: (tools: AdminTools, print: (line: string) => void, args: string[], opts: Record<string, any>) => Promise<void>) {
@@ -107,7 +108,7 @@ function admin(fn: (tools: AdminTools, print: (line: string) => void, args: stri
     privateDirSync(resolve(config.dataDir));
     const store = new SqliteStore(databaseFile(config.dataDir));
     try {
-      const tools = { accounts: new Accounts(store), providers: new ProviderAdmin(store, ServerSecret.load(resolve(config.dataDir))), store };
+      const tools = { accounts: new Accounts(store), providers: new ProviderAdmin(store, ServerSecret.load(resolve(config.dataDir))), store, config };
       await fn(tools, (line) => process.stdout.write(line + '\n'), args, opts);
     } finally {
       await store.close();
@@ -160,7 +161,9 @@ user
   .action(admin(async ({ accounts }, print) => {
     const users = await accounts.listUsers();
     if (users.length === 0) print('no users (the first `portico start` creates "admin")');
-    for (const u of users) print(`${u.username}\t${u.displayName}${u.isAdmin ? '\t(admin)' : ''}`);
+    // Local accounts as before; the others say where they come from (and whether the directory disabled them).
+    const origin = (u: (typeof users)[number]) => (u.source === 'local' ? '' : `\t(${u.source}${u.disabled ? ', disabled' : ''})`);
+    for (const u of users) print(`${u.username}\t${u.displayName}${u.isAdmin ? '\t(admin)' : ''}${origin(u)}`);
   }));
 
 const contact = program.command('contact').description("manage a user's contacts").addOption(dataDirOption());
@@ -228,7 +231,33 @@ group
   .action(admin(async ({ accounts }, print) => {
     const groups = await accounts.listGroups();
     if (groups.length === 0) print('no groups');
-    for (const g of groups) print(`${g.name}\t${g.displayName}\t${g.members.join(', ')}`);
+    for (const g of groups) print(`${g.name}\t${g.displayName}\t${g.members.join(', ')}${g.source === 'directory' ? '\t(directory: the sync keeps its members)' : ''}`);
+  }));
+
+const directory = program.command('directory').description('the company directory (Active Directory / LDAP, PORTICO_LDAP_*)').addOption(dataDirOption());
+directory
+  .command('sync')
+  .description('make users and groups follow the directory now (the running server also does it every PORTICO_LDAP_SYNC_MINUTES)')
+  .option('--dry-run', 'print what would change, change nothing')
+  .action(admin(async ({ store, config }, print, _args, opts) => {
+    const { Directory, DirectoryUnavailable } = await import('./directory/ldap.js');
+    const { DirectorySync } = await import('./directory/sync.js');
+    const { describe } = await import('./directory/rules.js');
+    let client;
+    try {
+      client = Directory.from(config);
+    } catch (error) {
+      throw new ConfigError(`cannot read a file of the directory settings (PORTICO_LDAP_BIND_PASSWORD_FILE, PORTICO_LDAP_CA_FILE): ${(error as Error).message}`);
+    }
+    if (!client) throw new ConfigError('no directory configured: set PORTICO_LDAP_URL and PORTICO_LDAP_USER_BASE (docs/deployment.md)');
+    // The running server sees these writes (users, groups, ended sessions) through the database.
+    const { changes, notes } = await new DirectorySync(store, client, new Accounts(store).hooks).run({ dryRun: !!opts.dryRun }).catch((error: unknown) => {
+      if (!(error instanceof DirectoryUnavailable)) throw error;
+      throw new AppError(503, 'directory_unavailable', `the directory cannot be reached or searched: ${(error as Error).message}`);
+    });
+    for (const note of notes) warn(`note: ${note}`);
+    for (const c of changes) print(`${opts.dryRun ? 'would ' : ''}${describe(c)}`);
+    print(changes.length === 0 ? 'nothing to change' : `${changes.length} ${changes.length === 1 ? 'change' : 'changes'}${opts.dryRun ? ' planned (dry run: nothing changed)' : ' made'}`);
   }));
 
 const channelList = (option: unknown) => String(option).split(',').map((c) => c.trim()).filter(Boolean);

@@ -10,7 +10,10 @@ import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { TIMINGS } from '../../shared/index.js';
 import { Accounts } from './admin/accounts.js';
+import { accountHooks } from './admin/routes.js';
 import { buildApp } from './app.js';
+import { Directory } from './directory/ldap.js';
+import { DirectorySync } from './directory/sync.js';
 import { randomPassword } from './auth/passwords.js';
 import { Sessions } from './auth/sessions.js';
 import { RelayBuffers } from './calls/relay.js';
@@ -87,6 +90,14 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
   await calls.restore(TIMINGS.pollWaitMax * 1000 + config.presenceGraceMs);
   await calls.sweep(); // rings that ran out while the server was down
   const services: Services = { config, log, store, sessions: new Sessions(store, config.sessionDays), hub, subscriptions, presence, secret, providers, limits, calls, relay: new RelayBuffers() };
+  let directory: Directory | undefined;
+  try {
+    directory = Directory.from(config);
+  } catch (error) {
+    await Promise.all([store.close(), limits.close()]);
+    throw new ConfigError(`cannot read a file of the directory settings (PORTICO_LDAP_BIND_PASSWORD_FILE, PORTICO_LDAP_CA_FILE): ${(error as Error).message}`);
+  }
+  if (directory) services.directory = { client: directory, sync: new DirectorySync(store, directory, accountHooks(services)) };
 
   const lane = buildApp(services);
   // The ports are bound before the first admin is made (below), so a request can come before the
@@ -178,6 +189,20 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
       await store.deleteExpiredSessions(Date.now());
     }),
   ];
+  if (services.directory && config.ldapSyncMinutes > 0) {
+    const { sync } = services.directory;
+    const syncDirectory = async () => {
+      try {
+        const { changes, notes } = await sync.run();
+        if (changes.length) log.info({ changes: changes.length }, 'directory sync applied changes');
+        if (notes.length) log.debug({ notes }, 'directory sync left entries alone');
+      } catch (err) {
+        log.warn({ err }, 'directory sync failed; the next one retries');
+      }
+    };
+    timers.push(every(config.ldapSyncMinutes * 60_000, syncDirectory));
+    timers.push(setTimeout(syncDirectory, 0)); // the first right after the start
+  }
   services.relay.startSweeping(10_000); // relay buffers of calls that ended unseen; close() stops it
 
   let closed: Promise<void> | undefined;
@@ -204,6 +229,7 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
         await closing;
         await tls?.close();
         await mediaSweeper.idle();
+        await services.directory?.sync.idle();
         await Promise.all([store.close(), services.limits.close()]);
       })()),
   };

@@ -116,7 +116,7 @@ describe('contacts, users and the admin API', () => {
     const res = await server.admin.post('/api/v1/admin/users', { username: 'c5-dora', password: PASSWORD, displayName: 'Dora Explorer' });
     expect(res.status).toBe(201);
     expect(res.body).toEqual({
-      user: { id: expect.any(Number), username: 'c5-dora', displayName: 'Dora Explorer', isAdmin: false, presence: 'offline', createdAt: expect.any(String) },
+      user: { id: expect.any(Number), username: 'c5-dora', displayName: 'Dora Explorer', isAdmin: false, presence: 'offline', createdAt: expect.any(String), source: 'local', disabled: false },
     });
     expect(Math.abs(Date.parse(res.body.user.createdAt) - Date.now())).toBeLessThan(60_000);
 

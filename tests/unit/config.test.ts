@@ -43,6 +43,27 @@ describe('loadConfig', () => {
       turnTtlSeconds: 3600,
       callPath: 'auto',
       callRingSeconds: 60,
+      ldapUserFilter: '(&(objectClass=person)(uid={username}))',
+      ldapEnabledFilter: '(!(pwdAccountLockedTime=*))',
+      ldapGroupMemberAttribute: 'member',
+      ldapGroupNameAttribute: 'cn',
+      ldapSyncMinutes: 15,
+      ldapAllowPlain: false,
+      ldapTimeoutMs: 5000,
+    });
+  });
+
+  it('reads the directory settings: LDAP URL, user base required with it, filters checked, plain only when allowed', () => {
+    const env = { PORTICO_LDAP_URL: 'ldaps://dc1.corp.example.com', PORTICO_LDAP_USER_BASE: 'dc=corp,dc=example,dc=com' };
+    expect(loadConfig(env)).toMatchObject({ ldapUrl: 'ldaps://dc1.corp.example.com', ldapUserBase: 'dc=corp,dc=example,dc=com', ldapAllowPlain: false });
+    expect(() => loadConfig({ PORTICO_LDAP_URL: 'ldaps://dc1' })).toThrow(/PORTICO_LDAP_USER_BASE/);
+    expect(() => loadConfig({ ...env, PORTICO_LDAP_URL: 'https://dc1' })).toThrow(/PORTICO_LDAP_URL/);
+    expect(() => loadConfig({ ...env, PORTICO_LDAP_BIND_DN: 'cn=svc' })).toThrow(/PORTICO_LDAP_BIND_PASSWORD_FILE/);
+    expect(() => loadConfig({ ...env, PORTICO_LDAP_USER_FILTER: '(uid=alice)' })).toThrow(/PORTICO_LDAP_USER_FILTER/);
+    expect(() => loadConfig({ ...env, PORTICO_LDAP_ENABLED_FILTER: '(!(x=1)' })).toThrow(/PORTICO_LDAP_ENABLED_FILTER/);
+    expect(loadConfig({ ...env, PORTICO_LDAP_USER_FILTER: '(&(objectClass=user)(sAMAccountName={username}))', PORTICO_LDAP_ALLOW_PLAIN: 'true' })).toMatchObject({
+      ldapUserFilter: '(&(objectClass=user)(sAMAccountName={username}))',
+      ldapAllowPlain: true,
     });
   });
 

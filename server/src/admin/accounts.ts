@@ -9,7 +9,7 @@ import { leaveAllChats } from '../chat/rules.js';
 import * as contacts from '../contacts/rules.js';
 import { announceRemoval } from '../presence/rules.js';
 import { isStoreError } from '../store/errors.js';
-import type { Store, UserRecord } from '../store/store.js';
+import type { NewUser, Store, UserRecord } from '../store/store.js';
 
 export interface AccountHooks {
   /** Subscriptions of these users changed (contacts, groups). */
@@ -19,7 +19,7 @@ export interface AccountHooks {
 }
 
 /** Stores a new user; a taken username (in any case) is 409 username_taken. */
-export async function insertUser(store: Store, input: { username: string; displayName: string; passwordHash: string; isAdmin: boolean }) {
+export async function insertUser(store: Store, input: NewUser) {
   try {
     return await store.createUser(input);
   } catch (error) {
@@ -33,7 +33,7 @@ const noHooks: AccountHooks = { subscriptionsChanged() {}, userRemoved() {} };
 export class Accounts {
   constructor(
     private readonly store: Store,
-    private readonly hooks: AccountHooks = noHooks,
+    readonly hooks: AccountHooks = noHooks,
   ) {}
 
   async user(username: string): Promise<UserRecord> {
@@ -70,6 +70,10 @@ export class Accounts {
 
   async resetPassword(username: string, password: string) {
     const user = await this.user(username);
+    if (user.source !== 'local') {
+      const where = user.source === 'directory' ? 'the company directory (Active Directory / LDAP)' : 'the company sign-in (single sign-on)';
+      throw new AppError(409, 'managed_by_directory', `${user.username}'s password is kept by ${where}, not by Portico: change it there`);
+    }
     await this.store.setPassword(user.id, await hashPassword(ResetPasswordRequest.parse({ password }).password));
     await this.hooks.userRemoved(user.id); // every session ended: same as for a removed user
   }

@@ -15,11 +15,12 @@ import {
 } from '../../../shared/index.js';
 import type { Services } from '../context.js';
 import { route } from '../http/route.js';
-import type { UserRecord } from '../store/store.js';
-import { Accounts } from './accounts.js';
+import type { GroupRecord, UserRecord } from '../store/store.js';
+import { Accounts, type AccountHooks } from './accounts.js';
 
-export function adminRoutes({ store, presence, hub, subscriptions }: Services) {
-  const accounts = new Accounts(store, {
+/** What the running server does after an account change (also the directory sync's). */
+export function accountHooks({ presence, hub, subscriptions }: Pick<Services, 'presence' | 'hub' | 'subscriptions'>): AccountHooks {
+  return {
     subscriptionsChanged(userIds) {
       subscriptions.changed(userIds);
     },
@@ -29,7 +30,15 @@ export function adminRoutes({ store, presence, hub, subscriptions }: Services) {
       subscriptions.changed('all', { onlyFewer: true }); // whoever had them as a contact
       await presence.refresh(userId); // offline at once (a removed user was announced so already)
     },
-  });
+  };
+}
+
+/** A group as the API shows it (where it comes from stays inside: `portico group list` tells). */
+const groupView = ({ name, displayName, members }: GroupRecord) => ({ name, displayName, members });
+
+export function adminRoutes(services: Services) {
+  const { store, presence } = services;
+  const accounts = new Accounts(store, accountHooks(services));
   const adminUser = (u: UserRecord) => ({
     id: u.id,
     username: u.username,
@@ -37,6 +46,8 @@ export function adminRoutes({ store, presence, hub, subscriptions }: Services) {
     isAdmin: u.isAdmin,
     presence: presence.effective(u),
     createdAt: new Date(u.createdAt).toISOString(),
+    source: u.source,
+    disabled: u.disabled,
   });
   const contactsOf = async (username: string) => ({
     contacts: (await accounts.contactsOf(username)).map((c) => ({
@@ -137,7 +148,7 @@ export function adminRoutes({ store, presence, hub, subscriptions }: Services) {
       summary: 'All groups with their members',
       response: GroupsResponse,
       async handler() {
-        return { groups: await accounts.listGroups() };
+        return { groups: (await accounts.listGroups()).map(groupView) };
       },
     }),
     route({
@@ -149,7 +160,7 @@ export function adminRoutes({ store, presence, hub, subscriptions }: Services) {
       response: GroupResponse,
       status: 201,
       async handler({ body }) {
-        return { group: await accounts.createGroup(body.name, body.displayName) };
+        return { group: groupView(await accounts.createGroup(body.name, body.displayName)) };
       },
     }),
     route({
@@ -173,7 +184,7 @@ export function adminRoutes({ store, presence, hub, subscriptions }: Services) {
       response: GroupResponse,
       async handler({ params }) {
         await accounts.addToGroup(params.name, params.username);
-        return { group: await accounts.group(params.name) };
+        return { group: groupView(await accounts.group(params.name)) };
       },
     }),
     route({
@@ -185,7 +196,7 @@ export function adminRoutes({ store, presence, hub, subscriptions }: Services) {
       response: GroupResponse,
       async handler({ params }) {
         await accounts.removeFromGroup(params.name, params.username);
-        return { group: await accounts.group(params.name) };
+        return { group: groupView(await accounts.group(params.name)) };
       },
     }),
   ];

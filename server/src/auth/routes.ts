@@ -1,12 +1,30 @@
-import { LoginRequest, LoginResponse, MeResponse, OkResponse } from '../../../shared/index.js';
+import { LoginRequest, LoginResponse, MeResponse, OkResponse, Username } from '../../../shared/index.js';
 import type { Services } from '../context.js';
+import { DirectoryUnavailable, type Directory } from '../directory/ldap.js';
+import { signedInDirectoryUser } from '../directory/rules.js';
 import { AppError } from '../errors.js';
+import type { UserRecord } from '../store/store.js';
 import { route } from '../http/route.js';
 import { LoginLimits } from './login-limits.js';
 import { UNUSABLE_HASH, verifyPassword } from './passwords.js';
 
-export function authRoutes({ store, sessions, presence, hub, config, limits: shared }: Services) {
+export function authRoutes({ store, sessions, presence, hub, config, log, directory, limits: shared }: Services) {
   const limits = new LoginLimits(config, shared);
+
+  /** The directory user's Portico account (made or brought up to date), or undefined for a wrong ID or password. */
+  async function directorySignIn(client: Directory, username: string, password: string): Promise<UserRecord | undefined> {
+    // An ID Portico cannot take is nobody in the directory either; it never reaches the filter unescaped anyway.
+    if (!Username.safeParse(username).success) return undefined;
+    let found;
+    try {
+      found = await client.authenticate(username, password);
+    } catch (error) {
+      if (!(error instanceof DirectoryUnavailable)) throw error;
+      log.warn({ err: error }, 'directory sign-in: the directory cannot be reached');
+      throw new AppError(503, 'directory_unavailable', 'the company directory cannot be reached just now; try again in a moment (local accounts still sign in)');
+    }
+    return found && store.write((tx) => signedInDirectoryUser(tx, found));
+  }
 
   return [
     route({
@@ -17,13 +35,23 @@ export function authRoutes({ store, sessions, presence, hub, config, limits: sha
       access: 'public',
       body: LoginRequest,
       response: LoginResponse,
+      errors: [503],
       async handler({ body }, ctx) {
         // The attempt's points are taken before scrypt runs, so parallel guesses cannot outrun the limits.
         const settle = await limits.admit(body.username, ctx.ip);
-        const user = await store.userByName(body.username);
-        const ok = await verifyPassword(body.password, user?.passwordHash ?? UNUSABLE_HASH);
-        await settle(Boolean(user && ok));
-        if (!user || !ok) throw new AppError(401, 'invalid_credentials', 'wrong user ID or password');
+        const known = await store.userByName(body.username);
+        let user: UserRecord | undefined;
+        if (directory && (!known || known.source === 'directory')) {
+          // A directory account (or an ID Portico does not know): the directory checks the password.
+          user = await directorySignIn(directory.client, body.username, body.password);
+        } else {
+          // A local account, the admin included, never depends on the directory; SSO accounts have no password here.
+          const local = known?.source === 'local' && !known.disabled ? known : undefined;
+          const ok = await verifyPassword(body.password, local?.passwordHash ?? UNUSABLE_HASH);
+          if (ok) user = local;
+        }
+        await settle(Boolean(user));
+        if (!user) throw new AppError(401, 'invalid_credentials', 'wrong user ID or password');
         if (body.client) {
           // An installed client: register the terminal (a new one only while seats are free; only one's own).
           const terminal = await store.terminals.register({ client: body.client, userId: user.id, seats: config.seats });

@@ -56,3 +56,8 @@ export function removeGroupMember(tx: StoreTx, name: string, userId: number): bo
   if (removed) contactsChanged(tx, members);
   return removed;
 }
+
+/** The user's display name changed: whoever has them in their list reloads it. */
+export function displayNameChanged(tx: StoreTx, userId: number) {
+  contactsChanged(tx, tx.presenceWatchers(userId));
+}

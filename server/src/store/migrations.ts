@@ -172,4 +172,11 @@ export const MIGRATIONS: string[] = [
   `
   ALTER TABLE media_files ADD COLUMN unpacked_size INTEGER NOT NULL DEFAULT 0;
   `,
+  // 6: company identity: where a user comes from (local, directory, sso), directory accounts the
+  // directory disabled, and groups kept by the directory sync
+  `
+  ALTER TABLE users ADD COLUMN source TEXT NOT NULL DEFAULT 'local'; -- local, directory, sso
+  ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE groups ADD COLUMN source TEXT NOT NULL DEFAULT 'local'; -- local, directory
+  `,
 ];

@@ -32,6 +32,8 @@ export function toUser(r: Row): UserRecord {
     chosenPresence: r.chosen_presence,
     announcedPresence: r.announced_presence,
     createdAt: r.created_at,
+    source: r.source ?? 'local',
+    disabled: r.disabled === 1,
   };
 }
 

@@ -9,7 +9,7 @@ import { unique } from './errors.js';
 import type { SessionCache } from './session-cache.js';
 import type { SqliteCallStore } from './sqlite-calls.js';
 import { iso, toMessage, toUser, type Engine, type Row } from './sqlite-engine.js';
-import type { ChatRecord, MemberStatus, StoreTx } from './store.js';
+import type { ChatRecord, GroupRecord, MemberStatus, NewUser, StoreTx } from './store.js';
 
 export class SqliteRows implements StoreTx {
   /** Statements the main store's reads share (their modes are set once). */
@@ -81,6 +81,26 @@ export class SqliteRows implements StoreTx {
 
   deleteUser(userId: number) {
     this.e.prepare('DELETE FROM users WHERE id = ?').run(userId);
+    this.sessionCache.forgetUserAndSessions(userId);
+  }
+
+  insertUser(input: NewUser) {
+    const row = unique(`the user ${input.username}`, () =>
+      this.e
+        .prepare('INSERT INTO users (username, display_name, password_hash, is_admin, source, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING *')
+        .get(input.username, input.displayName, input.passwordHash, input.isAdmin ? 1 : 0, input.source ?? 'local', Date.now()),
+    ) as Row;
+    return toUser(row);
+  }
+
+  setDisplayName(userId: number, displayName: string) {
+    this.e.prepare('UPDATE users SET display_name = ? WHERE id = ?').run(displayName, userId);
+    this.sessionCache.forgetUser(userId);
+  }
+
+  setDisabled(userId: number, disabled: boolean) {
+    this.e.prepare('UPDATE users SET disabled = ? WHERE id = ?').run(disabled ? 1 : 0, userId);
+    if (disabled) this.e.prepare('DELETE FROM sessions WHERE user_id = ?').run(userId);
     this.sessionCache.forgetUserAndSessions(userId);
   }
 
@@ -158,6 +178,17 @@ export class SqliteRows implements StoreTx {
 
   deleteGroup(groupId: number) {
     this.e.prepare('DELETE FROM groups WHERE id = ?').run(groupId);
+  }
+
+  insertGroup(name: string, displayName: string, source: GroupRecord['source']) {
+    return Number(
+      unique(`the group ${name}`, () => this.e.prepare('INSERT INTO groups (name, display_name, source, created_at) VALUES (?, ?, ?, ?)').run(name, displayName, source, Date.now()))
+        .lastInsertRowid,
+    );
+  }
+
+  setGroupDisplayName(groupId: number, displayName: string) {
+    this.e.prepare('UPDATE groups SET display_name = ? WHERE id = ?').run(displayName, groupId);
   }
 
   insertGroupMember(groupId: number, userId: number) {

@@ -28,7 +28,7 @@ import { SqlitePortalStore } from './sqlite-portal.js';
 import { SqliteTerminalStore } from './sqlite-terminals.js';
 import { iso, toMessage, toUser, type Engine, type Row } from './sqlite-engine.js';
 import { SqliteRows } from './sqlite-rows.js';
-import type { ContactRecord, GroupRecord, SessionRecord, StoredEvent, Store, StoreTx, Subscriptions } from './store.js';
+import type { ContactRecord, GroupRecord, NewUser, SessionRecord, StoredEvent, Store, StoreTx, Subscriptions } from './store.js';
 
 interface QueuedWrite {
   run: () => unknown;
@@ -286,14 +286,8 @@ export class SqliteStore implements Store {
   }
 
   // ---------------------------------------------------------------- users
-  createUser(input: { username: string; displayName: string; passwordHash: string; isAdmin: boolean }) {
-    return this.enqueue(() => {
-      const row = unique(`the user ${input.username}`, () =>
-        this.prepare('INSERT INTO users (username, display_name, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?, ?) RETURNING *')
-          .get(input.username, input.displayName, input.passwordHash, input.isAdmin ? 1 : 0, Date.now()),
-      ) as Row;
-      return toUser(row);
-    });
+  createUser(input: NewUser) {
+    return this.enqueue(() => this.rows.insertUser(input));
   }
 
   userByName(username: string) {
@@ -438,19 +432,19 @@ export class SqliteStore implements Store {
   createGroup(name: string, displayName: string) {
     return this.enqueue((): GroupRecord => {
       unique(`the group ${name}`, () => this.prepare('INSERT INTO groups (name, display_name, created_at) VALUES (?, ?, ?)').run(name, displayName, Date.now()));
-      return { name, displayName, members: [] };
+      return { name, displayName, members: [], source: 'local' as const };
     });
   }
 
   listGroups() {
     return this.read(() => {
       const rows = this.prepare(
-        `SELECT g.name, g.display_name,
+        `SELECT g.name, g.display_name, g.source,
            (SELECT json_group_array(username) FROM (SELECT u.username FROM group_members m JOIN users u ON u.id = m.user_id
              WHERE m.group_id = g.id ORDER BY u.username)) AS members
          FROM groups g ORDER BY g.name`,
       ).all() as Row[];
-      return rows.map((r): GroupRecord => ({ name: r.name, displayName: r.display_name, members: JSON.parse(r.members) }));
+      return rows.map((r): GroupRecord => ({ name: r.name, displayName: r.display_name, members: JSON.parse(r.members), source: r.source }));
     });
   }
 

@@ -23,7 +23,22 @@ export interface UserRecord {
   /** The effective presence last announced to watchers. */
   announcedPresence: PresenceState;
   createdAt: number;
+  /** Where the account comes from: made here, the company directory (LDAP), or single sign-on. */
+  source: UserSource;
+  /** A directory account the directory disabled or removed: it cannot sign in. */
+  disabled: boolean;
 }
+
+export interface NewUser {
+  username: string;
+  displayName: string;
+  passwordHash: string;
+  isAdmin: boolean;
+  /** Default local. */
+  source?: UserSource;
+}
+
+export type UserSource = 'local' | 'directory' | 'sso';
 
 export interface SessionRecord {
   tokenId: number;
@@ -42,6 +57,8 @@ export interface GroupRecord {
   name: string;
   displayName: string;
   members: string[];
+  /** local: made by an admin; directory: kept by the directory sync. */
+  source: 'local' | 'directory';
 }
 
 export type MemberStatus = 'invited' | 'accepted' | 'declined' | 'left';
@@ -87,6 +104,11 @@ export interface StoreTx {
   presenceWatchers(userId: number): number[];
   /** Removes the user's row; their sessions, contacts, group and chat memberships go with it. */
   deleteUser(userId: number): void;
+  /** StoreError 'unique' if the username is taken (in any case). */
+  insertUser(input: NewUser): UserRecord;
+  setDisplayName(userId: number, displayName: string): void;
+  /** Disabling also ends every session of the user. */
+  setDisabled(userId: number, disabled: boolean): void;
 
   chat(chatId: string): ChatRecord | undefined;
   chatExists(chatId: string): boolean;
@@ -109,6 +131,9 @@ export interface StoreTx {
   groupId(name: string): number | undefined;
   groupMemberIds(groupId: number): number[];
   deleteGroup(groupId: number): void;
+  /** StoreError 'unique' if the name is taken (in any case); answers its id. */
+  insertGroup(name: string, displayName: string, source: GroupRecord['source']): number;
+  setGroupDisplayName(groupId: number, displayName: string): void;
   insertGroupMember(groupId: number, userId: number): boolean;
   deleteGroupMember(groupId: number, userId: number): boolean;
 }
@@ -128,7 +153,7 @@ export interface Store {
 
   // users
   /** StoreError 'unique' if the username is taken (in any case). */
-  createUser(input: { username: string; displayName: string; passwordHash: string; isAdmin: boolean }): Promise<UserRecord>;
+  createUser(input: NewUser): Promise<UserRecord>;
   userByName(username: string): Promise<UserRecord | undefined>;
   userById(id: number): Promise<UserRecord | undefined>;
   listUsers(): Promise<UserRecord[]>;

@@ -54,7 +54,7 @@ export function Users({ api, me }: { api: AdminApi; me: string }) {
       <ErrorLine error={action.error} />
       {secret && <SecretOnce title={ta('passwordOnce', { name: secret.name })} value={secret.password} onDone={() => setSecret(undefined)} />}
       <Loading error={users.error} ready={users.data !== undefined}>
-        <AdminTable columns={[ta('username'), ta('displayName'), ta('presence'), ta('created')]} actions={ta('remove')}>
+        <AdminTable columns={[ta('username'), ta('displayName'), ta('source'), ta('presence'), ta('created')]} actions={ta('remove')}>
             {users.data?.map((user) => (
               <>
                 <tr key={user.username}>
@@ -64,6 +64,10 @@ export function Users({ api, me }: { api: AdminApi; me: string }) {
                   </td>
                   <td>{user.displayName}</td>
                   <td>
+                    {ta(`source_${user.source}`)}
+                    {user.disabled && <span class="admin-tag">{ta('disabledInDirectory')}</span>}
+                  </td>
+                  <td>
                     <span class={`dot dot-${user.presence}`} aria-hidden="true" /> {t(user.presence)}
                   </td>
                   <td>{formatDate(user.createdAt)}</td>
@@ -71,7 +75,10 @@ export function Users({ api, me }: { api: AdminApi; me: string }) {
                     <button type="button" class="small" aria-expanded={open === user.username} onClick={() => setOpen(open === user.username ? undefined : user.username)}>
                       {ta('contacts')}
                     </button>
-                    <ConfirmButton label={ta('resetPassword')} danger={false} question={ta('resetPasswordQ', { name: user.username })} onConfirm={() => void reset(user)} />
+                    {/* A directory or SSO account's password is not Portico's to set (the server refuses it too). */}
+                    {user.source === 'local' && (
+                      <ConfirmButton label={ta('resetPassword')} danger={false} question={ta('resetPasswordQ', { name: user.username })} onConfirm={() => void reset(user)} />
+                    )}
                     <ConfirmButton
                       label={ta('remove')}
                       disabled={user.username === me}
@@ -82,7 +89,7 @@ export function Users({ api, me }: { api: AdminApi; me: string }) {
                 </tr>
                 {open === user.username && (
                   <tr key={`${user.username}-contacts`} class="admin-subrow">
-                    <td colSpan={5}>
+                    <td colSpan={6}>
                       <UserContacts api={api} username={user.username} />
                     </td>
                   </tr>

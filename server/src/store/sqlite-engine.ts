@@ -32,6 +32,10 @@ export function toUser(r: Row): UserRecord {
     chosenPresence: r.chosen_presence,
     announcedPresence: r.announced_presence,
     createdAt: r.created_at,
+    avatar: r.avatar ?? null,
+    status: r.status ? JSON.parse(r.status) : null,
+    dndUntil: r.dnd_until ?? null,
+    notifyMentionsWhenBusy: r.notify_mentions_when_busy !== 0,
   };
 }
 

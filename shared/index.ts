@@ -6,3 +6,4 @@ export * from './portal.js';
 export * from './calls.js';
 export * from './topics.js';
 export * from './people.js';
+export * from './notify-policy.js';

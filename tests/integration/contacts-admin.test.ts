@@ -53,7 +53,7 @@ describe('contacts, users and the admin API', () => {
 
     const byName = await alice.get('/api/v1/users?q=quartzf');
     expect(byName.status).toBe(200);
-    expect(byName.body.users).toEqual([{ id: expect.any(Number), username: 'c3-zed', displayName: 'Zoe Quartzfield' }]);
+    expect(byName.body.users).toEqual([{ id: expect.any(Number), username: 'c3-zed', displayName: 'Zoe Quartzfield', isContact: false, personal: false }]);
 
     const byId = await alice.get('/api/v1/users?q=c3-ya');
     expect(byId.body.users.map((u: any) => u.username)).toEqual(['c3-yan']);
@@ -264,6 +264,7 @@ describe('contacts, users and the admin API', () => {
       'post /api/v1/admin/providers': { name: 'c11-provider', channels: ['c11-channel'] },
       'put /api/v1/admin/channels/{name}': { title: 'hijacked' },
       'put /api/v1/admin/links': { html: '<a href="https://evil.example">hijacked</a>' },
+      'put /api/v1/admin/providers/{name}/channels': { channels: ['c11-channel'] },
     };
     let checked = 0;
     for (const [path, ops] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {

@@ -6,6 +6,7 @@
  * old password refused and counted toward the login limits; the other sessions end).
  */
 import sharp from 'sharp';
+import { crc32, deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activeChat } from '../helpers/chat.js';
 import { Client, PASSWORD, drain, eventually, expectError, login, send, startTestServer, type TestServer } from '../helpers/server.js';
@@ -21,6 +22,24 @@ const jpeg = (width: number, height: number) =>
     .withExif({ IFD0: { Make: 'SecretCam', Model: 'Leaky 1' } })
     .jpeg()
     .toBuffer();
+
+/** A 74-byte PNG that claims 20,000 x 20,000 pixels: decoded, it would take over a gigabyte. */
+function pixelBomb(): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type), data]);
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([len, body, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(20_000, 0);
+  ihdr.writeUInt32BE(20_000, 4);
+  ihdr[8] = 8; // bit depth
+  ihdr[9] = 2; // RGB
+  return Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(Buffer.alloc(1000))), chunk('IEND', Buffer.alloc(0))]);
+}
 
 describe('people and me', { timeout: 120_000 }, () => {
   let server: TestServer;
@@ -120,6 +139,7 @@ describe('people and me', { timeout: 120_000 }, () => {
     expectError(await upload(ben, 'text pretending to be a PNG', 'image/png'), 415, 'unsupported_media_type');
     const truncated = (await png(64, 64)).subarray(0, 60); // a PNG signature and header, no image data
     expectError(await upload(ben, truncated), 415, 'unsupported_media_type');
+    expectError(await upload(ben, pixelBomb()), 415, 'unsupported_media_type');
     const tooBig = Buffer.concat([await png(8, 8), Buffer.alloc(5 * 1024 * 1024)]);
     expectError(await upload(ben, tooBig), 413, 'body_too_large');
     expectError(await upload(ben, Buffer.alloc(0)), 400, 'invalid_request');

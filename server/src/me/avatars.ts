@@ -29,6 +29,8 @@ const unsupported = () =>
 
 export class AvatarStorage {
   readonly dir: string;
+  /** One decode at a time: a big picture takes up to ~160 MB while decoded, and uploads are rare. */
+  private turn: Promise<unknown> = Promise.resolve();
 
   constructor(
     dataDir: string,
@@ -46,13 +48,17 @@ export class AvatarStorage {
   async process(upload: Buffer): Promise<{ key: string; bytes: Buffer }> {
     const type = await fileTypeFromBuffer(upload);
     if (!type || !(AVATAR_TYPES as readonly string[]).includes(type.mime)) throw unsupported();
-    let bytes: Buffer;
-    try {
-      bytes = await sharp(upload, { limitInputPixels: PEOPLE_LIMITS.avatarInputPixels, failOn: 'error' })
+    const resized = this.turn.then(() =>
+      sharp(upload, { limitInputPixels: PEOPLE_LIMITS.avatarInputPixels, failOn: 'error' })
         .rotate() // the EXIF orientation, before the metadata goes
         .resize(PEOPLE_LIMITS.avatarSize, PEOPLE_LIMITS.avatarSize, { fit: 'cover', position: 'centre' })
         .webp({ quality: 85 })
-        .toBuffer();
+        .toBuffer(),
+    );
+    this.turn = resized.catch(() => undefined);
+    let bytes: Buffer;
+    try {
+      bytes = await resized;
     } catch {
       throw new AppError(415, 'unsupported_media_type', `the picture could not be read (damaged, or larger than ${PEOPLE_LIMITS.avatarInputPixels} pixels)`);
     }

@@ -9,6 +9,8 @@ export const ErrorCode = z.enum([
   /** A provider push that would take it past its media storage quota. */
   'quota_exceeded',
   'invalid_credentials',
+  /** A password change whose old password is wrong (403: the session itself is fine). */
+  'wrong_password',
   'unauthorized',
   'forbidden',
   'not_found',

@@ -6,3 +6,5 @@ export * from './portal.js';
 export * from './calls.js';
 export * from './topics.js';
 export * from './identity.js';
+export * from './people.js';
+export * from './notify-policy.js';

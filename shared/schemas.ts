@@ -8,6 +8,7 @@ import { LIMITS, TIMINGS } from './limits.js';
 import { ChartPoint, MediaItem, Notice, TickerItem } from './portal.js';
 import { Call, CallSignal, MessageCall } from './calls.js';
 import { UserSource } from './identity.js';
+import { ChatMute, UserStatus } from './people.js';
 
 // ---------- building blocks ----------
 export const Username = z
@@ -30,9 +31,21 @@ export const Timestamp = z.string().describe('ISO 8601 time');
 export const PresenceState = z.enum(['available', 'away', 'busy', 'offline']);
 export type PresenceState = z.infer<typeof PresenceState>;
 
-export const User = z.strictObject({ id: z.number().int(), username: z.string(), displayName: z.string() });
+/** Where the user's picture is served (no token needed: the path is a keyed hash of it); absent: show initials. */
+const AvatarUrl = z.string().optional();
+export const User = z.strictObject({ id: z.number().int(), username: z.string(), displayName: z.string(), avatarUrl: AvatarUrl });
 export type User = z.infer<typeof User>;
-export const Me = User.extend({ isAdmin: z.boolean(), presence: PresenceState });
+/** What others see of a user: `status` is absent when none is set or it has expired. */
+export const PublicUser = User.extend({ status: UserStatus.optional() });
+export type PublicUser = z.infer<typeof PublicUser>;
+export const Me = PublicUser.extend({
+  isAdmin: z.boolean(),
+  presence: PresenceState,
+  /** Do not disturb until then; null: off (a time past is answered as null). */
+  dndUntil: Timestamp.nullable(),
+  /** While busy or in do-not-disturb, mentions of me still notify. */
+  notifyMentionsWhenBusy: z.boolean(),
+});
 export type Me = z.infer<typeof Me>;
 
 // ---------- auth ----------
@@ -65,13 +78,18 @@ export const Contact = z.strictObject({
   personal: z.boolean(),
   /** Admin-managed groups through which this contact is shared. */
   groups: z.array(z.string()),
+  avatarUrl: AvatarUrl,
+  status: UserStatus.optional(),
 });
 export type Contact = z.infer<typeof Contact>;
 export const ContactsResponse = z.strictObject({ contacts: z.array(Contact) });
 export const ContactResponse = z.strictObject({ contact: Contact });
 export const UsernameParams = z.strictObject({ username: Username });
 export const UserSearchQuery = z.strictObject({ q: z.string().max(LIMITS.usernameChars).default('') });
-export const UsersResponse = z.strictObject({ users: z.array(User) });
+/** A directory search hit: whether they are on my list already (personally or through a group). */
+export const FoundUser = PublicUser.extend({ isContact: z.boolean(), personal: z.boolean() });
+export type FoundUser = z.infer<typeof FoundUser>;
+export const UsersResponse = z.strictObject({ users: z.array(FoundUser) });
 
 // ---------- presence ----------
 export const PresenceRequest = z.strictObject({ state: PresenceState });
@@ -80,13 +98,16 @@ export const PresenceResponse = z.strictObject({ state: PresenceState, effective
 // ---------- chats ----------
 export const ChatState = z.enum(['pending', 'active', 'closed']);
 export const MemberStatus = z.enum(['invited', 'accepted', 'declined', 'left']);
-export const ChatMember = z.strictObject({ username: z.string(), displayName: z.string(), status: MemberStatus });
+export const ChatMember = z.strictObject({ username: z.string(), displayName: z.string(), status: MemberStatus, avatarUrl: AvatarUrl });
 export const Chat = z.strictObject({
   id: z.string(),
   state: ChatState,
   createdBy: z.string(),
   createdAt: Timestamp,
   members: z.array(ChatMember),
+  /** For the caller, in their chat list: whether they muted it, and until when (absent: until unmuted). */
+  muted: z.boolean().optional(),
+  mutedUntil: Timestamp.optional(),
 });
 export type Chat = z.infer<typeof Chat>;
 export const CreateChatRequest = z.strictObject({
@@ -168,6 +189,12 @@ export const CallSignalEvent = z.strictObject({
   from: z.string(),
   signal: CallSignal,
 });
+/** A contact's or chat partner's name, picture or status changed; on the recipient's own topic. */
+export const UserUpdatedEvent = z.strictObject({ ...base, type: z.literal('user.updated'), user: PublicUser });
+/** My own settings changed (on another device too): name, picture, status, do-not-disturb; on my topic. */
+export const MeUpdatedEvent = z.strictObject({ ...base, type: z.literal('me.updated'), user: Me });
+/** I muted or unmuted a chat (on another device too); on my topic. */
+export const ChatMutedEvent = z.strictObject({ ...base, type: z.literal('chat.muted'), mute: ChatMute });
 export const Event = z.discriminatedUnion('type', [
   PresenceEvent,
   ChatRequestEvent,
@@ -186,6 +213,9 @@ export const Event = z.discriminatedUnion('type', [
   CallUpdatedEvent,
   CallEndedEvent,
   CallSignalEvent,
+  UserUpdatedEvent,
+  MeUpdatedEvent,
+  ChatMutedEvent,
 ]);
 export type Event = z.infer<typeof Event>;
 export type EventType = Event['type'];

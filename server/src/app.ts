@@ -34,6 +34,8 @@ import { chartRoutes } from './charts/routes.js';
 import { linksRoutes } from './links/routes.js';
 import { mediaRoutes } from './media/routes.js';
 import { mediaServing } from './media/serve.js';
+import { avatarServing } from './me/avatars.js';
+import { meRoutes } from './me/routes.js';
 import { panelServing } from './panel/serve.js';
 import { systemRoutes } from './system/routes.js';
 import { terminalRoutes } from './terminals/routes.js';
@@ -45,6 +47,7 @@ export function buildApp(services: Services): Lane {
   const routes: RouteSpec[] = [
     ...authRoutes(services),
     ...contactRoutes(services),
+    ...meRoutes(services),
     ...presenceRoutes(services),
     ...chatRoutes(services),
     ...callRoutes(services),
@@ -83,6 +86,7 @@ export function buildApp(services: Services): Lane {
   mount(router, routes, { authenticate, providers: services.providers });
   systemRoutes(router, { routes, version: VERSION, registry: metrics.registry, authenticate });
   mediaServing(router, services);
+  avatarServing(router, services);
   updatesServing(router, services);
   panelServing(router);
   app.use(router.routes());

@@ -57,6 +57,15 @@ export class ServerSecret {
     return given.length === expected.length && timingSafeEqual(given, expected);
   }
 
+  /**
+   * A name for content that only this server can compute (HMAC-SHA256 of the bytes, 64 hex):
+   * the same bytes get the same name, but nobody can derive the name of a picture they merely
+   * guess, so a path named by it is a capability.
+   */
+  contentKey(label: string, data: Buffer): string {
+    return createHmac('sha256', this.signKey).update(`content:${label}\n`).update(data).digest('hex');
+  }
+
   private mac(text: string): string {
     return createHmac('sha256', this.signKey).update(text).digest('base64url').slice(0, 32);
   }

@@ -53,7 +53,7 @@ describe('contacts, users and the admin API', () => {
 
     const byName = await alice.get('/api/v1/users?q=quartzf');
     expect(byName.status).toBe(200);
-    expect(byName.body.users).toEqual([{ id: expect.any(Number), username: 'c3-zed', displayName: 'Zoe Quartzfield' }]);
+    expect(byName.body.users).toEqual([{ id: expect.any(Number), username: 'c3-zed', displayName: 'Zoe Quartzfield', isContact: false, personal: false }]);
 
     const byId = await alice.get('/api/v1/users?q=c3-ya');
     expect(byId.body.users.map((u: any) => u.username)).toEqual(['c3-yan']);

@@ -54,6 +54,7 @@ describe('authorization', () => {
       ['POST', `/api/v1/chats/${chatId}/accept`, {}],
       ['POST', `/api/v1/chats/${chatId}/decline`, {}],
       ['POST', `/api/v1/chats/${chatId}/leave`, {}],
+      ['PUT', `/api/v1/chats/${chatId}/mute`, { muted: true }], // a mute is for one's own chats (issue 17)
     ];
     for (const [method, path, body] of attempts) refused('chats', await mallory.request(method, path, body), `mallory ${method} ${path}`);
     // Not listed either.

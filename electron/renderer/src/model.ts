@@ -6,7 +6,7 @@
  * here touches the DOM.
  */
 import { useEffect, useState } from 'preact/hooks';
-import type { ChannelsView, Chat, ChartSeries, Contact, ConnectionState, MediaItem, Me, Notice, PollMode, PresenceState, PorticoClient, TickerItem, User } from './api/index.js';
+import { mentions, notifyDecision, type ChannelsView, type Chat, type ChartSeries, type ChatMute, type Contact, type ConnectionState, type MediaItem, type Me, type Notice, type PollMode, type PresenceState, type PorticoClient, type TickerItem, type User } from './api/index.js';
 import { Phone } from './calls/manager.js';
 import { joinNames, t } from './i18n.js';
 import { dropPanelCache, readPanelCache, writePanelCache } from './panel-cache.js';
@@ -225,6 +225,12 @@ export class PanelModel {
         if (shown) return;
         this.set({ unread: { ...this.state.unread, [m.chatId]: (this.state.unread[m.chatId] ?? 0) + 1 } });
         const chat = this.state.chats[m.chatId];
+        // Busy, do-not-disturb and muted chats (kept on the server, issue 17): silent and none are counted, not shown.
+        const me = this.state.me;
+        const decision = me
+          ? notifyDecision({ ...me, presence: this.state.presence, chat: this.mutes.get(m.chatId), mentionsMe: mentions(m.text, this.username) })
+          : 'show';
+        if (decision !== 'show') return;
         notify({
           title: t('newMessageFrom', { name: chat ? this.nameIn(chat, m.from) : m.from }),
           body: m.text.slice(0, 200),
@@ -242,6 +248,10 @@ export class PanelModel {
       c.on('links.changed', (e) => this.set({ links: e.html })),
       // An admin (or this user elsewhere) added or removed a contact or a group member.
       c.on('contacts.changed', () => void this.reloadContacts()),
+      // A contact's name, picture or status changed; my own settings changed on another device; I muted a chat there.
+      c.on('user.updated', () => void this.reloadContacts()),
+      c.on('me.updated', (e) => this.set({ me: e.user })),
+      c.on('chat.muted', (e) => void this.mutes.set(e.mute.chatId, e.mute)),
       onNotificationAction(({ tag, action }) => {
         const ringing = /^call-(.+)$/.exec(tag);
         if (ringing) {
@@ -280,6 +290,7 @@ export class PanelModel {
         const arrived = (this.arrivedDuringLoad = { presence: new Map(), chats: new Map() });
         const [me, contacts, chats] = await Promise.all([c.me(), c.contacts(), c.chats()]);
         this.arrivedDuringLoad = undefined;
+        this.mutes = new Map(chats.map((x) => [x.id, { chatId: x.id, muted: x.muted === true, ...(x.mutedUntil ? { mutedUntil: x.mutedUntil } : {}) }]));
         this.set({
           me,
           presence: me.presence,
@@ -525,6 +536,9 @@ export class PanelModel {
     const others = chat.members.filter((m) => m.username !== chat.createdBy && m.username.toLowerCase() !== me).map((m) => m.displayName);
     return others.length ? t('chatRequestGroup', { name: from, others: joinNames(others) }) : t('chatRequestFrom', { name: from });
   }
+
+  /** My mutes by chat (the chat list's `muted`, then chat.muted events); chat events carry none. */
+  private mutes = new Map<string, ChatMute>();
 
   private putChat(chat: Chat) {
     this.arrivedDuringLoad?.chats.set(chat.id, chat);

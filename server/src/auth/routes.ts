@@ -1,4 +1,4 @@
-import { LoginRequest, LoginResponse, MeResponse, OkResponse, Username } from '../../../shared/index.js';
+import { ChangePasswordRequest, LoginRequest, LoginResponse, OkResponse, Username } from '../../../shared/index.js';
 import type { Services } from '../context.js';
 import { DirectoryUnavailable, type Directory } from '../directory/ldap.js';
 import { signedInDirectoryUser } from '../directory/rules.js';
@@ -6,7 +6,8 @@ import { AppError } from '../errors.js';
 import type { UserRecord } from '../store/store.js';
 import { route } from '../http/route.js';
 import { LoginLimits } from './login-limits.js';
-import { UNUSABLE_HASH, verifyPassword } from './passwords.js';
+import { avatarOf } from '../me/views.js';
+import { hashPassword, UNUSABLE_HASH, verifyPassword } from './passwords.js';
 
 export function authRoutes({ store, sessions, presence, hub, config, log, directory, limits: shared }: Services) {
   const limits = new LoginLimits(config, shared);
@@ -74,7 +75,7 @@ export function authRoutes({ store, sessions, presence, hub, config, log, direct
         return {
           token: session.token,
           expiresAt: new Date(session.expiresAt).toISOString(),
-          user: { id: user.id, username: user.username, displayName: user.displayName },
+          user: { id: user.id, username: user.username, displayName: user.displayName, ...avatarOf(user) },
         };
       },
     }),
@@ -93,16 +94,30 @@ export function authRoutes({ store, sessions, presence, hub, config, log, direct
       },
     }),
     route({
-      method: 'get',
-      path: '/api/v1/me',
+      method: 'post',
+      path: '/api/v1/me/password',
       tag: 'auth',
-      summary: 'Who this token belongs to',
+      summary:
+        'Change my password: a wrong old password is 403 wrong_password and counts toward the login limits (429 past them); ' +
+        'my other sessions end, this one stays',
       access: 'user',
-      response: MeResponse,
-      async handler({ session: { user } }) {
-        return {
-          user: { id: user.id, username: user.username, displayName: user.displayName, isAdmin: user.isAdmin, presence: presence.effective(user) },
-        };
+      body: ChangePasswordRequest,
+      response: OkResponse,
+      errors: [403, 429],
+      async handler({ body, session }, ctx) {
+        const { user } = session;
+        // The same limits as a login: a stolen session must not become a password oracle.
+        const settle = await limits.admit(user.username, ctx.ip);
+        const current = await store.userById(user.id);
+        const ok = await verifyPassword(body.oldPassword, current?.passwordHash ?? UNUSABLE_HASH);
+        await settle(ok);
+        if (!ok) throw new AppError(403, 'wrong_password', 'the old password is wrong');
+        const ended = await store.setPassword(user.id, await hashPassword(body.newPassword), session.tokenId);
+        for (const tokenId of ended) {
+          hub.wakeSession(tokenId); // their held polls answer now; the next one is 401
+          await presence.sessionEnded(user.id, tokenId);
+        }
+        return { ok: true };
       },
     }),
   ];

@@ -54,7 +54,16 @@ export function chatRoutes({ store, subscriptions }: Services) {
       access: 'user',
       response: ChatsResponse,
       async handler({ session: { user } }) {
-        return { chats: await store.chatsOf(user.id) };
+        const now = Date.now();
+        const [chats, mutes] = await Promise.all([store.chatsOf(user.id), store.chatMutes(user.id, now)]);
+        // Whether I muted each one (issue 17): for me only, so not part of the stored chat.
+        return {
+          chats: chats.map((chat) => {
+            if (!mutes.has(chat.id)) return { ...chat, muted: false };
+            const until = mutes.get(chat.id);
+            return { ...chat, muted: true, ...(until ? { mutedUntil: new Date(until).toISOString() } : {}) };
+          }),
+        };
       },
     }),
     route({

@@ -13,17 +13,21 @@ import { AppError, notFound } from '../errors.js';
 import { addContact, removeContact } from './rules.js';
 import { route } from '../http/route.js';
 import type { ContactRecord, UserRecord } from '../store/store.js';
-
-export const publicUser = (u: UserRecord) => ({ id: u.id, username: u.username, displayName: u.displayName });
+import { avatarOf, publicView, statusView } from '../me/views.js';
 
 export function contactRoutes({ store, presence, subscriptions }: Services) {
-  const toContact = (c: ContactRecord): Contact => ({
-    username: c.user.username,
-    displayName: c.user.displayName,
-    presence: presence.effective(c.user),
-    personal: c.personal,
-    groups: c.groups,
-  });
+  const toContact = (c: ContactRecord, now = Date.now()): Contact => {
+    const status = statusView(c.user.status, now);
+    return {
+      username: c.user.username,
+      displayName: c.user.displayName,
+      presence: presence.effective(c.user),
+      personal: c.personal,
+      groups: c.groups,
+      ...avatarOf(c.user),
+      ...(status ? { status } : {}),
+    };
+  };
   const other = async (me: UserRecord, username: string) => {
     const user = await store.userByName(username);
     if (!user) throw notFound(`user ${username}`);
@@ -40,7 +44,8 @@ export function contactRoutes({ store, presence, subscriptions }: Services) {
       access: 'user',
       response: ContactsResponse,
       async handler({ session: { user } }) {
-        return { contacts: (await store.listContacts(user.id)).map(toContact) };
+        const now = Date.now();
+        return { contacts: (await store.listContacts(user.id)).map((c) => toContact(c, now)) };
       },
     }),
     route({
@@ -81,12 +86,15 @@ export function contactRoutes({ store, presence, subscriptions }: Services) {
       method: 'get',
       path: '/api/v1/users',
       tag: 'contacts',
-      summary: 'Find people by user ID or name',
+      summary: 'Find people by user ID or display name (case-insensitive, anywhere in either), with whether each is on my list already',
       access: 'user',
       query: UserSearchQuery,
       response: UsersResponse,
-      async handler({ query }) {
-        return { users: (await store.searchUsers(query.q, LIMITS.userSearchResults)).map(publicUser) };
+      async handler({ query, session: { user } }) {
+        const [found, mine] = await Promise.all([store.searchUsers(query.q, LIMITS.userSearchResults), store.listContacts(user.id)]);
+        const onList = new Map(mine.map((c) => [c.user.id, c.personal]));
+        const now = Date.now();
+        return { users: found.map((u) => ({ ...publicView(u, now), isContact: onList.has(u.id), personal: onList.get(u.id) ?? false })) };
       },
     }),
   ];

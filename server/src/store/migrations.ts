@@ -179,4 +179,17 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE groups ADD COLUMN source TEXT NOT NULL DEFAULT 'local'; -- local, directory
   `,
+  // 7 (issue 17): a user's picture, status message and do-not-disturb; per-chat mutes, per user
+  `
+  ALTER TABLE users ADD COLUMN avatar TEXT; -- keyed content hash of the picture file under avatars/, NULL: initials
+  ALTER TABLE users ADD COLUMN status TEXT; -- JSON {emoji?, text, until?: ms}, NULL: none
+  ALTER TABLE users ADD COLUMN dnd_until INTEGER; -- ms; NULL or past: not in do-not-disturb
+  ALTER TABLE users ADD COLUMN notify_mentions_when_busy INTEGER NOT NULL DEFAULT 1;
+  CREATE TABLE chat_mutes (
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    chat_id TEXT NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+    until INTEGER, -- ms; NULL: until unmuted
+    PRIMARY KEY (user_id, chat_id)
+  ) WITHOUT ROWID;
+  `,
 ];

@@ -34,6 +34,10 @@ export function toUser(r: Row): UserRecord {
     createdAt: r.created_at,
     source: r.source ?? 'local',
     disabled: r.disabled === 1,
+    avatar: r.avatar ?? null,
+    status: r.status ? JSON.parse(r.status) : null,
+    dndUntil: r.dnd_until ?? null,
+    notifyMentionsWhenBusy: r.notify_mentions_when_busy !== 0,
   };
 }
 

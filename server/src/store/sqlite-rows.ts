@@ -3,13 +3,13 @@
  * one at a time inside the group commit. The main store's reads use the same operations.
  */
 import type Database from 'better-sqlite3';
-import { chatStateOf, type EventDraft, type MessageCall, type PresenceState } from '../../../shared/index.js';
+import { avatarPath, chatStateOf, type EventDraft, type MessageCall, type PresenceState } from '../../../shared/index.js';
 import { randomUUID } from 'node:crypto';
 import { unique } from './errors.js';
 import type { SessionCache } from './session-cache.js';
 import type { SqliteCallStore } from './sqlite-calls.js';
 import { iso, toMessage, toUser, type Engine, type Row } from './sqlite-engine.js';
-import type { ChatRecord, GroupRecord, MemberStatus, NewUser, StoreTx } from './store.js';
+import type { ChatRecord, GroupRecord, MemberStatus, NewUser, ProfileChange, StoreTx } from './store.js';
 
 export class SqliteRows implements StoreTx {
   /** Statements the main store's reads share (their modes are set once). */
@@ -29,7 +29,7 @@ export class SqliteRows implements StoreTx {
       setAnnounced: p('UPDATE users SET announced_presence = ? WHERE id = ?'),
       chat: p('SELECT * FROM chats WHERE id = ?'),
       chatMembers: p(
-        'SELECT m.user_id, m.status, u.username, u.display_name FROM chat_members m JOIN users u ON u.id = m.user_id WHERE m.chat_id = ? ORDER BY m.position',
+        'SELECT m.user_id, m.status, u.username, u.display_name, u.avatar FROM chat_members m JOIN users u ON u.id = m.user_id WHERE m.chat_id = ? ORDER BY m.position',
       ),
       // A message needs only the members' statuses (who may send, whether the chat is active).
       memberStatuses: p('SELECT user_id, status FROM chat_members WHERE chat_id = ?').raw(),
@@ -104,6 +104,42 @@ export class SqliteRows implements StoreTx {
     this.sessionCache.forgetUserAndSessions(userId);
   }
 
+  updateProfile(userId: number, change: ProfileChange) {
+    const columns: Record<keyof ProfileChange, [string, (v: any) => unknown]> = {
+      displayName: ['display_name', (v: string) => v],
+      avatar: ['avatar', (v: string | null) => v],
+      status: ['status', (v: object | null) => (v === null ? null : JSON.stringify(v))],
+      dndUntil: ['dnd_until', (v: number | null) => v],
+      notifyMentionsWhenBusy: ['notify_mentions_when_busy', (v: boolean) => (v ? 1 : 0)],
+    };
+    const set = (Object.keys(change) as Array<keyof ProfileChange>).filter((k) => change[k] !== undefined);
+    if (set.length === 0) return;
+    this.e
+      .prepare(`UPDATE users SET ${set.map((k) => `${columns[k][0]} = ?`).join(', ')} WHERE id = ?`)
+      .run(...set.map((k) => columns[k][1](change[k])), userId);
+    this.sessionCache.forgetUser(userId);
+  }
+
+  avatarUsers(key: string) {
+    return this.e.prepare('SELECT count(*) FROM users WHERE avatar = ?').pluck().get(key) as number;
+  }
+
+  profileAudience(userId: number) {
+    const sharing = this.e
+      .prepare(
+        `SELECT DISTINCT other.user_id FROM chat_members mine JOIN chat_members other ON other.chat_id = mine.chat_id
+         WHERE mine.user_id = ? AND mine.status IN ('invited', 'accepted') AND other.status IN ('invited', 'accepted') AND other.user_id != mine.user_id`,
+      )
+      .pluck()
+      .all(userId) as number[];
+    return [...new Set([...this.presenceWatchers(userId), ...sharing])];
+  }
+
+  setChatMute(userId: number, chatId: string, muted: boolean, until: number | null) {
+    if (!muted) this.e.prepare('DELETE FROM chat_mutes WHERE user_id = ? AND chat_id = ?').run(userId, chatId);
+    else this.e.prepare('INSERT INTO chat_mutes (user_id, chat_id, until) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET until = excluded.until').run(userId, chatId, until);
+  }
+
   // ---------------------------------------------------------------- chats
   chat(chatId: string): ChatRecord | undefined {
     const chat = this.q.chat.get(chatId) as Row | undefined;
@@ -115,7 +151,7 @@ export class SqliteRows implements StoreTx {
         state: chatStateOf(members.map((m) => m.status)),
         createdBy: chat.created_by,
         createdAt: iso(chat.created_at),
-        members: members.map((m) => ({ username: m.username, displayName: m.display_name, status: m.status })),
+        members: members.map((m) => ({ username: m.username, displayName: m.display_name, status: m.status, ...(m.avatar ? { avatarUrl: avatarPath(m.avatar) } : {}) })),
       },
       memberStatus: new Map(members.map((m) => [m.user_id as number, m.status as MemberStatus])),
     };

@@ -316,11 +316,12 @@ export class SqliteStore implements Store {
     return this.read(() => this.prepare('SELECT count(*) FROM users').pluck().get() as number);
   }
 
-  setPassword(userId: number, passwordHash: string) {
+  setPassword(userId: number, passwordHash: string, keepTokenId?: number) {
     return this.enqueue(() => {
       if (this.prepare('UPDATE users SET password_hash = ? WHERE id = ?').run(passwordHash, userId).changes === 0) throw new StoreError('not_found', 'user');
-      this.prepare('DELETE FROM sessions WHERE user_id = ?').run(userId);
+      const ended = this.prepare('DELETE FROM sessions WHERE user_id = ? AND id != ? RETURNING id').pluck().all(userId, keepTokenId ?? -1) as number[];
       this.sessionCache.forgetUserAndSessions(userId);
+      return ended;
     });
   }
 
@@ -460,6 +461,13 @@ export class SqliteStore implements Store {
          WHERE m.user_id = ? AND m.status IN ('invited', 'accepted') ORDER BY c.created_at DESC, c.rowid DESC`,
       ).pluck().all(userId) as string[];
       return ids.map((id) => this.rows.chat(id)!.chat);
+    });
+  }
+
+  chatMutes(userId: number, now: number) {
+    return this.read(() => {
+      const rows = this.prepare('SELECT chat_id, until FROM chat_mutes WHERE user_id = ? AND (until IS NULL OR until > ?)').all(userId, now) as Row[];
+      return new Map(rows.map((r) => [r.chat_id as string, (r.until as number | null) ?? null]));
     });
   }
 

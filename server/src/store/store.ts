@@ -27,6 +27,28 @@ export interface UserRecord {
   source: UserSource;
   /** A directory account the directory disabled or removed: it cannot sign in. */
   disabled: boolean;
+  /** The stored picture's key (avatars/), or null: initials. */
+  avatar: string | null;
+  /** The status message as set (`until` in ms); whether it has expired is the reader's question. */
+  status: StoredStatus | null;
+  /** Do not disturb until then (ms), or null. */
+  dndUntil: number | null;
+  notifyMentionsWhenBusy: boolean;
+}
+
+export interface StoredStatus {
+  emoji?: string;
+  text: string;
+  until?: number;
+}
+
+/** Fields of a user the user changes themselves (PATCH /me, the picture); absent ones stay. */
+export interface ProfileChange {
+  displayName?: string;
+  avatar?: string | null;
+  status?: StoredStatus | null;
+  dndUntil?: number | null;
+  notifyMentionsWhenBusy?: boolean;
 }
 
 export interface NewUser {
@@ -109,6 +131,13 @@ export interface StoreTx {
   setDisplayName(userId: number, displayName: string): void;
   /** Disabling also ends every session of the user. */
   setDisabled(userId: number, disabled: boolean): void;
+  updateProfile(userId: number, change: ProfileChange): void;
+  /** How many users have this picture (one file serves all who uploaded the same one). */
+  avatarUsers(key: string): number;
+  /** Users who see this user: it is their contact (or in a group with them), or they share a chat (invited or accepted). */
+  profileAudience(userId: number): number[];
+  /** until: ms, or null for "until unmuted"; muted false removes the row. */
+  setChatMute(userId: number, chatId: string, muted: boolean, until: number | null): void;
 
   chat(chatId: string): ChatRecord | undefined;
   chatExists(chatId: string): boolean;
@@ -159,8 +188,11 @@ export interface Store {
   listUsers(): Promise<UserRecord[]>;
   searchUsers(query: string, limit: number): Promise<UserRecord[]>;
   countUsers(): Promise<number>;
-  /** Sets the password hash and ends every session of the user. */
-  setPassword(userId: number, passwordHash: string): Promise<void>;
+  /**
+   * Sets the password hash and ends every session of the user but `keepTokenId` (the one that
+   * changed it, if any); answers the ended sessions' ids.
+   */
+  setPassword(userId: number, passwordHash: string, keepTokenId?: number): Promise<number[]>;
   /** Removes the user's rows (see StoreTx.deleteUser); the rules around it are admin/accounts'. */
   deleteUser(userId: number): Promise<void>;
 
@@ -186,6 +218,8 @@ export interface Store {
   // chats
   chatById(chatId: string): Promise<ChatRecord | undefined>;
   chatsOf(userId: number): Promise<Chat[]>;
+  /** The user's chat mutes that have not run out: chat id -> until (ms) or null (until unmuted). */
+  chatMutes(userId: number, now: number): Promise<Map<string, number | null>>;
   messages(chatId: string, before: number | undefined, limit: number): Promise<Message[]>;
 
   // event log

@@ -270,6 +270,16 @@ function handServedPaths() {
       },
       errors: [400, 403, 404],
     }),
+    '/avatars/{file}': fileOperation({
+      operationId: 'getAvatarFile',
+      summary: "A user's picture (256 px square WebP) as avatarUrl names it: no token, the name is a keyed hash of the picture",
+      description: 'HEAD answers the same headers. The file never changes (a new picture gets a new name), so it may be cached for a year.',
+      tag: 'me',
+      parameters: [stringParam('file', 'path', '`<key>.webp`, as in avatarUrl', { type: 'string', pattern: '^[0-9a-f]{64}\\.webp$' })],
+      types: ['image/webp'],
+      headers: {},
+      errors: [404],
+    }),
     '/updates/{file}': fileOperation({
       operationId: 'getUpdateFile',
       summary: "Client updates: electron-updater's generic provider files (latest.yml, latest-linux.yml, latest-mac.yml and the installers they name)",

@@ -248,7 +248,27 @@ export class PorticoClient {
   contacts(): Promise<T.Contact[]> {
     return this.transport.call(E.contacts, []);
   }
-  searchUsers(q: string): Promise<T.User[]> {
+  /** Changes my name, status message, do-not-disturb or mentions-while-busy; my other devices get me.updated. */
+  updateMe(change: T.MeChange): Promise<T.Me> {
+    return this.transport.call(E.updateMe, [change]);
+  }
+  /** A wrong old password is ApiError 403 wrong_password (429 after too many); my other sessions end. */
+  changePassword(oldPassword: string, newPassword: string): Promise<void> {
+    return this.transport.call(E.changePassword, [oldPassword, newPassword]);
+  }
+  /** Uploads my picture (PNG, JPEG, WebP or GIF, at most 5 MiB); the server stores a square copy. */
+  async setAvatar(picture: Blob): Promise<T.Me> {
+    const res = await this.transport.binary('/api/v1/me/avatar', { method: 'PUT', body: picture });
+    return ((await res.json()) as { user: T.Me }).user;
+  }
+  removeAvatar(): Promise<T.Me> {
+    return this.transport.call(E.removeAvatar, []);
+  }
+  /** Mutes a chat for me (until `until`, ISO, or until unmuted) or unmutes it; my other devices get chat.muted. */
+  muteChat(chatId: string, muted: boolean, until?: string): Promise<T.ChatMute> {
+    return this.transport.call(E.muteChat, [chatId, muted, until]);
+  }
+  searchUsers(q: string): Promise<T.FoundUser[]> {
     return this.transport.call(E.searchUsers, [q]);
   }
   addContact(username: string): Promise<T.Contact> {

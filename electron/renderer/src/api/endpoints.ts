@@ -6,12 +6,13 @@
  */
 import type { z } from 'zod';
 import type * as C from '../../../../shared/calls.js';
+import type * as M from '../../../../shared/people.js';
 import type * as P from '../../../../shared/portal.js';
 import type * as S from '../../../../shared/schemas.js';
 import { ApiError } from './errors.js';
-import type { CallSignal, LoginClientInfo, PresenceState } from './types.js';
+import type { CallSignal, LoginClientInfo, MeChange, PresenceState } from './types.js';
 
-export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** `path` and `body` both take the call's arguments (`_name` where one of them needs not all). */
 export interface Endpoint<Args extends unknown[], Answer, Result> {
@@ -62,6 +63,24 @@ export const ENDPOINTS = table({
   },
   logout: { method: 'POST', path: () => '/api/v1/logout', body: () => ({}), pick: nothing as (a: Ignored) => void },
   me: { method: 'GET', path: () => '/api/v1/me', pick: (a: Answer<typeof S.MeResponse>) => a.user },
+
+  // ---------- me (issue 17) ----------
+  /** Name, status message (null clears it), do-not-disturb (dndUntil null: off), mentions while busy. */
+  updateMe: { method: 'PATCH', path: (_change: MeChange) => '/api/v1/me', body: (change: MeChange) => change, pick: (a: Answer<typeof S.MeResponse>) => a.user },
+  changePassword: {
+    method: 'POST',
+    path: (_oldPassword: string, _newPassword: string) => '/api/v1/me/password',
+    body: (oldPassword: string, newPassword: string) => ({ oldPassword, newPassword }),
+    pick: nothing as (a: Ignored) => void,
+  },
+  removeAvatar: { method: 'DELETE', path: () => '/api/v1/me/avatar', pick: (a: Answer<typeof S.MeResponse>) => a.user },
+  /** Mute a chat for me (until a time, or until unmuted when `until` is absent), or unmute it. */
+  muteChat: {
+    method: 'PUT',
+    path: (id: string, _muted: boolean, _until?: string) => `/api/v1/chats/${enc(id)}/mute`,
+    body: (_id: string, muted: boolean, until?: string) => (until === undefined ? { muted } : { muted, until }),
+    pick: (a: Answer<typeof M.ChatMuteResponse>) => a.mute,
+  },
 
   // ---------- events and messages ----------
   /** The poll: `after`, `wait`, `interval` (see poll.ts). */

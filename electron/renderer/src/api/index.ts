@@ -33,10 +33,13 @@ export type {
   ClientEventMap,
   ClientOptions,
   ConnectionState,
+  ChatMute,
   Contact,
+  FoundUser,
   History,
   LinksView,
   Me,
+  MeChange,
   MediaItem,
   Message,
   ModeSetting,
@@ -49,8 +52,12 @@ export type {
   ServerEventType,
   TickerItem,
   TickerView,
+  PublicUser,
   User,
+  UserStatus,
 } from './types.js';
+/** Whether a message notifies (show / silent / none): the same rules as the Electron main process. */
+export { isBusy, isMuted, mentions, notifyDecision, type NotifyDecision, type NotifyInput } from '../../../../shared/notify-policy.js';
 export { ApiError } from './errors.js';
 export type { OutboxEntry, OutboxState } from './outbox.js';
 export { MemoryStorage, type StorageLike } from './storage.js';

@@ -1,6 +1,7 @@
 /** The types the client hands to views: the protocol's (shared/, types only: no zod in the bundle) and its own events. */
 import type { z } from 'zod';
 import type * as C from '../../../../shared/calls.js';
+import type * as M from '../../../../shared/people.js';
 import type * as P from '../../../../shared/portal.js';
 import type * as S from '../../../../shared/schemas.js';
 import type { OutboxEntry } from './outbox.js';
@@ -9,6 +10,14 @@ import type { StorageLike } from './storage.js';
 
 export type User = S.User;
 export type Me = S.Me;
+/** What others see of a user: name, picture (avatarUrl, a path: use resolveUrl), status message. */
+export type PublicUser = S.PublicUser;
+/** A directory search hit: a public user and whether they are on my list already. */
+export type FoundUser = S.FoundUser;
+export type UserStatus = M.UserStatus;
+/** The body of PATCH /api/v1/me. */
+export type MeChange = z.input<typeof M.PatchMeRequest>;
+export type ChatMute = M.ChatMute;
 export type Contact = S.Contact;
 export type Chat = S.Chat;
 export type Message = S.Message;

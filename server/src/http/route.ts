@@ -36,7 +36,7 @@ export interface Input<P, Q, B> {
 export type LaneHandler<P, Q, B> = (input: Input<P, Q, B>, res: ServerResponse, answer: (json: string, status?: number) => void) => Promise<void>;
 
 export interface RouteSpec<P extends Schema | undefined = any, Q extends Schema | undefined = any, B extends Schema | undefined = any> {
-  method: 'get' | 'post' | 'put' | 'delete';
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   path: string;
   summary: string;
   tag: string;

@@ -5,8 +5,9 @@
  * and a restart in the middle (edits, reactions and read marks survive it).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryStorage, PorticoClient } from '../../electron/renderer/src/api/index.js';
 import { activeChat, createChat } from '../helpers/chat.js';
-import { Client, collect, drain, eventually, expectError, startTestServer, type TestServer } from '../helpers/server.js';
+import { Client, PASSWORD, collect, drain, eventually, expectError, startTestServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
 let seq = 0;
@@ -439,6 +440,53 @@ describe('mentions', () => {
     const cleared = await edit(alice, chat.id, 'n1', { text: 'no one' });
     expect(cleared.body.message.mentions).toBeUndefined();
     expect((await history(bob, chat.id)).map((m) => m.mentions)).toEqual([undefined, [bob.username]]);
+  });
+});
+
+describe("the renderer's API client", () => {
+  it('editMessage, deleteMessage, react, unreact, markRead and typing reach the server; the events reach on()', async () => {
+    const [alice, bob] = await users('alice', 'bob');
+    const chatId = await activeChat(alice, bob);
+    const panel = new PorticoClient({ baseUrl: server.url, storage: new MemoryStorage(), pollWait: 5 });
+    try {
+      await panel.login(bob.username, PASSWORD);
+      const got: any[] = [];
+      for (const type of ['chat.message.edited', 'chat.message.deleted', 'chat.reaction', 'chat.read'] as const) panel.on(type, (e) => got.push(e));
+      const ready = new Promise((resolve) => panel.on('ready', resolve));
+      panel.start();
+      await ready;
+
+      const mine = await send(bob, chatId, 'c1', 'from the panel');
+      const theirs = await send(alice, chatId, 'c2', 'hello panel');
+      expect(await panel.editMessage(chatId, 'c1', 'edited in the panel')).toMatchObject({ id: mine.id, text: 'edited in the panel', editedAt: expect.any(String) });
+      expect((await panel.react(chatId, theirs.id, '👍')).reactions).toEqual([{ emoji: '👍', users: [bob.username] }]);
+      expect((await panel.unreact(chatId, theirs.id, '👍')).reactions).toBeUndefined();
+      expect(await panel.markRead(chatId, theirs.id)).toEqual({ chatId, upTo: theirs.id, unread: 0 });
+      await expect(panel.typing(chatId)).resolves.toBeUndefined();
+      expect(await panel.deleteMessage(chatId, 'c1')).toMatchObject({ id: mine.id, deleted: true, text: '' });
+      const listed = (await panel.chats()).find((c) => c.id === chatId)!;
+      expect(listed.unread).toBe(0);
+      expect(listed.members.find((m) => m.username === bob.username)!.readUpTo).toBe(theirs.id);
+
+      // Alice's changes arrive through the panel's event loop.
+      expect((await edit(alice, chatId, 'c2', { text: 'hello again' })).status).toBe(200);
+      expect((await alice.put(reactionsUrl(chatId, theirs.id), { emoji: '🎉' })).status).toBe(200);
+      expect((await alice.put(`/api/v1/chats/${chatId}/read`, { upTo: theirs.id })).status).toBe(200);
+      expect((await alice.delete(messageUrl(chatId, 'c2'))).status).toBe(200);
+      await eventually(() => got.some((e) => e.type === 'chat.message.deleted' && e.id === theirs.id), 5000, 'the deletion to reach the panel');
+      // (The panel's own changes come back too, with a later answer: its poll is not woken for them alone.)
+      expect(got.filter((e) => e.type === 'chat.message.edited').map((e) => e.message.text)).toEqual(['edited in the panel', 'hello again']);
+      expect(got.filter((e) => e.type === 'chat.reaction' && e.username === alice.username).map((e) => e.emoji)).toEqual(['🎉']);
+      expect(got.filter((e) => e.type === 'chat.read').map((e) => [e.username, e.upTo])).toEqual([
+        [bob.username, theirs.id],
+        [alice.username, theirs.id],
+      ]);
+      // A bad emoji is the server's 400, thrown as ApiError.
+      await expect(panel.react(chatId, theirs.id, 'nope')).rejects.toMatchObject({ status: 400, code: 'invalid_request' });
+    } finally {
+      panel.stop();
+      await panel.stopped();
+    }
   });
 });
 

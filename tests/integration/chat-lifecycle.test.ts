@@ -319,6 +319,15 @@ describe('reactions', () => {
     expectError(await mallory.put(reactionsUrl(chatId, message.id), { emoji: '👍' }), 403, 'forbidden');
     expectError(await mallory.delete(`${reactionsUrl(chatId, message.id)}?emoji=${encodeURIComponent('👍')}`), 403, 'forbidden');
     expect((await history(alice, chatId))[0].reactions).toBeUndefined();
+
+    // At most 20 different emoji of one user on one message; a repeat of one of them is still fine.
+    const twenty = [...'😀😁😂🤣😃😄😅😆😉😊😋😎😍😘🥰😗😙😚🙂🤗'];
+    expect(twenty).toHaveLength(20);
+    for (const emoji of twenty) expect((await bob.put(reactionsUrl(chatId, message.id), { emoji })).status, emoji).toBe(200);
+    expectError(await bob.put(reactionsUrl(chatId, message.id), { emoji: '🤩' }), 409, 'conflict');
+    expect((await bob.put(reactionsUrl(chatId, message.id), { emoji: '😀' })).status).toBe(200);
+    expect((await alice.put(reactionsUrl(chatId, message.id), { emoji: '🤩' })).status).toBe(200); // hers are counted apart
+    expect((await history(alice, chatId))[0].reactions).toHaveLength(21);
   });
 });
 

@@ -90,10 +90,7 @@ function refuseClosed(members: Members) {
 function mentionsOf(tx: StoreTx, chatId: string, text: string): string[] {
   if (!text.includes('@')) return []; // the usual message: no member lookup
   const members = tx.chat(chatId)!.chat.members.filter((m) => m.status === 'invited' || m.status === 'accepted');
-  return mentionsIn(
-    text,
-    members.map((m) => m.username),
-  );
+  return mentionsIn(text, members.map((m) => m.username));
 }
 
 /**
@@ -145,7 +142,7 @@ function ownMessage(tx: StoreTx, chatId: string, userId: number, clientId: strin
 export function editMessage(tx: StoreTx, input: { chatId: string; userId: number; tokenId?: number; clientId: string; text: string }): Message {
   const { members, message } = ownMessage(tx, input.chatId, input.userId, input.clientId);
   if (message.deleted) throw conflict('conflict', 'this message was deleted');
-  if (message.text === input.text) return tx.message(input.chatId, message.id)!.message;
+  if (message.text === input.text) return tx.message(input.chatId, message.id)!;
   const now = Date.now();
   const edited = tx.editMessage(message.id, input.text, mentionsOf(tx, input.chatId, input.text), now);
   announce(tx, input.chatId, members, { type: 'chat.message.edited', message: edited }, now, input.tokenId);
@@ -165,20 +162,18 @@ export function deleteMessage(tx: StoreTx, input: { chatId: string; userId: numb
 export function react(tx: StoreTx, input: { chatId: string; userId: number; tokenId?: number; messageId: number; emoji: string; add: boolean }): Message {
   const members = membersFor(tx, input.chatId, input.userId);
   refuseClosed(members);
-  const record = tx.message(input.chatId, input.messageId);
-  if (!record) throw notFound('message');
-  const { message } = record;
+  const message = tx.message(input.chatId, input.messageId);
+  if (!message) throw notFound('message');
   if (input.add && message.deleted) throw conflict('conflict', 'this message was deleted');
-  const mine = message.reactions?.some((r) => r.emoji === input.emoji && r.users.includes(tx.user(input.userId)!.username)) ?? false;
-  if (input.add === mine) return message;
-  if (input.add && tx.reactionCount(message.id, input.userId) >= LIMITS.reactionsPerUser) {
+  const username = tx.user(input.userId)!.username;
+  const already = message.reactions?.some((r) => r.emoji === input.emoji && r.users.includes(username)) ?? false;
+  if (input.add && !already && tx.reactionCount(message.id, input.userId) >= LIMITS.reactionsPerUser) {
     throw conflict('conflict', `at most ${LIMITS.reactionsPerUser} different reactions of yours on one message`);
   }
   const now = Date.now();
-  if (input.add) tx.addReaction(message.id, input.userId, input.emoji, now);
-  else tx.removeReaction(message.id, input.userId, input.emoji);
-  const after = tx.message(input.chatId, input.messageId)!.message;
-  const username = tx.user(input.userId)!.username;
+  const changed = input.add ? tx.addReaction(message.id, input.userId, input.emoji, now) : tx.removeReaction(message.id, input.userId, input.emoji);
+  if (!changed) return message;
+  const after = tx.message(input.chatId, input.messageId)!;
   announce(
     tx,
     input.chatId,

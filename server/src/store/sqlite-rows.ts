@@ -9,7 +9,7 @@ import { unique } from './errors.js';
 import type { SessionCache } from './session-cache.js';
 import type { SqliteCallStore } from './sqlite-calls.js';
 import { iso, toMessage, toUser, type Engine, type Row } from './sqlite-engine.js';
-import type { ChatRecord, MemberStatus, MessageRecord, NewMessage, StoreTx } from './store.js';
+import type { ChatRecord, MemberStatus, NewMessage, StoreTx } from './store.js';
 
 export class SqliteRows implements StoreTx {
   /** Statements the main store's reads share (their modes are set once). */
@@ -167,9 +167,9 @@ export class SqliteRows implements StoreTx {
     return messages;
   }
 
-  message(chatId: string, messageId: number): MessageRecord | undefined {
+  message(chatId: string, messageId: number) {
     const row = this.q.message.get(messageId, chatId) as Row | undefined;
-    return row && { message: this.withReactions([row])[0]!, fromUserId: row.from_user_id };
+    return row && this.withReactions([row])[0]!;
   }
 
   clientIdUsed(chatId: string, clientId: string) {

@@ -65,12 +65,6 @@ export interface NewMessage {
   mentions?: string[];
 }
 
-/** A message with its author's id (null for the server's own lines and removed users). */
-export interface MessageRecord {
-  message: Message;
-  fromUserId: number | null;
-}
-
 /** An event in the log: `json` is the full protocol event, cursor included. */
 export interface StoredEvent {
   seq: number;
@@ -119,7 +113,7 @@ export interface StoreTx {
   /** Unique per (chat, sender, client id): StoreError 'unique' for a repeat. */
   insertMessage(input: NewMessage): Message;
   /** A message of this chat by its id, reactions included. */
-  message(chatId: string, messageId: number): MessageRecord | undefined;
+  message(chatId: string, messageId: number): Message | undefined;
   /** Whether anyone's message in this chat has this client id. */
   clientIdUsed(chatId: string, clientId: string): boolean;
   /** New text (and its mentions, [] for none); answers the message as stored. */

@@ -8,3 +8,4 @@ export * from './topics.js';
 export * from './identity.js';
 export * from './people.js';
 export * from './notify-policy.js';
+export * from './chat-lifecycle.js';

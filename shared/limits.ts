@@ -16,6 +16,10 @@ export const LIMITS = {
   historyPageMax: 200,
   eventsPage: 500,
   userSearchResults: 50,
+  /** Longest reaction (UTF-16 units): one emoji, or a few joined (a family, a flag). */
+  reactionChars: 32,
+  /** Most different emoji one user may put on one message. */
+  reactionsPerUser: 20,
 } as const;
 
 export const TIMINGS = {
@@ -25,4 +29,6 @@ export const TIMINGS = {
   pollWaitMax: 55,
   /** Longest announced interval between polls of an interval-polling client, seconds. */
   pollIntervalMax: 3600,
+  /** A user's typing notices in one chat are relayed at most this often (ms); more are dropped. */
+  typingRelayMs: 2000,
 } as const;

@@ -96,15 +96,48 @@ export const PresenceRequest = z.strictObject({ state: PresenceState });
 export const PresenceResponse = z.strictObject({ state: PresenceState, effective: PresenceState });
 
 // ---------- chats ----------
+/** One emoji on a message and who chose it, in the order they did. */
+export const Reaction = z.strictObject({ emoji: z.string(), users: z.array(z.string()) });
+export type Reaction = z.infer<typeof Reaction>;
+export const Message = z.strictObject({
+  id: z.number().int(),
+  chatId: z.string(),
+  clientId: z.string(),
+  from: z.string(),
+  text: z.string(),
+  sentAt: Timestamp,
+  /** Set on the line the server appends when a call in this chat ended; text is the plain-English fallback. */
+  call: MessageCall.optional(),
+  /** When its author last changed the text (absent: never edited). */
+  editedAt: Timestamp.optional(),
+  /** Deleted by its author: the place is kept, the text is '' and reactions and mentions are gone. */
+  deleted: z.literal(true).optional(),
+  /** Who reacted with what, each emoji once, in the order first used (absent: none). */
+  reactions: z.array(Reaction).optional(),
+  /** Members of the chat named as `@username` in the text (absent: none). */
+  mentions: z.array(z.string()).optional(),
+});
+export type Message = z.infer<typeof Message>;
 export const ChatState = z.enum(['pending', 'active', 'closed']);
 export const MemberStatus = z.enum(['invited', 'accepted', 'declined', 'left']);
-export const ChatMember = z.strictObject({ username: z.string(), displayName: z.string(), status: MemberStatus, avatarUrl: AvatarUrl });
+export const ChatMember = z.strictObject({
+  username: z.string(),
+  displayName: z.string(),
+  status: MemberStatus,
+  avatarUrl: AvatarUrl,
+  /** In GET /chats: the id of the last message this member has read (0: none yet). */
+  readUpTo: z.number().int().optional(),
+});
 export const Chat = z.strictObject({
   id: z.string(),
   state: ChatState,
   createdBy: z.string(),
   createdAt: Timestamp,
   members: z.array(ChatMember),
+  /** In GET /chats: messages from others after the user's read mark (deleted ones not counted). */
+  unread: z.number().int().optional(),
+  /** In GET /chats: the newest message, for the list and a request card's preview. */
+  lastMessage: Message.optional(),
   /** For the caller, in their chat list: whether they muted it, and until when (absent: until unmuted). */
   muted: z.boolean().optional(),
   mutedUntil: Timestamp.optional(),
@@ -117,17 +150,6 @@ export const ChatResponse = z.strictObject({ chat: Chat });
 export const ChatsResponse = z.strictObject({ chats: z.array(Chat) });
 export const ChatParams = z.strictObject({ id: ChatId });
 
-export const Message = z.strictObject({
-  id: z.number().int(),
-  chatId: z.string(),
-  clientId: z.string(),
-  from: z.string(),
-  text: z.string(),
-  sentAt: Timestamp,
-  /** Set on the line the server appends when a call in this chat ended; text is the plain-English fallback. */
-  call: MessageCall.optional(),
-});
-export type Message = z.infer<typeof Message>;
 export const MessageParams = z.strictObject({ id: ChatId, clientId: ClientId });
 export const SendMessageRequest = z.strictObject({
   text: z
@@ -163,6 +185,31 @@ export const ChatMemberEvent = <T extends 'chat.accepted' | 'chat.declined' | 'c
 export const ContactsChangedEvent = z.strictObject({ ...base, type: z.literal('contacts.changed') });
 export const ChatClosedEvent = z.strictObject({ ...base, type: z.literal('chat.closed'), chat: Chat });
 export const ChatMessageEvent = z.strictObject({ ...base, type: z.literal('chat.message'), message: Message });
+/*
+ * The message lifecycle (shared/chat-lifecycle.ts has the requests). chat.message, its edits,
+ * deletions and reactions go to the chat's topic and, while someone is still invited, to each
+ * invitee's own topic too (they listen to the chat only once they accept). Apply them by id.
+ */
+export const ChatMessageEditedEvent = z.strictObject({ ...base, type: z.literal('chat.message.edited'), message: Message });
+export const ChatMessageDeletedEvent = z.strictObject({ ...base, type: z.literal('chat.message.deleted'), chatId: z.string(), id: z.number().int() });
+/** A reaction added or taken back; `reactions` is the message's whole list after it. */
+export const ChatReactionEvent = z.strictObject({
+  ...base,
+  type: z.literal('chat.reaction'),
+  chatId: z.string(),
+  messageId: z.number().int(),
+  username: z.string(),
+  emoji: z.string(),
+  added: z.boolean(),
+  reactions: z.array(Reaction),
+});
+/** A member's read mark moved forward (to the chat's members, the reader's other devices included). */
+export const ChatReadEvent = z.strictObject({ ...base, type: z.literal('chat.read'), chatId: z.string(), username: z.string(), upTo: z.number().int() });
+/**
+ * Someone is typing. Never stored: handed only to polls held at that moment, with the cursor the
+ * answer carries anyway (it moves nothing); a poll not held then misses it, as it may.
+ */
+export const ChatTypingEvent = z.strictObject({ ...base, type: z.literal('chat.typing'), chatId: z.string(), username: z.string() });
 /** A ticker item, flat: {channel, text, url, ...}. */
 export const TickerItemEvent = z.strictObject({ ...base, ...TickerItem.shape, type: z.literal('ticker.item') });
 export const MediaItemEvent = z.strictObject({ ...base, type: z.literal('media.item'), item: MediaItem });
@@ -204,6 +251,11 @@ export const Event = z.discriminatedUnion('type', [
   ChatClosedEvent,
   ContactsChangedEvent,
   ChatMessageEvent,
+  ChatMessageEditedEvent,
+  ChatMessageDeletedEvent,
+  ChatReactionEvent,
+  ChatReadEvent,
+  ChatTypingEvent,
   TickerItemEvent,
   MediaItemEvent,
   NoticeEvent,

@@ -383,20 +383,21 @@ describe('the API client module: sessions, events, presence, the outbox', () => 
     const bob = await member('bob');
     await startReady(alice.c);
     await startReady(bob.c);
-    const requested = new Promise<any>((resolve) => bob.c.on('chat.request', resolve));
-    const chat = await alice.c.createChat([bob.username]);
+    const requested = new Promise<any>((resolve) => alice.c.on('chat.request', resolve));
+    const chat = await bob.c.createChat([alice.username]);
     await requested;
 
-    // Not active yet: 409 chat_not_active.
+    // Invited, not accepted yet: 403 forbidden (since issue 16 a pending chat takes its creator's
+    // messages, not an invitee's).
     const early = alice.c.send(chat.id, 'too early');
     await eventually(() => alice.c.outbox()[0]?.state === 'failed', 5000, 'failed');
     const failed = alice.c.outbox()[0]!;
-    expect(failed.error).toBe('chat_not_active');
+    expect(failed.error).toBe('forbidden');
     expect(failed.errorMessage).toEqual(expect.any(String));
     // Failed entries are kept across restarts too.
     expect(JSON.parse(alice.storage.getItem(`portico.outbox.${alice.username}`)!)[0].state).toBe('failed');
 
-    await bob.c.accept(chat.id);
+    await alice.c.accept(chat.id);
     const blank = alice.c.send(chat.id, '   ');
     const fine = alice.c.send(chat.id, 'after the blank one');
     await eventually(() => alice.c.outbox().every((e) => e.state !== 'sending'), 5000, 'settled');

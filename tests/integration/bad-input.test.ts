@@ -67,12 +67,15 @@ describe('bad input', () => {
   afterAll(() => server.destroy());
 
   /** Path values and a valid body for each JSON-body route; the URLs name existing things. */
-  const PATH_VALUES = () => ({ username: 'bi-victim', contact: 'bi-bob', name: 'bi-group', id: chatId, clientId: 'bad-input-1', seqOrMember: '0', token: 'no-token', sha256: '0'.repeat(64), file: 'latest.yml', installId: '00000000-0000-4000-8000-000000000001' });
+  const PATH_VALUES = () => ({ username: 'bi-victim', contact: 'bi-bob', name: 'bi-group', id: chatId, clientId: 'bad-input-1', messageId: '1', seqOrMember: '0', token: 'no-token', sha256: '0'.repeat(64), file: 'latest.yml', installId: '00000000-0000-4000-8000-000000000001' });
   const VALID_BODIES: Record<string, unknown> = {
     'post /api/v1/login': { username: 'bi-victim', password: PASSWORD },
     'put /api/v1/presence': { state: 'busy' },
     'post /api/v1/chats': { invitees: ['bi-victim'] },
     'put /api/v1/chats/{id}/messages/{clientId}': { text: 'must never be stored' },
+    'patch /api/v1/chats/{id}/messages/{clientId}': { text: 'must never be stored' },
+    'put /api/v1/chats/{id}/messages/{messageId}/reactions': { emoji: '👍' },
+    'put /api/v1/chats/{id}/read': { upTo: 1 },
     'post /api/v1/admin/users': { username: 'bi-intruder', password: PASSWORD },
     'put /api/v1/admin/users/{username}/password': { password: 'changed by bad input' },
     'post /api/v1/admin/groups': { name: 'bi-other-group' },
@@ -400,6 +403,13 @@ describe('API description, health and metrics', () => {
     'put /api/v1/me/avatar',
     'delete /api/v1/me/avatar',
     'put /api/v1/chats/{id}/mute',
+    // the message lifecycle (issue 16)
+    'patch /api/v1/chats/{id}/messages/{clientId}',
+    'delete /api/v1/chats/{id}/messages/{clientId}',
+    'put /api/v1/chats/{id}/messages/{messageId}/reactions',
+    'delete /api/v1/chats/{id}/messages/{messageId}/reactions',
+    'put /api/v1/chats/{id}/read',
+    'post /api/v1/chats/{id}/typing',
     // served by hand, described in system/openapi.ts (issue 13)
     'get /healthz',
     'get /metrics',

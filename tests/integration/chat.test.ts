@@ -250,12 +250,12 @@ describe('messages', () => {
     }
   });
 
-  it('a message to a pending chat is 409 chat_not_active', async () => {
+  it('a message to a pending chat is stored (201): the creator may write before acceptance (issue 16)', async () => {
     const [alice, bob] = await users('alice', 'bob');
     const chat = await createChat(alice, bob);
     const res = await alice.put(`/api/v1/chats/${chat.id}/messages/early`, { text: 'too soon' });
-    expect(res.status).toBe(409);
-    expect(res.body.error.code).toBe('chat_not_active');
+    expect(res.status).toBe(201);
+    expect(res.body.message.text).toBe('too soon');
   });
 
   it('history pages back 50 at a time, oldest first within a page, with nothing missing or doubled', async () => {
@@ -385,7 +385,7 @@ describe('messages', () => {
 });
 
 describe('who may do what', () => {
-  it('someone outside the chat gets 403; unknown chats 404; malformed ids 400; a pending invitee cannot read', async () => {
+  it('someone outside the chat gets 403; unknown chats 404; malformed ids 400; a pending invitee may read', async () => {
     const [alice, bob, mallory] = await users('alice', 'bob', 'mallory');
     const chatId = await activeChat(alice, bob);
     expect((await alice.put(`/api/v1/chats/${chatId}/messages/secret`, { text: 'secret' })).status).toBe(201);
@@ -433,13 +433,13 @@ describe('who may do what', () => {
       expect(res.body.error.code).toBe('invalid_request');
     }
 
-    // A pending invitee may see the chat but not read its history.
+    // A pending invitee may see the chat and (issue 16) read what was said while it is pending.
     const [carol] = await users('carol');
     const pending = await createChat(alice, carol);
     expect((await carol.get(`/api/v1/chats/${pending.id}`)).status).toBe(200);
     const early = await carol.get(`/api/v1/chats/${pending.id}/messages`);
-    expect(early.status).toBe(403);
-    expect(early.body.error.code).toBe('forbidden');
+    expect(early.status).toBe(200);
+    expect(early.body.messages).toEqual([]);
   });
 
   it('without a token every chat endpoint is 401', async () => {

@@ -136,7 +136,8 @@ describe('POST with X-HTTP-Method-Override', () => {
       );
       // Bad overrides on the message path: refused on both ways, nothing stored.
       expectError(await overridden(alice, 'GET', path(`${clientId}-bad`, query), { text: 'x' }), 400, 'invalid_method_override', clientId);
-      expectError(await overridden(alice, 'PATCH', path(`${clientId}-bad`, query), { text: 'x' }), 405, 'invalid_request', clientId);
+      // PATCH is the edit since issue 16: a client id never sent is 404 through the override too.
+      expectError(await overridden(alice, 'PATCH', path(`${clientId}-bad`, query), { text: 'x' }), 404, 'not_found', clientId);
       expectError(await alice.request('PUT', path(`${clientId}-bad`, query), { text: 'x' }, { headers: { [OVERRIDE]: 'PUT' } }), 400, 'invalid_method_override', clientId);
     }
     const history = await bob.get(`/api/v1/chats/${chat}/messages`);

@@ -55,14 +55,23 @@ describe('authorization', () => {
       ['POST', `/api/v1/chats/${chatId}/decline`, {}],
       ['POST', `/api/v1/chats/${chatId}/leave`, {}],
       ['PUT', `/api/v1/chats/${chatId}/mute`, { muted: true }], // a mute is for one's own chats (issue 17)
+      // the message lifecycle (issue 16)
+      ['PATCH', `/api/v1/chats/${chatId}/messages/secret-1`, { text: 'rewritten' }],
+      ['DELETE', `/api/v1/chats/${chatId}/messages/secret-1`],
+      ['PUT', `/api/v1/chats/${chatId}/messages/1/reactions`, { emoji: '👍' }],
+      ['DELETE', `/api/v1/chats/${chatId}/messages/1/reactions?emoji=%F0%9F%91%8D`],
+      ['PUT', `/api/v1/chats/${chatId}/read`, { upTo: 1 }],
+      ['POST', `/api/v1/chats/${chatId}/typing`],
     ];
     for (const [method, path, body] of attempts) refused('chats', await mallory.request(method, path, body), `mallory ${method} ${path}`);
     // Not listed either.
     expect((await mallory.get('/api/v1/chats')).body.chats).toEqual([]);
-    // An invitee who has not accepted may not read or write yet; one who declined may not either.
+    // An invitee who has not accepted may read what the creator wrote meanwhile (issue 16) but not
+    // write yet; one who declined may do neither.
     const pending = await createChat(alice, mallory);
-    expect((await alice.put(`/api/v1/chats/${pending.id}/messages/p-1`, { text: 'before you accept' })).status).toBeGreaterThanOrEqual(400);
-    refused('chats', await mallory.get(`/api/v1/chats/${pending.id}/messages`), 'pending invitee reads');
+    expect((await alice.put(`/api/v1/chats/${pending.id}/messages/p-1`, { text: 'before you accept' })).status).toBe(201);
+    expect((await mallory.get(`/api/v1/chats/${pending.id}/messages`)).body.messages.map((m: any) => m.text)).toEqual(['before you accept']);
+    refused('chats', await mallory.put(`/api/v1/chats/${pending.id}/messages/m-1`, { text: 'before accepting' }), 'pending invitee writes');
     expect((await mallory.post(`/api/v1/chats/${pending.id}/decline`)).status).toBe(200);
     refused('chats', await mallory.get(`/api/v1/chats/${pending.id}/messages`), 'decliner reads', [401, 403, 404, 409]);
     refused('chats', await mallory.put(`/api/v1/chats/${pending.id}/messages/m-2`, { text: 'after declining' }), 'decliner writes', [401, 403, 404, 409]);

@@ -1,12 +1,19 @@
+import { z } from 'zod';
 import {
+  ChatMessageParams,
   ChatParams,
   ChatResponse,
   ChatsResponse,
   CreateChatRequest,
+  EditMessageRequest,
   HistoryQuery,
   HistoryResponse,
   MessageParams,
   MessageResponse,
+  ReactionQuery,
+  ReactionRequest,
+  ReadRequest,
+  ReadResponse,
   SendMessageRequest,
 } from '../../../shared/index.js';
 import type { Services } from '../context.js';
@@ -16,8 +23,11 @@ import { ChatService } from './service.js';
 /** Sending a message: a lane route (the event lane, events/lane.ts, answers well-formed sends itself). */
 export const MESSAGE_ROUTE = '/api/v1/chats/:id/messages/:clientId';
 
-export function chatRoutes({ store, subscriptions }: Services) {
-  const chats = new ChatService(store, subscriptions);
+/** A message by the server's id: its reactions. */
+const REACTIONS_ROUTE = '/api/v1/chats/:id/messages/:messageId/reactions';
+
+export function chatRoutes({ store, subscriptions, hub }: Services) {
+  const chats = new ChatService(store, subscriptions, hub);
   const membership = (verb: 'accept' | 'decline' | 'leave', summary: string) =>
     route({
       method: 'post',
@@ -32,25 +42,53 @@ export function chatRoutes({ store, subscriptions }: Services) {
       },
     });
 
+  /** Adding (PUT, emoji in the body) and taking back (DELETE, emoji in the query) a reaction. */
+  const reaction = <B extends typeof ReactionRequest | undefined, Q extends typeof ReactionQuery | undefined>(
+    method: 'put' | 'delete',
+    summary: string,
+    body: B,
+    query: Q,
+  ) =>
+    route({
+      method,
+      path: REACTIONS_ROUTE,
+      tag: 'chat',
+      summary,
+      access: 'user',
+      params: ChatMessageParams,
+      body,
+      query,
+      response: MessageResponse,
+      errors: [403, 409],
+      async handler(input) {
+        const { emoji } = (input.body ?? input.query) as { emoji: string };
+        return { message: await chats.react(input.session, input.params.id, input.params.messageId, emoji, method === 'put') };
+      },
+    });
+
   return [
     route({
       method: 'post',
       path: '/api/v1/chats',
       tag: 'chat',
-      summary: 'Send a chat request to one or more people (a group chat when several)',
+      summary:
+        'Send a chat request to one or more people (a group chat when several); 200 with the existing chat when asking one person you already have an active 1:1 chat with',
       access: 'user',
       body: CreateChatRequest,
       response: ChatResponse,
       status: 201,
-      async handler({ body, session: { user } }) {
-        return { chat: await chats.request(user, body.invitees) };
+      otherStatuses: [200],
+      async handler({ body, session: { user } }, ctx) {
+        const { chat, created } = await chats.request(user, body.invitees);
+        if (!created) ctx.state.status = 200;
+        return { chat };
       },
     }),
     route({
       method: 'get',
       path: '/api/v1/chats',
       tag: 'chat',
-      summary: 'Chats I take part in or am invited to, newest first',
+      summary: 'Chats I take part in or am invited to, newest first, with my unread count, the last message and every member\'s read mark',
       access: 'user',
       response: ChatsResponse,
       async handler({ session: { user } }) {
@@ -102,7 +140,7 @@ export function chatRoutes({ store, subscriptions }: Services) {
       method: 'get',
       path: '/api/v1/chats/:id/messages',
       tag: 'chat',
-      summary: 'History, a page at a time, oldest first within a page; pass `before` to go back',
+      summary: 'History (also for those invited), a page at a time, oldest first within a page; pass `before` to go back',
       access: 'user',
       params: ChatParams,
       query: HistoryQuery,
@@ -113,6 +151,65 @@ export function chatRoutes({ store, subscriptions }: Services) {
         if (messages.length <= query.limit) return { messages };
         const page = messages.slice(1);
         return { messages: page, before: page[0]!.id };
+      },
+    }),
+    route({
+      method: 'patch',
+      path: MESSAGE_ROUTE,
+      tag: 'chat',
+      summary:
+        'Edit your own message (by your client id): new text, mentions recomputed, `editedAt` set; 403 when the message with this client id is another member\'s',
+      access: 'user',
+      params: MessageParams,
+      body: EditMessageRequest,
+      response: MessageResponse,
+      errors: [403, 409],
+      async handler({ params, body, session }) {
+        return { message: await chats.edit(session, params.id, params.clientId, body.text) };
+      },
+    }),
+    route({
+      method: 'delete',
+      path: MESSAGE_ROUTE,
+      tag: 'chat',
+      summary: 'Delete your own message (by your client id): history keeps its place with `deleted: true`, no text; a repeat changes nothing',
+      access: 'user',
+      params: MessageParams,
+      response: MessageResponse,
+      errors: [403, 409],
+      async handler({ params, session }) {
+        return { message: await chats.delete(session, params.id, params.clientId) };
+      },
+    }),
+    reaction('put', 'React to a message (by its server id) with an emoji; a repeat changes nothing', ReactionRequest, undefined),
+    reaction('delete', 'Take back your reaction `emoji` from a message; taking back one you have not made changes nothing', undefined, ReactionQuery),
+    route({
+      method: 'put',
+      path: '/api/v1/chats/:id/read',
+      tag: 'chat',
+      summary: 'Mark the chat read up to a message of it (the mark never moves back); the others get chat.read',
+      access: 'user',
+      params: ChatParams,
+      body: ReadRequest,
+      response: ReadResponse,
+      errors: [403],
+      async handler({ params, body, session }) {
+        return await chats.read(session, params.id, body.upTo);
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/api/v1/chats/:id/typing',
+      tag: 'chat',
+      summary: 'Say you are typing: the others\' held polls get chat.typing (not stored; at most one relayed per 2 s per user and chat)',
+      access: 'user',
+      params: ChatParams,
+      response: z.null(),
+      status: 204,
+      errors: [403, 409],
+      async handler({ params, session: { user } }) {
+        await chats.typing(user, params.id);
+        return undefined;
       },
     }),
   ];

@@ -3,9 +3,21 @@
  * the chat's state machine, and the events each change announces. Each runs inside one write,
  * so the check and the change it allows commit together.
  */
-import { chatStateOf, topicOf, type Chat, type Message } from '../../../shared/index.js';
-import { AppError, conflict, notFound } from '../errors.js';
+import { chatStateOf, LIMITS, mentionsIn, topicOf, type Chat, type EventDraft, type Message } from '../../../shared/index.js';
+import { AppError, conflict, forbidden, notFound } from '../errors.js';
 import type { MemberStatus, StoreTx } from '../store/store.js';
+
+type Members = Array<[userId: number, status: MemberStatus]>;
+
+/**
+ * A chat request: a 1:1 request to someone the creator already has an active 1:1 chat with
+ * answers that chat (`created` false) instead of a second one; otherwise a new chat.
+ */
+export function requestChat(tx: StoreTx, creatorId: number, inviteeIds: number[]): { chat: Chat; created: boolean } {
+  const existing = inviteeIds.length === 1 ? tx.activeOneToOne(creatorId, inviteeIds[0]!) : undefined;
+  if (existing) return { chat: tx.chat(existing)!.chat, created: false };
+  return { chat: createChat(tx, creatorId, inviteeIds), created: true };
+}
 
 /** A new chat: the creator takes part, the invitees are asked (chat.request on their own topic). */
 export function createChat(tx: StoreTx, creatorId: number, inviteeIds: number[]): Chat {
@@ -51,9 +63,42 @@ export function leaveAllChats(tx: StoreTx, userId: number) {
 }
 
 /**
- * Stores a message once per (chat, sender, clientId); a repeat returns the stored one. Only
- * members taking part may send, and only while the chat is active. `fromTokenId`: the sending
- * session, whose own poll is not woken for it (StoredEvent.origin).
+ * Announces a change to a chat's messages: on the chat's topic, and on the own topic of each
+ * member still invited (they listen to the chat only once they accept, yet see its messages
+ * with the request). `origin`: the session whose answer already says it (StoredEvent.origin).
+ */
+function announce(tx: StoreTx, chatId: string, members: Members, draft: EventDraft, now: number, origin?: number) {
+  tx.append(topicOf.chat(chatId), draft, now, origin);
+  for (const [userId, status] of members) if (status === 'invited') tx.append(topicOf.user(userId), draft, now);
+}
+
+/** The chat's members; 404 for an unknown chat, 403 unless the user has one of `allowed`. */
+function membersFor(tx: StoreTx, chatId: string, userId: number, allowed: MemberStatus[] = ['accepted']): Members {
+  const members = tx.memberStatuses(chatId);
+  if (members.length === 0 && !tx.chatExists(chatId)) throw notFound('chat');
+  const status = members.find(([id]) => id === userId)?.[1];
+  if (status === undefined || !allowed.includes(status)) throw forbidden('you are not a member of this chat');
+  return members;
+}
+
+/** Messages stay refused in a chat that has ended. */
+function refuseClosed(members: Members) {
+  if (chatStateOf(members.map(([, status]) => status)) === 'closed') throw conflict('chat_not_active', 'this chat has ended');
+}
+
+/** The members (invited or taking part) a text names as `@username`. */
+function mentionsOf(tx: StoreTx, chatId: string, text: string): string[] {
+  if (!text.includes('@')) return []; // the usual message: no member lookup
+  const members = tx.chat(chatId)!.chat.members.filter((m) => m.status === 'invited' || m.status === 'accepted');
+  return mentionsIn(text, members.map((m) => m.username));
+}
+
+/**
+ * Stores a message once per (chat, sender, clientId); a repeat returns the stored one (also once
+ * it was edited or deleted since: that repeat is a late retry). Only members taking part may
+ * send; while the chat is pending (nobody else has accepted yet) the message is kept and the
+ * invitees see it; once the chat has ended, nothing more. `fromTokenId`: the sending session,
+ * whose own poll is not woken for it (StoredEvent.origin).
  */
 export function putMessage(
   tx: StoreTx,
@@ -61,17 +106,98 @@ export function putMessage(
 ): { message: Message; created: boolean } {
   const existing = tx.messageByClientId(input.chatId, input.fromUserId, input.clientId);
   if (existing) {
-    if (existing.text !== input.text) throw conflict('idempotency_conflict', 'this client id was already used for a different message');
+    if (existing.text !== input.text && !existing.editedAt && !existing.deleted) {
+      throw conflict('idempotency_conflict', 'this client id was already used for a different message');
+    }
     return { message: existing, created: false };
   }
-  const members = tx.memberStatuses(input.chatId);
-  if (members.length === 0 && !tx.chatExists(input.chatId)) throw notFound('chat');
-  if (members.find(([id]) => id === input.fromUserId)?.[1] !== 'accepted') throw new AppError(403, 'forbidden', 'you are not a member of this chat');
-  const state = chatStateOf(members.map(([, status]) => status));
-  if (state !== 'active') throw conflict('chat_not_active', state === 'closed' ? 'this chat has ended' : 'nobody has accepted this chat yet');
+  const members = membersFor(tx, input.chatId, input.fromUserId);
+  refuseClosed(members);
   const sender = tx.user(input.fromUserId)!;
   const now = Date.now();
-  const message = tx.insertMessage({ chatId: input.chatId, fromUserId: input.fromUserId, fromUsername: sender.username, clientId: input.clientId, text: input.text, sentAt: now });
-  tx.append(topicOf.chat(input.chatId), { type: 'chat.message', message }, now, input.fromTokenId);
+  const mentions = mentionsOf(tx, input.chatId, input.text);
+  const message = tx.insertMessage({ chatId: input.chatId, fromUserId: input.fromUserId, fromUsername: sender.username, clientId: input.clientId, text: input.text, sentAt: now, mentions });
+  announce(tx, input.chatId, members, { type: 'chat.message', message }, now, input.fromTokenId);
   return { message, created: true };
+}
+
+/**
+ * The caller's own message with this client id, in a chat they take part in that has not ended.
+ * 404: no such chat, or nobody's message has this client id in it; 403: the caller is not
+ * taking part, or the message with this client id is someone else's (only its author may
+ * change it; another author's message is never touched).
+ */
+function ownMessage(tx: StoreTx, chatId: string, userId: number, clientId: string) {
+  const members = membersFor(tx, chatId, userId);
+  const message = tx.messageByClientId(chatId, userId, clientId);
+  if (!message) {
+    if (tx.clientIdUsed(chatId, clientId)) throw forbidden('only its author can change a message');
+    throw notFound('message');
+  }
+  refuseClosed(members);
+  return { members, message };
+}
+
+/** New text for the caller's own message (mentions recomputed); chat.message.edited when it changed. */
+export function editMessage(tx: StoreTx, input: { chatId: string; userId: number; tokenId?: number; clientId: string; text: string }): Message {
+  const { members, message } = ownMessage(tx, input.chatId, input.userId, input.clientId);
+  if (message.deleted) throw conflict('conflict', 'this message was deleted');
+  if (message.text === input.text) return tx.message(input.chatId, message.id)!;
+  const now = Date.now();
+  const edited = tx.editMessage(message.id, input.text, mentionsOf(tx, input.chatId, input.text), now);
+  announce(tx, input.chatId, members, { type: 'chat.message.edited', message: edited }, now, input.tokenId);
+  return edited;
+}
+
+/** Deletes the caller's own message, keeping its place; chat.message.deleted once (a repeat changes nothing). */
+export function deleteMessage(tx: StoreTx, input: { chatId: string; userId: number; tokenId?: number; clientId: string }): Message {
+  const { members, message } = ownMessage(tx, input.chatId, input.userId, input.clientId);
+  if (message.deleted) return message;
+  const deleted = tx.markMessageDeleted(message.id);
+  announce(tx, input.chatId, members, { type: 'chat.message.deleted', chatId: input.chatId, id: message.id }, Date.now(), input.tokenId);
+  return deleted;
+}
+
+/** Adds or takes back the caller's reaction; chat.reaction when that changed anything (a repeat does not). */
+export function react(tx: StoreTx, input: { chatId: string; userId: number; tokenId?: number; messageId: number; emoji: string; add: boolean }): Message {
+  const members = membersFor(tx, input.chatId, input.userId);
+  refuseClosed(members);
+  const message = tx.message(input.chatId, input.messageId);
+  if (!message) throw notFound('message');
+  if (input.add && message.deleted) throw conflict('conflict', 'this message was deleted');
+  const username = tx.user(input.userId)!.username;
+  const already = message.reactions?.some((r) => r.emoji === input.emoji && r.users.includes(username)) ?? false;
+  if (input.add && !already && tx.reactionCount(message.id, input.userId) >= LIMITS.reactionsPerUser) {
+    throw conflict('conflict', `at most ${LIMITS.reactionsPerUser} different reactions of yours on one message`);
+  }
+  const now = Date.now();
+  const changed = input.add ? tx.addReaction(message.id, input.userId, input.emoji, now) : tx.removeReaction(message.id, input.userId, input.emoji);
+  if (!changed) return message;
+  const after = tx.message(input.chatId, input.messageId)!;
+  announce(
+    tx,
+    input.chatId,
+    members,
+    { type: 'chat.reaction', chatId: input.chatId, messageId: message.id, username, emoji: input.emoji, added: input.add, reactions: after.reactions ?? [] },
+    now,
+    input.tokenId,
+  );
+  return after;
+}
+
+/**
+ * Moves the caller's read mark up to a message of this chat (never back); chat.read to the
+ * chat's members when it moved. Invitees may mark too (they can read a pending chat).
+ */
+export function markRead(tx: StoreTx, input: { chatId: string; userId: number; tokenId?: number; upTo: number }) {
+  membersFor(tx, input.chatId, input.userId, ['accepted', 'invited']);
+  if (!tx.message(input.chatId, input.upTo)) throw notFound('message');
+  const before = tx.readUpTo(input.chatId, input.userId);
+  const upTo = Math.max(before, input.upTo);
+  if (upTo > before) {
+    tx.setReadUpTo(input.chatId, input.userId, upTo);
+    const username = tx.user(input.userId)!.username;
+    tx.append(topicOf.chat(input.chatId), { type: 'chat.read', chatId: input.chatId, username, upTo }, Date.now(), input.tokenId);
+  }
+  return { chatId: input.chatId, upTo, unread: tx.unreadCount(input.chatId, input.userId, upTo) };
 }

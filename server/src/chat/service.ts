@@ -1,17 +1,24 @@
 /** Chat requests, membership and messages, with the subscription bookkeeping they imply. */
-import type { Chat } from '../../../shared/index.js';
-import { AppError, forbidden, notFound } from '../errors.js';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
+import { chatStateOf, TIMINGS, topicOf, type Chat } from '../../../shared/index.js';
+import { AppError, conflict, forbidden, notFound } from '../errors.js';
+import type { EventHub } from '../events/hub.js';
 import type { Subscriptions } from '../events/subscriptions.js';
 import type { ChatRecord, SessionRecord, Store, UserRecord } from '../store/store.js';
-import { createChat, moveMember, putMessage } from './rules.js';
+import { deleteMessage, editMessage, markRead, moveMember, putMessage, react, requestChat } from './rules.js';
 
 export class ChatService {
+  /** One typing notice relayed per user and chat per TIMINGS.typingRelayMs; the rest are dropped. */
+  private readonly typingRelays = new RateLimiterMemory({ points: 1, duration: TIMINGS.typingRelayMs / 1000 });
+
   constructor(
     private readonly store: Store,
     private readonly subscriptions: Subscriptions,
+    private readonly hub: EventHub,
   ) {}
 
-  async request(creator: UserRecord, inviteeNames: string[]): Promise<Chat> {
+  /** A new chat, or (`created` false) the active 1:1 chat the creator already has with the one invitee. */
+  async request(creator: UserRecord, inviteeNames: string[]): Promise<{ chat: Chat; created: boolean }> {
     const names = [...new Map(inviteeNames.map((n) => [n.toLowerCase(), n])).values()];
     const invitees: UserRecord[] = [];
     for (const name of names) {
@@ -20,9 +27,9 @@ export class ChatService {
       if (user.id === creator.id) throw new AppError(400, 'invalid_request', 'invitees: you cannot invite yourself');
       invitees.push(user);
     }
-    const chat = await this.store.write((tx) => createChat(tx, creator.id, invitees.map((u) => u.id)));
-    this.subscriptionsChanged(creator.id);
-    return chat;
+    const result = await this.store.write((tx) => requestChat(tx, creator.id, invitees.map((u) => u.id)));
+    if (result.created) this.subscriptionsChanged(creator.id);
+    return result;
   }
 
   async accept(user: UserRecord, chatId: string) {
@@ -49,16 +56,51 @@ export class ChatService {
     return record;
   }
 
-  /** History is for those taking part. */
+  /** History is for those taking part, and for those invited (they see what was said while the chat was pending). */
   async history(user: UserRecord, chatId: string, before: number | undefined, limit: number) {
     const record = await this.view(user, chatId);
-    if (record.memberStatus.get(user.id) !== 'accepted') throw forbidden('only members taking part in the chat can read it');
+    const status = record.memberStatus.get(user.id);
+    if (status !== 'accepted' && status !== 'invited') throw forbidden('only members taking part in the chat can read it');
     return this.store.messages(chatId, before, limit);
   }
 
   /** The sending session's own poll is not woken for the message (see StoredEvent.origin). */
   send({ user, tokenId }: SessionRecord, chatId: string, clientId: string, text: string) {
     return this.store.write((tx) => putMessage(tx, { chatId, fromUserId: user.id, fromTokenId: tokenId, clientId, text }));
+  }
+
+  edit({ user, tokenId }: SessionRecord, chatId: string, clientId: string, text: string) {
+    return this.store.write((tx) => editMessage(tx, { chatId, userId: user.id, tokenId, clientId, text }));
+  }
+
+  delete({ user, tokenId }: SessionRecord, chatId: string, clientId: string) {
+    return this.store.write((tx) => deleteMessage(tx, { chatId, userId: user.id, tokenId, clientId }));
+  }
+
+  react({ user, tokenId }: SessionRecord, chatId: string, messageId: number, emoji: string, add: boolean) {
+    return this.store.write((tx) => react(tx, { chatId, userId: user.id, tokenId, messageId, emoji, add }));
+  }
+
+  read({ user, tokenId }: SessionRecord, chatId: string, upTo: number) {
+    return this.store.write((tx) => markRead(tx, { chatId, userId: user.id, tokenId, upTo }));
+  }
+
+  /**
+   * Tells the others taking part that the user is typing: chat.typing, handed only to the polls
+   * held right now and never stored (it is stale in seconds; the log would grow by every key
+   * press). Relayed at most once per TIMINGS.typingRelayMs per user and chat; more are dropped.
+   */
+  async typing(user: UserRecord, chatId: string) {
+    const record = await this.view(user, chatId);
+    if (record.memberStatus.get(user.id) !== 'accepted') throw forbidden('you are not taking part in this chat');
+    if (chatStateOf(record.memberStatus.values()) === 'closed') throw conflict('chat_not_active', 'this chat has ended');
+    try {
+      await this.typingRelays.consume(`${user.id}:${chatId}`);
+    } catch {
+      return; // relayed moments ago
+    }
+    const body = JSON.stringify({ type: 'chat.typing', at: new Date().toISOString(), chatId, username: user.username });
+    this.hub.signal(topicOf.chat(chatId), body, user.id);
   }
 
   /** The user now takes part in other chats: their held poll re-polls with the new topics. */

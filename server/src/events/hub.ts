@@ -127,6 +127,24 @@ export class EventHub {
     }
   }
 
+  /**
+   * Hands an event that is never stored (typing) to the polls held on this topic right now,
+   * except those of `exceptUserId`. It carries the cursor its answer carries anyway (that of
+   * the last event before it, or the poll's own), so it moves no cursor and leaves the log's
+   * bookkeeping (lastOfTopic) alone. `body`: the event's JSON without its cursor.
+   */
+  signal(topic: string, body: string, exceptUserId: number) {
+    const set = this.byTopic.get(topic);
+    if (!set) return;
+    for (const waiter of set) {
+      if (waiter.userId === exceptUserId) continue;
+      const seq = waiter.pending.length > 0 ? waiter.pending[waiter.pending.length - 1]!.seq : waiter.after;
+      waiter.pending.push({ seq, topic, json: `{"cursor":"${seq}",${body.slice(1)}` });
+      this.due.add(waiter);
+    }
+    this.scheduleWake();
+  }
+
   /** Answers the user's held polls now (their topics changed: they re-poll with the new ones). */
   wakeUser(userId: number) {
     const mine = this.byUser.get(userId);

@@ -192,4 +192,18 @@ export const MIGRATIONS: string[] = [
     PRIMARY KEY (user_id, chat_id)
   ) WITHOUT ROWID;
   `,
+  // 8: the message lifecycle (issue 16): edits, deletions, mentions, reactions, read marks
+  `
+  ALTER TABLE messages ADD COLUMN edited_at INTEGER;
+  ALTER TABLE messages ADD COLUMN deleted INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE messages ADD COLUMN mentions TEXT; -- JSON array of usernames, NULL when none
+  CREATE TABLE message_reactions (
+    message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    emoji TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (message_id, user_id, emoji)
+  ) WITHOUT ROWID;
+  ALTER TABLE chat_members ADD COLUMN read_up_to INTEGER NOT NULL DEFAULT 0; -- a message id; only grows
+  `,
 ];

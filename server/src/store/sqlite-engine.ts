@@ -44,5 +44,8 @@ export function toUser(r: Row): UserRecord {
 export function toMessage(r: Row): Message {
   const message: Message = { id: r.id, chatId: r.chat_id, clientId: r.client_id, from: r.from_username, text: r.text, sentAt: iso(r.sent_at) };
   if (r.call) message.call = JSON.parse(r.call); // the line recording a call that ended
+  if (r.edited_at) message.editedAt = iso(r.edited_at);
+  if (r.deleted) message.deleted = true;
+  if (r.mentions) message.mentions = JSON.parse(r.mentions);
   return message;
 }

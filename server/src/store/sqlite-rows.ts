@@ -3,13 +3,13 @@
  * one at a time inside the group commit. The main store's reads use the same operations.
  */
 import type Database from 'better-sqlite3';
-import { avatarPath, chatStateOf, type EventDraft, type MessageCall, type PresenceState } from '../../../shared/index.js';
+import { avatarPath, chatStateOf, type EventDraft, type Message, type MessageCall, type PresenceState, type Reaction } from '../../../shared/index.js';
 import { randomUUID } from 'node:crypto';
 import { unique } from './errors.js';
 import type { SessionCache } from './session-cache.js';
 import type { SqliteCallStore } from './sqlite-calls.js';
 import { iso, toMessage, toUser, type Engine, type Row } from './sqlite-engine.js';
-import type { ChatRecord, GroupRecord, MemberStatus, NewUser, ProfileChange, StoreTx } from './store.js';
+import type { ChatRecord, GroupRecord, MemberStatus, NewMessage, NewUser, ProfileChange, StoreTx } from './store.js';
 
 export class SqliteRows implements StoreTx {
   /** Statements the main store's reads share (their modes are set once). */
@@ -36,7 +36,15 @@ export class SqliteRows implements StoreTx {
       setMemberStatus: p('UPDATE chat_members SET status = ? WHERE chat_id = ? AND user_id = ?'),
       messageByClientId: p('SELECT * FROM messages WHERE chat_id = ? AND from_user_id = ? AND client_id = ?'),
       insertMessage: p(
-        'INSERT INTO messages (chat_id, from_user_id, from_username, client_id, text, sent_at, call) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *',
+        'INSERT INTO messages (chat_id, from_user_id, from_username, client_id, text, sent_at, call, mentions) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *',
+      ),
+      message: p('SELECT * FROM messages WHERE id = ? AND chat_id = ?'),
+      // Reactions of many messages at once (a history page): emoji in order of first use, users in order.
+      reactions: p(
+        `SELECT r.message_id, r.emoji, json_group_array(u.username ORDER BY r.at, r.user_id) AS users
+         FROM message_reactions r JOIN users u ON u.id = r.user_id
+         WHERE r.message_id IN (SELECT value FROM json_each(?))
+         GROUP BY r.message_id, r.emoji ORDER BY r.message_id, min(r.at), r.emoji`,
       ),
       contactIds: p(`
         SELECT contact_id AS id FROM contacts WHERE user_id = @me
@@ -188,11 +196,95 @@ export class SqliteRows implements StoreTx {
     return row && toMessage(row);
   }
 
-  insertMessage(m: { chatId: string; fromUserId: number | null; fromUsername: string; clientId: string; text: string; sentAt: number; call?: MessageCall }) {
+  insertMessage(m: NewMessage) {
     const row = unique('this message', () =>
-      this.q.insertMessage.get(m.chatId, m.fromUserId, m.fromUsername, m.clientId, m.text, m.sentAt, m.call ? JSON.stringify(m.call) : null),
+      this.q.insertMessage.get(
+        m.chatId,
+        m.fromUserId,
+        m.fromUsername,
+        m.clientId,
+        m.text,
+        m.sentAt,
+        m.call ? JSON.stringify(m.call) : null,
+        m.mentions?.length ? JSON.stringify(m.mentions) : null,
+      ),
     ) as Row;
     return toMessage(row);
+  }
+
+  /** Rows to messages with their reactions (one query for the lot). */
+  withReactions(rows: Row[]): Message[] {
+    const messages = rows.map(toMessage);
+    if (messages.length === 0) return messages;
+    const byId = new Map(messages.map((m) => [m.id, m]));
+    for (const r of this.q.reactions.all(JSON.stringify(messages.map((m) => m.id))) as Row[]) {
+      (byId.get(r.message_id)!.reactions ??= []).push({ emoji: r.emoji, users: JSON.parse(r.users) });
+    }
+    return messages;
+  }
+
+  message(chatId: string, messageId: number) {
+    const row = this.q.message.get(messageId, chatId) as Row | undefined;
+    return row && this.withReactions([row])[0]!;
+  }
+
+  clientIdUsed(chatId: string, clientId: string) {
+    return this.e.prepare('SELECT 1 FROM messages WHERE chat_id = ? AND client_id = ? LIMIT 1').get(chatId, clientId) !== undefined;
+  }
+
+  editMessage(messageId: number, text: string, mentions: string[], editedAt: number) {
+    const row = this.e
+      .prepare('UPDATE messages SET text = ?, mentions = ?, edited_at = ? WHERE id = ? RETURNING *')
+      .get(text, mentions.length ? JSON.stringify(mentions) : null, editedAt, messageId) as Row;
+    return this.withReactions([row])[0]!;
+  }
+
+  markMessageDeleted(messageId: number) {
+    this.e.prepare('DELETE FROM message_reactions WHERE message_id = ?').run(messageId);
+    return toMessage(this.e.prepare("UPDATE messages SET deleted = 1, text = '', mentions = NULL WHERE id = ? RETURNING *").get(messageId) as Row);
+  }
+
+  addReaction(messageId: number, userId: number, emoji: string, at: number) {
+    return this.e.prepare('INSERT INTO message_reactions (message_id, user_id, emoji, at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING').run(messageId, userId, emoji, at).changes > 0;
+  }
+
+  removeReaction(messageId: number, userId: number, emoji: string) {
+    return this.e.prepare('DELETE FROM message_reactions WHERE message_id = ? AND user_id = ? AND emoji = ?').run(messageId, userId, emoji).changes > 0;
+  }
+
+  reactionCount(messageId: number, userId: number) {
+    return this.e.prepare('SELECT count(*) FROM message_reactions WHERE message_id = ? AND user_id = ?').pluck().get(messageId, userId) as number;
+  }
+
+  reactions(messageId: number): Reaction[] {
+    return (this.q.reactions.all(JSON.stringify([messageId])) as Row[]).map((r) => ({ emoji: r.emoji, users: JSON.parse(r.users) }));
+  }
+
+  readUpTo(chatId: string, userId: number) {
+    return (this.e.prepare('SELECT read_up_to FROM chat_members WHERE chat_id = ? AND user_id = ?').pluck().get(chatId, userId) as number | undefined) ?? 0;
+  }
+
+  setReadUpTo(chatId: string, userId: number, upTo: number) {
+    this.e.prepare('UPDATE chat_members SET read_up_to = max(read_up_to, ?) WHERE chat_id = ? AND user_id = ?').run(upTo, chatId, userId);
+  }
+
+  unreadCount(chatId: string, userId: number, after: number) {
+    return this.e
+      .prepare('SELECT count(*) FROM messages WHERE chat_id = ? AND id > ? AND deleted = 0 AND from_user_id IS NOT ?')
+      .pluck()
+      .get(chatId, after, userId) as number;
+  }
+
+  activeOneToOne(userId: number, otherId: number) {
+    return this.e
+      .prepare(
+        `SELECT a.chat_id FROM chat_members a JOIN chat_members b ON b.chat_id = a.chat_id
+         WHERE a.user_id = ? AND b.user_id = ? AND a.status = 'accepted' AND b.status = 'accepted'
+           AND (SELECT count(*) FROM chat_members m WHERE m.chat_id = a.chat_id) = 2
+         ORDER BY a.chat_id LIMIT 1`,
+      )
+      .pluck()
+      .get(userId, otherId) as string | undefined;
   }
 
   // ---------------------------------------------------------------- contacts and groups

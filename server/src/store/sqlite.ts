@@ -26,7 +26,7 @@ import { SessionCache } from './session-cache.js';
 import { statementCache, type Prepare } from './statements.js';
 import { SqlitePortalStore } from './sqlite-portal.js';
 import { SqliteTerminalStore } from './sqlite-terminals.js';
-import { iso, toMessage, toUser, type Engine, type Row } from './sqlite-engine.js';
+import { iso, toUser, type Engine, type Row } from './sqlite-engine.js';
 import { SqliteRows } from './sqlite-rows.js';
 import type { ContactRecord, GroupRecord, NewUser, SessionRecord, StoredEvent, Store, StoreTx, Subscriptions } from './store.js';
 
@@ -460,7 +460,20 @@ export class SqliteStore implements Store {
         `SELECT m.chat_id FROM chat_members m JOIN chats c ON c.id = m.chat_id
          WHERE m.user_id = ? AND m.status IN ('invited', 'accepted') ORDER BY c.created_at DESC, c.rowid DESC`,
       ).pluck().all(userId) as string[];
-      return ids.map((id) => this.rows.chat(id)!.chat);
+      const members = this.prepare('SELECT u.username, m.read_up_to FROM chat_members m JOIN users u ON u.id = m.user_id WHERE m.chat_id = ?');
+      const last = this.prepare('SELECT * FROM messages WHERE chat_id = ? ORDER BY id DESC LIMIT 1');
+      return ids.map((id) => {
+        const { chat } = this.rows.chat(id)!;
+        const marks = new Map((members.all(id) as Row[]).map((r) => [r.username as string, r.read_up_to as number]));
+        const lastRow = last.get(id) as Row | undefined;
+        const mine = this.rows.readUpTo(id, userId);
+        return {
+          ...chat,
+          members: chat.members.map((m) => ({ ...m, readUpTo: marks.get(m.username) ?? 0 })),
+          unread: this.rows.unreadCount(id, userId, mine),
+          ...(lastRow ? { lastMessage: this.rows.withReactions([lastRow])[0]! } : {}),
+        };
+      });
     });
   }
 
@@ -475,7 +488,7 @@ export class SqliteStore implements Store {
     return this.read(() => {
       const rows = this.prepare('SELECT * FROM messages WHERE chat_id = ? AND id < ? ORDER BY id DESC LIMIT ?')
         .all(chatId, before ?? Number.MAX_SAFE_INTEGER, limit) as Row[];
-      return rows.reverse().map(toMessage);
+      return this.rows.withReactions(rows.reverse());
     });
   }
 

@@ -7,7 +7,7 @@
  * registered with `onCommit` learn of appended events only after they are durable. The store
  * raises only StoreError (errors.ts): not found, unique conflict.
  */
-import type { Chat, EventDraft, Message, MessageCall, PresenceState } from '../../../shared/index.js';
+import type { Chat, EventDraft, Message, MessageCall, PresenceState, Reaction } from '../../../shared/index.js';
 import type { CallRows, CallStore } from './calls.js';
 import type { PortalStore } from './portal.js';
 import type { TerminalStore } from './terminals.js';
@@ -92,6 +92,18 @@ export interface ChatRecord {
   memberStatus: Map<number, MemberStatus>;
 }
 
+/** A message to store: `fromUserId` null for the server's own lines (a call that ended). */
+export interface NewMessage {
+  chatId: string;
+  fromUserId: number | null;
+  fromUsername: string;
+  clientId: string;
+  text: string;
+  sentAt: number;
+  call?: MessageCall;
+  mentions?: string[];
+}
+
 /** An event in the log: `json` is the full protocol event, cursor included. */
 export interface StoredEvent {
   seq: number;
@@ -150,7 +162,27 @@ export interface StoreTx {
   chatIdsOf(userId: number, statuses: MemberStatus[]): string[];
   messageByClientId(chatId: string, fromUserId: number, clientId: string): Message | undefined;
   /** Unique per (chat, sender, client id): StoreError 'unique' for a repeat. */
-  insertMessage(input: { chatId: string; fromUserId: number | null; fromUsername: string; clientId: string; text: string; sentAt: number; call?: MessageCall }): Message;
+  insertMessage(input: NewMessage): Message;
+  /** A message of this chat by its id, reactions included. */
+  message(chatId: string, messageId: number): Message | undefined;
+  /** Whether anyone's message in this chat has this client id. */
+  clientIdUsed(chatId: string, clientId: string): boolean;
+  /** New text (and its mentions, [] for none); answers the message as stored. */
+  editMessage(messageId: number, text: string, mentions: string[], editedAt: number): Message;
+  /** Keeps the row as a place: no text, mentions or reactions. */
+  markMessageDeleted(messageId: number): Message;
+  /** Each answers whether a row changed. */
+  addReaction(messageId: number, userId: number, emoji: string, at: number): boolean;
+  removeReaction(messageId: number, userId: number, emoji: string): boolean;
+  /** Different emoji this user has on this message. */
+  reactionCount(messageId: number, userId: number): number;
+  reactions(messageId: number): Reaction[];
+  readUpTo(chatId: string, userId: number): number;
+  setReadUpTo(chatId: string, userId: number, upTo: number): void;
+  /** Messages not deleted, after `after`, not from this user. */
+  unreadCount(chatId: string, userId: number, after: number): number;
+  /** An active chat of exactly these two users, both taking part. */
+  activeOneToOne(userId: number, otherId: number): string | undefined;
 
   readonly calls: CallRows;
 
@@ -217,9 +249,11 @@ export interface Store {
 
   // chats
   chatById(chatId: string): Promise<ChatRecord | undefined>;
+  /** With each chat's `unread`, `lastMessage` and members' `readUpTo`. */
   chatsOf(userId: number): Promise<Chat[]>;
   /** The user's chat mutes that have not run out: chat id -> until (ms) or null (until unmuted). */
   chatMutes(userId: number, now: number): Promise<Map<string, number | null>>;
+  /** Reactions included. */
   messages(chatId: string, before: number | undefined, limit: number): Promise<Message[]>;
 
   // event log

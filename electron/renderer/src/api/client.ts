@@ -298,6 +298,30 @@ export class PorticoClient {
   leave(id: string): Promise<T.Chat> {
     return this.transport.call(E.leave, [id]);
   }
+  /** Edits your own message (by its client id); arrives to the others as chat.message.edited. */
+  editMessage(chatId: string, clientId: string, text: string): Promise<T.Message> {
+    return this.transport.call(E.editMessage, [chatId, clientId, text]);
+  }
+  /** Deletes your own message (by its client id): its place stays, `deleted: true`, no text. */
+  deleteMessage(chatId: string, clientId: string): Promise<T.Message> {
+    return this.transport.call(E.deleteMessage, [chatId, clientId]);
+  }
+  /** Reacts to a message (by its server id); answers the message with its reactions. */
+  react(chatId: string, messageId: number, emoji: string): Promise<T.Message> {
+    return this.transport.call(E.react, [chatId, messageId, emoji]);
+  }
+  /** Takes back your reaction. */
+  unreact(chatId: string, messageId: number, emoji: string): Promise<T.Message> {
+    return this.transport.call(E.unreact, [chatId, messageId, emoji]);
+  }
+  /** Marks the chat read up to this message (the mark never moves back); answers the mark and what is still unread. */
+  markRead(chatId: string, upTo: number): Promise<T.ReadState> {
+    return this.transport.call(E.markRead, [chatId, upTo]);
+  }
+  /** Tells the others you are typing (chat.typing to their held polls); the server relays one per 2 s. */
+  typing(chatId: string): Promise<void> {
+    return this.transport.call(E.typing, [chatId]);
+  }
   /** A page of history, oldest first; pass the answer's `before` for the page before it. */
   history(chatId: string, before?: number, limit?: number): Promise<T.History> {
     return this.transport.call(E.history, [chatId, before, limit]);

@@ -7,6 +7,7 @@
 import type { z } from 'zod';
 import type * as C from '../../../../shared/calls.js';
 import type * as M from '../../../../shared/people.js';
+import type * as L from '../../../../shared/chat-lifecycle.js';
 import type * as P from '../../../../shared/portal.js';
 import type * as S from '../../../../shared/schemas.js';
 import { ApiError } from './errors.js';
@@ -111,6 +112,37 @@ export const ENDPOINTS = table({
   accept: { method: 'POST', path: (id: string) => `/api/v1/chats/${enc(id)}/accept`, body: () => ({}), pick: (a: Answer<typeof S.ChatResponse>) => a.chat },
   decline: { method: 'POST', path: (id: string) => `/api/v1/chats/${enc(id)}/decline`, body: () => ({}), pick: (a: Answer<typeof S.ChatResponse>) => a.chat },
   leave: { method: 'POST', path: (id: string) => `/api/v1/chats/${enc(id)}/leave`, body: () => ({}), pick: (a: Answer<typeof S.ChatResponse>) => a.chat },
+
+  // ---------- the message lifecycle (issue 16) ----------
+  editMessage: {
+    method: 'PATCH',
+    path: (chatId: string, clientId: string, _text: string) => `/api/v1/chats/${enc(chatId)}/messages/${enc(clientId)}`,
+    body: (_chatId: string, _clientId: string, text: string) => ({ text }),
+    pick: (a: Answer<typeof S.MessageResponse>) => a.message,
+  },
+  deleteMessage: {
+    method: 'DELETE',
+    path: (chatId: string, clientId: string) => `/api/v1/chats/${enc(chatId)}/messages/${enc(clientId)}`,
+    pick: (a: Answer<typeof L.DeleteMessageResponse>) => a.message,
+  },
+  react: {
+    method: 'PUT',
+    path: (chatId: string, messageId: number, _emoji: string) => `/api/v1/chats/${enc(chatId)}/messages/${messageId}/reactions`,
+    body: (_chatId: string, _messageId: number, emoji: string) => ({ emoji }),
+    pick: (a: Answer<typeof S.MessageResponse>) => a.message,
+  },
+  unreact: {
+    method: 'DELETE',
+    path: (chatId: string, messageId: number, emoji: string) => withQuery(`/api/v1/chats/${enc(chatId)}/messages/${messageId}/reactions`, [['emoji', emoji]]),
+    pick: (a: Answer<typeof S.MessageResponse>) => a.message,
+  },
+  markRead: {
+    method: 'PUT',
+    path: (chatId: string, _upTo: number) => `/api/v1/chats/${enc(chatId)}/read`,
+    body: (_chatId: string, upTo: number) => ({ upTo }),
+    pick: (a: Answer<typeof L.ReadResponse>) => a,
+  },
+  typing: { method: 'POST', path: (chatId: string) => `/api/v1/chats/${enc(chatId)}/typing`, body: () => ({}), pick: nothing as (a: Ignored) => void },
 
   // ---------- the portal ----------
   ticker: { method: 'GET', path: () => '/api/v1/ticker', pick: (a: Answer<typeof P.TickerResponse>) => a },

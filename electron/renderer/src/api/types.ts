@@ -2,6 +2,7 @@
 import type { z } from 'zod';
 import type * as C from '../../../../shared/calls.js';
 import type * as M from '../../../../shared/people.js';
+import type * as L from '../../../../shared/chat-lifecycle.js';
 import type * as P from '../../../../shared/portal.js';
 import type * as S from '../../../../shared/schemas.js';
 import type { OutboxEntry } from './outbox.js';
@@ -21,6 +22,10 @@ export type ChatMute = M.ChatMute;
 export type Contact = S.Contact;
 export type Chat = S.Chat;
 export type Message = S.Message;
+/** One emoji on a message and who chose it. */
+export type Reaction = S.Reaction;
+/** A chat's read mark after PUT /read, and what is still unread. */
+export type ReadState = z.infer<typeof L.ReadResponse>;
 export type PresenceState = S.PresenceState;
 /** What an installed client reports with its login: install id, version, platform. */
 export type LoginClientInfo = S.ClientInfo;

@@ -28,6 +28,8 @@ export const ErrorCode = z.enum([
   'callee_busy',
   /** X-HTTP-Method-Override on something other than a POST, or with a value other than PUT, PATCH, DELETE. */
   'invalid_method_override',
+  /** A message names a file id that is not a file of its chat (unknown, or another chat's). */
+  'unknown_file',
   'internal_error',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;

@@ -5,3 +5,5 @@ export * from './chat.js';
 export * from './portal.js';
 export * from './calls.js';
 export * from './topics.js';
+export * from './chat-files.js';
+export * from './search.js';

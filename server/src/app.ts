@@ -14,7 +14,9 @@ import { koaProxyOptions, trustedProxies } from './auth/client-address.js';
 import { authRoutes } from './auth/routes.js';
 import { callRoutes } from './calls/routes.js';
 import { relayRoutes } from './calls/relay-routes.js';
+import { chatFileRoutes, chatFileServing } from './chat/file-routes.js';
 import { chatRoutes } from './chat/routes.js';
+import { searchRoutes } from './chat/search.js';
 import { contactRoutes } from './contacts/routes.js';
 import type { Services } from './context.js';
 import { eventLane, type Lane } from './events/lane.js';
@@ -47,6 +49,8 @@ export function buildApp(services: Services): Lane {
     ...contactRoutes(services),
     ...presenceRoutes(services),
     ...chatRoutes(services),
+    ...chatFileRoutes(services),
+    ...searchRoutes(services),
     ...callRoutes(services),
     ...relayRoutes(services),
     ...eventRoutes(services),
@@ -83,6 +87,7 @@ export function buildApp(services: Services): Lane {
   mount(router, routes, { authenticate, providers: services.providers });
   systemRoutes(router, { routes, version: VERSION, registry: metrics.registry, authenticate });
   mediaServing(router, services);
+  chatFileServing(router, services, authenticate);
   updatesServing(router, services);
   panelServing(router);
   app.use(router.routes());

@@ -16,8 +16,8 @@ import { ChatService } from './service.js';
 /** Sending a message: a lane route (the event lane, events/lane.ts, answers well-formed sends itself). */
 export const MESSAGE_ROUTE = '/api/v1/chats/:id/messages/:clientId';
 
-export function chatRoutes({ store, subscriptions }: Services) {
-  const chats = new ChatService(store, subscriptions);
+export function chatRoutes({ store, subscriptions, secret }: Services) {
+  const chats = new ChatService(store, subscriptions, secret);
   const membership = (verb: 'accept' | 'decline' | 'leave', summary: string) =>
     route({
       method: 'post',
@@ -76,7 +76,8 @@ export function chatRoutes({ store, subscriptions }: Services) {
       method: 'put',
       path: MESSAGE_ROUTE,
       tag: 'chat',
-      summary: 'Send a message; the client-made id makes retries safe (201 when stored, 200 when it already was)',
+      summary:
+        'Send a message: text, files (ids of files uploaded to this chat) or both; the client-made id makes retries safe (201 when stored, 200 when it already was; 409 when it was used for another text or other files)',
       access: 'user',
       params: MessageParams,
       body: SendMessageRequest,
@@ -85,7 +86,7 @@ export function chatRoutes({ store, subscriptions }: Services) {
       otherStatuses: [200],
       // Each message is one such request: the event lane serves it outside Koa.
       async lane({ params, body, session }, _res, answer) {
-        const { message, created } = await chats.send(session, params.id, params.clientId, body.text);
+        const { message, created } = await chats.send(session, params.id, params.clientId, body);
         answer(JSON.stringify({ message }), created ? 201 : 200);
       },
     }),

@@ -6,6 +6,7 @@
 import { chatStateOf, topicOf, type Chat, type Message } from '../../../shared/index.js';
 import { AppError, conflict, notFound } from '../errors.js';
 import type { MemberStatus, StoreTx } from '../store/store.js';
+import { checkAttachable, sameFiles } from './file-rules.js';
 
 /** A new chat: the creator takes part, the invitees are asked (chat.request on their own topic). */
 export function createChat(tx: StoreTx, creatorId: number, inviteeIds: number[]): Chat {
@@ -51,27 +52,34 @@ export function leaveAllChats(tx: StoreTx, userId: number) {
 }
 
 /**
- * Stores a message once per (chat, sender, clientId); a repeat returns the stored one. Only
- * members taking part may send, and only while the chat is active. `fromTokenId`: the sending
- * session, whose own poll is not woken for it (StoredEvent.origin).
+ * Stores a message once per (chat, sender, clientId); a repeat (same text, same files) returns
+ * the stored one. Only members taking part may send, and only while the chat is active; `files`
+ * must be files of this chat. `fromTokenId`: the sending session, whose own poll is not woken for
+ * it (StoredEvent.origin). `present`: the message as answered and announced (signed file paths).
  */
 export function putMessage(
   tx: StoreTx,
-  input: { chatId: string; fromUserId: number; fromTokenId?: number; clientId: string; text: string },
+  input: { chatId: string; fromUserId: number; fromTokenId?: number; clientId: string; text: string; files?: string[] },
+  present: (message: Message) => Message = (m) => m,
 ): { message: Message; created: boolean } {
   const existing = tx.messageByClientId(input.chatId, input.fromUserId, input.clientId);
   if (existing) {
-    if (existing.text !== input.text) throw conflict('idempotency_conflict', 'this client id was already used for a different message');
-    return { message: existing, created: false };
+    if (existing.text !== input.text || !sameFiles(existing.files?.map((f) => f.id), input.files)) {
+      throw conflict('idempotency_conflict', 'this client id was already used for a different message');
+    }
+    return { message: present(existing), created: false };
   }
   const members = tx.memberStatuses(input.chatId);
   if (members.length === 0 && !tx.chatExists(input.chatId)) throw notFound('chat');
   if (members.find(([id]) => id === input.fromUserId)?.[1] !== 'accepted') throw new AppError(403, 'forbidden', 'you are not a member of this chat');
   const state = chatStateOf(members.map(([, status]) => status));
   if (state !== 'active') throw conflict('chat_not_active', state === 'closed' ? 'this chat has ended' : 'nobody has accepted this chat yet');
+  if (input.files?.length) checkAttachable(tx, input.chatId, input.files);
   const sender = tx.user(input.fromUserId)!;
   const now = Date.now();
-  const message = tx.insertMessage({ chatId: input.chatId, fromUserId: input.fromUserId, fromUsername: sender.username, clientId: input.clientId, text: input.text, sentAt: now });
+  const message = present(
+    tx.insertMessage({ chatId: input.chatId, fromUserId: input.fromUserId, fromUsername: sender.username, clientId: input.clientId, text: input.text, sentAt: now, files: input.files }),
+  );
   tx.append(topicOf.chat(input.chatId), { type: 'chat.message', message }, now, input.fromTokenId);
   return { message, created: true };
 }

@@ -1,15 +1,21 @@
 /** Chat requests, membership and messages, with the subscription bookkeeping they imply. */
-import type { Chat } from '../../../shared/index.js';
+import type { Chat, Message } from '../../../shared/index.js';
 import { AppError, forbidden, notFound } from '../errors.js';
 import type { Subscriptions } from '../events/subscriptions.js';
+import type { ServerSecret } from '../secrets.js';
 import type { ChatRecord, SessionRecord, Store, UserRecord } from '../store/store.js';
+import { signFiles } from './files.js';
 import { createChat, moveMember, putMessage } from './rules.js';
 
 export class ChatService {
   constructor(
     private readonly store: Store,
     private readonly subscriptions: Subscriptions,
+    private readonly secret: ServerSecret,
   ) {}
+
+  /** The message as answered: its files with fresh signed paths. */
+  readonly present = (message: Message): Message => signFiles(this.secret, message);
 
   async request(creator: UserRecord, inviteeNames: string[]): Promise<Chat> {
     const names = [...new Map(inviteeNames.map((n) => [n.toLowerCase(), n])).values()];
@@ -53,12 +59,13 @@ export class ChatService {
   async history(user: UserRecord, chatId: string, before: number | undefined, limit: number) {
     const record = await this.view(user, chatId);
     if (record.memberStatus.get(user.id) !== 'accepted') throw forbidden('only members taking part in the chat can read it');
-    return this.store.messages(chatId, before, limit);
+    return (await this.store.messages(chatId, before, limit)).map(this.present);
   }
 
   /** The sending session's own poll is not woken for the message (see StoredEvent.origin). */
-  send({ user, tokenId }: SessionRecord, chatId: string, clientId: string, text: string) {
-    return this.store.write((tx) => putMessage(tx, { chatId, fromUserId: user.id, fromTokenId: tokenId, clientId, text }));
+  send({ user, tokenId }: SessionRecord, chatId: string, clientId: string, body: { text?: string; files?: string[] }) {
+    const { text = '', files } = body;
+    return this.store.write((tx) => putMessage(tx, { chatId, fromUserId: user.id, fromTokenId: tokenId, clientId, text, files }, this.present));
   }
 
   /** The user now takes part in other chats: their held poll re-polls with the new topics. */

@@ -8,8 +8,23 @@ import { randomUUID } from 'node:crypto';
 import { unique } from './errors.js';
 import type { SessionCache } from './session-cache.js';
 import type { SqliteCallStore } from './sqlite-calls.js';
-import { iso, toMessage, toUser, type Engine, type Row } from './sqlite-engine.js';
-import type { ChatRecord, MemberStatus, StoreTx } from './store.js';
+import { iso, MESSAGE_FILES, toMessage, toUser, type Engine, type Row } from './sqlite-engine.js';
+import type { ChatFileRecord, ChatRecord, MemberStatus, StoreTx } from './store.js';
+
+export function toChatFile(r: Row): ChatFileRecord {
+  const file: ChatFileRecord = {
+    id: r.id,
+    chatId: r.chat_id,
+    uploaderId: r.uploader_id,
+    name: r.name,
+    size: r.size,
+    contentType: r.content_type,
+    sha256: r.sha256,
+    createdAt: r.created_at,
+  };
+  if (r.thumb_sha256) file.thumbSha256 = r.thumb_sha256;
+  return file;
+}
 
 export class SqliteRows implements StoreTx {
   /** Statements the main store's reads share (their modes are set once). */
@@ -34,7 +49,8 @@ export class SqliteRows implements StoreTx {
       // A message needs only the members' statuses (who may send, whether the chat is active).
       memberStatuses: p('SELECT user_id, status FROM chat_members WHERE chat_id = ?').raw(),
       setMemberStatus: p('UPDATE chat_members SET status = ? WHERE chat_id = ? AND user_id = ?'),
-      messageByClientId: p('SELECT * FROM messages WHERE chat_id = ? AND from_user_id = ? AND client_id = ?'),
+      messageByClientId: p(`SELECT m.*, ${MESSAGE_FILES} AS files FROM messages m WHERE chat_id = ? AND from_user_id = ? AND client_id = ?`),
+      messageById: p(`SELECT m.*, ${MESSAGE_FILES} AS files FROM messages m WHERE id = ?`),
       insertMessage: p(
         'INSERT INTO messages (chat_id, from_user_id, from_username, client_id, text, sent_at, call) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *',
       ),
@@ -132,11 +148,26 @@ export class SqliteRows implements StoreTx {
     return row && toMessage(row);
   }
 
-  insertMessage(m: { chatId: string; fromUserId: number | null; fromUsername: string; clientId: string; text: string; sentAt: number; call?: MessageCall }) {
+  insertMessage(m: { chatId: string; fromUserId: number | null; fromUsername: string; clientId: string; text: string; sentAt: number; call?: MessageCall; files?: string[] }) {
     const row = unique('this message', () =>
       this.q.insertMessage.get(m.chatId, m.fromUserId, m.fromUsername, m.clientId, m.text, m.sentAt, m.call ? JSON.stringify(m.call) : null),
     ) as Row;
-    return toMessage(row);
+    if (!m.files?.length) return toMessage(row);
+    const attach = this.e.prepare('INSERT INTO message_files (message_id, position, file_id) VALUES (?, ?, ?)');
+    m.files.forEach((fileId, i) => attach.run(row.id, i, fileId));
+    return toMessage(this.q.messageById.get(row.id) as Row);
+  }
+
+  insertChatFile(f: ChatFileRecord) {
+    unique('this file', () =>
+      this.e
+        .prepare('INSERT INTO chat_files (id, chat_id, uploader_id, name, size, content_type, sha256, thumb_sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(f.id, f.chatId, f.uploaderId, f.name, f.size, f.contentType, f.sha256, f.thumbSha256 ?? null, f.createdAt),
+    );
+  }
+
+  chatFiles(ids: string[]) {
+    return (this.e.prepare('SELECT * FROM chat_files WHERE id IN (SELECT value FROM json_each(?))').all(JSON.stringify(ids)) as Row[]).map(toChatFile);
   }
 
   // ---------------------------------------------------------------- contacts and groups

@@ -53,6 +53,29 @@ export interface ChatRecord {
   memberStatus: Map<number, MemberStatus>;
 }
 
+/** A file uploaded to a chat; its bytes (and its thumbnail's) are stored once per content, by SHA-256. */
+export interface ChatFileRecord {
+  id: string;
+  chatId: string;
+  uploaderId: number | null;
+  name: string;
+  size: number;
+  contentType: string;
+  sha256: string;
+  thumbSha256?: string;
+  createdAt: number;
+}
+
+/** A message search: every term must occur in the text (case-insensitive substrings, any script). */
+export interface MessageSearch {
+  terms: string[];
+  /** Only this chat (the caller has checked membership). */
+  chatId?: string;
+  /** Only messages with a smaller id. */
+  before?: number;
+  limit: number;
+}
+
 /** An event in the log: `json` is the full protocol event, cursor included. */
 export interface StoredEvent {
   seq: number;
@@ -98,8 +121,21 @@ export interface StoreTx {
   /** Chats where the user has one of these statuses. */
   chatIdsOf(userId: number, statuses: MemberStatus[]): string[];
   messageByClientId(chatId: string, fromUserId: number, clientId: string): Message | undefined;
-  /** Unique per (chat, sender, client id): StoreError 'unique' for a repeat. */
-  insertMessage(input: { chatId: string; fromUserId: number | null; fromUsername: string; clientId: string; text: string; sentAt: number; call?: MessageCall }): Message;
+  /** Unique per (chat, sender, client id): StoreError 'unique' for a repeat. `files`: ids of chat files, in order. */
+  insertMessage(input: {
+    chatId: string;
+    fromUserId: number | null;
+    fromUsername: string;
+    clientId: string;
+    text: string;
+    sentAt: number;
+    call?: MessageCall;
+    files?: string[];
+  }): Message;
+  /** A new chat file (StoreError 'unique' if the id is taken). */
+  insertChatFile(file: ChatFileRecord): void;
+  /** The files with these ids that exist, whatever their chat. */
+  chatFiles(ids: string[]): ChatFileRecord[];
 
   readonly calls: CallRows;
 
@@ -162,6 +198,14 @@ export interface Store {
   chatById(chatId: string): Promise<ChatRecord | undefined>;
   chatsOf(userId: number): Promise<Chat[]>;
   messages(chatId: string, before: number | undefined, limit: number): Promise<Message[]>;
+  /** Messages of the chats the user takes part in (accepted) that match, newest first. */
+  searchMessages(userId: number, search: MessageSearch): Promise<Message[]>;
+  chatFile(fileId: string): Promise<ChatFileRecord | undefined>;
+  /**
+   * Deletes the chat files no message refers to that were made before `unattachedBefore`;
+   * answers how many, and the contents (SHA-256s, thumbnails too) that the remaining files need.
+   */
+  sweepChatFiles(unattachedBefore: number): Promise<{ deleted: number; keep: Set<string> }>;
 
   // event log
   readEvents(topics: string[], after: number, limit: number): Promise<StoredEvent[]>;

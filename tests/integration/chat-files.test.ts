@@ -24,18 +24,18 @@ let png: Buffer;
 const sha = (b: Buffer | Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 /** Uploads raw bytes as the body. */
-function upload(client: Client, chatId: string, bytes: Buffer | Uint8Array, name?: string, contentType = 'application/octet-stream') {
+function upload(client: Client, chatId: string, bytes: Buffer, name?: string, contentType = 'application/octet-stream') {
   const query = name === undefined ? '' : `?name=${encodeURIComponent(name)}`;
   return send(`${server.url}/api/v1/chats/${chatId}/files${query}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${client.token}`, 'content-type': contentType },
-    body: bytes,
+    body: new Uint8Array(bytes),
   });
 }
 
-function uploadForm(client: Client, chatId: string, bytes: Buffer | Uint8Array, filename: string, type = 'application/octet-stream') {
+function uploadForm(client: Client, chatId: string, bytes: Buffer, filename: string, type = 'application/octet-stream') {
   const form = new FormData();
-  form.set('file', new Blob([bytes], { type }), filename);
+  form.set('file', new Blob([new Uint8Array(bytes)], { type }), filename);
   return send(`${server.url}/api/v1/chats/${chatId}/files`, { method: 'POST', headers: { authorization: `Bearer ${client.token}` }, body: form });
 }
 
@@ -110,7 +110,7 @@ describe('uploading', () => {
     const pending = await createChat(alice, carol, bob);
     expectError(await upload(bob, pending.id, png, 'x.png'), 404, 'not_found', 'invitee');
     expectError(await upload(alice, crypto.randomUUID(), png, 'x.png'), 404, 'not_found', 'unknown chat');
-    const anonymous = await send(`${server.url}/api/v1/chats/${chatAB}/files?name=x`, { method: 'POST', body: png });
+    const anonymous = await send(`${server.url}/api/v1/chats/${chatAB}/files?name=x`, { method: 'POST', body: new Uint8Array(png) });
     expectError(anonymous, 401, 'unauthorized', 'no token');
   });
 });

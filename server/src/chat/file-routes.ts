@@ -36,7 +36,7 @@ export function chatFileRoutes({ store, config }: Services) {
       params: ChatParams,
       query: ChatFileUploadQuery,
       rawBody: { types: ['application/octet-stream', 'multipart/form-data'], maxBytes, description: 'the file (any type)' },
-      errors: [404, 408, 429, 503],
+      errors: [404, 408, 429],
       response: ChatFileResponse,
       status: 201,
       async handler({ params, query, session: { user } }, ctx: Context) {

@@ -3,6 +3,8 @@ import type { z } from 'zod';
 import type * as C from '../../../../shared/calls.js';
 import type * as P from '../../../../shared/portal.js';
 import type * as S from '../../../../shared/schemas.js';
+import type * as F from '../../../../shared/chat-files.js';
+import type * as Q from '../../../../shared/search.js';
 import type { OutboxEntry } from './outbox.js';
 import type { ModeSetting, PollMode } from './policy.js';
 import type { StorageLike } from './storage.js';
@@ -12,6 +14,13 @@ export type Me = S.Me;
 export type Contact = S.Contact;
 export type Chat = S.Chat;
 export type Message = S.Message;
+/** A file uploaded to a chat (uploadFile's answer), to send with a message by its id. */
+export type ChatFile = F.ChatFile;
+/** A file as a message carries it: `url`, `thumbnailUrl` are signed paths (resolveUrl) an <img> or <video> loads for some hours. */
+export type MessageFile = F.MessageFile;
+/** Search hits, newest first, each with `highlights` (UTF-16 ranges to mark, as text); `before` for the next page. */
+export type SearchResults = z.infer<typeof Q.SearchResponse>;
+export type Highlight = Q.Highlight;
 export type PresenceState = S.PresenceState;
 /** What an installed client reports with its login: install id, version, platform. */
 export type LoginClientInfo = S.ClientInfo;

@@ -59,8 +59,6 @@ beforeAll(async () => {
   ops.push(
     { method: 'GET', path: '/media/{token}/{sha}' },
     { method: 'GET', path: '/games/{token}/{sha}/{file}' },
-    { method: 'GET', path: '/api/v1/chats/{id}/files/{fileId}' },
-    { method: 'GET', path: '/api/v1/chats/{id}/files/{fileId}/thumbnail' },
     { method: 'GET', path: '/updates/{file}' },
     { method: 'GET', path: '/app/{file}' },
     { method: 'GET', path: '/healthz' },

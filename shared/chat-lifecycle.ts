@@ -4,10 +4,15 @@
  */
 import { z } from 'zod';
 import { LIMITS } from './limits.js';
-import { ChatId, Message, SendMessageRequest } from './schemas.js';
+import { ChatId, Message } from './schemas.js';
 
-/** PATCH /chats/:id/messages/:clientId: the new text, as for sending. */
-export const EditMessageRequest = SendMessageRequest;
+/** PATCH /chats/:id/messages/:clientId: the new text (its files stay as sent). */
+export const EditMessageRequest = z.strictObject({
+  text: z
+    .string()
+    .max(LIMITS.messageChars)
+    .refine((t) => t.trim().length > 0, 'must not be empty'),
+});
 
 /** A message by the server's id (reactions). */
 export const ChatMessageParams = z.strictObject({

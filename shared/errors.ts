@@ -34,6 +34,8 @@ export const ErrorCode = z.enum([
   'directory_unavailable',
   /** A change Portico does not make to an account the directory or single sign-on keeps (its password). */
   'managed_by_directory',
+  /** A message names a file id that is not a file of its chat (unknown, or another chat's). */
+  'unknown_file',
   'internal_error',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;

@@ -9,3 +9,5 @@ export * from './identity.js';
 export * from './people.js';
 export * from './notify-policy.js';
 export * from './chat-lifecycle.js';
+export * from './chat-files.js';
+export * from './search.js';

@@ -9,6 +9,7 @@ import { ChartPoint, MediaItem, Notice, TickerItem } from './portal.js';
 import { Call, CallSignal, MessageCall } from './calls.js';
 import { UserSource } from './identity.js';
 import { ChatMute, UserStatus } from './people.js';
+import { ChatFileId, CHAT_FILE_LIMITS, MessageFile } from './chat-files.js';
 
 // ---------- building blocks ----------
 export const Username = z
@@ -116,6 +117,8 @@ export const Message = z.strictObject({
   reactions: z.array(Reaction).optional(),
   /** Members of the chat named as `@username` in the text (absent: none). */
   mentions: z.array(z.string()).optional(),
+  /** Files sent with the message, in the order given (absent when none). */
+  files: z.array(MessageFile).optional(),
 });
 export type Message = z.infer<typeof Message>;
 export const ChatState = z.enum(['pending', 'active', 'closed']);
@@ -151,12 +154,13 @@ export const ChatsResponse = z.strictObject({ chats: z.array(Chat) });
 export const ChatParams = z.strictObject({ id: ChatId });
 
 export const MessageParams = z.strictObject({ id: ChatId, clientId: ClientId });
-export const SendMessageRequest = z.strictObject({
-  text: z
-    .string()
-    .max(LIMITS.messageChars)
-    .refine((t) => t.trim().length > 0, 'must not be empty'),
-});
+export const SendMessageRequest = z
+  .strictObject({
+    text: z.string().max(LIMITS.messageChars).optional(),
+    /** Files uploaded to this chat (POST /api/v1/chats/:id/files), in order. */
+    files: z.array(ChatFileId).min(1).max(CHAT_FILE_LIMITS.filesPerMessage).optional(),
+  })
+  .refine((b) => (b.text ?? '').trim().length > 0 || (b.files?.length ?? 0) > 0, { message: 'must not be empty (send text, files or both)', path: ['text'] });
 export const MessageResponse = z.strictObject({ message: Message });
 export const HistoryQuery = z.strictObject({
   before: z.coerce.number().int().positive().optional(),

@@ -14,7 +14,9 @@ import { koaProxyOptions, trustedProxies } from './auth/client-address.js';
 import { authRoutes } from './auth/routes.js';
 import { callRoutes } from './calls/routes.js';
 import { relayRoutes } from './calls/relay-routes.js';
+import { chatFileRoutes, chatFileServing } from './chat/file-routes.js';
 import { chatRoutes } from './chat/routes.js';
+import { searchRoutes } from './chat/search.js';
 import { contactRoutes } from './contacts/routes.js';
 import type { Services } from './context.js';
 import { eventLane, type Lane } from './events/lane.js';
@@ -50,6 +52,8 @@ export function buildApp(services: Services): Lane {
     ...meRoutes(services),
     ...presenceRoutes(services),
     ...chatRoutes(services),
+    ...chatFileRoutes(services),
+    ...searchRoutes(services),
     ...callRoutes(services),
     ...relayRoutes(services),
     ...eventRoutes(services),
@@ -87,6 +91,7 @@ export function buildApp(services: Services): Lane {
   systemRoutes(router, { routes, version: VERSION, registry: metrics.registry, authenticate });
   mediaServing(router, services);
   avatarServing(router, services);
+  chatFileServing(router, services, authenticate);
   updatesServing(router, services);
   panelServing(router);
   app.use(router.routes());

@@ -93,6 +93,8 @@ export const ServerConfig = z.strictObject({
     })
     .pipe(z.number().int().min(0))
     .default(2 * 2 ** 30),
+  /** Largest file a user may send in a chat (MiB). */
+  chatFileMb: z.coerce.number().int().min(1).max(1_000_000).default(100),
   /** How often expired media and games are deleted from disk (ms). */
   mediaSweepMs: z.coerce.number().int().min(10).max(86_400_000).default(10 * 60_000),
   /** Failed logins per account in an hour from addresses it has not logged in from lately. */
@@ -198,6 +200,7 @@ const ENV: Record<string, keyof ServerConfig> = {
   PORTICO_LOGIN_FAILURES_PER_ACCOUNT: 'loginFailuresPerAccount',
   PORTICO_PROVIDER_RATE: 'providerRequestsPerMinute',
   PORTICO_MEDIA_QUOTA: 'mediaQuotaBytes',
+  PORTICO_CHAT_FILE_MB: 'chatFileMb',
   PORTICO_PROVIDER_FAILURE_RATE: 'providerFailuresPerIpPerMinute',
   PORTICO_PROVIDER_UPLOADS: 'providerConcurrentUploads',
   PORTICO_UPLOAD_SPOOL_BYTES: 'uploadSpoolBytes',

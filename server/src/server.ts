@@ -22,6 +22,7 @@ import { ConfigError, databaseFile, type ServerConfig } from './config.js';
 import type { Services } from './context.js';
 import { EventHub } from './events/hub.js';
 import { MediaSweeper } from './media/sweeper.js';
+import { ChatFileSweeper } from './chat/files.js';
 import { Subscriptions } from './events/subscriptions.js';
 import { PresenceService } from './presence/service.js';
 import { ConnectionTracker } from './presence/tracker.js';
@@ -174,9 +175,11 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
   };
   const HOUR = 3600_000;
   const mediaSweeper = new MediaSweeper(store, config.dataDir, log);
+  const chatFileSweeper = new ChatFileSweeper(store, config.dataDir, log);
   const timers = [
-    // Expired media and games, and their files.
+    // Expired media and games, and their files; chat files no message carries.
     every(config.mediaSweepMs, () => mediaSweeper.sweep()),
+    every(config.mediaSweepMs, () => chatFileSweeper.sweep()),
     every(config.sweepIntervalMs, () => presence.sweep()),
     // Rings end on time to within a quarter of the ring timeout (at most a second).
     every(Math.max(config.sweepIntervalMs, Math.min(1000, calls.ringMs / 4)), () => calls.sweep()),
@@ -230,6 +233,7 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
         await tls?.close();
         await mediaSweeper.idle();
         await services.directory?.sync.idle();
+        await chatFileSweeper.idle();
         await Promise.all([store.close(), services.limits.close()]);
       })()),
   };

@@ -67,7 +67,7 @@ describe('bad input', () => {
   afterAll(() => server.destroy());
 
   /** Path values and a valid body for each JSON-body route; the URLs name existing things. */
-  const PATH_VALUES = () => ({ username: 'bi-victim', contact: 'bi-bob', name: 'bi-group', id: chatId, clientId: 'bad-input-1', messageId: '1', seqOrMember: '0', token: 'no-token', sha256: '0'.repeat(64), file: 'latest.yml', installId: '00000000-0000-4000-8000-000000000001' });
+  const PATH_VALUES = () => ({ username: 'bi-victim', contact: 'bi-bob', name: 'bi-group', id: chatId, clientId: 'bad-input-1', messageId: '1', fileId: 'A'.repeat(22), seqOrMember: '0', token: 'no-token', sha256: '0'.repeat(64), file: 'latest.yml', installId: '00000000-0000-4000-8000-000000000001' });
   const VALID_BODIES: Record<string, unknown> = {
     'post /api/v1/login': { username: 'bi-victim', password: PASSWORD },
     'put /api/v1/presence': { state: 'busy' },
@@ -124,6 +124,9 @@ describe('bad input', () => {
     'get /games/{token}/{sha256}/{file}',
     'get /updates/{file}',
     'get /avatars/{file}',
+    // a member's token, or the signed path (issue 16)
+    'get /api/v1/chats/{id}/files/{fileId}',
+    'get /api/v1/chats/{id}/files/{fileId}/thumbnail',
   ];
   const bodyOps = () => operations().filter((o) => o.jsonBody);
   const tokenFor = (op: { admin: boolean }) => (op.admin ? server.admin.token : alice.token);
@@ -410,6 +413,9 @@ describe('API description, health and metrics', () => {
     'delete /api/v1/chats/{id}/messages/{messageId}/reactions',
     'put /api/v1/chats/{id}/read',
     'post /api/v1/chats/{id}/typing',
+    // files in chats and search (issue 16)
+    'post /api/v1/chats/{id}/files',
+    'get /api/v1/search',
     // served by hand, described in system/openapi.ts (issue 13)
     'get /healthz',
     'get /metrics',
@@ -418,12 +424,25 @@ describe('API description, health and metrics', () => {
     'get /games/{token}/{sha256}/{file}',
     'get /updates/{file}',
     'get /avatars/{file}',
+    'get /api/v1/chats/{id}/files/{fileId}',
+    'get /api/v1/chats/{id}/files/{fileId}/thumbnail',
   ];
   /** Answers that are not JSON: files, chunks, metrics. */
-  const NOT_JSON = ['get /api/v1/calls/{id}/relay/{seqOrMember}', 'get /metrics', 'get /media/{token}/{sha256}', 'get /games/{token}/{sha256}/{file}', 'get /updates/{file}', 'get /avatars/{file}'];
+  const NOT_JSON = [
+    'get /api/v1/calls/{id}/relay/{seqOrMember}',
+    'get /metrics',
+    'get /media/{token}/{sha256}',
+    'get /games/{token}/{sha256}/{file}',
+    'get /updates/{file}',
+    'get /avatars/{file}',
+    'get /api/v1/chats/{id}/files/{fileId}',
+    'get /api/v1/chats/{id}/files/{fileId}/thumbnail',
+  ];
   const resolveRef = (doc: any, x: any) => (x?.$ref ? x.$ref.slice(2).split('/').reduce((o: any, k: string) => o[k], doc) : x);
 
   const PUBLIC_OPS = ['post /api/v1/login', 'get /metrics', 'get /healthz', 'get /api/v1/openapi.json', 'get /media/{token}/{sha256}', 'get /games/{token}/{sha256}/{file}', 'get /updates/{file}', 'get /avatars/{file}'];
+  /** A token, or the signed path instead (issue 16). */
+  const TOKEN_OR_SIGNED = ['get /api/v1/chats/{id}/files/{fileId}', 'get /api/v1/chats/{id}/files/{fileId}/thumbnail'];
 
   it('/api/v1/openapi.json is an OpenAPI 3.1 document listing every route of the contract', async () => {
     const res = await raw(server.url, 'GET', '/api/v1/openapi.json');
@@ -463,10 +482,12 @@ describe('API description, health and metrics', () => {
         expect(inPath.map((p: any) => p.name).sort(), key).toEqual(templated);
         for (const p of inPath) expect(p.required, `${key} {${p.name}}`).toBe(true);
         for (const p of op.parameters ?? []) expect(['path', 'query', 'header'], key).toContain(p.in);
-        if (!PUBLIC_OPS.includes(key)) {
+        if (TOKEN_OR_SIGNED.includes(key)) expect(op.security, key).toEqual([{ bearer: [] }, {}]);
+        else if (!PUBLIC_OPS.includes(key)) {
           expect(op.security, key).toEqual(path.startsWith('/cgi/') ? [{ providerKey: [] }, { providerSignature: [] }] : [{ bearer: [] }]);
         }
-        if (op.requestBody && !key.includes('/relay/') && key !== 'put /api/v1/me/avatar') { // raw bodies: a chunk, a picture
+        // Binary bodies: a relay chunk, a chat file (raw or multipart), a picture.
+        if (op.requestBody && !key.includes('/relay/') && key !== 'post /api/v1/chats/{id}/files' && key !== 'put /api/v1/me/avatar') {
           const schema = op.requestBody.content['application/json'].schema;
           expect(schema.type, key).toBe('object');
           expect(schema.additionalProperties, key).toBe(false);

@@ -111,7 +111,7 @@ const segment = fc.oneof(
   fc.constantFrom('fz-bob', 'fz-alice', 'admin', 'fz-provider', 'fz-channel', '0', '-1', '1e309', 'null', crypto.randomUUID()),
   fc.uuid().map(String),
 );
-const QUERY_KEYS = ['after', 'wait', 'interval', 'before', 'limit', 'q', 'channel', 'series', 'from', 'x', '', 'wait[]', '__proto__'];
+const QUERY_KEYS = ['after', 'wait', 'interval', 'before', 'limit', 'q', 'channel', 'series', 'from', 'x', '', 'wait[]', '__proto__', 'exp', 'sig', 'name', 'chat'];
 const query = fc.array(fc.tuple(fc.constantFrom(...QUERY_KEYS), segment), { maxLength: 5 }).map((pairs) => pairs.map(([k, v]) => `${k}=${v}`).join('&'));
 const CONTENT_TYPES = [
   'application/json',

@@ -29,6 +29,7 @@ describe('loadConfig', () => {
       loginFailuresPerAccount: 100,
       providerRequestsPerMinute: 120,
       mediaQuotaBytes: 2 * 2 ** 30,
+      chatFileMb: 100,
       mediaSweepMs: 600_000,
       providerFailuresPerIpPerMinute: 60,
       providerConcurrentUploads: 4,
@@ -65,6 +66,11 @@ describe('loadConfig', () => {
       ldapUserFilter: '(&(objectClass=user)(sAMAccountName={username}))',
       ldapAllowPlain: true,
     });
+  });
+
+  it('PORTICO_CHAT_FILE_MB sets the largest chat file in MiB; 0 or a non-number is refused', () => {
+    expect(loadConfig({ PORTICO_CHAT_FILE_MB: '250' }).chatFileMb).toBe(250);
+    for (const bad of ['0', 'lots', '-5']) expect(() => loadConfig({ PORTICO_CHAT_FILE_MB: bad }), bad).toThrow(/PORTICO_CHAT_FILE_MB/);
   });
 
   it('reads the media quota as bytes or with a binary unit; 0 turns it off; anything else names PORTICO_MEDIA_QUOTA', () => {

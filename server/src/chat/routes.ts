@@ -26,8 +26,8 @@ export const MESSAGE_ROUTE = '/api/v1/chats/:id/messages/:clientId';
 /** A message by the server's id: its reactions. */
 const REACTIONS_ROUTE = '/api/v1/chats/:id/messages/:messageId/reactions';
 
-export function chatRoutes({ store, subscriptions, hub }: Services) {
-  const chats = new ChatService(store, subscriptions, hub);
+export function chatRoutes({ store, subscriptions, hub, secret }: Services) {
+  const chats = new ChatService(store, subscriptions, hub, secret);
   const membership = (verb: 'accept' | 'decline' | 'leave', summary: string) =>
     route({
       method: 'post',
@@ -123,7 +123,8 @@ export function chatRoutes({ store, subscriptions, hub }: Services) {
       method: 'put',
       path: MESSAGE_ROUTE,
       tag: 'chat',
-      summary: 'Send a message; the client-made id makes retries safe (201 when stored, 200 when it already was)',
+      summary:
+        'Send a message: text, files (ids of files uploaded to this chat) or both; the client-made id makes retries safe (201 when stored, 200 when it already was; 409 when it was used for another text or other files)',
       access: 'user',
       params: MessageParams,
       body: SendMessageRequest,
@@ -132,7 +133,7 @@ export function chatRoutes({ store, subscriptions, hub }: Services) {
       otherStatuses: [200],
       // Each message is one such request: the event lane serves it outside Koa.
       async lane({ params, body, session }, _res, answer) {
-        const { message, created } = await chats.send(session, params.id, params.clientId, body.text);
+        const { message, created } = await chats.send(session, params.id, params.clientId, body);
         answer(JSON.stringify({ message }), created ? 201 : 200);
       },
     }),

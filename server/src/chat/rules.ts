@@ -6,6 +6,7 @@
 import { chatStateOf, LIMITS, mentionsIn, topicOf, type Chat, type EventDraft, type Message } from '../../../shared/index.js';
 import { AppError, conflict, forbidden, notFound } from '../errors.js';
 import type { MemberStatus, StoreTx } from '../store/store.js';
+import { checkAttachable, sameFiles } from './file-rules.js';
 
 type Members = Array<[userId: number, status: MemberStatus]>;
 
@@ -99,24 +100,31 @@ function mentionsOf(tx: StoreTx, chatId: string, text: string): string[] {
  * send; while the chat is pending (nobody else has accepted yet) the message is kept and the
  * invitees see it; once the chat has ended, nothing more. `fromTokenId`: the sending session,
  * whose own poll is not woken for it (StoredEvent.origin).
+ * `files` must be files of this chat (a retry names the same ones); `present`: the message as
+ * answered and announced (signed file paths).
  */
 export function putMessage(
   tx: StoreTx,
-  input: { chatId: string; fromUserId: number; fromTokenId?: number; clientId: string; text: string },
+  input: { chatId: string; fromUserId: number; fromTokenId?: number; clientId: string; text: string; files?: string[] },
+  present: (message: Message) => Message = (m) => m,
 ): { message: Message; created: boolean } {
   const existing = tx.messageByClientId(input.chatId, input.fromUserId, input.clientId);
   if (existing) {
-    if (existing.text !== input.text && !existing.editedAt && !existing.deleted) {
+    const sameMessage = existing.text === input.text && sameFiles(existing.files?.map((f) => f.id), input.files);
+    if (!sameMessage && !existing.editedAt && !existing.deleted) {
       throw conflict('idempotency_conflict', 'this client id was already used for a different message');
     }
-    return { message: existing, created: false };
+    return { message: present(existing), created: false };
   }
   const members = membersFor(tx, input.chatId, input.fromUserId);
   refuseClosed(members);
+  if (input.files?.length) checkAttachable(tx, input.chatId, input.files);
   const sender = tx.user(input.fromUserId)!;
   const now = Date.now();
   const mentions = mentionsOf(tx, input.chatId, input.text);
-  const message = tx.insertMessage({ chatId: input.chatId, fromUserId: input.fromUserId, fromUsername: sender.username, clientId: input.clientId, text: input.text, sentAt: now, mentions });
+  const message = present(
+    tx.insertMessage({ chatId: input.chatId, fromUserId: input.fromUserId, fromUsername: sender.username, clientId: input.clientId, text: input.text, sentAt: now, mentions, files: input.files }),
+  );
   announce(tx, input.chatId, members, { type: 'chat.message', message }, now, input.fromTokenId);
   return { message, created: true };
 }

@@ -1,10 +1,12 @@
 /** Chat requests, membership and messages, with the subscription bookkeeping they imply. */
 import { RateLimiterMemory } from 'rate-limiter-flexible';
-import { chatStateOf, TIMINGS, topicOf, type Chat } from '../../../shared/index.js';
+import { chatStateOf, TIMINGS, topicOf, type Chat, type Message } from '../../../shared/index.js';
 import { AppError, conflict, forbidden, notFound } from '../errors.js';
 import type { EventHub } from '../events/hub.js';
 import type { Subscriptions } from '../events/subscriptions.js';
+import type { ServerSecret } from '../secrets.js';
 import type { ChatRecord, SessionRecord, Store, UserRecord } from '../store/store.js';
+import { signFiles } from './files.js';
 import { deleteMessage, editMessage, markRead, moveMember, putMessage, react, requestChat } from './rules.js';
 
 export class ChatService {
@@ -15,7 +17,11 @@ export class ChatService {
     private readonly store: Store,
     private readonly subscriptions: Subscriptions,
     private readonly hub: EventHub,
+    private readonly secret: ServerSecret,
   ) {}
+
+  /** The message as answered: its files with fresh signed paths. */
+  readonly present = (message: Message): Message => signFiles(this.secret, message);
 
   /** A new chat, or (`created` false) the active 1:1 chat the creator already has with the one invitee. */
   async request(creator: UserRecord, inviteeNames: string[]): Promise<{ chat: Chat; created: boolean }> {
@@ -61,16 +67,17 @@ export class ChatService {
     const record = await this.view(user, chatId);
     const status = record.memberStatus.get(user.id);
     if (status !== 'accepted' && status !== 'invited') throw forbidden('only members taking part in the chat can read it');
-    return this.store.messages(chatId, before, limit);
+    return (await this.store.messages(chatId, before, limit)).map(this.present);
   }
 
   /** The sending session's own poll is not woken for the message (see StoredEvent.origin). */
-  send({ user, tokenId }: SessionRecord, chatId: string, clientId: string, text: string) {
-    return this.store.write((tx) => putMessage(tx, { chatId, fromUserId: user.id, fromTokenId: tokenId, clientId, text }));
+  send({ user, tokenId }: SessionRecord, chatId: string, clientId: string, body: { text?: string; files?: string[] }) {
+    const { text = '', files } = body;
+    return this.store.write((tx) => putMessage(tx, { chatId, fromUserId: user.id, fromTokenId: tokenId, clientId, text, files }, this.present));
   }
 
   edit({ user, tokenId }: SessionRecord, chatId: string, clientId: string, text: string) {
-    return this.store.write((tx) => editMessage(tx, { chatId, userId: user.id, tokenId, clientId, text }));
+    return this.store.write((tx) => editMessage(tx, { chatId, userId: user.id, tokenId, clientId, text })).then(this.present);
   }
 
   delete({ user, tokenId }: SessionRecord, chatId: string, clientId: string) {
@@ -78,7 +85,7 @@ export class ChatService {
   }
 
   react({ user, tokenId }: SessionRecord, chatId: string, messageId: number, emoji: string, add: boolean) {
-    return this.store.write((tx) => react(tx, { chatId, userId: user.id, tokenId, messageId, emoji, add }));
+    return this.store.write((tx) => react(tx, { chatId, userId: user.id, tokenId, messageId, emoji, add })).then(this.present);
   }
 
   read({ user, tokenId }: SessionRecord, chatId: string, upTo: number) {

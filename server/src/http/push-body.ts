@@ -149,6 +149,79 @@ export class PushBodyReader {
   }
 
   /**
+   * One file a user uploads: multipart/form-data with the file in the field "file", or the file
+   * itself as the body (any other Content-Type, or none). Streamed to a temporary file (0600)
+   * while its SHA-256 is computed; charged to `slot` (uploads at once per slot, spooled bytes
+   * together). The caller authenticates and authorizes before calling: no byte is read before.
+   */
+  async readFile(ctx: Context, maxFileBytes: number, slot: string, held: Held): Promise<{ fields: Record<string, unknown>; file: Upload }> {
+    const sender: PushSender = { fileSlot: async () => slot };
+    if (ctx.is('multipart/form-data')) {
+      const { fields, file } = await this.readMultipart(ctx, maxFileBytes, sender, held);
+      if (!file) throw new AppError(400, 'invalid_request', 'send the file in a multipart field named "file", or as the body itself');
+      return { fields, file };
+    }
+    return { fields: {}, file: await this.readRaw(ctx, maxFileBytes, sender, held) };
+  }
+
+  /** The body is the file: at most `maxFileBytes`, at the minimum rate, else the answer closes the connection. */
+  private async readRaw(ctx: Context, maxFileBytes: number, sender: PushSender, held: Held): Promise<Upload> {
+    const { req } = ctx;
+    const tooLarge = () => new AppError(413, 'body_too_large', `the file may have at most ${maxFileBytes} bytes`);
+    if (Number(ctx.get('content-length')) > maxFileBytes) throw refuseUnread(ctx, tooLarge());
+    try {
+      await this.startFile(ctx, sender, [], maxFileBytes, held);
+    } catch (error) {
+      throw refuseUnread(ctx, error);
+    }
+    await privateDir(this.tmpDir);
+    const { uploadRateWindowMs: windowMs, uploadMinBytesPerSecond: minRate } = this.limits;
+    const path = join(this.tmpDir, `upload-${randomBytes(12).toString('hex')}`);
+    const hash = createHash('sha256');
+    const out = createWriteStream(path, { mode: 0o600 });
+    let size = 0;
+    let windowBytes = 0;
+    let rateCheck: NodeJS.Timeout | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const onData = (chunk: Buffer) => {
+          size += chunk.length;
+          windowBytes += chunk.length;
+          if (size > maxFileBytes) return stop(tooLarge());
+          hash.update(chunk);
+          if (!out.write(chunk)) {
+            req.pause();
+            out.once('drain', () => req.resume());
+          }
+        };
+        /** Stops reading: the answer is sent, then the connection closed (the rest of the body is never read). */
+        const stop = (error: AppError) => {
+          req.off('data', onData);
+          req.pause();
+          ctx.res.once('finish', () => req.destroy());
+          reject(new AppError(error.status, error.code, error.message, { ...error.headers, Connection: 'close' }));
+        };
+        rateCheck = setInterval(() => {
+          if (windowBytes < (minRate * windowMs) / 1000) stop(new AppError(408, 'invalid_request', `the upload is slower than ${minRate} bytes a second`));
+          windowBytes = 0;
+        }, windowMs);
+        req.on('data', onData);
+        req.once('end', () => out.end());
+        req.once('aborted', () => reject(new AppError(400, 'invalid_request', 'the upload was cut off')));
+        out.once('finish', () => resolve());
+        out.once('error', reject);
+      });
+    } catch (error) {
+      if (!out.closed) await new Promise<void>((closed) => out.destroy().once('close', () => closed()));
+      await rm(path, { force: true });
+      throw error;
+    } finally {
+      clearInterval(rateCheck);
+    }
+    return { path, size, sha256: hash.digest('hex'), filename: '', mimeType: ctx.get('content-type') };
+  }
+
+  /**
    * A file part begins: its sender names the slot (and may refuse); then it takes an upload slot
    * and reserves its bytes.
    */

@@ -83,7 +83,7 @@ const allowed = () =>
     .join('; ');
 
 /** file-type's answer; a parser that trips over malformed bytes means "not recognized", a file-system error is the server's. */
-async function sniff(path: string) {
+export async function sniff(path: string) {
   try {
     return await fileTypeFromFile(path);
   } catch (error) {

@@ -40,7 +40,7 @@ const CACHE = 'private, max-age=86400';
 const badToken = () => forbidden('this media link is invalid or has expired; ask for the list again for a fresh one');
 
 /** The size of a regular file, or undefined if there is none (symbolic links are not followed). */
-async function fileSize(path: string): Promise<number | undefined> {
+export async function fileSize(path: string): Promise<number | undefined> {
   try {
     const st = await lstat(path);
     return st.isFile() ? st.size : undefined;

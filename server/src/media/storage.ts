@@ -64,7 +64,7 @@ export class UploadGate {
     }
   }
 }
-/** One gate per data directory: the routes and the sweeper build their MediaStorage separately. */
+/** One gate per folder: the routes and the sweeper build their storage separately. */
 const gates = new Map<string, UploadGate>();
 
 /** Bytes of the regular files under a directory (0 if there is none). */
@@ -78,6 +78,58 @@ async function treeBytes(dir: string): Promise<number> {
   return total;
 }
 
+/**
+ * One folder of content-addressed files, `<dir>/<first 2 hex>/<sha256>`: each content stored once.
+ * Media (<dataDir>/media) and chat files (<dataDir>/files) each have one.
+ */
+export class ContentStore {
+  constructor(readonly dir: string) {}
+
+  path(sha256: string): string {
+    if (!SHA256.test(sha256)) throw new Error(`not a SHA-256: ${sha256}`);
+    return join(this.dir, sha256.slice(0, 2), sha256);
+  }
+
+  /** Moves the file (a temporary file on the same file system) into the store; if this content is there already, the file is left to be deleted. */
+  async keep(upload: { path: string; sha256: string }): Promise<void> {
+    const target = this.path(upload.sha256);
+    if (await exists(target)) return;
+    await mkdir(join(this.dir, upload.sha256.slice(0, 2)), { recursive: true, mode: 0o700 });
+    // Two uploads of the same content at once: the second rename replaces identical bytes.
+    await rename(upload.path, target);
+  }
+
+  /** Deletes every stored file whose content is not in `keep` (names that are not a SHA-256 are left alone); answers how many. */
+  async deleteAllBut(keep: ReadonlySet<string>): Promise<number> {
+    let deleted = 0;
+    for (const prefix of await list(this.dir)) {
+      if (!/^[0-9a-f]{2}$/.test(prefix)) continue;
+      const dir = join(this.dir, prefix);
+      const names = await list(dir);
+      for (const name of names) {
+        if (!SHA256.test(name) || !name.startsWith(prefix) || keep.has(name)) continue;
+        await rm(join(dir, name), { force: true });
+        deleted++;
+      }
+      if ((await list(dir)).length === 0) await rmdir(dir).catch(() => {}); // an empty prefix folder (a push may just be filling it: then it stays)
+    }
+    return deleted;
+  }
+}
+
+const list = (dir: string) =>
+  readdir(dir).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return [] as string[];
+    throw error;
+  });
+
+/** The gate of a data directory's folder (one per folder: the routes and the sweeper build their storage separately). */
+export function uploadGate(dir: string): UploadGate {
+  const key = resolve(dir);
+  if (!gates.has(key)) gates.set(key, new UploadGate());
+  return gates.get(key)!;
+}
+
 export class MediaStorage {
   readonly mediaDir: string;
   readonly gamesDir: string;
@@ -88,15 +140,15 @@ export class MediaStorage {
     this.mediaDir = join(root, 'media');
     this.gamesDir = join(root, 'games');
     this.tmpDir = join(root, 'tmp');
-    if (!gates.has(root)) gates.set(root, new UploadGate());
-    this.gate = gates.get(root)!;
+    this.files = new ContentStore(this.mediaDir);
+    this.gate = uploadGate(root);
   }
 
   readonly gate: UploadGate;
+  private readonly files: ContentStore;
 
   mediaPath(sha256: string): string {
-    if (!SHA256.test(sha256)) throw new Error(`not a SHA-256: ${sha256}`);
-    return join(this.mediaDir, sha256.slice(0, 2), sha256);
+    return this.files.path(sha256);
   }
 
   gameDir(sha256: string): string {
@@ -105,12 +157,8 @@ export class MediaStorage {
   }
 
   /** Moves the upload into the store; if this content is there already, the upload is left to be deleted. */
-  async keep(upload: Upload): Promise<void> {
-    const target = this.mediaPath(upload.sha256);
-    if (await exists(target)) return;
-    await mkdir(join(this.mediaDir, upload.sha256.slice(0, 2)), { recursive: true, mode: 0o700 });
-    // Two uploads of the same content at once: the second rename replaces identical bytes.
-    await rename(upload.path, target);
+  keep(upload: Upload): Promise<void> {
+    return this.files.keep(upload);
   }
 
   /**
@@ -149,23 +197,7 @@ export class MediaStorage {
    * recording it. Names that are not a SHA-256 are not the store's and are left alone.
    */
   async deleteAllBut(keep: ReadonlySet<string>): Promise<number> {
-    let deleted = 0;
-    const list = (dir: string) =>
-      readdir(dir).catch((error: NodeJS.ErrnoException) => {
-        if (error.code === 'ENOENT' || error.code === 'ENOTDIR') return [] as string[];
-        throw error;
-      });
-    for (const prefix of await list(this.mediaDir)) {
-      if (!/^[0-9a-f]{2}$/.test(prefix)) continue;
-      const dir = join(this.mediaDir, prefix);
-      const names = await list(dir);
-      for (const name of names) {
-        if (!SHA256.test(name) || !name.startsWith(prefix) || keep.has(name)) continue;
-        await rm(join(dir, name), { force: true });
-        deleted++;
-      }
-      if ((await list(dir)).length === 0) await rmdir(dir).catch(() => {}); // an empty prefix folder (a push may just be filling it: then it stays)
-    }
+    let deleted = await this.files.deleteAllBut(keep);
     for (const name of await list(this.gamesDir)) {
       if (!SHA256.test(name) || keep.has(name)) continue;
       await rm(join(this.gamesDir, name), { recursive: true, force: true });

@@ -206,4 +206,41 @@ export const MIGRATIONS: string[] = [
   ) WITHOUT ROWID;
   ALTER TABLE chat_members ADD COLUMN read_up_to INTEGER NOT NULL DEFAULT 0; -- a message id; only grows
   `,
+  // 9: files in chats (bytes content-addressed under <dataDir>/files) and message search
+  `
+  CREATE TABLE chat_files (
+    id TEXT PRIMARY KEY,
+    chat_id TEXT NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+    uploader_id INTEGER REFERENCES users(id) ON DELETE SET NULL,
+    name TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    content_type TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    thumb_sha256 TEXT, -- images: a small WebP of it
+    created_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX chat_files_by_chat ON chat_files(chat_id);
+  CREATE TABLE message_files (
+    message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    file_id TEXT NOT NULL REFERENCES chat_files(id) ON DELETE CASCADE,
+    PRIMARY KEY (message_id, position)
+  ) WITHOUT ROWID;
+  CREATE INDEX message_files_by_file ON message_files(file_id);
+  -- Search: a trigram index of the text (substrings of 3+ characters, any script); shorter terms
+  -- (two-character Japanese words) are matched with LIKE among the searcher's chats. The triggers
+  -- keep it right on every insert, update of the text and delete, whatever path makes them.
+  CREATE VIRTUAL TABLE messages_fts USING fts5(text, content='messages', content_rowid='id', tokenize='trigram');
+  INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
+  CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_fts(rowid, text) VALUES (new.id, new.text);
+  END;
+  CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
+  END;
+  CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    INSERT INTO messages_fts(rowid, text) VALUES (new.id, new.text);
+  END;
+  `,
 ];

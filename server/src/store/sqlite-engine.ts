@@ -3,7 +3,7 @@
  * others (its connection, group commit and event log), and the row mappers.
  */
 import type Database from 'better-sqlite3';
-import type { EventDraft, Message } from '../../../shared/index.js';
+import { chatFilePath, type EventDraft, type Message } from '../../../shared/index.js';
 import type { Prepare } from './statements.js';
 import type { UserRecord } from './store.js';
 
@@ -41,11 +41,26 @@ export function toUser(r: Row): UserRecord {
   };
 }
 
+/**
+ * A message row with its files (column `files`, JSON, or NULL when it has none): select
+ * `m.*, ${MESSAGE_FILES} AS files FROM messages m`.
+ */
+export const MESSAGE_FILES = `(SELECT json_group_array(json_object('id', f.id, 'name', f.name, 'size', f.size, 'contentType', f.content_type, 'thumb', f.thumb_sha256 IS NOT NULL) ORDER BY mf.position)
+   FROM message_files mf JOIN chat_files f ON f.id = mf.file_id WHERE mf.message_id = m.id HAVING count(*) > 0)`;
+
 export function toMessage(r: Row): Message {
   const message: Message = { id: r.id, chatId: r.chat_id, clientId: r.client_id, from: r.from_username, text: r.text, sentAt: iso(r.sent_at) };
   if (r.call) message.call = JSON.parse(r.call); // the line recording a call that ended
   if (r.edited_at) message.editedAt = iso(r.edited_at);
   if (r.deleted) message.deleted = true;
   if (r.mentions) message.mentions = JSON.parse(r.mentions);
+  if (r.files) {
+    // Unsigned paths (they work with a member's token); chat/files.ts signs them for the answer.
+    message.files = (JSON.parse(r.files) as Array<{ id: string; name: string; size: number; contentType: string; thumb: number }>).map(({ thumb, ...file }) => ({
+      ...file,
+      url: chatFilePath(r.chat_id, file.id),
+      ...(thumb ? { thumbnailUrl: chatFilePath(r.chat_id, file.id, true) } : {}),
+    }));
+  }
   return message;
 }

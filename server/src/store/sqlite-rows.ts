@@ -8,8 +8,23 @@ import { randomUUID } from 'node:crypto';
 import { unique } from './errors.js';
 import type { SessionCache } from './session-cache.js';
 import type { SqliteCallStore } from './sqlite-calls.js';
-import { iso, toMessage, toUser, type Engine, type Row } from './sqlite-engine.js';
-import type { ChatRecord, GroupRecord, MemberStatus, NewMessage, NewUser, ProfileChange, StoreTx } from './store.js';
+import { iso, MESSAGE_FILES, toMessage, toUser, type Engine, type Row } from './sqlite-engine.js';
+import type { ChatFileRecord, ChatRecord, GroupRecord, MemberStatus, NewMessage, NewUser, ProfileChange, StoreTx } from './store.js';
+
+export function toChatFile(r: Row): ChatFileRecord {
+  const file: ChatFileRecord = {
+    id: r.id,
+    chatId: r.chat_id,
+    uploaderId: r.uploader_id,
+    name: r.name,
+    size: r.size,
+    contentType: r.content_type,
+    sha256: r.sha256,
+    createdAt: r.created_at,
+  };
+  if (r.thumb_sha256) file.thumbSha256 = r.thumb_sha256;
+  return file;
+}
 
 export class SqliteRows implements StoreTx {
   /** Statements the main store's reads share (their modes are set once). */
@@ -34,11 +49,12 @@ export class SqliteRows implements StoreTx {
       // A message needs only the members' statuses (who may send, whether the chat is active).
       memberStatuses: p('SELECT user_id, status FROM chat_members WHERE chat_id = ?').raw(),
       setMemberStatus: p('UPDATE chat_members SET status = ? WHERE chat_id = ? AND user_id = ?'),
-      messageByClientId: p('SELECT * FROM messages WHERE chat_id = ? AND from_user_id = ? AND client_id = ?'),
+      messageByClientId: p(`SELECT m.*, ${MESSAGE_FILES} AS files FROM messages m WHERE chat_id = ? AND from_user_id = ? AND client_id = ?`),
+      messageById: p(`SELECT m.*, ${MESSAGE_FILES} AS files FROM messages m WHERE id = ?`),
       insertMessage: p(
         'INSERT INTO messages (chat_id, from_user_id, from_username, client_id, text, sent_at, call, mentions) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *',
       ),
-      message: p('SELECT * FROM messages WHERE id = ? AND chat_id = ?'),
+      message: p(`SELECT m.*, ${MESSAGE_FILES} AS files FROM messages m WHERE id = ? AND chat_id = ?`),
       // Reactions of many messages at once (a history page): emoji in order of first use, users in order.
       reactions: p(
         `SELECT r.message_id, r.emoji, json_group_array(u.username ORDER BY r.at, r.user_id) AS users
@@ -209,7 +225,22 @@ export class SqliteRows implements StoreTx {
         m.mentions?.length ? JSON.stringify(m.mentions) : null,
       ),
     ) as Row;
-    return toMessage(row);
+    if (!m.files?.length) return toMessage(row);
+    const attach = this.e.prepare('INSERT INTO message_files (message_id, position, file_id) VALUES (?, ?, ?)');
+    m.files.forEach((fileId, i) => attach.run(row.id, i, fileId));
+    return toMessage(this.q.messageById.get(row.id) as Row);
+  }
+
+  insertChatFile(f: ChatFileRecord) {
+    unique('this file', () =>
+      this.e
+        .prepare('INSERT INTO chat_files (id, chat_id, uploader_id, name, size, content_type, sha256, thumb_sha256, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(f.id, f.chatId, f.uploaderId, f.name, f.size, f.contentType, f.sha256, f.thumbSha256 ?? null, f.createdAt),
+    );
+  }
+
+  chatFiles(ids: string[]) {
+    return (this.e.prepare('SELECT * FROM chat_files WHERE id IN (SELECT value FROM json_each(?))').all(JSON.stringify(ids)) as Row[]).map(toChatFile);
   }
 
   /** Rows to messages with their reactions (one query for the lot). */
@@ -233,14 +264,14 @@ export class SqliteRows implements StoreTx {
   }
 
   editMessage(messageId: number, text: string, mentions: string[], editedAt: number) {
-    const row = this.e
-      .prepare('UPDATE messages SET text = ?, mentions = ?, edited_at = ? WHERE id = ? RETURNING *')
-      .get(text, mentions.length ? JSON.stringify(mentions) : null, editedAt, messageId) as Row;
-    return this.withReactions([row])[0]!;
+    this.e.prepare('UPDATE messages SET text = ?, mentions = ?, edited_at = ? WHERE id = ?').run(text, mentions.length ? JSON.stringify(mentions) : null, editedAt, messageId);
+    return this.withReactions([this.q.messageById.get(messageId) as Row])[0]!; // files included
   }
 
   markMessageDeleted(messageId: number) {
     this.e.prepare('DELETE FROM message_reactions WHERE message_id = ?').run(messageId);
+    // Its files go with it (their bytes are swept once no message carries them).
+    this.e.prepare('DELETE FROM message_files WHERE message_id = ?').run(messageId);
     return toMessage(this.e.prepare("UPDATE messages SET deleted = 1, text = '', mentions = NULL WHERE id = ? RETURNING *").get(messageId) as Row);
   }
 

@@ -26,9 +26,9 @@ import { SessionCache } from './session-cache.js';
 import { statementCache, type Prepare } from './statements.js';
 import { SqlitePortalStore } from './sqlite-portal.js';
 import { SqliteTerminalStore } from './sqlite-terminals.js';
-import { iso, toUser, type Engine, type Row } from './sqlite-engine.js';
-import { SqliteRows } from './sqlite-rows.js';
-import type { ContactRecord, GroupRecord, NewUser, SessionRecord, StoredEvent, Store, StoreTx, Subscriptions } from './store.js';
+import { iso, MESSAGE_FILES, toMessage, toUser, type Engine, type Row } from './sqlite-engine.js';
+import { SqliteRows, toChatFile } from './sqlite-rows.js';
+import type { ContactRecord, GroupRecord, MessageSearch, NewUser, SessionRecord, StoredEvent, Store, StoreTx, Subscriptions } from './store.js';
 
 interface QueuedWrite {
   run: () => unknown;
@@ -461,7 +461,7 @@ export class SqliteStore implements Store {
          WHERE m.user_id = ? AND m.status IN ('invited', 'accepted') ORDER BY c.created_at DESC, c.rowid DESC`,
       ).pluck().all(userId) as string[];
       const members = this.prepare('SELECT u.username, m.read_up_to FROM chat_members m JOIN users u ON u.id = m.user_id WHERE m.chat_id = ?');
-      const last = this.prepare('SELECT * FROM messages WHERE chat_id = ? ORDER BY id DESC LIMIT 1');
+      const last = this.prepare(`SELECT m.*, ${MESSAGE_FILES} AS files FROM messages m WHERE chat_id = ? ORDER BY id DESC LIMIT 1`);
       return ids.map((id) => {
         const { chat } = this.rows.chat(id)!;
         const marks = new Map((members.all(id) as Row[]).map((r) => [r.username as string, r.read_up_to as number]));
@@ -486,9 +486,52 @@ export class SqliteStore implements Store {
 
   messages(chatId: string, before: number | undefined, limit: number) {
     return this.read(() => {
-      const rows = this.prepare('SELECT * FROM messages WHERE chat_id = ? AND id < ? ORDER BY id DESC LIMIT ?')
+      const rows = this.prepare(`SELECT m.*, ${MESSAGE_FILES} AS files FROM messages m WHERE chat_id = ? AND id < ? ORDER BY id DESC LIMIT ?`)
         .all(chatId, before ?? Number.MAX_SAFE_INTEGER, limit) as Row[];
       return this.rows.withReactions(rows.reverse());
+    });
+  }
+
+  /**
+   * Terms of three characters or more go through the trigram index (FTS5 matches any substring of
+   * 3+ characters, in any script); shorter ones (a two-character Japanese word such as 会議) cannot,
+   * so they are matched with LIKE over the messages the other conditions leave.
+   */
+  searchMessages(userId: number, { terms, chatId, before, limit }: MessageSearch) {
+    return this.read(() => {
+      const long = terms.filter((t) => [...t].length >= 3);
+      const short = terms.filter((t) => [...t].length < 3);
+      const params: Record<string, unknown> = { user: userId, chat: chatId ?? null, before: before ?? Number.MAX_SAFE_INTEGER, limit };
+      let sql = `SELECT m.*, ${MESSAGE_FILES} AS files FROM messages m
+        WHERE m.chat_id IN (SELECT chat_id FROM chat_members WHERE user_id = @user AND status = 'accepted')
+          AND (@chat IS NULL OR m.chat_id = @chat) AND m.id < @before`;
+      if (long.length > 0) {
+        sql += ' AND m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH @match)';
+        params.match = long.map((t) => `"${t.replaceAll('"', '""')}"`).join(' ');
+      }
+      short.forEach((t, i) => {
+        sql += ` AND m.text LIKE @like${i} ESCAPE '\\'`;
+        params[`like${i}`] = `%${t.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      });
+      sql += ' ORDER BY m.id DESC LIMIT @limit';
+      return (this.prepare(sql).all(params) as Row[]).map(toMessage);
+    });
+  }
+
+  chatFile(fileId: string) {
+    return this.read(() => {
+      const row = this.prepare('SELECT * FROM chat_files WHERE id = ?').get(fileId) as Row | undefined;
+      return row && toChatFile(row);
+    });
+  }
+
+  sweepChatFiles(unattachedBefore: number) {
+    return this.enqueue(() => {
+      const deleted = this.prepare(
+        'DELETE FROM chat_files WHERE created_at < ? AND NOT EXISTS (SELECT 1 FROM message_files mf WHERE mf.file_id = chat_files.id)',
+      ).run(unattachedBefore).changes;
+      const keep = new Set(this.prepare('SELECT sha256 FROM chat_files UNION SELECT thumb_sha256 FROM chat_files WHERE thumb_sha256 IS NOT NULL').pluck().all() as string[]);
+      return { deleted, keep };
     });
   }
 

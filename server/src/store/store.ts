@@ -102,6 +102,31 @@ export interface NewMessage {
   sentAt: number;
   call?: MessageCall;
   mentions?: string[];
+  /** Ids of chat files sent with it, in order. */
+  files?: string[];
+}
+
+/** A file uploaded to a chat; its bytes (and its thumbnail's) are stored once per content, by SHA-256. */
+export interface ChatFileRecord {
+  id: string;
+  chatId: string;
+  uploaderId: number | null;
+  name: string;
+  size: number;
+  contentType: string;
+  sha256: string;
+  thumbSha256?: string;
+  createdAt: number;
+}
+
+/** A message search: every term must occur in the text (case-insensitive substrings, any script). */
+export interface MessageSearch {
+  terms: string[];
+  /** Only this chat (the caller has checked membership). */
+  chatId?: string;
+  /** Only messages with a smaller id. */
+  before?: number;
+  limit: number;
 }
 
 /** An event in the log: `json` is the full protocol event, cursor included. */
@@ -183,6 +208,10 @@ export interface StoreTx {
   unreadCount(chatId: string, userId: number, after: number): number;
   /** An active chat of exactly these two users, both taking part. */
   activeOneToOne(userId: number, otherId: number): string | undefined;
+  /** A new chat file (StoreError 'unique' if the id is taken). */
+  insertChatFile(file: ChatFileRecord): void;
+  /** The files with these ids that exist, whatever their chat. */
+  chatFiles(ids: string[]): ChatFileRecord[];
 
   readonly calls: CallRows;
 
@@ -255,6 +284,14 @@ export interface Store {
   chatMutes(userId: number, now: number): Promise<Map<string, number | null>>;
   /** Reactions included. */
   messages(chatId: string, before: number | undefined, limit: number): Promise<Message[]>;
+  /** Messages of the chats the user takes part in (accepted) that match, newest first. */
+  searchMessages(userId: number, search: MessageSearch): Promise<Message[]>;
+  chatFile(fileId: string): Promise<ChatFileRecord | undefined>;
+  /**
+   * Deletes the chat files no message refers to that were made before `unattachedBefore`;
+   * answers how many, and the contents (SHA-256s, thumbnails too) that the remaining files need.
+   */
+  sweepChatFiles(unattachedBefore: number): Promise<{ deleted: number; keep: Set<string> }>;
 
   // event log
   readEvents(topics: string[], after: number, limit: number): Promise<StoredEvent[]>;

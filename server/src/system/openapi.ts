@@ -178,6 +178,8 @@ function fileOperation(o: {
   partialTypes?: string[];
   headers: Record<string, unknown>;
   errors: number[];
+  /** Who may fetch it; none by default (the path is the capability, or the files are public). */
+  security?: unknown[];
 }) {
   return {
     get: {
@@ -185,7 +187,7 @@ function fileOperation(o: {
       summary: o.summary,
       description: o.description,
       tags: [o.tag],
-      security: [], // the path is the capability, or the files are public
+      security: o.security ?? [],
       parameters: [...o.parameters, ...CONDITIONAL_HEADERS],
       responses: {
         '200': { description: 'The whole file', headers: { ...FILE_HEADERS, ...o.headers }, content: binary(o.types) },
@@ -280,6 +282,34 @@ function handServedPaths() {
       headers: {},
       errors: [404],
     }),
+    ...Object.fromEntries(
+      [false, true].map((thumbnail) => [
+        `/api/v1/chats/{id}/files/{fileId}${thumbnail ? '/thumbnail' : ''}`,
+        fileOperation({
+          operationId: thumbnail ? 'getChatFileThumbnail' : 'getChatFile',
+          summary: thumbnail
+            ? 'The thumbnail of an image sent in a chat (WebP, at most 320 x 320), as its `thumbnailUrl` names it'
+            : 'A file sent in a chat, as its message\'s `url` names it',
+          description:
+            "A member taking part in the chat fetches it with their token; anyone with the signed path (`exp` and `sig`, in the message's `url`, valid for some hours) without one. " +
+            'Anyone else gets 404; a changed or expired signature 403. Images, audio and video are `inline`, everything else an `attachment`. HEAD answers the same headers.',
+          tag: 'chat',
+          parameters: [
+            stringParam('id', 'path', 'the chat', { type: 'string', format: 'uuid' }),
+            stringParam('fileId', 'path', 'the file, as the upload answered it', { type: 'string', pattern: '^[A-Za-z0-9_-]{22}$' }),
+            { name: 'exp', in: 'query', required: false, description: 'the expiry of a signed path', schema: { type: 'string' } },
+            { name: 'sig', in: 'query', required: false, description: 'the signature of a signed path', schema: { type: 'string' } },
+          ],
+          types: thumbnail ? ['image/webp'] : ['*/*'],
+          headers: {
+            'Content-Security-Policy': { description: "`default-src 'none'; sandbox`", schema: { type: 'string' } },
+            'Content-Disposition': { description: '`inline` or `attachment`, with the file name', schema: { type: 'string' } },
+          },
+          errors: [401, 403, 404, 412],
+          security: [{ bearer: [] }, {}],
+        }),
+      ]),
+    ),
     '/updates/{file}': fileOperation({
       operationId: 'getUpdateFile',
       summary: "Client updates: electron-updater's generic provider files (latest.yml, latest-linux.yml, latest-mac.yml and the installers they name)",

@@ -14,7 +14,7 @@
  * At most two requests are open at any time: the poll lane (the event loop's own held
  * GET /api/v1/events) and the request lane (everything else, one at a time, in the order asked).
  */
-import { ENDPOINTS } from './endpoints.js';
+import { chatFileUploadPath, ENDPOINTS } from './endpoints.js';
 import { Outbox, type OutboxEntry } from './outbox.js';
 import { OutboxSender } from './outbox-sender.js';
 import { PollLoop } from './poll.js';
@@ -22,6 +22,7 @@ import type { ModeSetting, PollMode } from './policy.js';
 import { Session } from './session.js';
 import { SafeStorage } from './storage.js';
 import { Transport, type BinaryInit } from './transport.js';
+import type { UploadProgress } from './upload.js';
 import type * as T from './types.js';
 import { Emitter } from './util.js';
 
@@ -325,6 +326,26 @@ export class PorticoClient {
   /** A page of history, oldest first; pass the answer's `before` for the page before it. */
   history(chatId: string, before?: number, limit?: number): Promise<T.History> {
     return this.transport.call(E.history, [chatId, before, limit]);
+  }
+  /**
+   * Sends a message now (not through the outbox): text, files (ids from uploadFile) or both. The
+   * same `clientId` again is a safe retry: the stored message comes back, nothing is attached twice.
+   */
+  putMessage(chatId: string, clientId: string, text: string, files?: string[]): Promise<T.Message> {
+    return this.transport.call(E.putMessage, [chatId, clientId, text, files]);
+  }
+  /**
+   * Uploads a file to a chat (members taking part only), outside the request lane so messages do
+   * not wait behind it; `onProgress(sent, total)` follows the bytes. Answers the file, to send
+   * with putMessage. 413 body_too_large past the server's limit (PORTICO_CHAT_FILE_MB).
+   */
+  async uploadFile(chatId: string, file: Blob, name: string, onProgress?: UploadProgress, signal?: AbortSignal): Promise<T.ChatFile> {
+    const answer = await this.transport.upload<{ file: T.ChatFile }>(chatFileUploadPath(chatId, name), file, onProgress, signal);
+    return answer.file;
+  }
+  /** Searches the messages of my chats (or of one): every term of `q` must occur; pass the answer's `before` for older hits. */
+  searchMessages(q: string, options: { chat?: string; before?: number; limit?: number } = {}): Promise<T.SearchResults> {
+    return this.transport.call(E.searchMessages, [q, options.chat, options.before, options.limit]);
   }
   ticker(): Promise<T.TickerView> {
     return this.transport.call(E.ticker, []);

@@ -10,6 +10,7 @@ import type * as M from '../../../../shared/people.js';
 import type * as L from '../../../../shared/chat-lifecycle.js';
 import type * as P from '../../../../shared/portal.js';
 import type * as S from '../../../../shared/schemas.js';
+import type * as Q from '../../../../shared/search.js';
 import { ApiError } from './errors.js';
 import type { CallSignal, LoginClientInfo, MeChange, PresenceState } from './types.js';
 
@@ -86,11 +87,19 @@ export const ENDPOINTS = table({
   // ---------- events and messages ----------
   /** The poll: `after`, `wait`, `interval` (see poll.ts). */
   events: { method: 'GET', path: (query: URLSearchParams) => `/api/v1/events?${query}`, pick: checkEvents as (a: unknown) => EventsBody },
+  /** Text, files (ids from uploadFile) or both. */
   putMessage: {
     method: 'PUT',
-    path: (chatId: string, clientId: string, _text: string) => `/api/v1/chats/${enc(chatId)}/messages/${enc(clientId)}`,
-    body: (_chatId: string, _clientId: string, text: string) => ({ text }),
+    path: (chatId: string, clientId: string, _text: string, _files?: string[]) => `/api/v1/chats/${enc(chatId)}/messages/${enc(clientId)}`,
+    body: (_chatId: string, _clientId: string, text: string, files?: string[]) => (files?.length ? (text ? { text, files } : { files }) : { text }),
     pick: (a: Answer<typeof S.MessageResponse>) => a.message,
+  },
+  /** Messages of my chats that hold every term of `q`, newest first, with the ranges to mark; `before` pages back. */
+  searchMessages: {
+    method: 'GET',
+    path: (q: string, chat?: string, before?: number, limit?: number) =>
+      withQuery('/api/v1/search', [['q', q], ['chat', chat], ['before', before], ['limit', limit]]),
+    pick: (a: Answer<typeof Q.SearchResponse>) => a,
   },
   history: {
     method: 'GET',
@@ -173,3 +182,6 @@ export const ENDPOINTS = table({
 });
 
 export type Endpoints = typeof ENDPOINTS;
+
+/** Where a chat file is uploaded (a binary body, sent by Transport.upload, not through the table). */
+export const chatFileUploadPath = (chatId: string, name: string) => withQuery(`/api/v1/chats/${enc(chatId)}/files`, [['name', name]]);

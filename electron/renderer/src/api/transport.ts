@@ -14,6 +14,7 @@
  */
 import type { Endpoint } from './endpoints.js';
 import { ApiError, asApiError, networkError } from './errors.js';
+import { uploadWithProgress, type UploadProgress } from './upload.js';
 import { SerialQueue } from './util.js';
 
 /** The methods a GET/POST-only proxy refuses, and the header that carries them over a POST. */
@@ -176,6 +177,20 @@ export class Transport {
   /** A call of the endpoint table (endpoints.ts) on the request lane: its method, path and body, and the part of the answer it picks. */
   async call<A extends unknown[], Answer, Result>(endpoint: Endpoint<A, Answer, Result>, args: A, options?: LaneOptions): Promise<Result> {
     return endpoint.pick(await this.request<Answer>(endpoint.method, endpoint.path(...args), endpoint.body?.(...args), options));
+  }
+
+  /**
+   * A file upload (POST, the file as the body) outside the request lane, with the session's token
+   * and upload progress (upload.ts): the answer's JSON, else ApiError like request().
+   */
+  async upload<T>(path: string, body: Blob, onProgress?: UploadProgress, signal?: AbortSignal): Promise<T> {
+    const token = this.options.token();
+    try {
+      return await uploadWithProgress<T>(this.baseUrl + path, { body, token, onProgress, signal, fetch: this.options.fetch, answerError });
+    } catch (err) {
+      if (err instanceof ApiError && err.isUnauthorized && token !== undefined) this.options.onUnauthorized(token, err);
+      throw err;
+    }
   }
 
   /**

@@ -5,6 +5,8 @@ import type * as M from '../../../../shared/people.js';
 import type * as L from '../../../../shared/chat-lifecycle.js';
 import type * as P from '../../../../shared/portal.js';
 import type * as S from '../../../../shared/schemas.js';
+import type * as F from '../../../../shared/chat-files.js';
+import type * as Q from '../../../../shared/search.js';
 import type { OutboxEntry } from './outbox.js';
 import type { ModeSetting, PollMode } from './policy.js';
 import type { StorageLike } from './storage.js';
@@ -26,6 +28,13 @@ export type Message = S.Message;
 export type Reaction = S.Reaction;
 /** A chat's read mark after PUT /read, and what is still unread. */
 export type ReadState = z.infer<typeof L.ReadResponse>;
+/** A file uploaded to a chat (uploadFile's answer), to send with a message by its id. */
+export type ChatFile = F.ChatFile;
+/** A file as a message carries it: `url`, `thumbnailUrl` are signed paths (resolveUrl) an <img> or <video> loads for some hours. */
+export type MessageFile = F.MessageFile;
+/** Search hits, newest first, each with `highlights` (UTF-16 ranges to mark, as text); `before` for the next page. */
+export type SearchResults = z.infer<typeof Q.SearchResponse>;
+export type Highlight = Q.Highlight;
 export type PresenceState = S.PresenceState;
 /** What an installed client reports with its login: install id, version, platform. */
 export type LoginClientInfo = S.ClientInfo;

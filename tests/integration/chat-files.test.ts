@@ -303,3 +303,34 @@ describe('storage', () => {
     expectError(await alice.put(`/api/v1/chats/${chatAB}/messages/late-1`, { files: [unattached.id] }), 400, 'unknown_file', 'swept file');
   });
 });
+
+describe('files and the message lifecycle', () => {
+  it('an edit keeps the files; a deletion lets go of them; the creator may send files while the chat is pending', async () => {
+    const file = (await upload(alice, chatAB, Buffer.from('agenda\n'), 'agenda.txt')).body.file;
+    const sent = await alice.put(`/api/v1/chats/${chatAB}/messages/lc-1`, { text: 'the agenda', files: [file.id] });
+    expect(sent.status).toBe(201);
+    const edited = await alice.request('PATCH', `/api/v1/chats/${chatAB}/messages/lc-1`, { text: 'the agenda (final)' });
+    expect(edited.status).toBe(200);
+    expect(edited.body.message).toMatchObject({ text: 'the agenda (final)', files: [{ id: file.id, name: 'agenda.txt' }] });
+    expect(edited.body.message.files[0].url).toMatch(/[?&]sig=/); // an <img> or a download link can load it
+    const history = (await bob.get(`/api/v1/chats/${chatAB}/messages`)).body.messages;
+    expect(history.find((m: any) => m.clientId === 'lc-1').files.map((f: any) => f.id)).toEqual([file.id]);
+
+    const deleted = await alice.delete(`/api/v1/chats/${chatAB}/messages/lc-1`);
+    expect(deleted.status).toBe(200);
+    expect(deleted.body.message.deleted).toBe(true);
+    expect(deleted.body.message.files).toBeUndefined();
+    const after = (await bob.get(`/api/v1/chats/${chatAB}/messages`)).body.messages.find((m: any) => m.clientId === 'lc-1');
+    expect(after).toMatchObject({ deleted: true, text: '' });
+    expect(after.files).toBeUndefined();
+
+    // Pending: the creator's file goes with the request; the invitee reads it before accepting.
+    const dave = await server.user('cf-dave');
+    const pending = await createChat(alice, dave);
+    const early = (await upload(alice, pending.id, png, 'plan.png', 'image/png')).body.file;
+    expect((await alice.put(`/api/v1/chats/${pending.id}/messages/lc-2`, { files: [early.id] })).status).toBe(201);
+    const seen = (await dave.get(`/api/v1/chats/${pending.id}/messages`)).body.messages;
+    expect(seen.map((m: any) => m.files?.[0]?.id)).toEqual([early.id]);
+    expect((await fetchBytes(seen[0].files[0].url)).status).toBe(200);
+  });
+});

@@ -5,3 +5,4 @@ export * from './chat.js';
 export * from './portal.js';
 export * from './calls.js';
 export * from './topics.js';
+export * from './meetings.js';

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { LIMITS, TIMINGS } from './limits.js';
 import { ChartPoint, MediaItem, Notice, TickerItem } from './portal.js';
 import { Call, CallSignal, MessageCall } from './calls.js';
+import { MEETING_EVENTS } from './meetings.js';
 
 // ---------- building blocks ----------
 export const Username = z
@@ -185,6 +186,7 @@ export const Event = z.discriminatedUnion('type', [
   CallUpdatedEvent,
   CallEndedEvent,
   CallSignalEvent,
+  ...MEETING_EVENTS,
 ]);
 export type Event = z.infer<typeof Event>;
 export type EventType = Event['type'];

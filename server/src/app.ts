@@ -34,6 +34,7 @@ import { chartRoutes } from './charts/routes.js';
 import { linksRoutes } from './links/routes.js';
 import { mediaRoutes } from './media/routes.js';
 import { mediaServing } from './media/serve.js';
+import { meetingRoutes, meetingServing } from './meetings/routes.js';
 import { panelServing } from './panel/serve.js';
 import { systemRoutes } from './system/routes.js';
 import { terminalRoutes } from './terminals/routes.js';
@@ -58,6 +59,7 @@ export function buildApp(services: Services): Lane {
     ...chartRoutes(services),
     ...linksRoutes(services),
     ...mediaRoutes(services),
+    ...meetingRoutes(services),
     ...terminalRoutes(services),
     ...updateRoutes(services),
   ];
@@ -83,6 +85,7 @@ export function buildApp(services: Services): Lane {
   mount(router, routes, { authenticate, providers: services.providers });
   systemRoutes(router, { routes, version: VERSION, registry: metrics.registry, authenticate });
   mediaServing(router, services);
+  meetingServing(router, services);
   updatesServing(router, services);
   panelServing(router);
   app.use(router.routes());

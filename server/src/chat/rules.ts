@@ -68,7 +68,8 @@ export function putMessage(
   if (members.length === 0 && !tx.chatExists(input.chatId)) throw notFound('chat');
   if (members.find(([id]) => id === input.fromUserId)?.[1] !== 'accepted') throw new AppError(403, 'forbidden', 'you are not a member of this chat');
   const state = chatStateOf(members.map(([, status]) => status));
-  if (state !== 'active') throw conflict('chat_not_active', state === 'closed' ? 'this chat has ended' : 'nobody has accepted this chat yet');
+  // A meeting's chat has its host as only member: it stays open while the meeting lasts (meetings/).
+  if (state !== 'active' && !tx.meetings.liveMeetingOfChat(input.chatId)) throw conflict('chat_not_active', state === 'closed' ? 'this chat has ended' : 'nobody has accepted this chat yet');
   const sender = tx.user(input.fromUserId)!;
   const now = Date.now();
   const message = tx.insertMessage({ chatId: input.chatId, fromUserId: input.fromUserId, fromUsername: sender.username, clientId: input.clientId, text: input.text, sentAt: now });

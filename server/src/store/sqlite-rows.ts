@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { unique } from './errors.js';
 import type { SessionCache } from './session-cache.js';
 import type { SqliteCallStore } from './sqlite-calls.js';
+import type { SqliteMeetingStore } from './sqlite-meetings.js';
 import { iso, toMessage, toUser, type Engine, type Row } from './sqlite-engine.js';
 import type { ChatRecord, MemberStatus, StoreTx } from './store.js';
 
@@ -20,6 +21,7 @@ export class SqliteRows implements StoreTx {
     private readonly e: Pick<Engine, 'prepare' | 'append'>,
     private readonly sessionCache: SessionCache,
     readonly calls: SqliteCallStore,
+    readonly meetings: SqliteMeetingStore,
   ) {
     const p = (sql: string) => db.prepare(sql);
     this.q = {

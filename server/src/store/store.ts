@@ -9,6 +9,7 @@
  */
 import type { Chat, EventDraft, Message, MessageCall, PresenceState } from '../../../shared/index.js';
 import type { CallRows, CallStore } from './calls.js';
+import type { MeetingRows, MeetingStore } from './meetings.js';
 import type { PortalStore } from './portal.js';
 import type { TerminalStore } from './terminals.js';
 
@@ -30,6 +31,20 @@ export interface SessionRecord {
   expiresAt: number;
   lastUsedAt: number;
   user: UserRecord;
+  /**
+   * Set for a meeting guest's token (no account): `user` is then a stand-in with a negative id
+   * (never a real user's), and only routes declared with `guests: true` accept the session.
+   */
+  guest?: GuestSession;
+}
+
+/** A meeting guest's session: valid while it knocks or takes part and the meeting lasts. */
+export interface GuestSession {
+  id: number;
+  meetingId: string;
+  chatId: string;
+  name: string;
+  admitted: boolean;
 }
 
 export interface ContactRecord {
@@ -102,6 +117,7 @@ export interface StoreTx {
   insertMessage(input: { chatId: string; fromUserId: number | null; fromUsername: string; clientId: string; text: string; sentAt: number; call?: MessageCall }): Message;
 
   readonly calls: CallRows;
+  readonly meetings: MeetingRows;
 
   // contacts and groups: each answers whether a row changed
   insertContact(userId: number, contactId: number): boolean;
@@ -122,6 +138,8 @@ export interface Store {
   readonly terminals: TerminalStore;
   /** Calls between chat members. */
   readonly calls: CallStore;
+  /** Meetings with guests, their documents. */
+  readonly meetings: MeetingStore;
   /** Add a listener for events made durable: each event once, in sequence order, without gaps. */
   onCommit(listener: (events: StoredEvent[]) => void): void;
   close(): Promise<void>;

@@ -209,6 +209,42 @@ describe('a guest reaches its meeting and nothing else', () => {
   });
 });
 
+describe('every route a guest token is not declared for', () => {
+  /** The routes that accept a guest token (declared `guests: true`); every other one answers it 403. */
+  const GUEST_ROUTES = [
+    'get /api/v1/events',
+    'put /api/v1/chats/{id}/messages/{clientId}',
+    'get /api/v1/chats/{id}/messages',
+    'post /api/v1/meetings/{id}/documents',
+    'get /api/v1/meetings/{id}/documents',
+    'put /api/v1/meetings/{id}/presentation',
+    'post /api/v1/meetings/{id}/pointer',
+  ];
+
+  it('answers 403 forbidden, whatever the path values and body, before reading them', async () => {
+    const m = await meeting();
+    const { guest } = await admitted(m, 'Sweeper');
+    const doc = (await new Client(server.url).get('/api/v1/openapi.json')).body;
+    let tried = 0;
+    for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
+      for (const [method, op] of Object.entries(methods)) {
+        const key = `${method} ${path}`;
+        // Token routes only (not /metrics, open from loopback: `{}` among its schemes).
+        const security: object[] = op.security ?? [];
+        const bearerOnly = security.some((s) => 'bearer' in s) && !security.some((s) => Object.keys(s).length === 0);
+        if (!bearerOnly || GUEST_ROUTES.includes(key)) continue;
+        const url = path.replace(/\{(\w+)\}/g, (_, name: string) => (name === 'id' ? m.id : name === 'guestId' ? '1' : 'x'));
+        const res = await guest.request(method.toUpperCase(), url, op.requestBody ? {} : undefined);
+        expectError(res, 403, 'forbidden', `guest ${key}`);
+        tried++;
+      }
+    }
+    expect(tried).toBeGreaterThan(50);
+    // The guest still takes part: the refusals changed nothing.
+    expect((await guest.put(`/api/v1/chats/${m.chatId}/messages/sw-1`, { text: 'still here' })).status).toBe(201);
+  });
+});
+
 describe('the end of a meeting', () => {
   it('ends the guests’ held polls at once, then their tokens answer 401', async () => {
     const m = await meeting();

@@ -112,6 +112,8 @@ export const MeetingAdmittedEvent = z.strictObject({
   meeting: MeetingRef,
   host: MeetingHost,
   guests: z.array(MeetingGuest).describe('every admitted guest, this one included'),
+  /** The page shown now, if any (a guest let in mid-presentation starts in step). */
+  presentation: z.strictObject({ document: MeetingDocument, page: z.number().int() }).optional(),
 });
 /** To the guest (its own topic): turned away; its token ends. */
 export const MeetingRejectedEvent = z.strictObject({ ...base, type: z.literal('meeting.rejected'), meetingId: z.string() });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomNumber } from '../../server/src/meetings/rules.js';
 import { createChat } from '../helpers/chat.js';
-import { Client, collect, expectError, send, startTestServer, type TestServer } from '../helpers/server.js';
+import { Client, PASSWORD, collect, expectError, send, startTestServer, type TestServer } from '../helpers/server.js';
 
 let server: TestServer;
 let host: Client;
@@ -270,6 +270,27 @@ describe('the end of a meeting', () => {
   });
 });
 
+describe('a restart', () => {
+  it('keeps the meeting, its number and its guests’ tokens', async () => {
+    let own = await startTestServer();
+    try {
+      const hostess = await own.user('mt-restart');
+      const m = (await hostess.post('/api/v1/meetings', { title: 'Kept' })).body.meeting;
+      const res = await new Client(own.url).post('/api/v1/guest/knock', { number: m.number, name: 'Patient' });
+      expect(res.status).toBe(202);
+      expect((await hostess.post(`/api/v1/meetings/${m.id}/guests/${res.body.guest.id}/admit`)).status).toBe(200);
+      own = await own.restart();
+      const guest = new Client(own.url, res.body.guest.token);
+      expect((await guest.put(`/api/v1/chats/${m.chatId}/messages/after-restart`, { text: 'still in' })).status).toBe(201);
+      const again = await Client.login(own.url, 'mt-restart', PASSWORD);
+      expect((await again.get('/api/v1/meetings')).body.meetings).toEqual([expect.objectContaining({ id: m.id, number: m.number, title: 'Kept' })]);
+      expect((await new Client(own.url).post('/api/v1/guest/knock', { number: m.number, name: 'Second' })).status).toBe(202);
+    } finally {
+      await own.destroy();
+    }
+  });
+});
+
 describe('knocking', () => {
   it('an unknown number is a 404 after about the same time as a known one', async () => {
     const m = await meeting();
@@ -357,6 +378,17 @@ describe('documents, the page shown, the pointer', () => {
     expect(answer.body.cursor).toBe(guest.cursor);
     expect((await guest.get(`/api/v1/events?wait=0&after=0`)).body.events.map((e: any) => e.type)).not.toContain('meeting.pointer');
     expectError(await host.post(`/api/v1/meetings/${m.id}/pointer`, { x: 2, y: 0 }), 400, 'invalid_request');
+
+    // A guest let in now starts on the page shown.
+    const late = await admitted(m, 'Latecomer');
+    expect(late.event.presentation).toMatchObject({ page: 2, document: { id: doc.id } });
+    expect(late.event.presentation.document.pages).toHaveLength(3);
+
+    // A few moves a second; past that 429 with Retry-After.
+    const moves = await Promise.all(Array.from({ length: 15 }, () => host.post(`/api/v1/meetings/${m.id}/pointer`, { x: 0.1, y: 0.1 })));
+    const limited = moves.find((r) => r.status === 429);
+    expect(limited, 'a 429 among 15 moves at once').toBeDefined();
+    expect(Number(limited!.headers.get('retry-after'))).toBeGreaterThan(0);
 
     // A guest presents only once the host allows it.
     expectError(await upload(guest, m.id, tinyPdf(1), 'application/pdf'), 403, 'forbidden');

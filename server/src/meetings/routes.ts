@@ -36,6 +36,7 @@ import type { Services } from '../context.js';
 import { AppError } from '../errors.js';
 import { rawBodyWithin } from '../http/body.js';
 import { route } from '../http/route.js';
+import type { DocumentRecord } from '../store/meetings.js';
 import { DOCUMENT_TYPES, MeetingFiles } from './documents.js';
 import {
   admitGuest,
@@ -165,8 +166,9 @@ export function meetingRoutes({ store, hub, limits, secret, config, subscription
         response: GuestActionResponse,
         errors: [409],
         async handler({ params, session }) {
+          const view = (doc: DocumentRecord) => files.view(doc);
           const act = verb === 'admit' ? admitGuest : rejectGuest;
-          return guestView(await store.write((tx) => act(tx, session.user.id, params.id, params.guestId)));
+          return guestView(await store.write((tx) => act(tx, session.user.id, params.id, params.guestId, view)));
         },
       }),
     ),

@@ -11,7 +11,7 @@ import { randomInt } from 'node:crypto';
 import { topicOf, type Meeting, type MeetingDocument, type Message } from '../../../shared/index.js';
 import { createChat } from '../chat/rules.js';
 import { AppError, conflict, forbidden, notFound } from '../errors.js';
-import type { GuestRecord, MeetingRecord } from '../store/meetings.js';
+import type { DocumentRecord, GuestRecord, MeetingRecord } from '../store/meetings.js';
 import type { GuestSession, SessionRecord, StoreTx } from '../store/store.js';
 
 /** Prefixes of real mobile numbers: a meeting number never starts with one. */
@@ -109,8 +109,14 @@ function guestOf(tx: StoreTx, meeting: MeetingRecord, guestId: number): GuestRec
   return guest;
 }
 
-/** Lets a knocking guest in: it learns who is there; the others learn it joined. Admitting twice is harmless. */
-export function admitGuest(tx: StoreTx, hostId: number, meetingId: string, guestId: number): GuestRecord {
+/** The protocol view of a stored document (fresh signed page links: documents.ts). */
+export type DocumentView = (doc: DocumentRecord) => MeetingDocument;
+
+/**
+ * Lets a knocking guest in: it learns who is there and the page shown now; the others learn it
+ * joined. Admitting twice is harmless.
+ */
+export function admitGuest(tx: StoreTx, hostId: number, meetingId: string, guestId: number, view: DocumentView): GuestRecord {
   const meeting = liveHostedMeeting(tx, hostId, meetingId);
   const guest = guestOf(tx, meeting, guestId);
   if (guest.status === 'admitted') return guest;
@@ -118,6 +124,7 @@ export function admitGuest(tx: StoreTx, hostId: number, meetingId: string, guest
   tx.meetings.setGuestStatus(guest.id, 'admitted');
   const now = Date.now();
   const guests = tx.meetings.guests(meeting.id, ['admitted']).map((g) => ({ id: g.id, name: g.name }));
+  const shown = meeting.presentation && tx.meetings.document(meeting.presentation.documentId);
   tx.append(
     topicOf.guest(guest.id),
     {
@@ -125,6 +132,7 @@ export function admitGuest(tx: StoreTx, hostId: number, meetingId: string, guest
       meeting: { id: meeting.id, number: meeting.number, title: meeting.title, chatId: meeting.chatId },
       host: { username: meeting.hostUsername, displayName: meeting.hostDisplayName },
       guests,
+      ...(shown ? { presentation: { document: view(shown), page: meeting.presentation!.page } } : {}),
     },
     now,
   );
@@ -229,7 +237,7 @@ export function present(
   session: SessionRecord,
   meetingId: string,
   input: { documentId: string; page: number },
-  view: (doc: NonNullable<ReturnType<StoreTx['meetings']['document']>>) => MeetingDocument,
+  view: DocumentView,
 ) {
   const meeting = presenterMeeting(tx, session, meetingId);
   const doc = tx.meetings.document(input.documentId);

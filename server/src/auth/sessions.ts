@@ -47,21 +47,11 @@ export class Sessions {
     const { guest, meeting } = found;
     if (meeting.endedAt !== null || (guest.status !== 'knocking' && guest.status !== 'admitted')) return undefined;
     const now = Date.now();
-    const user: UserRecord = {
-      id: guestUserId(guest.id),
-      username: `guest-${guest.id}`,
-      displayName: `${guest.name} (guest)`,
-      passwordHash: '',
-      isAdmin: false,
-      chosenPresence: 'available',
-      announcedPresence: 'available',
-      createdAt: guest.createdAt,
-    };
     return {
       tokenId: guestUserId(guest.id),
       expiresAt: now + DAY,
       lastUsedAt: now,
-      user,
+      user: guestStandIn(guest),
       guest: { id: guest.id, meetingId: meeting.id, chatId: meeting.chatId, name: guest.name, admitted: guest.status === 'admitted' },
     };
   }
@@ -69,3 +59,20 @@ export class Sessions {
 
 /** A guest's stand-in user id (and its session's token id, for the event hub): negative, never a real user's. */
 export const guestUserId = (guestId: number) => -guestId;
+
+/**
+ * The user a meeting guest's session stands in for, so chat, event and call code can name it:
+ * its negative id, `guest-<id>` as username (the calls list members by it), its name marked.
+ */
+export function guestStandIn(guest: { id: number; name: string; createdAt: number }): UserRecord {
+  return {
+    id: guestUserId(guest.id),
+    username: `guest-${guest.id}`,
+    displayName: `${guest.name} (guest)`,
+    passwordHash: '',
+    isAdmin: false,
+    chosenPresence: 'available',
+    announcedPresence: 'available',
+    createdAt: guest.createdAt,
+  };
+}

@@ -73,14 +73,15 @@ export function meetingServing(router: Router, { config, secret }: Services) {
   new MeetingFiles(config.dataDir, secret).serve(router);
 }
 
-export function meetingRoutes({ store, hub, limits, secret, config, subscriptions }: Services) {
+export function meetingRoutes({ store, hub, limits, secret, config, subscriptions, calls }: Services) {
   const files = new MeetingFiles(config.dataDir, secret);
   const knocks = limits.limiter({ name: 'meeting-knock', points: config.knocksPerMinute, duration: 60 });
   const pointers = limits.limiter({ name: 'meeting-pointer', points: MEETING_LIMITS.pointerPerSecond, duration: 1 });
 
-  /** Ends a meeting and removes its files. */
+  /** Ends a meeting and removes its files; the host's presence follows its call. */
   async function end(hostId: number, meetingId: string) {
-    await store.write((tx) => endMeeting(tx, hostedMeeting(tx, hostId, meetingId)));
+    const changes = await store.write((tx) => endMeeting(tx, hostedMeeting(tx, hostId, meetingId)));
+    for (const change of changes) await calls.applied(change);
     await files.removeMeeting(meetingId);
   }
 
@@ -95,7 +96,8 @@ export function meetingRoutes({ store, hub, limits, secret, config, subscription
       response: MeetingResponse,
       status: 201,
       async handler({ body, session }) {
-        const { meeting, ended } = await store.write((tx) => createMeeting(tx, session.user.id, body));
+        const { meeting, ended, changes } = await store.write((tx) => createMeeting(tx, session.user.id, body));
+        for (const change of changes) await calls.applied(change);
         // The host's poll now listens to the meeting's chat (its events go there).
         subscriptions.changed(session.user.id);
         if (ended) await files.removeMeeting(ended);
@@ -166,9 +168,13 @@ export function meetingRoutes({ store, hub, limits, secret, config, subscription
         response: GuestActionResponse,
         errors: [409],
         async handler({ params, session }) {
-          const view = (doc: DocumentRecord) => files.view(doc);
-          const act = verb === 'admit' ? admitGuest : rejectGuest;
-          return guestView(await store.write((tx) => act(tx, session.user.id, params.id, params.guestId, view)));
+          if (verb === 'admit') {
+            const view = (doc: DocumentRecord) => files.view(doc);
+            return guestView(await store.write((tx) => admitGuest(tx, session.user.id, params.id, params.guestId, view)));
+          }
+          const { guest, changes } = await store.write((tx) => rejectGuest(tx, session.user.id, params.id, params.guestId));
+          for (const change of changes) await calls.applied(change);
+          return guestView(guest);
         },
       }),
     ),

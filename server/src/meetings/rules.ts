@@ -9,6 +9,8 @@
  */
 import { randomInt } from 'node:crypto';
 import { topicOf, type Meeting, type MeetingDocument, type Message } from '../../../shared/index.js';
+import { guestUserId } from '../auth/sessions.js';
+import { actOnCall, type CallChange } from '../calls/transitions.js';
 import { createChat } from '../chat/rules.js';
 import { AppError, conflict, forbidden, notFound } from '../errors.js';
 import type { DocumentRecord, GuestRecord, MeetingRecord } from '../store/meetings.js';
@@ -56,16 +58,21 @@ export function toMeeting(m: MeetingRecord): Meeting {
  * kept from one meeting to the next; a live meeting already on it ends (the number leads to the
  * host's newest meeting).
  */
-export function createMeeting(tx: StoreTx, hostId: number, input: { title?: string; fixed?: boolean }): { meeting: MeetingRecord; ended?: string } {
+export function createMeeting(
+  tx: StoreTx,
+  hostId: number,
+  input: { title?: string; fixed?: boolean },
+): { meeting: MeetingRecord; ended?: string; changes: CallChange[] } {
   let number: string;
   let ended: string | undefined;
+  let changes: CallChange[] = [];
   if (input.fixed) {
     const own = tx.meetings.fixedNumberOf(hostId);
     if (own) {
       number = own;
       const previous = tx.meetings.liveByNumber(own);
       if (previous) {
-        endMeeting(tx, previous);
+        changes = endMeeting(tx, previous);
         ended = previous.id;
       }
     } else {
@@ -77,7 +84,7 @@ export function createMeeting(tx: StoreTx, hostId: number, input: { title?: stri
   }
   const chat = createChat(tx, hostId, []);
   const id = tx.meetings.insert({ number, title: input.title ?? '', hostId, chatId: chat.id, fixed: input.fixed ?? false, createdAt: Date.now() });
-  return { meeting: tx.meetings.get(id)!, ended };
+  return { meeting: tx.meetings.get(id)!, ended, changes };
 }
 
 /** The meeting, if `hostId` hosts it (others, guests included, are told it does not exist). */
@@ -141,26 +148,40 @@ export function admitGuest(tx: StoreTx, hostId: number, meetingId: string, guest
 }
 
 /** Turns a knocking (or admitted) guest away: told on its own topic; its token ends. */
-export function rejectGuest(tx: StoreTx, hostId: number, meetingId: string, guestId: number): GuestRecord {
+export function rejectGuest(tx: StoreTx, hostId: number, meetingId: string, guestId: number): { guest: GuestRecord; changes: CallChange[] } {
   const meeting = liveHostedMeeting(tx, hostId, meetingId);
   const guest = guestOf(tx, meeting, guestId);
-  if (guest.status === 'rejected') return guest;
+  if (guest.status === 'rejected') return { guest, changes: [] };
   if (guest.status !== 'knocking' && guest.status !== 'admitted') throw conflict('conflict', 'this guest is gone');
+  const changes = hangUp(tx, guest.id);
   tx.meetings.setGuestStatus(guest.id, 'rejected');
   tx.append(topicOf.guest(guest.id), { type: 'meeting.rejected', meetingId: meeting.id });
-  return tx.meetings.guest(guest.id)!;
+  return { guest: tx.meetings.guest(guest.id)!, changes };
 }
 
-/** Ends a meeting: every guest's token ends; those taking part and those still knocking are told. */
-export function endMeeting(tx: StoreTx, meeting: MeetingRecord) {
-  if (meeting.endedAt !== null) return;
+/**
+ * Ends a meeting: every guest's token ends; those taking part and those still knocking are told;
+ * guests on the meeting's call hang up. Answers the call changes (CallService.applied: presence).
+ */
+export function endMeeting(tx: StoreTx, meeting: MeetingRecord): CallChange[] {
+  if (meeting.endedAt !== null) return [];
   const now = Date.now();
-  tx.meetings.end(meeting.id, now);
+  const changes: CallChange[] = [];
   for (const guest of tx.meetings.guests(meeting.id, ['knocking', 'admitted'])) {
+    changes.push(...hangUp(tx, guest.id));
     tx.meetings.setGuestStatus(guest.id, 'ended');
     if (guest.status === 'knocking') tx.append(topicOf.guest(guest.id), { type: 'meeting.ended', meetingId: meeting.id }, now);
   }
+  tx.meetings.end(meeting.id, now);
   tx.append(topicOf.chat(meeting.chatId), { type: 'meeting.ended', meetingId: meeting.id }, now);
+  return changes;
+}
+
+/** A guest leaving for good leaves (or declines) the meeting's call it is in or rung for. */
+function hangUp(tx: StoreTx, guestId: number): CallChange[] {
+  const member = guestUserId(guestId);
+  const callId = tx.calls.engagedIn(member);
+  return callId ? [actOnCall(tx, callId, member, 'hangup')] : [];
 }
 
 /** The guest, if it takes part now (admitted, meeting live), in the meeting of this chat. */

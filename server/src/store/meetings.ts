@@ -54,6 +54,7 @@ export interface MeetingRows {
   numberTaken(number: string): boolean;
   /** Whether the chat is a live meeting's chat (open while the meeting lasts). */
   liveMeetingOfChat(chatId: string): boolean;
+  liveMeetingByChat(chatId: string): MeetingRecord | undefined;
   fixedNumberOf(userId: number): string | undefined;
   setFixedNumber(userId: number, number: string): void;
   insert(input: { number: string; title: string; hostId: number; chatId: string; fixed: boolean; createdAt: number }): string;

@@ -217,5 +217,13 @@ export const MIGRATIONS: string[] = [
     created_at INTEGER NOT NULL
   );
   CREATE INDEX meeting_documents_by_meeting ON meeting_documents(meeting_id);
+  CREATE TABLE call_guests ( -- meeting guests in a call of their meeting's chat (users are in call_members)
+    call_id TEXT NOT NULL REFERENCES calls(id) ON DELETE CASCADE,
+    guest_id INTEGER NOT NULL REFERENCES meeting_guests(id) ON DELETE CASCADE,
+    state TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    PRIMARY KEY (call_id, guest_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX call_guests_by_guest ON call_guests(guest_id, state);
   `,
 ];

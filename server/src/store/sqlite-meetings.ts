@@ -46,6 +46,7 @@ export class SqliteMeetingStore implements MeetingStore, MeetingRows {
         'SELECT 1 FROM meetings WHERE number = @n AND ended_at IS NULL UNION ALL SELECT 1 FROM meeting_numbers WHERE number = @n LIMIT 1',
       ).pluck(),
       liveOfChat: p('SELECT 1 FROM meetings WHERE chat_id = ? AND ended_at IS NULL LIMIT 1').pluck(),
+      liveByChat: p(`${MEETING} WHERE m.chat_id = ? AND m.ended_at IS NULL`),
       fixedNumber: p('SELECT number FROM meeting_numbers WHERE user_id = ?').pluck(),
       setFixedNumber: p('INSERT INTO meeting_numbers (user_id, number) VALUES (?, ?)'),
       insert: p('INSERT INTO meetings (id, number, title, host_id, chat_id, fixed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
@@ -84,6 +85,11 @@ export class SqliteMeetingStore implements MeetingStore, MeetingRows {
 
   liveMeetingOfChat(chatId: string) {
     return this.q.liveOfChat.get(chatId) !== undefined;
+  }
+
+  liveMeetingByChat(chatId: string) {
+    const r = this.q.liveByChat.get(chatId) as Row | undefined;
+    return r && toMeeting(r);
   }
 
   fixedNumberOf(userId: number) {

@@ -8,6 +8,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomNumber } from '../../server/src/meetings/rules.js';
+import { Event } from '../../shared/index.js';
 import { createChat } from '../helpers/chat.js';
 import { Client, PASSWORD, collect, expectError, send, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -63,13 +64,20 @@ async function knock(number: string, name: string) {
   return { guest, id: res.body.guest.id as number };
 }
 
+/** The event is one of the protocol's (shared/meetings.ts and the Event union). */
+function valid(event: any) {
+  const parsed = Event.safeParse(event);
+  expect(parsed.success, `${JSON.stringify(event)}: ${parsed.error?.message}`).toBe(true);
+  return event;
+}
+
 /** Knock, the host sees it, admits, the guest learns it. */
 async function admitted(m: any, name: string) {
   const { guest, id } = await knock(m.number, name);
-  const seen = await host.waitFor('meeting.knock', (e) => e.guest.id === id);
+  const seen = valid(await host.waitFor('meeting.knock', (e) => e.guest.id === id));
   expect(seen).toMatchObject({ meetingId: m.id, guest: { id, name, address: expect.any(String) } });
   expect((await host.post(`/api/v1/meetings/${m.id}/guests/${id}/admit`)).status).toBe(200);
-  const event = await guest.waitFor('meeting.admitted');
+  const event = valid(await guest.waitFor('meeting.admitted'));
   return { guest, id, event };
 }
 
@@ -157,7 +165,7 @@ describe('knock, admit, reject', () => {
     const rejected = await host.post(`/api/v1/meetings/${m.id}/guests/${id}/reject`);
     expect(rejected.status).toBe(200);
     expect(rejected.body.guest).toEqual({ id, name: 'Rex' });
-    expect((await held).body.events).toEqual([expect.objectContaining({ type: 'meeting.rejected', meetingId: m.id })]);
+    expect((await held).body.events.map(valid)).toEqual([expect.objectContaining({ type: 'meeting.rejected', meetingId: m.id })]);
     expectError(await guest.get('/api/v1/events?wait=0'), 401, 'unauthorized');
     // It cannot be admitted after that.
     expectError(await host.post(`/api/v1/meetings/${m.id}/guests/${id}/admit`), 409, 'conflict');
@@ -172,7 +180,7 @@ describe('knock, admit, reject', () => {
       { id: first.id, name: 'First' },
       { id: second.id, name: 'Second' },
     ]);
-    expect(await first.guest.waitFor('meeting.joined', (e) => e.guest.id === second.id)).toMatchObject({ meetingId: m.id, guest: { name: 'Second' } });
+    expect(valid(await first.guest.waitFor('meeting.joined', (e) => e.guest.id === second.id))).toMatchObject({ meetingId: m.id, guest: { name: 'Second' } });
     await host.waitFor('meeting.joined', (e) => e.guest.id === second.id);
     // The first guest hears the second one's message.
     expect((await second.guest.put(`/api/v1/chats/${m.chatId}/messages/s-1`, { text: 'hi all' })).status).toBe(201);
@@ -312,6 +320,7 @@ describe('the end of a meeting', () => {
     const [answer, answerKnocking] = await Promise.all([held, heldKnocking]);
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(answer.body.events.map((e: any) => e.type)).toContain('meeting.ended');
+    answer.body.events.forEach(valid);
     expect(answerKnocking.body.events.map((e: any) => e.type)).toContain('meeting.ended');
     for (const g of [guest, knocking.guest]) {
       expectError(await g.get('/api/v1/events?wait=0'), 401, 'unauthorized');
@@ -418,7 +427,7 @@ describe('documents, the page shown, the pointer', () => {
 
     const shown = await host.put(`/api/v1/meetings/${m.id}/presentation`, { documentId: doc.id, page: 2 });
     expect(shown.status, JSON.stringify(shown.body)).toBe(200);
-    const page = await guest.waitFor('meeting.page');
+    const page = valid(await guest.waitFor('meeting.page'));
     expect(page).toMatchObject({ meetingId: m.id, page: 2, document: { id: doc.id } });
     expect(page.document.pages).toHaveLength(3);
     expectError(await host.put(`/api/v1/meetings/${m.id}/presentation`, { documentId: doc.id, page: 4 }), 400, 'invalid_request');
@@ -429,6 +438,7 @@ describe('documents, the page shown, the pointer', () => {
     expect((await host.post(`/api/v1/meetings/${m.id}/pointer`, { x: 0.25, y: 0.5 })).status).toBe(200);
     const answer = await held;
     expect(answer.body.events).toEqual([expect.objectContaining({ type: 'meeting.pointer', x: 0.25, y: 0.5, page: 2, documentId: doc.id, from: 'mt-host' })]);
+    valid(answer.body.events[0]);
     expect(answer.body.cursor).toBe(guest.cursor);
     expect((await guest.get(`/api/v1/events?wait=0&after=0`)).body.events.map((e: any) => e.type)).not.toContain('meeting.pointer');
     expectError(await host.post(`/api/v1/meetings/${m.id}/pointer`, { x: 2, y: 0 }), 400, 'invalid_request');

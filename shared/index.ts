@@ -11,3 +11,4 @@ export * from './notify-policy.js';
 export * from './chat-lifecycle.js';
 export * from './chat-files.js';
 export * from './search.js';
+export * from './meetings.js';

@@ -10,6 +10,7 @@ import { Call, CallSignal, MessageCall } from './calls.js';
 import { UserSource } from './identity.js';
 import { ChatMute, UserStatus } from './people.js';
 import { ChatFileId, CHAT_FILE_LIMITS, MessageFile } from './chat-files.js';
+import { MEETING_EVENTS } from './meetings.js';
 
 // ---------- building blocks ----------
 export const Username = z
@@ -272,6 +273,7 @@ export const Event = z.discriminatedUnion('type', [
   UserUpdatedEvent,
   MeUpdatedEvent,
   ChatMutedEvent,
+  ...MEETING_EVENTS,
 ]);
 export type Event = z.infer<typeof Event>;
 export type EventType = Event['type'];

@@ -6,6 +6,8 @@ export const topicOf = {
   user: (userId: number) => `u:${userId}`,
   presence: (userId: number) => `p:${userId}`,
   chat: (chatId: string) => `c:${chatId}`,
+  /** A meeting guest's own topic (admitted, rejected, ended). */
+  guest: (guestId: number) => `g:${guestId}`,
   ticker: (channelId: number) => `t:${channelId}`,
   /** Portal content every user receives: notices, media, charts, links. */
   portal: 'portal',

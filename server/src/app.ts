@@ -38,6 +38,7 @@ import { mediaRoutes } from './media/routes.js';
 import { mediaServing } from './media/serve.js';
 import { avatarServing } from './me/avatars.js';
 import { meRoutes } from './me/routes.js';
+import { meetingRoutes, meetingServing } from './meetings/routes.js';
 import { panelServing } from './panel/serve.js';
 import { systemRoutes } from './system/routes.js';
 import { terminalRoutes } from './terminals/routes.js';
@@ -65,6 +66,7 @@ export function buildApp(services: Services): Lane {
     ...chartRoutes(services),
     ...linksRoutes(services),
     ...mediaRoutes(services),
+    ...meetingRoutes(services),
     ...terminalRoutes(services),
     ...updateRoutes(services),
   ];
@@ -92,6 +94,7 @@ export function buildApp(services: Services): Lane {
   mediaServing(router, services);
   avatarServing(router, services);
   chatFileServing(router, services, authenticate);
+  meetingServing(router, services);
   updatesServing(router, services);
   panelServing(router);
   app.use(router.routes());

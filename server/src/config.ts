@@ -78,6 +78,8 @@ export const ServerConfig = z.strictObject({
   eventRetentionDays: z.coerce.number().min(1).max(3650).default(30),
   sessionDays: z.coerce.number().min(1).max(365).default(30),
   loginPerIpPerMinute: z.coerce.number().int().min(1).default(60),
+  /** Meeting knocks per address per minute (guessing numbers is slowed to this). */
+  knocksPerMinute: z.coerce.number().int().min(1).default(20),
   /** Failed logins per account and address in 15 minutes (a success clears them). */
   loginFailuresPerUser: z.coerce.number().int().min(1).default(10),
   /**
@@ -196,6 +198,7 @@ const ENV: Record<string, keyof ServerConfig> = {
   PORTICO_TRUST_PROXY: 'trustProxy',
   PORTICO_REDIS_URL: 'redisUrl',
   PORTICO_LOGIN_PER_IP_PER_MINUTE: 'loginPerIpPerMinute',
+  PORTICO_KNOCKS_PER_MINUTE: 'knocksPerMinute',
   PORTICO_LOGIN_FAILURES_PER_ADDRESS: 'loginFailuresPerUser',
   PORTICO_LOGIN_FAILURES_PER_ACCOUNT: 'loginFailuresPerAccount',
   PORTICO_PROVIDER_RATE: 'providerRequestsPerMinute',

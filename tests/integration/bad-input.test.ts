@@ -67,7 +67,7 @@ describe('bad input', () => {
   afterAll(() => server.destroy());
 
   /** Path values and a valid body for each JSON-body route; the URLs name existing things. */
-  const PATH_VALUES = () => ({ username: 'bi-victim', contact: 'bi-bob', name: 'bi-group', id: chatId, clientId: 'bad-input-1', messageId: '1', fileId: 'A'.repeat(22), seqOrMember: '0', token: 'no-token', sha256: '0'.repeat(64), file: 'latest.yml', installId: '00000000-0000-4000-8000-000000000001' });
+  const PATH_VALUES = () => ({ username: 'bi-victim', contact: 'bi-bob', name: 'bi-group', id: chatId, clientId: 'bad-input-1', messageId: '1', fileId: 'A'.repeat(22), seqOrMember: '0', token: 'no-token', sha256: '0'.repeat(64), file: 'latest.yml', installId: '00000000-0000-4000-8000-000000000001', guestId: '1' });
   const VALID_BODIES: Record<string, unknown> = {
     'post /api/v1/login': { username: 'bi-victim', password: PASSWORD },
     'put /api/v1/presence': { state: 'busy' },
@@ -89,6 +89,11 @@ describe('bad input', () => {
     'patch /api/v1/me': { displayName: 'must never be stored' },
     'post /api/v1/me/password': { oldPassword: 'not the password', newPassword: 'must never be stored' },
     'put /api/v1/chats/{id}/mute': { muted: true },
+    'post /api/v1/meetings': { title: 'must never be stored' },
+    'post /api/v1/guest/knock': { number: '12345678901', name: 'bi-guest' },
+    'post /api/v1/meetings/{id}/guests/{guestId}/presenter': { allowed: true },
+    'put /api/v1/meetings/{id}/presentation': { documentId: '00000000-0000-4000-8000-000000000000', page: 1 },
+    'post /api/v1/meetings/{id}/pointer': { x: 0.5, y: 0.5 },
   };
 
   const operations = () => {
@@ -117,6 +122,7 @@ describe('bad input', () => {
   /** No token needed: login, and the operations and file routes (the path is the capability, or they are public). */
   const PUBLIC = [
     'post /api/v1/login',
+    'post /api/v1/guest/knock',
     'get /healthz',
     'get /metrics',
     'get /api/v1/openapi.json',
@@ -416,6 +422,18 @@ describe('API description, health and metrics', () => {
     // files in chats and search (issue 16)
     'post /api/v1/chats/{id}/files',
     'get /api/v1/search',
+    // meetings with guests (issue 19)
+    'post /api/v1/meetings',
+    'get /api/v1/meetings',
+    'delete /api/v1/meetings/{id}',
+    'post /api/v1/guest/knock',
+    'post /api/v1/meetings/{id}/guests/{guestId}/admit',
+    'post /api/v1/meetings/{id}/guests/{guestId}/reject',
+    'post /api/v1/meetings/{id}/guests/{guestId}/presenter',
+    'post /api/v1/meetings/{id}/documents',
+    'get /api/v1/meetings/{id}/documents',
+    'put /api/v1/meetings/{id}/presentation',
+    'post /api/v1/meetings/{id}/pointer',
     // served by hand, described in system/openapi.ts (issue 13)
     'get /healthz',
     'get /metrics',
@@ -440,7 +458,7 @@ describe('API description, health and metrics', () => {
   ];
   const resolveRef = (doc: any, x: any) => (x?.$ref ? x.$ref.slice(2).split('/').reduce((o: any, k: string) => o[k], doc) : x);
 
-  const PUBLIC_OPS = ['post /api/v1/login', 'get /metrics', 'get /healthz', 'get /api/v1/openapi.json', 'get /media/{token}/{sha256}', 'get /games/{token}/{sha256}/{file}', 'get /updates/{file}', 'get /avatars/{file}'];
+  const PUBLIC_OPS = ['post /api/v1/login', 'post /api/v1/guest/knock', 'get /metrics', 'get /healthz', 'get /api/v1/openapi.json', 'get /media/{token}/{sha256}', 'get /games/{token}/{sha256}/{file}', 'get /updates/{file}', 'get /avatars/{file}'];
   /** A token, or the signed path instead (issue 16). */
   const TOKEN_OR_SIGNED = ['get /api/v1/chats/{id}/files/{fileId}', 'get /api/v1/chats/{id}/files/{fileId}/thumbnail'];
 
@@ -486,8 +504,8 @@ describe('API description, health and metrics', () => {
         else if (!PUBLIC_OPS.includes(key)) {
           expect(op.security, key).toEqual(path.startsWith('/cgi/') ? [{ providerKey: [] }, { providerSignature: [] }] : [{ bearer: [] }]);
         }
-        // Binary bodies: a relay chunk, a chat file (raw or multipart), a picture.
-        if (op.requestBody && !key.includes('/relay/') && key !== 'post /api/v1/chats/{id}/files' && key !== 'put /api/v1/me/avatar') {
+        // Binary bodies: a relay chunk, a chat file (raw or multipart), a picture, a meeting document.
+        if (op.requestBody && !key.includes('/relay/') && !key.endsWith('/documents') && key !== 'post /api/v1/chats/{id}/files' && key !== 'put /api/v1/me/avatar') {
           const schema = op.requestBody.content['application/json'].schema;
           expect(schema.type, key).toBe('object');
           expect(schema.additionalProperties, key).toBe(false);

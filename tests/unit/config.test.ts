@@ -25,6 +25,7 @@ describe('loadConfig', () => {
       eventRetentionDays: 30,
       sessionDays: 30,
       loginPerIpPerMinute: 60,
+      knocksPerMinute: 20,
       loginFailuresPerUser: 10,
       loginFailuresPerAccount: 100,
       providerRequestsPerMinute: 120,

@@ -27,6 +27,24 @@ async function settle() {
 }
 
 describe('EventHub', () => {
+  it('notify: a passing event for the polls held on a topic, with the cursor each already has, not for the sender', async () => {
+    const hub = new EventHub();
+    const held = waiter(1, ['c:m'], 7);
+    const behind = waiter(2, ['c:m'], 3);
+    const sender = waiter(3, ['c:m'], 7);
+    const elsewhere = waiter(4, ['c:other'], 7);
+    [held, behind, sender, elsewhere].forEach((x) => hub.add(x.w));
+    hub.publish([event(5, 'c:m')]); // `behind` (after 3) gets it first: the pointer must not move its cursor past 5
+    hub.notify('c:m', (cursor) => `{"cursor":"${cursor}","type":"meeting.pointer"}`, 3);
+    await settle();
+    expect(held.woken?.map((e) => [e.seq, JSON.parse(e.json).cursor])).toEqual([[7, '7']]);
+    expect(behind.woken?.map((e) => e.seq)).toEqual([5, 5]);
+    expect(JSON.parse(behind.woken![1]!.json)).toEqual({ cursor: '5', type: 'meeting.pointer' });
+    expect(sender.woken).toBeUndefined();
+    expect(elsewhere.woken).toBeUndefined();
+  });
+
+
   it('wakes only the waiters of the event topic, with events after their cursor', async () => {
     const hub = new EventHub();
     const a = waiter(1, ['c:x', 'u:1']);

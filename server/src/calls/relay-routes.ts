@@ -63,6 +63,7 @@ export function relayRoutes(services: Services, calls: RelayCalls = storedCalls(
         `HTTP relay upload: one self-contained WebM chunk (binary body, Content-Type video/webm or audio/webm, at most ${RELAY_LIMITS.chunkBytes} bytes) ` +
         `with the sender's next sequence number. Only the last ${RELAY_LIMITS.chunksKept} chunks per sender are kept (in memory).`,
       access: 'user',
+      guests: true, // a meeting guest in its meeting's call (members are checked by username)
       params: UploadParams,
       rawBody: { types: RELAY_TYPES, maxBytes: RELAY_LIMITS.chunkBytes, description: 'one self-contained WebM chunk' },
       errors: [403, 404, 409],
@@ -86,6 +87,7 @@ export function relayRoutes(services: Services, calls: RelayCalls = storedCalls(
         'HTTP relay download: the next chunk of member `seqOrMember` after sequence `after` (binary body; headers x-relay-seq, x-relay-skipped, x-relay-newest), ' +
         'or the newest when the next is gone or the receiver is behind; held up to `wait` seconds, then 204 when none came',
       access: 'user',
+      guests: true, // a meeting guest in its meeting's call (members are checked by username)
       params: DownloadParams,
       query: RelayDownloadQuery,
       response: z.string().describe('the chunk, binary, with the media type it was uploaded with'),

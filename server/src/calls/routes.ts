@@ -18,6 +18,8 @@ export function callRoutes({ calls }: Services) {
       tag: 'calls',
       summary,
       access: 'user',
+      // An admitted meeting guest calls in its meeting's chat only (transitions.ts checks the chat and the call's members).
+      guests: true,
       params: CallParams,
       response: CallResponse,
       async handler({ params, session: { user } }) {
@@ -33,6 +35,8 @@ export function callRoutes({ calls }: Services) {
       tag: 'calls',
       summary: 'STUN/TURN servers with short-lived TURN credentials, and the media path policy of this site',
       access: 'user',
+      // An admitted meeting guest calls in its meeting's chat only (transitions.ts checks the chat and the call's members).
+      guests: true,
       response: IceServersResponse,
       async handler({ session: { user } }) {
         return calls.iceServers(user);
@@ -44,6 +48,8 @@ export function callRoutes({ calls }: Services) {
       tag: 'calls',
       summary: "Call a chat: rings its other members who are online (409 callee_offline / callee_busy when nobody can answer)",
       access: 'user',
+      // An admitted meeting guest calls in its meeting's chat only (transitions.ts checks the chat and the call's members).
+      guests: true,
       body: StartCallRequest,
       response: CallResponse,
       status: 201,
@@ -57,6 +63,8 @@ export function callRoutes({ calls }: Services) {
       tag: 'calls',
       summary: 'One call (members only)',
       access: 'user',
+      // An admitted meeting guest calls in its meeting's chat only (transitions.ts checks the chat and the call's members).
+      guests: true,
       params: CallParams,
       response: CallResponse,
       async handler({ params, session: { user } }) {
@@ -72,6 +80,8 @@ export function callRoutes({ calls }: Services) {
       tag: 'calls',
       summary: 'WebRTC signalling (offer, answer, ICE candidate, media path) to one other member, as their call.signal event',
       access: 'user',
+      // An admitted meeting guest calls in its meeting's chat only (transitions.ts checks the chat and the call's members).
+      guests: true,
       params: CallParams,
       body: SignalRequest,
       response: OkResponse,

@@ -36,7 +36,8 @@ export class CallService {
   /** Rings the chat's other members who are online and free (at most CALL_LIMITS.members in all). */
   async start(caller: UserRecord, chatId: string, video: boolean): Promise<Call> {
     const change = await this.store.write((tx) =>
-      startCall(tx, { chatId, caller, video, maxMembers: CALL_LIMITS.members, online: (u) => this.presence.effective(u) !== 'offline' }),
+      // A meeting guest (negative id) has no presence: it is in the meeting's page while it takes part.
+      startCall(tx, { chatId, caller, video, maxMembers: CALL_LIMITS.members, online: (u) => u.id < 0 || this.presence.effective(u) !== 'offline' }),
     );
     await this.applied(change);
     return change.call;
@@ -96,8 +97,8 @@ export class CallService {
     return { iceServers, expiresAt: new Date(expires * 1000).toISOString(), policy: callPath };
   }
 
-  /** Presence follows who is on a call. */
-  private async applied(change: CallChange) {
-    for (const [userId, onCall] of change.onCall) await this.presence.setOnCall(userId, onCall);
+  /** Presence follows who is on a call (users only: a meeting guest, negative id, has none). Also for changes made elsewhere (a meeting that ended). */
+  async applied(change: CallChange) {
+    for (const [userId, onCall] of change.onCall) if (userId > 0) await this.presence.setOnCall(userId, onCall);
   }
 }

@@ -5,6 +5,7 @@
  */
 import { topicOf, type Call, type CallEndReason, type CallMemberState, type CallSignal } from '../../../shared/index.js';
 import { AppError, conflict, notFound } from '../errors.js';
+import { guestStandIn } from '../auth/sessions.js';
 import type { CallRecord } from '../store/calls.js';
 import type { StoreTx, UserRecord } from '../store/store.js';
 import { callRecord, endReasonAfter, type CallAction, type Trigger } from './rules.js';
@@ -27,14 +28,20 @@ export function startCall(
 ): CallChange {
   const { chatId, caller } = input;
   const chat = tx.chat(chatId);
-  if (!chat || chat.memberStatus.get(caller.id) !== 'accepted') throw notFound('chat');
-  if (chat.chat.state !== 'active') throw conflict('chat_not_active', 'this chat is not active: nobody else takes part in it');
+  // A live meeting's chat: its admitted guests take part too (as their stand-in users), and it is
+  // open while the meeting lasts although the host is its only member.
+  const guests = meetingGuests(tx, chatId);
+  const takesPart = (id: number) => chat?.memberStatus.get(id) === 'accepted' || guests?.some((g) => g.id === id);
+  if (!chat || !takesPart(caller.id)) throw notFound('chat');
+  if (chat.chat.state !== 'active' && !guests) throw conflict('chat_not_active', 'this chat is not active: nobody else takes part in it');
   const others: UserRecord[] = [];
   for (const [userId, status] of chat.memberStatus) {
     if (status !== 'accepted' || userId === caller.id) continue;
     const user = tx.user(userId);
     if (user) others.push(user);
   }
+  for (const guest of guests ?? []) if (guest.id !== caller.id) others.push(guest);
+  if (others.length === 0) throw conflict('callee_offline', 'nobody else is in this meeting yet');
   const online = others.filter(input.online);
   if (online.length === 0) {
     throw conflict(
@@ -97,7 +104,7 @@ export function signalCall(tx: StoreTx, callId: string, fromId: number, to: stri
   const toState = record.members.get(toId);
   if (toState !== 'joined' && toState !== 'ringing') throw conflict('conflict', `${to} is not in the call any more`);
   const from = record.call.members[ids.indexOf(fromId)]!.username;
-  tx.append(topicOf.user(toId), { type: 'call.signal', callId, from, signal });
+  tx.append(memberTopic(toId), { type: 'call.signal', callId, from, signal });
 }
 
 /** Rings started before `startedBefore` time out: ringing members miss it, calls nobody answered end. */
@@ -109,6 +116,15 @@ export function expireRings(tx: StoreTx, startedBefore: number): CallChange[] {
   });
 }
 
+/** A member's own topic: a user's, or a meeting guest's (negative id). */
+const memberTopic = (id: number) => (id < 0 ? topicOf.guest(-id) : topicOf.user(id));
+
+/** The admitted guests (as stand-in users) when the chat is a live meeting's; undefined for any other chat. */
+function meetingGuests(tx: StoreTx, chatId: string): UserRecord[] | undefined {
+  const meeting = tx.meetings.liveMeetingByChat(chatId);
+  return meeting && tx.meetings.guests(meeting.id, ['admitted']).map(guestStandIn);
+}
+
 /** For each user: joined in any live call (what presence shows as busy). */
 function onCall(tx: StoreTx, members: Iterable<number>): Map<number, boolean> {
   return new Map([...members].map((id) => [id, tx.calls.liveCallOf(id) !== undefined]));
@@ -116,7 +132,7 @@ function onCall(tx: StoreTx, members: Iterable<number>): Map<number, boolean> {
 
 /** Tells every member (ringing ones too) on their own topic. */
 function announce(tx: StoreTx, record: CallRecord, type: 'call.updated' | 'call.ended' | 'call.ring', now: number, only?: number[]) {
-  for (const userId of only ?? record.members.keys()) tx.append(topicOf.user(userId), { type, call: record.call }, now);
+  for (const userId of only ?? record.members.keys()) tx.append(memberTopic(userId), { type, call: record.call }, now);
 }
 
 /** Applies member changes, settles the call (end or not), announces. */
@@ -150,9 +166,11 @@ function end(tx: StoreTx, call: Call, states: Array<{ userId: number; state: Cal
   tx.calls.ended(call.id, now, reason);
   const { call: recorded, text } = callRecord(call.id, call.video, answeredAt ?? undefined, now, reason);
   // The caller "sends" the record line; its client id ("call:" is outside what clients may use) makes it one per call.
+  // The caller is the first member; a meeting guest (negative id) is no user.
+  const callerId = states[0]?.userId ?? 0;
   const message = tx.insertMessage({
     chatId: call.chatId,
-    fromUserId: tx.userByName(call.createdBy)?.id ?? null,
+    fromUserId: callerId > 0 ? callerId : null,
     fromUsername: call.createdBy,
     clientId: `call:${call.id}`,
     text,

@@ -17,7 +17,9 @@ import {
   SendMessageRequest,
 } from '../../../shared/index.js';
 import type { Services } from '../context.js';
+import { forbidden } from '../errors.js';
 import { route } from '../http/route.js';
+import { guestMayRead, putGuestMessage } from '../meetings/rules.js';
 import { ChatService } from './service.js';
 
 /** Sending a message: a lane route (the event lane, events/lane.ts, answers well-formed sends itself). */
@@ -126,6 +128,8 @@ export function chatRoutes({ store, subscriptions, hub, secret }: Services) {
       summary:
         'Send a message: text, files (ids of files uploaded to this chat) or both; the client-made id makes retries safe (201 when stored, 200 when it already was; 409 when it was used for another text or other files)',
       access: 'user',
+      // A meeting guest sends in its meeting's chat only (meetings/rules.ts).
+      guests: true,
       params: MessageParams,
       body: SendMessageRequest,
       response: MessageResponse,
@@ -133,7 +137,10 @@ export function chatRoutes({ store, subscriptions, hub, secret }: Services) {
       otherStatuses: [200],
       // Each message is one such request: the event lane serves it outside Koa.
       async lane({ params, body, session }, _res, answer) {
-        const { message, created } = await chats.send(session, params.id, params.clientId, body);
+        if (session.guest && body.files?.length) throw forbidden('guests send text only');
+        const { message, created } = session.guest
+          ? await store.write((tx) => putGuestMessage(tx, { ...session, guest: session.guest! }, { chatId: params.id, clientId: params.clientId, text: body.text ?? '' }))
+          : await chats.send(session, params.id, params.clientId, body);
         answer(JSON.stringify({ message }), created ? 201 : 200);
       },
     }),
@@ -143,12 +150,18 @@ export function chatRoutes({ store, subscriptions, hub, secret }: Services) {
       tag: 'chat',
       summary: 'History (also for those invited), a page at a time, oldest first within a page; pass `before` to go back',
       access: 'user',
+      // A meeting guest reads its meeting's chat only (meetings/rules.ts).
+      guests: true,
       params: ChatParams,
       query: HistoryQuery,
       response: HistoryResponse,
-      async handler({ params, query, session: { user } }) {
+      async handler({ params, query, session }) {
+        const { guest } = session;
+        if (guest) await store.write((tx) => guestMayRead(tx, guest, params.id));
         // One more than asked tells whether an older page exists.
-        const messages = await chats.history(user, params.id, query.before, query.limit + 1);
+        const messages = guest
+          ? await store.messages(params.id, query.before, query.limit + 1)
+          : await chats.history(session.user, params.id, query.before, query.limit + 1);
         if (messages.length <= query.limit) return { messages };
         const page = messages.slice(1);
         return { messages: page, before: page[0]!.id };

@@ -117,7 +117,8 @@ export function putMessage(
     return { message: present(existing), created: false };
   }
   const members = membersFor(tx, input.chatId, input.fromUserId);
-  refuseClosed(members);
+  // A meeting's chat has its host as only member: it stays open while the meeting lasts (meetings/).
+  if (chatStateOf(members.map(([, status]) => status)) === 'closed' && !tx.meetings.liveMeetingOfChat(input.chatId)) refuseClosed(members);
   if (input.files?.length) checkAttachable(tx, input.chatId, input.files);
   const sender = tx.user(input.fromUserId)!;
   const now = Date.now();

@@ -117,6 +117,24 @@ export class EventHub {
     this.scheduleWake();
   }
 
+  /**
+   * An event for the polls held on `topic` right now, kept nowhere (a presenter's pointer: many
+   * a second, only the latest matters): a poll not held at this moment never sees it. It carries
+   * the cursor the waiter already has, so the next poll neither skips nor repeats logged events.
+   * `json(cursor)` makes its text; `except`: the sending session, which needs no echo.
+   */
+  notify(topic: string, json: (cursor: number) => string, except?: number) {
+    const set = this.byTopic.get(topic);
+    if (!set) return;
+    for (const waiter of set) {
+      if (waiter.tokenId === except) continue;
+      const seq = waiter.pending.length > 0 ? waiter.pending[waiter.pending.length - 1]!.seq : waiter.after;
+      waiter.pending.push({ seq, topic, json: json(seq) });
+      this.due.add(waiter);
+    }
+    this.scheduleWake();
+  }
+
   /** Forgets the topics quiet for longest; cursors from before then are looked up in the log again. */
   private forgetOldTopics() {
     let drop = this.lastOfTopic.size - MAX_TOPICS / 2;

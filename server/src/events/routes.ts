@@ -8,10 +8,10 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { z } from 'zod';
-import { EventsQuery, EventsResponse, LIMITS } from '../../../shared/index.js';
+import { EventsQuery, EventsResponse, LIMITS, topicOf } from '../../../shared/index.js';
 import type { Services } from '../context.js';
 import { route } from '../http/route.js';
-import type { SessionRecord, StoredEvent } from '../store/store.js';
+import type { GuestSession, SessionRecord, StoredEvent } from '../store/store.js';
 import type { Waiter } from './hub.js';
 
 const answerText = (events: StoredEvent[], after: number) =>
@@ -76,7 +76,8 @@ class HeldPoll implements Waiter {
     clearTimeout(this.timer);
     this.res.off('close', clientGone);
     this.res[HELD] = undefined;
-    this.services.presence.pollEnded(this.userId, this.tokenId, this.intervalMs);
+    // A meeting guest (negative stand-in id) has no presence.
+    if (this.userId > 0) this.services.presence.pollEnded(this.userId, this.tokenId, this.intervalMs);
   }
 }
 
@@ -87,6 +88,9 @@ function endWait(poll: HeldPoll) {
 function clientGone(this: HeldResponse) {
   this[HELD]?.gone();
 }
+
+/** A meeting guest listens to its own topic, and once admitted to its meeting's chat (where the meeting's events go too). */
+const guestTopics = (guest: GuestSession) => (guest.admitted ? [topicOf.guest(guest.id), topicOf.chat(guest.chatId)] : [topicOf.guest(guest.id)]);
 
 /**
  * One poll of a session: calls `answer` once with the JSON text, when there is something to say
@@ -106,8 +110,8 @@ export function longPoll({ store, hub, subscriptions, presence }: Services) {
       return answer(`{"reset":true,"cursor":"${await store.headSeq()}"}`);
     }
 
-    const listening = await subscriptions.of(userId);
-    presence.pollStarted(userId, tokenId);
+    const listening = session.guest ? guestTopics(session.guest) : await subscriptions.of(userId);
+    if (!session.guest) presence.pollStarted(userId, tokenId);
     const waiter = new HeldPoll(userId, tokenId, listening, after, services, res, query.interval * 1000, answer);
     // Listen before looking, so an event committed in between is not missed.
     hub.add(waiter);
@@ -137,6 +141,7 @@ export function eventRoutes(services: Services) {
       tag: 'events',
       summary: 'Long poll: events after the cursor (omit it to start from now), held up to `wait` seconds',
       access: 'user',
+      guests: true,
       query: EventsQuery,
       response: EventsResponse,
       lane: ({ query, session }, res, answer) => poll(query, session, res, answer),

@@ -30,13 +30,18 @@ export function bearerTokenHash(req: IncomingMessage): Buffer | undefined {
   return hash;
 }
 
+/**
+ * `guests`: the route accepts a meeting guest's token too (declared `guests: true`). This is the
+ * one place a guest token is told apart: on every other route it is refused with 403.
+ */
 export function authenticator(sessions: Sessions) {
-  return async function authenticate(ctx: Context, access: Access) {
+  return async function authenticate(ctx: Context, access: Access, guests = false) {
     const tokenHash = bearerTokenHash(ctx.req);
-    const session = tokenHash ? await sessions.verify(tokenHash) : undefined;
+    const session = tokenHash ? ((await sessions.verify(tokenHash)) ?? (await sessions.verifyGuest(tokenHash))) : undefined;
     if (!session) {
       throw new AppError(401, 'unauthorized', 'log in first: send Authorization: Bearer <token>', { 'WWW-Authenticate': 'Bearer' });
     }
+    if (session.guest && (!guests || access !== 'user')) throw new AppError(403, 'forbidden', 'a meeting guest may only use its meeting');
     if (access === 'admin' && !session.user.isAdmin) throw new AppError(403, 'forbidden', 'this needs an administrator');
     ctx.state.session = session;
   };

@@ -45,6 +45,11 @@ export interface RouteSpec<P extends Schema | undefined = any, Q extends Schema 
   query?: Q;
   body?: B;
   response: Schema;
+  /**
+   * A `user` route that also accepts a meeting guest's token (SessionRecord.guest): the handler
+   * must then keep the guest to its own meeting. Every other route answers a guest 403.
+   */
+  guests?: boolean;
   /** Success status (200 unless said). */
   status?: number;
   /** Other success statuses a handler may choose (through ctx.state.status), for the documentation. */
@@ -96,7 +101,7 @@ function laneAnswer(spec: RouteSpec, input: Input<unknown, unknown, unknown>, ct
 }
 
 export interface Gates {
-  authenticate: (ctx: Context, access: Access) => Promise<void>;
+  authenticate: (ctx: Context, access: Access, guests?: boolean) => Promise<void>;
   providers: PushGate;
 }
 
@@ -104,7 +109,7 @@ export function mount(router: Router, routes: RouteSpec[], gates: Gates) {
   for (const spec of routes) {
     router[spec.method](spec.path, async (ctx) => {
       ctx.state.route = spec.path;
-      if (spec.access === 'user' || spec.access === 'admin') await gates.authenticate(ctx, spec.access);
+      if (spec.access === 'user' || spec.access === 'admin') await gates.authenticate(ctx, spec.access, spec.guests);
       const push = spec.access === 'provider' ? await gates.providers.read(ctx, spec.maxFileBytes ?? 0) : undefined;
       try {
         const input = {

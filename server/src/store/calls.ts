@@ -1,7 +1,10 @@
 /** The calls part of the Store: calls between chat members, their members' states. The rules are calls/'. */
 import type { Call, CallEndReason, CallMemberState } from '../../../shared/index.js';
 
-/** A call as stored; `members` maps user id to state (in position order: the caller first). */
+/**
+ * A call as stored; `members` maps user id to state (in position order: the caller first). A
+ * meeting guest in its meeting's call is there by minus its guest id (its session's stand-in id).
+ */
 export interface CallRecord {
   call: Call;
   members: Map<number, CallMemberState>;
@@ -23,6 +26,8 @@ export interface CallRows {
   get(callId: string): CallRecord | undefined;
   /** Joined in, or being rung for, a live call. */
   engaged(userId: number): boolean;
+  /** The live call the user is joined in or being rung for, if any. */
+  engagedIn(userId: number): string | undefined;
   /** The live call (other than `except`) the user is joined in, if any. */
   liveCallOf(userId: number, except?: string): string | undefined;
   /** A new call with its members in this order; answers its id. */

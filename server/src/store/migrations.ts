@@ -243,4 +243,58 @@ export const MIGRATIONS: string[] = [
     INSERT INTO messages_fts(rowid, text) VALUES (new.id, new.text);
   END;
   `,
+  // 10: meetings with guests (issue 19): numbers, guests who knock, documents shown page by page
+  `
+  CREATE TABLE meetings (
+    id TEXT PRIMARY KEY,
+    number TEXT NOT NULL,
+    title TEXT NOT NULL,
+    host_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    chat_id TEXT NOT NULL REFERENCES chats(id) ON DELETE CASCADE,
+    fixed INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    ended_at INTEGER,
+    presentation TEXT -- JSON {documentId, page}: the page everyone shows
+  );
+  CREATE UNIQUE INDEX meetings_live_number ON meetings(number) WHERE ended_at IS NULL;
+  CREATE INDEX meetings_by_host ON meetings(host_id);
+  CREATE INDEX meetings_by_chat ON meetings(chat_id);
+  CREATE TABLE meeting_numbers ( -- a host's own number that stays the same (fixed meetings)
+    user_id INTEGER PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    number TEXT NOT NULL UNIQUE
+  );
+  CREATE TABLE meeting_guests (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    meeting_id TEXT NOT NULL REFERENCES meetings(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    address TEXT NOT NULL,
+    token_hash BLOB NOT NULL UNIQUE,
+    status TEXT NOT NULL, -- knocking, admitted, rejected, ended
+    presenter INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX meeting_guests_by_meeting ON meeting_guests(meeting_id, status);
+  CREATE TABLE meeting_guest_messages ( -- a guest's client ids: its retries store nothing twice
+    guest_id INTEGER NOT NULL REFERENCES meeting_guests(id) ON DELETE CASCADE,
+    client_id TEXT NOT NULL,
+    message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    PRIMARY KEY (guest_id, client_id)
+  ) WITHOUT ROWID;
+  CREATE TABLE meeting_documents (
+    id TEXT PRIMARY KEY,
+    meeting_id TEXT NOT NULL REFERENCES meetings(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    pages TEXT NOT NULL, -- JSON [{file, width, height}]
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX meeting_documents_by_meeting ON meeting_documents(meeting_id);
+  CREATE TABLE call_guests ( -- meeting guests in a call of their meeting's chat (users are in call_members)
+    call_id TEXT NOT NULL REFERENCES calls(id) ON DELETE CASCADE,
+    guest_id INTEGER NOT NULL REFERENCES meeting_guests(id) ON DELETE CASCADE,
+    state TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    PRIMARY KEY (call_id, guest_id)
+  ) WITHOUT ROWID;
+  CREATE INDEX call_guests_by_guest ON call_guests(guest_id, state);
+  `,
 ];

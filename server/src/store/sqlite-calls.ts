@@ -15,10 +15,25 @@ export class SqliteCallStore implements CallStore, CallRows {
     const p = (sql: string) => e.db.prepare(sql); // its own statements: their modes are set once
     this.q = {
       call: p('SELECT * FROM calls WHERE id = ?'),
+      // Users, and meeting guests (negative ids, as their sessions' stand-in users: auth/sessions.ts).
       members: p(
-        `SELECT m.user_id, m.state, u.username, u.display_name FROM call_members m JOIN users u ON u.id = m.user_id
-         WHERE m.call_id = ? ORDER BY m.position`,
+        `SELECT m.user_id, m.state, m.position, u.username, u.display_name FROM call_members m JOIN users u ON u.id = m.user_id
+         WHERE m.call_id = @id
+         UNION ALL
+         SELECT -g.guest_id, g.state, g.position, 'guest-' || g.guest_id, mg.name || ' (guest)' FROM call_guests g
+         JOIN meeting_guests mg ON mg.id = g.guest_id WHERE g.call_id = @id
+         ORDER BY position`,
       ),
+      addGuest: p('INSERT INTO call_guests (call_id, guest_id, state, position) VALUES (?, ?, ?, ?)'),
+      setGuest: p('UPDATE call_guests SET state = ? WHERE call_id = ? AND guest_id = ?'),
+      guestOtherLiveCall: p(
+        `SELECT c.id FROM call_guests m JOIN calls c ON c.id = m.call_id
+         WHERE m.guest_id = ? AND m.state = 'joined' AND c.state != 'ended' AND c.id != ? LIMIT 1`,
+      ).pluck(),
+      guestEngaged: p(
+        `SELECT c.id FROM call_guests m JOIN calls c ON c.id = m.call_id
+         WHERE m.guest_id = ? AND m.state IN ('joined', 'ringing') AND c.state != 'ended' LIMIT 1`,
+      ).pluck(),
       insert: p('INSERT INTO calls (id, chat_id, created_by, created_at, video, state) VALUES (?, ?, ?, ?, ?, ?)'),
       addMember: p('INSERT INTO call_members (call_id, user_id, state, position) VALUES (?, ?, ?, ?)'),
       setMember: p('UPDATE call_members SET state = ? WHERE call_id = ? AND user_id = ?'),
@@ -29,12 +44,15 @@ export class SqliteCallStore implements CallStore, CallRows {
          WHERE m.user_id = ? AND m.state = 'joined' AND c.state != 'ended' AND c.id != ? LIMIT 1`,
       ).pluck(),
       engaged: p(
-        `SELECT 1 FROM call_members m JOIN calls c ON c.id = m.call_id
+        `SELECT c.id FROM call_members m JOIN calls c ON c.id = m.call_id
          WHERE m.user_id = ? AND m.state IN ('joined', 'ringing') AND c.state != 'ended' LIMIT 1`,
       ).pluck(),
       due: p(
-        `SELECT DISTINCT c.id FROM calls c JOIN call_members m ON m.call_id = c.id
-         WHERE c.state != 'ended' AND c.created_at <= ? AND m.state = 'ringing'`,
+        `SELECT c.id FROM calls c JOIN call_members m ON m.call_id = c.id
+         WHERE c.state != 'ended' AND c.created_at <= @t AND m.state = 'ringing'
+         UNION
+         SELECT c.id FROM calls c JOIN call_guests g ON g.call_id = c.id
+         WHERE c.state != 'ended' AND c.created_at <= @t AND g.state = 'ringing'`,
       ).pluck(),
       joined: p(
         "SELECT m.call_id AS callId, m.user_id AS userId FROM calls c JOIN call_members m ON m.call_id = c.id WHERE c.state != 'ended' AND m.state = 'joined'",
@@ -47,7 +65,7 @@ export class SqliteCallStore implements CallStore, CallRows {
   get(callId: string): CallRecord | undefined {
     const r = this.q.call.get(callId) as Row | undefined;
     if (!r) return undefined;
-    const rows = this.q.members.all(callId) as Row[];
+    const rows = this.q.members.all({ id: callId }) as Row[];
     const call: Call = {
       id: r.id,
       chatId: r.chat_id,
@@ -64,22 +82,27 @@ export class SqliteCallStore implements CallStore, CallRows {
   }
 
   engaged(userId: number) {
-    return this.q.engaged.get(userId) !== undefined;
+    return this.engagedIn(userId) !== undefined;
+  }
+
+  engagedIn(userId: number) {
+    return (userId < 0 ? this.q.guestEngaged.get(-userId) : this.q.engaged.get(userId)) as string | undefined;
   }
 
   liveCallOf(userId: number, except = '') {
-    return this.q.otherLiveCall.get(userId, except) as string | undefined;
+    return (userId < 0 ? this.q.guestOtherLiveCall.get(-userId, except) : this.q.otherLiveCall.get(userId, except)) as string | undefined;
   }
 
   insert(input: { chatId: string; createdBy: string; createdAt: number; video: boolean; members: Array<[number, CallMemberState]> }) {
     const id = randomUUID();
     this.q.insert.run(id, input.chatId, input.createdBy, input.createdAt, input.video ? 1 : 0, 'ringing');
-    input.members.forEach(([userId, state], i) => this.q.addMember.run(id, userId, state, i));
+    input.members.forEach(([userId, state], i) => (userId < 0 ? this.q.addGuest.run(id, -userId, state, i) : this.q.addMember.run(id, userId, state, i)));
     return id;
   }
 
   setMember(callId: string, userId: number, state: CallMemberState) {
-    this.q.setMember.run(state, callId, userId);
+    if (userId < 0) this.q.setGuest.run(state, callId, -userId);
+    else this.q.setMember.run(state, callId, userId);
   }
 
   answered(callId: string, at: number) {
@@ -91,7 +114,7 @@ export class SqliteCallStore implements CallStore, CallRows {
   }
 
   ringingSince(startedBefore: number) {
-    return this.q.due.all(startedBefore) as string[];
+    return this.q.due.all({ t: startedBefore }) as string[];
   }
 
   // ---------------------------------------------------------------- reads
@@ -101,7 +124,7 @@ export class SqliteCallStore implements CallStore, CallRows {
 
   ringsDue(startedBefore: number) {
     // Asked every second: a plain read, so a write (transaction) happens only when a ring is due.
-    return this.e.read(() => this.q.due.get(startedBefore) !== undefined);
+    return this.e.read(() => this.q.due.get({ t: startedBefore }) !== undefined);
   }
 
   joinedMembers() {

@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { unique } from './errors.js';
 import type { SessionCache } from './session-cache.js';
 import type { SqliteCallStore } from './sqlite-calls.js';
+import type { SqliteMeetingStore } from './sqlite-meetings.js';
 import { iso, MESSAGE_FILES, toMessage, toUser, type Engine, type Row } from './sqlite-engine.js';
 import type { ChatFileRecord, ChatRecord, GroupRecord, MemberStatus, NewMessage, NewUser, ProfileChange, StoreTx } from './store.js';
 
@@ -35,6 +36,7 @@ export class SqliteRows implements StoreTx {
     private readonly e: Pick<Engine, 'prepare' | 'append'>,
     private readonly sessionCache: SessionCache,
     readonly calls: SqliteCallStore,
+    readonly meetings: SqliteMeetingStore,
   ) {
     const p = (sql: string) => db.prepare(sql);
     this.q = {

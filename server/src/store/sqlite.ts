@@ -22,6 +22,7 @@ import { StoreError, unique } from './errors.js';
 import { Checkpointer } from './checkpointer.js';
 import { MIGRATIONS } from './migrations.js';
 import { SqliteCallStore } from './sqlite-calls.js';
+import { SqliteMeetingStore } from './sqlite-meetings.js';
 import { SessionCache } from './session-cache.js';
 import { statementCache, type Prepare } from './statements.js';
 import { SqlitePortalStore } from './sqlite-portal.js';
@@ -76,6 +77,7 @@ export class SqliteStore implements Store {
   readonly portal: SqlitePortalStore;
   readonly terminals: SqliteTerminalStore;
   readonly calls: SqliteCallStore;
+  readonly meetings: SqliteMeetingStore;
   /** The row operations every write is handed (StoreTx). */
   private readonly rows: SqliteRows;
 
@@ -140,7 +142,8 @@ export class SqliteStore implements Store {
     this.portal = new SqlitePortalStore(engine);
     this.terminals = new SqliteTerminalStore(engine);
     this.calls = new SqliteCallStore(engine);
-    this.rows = new SqliteRows(this.db, engine, this.sessionCache, this.calls);
+    this.meetings = new SqliteMeetingStore(engine);
+    this.rows = new SqliteRows(this.db, engine, this.sessionCache, this.calls, this.meetings);
   }
 
   // ---------------------------------------------------------------- plumbing

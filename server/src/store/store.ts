@@ -9,6 +9,7 @@
  */
 import type { Chat, EventDraft, Message, MessageCall, PresenceState, Reaction } from '../../../shared/index.js';
 import type { CallRows, CallStore } from './calls.js';
+import type { MeetingRows, MeetingStore } from './meetings.js';
 import type { PortalStore } from './portal.js';
 import type { TerminalStore } from './terminals.js';
 
@@ -67,6 +68,20 @@ export interface SessionRecord {
   expiresAt: number;
   lastUsedAt: number;
   user: UserRecord;
+  /**
+   * Set for a meeting guest's token (no account): `user` is then a stand-in with a negative id
+   * (never a real user's), and only routes declared with `guests: true` accept the session.
+   */
+  guest?: GuestSession;
+}
+
+/** A meeting guest's session: valid while it knocks or takes part and the meeting lasts. */
+export interface GuestSession {
+  id: number;
+  meetingId: string;
+  chatId: string;
+  name: string;
+  admitted: boolean;
 }
 
 export interface ContactRecord {
@@ -214,6 +229,7 @@ export interface StoreTx {
   chatFiles(ids: string[]): ChatFileRecord[];
 
   readonly calls: CallRows;
+  readonly meetings: MeetingRows;
 
   // contacts and groups: each answers whether a row changed
   insertContact(userId: number, contactId: number): boolean;
@@ -237,6 +253,8 @@ export interface Store {
   readonly terminals: TerminalStore;
   /** Calls between chat members. */
   readonly calls: CallStore;
+  /** Meetings with guests, their documents. */
+  readonly meetings: MeetingStore;
   /** Add a listener for events made durable: each event once, in sequence order, without gaps. */
   onCommit(listener: (events: StoredEvent[]) => void): void;
   close(): Promise<void>;

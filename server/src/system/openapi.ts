@@ -107,7 +107,8 @@ function errorStatuses(r: RouteSpec): number[] {
   if (r.params || r.query || r.body || r.rawBody) statuses.push(400);
   if (r.params) statuses.push(404);
   if (r.access !== 'public') statuses.push(401);
-  if (r.access === 'admin') statuses.push(403);
+  // A meeting guest's token on a route that does not accept guests: 403 (http/auth.ts).
+  if (r.access === 'admin' || r.access === 'user') statuses.push(403);
   if (r.body && r.access !== 'provider') statuses.push(408, 413, 415);
   if (r.rawBody) statuses.push(413, 415);
   // A push: key or signature (401), its channel (403), a replayed signature (409), the rate limit.

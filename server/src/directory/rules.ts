@@ -114,7 +114,7 @@ export function applyChange(tx: StoreTx, c: SyncChange): Applied {
       return { done: true, contactsMoved: [] };
     case 'rename-user':
       if (!isDirectory || user.displayName === c.displayName) return none;
-      tx.setDisplayName(user.id, c.displayName);
+      tx.updateProfile(user.id, { displayName: c.displayName });
       contacts.displayNameChanged(tx, user.id);
       return { done: true, contactsMoved: [] };
     case 'enable-user':
@@ -161,7 +161,7 @@ export function signedInDirectoryUser(tx: StoreTx, d: DirectoryUser): UserRecord
   if (!user) return tx.insertUser({ username: d.username, displayName: d.displayName, passwordHash: UNUSABLE_HASH, isAdmin: false, source: 'directory' });
   if (user.source !== 'directory') return undefined;
   if (user.displayName !== d.displayName) {
-    tx.setDisplayName(user.id, d.displayName);
+    tx.updateProfile(user.id, { displayName: d.displayName });
     contacts.displayNameChanged(tx, user.id);
   }
   if (user.disabled) tx.setDisabled(user.id, false);

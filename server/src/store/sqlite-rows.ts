@@ -119,11 +119,6 @@ export class SqliteRows implements StoreTx {
     return toUser(row);
   }
 
-  setDisplayName(userId: number, displayName: string) {
-    this.e.prepare('UPDATE users SET display_name = ? WHERE id = ?').run(displayName, userId);
-    this.sessionCache.forgetUser(userId);
-  }
-
   setDisabled(userId: number, disabled: boolean) {
     this.e.prepare('UPDATE users SET disabled = ? WHERE id = ?').run(disabled ? 1 : 0, userId);
     if (disabled) this.e.prepare('DELETE FROM sessions WHERE user_id = ?').run(userId);

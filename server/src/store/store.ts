@@ -180,7 +180,6 @@ export interface StoreTx {
   deleteUser(userId: number): void;
   /** StoreError 'unique' if the username is taken (in any case). */
   insertUser(input: NewUser): UserRecord;
-  setDisplayName(userId: number, displayName: string): void;
   /** Disabling also ends every session of the user. */
   setDisabled(userId: number, disabled: boolean): void;
   updateProfile(userId: number, change: ProfileChange): void;

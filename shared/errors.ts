@@ -32,6 +32,14 @@ export const ErrorCode = z.enum([
   'directory_unavailable',
   /** A change Portico does not make to an account the directory or single sign-on keeps (its password). */
   'managed_by_directory',
+  /** Single sign-on while the OpenID Connect provider cannot be reached (local accounts still sign in). */
+  'sso_unavailable',
+  /** Single sign-on is not configured on this server (no PORTICO_OIDC_ISSUER). */
+  'sso_not_configured',
+  /** A single sign-on answer Portico refuses: state, nonce, ID token, or a one-time code that is wrong, used or expired. */
+  'sso_failed',
+  /** Single sign-on for a user ID that belongs to a local or directory account: never taken over. */
+  'sso_account_conflict',
   'internal_error',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;

@@ -6,3 +6,4 @@ export * from './portal.js';
 export * from './calls.js';
 export * from './topics.js';
 export * from './identity.js';
+export * from './sso.js';

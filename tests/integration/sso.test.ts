@@ -8,6 +8,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loopbackSignIn } from '../../electron/main/sso-loopback.js';
 import { SsoClient, SsoRefused } from '../../server/src/sso/oidc.js';
 import { ServerConfig } from '../../server/src/config.js';
 import { CookieJar, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, jarFetch, listenOidcProvider, signIn, type TestOidcProvider } from '../helpers/oidc.js';
@@ -186,6 +187,28 @@ describe('single sign-on (OpenID Connect)', { timeout: 60_000 }, () => {
     // Only loopback addresses are taken as return_to.
     const bad = await send(`${server.url}/api/v1/sso/start?return_to=${encodeURIComponent('https://evil.example/callback')}`, { redirect: 'manual' });
     await expectError(bad, 400, 'invalid_request');
+  });
+
+  it("runs the desktop app's flow: the system browser comes back to a loopback listener, the code is traded with the app's verifier", async () => {
+    const result = await loopbackSignIn({
+      serverUrl: server.url,
+      // The "system browser": Portico's start, the provider's form, the callback, then the loopback.
+      open: async (startUrl) => {
+        const jar = new CookieJar();
+        const res = await jarFetch(jar, startUrl);
+        expect(res.status).toBe(302);
+        const callbackUrl = await signIn(jar, res.headers.get('location')!, 'sso-bob', callbackPrefix);
+        const back = await jarFetch(jar, callbackUrl, { headers: { accept: 'text/html' } });
+        expect(back.status).toBe(302);
+        const loopback = back.headers.get('location')!;
+        expect(loopback).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/callback\?code=/);
+        expect((await fetch(loopback)).status).toBe(200);
+      },
+    });
+    if (!('code' in result)) throw new Error(`came back with ${result.error}`);
+    const exchanged = await send(`${server.url}/api/v1/sso/exchange`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(result) });
+    expect(exchanged.status).toBe(200);
+    expect(exchanged.body.user).toMatchObject({ username: 'sso-bob', displayName: 'Bob Sign-On' });
   });
 
   it('answers 404 sso_not_configured, and enabled false, without PORTICO_OIDC_ISSUER', async () => {

@@ -7,7 +7,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, type PorticoClient } from '../api/index.js';
 import { t, type Language } from '../i18n.js';
-import { askNotificationPermission, clientInfo } from '../platform.js';
+import { askNotificationPermission, clientInfo, systemBrowserSso } from '../platform.js';
 import { LanguagePicker } from './LanguagePicker.js';
 
 /** "Remember me" as it was when single sign-on started (the page is left and comes back). */
@@ -63,11 +63,27 @@ export function Login(props: { client: PorticoClient; notice?: string | undefine
     };
   }, [props.client]);
 
-  const startSso = () => {
+  const startSso = async () => {
+    if (busy) return;
     askNotificationPermission();
-    sessionStorage.setItem(SSO_REMEMBER, String(remember));
     setBusy(true);
-    location.assign(props.client.ssoStartUrl());
+    setError(undefined);
+    const viaSystemBrowser = systemBrowserSso();
+    if (!viaSystemBrowser) {
+      // The page itself goes to the provider and comes back to /app/#sso=... (App takes it).
+      sessionStorage.setItem(SSO_REMEMBER, String(remember));
+      location.assign(props.client.ssoStartUrl());
+      return;
+    }
+    try {
+      const back = await viaSystemBrowser();
+      if ('error' in back) throw new ApiError(400, back.error, '');
+      await props.client.ssoSignIn(back.code, remember, await clientInfo(), back.verifier);
+      props.onSignedIn();
+    } catch (err) {
+      setError(err instanceof ApiError ? ssoMessage(err.code, err.message || undefined) : t('loginFailed', { message: (err as Error).message }));
+      setBusy(false);
+    }
   };
 
   const submit = async (event: Event) => {
@@ -141,7 +157,7 @@ export function Login(props: { client: PorticoClient; notice?: string | undefine
           <p class="login-or" aria-hidden="true">
             {t('orSeparator')}
           </p>
-          <button type="button" class="sso-button" onClick={startSso} disabled={busy}>
+          <button type="button" class="sso-button" onClick={() => void startSso()} disabled={busy}>
             {t('signInWith', { name: sso })}
           </button>
         </div>

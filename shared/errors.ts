@@ -36,6 +36,14 @@ export const ErrorCode = z.enum([
   'managed_by_directory',
   /** A message names a file id that is not a file of its chat (unknown, or another chat's). */
   'unknown_file',
+  /** Single sign-on while the OpenID Connect provider cannot be reached (local accounts still sign in). */
+  'sso_unavailable',
+  /** Single sign-on is not configured on this server (no PORTICO_OIDC_ISSUER). */
+  'sso_not_configured',
+  /** A single sign-on answer Portico refuses: state, nonce, ID token, or a one-time code that is wrong, used or expired. */
+  'sso_failed',
+  /** Single sign-on for a user ID that belongs to a local or directory account: never taken over. */
+  'sso_account_conflict',
   'internal_error',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;

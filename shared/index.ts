@@ -12,3 +12,4 @@ export * from './chat-lifecycle.js';
 export * from './chat-files.js';
 export * from './search.js';
 export * from './meetings.js';
+export * from './sso.js';

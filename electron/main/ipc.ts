@@ -47,6 +47,7 @@ export const IPC_SCHEMAS = {
   [INVOKE.openChat]: z.strictObject({ chatId: ChatId }),
   [INVOKE.quit]: NoPayload,
   [INVOKE.clientInfo]: NoPayload,
+  [INVOKE.ssoSignIn]: NoPayload,
 } satisfies Record<InvokeChannel, z.ZodType>;
 
 export type IpcPayload<C extends InvokeChannel> = z.output<(typeof IPC_SCHEMAS)[C]>;

@@ -22,6 +22,7 @@ import { clientInfo } from './install.js';
 import { validateIpc, type IpcPayload } from './ipc.js';
 import { registrySource } from './registry.js';
 import { fileCredentialStore, prompt, ProxyLogin } from './prompt.js';
+import { loopbackSignIn } from './sso-loopback.js';
 import { loadFailureMessage, text, type Language } from './text.js';
 import { decideTrust, VERIFY_PROC_RESULT } from './trust.js';
 import { decideUpdate, manifestName, SIGNATURE_SUFFIX, verifyManifest, type OfferedUpdate, type SignedManifest } from './update-trust.js';
@@ -356,6 +357,11 @@ function registerIpc(): void {
   handle(INVOKE.setSetting, ({ key, value }) => changeSetting(key as ConfigKey, value));
   handle(INVOKE.openChat, ({ chatId }) => openChat(chatId));
   handle(INVOKE.quit, () => quit());
+  // Single sign-on in the system browser, back through a loopback listener (sso-loopback.ts).
+  handle(INVOKE.ssoSignIn, () => {
+    if (!config.serverUrl) throw new Error('no server configured');
+    return loopbackSignIn({ serverUrl: config.serverUrl, open: openExternally });
+  });
   handle(INVOKE.clientInfo, () => clientInfo({ userDataDir: app.getPath('userData'), version: app.getVersion(), platform: process.platform }));
 }
 

@@ -19,6 +19,7 @@ export const INVOKE = {
   openChat: 'open-chat',
   quit: 'quit',
   clientInfo: 'client-info',
+  ssoSignIn: 'sso-sign-in',
 } as const;
 export type InvokeChannel = (typeof INVOKE)[keyof typeof INVOKE];
 
@@ -61,6 +62,9 @@ export interface ClientInfo {
   version: string;
   platform: 'win32' | 'darwin' | 'linux' | 'web';
 }
+
+/** What the system browser brought back to the loopback listener. */
+export type SsoLoopbackResult = { code: string; verifier: string } | { error: string };
 
 /** Keys the renderer may change with setSetting (when the administrator has not locked them). */
 export type SettableKey = 'serverUrl' | 'autoStart' | 'dockEdge' | 'alwaysOnTop' | 'idleMinutes' | 'proxy' | 'language';
@@ -105,6 +109,12 @@ export interface PorticoBridge {
   quit(): Promise<void>;
   /** Install id, version and platform for the login; null when not available. */
   clientInfo(): Promise<ClientInfo | null>;
+  /**
+   * Single sign-on in the system browser, back through a loopback listener (RFC 8252): the
+   * one-time code and the PKCE verifier to trade it with (POST /api/v1/sso/exchange), or the
+   * server's error code. Rejected when the browser cannot be opened or nobody comes back in time.
+   */
+  ssoSignIn(): Promise<SsoLoopbackResult>;
   /** Each returns a function that removes the listener. */
   onPresenceSuggestion(callback: (suggestion: PresenceSuggestion) => void): () => void;
   onPollNow(callback: () => void): () => void;

@@ -35,6 +35,7 @@ const bridge: PorticoBridge = {
   openChat: (chatId) => ipcRenderer.invoke(INVOKE.openChat, { chatId }),
   quit: () => ipcRenderer.invoke(INVOKE.quit),
   clientInfo: () => ipcRenderer.invoke(INVOKE.clientInfo),
+  ssoSignIn: () => ipcRenderer.invoke(INVOKE.ssoSignIn),
   onPresenceSuggestion: (callback) => listen(PUSH.presenceSuggestion, callback),
   onPollNow: (callback) => listen<void>(PUSH.pollNow, () => callback()),
   onNotificationAction: (callback) => listen(PUSH.notificationAction, callback),

@@ -174,7 +174,32 @@ export const ServerConfig = z.strictObject({
   ldapAllowPlain: Flag.default(false),
   /** How long a directory request (connect, bind, search) may take before it counts as unreachable (ms). */
   ldapTimeoutMs: z.coerce.number().int().min(100).max(120_000).default(5000),
+  /** Single sign-on (issue 21, docs/deployment.md): the OpenID Connect issuer URL (its discovery document is <issuer>/.well-known/openid-configuration). */
+  oidcIssuer: z.url({ protocol: /^https?$/ }).optional(),
+  /** The client Portico is registered as at the provider, and its secret (a file, or the value; unset: a public client, PKCE only). */
+  oidcClientId: z.string().min(1).max(500).optional(),
+  oidcClientSecretFile: z.string().min(1).optional(),
+  oidcClientSecret: z.string().min(1).optional(),
+  /** The company name the login page shows: "Sign in with <name>". */
+  oidcName: z.string().trim().min(1).max(60).default('SSO'),
+  /** The ID token claim that is the Portico user ID; it must pass Portico's user ID rules. */
+  oidcUsernameClaim: z.string().regex(/^[A-Za-z0-9_:.\/-]{1,100}$/, 'a claim name, e.g. preferred_username').default('preferred_username'),
+  /** With a claim like alice@contoso.com (Entra ID's preferred_username): the domain taken off it; other domains cannot sign in. */
+  oidcUsernameDomain: z.string().regex(/^[A-Za-z0-9.-]+\.[A-Za-z]{2,}$/, 'a domain, e.g. contoso.com').optional(),
+  /** The redirect URI registered at the provider (default: <the address the browser used>/api/v1/sso/callback). */
+  oidcRedirectUri: z.url({ protocol: /^https?$/ }).optional(),
+  /** Scopes asked for (space-separated; openid is always asked). */
+  oidcScopes: z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$/, 'space-separated scope names').default('openid profile email'),
+  /** Allow an http:// issuer (tokens in clear): for tests on loopback only. */
+  oidcAllowHttp: Flag.default(false),
+  /** How long the provider may take to answer (discovery, token exchange) before it counts as unreachable (ms). */
+  oidcTimeoutMs: z.coerce.number().int().min(100).max(120_000).default(5000),
 }).superRefine((c, ctx) => {
+  if (c.oidcIssuer) {
+    if (!c.oidcClientId) ctx.addIssue({ code: 'custom', path: ['oidcClientId'], message: 'required with PORTICO_OIDC_ISSUER (the client ID registered at the provider)' });
+    if (c.oidcClientSecret && c.oidcClientSecretFile) ctx.addIssue({ code: 'custom', path: ['oidcClientSecret'], message: 'give PORTICO_OIDC_CLIENT_SECRET_FILE or PORTICO_OIDC_CLIENT_SECRET, not both' });
+    if (c.oidcIssuer.startsWith('http:') && !c.oidcAllowHttp) ctx.addIssue({ code: 'custom', path: ['oidcIssuer'], message: 'must be https:// (PORTICO_OIDC_ALLOW_HTTP=true allows http:// for tests on loopback)' });
+  }
   if (c.ldapUrl) {
     if (!c.ldapUserBase) ctx.addIssue({ code: 'custom', path: ['ldapUserBase'], message: 'required with PORTICO_LDAP_URL (where the users are, e.g. ou=people,dc=example,dc=com)' });
     if (c.ldapBindDn && !c.ldapBindPasswordFile) ctx.addIssue({ code: 'custom', path: ['ldapBindPasswordFile'], message: 'required with PORTICO_LDAP_BIND_DN (a file holding its password)' });
@@ -238,6 +263,17 @@ const ENV: Record<string, keyof ServerConfig> = {
   PORTICO_LDAP_CA_FILE: 'ldapCaFile',
   PORTICO_LDAP_ALLOW_PLAIN: 'ldapAllowPlain',
   PORTICO_LDAP_TIMEOUT_MS: 'ldapTimeoutMs',
+  PORTICO_OIDC_ISSUER: 'oidcIssuer',
+  PORTICO_OIDC_CLIENT_ID: 'oidcClientId',
+  PORTICO_OIDC_CLIENT_SECRET_FILE: 'oidcClientSecretFile',
+  PORTICO_OIDC_CLIENT_SECRET: 'oidcClientSecret',
+  PORTICO_OIDC_NAME: 'oidcName',
+  PORTICO_OIDC_USERNAME_CLAIM: 'oidcUsernameClaim',
+  PORTICO_OIDC_USERNAME_DOMAIN: 'oidcUsernameDomain',
+  PORTICO_OIDC_REDIRECT_URI: 'oidcRedirectUri',
+  PORTICO_OIDC_SCOPES: 'oidcScopes',
+  PORTICO_OIDC_ALLOW_HTTP: 'oidcAllowHttp',
+  PORTICO_OIDC_TIMEOUT_MS: 'oidcTimeoutMs',
 };
 
 export class ConfigError extends Error {}

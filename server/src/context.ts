@@ -11,6 +11,7 @@ import type { Subscriptions } from './events/subscriptions.js';
 import type { PresenceService } from './presence/service.js';
 import type { ProviderGate } from './providers/cgi.js';
 import type { SharedLimits } from './http/shared-limits.js';
+import type { SsoClient } from './sso/oidc.js';
 import type { ServerSecret } from './secrets.js';
 import type { Store } from './store/store.js';
 
@@ -32,4 +33,6 @@ export interface Services {
   relay: RelayBuffers;
   /** The company directory (LDAP), when PORTICO_LDAP_URL is set, and its sync. */
   directory?: { client: Directory; sync: DirectorySync };
+  /** Single sign-on (OpenID Connect), when PORTICO_OIDC_ISSUER is set. */
+  sso?: SsoClient;
 }

@@ -14,6 +14,7 @@ import { accountHooks } from './admin/routes.js';
 import { buildApp } from './app.js';
 import { Directory } from './directory/ldap.js';
 import { DirectorySync } from './directory/sync.js';
+import { SsoClient } from './sso/oidc.js';
 import { randomPassword } from './auth/passwords.js';
 import { Sessions } from './auth/sessions.js';
 import { RelayBuffers } from './calls/relay.js';
@@ -99,6 +100,15 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
     throw new ConfigError(`cannot read a file of the directory settings (PORTICO_LDAP_BIND_PASSWORD_FILE, PORTICO_LDAP_CA_FILE): ${(error as Error).message}`);
   }
   if (directory) services.directory = { client: directory, sync: new DirectorySync(store, directory, accountHooks(services)) };
+  try {
+    services.sso = SsoClient.from(config);
+  } catch (error) {
+    await Promise.all([store.close(), limits.close()]);
+    throw new ConfigError(`cannot read PORTICO_OIDC_CLIENT_SECRET_FILE: ${(error as Error).message}`);
+  }
+  // The issuer's discovery document, fetched now so the first sign-in is quick; if the issuer is
+  // down, the first sign-in tries again (503 sso_unavailable meanwhile) and local login works.
+  services.sso?.configuration().catch((err: unknown) => log.warn({ err }, 'single sign-on: the OpenID Connect issuer cannot be reached yet; sign-ins will try again'));
 
   const lane = buildApp(services);
   // The ports are bound before the first admin is made (below), so a request can come before the

@@ -52,7 +52,22 @@ describe('loadConfig', () => {
       ldapSyncMinutes: 15,
       ldapAllowPlain: false,
       ldapTimeoutMs: 5000,
+      oidcName: 'SSO',
+      oidcUsernameClaim: 'preferred_username',
+      oidcScopes: 'openid profile email',
+      oidcAllowHttp: false,
+      oidcTimeoutMs: 5000,
     });
+  });
+
+  it('takes single sign-on settings, and names what is missing or wrong', () => {
+    const env = { PORTICO_OIDC_ISSUER: 'https://login.microsoftonline.com/tenant/v2.0', PORTICO_OIDC_CLIENT_ID: 'abc', PORTICO_OIDC_NAME: 'Contoso', PORTICO_OIDC_USERNAME_DOMAIN: 'contoso.com' };
+    expect(loadConfig(env)).toMatchObject({ oidcIssuer: 'https://login.microsoftonline.com/tenant/v2.0', oidcClientId: 'abc', oidcName: 'Contoso', oidcUsernameDomain: 'contoso.com' });
+    expect(() => loadConfig({ PORTICO_OIDC_ISSUER: 'https://idp.example.com' })).toThrow(/PORTICO_OIDC_CLIENT_ID/);
+    expect(() => loadConfig({ PORTICO_OIDC_ISSUER: 'http://idp.example.com', PORTICO_OIDC_CLIENT_ID: 'abc' })).toThrow(/PORTICO_OIDC_ISSUER: must be https/);
+    expect(() => loadConfig({ ...env, PORTICO_OIDC_CLIENT_SECRET: 's', PORTICO_OIDC_CLIENT_SECRET_FILE: '/f' })).toThrow(/not both/);
+    expect(() => loadConfig({ ...env, PORTICO_OIDC_ISSUER: 'ftp://idp.example.com' })).toThrow(/PORTICO_OIDC_ISSUER/);
+    expect(() => loadConfig({ ...env, PORTICO_OIDC_SCOPES: 'openid "profile"' })).toThrow(/PORTICO_OIDC_SCOPES/);
   });
 
   it('reads the directory settings: LDAP URL, user base required with it, filters checked, plain only when allowed', () => {

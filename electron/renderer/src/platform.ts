@@ -3,7 +3,7 @@
  * else the plain browser. Every bridge method is feature-detected, so an older or newer shell (or
  * none) never breaks the page.
  */
-import type { ClientInfo, NotificationActionEvent, PanelConfig, PorticoBridge, PresenceSuggestion, PresenceState } from '../../preload/bridge.js';
+import type { ClientInfo, NotificationActionEvent, PanelConfig, PorticoBridge, PresenceSuggestion, PresenceState, SsoLoopbackResult } from '../../preload/bridge.js';
 
 type Bridge = Partial<PorticoBridge>;
 
@@ -129,6 +129,15 @@ export async function clientInfo(): Promise<ClientInfo | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Single sign-on in the system browser (Electron: RFC 8252 loopback, see electron/main/sso-loopback.ts);
+ * undefined where the shell cannot (a browser, an older shell): the page then goes to the provider itself.
+ */
+export function systemBrowserSso(): (() => Promise<SsoLoopbackResult>) | undefined {
+  const b = bridge();
+  return typeof b?.ssoSignIn === 'function' ? () => b.ssoSignIn!() : undefined;
 }
 
 /** The language the administrator or the user set in the shell's configuration, if any. */

@@ -52,6 +52,11 @@ export class LoginLimits {
     this.knownAddresses = shared.limiter({ name: 'login-known-address', points: 1, duration: KNOWN_ADDRESS_SECONDS });
   }
 
+  /** Admits one request of a sign-in that has no account yet (single sign-on): the per-address limit only. */
+  async admitAddress(address: string): Promise<void> {
+    await take(this.perAddress, address);
+  }
+
   /**
    * Admits one attempt (429 AppError with Retry-After when a limit is reached), taking its points
    * now; answers `settle`, to be called with the outcome: a success gives its points back.

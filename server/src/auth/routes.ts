@@ -6,10 +6,12 @@ import { AppError } from '../errors.js';
 import type { UserRecord } from '../store/store.js';
 import { route } from '../http/route.js';
 import { LoginLimits } from './login-limits.js';
-import { avatarOf } from '../me/views.js';
 import { hashPassword, UNUSABLE_HASH, verifyPassword } from './passwords.js';
+import { openSession } from './sign-in.js';
+import { ssoRoutes } from '../sso/routes.js';
 
-export function authRoutes({ store, sessions, presence, hub, config, log, directory, limits: shared }: Services) {
+export function authRoutes(services: Services) {
+  const { store, sessions, presence, hub, config, log, directory, limits: shared } = services;
   const limits = new LoginLimits(config, shared);
 
   /** The directory user's Portico account (made or brought up to date), or undefined for a wrong ID or password. */
@@ -53,30 +55,7 @@ export function authRoutes({ store, sessions, presence, hub, config, log, direct
         }
         await settle(Boolean(user));
         if (!user) throw new AppError(401, 'invalid_credentials', 'wrong user ID or password');
-        if (body.client) {
-          // An installed client: register the terminal (a new one only while seats are free; only one's own).
-          const terminal = await store.terminals.register({ client: body.client, userId: user.id, seats: config.seats });
-          if (terminal === 'taken') {
-            throw new AppError(
-              409,
-              'conflict',
-              'this install id is registered to another user of this server; ask your administrator to remove that terminal (portico terminal remove) if this computer changed hands',
-            );
-          }
-          if (terminal === 'seat_limit') {
-            throw new AppError(
-              403,
-              'seat_limit',
-              `all ${config.seats} seats of this Portico server are taken, so this computer cannot be added; ask your administrator to free a seat (portico terminal remove) or raise the limit`,
-            );
-          }
-        }
-        const session = await sessions.create(user.id);
-        return {
-          token: session.token,
-          expiresAt: new Date(session.expiresAt).toISOString(),
-          user: { id: user.id, username: user.username, displayName: user.displayName, ...avatarOf(user) },
-        };
+        return openSession({ store, sessions, config }, user, body.client);
       },
     }),
     route({
@@ -120,5 +99,7 @@ export function authRoutes({ store, sessions, presence, hub, config, log, direct
         return { ok: true };
       },
     }),
+    // Single sign-on shares the per-address login limit with the password sign-in.
+    ...ssoRoutes(services, limits),
   ];
 }

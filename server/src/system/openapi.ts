@@ -56,7 +56,7 @@ const ERRORS: Record<number, { name: string; description: string; headers?: Reco
     description: 'The body did not arrive in time (10 s for JSON, 20 s for a provider form); the connection is closed',
     headers: { Connection: { description: '`close`', schema: { type: 'string' } } },
   },
-  409: { name: 'Conflict', description: 'The request conflicts with the current state (`conflict`, `username_taken`, `chat_not_active`, `replayed`, `managed_by_directory`, ...)' },
+  409: { name: 'Conflict', description: 'The request conflicts with the current state (`conflict`, `username_taken`, `chat_not_active`, `replayed`, `managed_by_directory`, `sso_account_conflict`, ...)' },
   412: { name: 'PreconditionFailed', description: 'If-Match names another version of the file' },
   413: { name: 'ContentTooLarge', description: 'The body, a field or the file is over its limit: `body_too_large`' },
   415: { name: 'UnsupportedMediaType', description: 'The body has a Content-Type this route does not take: `unsupported_media_type`' },
@@ -71,7 +71,7 @@ const ERRORS: Record<number, { name: string; description: string; headers?: Reco
     headers: { 'Retry-After': { description: 'seconds to wait before trying again', schema: { type: 'integer', minimum: 1 } } },
   },
   500: { name: 'InternalError', description: 'An unexpected failure, logged on the server: `internal_error`' },
-  503: { name: 'ServiceUnavailable', description: 'A service the request needs cannot be reached just now, e.g. the company directory at sign-in: `directory_unavailable`' },
+  503: { name: 'ServiceUnavailable', description: 'A service the request needs cannot be reached just now, e.g. the company directory at sign-in: `directory_unavailable`, the single sign-on provider: `sso_unavailable`' },
 };
 const errorRef = (status: number) => ({ $ref: `#/components/responses/${ERRORS[status]!.name}` });
 const errorResponses = (statuses: number[]) => Object.fromEntries([...new Set([...statuses, 500])].sort((a, b) => a - b).map((s) => [String(s), errorRef(s)]));

@@ -156,6 +156,21 @@ export class PorticoClient {
     return this.session.login(username, password, remember, client);
   }
 
+  /** Whether the server offers single sign-on, and the name to show ("Sign in with <name>"). */
+  ssoInfo(): Promise<{ enabled: boolean; name?: string | undefined }> {
+    return this.transport.call(ENDPOINTS.ssoInfo, [], { token: null });
+  }
+
+  /** Where a browser starts single sign-on (the server answers 302 to the provider). */
+  ssoStartUrl(query?: URLSearchParams): string {
+    return `${this.baseUrl}/api/v1/sso/start${query?.size ? `?${query}` : ''}`;
+  }
+
+  /** Single sign-on's last step: the one-time code from the callback for a session (see login for `remember`, `client`). */
+  ssoSignIn(code: string, remember = false, client?: T.LoginClientInfo, verifier?: string): Promise<T.User> {
+    return this.session.ssoExchange(code, remember, client, verifier);
+  }
+
   /**
    * The remembered session, checked with GET /me. Undefined when none is stored or the server no
    * longer accepts it. When the server cannot be reached, the remembered user is answered anyway

@@ -11,6 +11,7 @@ import type * as L from '../../../../shared/chat-lifecycle.js';
 import type * as P from '../../../../shared/portal.js';
 import type * as S from '../../../../shared/schemas.js';
 import type * as Q from '../../../../shared/search.js';
+import type * as O from '../../../../shared/sso.js';
 import { ApiError } from './errors.js';
 import type { CallSignal, LoginClientInfo, MeChange, PresenceState } from './types.js';
 
@@ -61,6 +62,13 @@ export const ENDPOINTS = table({
     method: 'POST',
     path: (_username: string, _password: string, _client?: LoginClientInfo) => '/api/v1/login',
     body: (username: string, password: string, client?: LoginClientInfo) => (client ? { username, password, client } : { username, password }),
+    pick: (a: Answer<typeof S.LoginResponse>) => a,
+  },
+  ssoInfo: { method: 'GET', path: () => '/api/v1/sso', pick: (a: Answer<typeof O.SsoInfo>) => a },
+  ssoExchange: {
+    method: 'POST',
+    path: (_code: string, _client?: LoginClientInfo, _verifier?: string) => '/api/v1/sso/exchange',
+    body: (code: string, client?: LoginClientInfo, verifier?: string) => ({ code, ...(client ? { client } : {}), ...(verifier ? { verifier } : {}) }),
     pick: (a: Answer<typeof S.LoginResponse>) => a,
   },
   logout: { method: 'POST', path: () => '/api/v1/logout', body: () => ({}), pick: nothing as (a: Ignored) => void },

@@ -68,6 +68,13 @@ export class Session {
     return res.user;
   }
 
+  /** Single sign-on: trades the one-time code the server's callback handed the panel for a session. */
+  async ssoExchange(code: string, remember: boolean, client?: LoginClientInfo, verifier?: string): Promise<User> {
+    const res = await this.transport.call(ENDPOINTS.ssoExchange, [code, client, verifier], { token: null });
+    this.begin(res.token, res.user, remember);
+    return res.user;
+  }
+
   async restore(): Promise<User | undefined> {
     const session = readSession(this.store.getJson(this.store.key('session')));
     if (!session) return undefined;

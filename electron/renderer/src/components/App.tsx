@@ -1,11 +1,11 @@
 /** The panel page: sign-in until there is a session, then the panel. */
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import type { PorticoClient } from '../api/index.js';
+import { ApiError, type PorticoClient } from '../api/index.js';
 import { serveChatWindows } from '../window-bridge.js';
 import { language, setLanguage, t, type Language } from '../i18n.js';
 import { PanelModel } from '../model.js';
 import { saveLanguageSetting } from '../platform.js';
-import { Login } from './Login.js';
+import { Login, ssoMessage, ssoSignIn, takeSsoReturn } from './Login.js';
 import { Panel } from './Panel.js';
 
 export function App({ client }: { client: PorticoClient }) {
@@ -18,7 +18,15 @@ export function App({ client }: { client: PorticoClient }) {
 
   useEffect(() => {
     let alive = true;
-    client.restore().then(
+    const sso = takeSsoReturn();
+    const start = sso?.code
+      ? ssoSignIn(client, sso.code).catch((err: unknown) => {
+          setNotice(ssoMessage(err instanceof ApiError ? err.code : 'sso_failed', (err as Error).message));
+          return undefined;
+        })
+      : client.restore();
+    if (sso?.error) setNotice(ssoMessage(sso.error));
+    start.then(
       (user) => alive && setPhase(user ? 'panel' : 'login'),
       () => alive && setPhase('login'),
     );

@@ -15,6 +15,7 @@ import { Icon } from './Icon.js';
 import { Jump } from './Jump.js';
 import { Links } from './Links.js';
 import { Media } from './Media.js';
+import { MeetingPanel } from '../meetings/MeetingPanel.js';
 import { Notices } from './Notices.js';
 import { OfflineBanner } from './OfflineBanner.js';
 import { People } from './People.js';
@@ -103,6 +104,7 @@ export function Panel({ model, lang, onLanguage, onSignOut }: { model: PanelMode
         <Requests model={model} requests={model.requests} />
         <IncomingCalls model={model} calls={phone.incoming} />
         <main class="panel-body" inert={covered}>
+          <MeetingPanel model={model} />
           <Contacts model={model} contacts={state.contacts} loaded={shown} onAddPeople={() => setDialog('people')} />
           <Conversations model={model} chats={state.chats} unread={state.unread} />
           <Ticker items={state.ticker} channels={state.tickerChannels} speed={speed} loaded={shown} />

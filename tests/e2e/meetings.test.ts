@@ -112,7 +112,7 @@ describe('meetings with guests in Chromium', { timeout: 120_000 }, () => {
     await host.locator('.meeting-new').click();
     await host.locator('#meeting-title').fill('Quarterly review');
     await host.locator('.meeting-create-go').click();
-    const value = host.locator('.meeting-number-value');
+    const value = host.locator('.meeting-card .meeting-number-value');
     await value.waitFor({ timeout: T });
     const shown = (await value.textContent()) ?? '';
     expect(shown).toMatch(/^\d{3}-\d{4}-\d{4}$/);
@@ -151,7 +151,7 @@ describe('meetings with guests in Chromium', { timeout: 120_000 }, () => {
     await guest2.locator('.meeting-room').waitFor({ timeout: T });
     await guest2.locator('.meeting-people li', { hasText: 'Gina Guest' }).waitFor({ timeout: T });
     await guest1.locator('.meeting-people li', { hasText: 'Otto Other' }).waitFor({ timeout: T });
-    await host.locator('.meeting-card .meeting-people li', { hasText: 'Otto Other' }).waitFor({ timeout: T });
+    await host.locator('.meeting-pane .meeting-people li', { hasText: 'Otto Other' }).waitFor({ timeout: T });
   });
 
   it("a guest's chat message reaches the host and the other guest", async () => {
@@ -169,8 +169,13 @@ describe('meetings with guests in Chromium', { timeout: 120_000 }, () => {
       await page.locator('.meeting-call-join').click({ timeout: T });
     }
     // Each of the three sees the two others connected.
+    const connected = (page: Page) => page.evaluate(() => [...document.querySelectorAll('.call-remote')].map((v) => `${(v as HTMLElement).dataset.peer}:${(v as HTMLElement).dataset.connected}`).join(' '));
     for (const page of [host, guest1, guest2]) {
-      await page.waitForFunction(() => document.querySelectorAll('.call-remote[data-connected=true]').length === 2, undefined, { timeout: T });
+      await page
+        .waitForFunction(() => document.querySelectorAll('.call-remote[data-connected=true]').length === 2, undefined, { timeout: T })
+        .catch(async (error: Error) => {
+          throw new Error(`${error.message}; host: ${await connected(host)}; guest 1: ${await connected(guest1)}; guest 2: ${await connected(guest2)}`);
+        });
     }
   });
 

@@ -1,70 +1,54 @@
 /**
- * The host's side of meetings (issue 19), a section of the panel: "New meeting" (title, fixed
- * number), each live meeting with its number and join link (Copy), the guests knocking
- * ("Incoming: <name> (address) — Allow / Hang up", also a notification), and the meeting itself
- * (people, call, presenting, chat) with End meeting (confirmed). The call shows in the panel's
- * media area, as every call does.
+ * The host's side of meetings (issue 19) in the panel: the Meetings section of the column ("New
+ * meeting" with a title and the fixed-number option; each live meeting's number and join link
+ * with Copy; the guests knocking: "Incoming: <name> (address) — Allow / Hang up", also a
+ * notification), and the meeting itself (people, call, presenting, chat, End meeting confirmed),
+ * which the panel shows in its wide pane when no chat is open there, else inline in the section.
+ * The call shows in the panel's media area, as every call does.
  */
-import { useEffect, useState } from 'preact/hooks';
-import type { KnockingGuest, Meeting, MeetingGuest } from '../api/index.js';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import type { Meeting } from '../api/index.js';
 import type { PanelModel } from '../model.js';
 import { notify } from '../platform.js';
-import { MeetingRoom, useMeetingState } from './MeetingRoom.js';
+import { HostMeetings, type HostState } from './host.js';
+import { MeetingRoom } from './MeetingRoom.js';
 import { formatNumber, S } from './strings.js';
 
-interface Knock {
-  meetingId: string;
-  guest: KnockingGuest;
+/** The host's meetings store for this panel, attached while the panel is. */
+export function useHostMeetings(model: PanelModel): { host: HostMeetings; state: HostState } {
+  const host = useMemo(
+    () => new HostMeetings(model.client, (k) => notify({ title: S.knockNotice(k.guest.name), body: k.guest.address, tag: `knock-${k.guest.id}` })),
+    [model],
+  );
+  const [state, setState] = useState(host.state);
+  useEffect(() => {
+    const off = host.subscribe(() => setState(host.state));
+    host.attach();
+    return () => {
+      off();
+      host.detach();
+    };
+  }, [host]);
+  return { host, state };
 }
 
-export function MeetingPanel({ model }: { model: PanelModel }) {
-  const client = model.client;
-  const [meetings, setMeetings] = useState<Meeting[]>([]);
-  const [knocks, setKnocks] = useState<Knock[]>([]);
+export function MeetingPanel({ model, host, state, inline }: { model: PanelModel; host: HostMeetings; state: HostState; inline: boolean }) {
   const [creating, setCreating] = useState(false);
   const [title, setTitle] = useState('');
   const [fixed, setFixed] = useState(false);
   const [error, setError] = useState<string | undefined>();
-
-  useEffect(() => {
-    client.meetings().then(setMeetings, () => {});
-    const offs = [
-      client.on('meeting.knock', (e: Knock) => {
-        setKnocks((all) => (all.some((k) => k.guest.id === e.guest.id) ? all : [...all, { meetingId: e.meetingId, guest: e.guest }]));
-        notify({ title: S.knockNotice(e.guest.name), body: e.guest.address, tag: `knock-${e.guest.id}` });
-      }),
-      client.on('meeting.ended', (e: { meetingId: string }) => {
-        setMeetings((all) => all.filter((m) => m.id !== e.meetingId));
-        setKnocks((all) => all.filter((k) => k.meetingId !== e.meetingId));
-      }),
-      client.on('reset', () => void client.meetings().then(setMeetings, () => {})),
-    ];
-    return () => offs.forEach((off) => off());
-  }, [client]);
+  const run = (p: Promise<unknown>) => p.catch((err: Error) => setError(err.message));
 
   const create = async (e: Event) => {
     e.preventDefault();
     setError(undefined);
-    try {
-      const meeting = await client.createMeeting(title.trim() || undefined, fixed);
-      // A new fixed meeting ends the previous one on that number.
-      setMeetings((all) => [...all.filter((m) => m.id !== meeting.id && !(fixed && m.number === meeting.number)), meeting]);
-      setCreating(false);
-      setTitle('');
-      setFixed(false);
-    } catch (err) {
-      setError((err as Error).message);
-    }
-  };
-
-  const answer = async (knock: Knock, admit: boolean) => {
-    setKnocks((all) => all.filter((k) => k.guest.id !== knock.guest.id));
-    try {
-      if (admit) await client.admitGuest(knock.meetingId, knock.guest.id);
-      else await client.rejectGuest(knock.meetingId, knock.guest.id);
-    } catch (err) {
-      setError((err as Error).message);
-    }
+    await run(
+      host.create(title.trim() || undefined, fixed).then(() => {
+        setCreating(false);
+        setTitle('');
+        setFixed(false);
+      }),
+    );
   };
 
   return (
@@ -87,14 +71,40 @@ export function MeetingPanel({ model }: { model: PanelModel }) {
           </button>
         </form>
       )}
-      {knocks.map((k) => (
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      {state.meetings.map((m) => (
+        <article key={m.id} class="meeting-card" aria-labelledby={`meeting-${m.id}`} data-meeting={m.id}>
+          <h3 id={`meeting-${m.id}`}>{m.title || S.meetings}</h3>
+          <MeetingNumber meeting={m} />
+          {inline && <HostRoom model={model} host={host} state={state} meeting={m} />}
+        </article>
+      ))}
+    </section>
+  );
+}
+
+/**
+ * The guests knocking, on top of the panel like ringing calls (seen even while a chat covers the
+ * column): "Incoming: <name> (address)" with Allow / Hang up.
+ */
+export function Knocks({ host, state }: { host: HostMeetings; state: HostState }) {
+  const [error, setError] = useState<string | undefined>();
+  const run = (p: Promise<unknown>) => p.catch((err: Error) => setError(err.message));
+  if (state.knocks.length === 0 && !error) return null;
+  return (
+    <div class="requests meeting-knocks">
+      {state.knocks.map((k) => (
         <div key={k.guest.id} class="request meeting-knock" role="alertdialog" aria-labelledby={`knock-${k.guest.id}`} data-guest={k.guest.id}>
           <h3 id={`knock-${k.guest.id}`}>{S.incoming(k.guest.name, k.guest.address)}</h3>
           <div class="request-actions">
-            <button type="button" class="primary knock-allow" onClick={() => void answer(k, true)}>
+            <button type="button" class="primary knock-allow" onClick={() => void run(host.answer(k, true))}>
               {S.allow}
             </button>
-            <button type="button" class="danger knock-reject" onClick={() => void answer(k, false)}>
+            <button type="button" class="danger knock-reject" onClick={() => void run(host.answer(k, false))}>
               {S.hangUp}
             </button>
           </div>
@@ -105,10 +115,42 @@ export function MeetingPanel({ model }: { model: PanelModel }) {
           {error}
         </p>
       )}
-      {meetings.map((m) => (
-        <HostMeeting key={m.id} model={model} meeting={m} onEnded={() => setMeetings((all) => all.filter((x) => x.id !== m.id))} onError={setError} />
+    </div>
+  );
+}
+
+/** The live meetings in the panel's wide pane (when no chat is open there). */
+export function MeetingPane({ model, host, state }: { model: PanelModel; host: HostMeetings; state: HostState }) {
+  return (
+    <div class="meeting-pane">
+      {state.meetings.map((m) => (
+        <section key={m.id} class="meeting-pane-one" aria-labelledby={`pane-${m.id}`}>
+          <h2 id={`pane-${m.id}`} class="meeting-pane-title">
+            {m.title || S.meetings} <span class="meeting-number-value">{formatNumber(m.number)}</span>
+          </h2>
+          <HostRoom model={model} host={host} state={state} meeting={m} />
+        </section>
       ))}
-    </section>
+    </div>
+  );
+}
+
+function MeetingNumber({ meeting }: { meeting: Meeting }) {
+  const link = new URL(meeting.joinUrl, location.origin).href;
+  return (
+    <dl class="meeting-number">
+      <dt>{S.number}</dt>
+      <dd>
+        <span class="meeting-number-value">{formatNumber(meeting.number)}</span> <CopyButton text={meeting.number} label={S.number} />
+      </dd>
+      <dt>{S.joinLink}</dt>
+      <dd>
+        <a class="meeting-link" href={link} target="_blank" rel="noreferrer">
+          {link}
+        </a>{' '}
+        <CopyButton text={link} label={S.joinLink} />
+      </dd>
+    </dl>
   );
 }
 
@@ -134,48 +176,24 @@ function CopyButton({ text, label }: { text: string; label: string }) {
   );
 }
 
-function HostMeeting({ model, meeting, onEnded, onError }: { model: PanelModel; meeting: Meeting; onEnded: () => void; onError: (m: string) => void }) {
-  const client = model.client;
-  const { guests, shown } = useMeetingState(client, meeting.id, [] as MeetingGuest[]);
+function HostRoom({ model, host, state, meeting }: { model: PanelModel; host: HostMeetings; state: HostState; meeting: Meeting }) {
   const [confirming, setConfirming] = useState(false);
-  const link = new URL(meeting.joinUrl, location.origin).href;
-  const end = async () => {
-    try {
-      await client.endMeeting(meeting.id);
-      onEnded();
-    } catch (err) {
-      onError((err as Error).message);
-    }
-  };
+  const [error, setError] = useState<string | undefined>();
   return (
-    <article class="meeting-card" aria-labelledby={`meeting-${meeting.id}`} data-meeting={meeting.id}>
-      <h3 id={`meeting-${meeting.id}`}>{meeting.title || S.meetings}</h3>
-      <dl class="meeting-number">
-        <dt>{S.number}</dt>
-        <dd>
-          <span class="meeting-number-value">{formatNumber(meeting.number)}</span> <CopyButton text={meeting.number} label={S.number} />
-        </dd>
-        <dt>{S.joinLink}</dt>
-        <dd>
-          <a class="meeting-link" href={link} target="_blank" rel="noreferrer">
-            {link}
-          </a>{' '}
-          <CopyButton text={link} label={S.joinLink} />
-        </dd>
-      </dl>
+    <>
       <MeetingRoom
-        client={client}
+        client={model.client}
         phone={model.phone}
         meeting={meeting}
-        guests={guests}
-        shown={shown}
+        guests={state.guests[meeting.id] ?? []}
+        shown={state.shown[meeting.id]}
         isHost
         showCall={false}
         actions={
           confirming ? (
             <span class="meeting-confirm" role="group" aria-label={S.confirmEnd}>
               <span>{S.confirmEnd}</span>
-              <button type="button" class="small danger meeting-end-confirm" onClick={() => void end()}>
+              <button type="button" class="small danger meeting-end-confirm" onClick={() => void host.end(meeting.id).catch((err: Error) => setError(err.message))}>
                 {S.endMeeting}
               </button>
               <button type="button" class="small" onClick={() => setConfirming(false)}>
@@ -189,6 +207,11 @@ function HostMeeting({ model, meeting, onEnded, onError }: { model: PanelModel; 
           )
         }
       />
-    </article>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+    </>
   );
 }

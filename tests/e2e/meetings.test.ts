@@ -183,6 +183,7 @@ describe('meetings with guests in Chromium', { timeout: 120_000 }, () => {
     await host.locator('.presentation-upload input[type=file]').setInputFiles({ name: 'deck.pdf', mimeType: 'application/pdf', buffer: tinyPdf(3) });
     await host.locator('.presentation-stage[data-page="1"]').waitFor({ timeout: T });
     expect(await host.locator('.presentation-where').textContent()).toBe('Page 1 of 3');
+    expect(await host.locator('.presentation-documents button').textContent()).toBe('Show: deck.pdf (3 pages)');
     await host.locator('.presentation-next').click();
     await host.locator('.presentation-stage[data-page="2"]').waitFor({ timeout: T });
     for (const page of [guest1, guest2]) {

@@ -435,8 +435,8 @@ export class PorticoClient {
     return this.transport.call(E.meetingDocuments, [meetingId]);
   }
   /** Uploads a PDF, PNG or JPEG to show (outside the request lane); a PDF comes back as one image per page. */
-  async uploadMeetingDocument(meetingId: string, file: Blob): Promise<T.MeetingDocument> {
-    const answer = await this.transport.upload<{ document: T.MeetingDocument }>(meetingDocumentPath(meetingId), file);
+  async uploadMeetingDocument(meetingId: string, file: Blob, name?: string): Promise<T.MeetingDocument> {
+    const answer = await this.transport.upload<{ document: T.MeetingDocument }>(meetingDocumentPath(meetingId, name), file);
     return answer.document;
   }
   /** Shows this page (1 is the first) to everyone in the meeting. */

@@ -231,4 +231,4 @@ export type Endpoints = typeof ENDPOINTS;
 export const chatFileUploadPath = (chatId: string, name: string) => withQuery(`/api/v1/chats/${enc(chatId)}/files`, [['name', name]]);
 
 /** Where a meeting document is uploaded (PDF, PNG or JPEG as the body). */
-export const meetingDocumentPath = (meetingId: string) => `/api/v1/meetings/${enc(meetingId)}/documents`;
+export const meetingDocumentPath = (meetingId: string, name?: string) => withQuery(`/api/v1/meetings/${enc(meetingId)}/documents`, [['name', name]]);

@@ -43,7 +43,7 @@ export function Presentation({ client, meetingId, shown, canPresent, onError }: 
   const upload = async (file: File) => {
     setBusy(true);
     try {
-      const doc = await client.uploadMeetingDocument(meetingId, file);
+      const doc = await client.uploadMeetingDocument(meetingId, file, file.name.slice(0, 120));
       setDocuments((all) => [...all.filter((d) => d.id !== doc.id), doc]);
       await show(doc, 1);
     } catch (err) {
@@ -118,7 +118,7 @@ export function Presentation({ client, meetingId, shown, canPresent, onError }: 
               {documents.map((d) => (
                 <li key={d.id}>
                   <button type="button" class="small" aria-pressed={shown?.document.id === d.id} onClick={() => void show(d, 1)}>
-                    {S.show}: {d.name} ({d.pages.length})
+                    {S.show}: {d.name} ({S.pages(d.pages.length)})
                   </button>
                 </li>
               ))}

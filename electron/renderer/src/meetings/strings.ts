@@ -34,6 +34,7 @@ export const S = {
   prev: 'Previous page',
   next2: 'Next page',
   documents: 'Documents',
+  pages: (n: number) => (n === 1 ? '1 page' : `${n} pages`),
   upload: 'Upload PDF or image',
   uploading: 'Uploading…',
   show: 'Show',

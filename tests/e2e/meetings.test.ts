@@ -212,6 +212,15 @@ describe('meetings with guests in Chromium', { timeout: 120_000 }, () => {
     await host.screenshot({ path: join(SHOTS, 'meeting-host-meeting.png'), fullPage: true });
   });
 
+  it('a reload of the guest tab stays in the meeting (sessionStorage)', async () => {
+    await guest2.reload();
+    await guest2.locator('.meeting-room').waitFor({ timeout: T });
+    await guest2.locator('.meeting-message', { hasText: 'Hello from Gina' }).waitFor({ timeout: T });
+    await guest2.locator('#meeting-composer-input').fill('Back again');
+    await guest2.locator('.meeting-composer button[type=submit]').click();
+    await host.locator('.meeting-message', { hasText: 'Back again' }).waitFor({ timeout: T });
+  });
+
   it('a guest the host turns away is told so', async () => {
     const guest3 = await open({ width: 360, height: 900 });
     await knock(guest3, 'Ursula Unwanted');

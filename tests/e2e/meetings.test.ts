@@ -210,6 +210,11 @@ describe('meetings with guests in Chromium', { timeout: 120_000 }, () => {
     await axe(guest1, 'meeting');
     await shots(guest1, 'meeting');
     await host.screenshot({ path: join(SHOTS, 'meeting-host-meeting.png'), fullPage: true });
+    // The docked panel (narrow): the meeting shows inside the Meetings section.
+    await host.setViewportSize({ width: 340, height: 900 });
+    await host.locator('.meetings .meeting-card .presentation-stage[data-page="2"]').waitFor({ timeout: T });
+    await host.screenshot({ path: join(SHOTS, 'meeting-host-docked.png') });
+    await host.setViewportSize({ width: 1366, height: 900 });
   });
 
   it('a reload of the guest tab stays in the meeting (sessionStorage)', async () => {
@@ -219,6 +224,17 @@ describe('meetings with guests in Chromium', { timeout: 120_000 }, () => {
     await guest2.locator('#meeting-composer-input').fill('Back again');
     await guest2.locator('.meeting-composer button[type=submit]').click();
     await host.locator('.meeting-message', { hasText: 'Back again' }).waitFor({ timeout: T });
+  });
+
+  it('a number nobody uses is refused on the page', async () => {
+    const page = await open({ width: 360, height: 900 });
+    const unused = number === '12345678901' ? '12345678902' : '12345678901';
+    await page.goto(`/join/${unused}`);
+    await page.locator('#guest-name').fill('Wanda Wrong');
+    await page.locator('.guest-form button[type=submit]').click();
+    await page.locator('.guest-knock').click();
+    await page.locator('.guest-error', { hasText: 'no meeting is open on this number' }).waitFor({ timeout: T });
+    expect(await page.locator('.guest-waiting').count()).toBe(0);
   });
 
   it('a guest the host turns away is told so', async () => {

@@ -218,6 +218,11 @@ describe('meetings with guests in Chromium', { timeout: 120_000 }, () => {
   });
 
   it('a reload of the guest tab stays in the meeting (sessionStorage)', async () => {
+    await guest1.reload();
+    await guest1.locator('.meeting-room').waitFor({ timeout: T });
+    // Guest 1 was let in before guest 2: what it learned since is kept over the reload.
+    await guest1.locator('.meeting-people li', { hasText: 'Otto Other' }).waitFor({ timeout: T });
+    await guest1.locator('.presentation-stage[data-page="2"]').waitFor({ timeout: T });
     await guest2.reload();
     await guest2.locator('.meeting-room').waitFor({ timeout: T });
     await guest2.locator('.meeting-message', { hasText: 'Hello from Gina' }).waitFor({ timeout: T });

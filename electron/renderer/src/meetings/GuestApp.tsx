@@ -153,6 +153,11 @@ export function GuestApp({ client, number: initialNumber }: { client: PorticoCli
 
 function GuestMeeting({ client, phone, admitted }: { client: PorticoClient; phone: Phone; admitted: MeetingAdmitted }) {
   const { guests, shown } = useMeetingState(client, admitted.meeting.id, admitted.guests, admitted.presentation);
+  // What a reload of the tab starts from: who is there and the page shown now.
+  useEffect(() => {
+    const now: Phase = { name: 'meeting', admitted: { ...admitted, guests, ...(shown ? { presentation: shown } : {}) } };
+    if (sessionStorage.getItem(STATE_KEY)) sessionStorage.setItem(STATE_KEY, JSON.stringify(now));
+  }, [admitted, guests, shown]);
   return <MeetingRoom client={client} phone={phone} meeting={{ ...admitted.meeting, host: admitted.host }} guests={guests} shown={shown} isHost={false} showCall />;
 }
 

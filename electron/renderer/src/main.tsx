@@ -1,6 +1,7 @@
 /**
  * The renderer's entry: the panel at /app/, a chat window at /app/#/chat/<id> (Electron opens one
- * per chat; the browser's pop-out does too), the admin console at /app/#/admin.
+ * per chat; the browser's pop-out does too), the admin console at /app/#/admin, a meeting guest's
+ * page at /app/#/join/<number>.
  */
 import 'uplot/dist/uPlot.min.css';
 import './styles.css';
@@ -8,6 +9,7 @@ import { render } from 'preact';
 import { PorticoClient } from './api/index.js';
 import { AdminApp, isAdminRoute } from './admin/AdminApp.js';
 import { App } from './components/App.js';
+import { GuestApp, joinRoute } from './meetings/GuestApp.js';
 import { ChatWindow } from './components/ChatWindow.js';
 import { setLanguage, language } from './i18n.js';
 import { configuredLanguage } from './platform.js';
@@ -26,7 +28,12 @@ async function boot() {
   const root = document.getElementById('root')!;
   const makeClient = () => new PorticoClient({ baseUrl: '', storage: localStorage });
   const chatId = chatRoute();
-  if (chatId) {
+  const join = joinRoute(location.hash);
+  if (join) {
+    // A meeting guest (issue 19): its own client, its token in sessionStorage only.
+    document.body.classList.add('guest-body');
+    render(<GuestApp client={new PorticoClient({ baseUrl: '', storage: sessionStorage, storagePrefix: 'portico.guest' })} number={join.number} />, root);
+  } else if (chatId) {
     document.body.classList.add('chat-window');
     render(<ChatWindow chatId={chatId} makeClient={makeClient} />, root);
   } else if (isAdminRoute(location.hash)) {

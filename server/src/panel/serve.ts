@@ -9,6 +9,8 @@
  * styles from this origin only (no inline code), media and games from this origin, images also
  * from https (the sanitized links/notices HTML may show them), no plugins, no framing.
  *
+ * /join/<number> (a meeting's join link) redirects to the guest page, /app/#/join/<number>.
+ *
  * A missing build answers 503 with the command that makes it, rather than a bare 404.
  */
 import type Router from '@koa/router';
@@ -113,5 +115,19 @@ export function panelServing(router: Router, options: PanelOptions = {}) {
   }
 
   router.get('/app', (ctx) => serve(ctx, ''));
+  // A meeting's join link (issue 19: Meeting.joinUrl): the guest page is the panel's app at
+  // #/join/<number>, so the same page, assets and CSP serve it; anything but 11 digits is a 404.
+  router.get('/join/:number', (ctx) => {
+    ctx.state.route = '/join/:number';
+    const number = ctx.params.number ?? '';
+    if (!/^\d{11}$/.test(number)) throw notFound('/join/<number>');
+    ctx.set({ 'Content-Security-Policy': PANEL_CSP, 'Cache-Control': 'no-store' });
+    ctx.redirect(`/app/#/join/${number}`);
+  });
+  router.get('/join', (ctx) => {
+    ctx.state.route = '/join';
+    ctx.set({ 'Content-Security-Policy': PANEL_CSP, 'Cache-Control': 'no-store' });
+    ctx.redirect('/app/#/join');
+  });
   router.get('/app/{*path}', (ctx) => serve(ctx, ctx.path.slice('/app/'.length)));
 }

@@ -14,7 +14,7 @@
  * At most two requests are open at any time: the poll lane (the event loop's own held
  * GET /api/v1/events) and the request lane (everything else, one at a time, in the order asked).
  */
-import { chatFileUploadPath, ENDPOINTS } from './endpoints.js';
+import { chatFileUploadPath, ENDPOINTS, meetingDocumentPath } from './endpoints.js';
 import { Outbox, type OutboxEntry } from './outbox.js';
 import { OutboxSender } from './outbox-sender.js';
 import { PollLoop } from './poll.js';
@@ -38,9 +38,10 @@ export class PorticoClient {
   private readonly session: Session;
   private readonly loop: PollLoop;
   private readonly sender: OutboxSender;
+  private readonly store: SafeStorage;
 
   constructor(options: T.ClientOptions) {
-    const store = new SafeStorage(options.storage, options.storagePrefix ?? 'portico');
+    const store = (this.store = new SafeStorage(options.storage, options.storagePrefix ?? 'portico'));
     const emit: T.Emit = (type, payload) => this.events.emit(type, payload);
     this.transport = new Transport({
       baseUrl: options.baseUrl,
@@ -188,6 +189,24 @@ export class PorticoClient {
    */
   logout(): Promise<void> {
     return this.session.logout();
+  }
+
+  /**
+   * Knocks on a meeting as a guest (no account) and makes the answer this client's session: the
+   * token is remembered in this client's storage (give the guest page sessionStorage), the event
+   * loop starts from the knock's cursor, so nothing meant for the guest is missed.
+   */
+  async knockAs(number: string, name: string): Promise<T.User> {
+    const answer = await this.transport.call(E.knock, [number, name], { token: null });
+    const user: T.User = { id: -answer.guest.id, username: `guest-${answer.guest.id}`, displayName: name };
+    this.store.set(this.store.key('cursor', user.username), answer.cursor);
+    this.session.beginGuest(answer.guest.token, user);
+    return user;
+  }
+
+  /** The guest session of this tab (knockAs), if any; the server is not asked. */
+  restoreGuest(): T.User | undefined {
+    return this.session.restoreGuest();
   }
 
   // ---------- the event loop ----------
@@ -407,6 +426,41 @@ export class PorticoClient {
   /** STUN/TURN servers with short-lived TURN credentials, and the site's media path policy. */
   iceServers(): Promise<T.IceServers> {
     return this.transport.call(E.iceServers, []);
+  }
+
+  // ---------- meetings with guests (issue 19) ----------
+
+  /** A new meeting: a fresh number, or (fixed) my own stable one. */
+  createMeeting(title?: string, fixed?: boolean): Promise<T.Meeting> {
+    return this.transport.call(E.createMeeting, [title, fixed]);
+  }
+  meetings(): Promise<T.Meeting[]> {
+    return this.transport.call(E.meetings, []);
+  }
+  endMeeting(id: string): Promise<void> {
+    return this.transport.call(E.endMeeting, [id]);
+  }
+  admitGuest(meetingId: string, guestId: number): Promise<T.MeetingGuest> {
+    return this.transport.call(E.admitGuest, [meetingId, guestId]);
+  }
+  rejectGuest(meetingId: string, guestId: number): Promise<T.MeetingGuest> {
+    return this.transport.call(E.rejectGuest, [meetingId, guestId]);
+  }
+  meetingDocuments(meetingId: string): Promise<T.MeetingDocument[]> {
+    return this.transport.call(E.meetingDocuments, [meetingId]);
+  }
+  /** Uploads a PDF, PNG or JPEG to show (outside the request lane); a PDF comes back as one image per page. */
+  async uploadMeetingDocument(meetingId: string, file: Blob, name?: string): Promise<T.MeetingDocument> {
+    const answer = await this.transport.upload<{ document: T.MeetingDocument }>(meetingDocumentPath(meetingId, name), file);
+    return answer.document;
+  }
+  /** Shows this page (1 is the first) to everyone in the meeting. */
+  present(meetingId: string, documentId: string, page: number): Promise<unknown> {
+    return this.transport.call(E.present, [meetingId, documentId, page]);
+  }
+  /** My pointer on the page shown, in fractions of the page (at most 10 a second). */
+  pointer(meetingId: string, x: number, y: number): Promise<void> {
+    return this.transport.call(E.pointer, [meetingId, x, y]);
   }
 
   /**

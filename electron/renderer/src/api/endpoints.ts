@@ -12,6 +12,7 @@ import type * as P from '../../../../shared/portal.js';
 import type * as S from '../../../../shared/schemas.js';
 import type * as Q from '../../../../shared/search.js';
 import type * as O from '../../../../shared/sso.js';
+import type * as G from '../../../../shared/meetings.js';
 import { ApiError } from './errors.js';
 import type { CallSignal, LoginClientInfo, MeChange, PresenceState } from './types.js';
 
@@ -187,9 +188,55 @@ export const ENDPOINTS = table({
     pick: nothing as (a: Ignored) => void,
   },
   iceServers: { method: 'GET', path: () => '/api/v1/calls/ice-servers', pick: (a: Answer<typeof C.IceServersResponse>) => a },
+
+  // ---------- meetings with guests (issue 19) ----------
+  createMeeting: {
+    method: 'POST',
+    path: (_title?: string, _fixed?: boolean) => '/api/v1/meetings',
+    body: (title?: string, fixed?: boolean) => ({ ...(title ? { title } : {}), ...(fixed ? { fixed } : {}) }),
+    pick: (a: Answer<typeof G.MeetingResponse>) => a.meeting,
+  },
+  meetings: { method: 'GET', path: () => '/api/v1/meetings', pick: (a: Answer<typeof G.MeetingsResponse>) => a.meetings },
+  endMeeting: { method: 'DELETE', path: (id: string) => `/api/v1/meetings/${enc(id)}`, pick: nothing as (a: Ignored) => void },
+  /** No account: the answer's token is the guest's session (knockAs in client.ts). */
+  knock: {
+    method: 'POST',
+    path: (_number: string, _name: string) => '/api/v1/guest/knock',
+    body: (number: string, name: string) => ({ number, name }),
+    pick: (a: Answer<typeof G.KnockResponse>) => a,
+  },
+  admitGuest: {
+    method: 'POST',
+    path: (id: string, guestId: number) => `/api/v1/meetings/${enc(id)}/guests/${guestId}/admit`,
+    body: () => ({}),
+    pick: (a: Answer<typeof G.GuestActionResponse>) => a.guest,
+  },
+  rejectGuest: {
+    method: 'POST',
+    path: (id: string, guestId: number) => `/api/v1/meetings/${enc(id)}/guests/${guestId}/reject`,
+    body: () => ({}),
+    pick: (a: Answer<typeof G.GuestActionResponse>) => a.guest,
+  },
+  meetingDocuments: { method: 'GET', path: (id: string) => `/api/v1/meetings/${enc(id)}/documents`, pick: (a: Answer<typeof G.MeetingDocumentsResponse>) => a.documents },
+  present: {
+    method: 'PUT',
+    path: (id: string, _documentId: string, _page: number) => `/api/v1/meetings/${enc(id)}/presentation`,
+    body: (_id: string, documentId: string, page: number) => ({ documentId, page }),
+    pick: (a: Answer<typeof G.PresentationResponse>) => a,
+  },
+  pointer: {
+    method: 'POST',
+    path: (id: string, _x: number, _y: number) => `/api/v1/meetings/${enc(id)}/pointer`,
+    body: (_id: string, x: number, y: number) => ({ x, y }),
+    pick: nothing as (a: Ignored) => void,
+  },
 });
+
 
 export type Endpoints = typeof ENDPOINTS;
 
 /** Where a chat file is uploaded (a binary body, sent by Transport.upload, not through the table). */
 export const chatFileUploadPath = (chatId: string, name: string) => withQuery(`/api/v1/chats/${enc(chatId)}/files`, [['name', name]]);
+
+/** Where a meeting document is uploaded (PDF, PNG or JPEG as the body). */
+export const meetingDocumentPath = (meetingId: string, name?: string) => withQuery(`/api/v1/meetings/${enc(meetingId)}/documents`, [['name', name]]);

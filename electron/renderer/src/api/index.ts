@@ -55,6 +55,12 @@ export type {
   PublicUser,
   User,
   UserStatus,
+  Meeting,
+  MeetingDocument,
+  MeetingGuest,
+  KnockingGuest,
+  Knock,
+  MeetingAdmitted,
 } from './types.js';
 /** Whether a message notifies (show / silent / none): the same rules as the Electron main process. */
 export { isBusy, isMuted, mentions, notifyDecision, type NotifyDecision, type NotifyInput } from '../../../../shared/notify-policy.js';

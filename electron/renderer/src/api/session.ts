@@ -93,6 +93,22 @@ export class Session {
     }
   }
 
+  /**
+   * A meeting guest's session (issue 19): the token from the knock stands in for a login. It is
+   * remembered only in this client's own storage (the guest page gives it sessionStorage).
+   */
+  beginGuest(token: string, user: User): void {
+    this.begin(token, user, true);
+  }
+
+  /** The guest session remembered in this tab, without asking the server (a guest has no /me). */
+  restoreGuest(): User | undefined {
+    const session = readSession(this.store.getJson(this.store.key('session')));
+    if (!session) return undefined;
+    this.begin(session.token, session.user, true);
+    return session.user;
+  }
+
   async logout(): Promise<void> {
     const token = this.tokenValue;
     this.end();

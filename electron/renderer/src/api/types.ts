@@ -7,6 +7,7 @@ import type * as P from '../../../../shared/portal.js';
 import type * as S from '../../../../shared/schemas.js';
 import type * as F from '../../../../shared/chat-files.js';
 import type * as Q from '../../../../shared/search.js';
+import type * as G from '../../../../shared/meetings.js';
 import type { OutboxEntry } from './outbox.js';
 import type { ModeSetting, PollMode } from './policy.js';
 import type { StorageLike } from './storage.js';
@@ -55,6 +56,13 @@ export type CallSignal = C.CallSignal;
 export type IceServers = C.IceServersResponse;
 export type CallPath = C.CallPath;
 export type CallPolicy = C.CallPolicy;
+
+export type Meeting = G.Meeting;
+export type MeetingDocument = G.MeetingDocument;
+export type MeetingGuest = z.infer<typeof G.MeetingGuest>;
+export type KnockingGuest = z.infer<typeof G.KnockingGuest>;
+export type Knock = z.infer<typeof G.KnockResponse>;
+export type MeetingAdmitted = z.infer<typeof G.MeetingAdmittedEvent>;
 
 export type ConnectionState = 'connecting' | 'online' | 'offline';
 export type { ModeSetting, PollMode };

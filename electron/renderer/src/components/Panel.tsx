@@ -15,6 +15,7 @@ import { Icon } from './Icon.js';
 import { Jump } from './Jump.js';
 import { Links } from './Links.js';
 import { Media } from './Media.js';
+import { Knocks, MeetingPane, MeetingPanel, useHostMeetings } from '../meetings/MeetingPanel.js';
 import { Notices } from './Notices.js';
 import { OfflineBanner } from './OfflineBanner.js';
 import { People } from './People.js';
@@ -42,6 +43,7 @@ function useMedia(query: string): boolean {
 export function Panel({ model, lang, onLanguage, onSignOut }: { model: PanelModel; lang: Language; onLanguage: (l: Language) => void; onSignOut: () => void }) {
   const state = usePanel(model);
   const phone = usePhone(model.phone);
+  const meetings = useHostMeetings(model);
   const backend = useMemo(() => localBackend(model.client, model), [model]);
   const wide = useMedia(WIDE);
   const [dialog, setDialog] = useState<'people' | 'ticker' | 'jump' | undefined>();
@@ -102,7 +104,9 @@ export function Panel({ model, lang, onLanguage, onSignOut }: { model: PanelMode
         </header>
         <Requests model={model} requests={model.requests} />
         <IncomingCalls model={model} calls={phone.incoming} />
+        <Knocks {...meetings} />
         <main class="panel-body" inert={covered}>
+          <MeetingPanel model={model} {...meetings} inline={!wide || openChat !== undefined} />
           <Contacts model={model} contacts={state.contacts} loaded={shown} onAddPeople={() => setDialog('people')} />
           <Conversations model={model} chats={state.chats} unread={state.unread} />
           <Ticker items={state.ticker} channels={state.tickerChannels} speed={speed} loaded={shown} />
@@ -119,6 +123,10 @@ export function Panel({ model, lang, onLanguage, onSignOut }: { model: PanelMode
       </div>
       {chat ? (
         <div class={wide ? 'chat-pane' : 'chat-overlay'}>{chat}</div>
+      ) : wide && meetings.state.meetings.length > 0 ? (
+        <div class="chat-pane">
+          <MeetingPane model={model} {...meetings} />
+        </div>
       ) : (
         wide && (
           <div class="chat-pane chat-empty">

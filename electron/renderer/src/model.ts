@@ -9,8 +9,9 @@ import { useEffect, useState } from 'preact/hooks';
 import { mentions, notifyDecision, type ChannelsView, type Chat, type ChartSeries, type ChatMute, type Contact, type ConnectionState, type MediaItem, type Me, type MeChange, type PublicUser, type Notice, type PollMode, type PresenceState, type PorticoClient, type TickerItem, type User } from './api/index.js';
 import { Phone } from './calls/manager.js';
 import { joinNames, t } from './i18n.js';
+import { notificationRoute } from './notification-route.js';
 import { dropPanelCache, readPanelCache, writePanelCache } from './panel-cache.js';
-import { notify, onNotificationAction, onPollNow, onPresenceSuggestion, openChatWindow, presenceChanged, setBadge } from './platform.js';
+import { dndChanged, notify, onNotificationAction, onPollNow, onPresenceSuggestion, openChatWindow, presenceChanged, setBadge } from './platform.js';
 
 export interface Toast {
   id: number;
@@ -129,6 +130,7 @@ export class PanelModel {
   private set(patch: Partial<PanelState>) {
     this.state = { ...this.state, ...patch };
     for (const listener of [...this.listeners]) listener();
+    if ('me' in patch) dndChanged(this.state.me?.dndUntil ?? null);
     if ('unread' in patch) setBadge(Object.values(this.state.unread).reduce((a, b) => a + b, 0));
     if (this.state.loaded) this.saveSoon();
   }
@@ -254,19 +256,11 @@ export class PanelModel {
       c.on('user.updated', (e) => this.mergeUser(e.user)),
       c.on('me.updated', (e) => this.set({ me: e.user })),
       c.on('chat.muted', (e) => this.putMute(e.mute)),
-      onNotificationAction(({ tag, action }) => {
-        const ringing = /^call-(.+)$/.exec(tag);
-        if (ringing) {
-          if (action === 'accept') void this.acceptCall(ringing[1]!);
-          else if (action === 'decline') void this.phone.decline(ringing[1]!);
-          return;
-        }
-        const request = /^chat-request-(.+)$/.exec(tag);
-        const chat = /^chat-(.+)$/.exec(tag);
-        if (request) {
-          if (action === 'accept') void this.accept(request[1]!);
-          else if (action === 'decline') void this.decline(request[1]!);
-        } else if (chat && action === 'click') this.openChat(chat[1]!);
+      onNotificationAction((e) => {
+        const route = notificationRoute(e);
+        if (route?.kind === 'call') void (route.answer === 'accept' ? this.acceptCall(route.callId) : this.phone.decline(route.callId));
+        else if (route?.kind === 'request') void (route.answer === 'accept' ? this.accept(route.chatId) : this.decline(route.chatId));
+        else if (route?.kind === 'open-chat') this.openChat(route.chatId);
       }),
       onPresenceSuggestion(({ state }) => void this.setPresence(state, false)),
       onPollNow(() => this.client.pollNow()),

@@ -107,6 +107,15 @@ export function presenceChanged(state: PresenceState, byUser: boolean) {
   if (typeof b?.presenceChanged === 'function') b.presenceChanged(state, byUser).catch(() => {});
 }
 
+/** My do-not-disturb for the shell's tray (null: off); told again only when it changes. */
+let lastDnd: string | null | undefined;
+export function dndChanged(until: string | null) {
+  if (until === lastDnd) return;
+  lastDnd = until;
+  const b = bridge();
+  if (typeof b?.dndChanged === 'function') b.dndChanged(until).catch(() => {});
+}
+
 /** Opens a chat's own window where the shell has them; false in a browser (the panel shows the chat itself). */
 export function openChatWindow(chatId: string): boolean {
   const b = bridge();

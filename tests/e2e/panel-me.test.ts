@@ -225,6 +225,9 @@ describe('the panel: me, pictures, statuses, do not disturb, mutes', { timeout: 
   });
 
   it('looks right docked and at 1366×768, light and dark, English and Japanese', { timeout: 300_000 }, async () => {
+    // Bob with a status of his own and do-not-disturb on: the header shows both.
+    const inAnHour = new Date(Date.now() + 3_600_000).toISOString();
+    expect((await bobApi.request('PATCH', '/api/v1/me', { status: { emoji: '🍜', text: 'Lunch', until: inAnHour }, dndUntil: inAnHour })).status).toBe(200);
     for (const lang of ['en-US', 'ja-JP']) {
       for (const scheme of ['light', 'dark'] as const) {
         for (const size of [
@@ -235,6 +238,8 @@ describe('the panel: me, pictures, statuses, do not disturb, mutes', { timeout: 
           await signIn(page, 'bob');
           await page.locator('li.contact[data-username=alice] img.avatar').waitFor({ timeout: T });
           await page.locator('li.contact[data-username=alice] .contact-status').waitFor({ timeout: T });
+          await page.locator('.panel-header .me-status').waitFor({ timeout: T });
+          await page.locator('.dnd-banner').waitFor({ timeout: T });
           const name = `me-${size.name}-${scheme}-${lang.slice(0, 2)}`;
           await shot(page, `${name}-contacts.png`);
           await page.locator('.dnd summary').click();

@@ -10,13 +10,16 @@ export function setAvatarResolver(fn: (path: string) => string) {
   resolve = fn;
 }
 
-export function Avatar({ username, displayName, avatarUrl, size = 32 }: { username: string; displayName: string; avatarUrl?: string | undefined; size?: number }) {
-  if (avatarUrl) return <img class="avatar" src={resolve(avatarUrl)} alt="" width={size} height={size} data-avatar="picture" />;
+/** The sizes styles.css has (px at 100 %; rem there, so zoom scales them). */
+export type AvatarSize = 24 | 28 | 32 | 64;
+
+export function Avatar({ username, displayName, avatarUrl, size = 32 }: { username: string; displayName: string; avatarUrl?: string | undefined; size?: AvatarSize }) {
+  if (avatarUrl) return <img class={`avatar avatar-${size}`} src={resolve(avatarUrl)} alt="" width={size} height={size} data-avatar="picture" />;
   // The colour comes from a class per hue bucket (no inline styles: CSP); the letters are drawn by
   // CSS from data-initials, decoration only (the name is always written next to it).
   return (
     <span
-      class={`avatar avatar-initials hue-${Math.floor(avatarHue(username) / 30)} avatar-${size <= 24 ? 's' : size >= 48 ? 'l' : 'm'}`}
+      class={`avatar avatar-initials hue-${Math.floor(avatarHue(username) / 30)} avatar-${size}`}
       aria-hidden="true"
       data-avatar="initials"
       data-initials={initials(displayName, username)}

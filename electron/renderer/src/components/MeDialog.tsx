@@ -88,7 +88,7 @@ function PictureSection({ model, me }: { model: PanelModel; me: Me }) {
     <fieldset class="me-picture">
       <legend>{t('picture')}</legend>
       <div class="row">
-        {preview ? <img class="avatar avatar-preview" src={preview} alt="" width={64} height={64} /> : <Avatar username={me.username} displayName={me.displayName} avatarUrl={me.avatarUrl} size={64} />}
+        {preview ? <img class="avatar avatar-64 avatar-preview" src={preview} alt="" width={64} height={64} /> : <Avatar username={me.username} displayName={me.displayName} avatarUrl={me.avatarUrl} size={64} />}
         <div class="me-picture-actions">
           <label class="file-pick">
             <span class="file-pick-button">{t('uploadPicture')}</span>

@@ -115,8 +115,8 @@ export function Panel({ model, lang, onLanguage, onSignOut }: { model: PanelMode
           <div class="presence-row">
             <StatusSelector value={state.presence} onChange={(s) => void model.setPresence(s)} />
             <DndMenu model={model} me={state.me} />
-            <StatusText status={state.me?.status} class="me-status" />
           </div>
+          <StatusText status={state.me?.status} class="me-status" />
           <DndBanner me={state.me} />
         </header>
         <Requests model={model} requests={model.requests} />

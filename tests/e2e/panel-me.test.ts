@@ -197,6 +197,11 @@ describe('the panel: me, pictures, statuses, do not disturb, mutes', { timeout: 
     await bob.locator(`.conv[data-chat="${chatId}"]`).click();
     const headerToggle = bob.locator('.chat-overlay .chat-mute');
     await expect.poll(() => headerToggle.getAttribute('aria-pressed'), { timeout: T }).toBe('true');
+    // The header shows the partner's picture and status too.
+    await bob.locator('.chat-overlay .chat-header img.avatar').waitFor({ timeout: T });
+    await expect.poll(() => bob.locator('.chat-overlay .chat-header .chat-status').textContent(), { timeout: T }).toMatch(/In a meeting/);
+    expect(await seriousViolations(bob)).toEqual([]);
+    await shot(bob, 'me-chat-header-docked-light-en.png');
     await headerToggle.click();
     await expect.poll(() => headerToggle.getAttribute('aria-pressed'), { timeout: T }).toBe('false');
     await bob.locator('.chat-overlay button.back').click();

@@ -5,20 +5,9 @@
  */
 import { z } from 'zod';
 import { LIMITS } from './limits.js';
+import { PEOPLE_LIMITS } from './people-limits.js';
 
-export const PEOPLE_LIMITS = {
-  /** Largest picture a user may upload (bytes); it is stored resized, far smaller. */
-  avatarBytes: 5 * 1024 * 1024,
-  /** Side of the square the server stores (pixels). */
-  avatarSize: 256,
-  /** Largest decoded picture the server agrees to resize (pixels), against decompression bombs. */
-  avatarInputPixels: 40_000_000,
-  statusTextChars: 100,
-  /** An emoji may be several code points (flags, skin tones, ZWJ sequences). */
-  statusEmojiChars: 16,
-  /** Farthest a status, do-not-disturb or mute may be set ahead (days). */
-  aheadDays: 366,
-} as const;
+export { PEOPLE_LIMITS } from './people-limits.js';
 
 /** The media types accepted for a picture, as read from its bytes. */
 export const AVATAR_TYPES = ['image/png', 'image/jpeg', 'image/webp', 'image/gif'] as const;

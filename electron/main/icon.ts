@@ -1,6 +1,7 @@
 /**
  * The tray icon, drawn in code (no image files to ship or lose): a disc in the presence colour,
- * and a small blue dot at the top right while there are unread messages. Raw BGRA pixels for
+ * a small blue dot at the top right while there are unread messages, and a white bar across the
+ * disc while do-not-disturb runs (tray-look.ts decides which). Raw BGRA pixels for
  * nativeImage.createFromBitmap.
  */
 import type { PresenceState } from '../preload/bridge.js';
@@ -19,7 +20,7 @@ function coverage(x: number, y: number, cx: number, cy: number, r: number): numb
   return Math.min(1, Math.max(0, r - d + 0.5));
 }
 
-export function trayBitmap(state: PresenceState, unread: number, size = 32): Buffer {
+export function trayBitmap(state: PresenceState, unread: number, size = 32, dnd = false): Buffer {
   const pixels = Buffer.alloc(size * size * 4);
   const main = { cx: size / 2, cy: size / 2, r: size * 0.4 };
   const dot = { cx: size * 0.78, cy: size * 0.22, r: size * 0.2 };
@@ -27,6 +28,8 @@ export function trayBitmap(state: PresenceState, unread: number, size = 32): Buf
     for (let x = 0; x < size; x++) {
       let [r, g, b] = PRESENCE_COLOURS[state];
       let alpha = coverage(x, y, main.cx, main.cy, main.r);
+      // Do not disturb: a white bar across the middle of the disc (inside it only).
+      if (dnd && alpha > 0 && Math.abs(y + 0.5 - main.cy) <= size * 0.08 && Math.abs(x + 0.5 - main.cx) <= main.r * 0.6) [r, g, b] = [0xff, 0xff, 0xff];
       if (unread > 0) {
         const rim = coverage(x, y, dot.cx, dot.cy, dot.r + size * 0.06);
         const inner = coverage(x, y, dot.cx, dot.cy, dot.r);

@@ -42,6 +42,7 @@ export const IPC_SCHEMAS = {
   }),
   [INVOKE.setBadge]: z.strictObject({ count: z.number().int().min(0).max(99_999) }),
   [INVOKE.presenceChanged]: z.strictObject({ state: PresenceState, byUser: z.boolean() }),
+  [INVOKE.dndChanged]: z.strictObject({ until: z.iso.datetime({ offset: true }).nullable() }),
   [INVOKE.getConfig]: NoPayload,
   [INVOKE.setSetting]: SetSetting,
   [INVOKE.openChat]: z.strictObject({ chatId: ChatId }),

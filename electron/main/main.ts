@@ -17,6 +17,7 @@ import { applyLinuxAutostart } from './autostart.js';
 import { insecureServerProblem, KEY_SCHEMAS, loadConfig, saveUserSetting, toProxyConfig, userSettingsPath, type Config, type ConfigKey, type ResolvedConfig } from './config.js';
 import { adoptGeometry, DockFile, placePanel, withEdge, type DockPlacement } from './dock.js';
 import { trayBitmap } from './icon.js';
+import { trayLook, trayTooltip } from './tray-look.js';
 import { IdleTracker, type IdleOutput } from './idle.js';
 import { clientInfo } from './install.js';
 import { validateIpc, type IpcPayload } from './ipc.js';
@@ -41,6 +42,9 @@ let dock: DockFile = { places: {} };
 let tray: Tray | null = null;
 let presence: PresenceState = 'available';
 let unread = 0;
+/** Do not disturb until then (ISO), as the panel reports it (PATCH /me keeps it on the server). */
+let dndUntil: string | null = null;
+let trayTimer: ReturnType<typeof setTimeout> | undefined;
 let quitting = false;
 let redockedAt = 0;
 let proxyLogin: ProxyLogin;
@@ -200,8 +204,13 @@ function harden(contents: WebContents): void {
 function updateTray(): void {
   if (!tray) return;
   const t = text(language());
-  tray.setImage(nativeImage.createFromBitmap(trayBitmap(presence, unread), { width: 32, height: 32, scaleFactor: 2 }));
-  tray.setToolTip(`Portico: ${t.presence[presence]}${unread > 0 ? `, ${t.unread(unread)}` : ''}`);
+  const input = { presence, unread, dndUntil, now: Date.now() };
+  const look = trayLook(input);
+  tray.setImage(nativeImage.createFromBitmap(trayBitmap(look.disc, unread, 32, look.dnd), { width: 32, height: 32, scaleFactor: 2 }));
+  tray.setToolTip(trayTooltip(input, t, (iso) => new Date(iso).toLocaleTimeString(language() === 'ja' ? 'ja-JP' : 'en-US', { hour: 'numeric', minute: '2-digit' })));
+  // Do-not-disturb runs out by itself: draw again then.
+  clearTimeout(trayTimer);
+  if (look.changesAt !== undefined) trayTimer = setTimeout(updateTray, Math.min(look.changesAt - Date.now() + 100, 2 ** 30));
   const states: PresenceState[] = ['available', 'away', 'busy', 'offline'];
   tray.setContextMenu(
     Menu.buildFromTemplate([
@@ -351,6 +360,10 @@ function registerIpc(): void {
   handle(INVOKE.presenceChanged, ({ state, byUser }) => {
     if (byUser) idle.handle({ type: 'choose', state });
     presence = state;
+    updateTray();
+  });
+  handle(INVOKE.dndChanged, ({ until }) => {
+    dndUntil = until;
     updateTray();
   });
   handle(INVOKE.getConfig, () => configView());

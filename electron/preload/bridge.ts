@@ -14,6 +14,7 @@ export const INVOKE = {
   notify: 'notify',
   setBadge: 'set-badge',
   presenceChanged: 'presence-changed',
+  dndChanged: 'dnd-changed',
   getConfig: 'get-config',
   setSetting: 'set-setting',
   openChat: 'open-chat',
@@ -102,6 +103,12 @@ export interface PorticoBridge {
   setBadge(count: number): Promise<void>;
   /** Tells main the presence now in force; byUser = chosen by the user in the renderer (sticky). */
   presenceChanged(state: PresenceState, byUser: boolean): Promise<void>;
+  /**
+   * Tells main my do-not-disturb (ISO time, or null: off), for the tray. Which message notifies is
+   * the panel's decision (shared/notify-policy.ts, busy and DND included): main shows what it is
+   * asked to show.
+   */
+  dndChanged(until: string | null): Promise<void>;
   getConfig(): Promise<ConfigView>;
   setSetting<K extends SettableKey>(key: K, value: PanelConfig[K]): Promise<ConfigView>;
   /** Opens (or focuses) the separate window of one chat. */

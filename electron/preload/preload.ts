@@ -30,6 +30,7 @@ const bridge: PorticoBridge = {
     }),
   setBadge: (count) => ipcRenderer.invoke(INVOKE.setBadge, { count }),
   presenceChanged: (state, byUser) => ipcRenderer.invoke(INVOKE.presenceChanged, { state, byUser }),
+  dndChanged: (until) => ipcRenderer.invoke(INVOKE.dndChanged, { until }),
   getConfig: () => ipcRenderer.invoke(INVOKE.getConfig),
   setSetting: (key, value) => ipcRenderer.invoke(INVOKE.setSetting, { key, value }),
   openChat: (chatId) => ipcRenderer.invoke(INVOKE.openChat, { chatId }),

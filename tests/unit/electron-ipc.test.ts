@@ -20,7 +20,7 @@ function refused(channel: InvokeChannel, payload: unknown, options = {}, sender 
 describe('IPC channels', () => {
   it('has a schema for every channel of the bridge, and nothing else', () => {
     expect(Object.keys(IPC_SCHEMAS).sort()).toEqual(Object.values(INVOKE).sort());
-    expect(Object.values(INVOKE).sort()).toEqual(['client-info', 'get-config', 'notify', 'open-chat', 'open-external', 'presence-changed', 'quit', 'set-badge', 'set-setting', 'sso-sign-in']);
+    expect(Object.values(INVOKE).sort()).toEqual(['client-info', 'dnd-changed', 'get-config', 'notify', 'open-chat', 'open-external', 'presence-changed', 'quit', 'set-badge', 'set-setting', 'sso-sign-in']);
     expect(isInvokeChannel('open-external')).toBe(true);
     expect(isInvokeChannel('toString')).toBe(false);
     expect(isInvokeChannel('__proto__')).toBe(false);
@@ -89,6 +89,13 @@ describe('payload schemas', () => {
     expect(ok('set-badge', { count: 0 })).toEqual({ count: 0 });
     expect(ok('set-badge', { count: 12 })).toEqual({ count: 12 });
     for (const count of [-1, 1.5, '3', Number.NaN, Infinity, 100_000]) expect(refused('set-badge', { count })).toMatch(/count/);
+  });
+
+  it('dnd-changed: an ISO time or null', () => {
+    expect(ok('dnd-changed', { until: '2030-01-01T08:00:00.000Z' })).toEqual({ until: '2030-01-01T08:00:00.000Z' });
+    expect(ok('dnd-changed', { until: null })).toEqual({ until: null });
+    expect(refused('dnd-changed', { until: 'tomorrow' })).toMatch(/until/);
+    expect(refused('dnd-changed', {})).toMatch(/until/);
   });
 
   it('presence-changed: a presence state and who chose it', () => {

@@ -6,11 +6,12 @@
  * here touches the DOM.
  */
 import { useEffect, useState } from 'preact/hooks';
-import { mentions, notifyDecision, type ChannelsView, type Chat, type ChartSeries, type ChatMute, type Contact, type ConnectionState, type MediaItem, type Me, type Notice, type PollMode, type PresenceState, type PorticoClient, type TickerItem, type User } from './api/index.js';
+import { mentions, notifyDecision, type ChannelsView, type Chat, type ChartSeries, type ChatMute, type Contact, type ConnectionState, type MediaItem, type Me, type MeChange, type PublicUser, type Notice, type PollMode, type PresenceState, type PorticoClient, type TickerItem, type User } from './api/index.js';
 import { Phone } from './calls/manager.js';
 import { joinNames, t } from './i18n.js';
+import { notificationRoute } from './notification-route.js';
 import { dropPanelCache, readPanelCache, writePanelCache } from './panel-cache.js';
-import { notify, onNotificationAction, onPollNow, onPresenceSuggestion, openChatWindow, presenceChanged, setBadge } from './platform.js';
+import { dndChanged, notify, onNotificationAction, onPollNow, onPresenceSuggestion, openChatWindow, presenceChanged, setBadge } from './platform.js';
 
 export interface Toast {
   id: number;
@@ -129,6 +130,7 @@ export class PanelModel {
   private set(patch: Partial<PanelState>) {
     this.state = { ...this.state, ...patch };
     for (const listener of [...this.listeners]) listener();
+    if ('me' in patch) dndChanged(this.state.me?.dndUntil ?? null);
     if ('unread' in patch) setBadge(Object.values(this.state.unread).reduce((a, b) => a + b, 0));
     if (this.state.loaded) this.saveSoon();
   }
@@ -231,8 +233,10 @@ export class PanelModel {
           ? notifyDecision({ ...me, presence: this.state.presence, chat: this.mutes.get(m.chatId), mentionsMe: mentions(m.text, this.username) })
           : 'show';
         if (decision !== 'show') return;
+        const avatar = chat?.members.find((x) => x.username === m.from)?.avatarUrl;
         notify({
           title: t('newMessageFrom', { name: chat ? this.nameIn(chat, m.from) : m.from }),
+          ...(avatar ? { icon: this.client.resolveUrl(avatar) } : {}),
           body: m.text.slice(0, 200),
           tag: `chat-${m.chatId}`,
           onClick: () => this.openChat(m.chatId),
@@ -249,22 +253,14 @@ export class PanelModel {
       // An admin (or this user elsewhere) added or removed a contact or a group member.
       c.on('contacts.changed', () => void this.reloadContacts()),
       // A contact's name, picture or status changed; my own settings changed on another device; I muted a chat there.
-      c.on('user.updated', () => void this.reloadContacts()),
+      c.on('user.updated', (e) => this.mergeUser(e.user)),
       c.on('me.updated', (e) => this.set({ me: e.user })),
-      c.on('chat.muted', (e) => void this.mutes.set(e.mute.chatId, e.mute)),
-      onNotificationAction(({ tag, action }) => {
-        const ringing = /^call-(.+)$/.exec(tag);
-        if (ringing) {
-          if (action === 'accept') void this.acceptCall(ringing[1]!);
-          else if (action === 'decline') void this.phone.decline(ringing[1]!);
-          return;
-        }
-        const request = /^chat-request-(.+)$/.exec(tag);
-        const chat = /^chat-(.+)$/.exec(tag);
-        if (request) {
-          if (action === 'accept') void this.accept(request[1]!);
-          else if (action === 'decline') void this.decline(request[1]!);
-        } else if (chat && action === 'click') this.openChat(chat[1]!);
+      c.on('chat.muted', (e) => this.putMute(e.mute)),
+      onNotificationAction((e) => {
+        const route = notificationRoute(e);
+        if (route?.kind === 'call') void (route.answer === 'accept' ? this.acceptCall(route.callId) : this.phone.decline(route.callId));
+        else if (route?.kind === 'request') void (route.answer === 'accept' ? this.accept(route.chatId) : this.decline(route.chatId));
+        else if (route?.kind === 'open-chat') this.openChat(route.chatId);
       }),
       onPresenceSuggestion(({ state }) => void this.setPresence(state, false)),
       onPollNow(() => this.client.pollNow()),
@@ -322,6 +318,44 @@ export class PanelModel {
   }
 
   // ---------- what the views call ----------
+
+  /** Name, status, do-not-disturb or the mentions setting (PATCH /me; my other devices follow by me.updated). Answers the error, if any. */
+  async updateMe(change: MeChange): Promise<unknown> {
+    try {
+      this.set({ me: await this.client.updateMe(change) });
+      return undefined;
+    } catch (error) {
+      return error;
+    }
+  }
+
+  /** Uploads (a Blob) or removes (null) my picture; answers the error, if any. */
+  async setAvatar(picture: Blob | null): Promise<unknown> {
+    try {
+      this.set({ me: picture ? await this.client.setAvatar(picture) : await this.client.removeAvatar() });
+      return undefined;
+    } catch (error) {
+      return error;
+    }
+  }
+
+  /** Answers the error, if any (403 wrong_password: the old one is wrong). */
+  async changePassword(oldPassword: string, newPassword: string): Promise<unknown> {
+    try {
+      await this.client.changePassword(oldPassword, newPassword);
+      return undefined;
+    } catch (error) {
+      return error;
+    }
+  }
+
+  async muteChat(chatId: string, muted: boolean, until?: string): Promise<void> {
+    try {
+      this.putMute(await this.client.muteChat(chatId, muted, until));
+    } catch (error) {
+      this.error(error);
+    }
+  }
 
   /** The directory: users whose name or display name matches. */
   searchUsers(q: string): Promise<User[]> {
@@ -541,8 +575,38 @@ export class PanelModel {
   private mutes = new Map<string, ChatMute>();
 
   private putChat(chat: Chat) {
-    this.arrivedDuringLoad?.chats.set(chat.id, chat);
-    this.set({ chats: { ...this.state.chats, [chat.id]: chat } });
+    // Chat events carry no mute (it is mine only): keep what the list and chat.muted said.
+    const mute = this.mutes.get(chat.id);
+    const withMute: Chat = mute ? { ...chat, muted: mute.muted, ...(mute.mutedUntil ? { mutedUntil: mute.mutedUntil } : {}) } : chat;
+    if (mute && !mute.mutedUntil) delete withMute.mutedUntil;
+    this.arrivedDuringLoad?.chats.set(chat.id, withMute);
+    this.set({ chats: { ...this.state.chats, [chat.id]: withMute } });
+  }
+
+  private putMute(mute: ChatMute) {
+    this.mutes.set(mute.chatId, mute);
+    const chat = this.state.chats[mute.chatId];
+    if (chat) this.putChat(chat);
+  }
+
+  /** A contact or chat partner changed name, picture or status: merged where they show, no reload. */
+  private mergeUser(user: PublicUser) {
+    const same = (u: string) => u.toLowerCase() === user.username.toLowerCase();
+    const look = { displayName: user.displayName, avatarUrl: user.avatarUrl, status: user.status };
+    const strip = <T extends { avatarUrl?: string; status?: unknown }>(x: T): T => {
+      const copy = { ...x };
+      if (copy.avatarUrl === undefined) delete copy.avatarUrl;
+      if (copy.status === undefined) delete copy.status;
+      return copy;
+    };
+    this.contactsReloads++; // an older reload in flight must not bring the old look back
+    const chats: Record<string, Chat> = {};
+    for (const [id, chat] of Object.entries(this.state.chats)) {
+      chats[id] = chat.members.some((m) => same(m.username))
+        ? { ...chat, members: chat.members.map((m) => (same(m.username) ? strip({ ...m, displayName: user.displayName, avatarUrl: user.avatarUrl }) : m)) }
+        : chat;
+    }
+    this.set({ contacts: this.state.contacts.map((x) => (same(x.username) ? strip({ ...x, ...look }) : x)), chats });
   }
 
   private addPoints(channel: string, series: string, unit: string | undefined, points: Array<[number, number]>) {

@@ -53,6 +53,8 @@ export interface NotifyOptions {
   body?: string;
   tag: string;
   actions?: Array<'accept' | 'decline'>;
+  /** Browser only: the sender's picture (a URL the page loads). */
+  icon?: string;
   /** Browser only: what a click on the notification does. */
   onClick?: () => void;
 }
@@ -65,7 +67,7 @@ export function notify(options: NotifyOptions) {
   }
   if (typeof Notification === 'undefined' || Notification.permission !== 'granted') return;
   try {
-    const n = new Notification(options.title, { body: options.body, tag: options.tag });
+    const n = new Notification(options.title, { body: options.body, tag: options.tag, ...(options.icon ? { icon: options.icon } : {}) });
     n.onclick = () => {
       window.focus();
       options.onClick?.();
@@ -87,12 +89,31 @@ export function setBadge(count: number) {
   if (count === lastBadge) return;
   lastBadge = count;
   const b = bridge();
-  if (typeof b?.setBadge === 'function') b.setBadge(count).catch(() => {});
+  if (typeof b?.setBadge === 'function') {
+    b.setBadge(count).catch(() => {});
+    return;
+  }
+  if (b) return;
+  // A browser: the installed web app's icon (Badging API); cleared at 0.
+  const nav = (typeof navigator === 'undefined' ? {} : navigator) as { setAppBadge?: (n?: number) => Promise<void>; clearAppBadge?: () => Promise<void> };
+  const done = count > 0 ? nav.setAppBadge?.(count) : nav.clearAppBadge?.();
+  done?.catch(() => {
+    /* not installed, or no badge support */
+  });
 }
 
 export function presenceChanged(state: PresenceState, byUser: boolean) {
   const b = bridge();
   if (typeof b?.presenceChanged === 'function') b.presenceChanged(state, byUser).catch(() => {});
+}
+
+/** My do-not-disturb for the shell's tray (null: off); told again only when it changes. */
+let lastDnd: string | null | undefined;
+export function dndChanged(until: string | null) {
+  if (until === lastDnd) return;
+  lastDnd = until;
+  const b = bridge();
+  if (typeof b?.dndChanged === 'function') b.dndChanged(until).catch(() => {});
 }
 
 /** Opens a chat's own window where the shell has them; false in a browser (the panel shows the chat itself). */

@@ -1,7 +1,7 @@
 /**
  * The panel as an installable web app (where the desktop app cannot be installed): the service
- * worker that keeps the shell for offline starts, the docked size of a fresh app window, and the
- * unread count on the app's icon. None of it runs inside the desktop shell, which has its own.
+ * worker that keeps the shell for offline starts and the docked size of a fresh app window (the
+ * unread count on the app's icon is platform.ts's setBadge). None of it runs inside the desktop shell, which has its own.
  */
 import { inElectron } from './platform.js';
 
@@ -26,14 +26,4 @@ export function startWebApp() {
       /* not allowed here: keep the size the browser chose */
     }
   }
-}
-
-/** The unread total on the installed app's icon (Badging API); cleared at 0. */
-export function setAppBadge(count: number) {
-  if (inElectron()) return;
-  const nav = navigator as Navigator & { setAppBadge?: (n?: number) => Promise<void>; clearAppBadge?: () => Promise<void> };
-  const done = count > 0 ? nav.setAppBadge?.(count) : nav.clearAppBadge?.();
-  done?.catch(() => {
-    /* not installed, or no badge support: the title shows the count */
-  });
 }

@@ -9,7 +9,7 @@
  * (`serveChatWindows` on the panel's side, `connectToPanel` on the window's). Only when no panel
  * answers does the window run a client of its own (a chat link opened directly).
  */
-import type { Chat, ConnectionState, History, OutboxEntry, PollMode, PorticoClient, PresenceState } from './api/index.js';
+import { isMuted, type Chat, type ConnectionState, type History, type OutboxEntry, type PollMode, type PorticoClient, type PresenceState, type UserStatus } from './api/index.js';
 import type { PanelModel } from './model.js';
 
 export interface ChatBackend {
@@ -33,6 +33,11 @@ export interface ChatBackend {
   viewing(chatId: string, active: boolean): void;
   /** Calls the chat's others (the call shows in the panel's media area); answers why it could not start. Absent without a panel. */
   startCall?(chatId: string): Promise<string | undefined>;
+  /** Whether I muted the chat (a 'chat.muted' event says it changed). Absent without a panel. */
+  muted?(chatId: string): Promise<boolean>;
+  mute?(chatId: string, muted: boolean): Promise<void>;
+  /** My contacts' status messages by lower-cased username ('user.updated' says one changed). */
+  statuses?(): Promise<Record<string, UserStatus>>;
 }
 
 /** Straight to a client: the chat shown inside the panel, or a window on its own. */
@@ -59,14 +64,21 @@ export function localBackend(client: PorticoClient, model?: PanelModel): ChatBac
     viewing: (id, active) => model?.setViewing(id, active),
     retryAt: () => client.retryAt,
     pollNow: () => client.pollNow(),
-    ...(model ? { startCall: (id: string) => model.startCall(id) } : {}),
+    ...(model
+      ? {
+          startCall: (id: string) => model.startCall(id),
+          muted: async (id: string) => isMuted(model.state.chats[id]),
+          mute: (id: string, muted: boolean) => model.muteChat(id, muted),
+          statuses: async () => Object.fromEntries(model.state.contacts.flatMap((c) => (c.status ? [[c.username.toLowerCase(), c.status]] : []))),
+        }
+      : {}),
   };
 }
 
 const CHANNEL = 'portico-panel';
 /** Events a chat window needs from the panel's client. */
-const FORWARDED = ['chat.message', 'chat.accepted', 'chat.declined', 'chat.left', 'chat.closed', 'presence', 'outbox', 'connection', 'reset', 'ready', 'contacts.changed', 'auth'];
-const CALLS = ['chat', 'history', 'send', 'retry', 'outbox', 'leave', 'startCall', 'presence'] as const;
+const FORWARDED = ['chat.message', 'chat.accepted', 'chat.declined', 'chat.left', 'chat.closed', 'presence', 'outbox', 'connection', 'reset', 'ready', 'contacts.changed', 'auth', 'chat.muted', 'user.updated'];
+const CALLS = ['chat', 'history', 'send', 'retry', 'outbox', 'leave', 'startCall', 'presence', 'muted', 'mute', 'statuses'] as const;
 type Call = (typeof CALLS)[number];
 
 type BridgeMessage =
@@ -201,6 +213,9 @@ export async function connectToPanel(timeoutMs = 600): Promise<ChatBackend | und
     outbox: (chatId) => call('outbox', chatId),
     leave: (chatId) => call('leave', chatId),
     startCall: (chatId) => call('startCall', chatId),
+    muted: (chatId) => call('muted', chatId),
+    mute: (chatId, muted) => call('mute', chatId, muted),
+    statuses: () => call('statuses'),
     presence: () => call('presence'),
     on: (type, handler) => {
       let set = handlers.get(type);

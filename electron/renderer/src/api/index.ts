@@ -64,6 +64,8 @@ export type {
 } from './types.js';
 /** Whether a message notifies (show / silent / none): the same rules as the Electron main process. */
 export { isBusy, isMuted, mentions, notifyDecision, type NotifyDecision, type NotifyInput } from '../../../../shared/notify-policy.js';
+export { LIMITS } from '../../../../shared/limits.js';
+export { PEOPLE_LIMITS } from '../../../../shared/people-limits.js';
 export { ApiError } from './errors.js';
 export type { OutboxEntry, OutboxState } from './outbox.js';
 export { MemoryStorage, type StorageLike } from './storage.js';

@@ -4,6 +4,7 @@
  * its delivery state from the outbox (sending / sent / not sent + Retry), the members of a group
  * chat, and Leave. Works the same inside the panel and in a chat window of its own.
  */
+import { ChatMuteToggle, ChatPartnerAvatar, ChatPartnerStatus } from './ChatHeaderPeople.js';
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import type { Chat, ConnectionState, Message, OutboxEntry, PollMode, PresenceState } from '../api/index.js';
 import type { ChatBackend } from '../window-bridge.js';
@@ -359,6 +360,7 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
             <Icon name={beside ? 'close' : 'back'} size={20} />
           </button>
         )}
+        <ChatPartnerAvatar backend={backend} chat={chat} />
         <div class="chat-heading">
           <h1 id={titleId} class="chat-title" title={title}>
             <span class="visually-hidden">{title}</span>
@@ -370,7 +372,9 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
               <span class="chat-presence-text">{subtitle.text}</span>
             </span>
           )}
+          <ChatPartnerStatus backend={backend} chat={chat} />
         </div>
+        <ChatMuteToggle backend={backend} chatId={chatId} names={names} />
         {popOutHref && (
           <button
             type="button"

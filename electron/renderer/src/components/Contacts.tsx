@@ -7,6 +7,8 @@ import { useState } from 'preact/hooks';
 import type { Chat, Contact, PresenceState } from '../api/index.js';
 import { t } from '../i18n.js';
 import type { PanelModel } from '../model.js';
+import { isMuted } from '../api/index.js';
+import { Avatar, StatusText } from './Avatar.js';
 import { Icon } from './Icon.js';
 
 const ORDER: Record<PresenceState, number> = { available: 0, busy: 1, away: 2, offline: 3 };
@@ -63,10 +65,14 @@ export function Contacts({ model, contacts, loaded, onAddPeople }: { model: Pane
                 aria-label={t('selectContact', { name: c.displayName })}
               />
               <button type="button" class="contact-main" onClick={() => void model.requestChat([c.username])}>
-                <span class={`dot dot-${c.presence}`} aria-hidden="true" />
+                <span class="avatar-wrap">
+                  <Avatar username={c.username} displayName={c.displayName} avatarUrl={c.avatarUrl} size={28} />
+                  <span class={`dot dot-${c.presence}`} aria-hidden="true" />
+                </span>
                 <span class="visually-hidden">{t('chatAction')} </span>
                 <span class="contact-text">
                   <span class="contact-name">{c.displayName}</span>
+                  <StatusText status={c.status} class="contact-status" />
                   {c.groups.length > 0 && <span class="contact-groups">{t('viaGroups', { groups: c.groups.join(', ') })}</span>}
                 </span>
                 <span class="contact-state">{presenceLabel(c.presence)}</span>
@@ -101,16 +107,35 @@ export function Conversations({ model, chats, unread }: { model: PanelModel; cha
         {mine.map((chat) => {
           const names = model.othersIn(chat).join(', ');
           const count = unread[chat.id] ?? 0;
+          const muted = isMuted(chat);
+          const partner = chat.members.find((m) => m.username.toLowerCase() !== me);
           return (
-            <li key={chat.id}>
-              <button type="button" class="conv" onClick={() => model.openChat(chat.id)} data-chat={chat.id}>
+            <li key={chat.id} class={muted ? 'muted' : undefined}>
+              <button type="button" class="conv" onClick={() => model.openChat(chat.id)} data-chat={chat.id} data-muted={muted ? 'true' : undefined}>
+                {partner && <Avatar username={partner.username} displayName={partner.displayName} avatarUrl={chat.members.length === 2 ? partner.avatarUrl : undefined} size={24} />}
                 <span class="conv-name">{names}</span>
                 {chat.state === 'pending' && <span class="conv-state">{t('waiting')}</span>}
+                {muted && (
+                  <span class="conv-muted" title={t('mutedChat')}>
+                    <Icon name="muted" size={14} />
+                    <span class="visually-hidden">{t('mutedChat')}</span>
+                  </span>
+                )}
                 {count > 0 && (
-                  <span class="badge" aria-label={t('unread', { count })}>
+                  <span class={`badge${muted ? ' badge-muted' : ''}`} aria-label={t('unread', { count })}>
                     {count}
                   </span>
                 )}
+              </button>
+              <button
+                type="button"
+                class="icon conv-mute"
+                aria-pressed={muted}
+                aria-label={muted ? t('unmuteChat', { names }) : t('muteChat', { names })}
+                title={muted ? t('unmuteChat', { names }) : t('muteChat', { names })}
+                onClick={() => void model.muteChat(chat.id, !muted)}
+              >
+                <Icon name={muted ? 'muted' : 'bell'} size={16} />
               </button>
             </li>
           );

@@ -19,6 +19,8 @@ const PATHS = {
   up: 'M6 15l6-6 6 6',
   down: 'M6 9l6 6 6-6',
   chat: 'M4 5h16v11H8l-4 4z',
+  bell: 'M6 16V11a6 6 0 0 1 12 0v5l1.5 2h-15zM10 20.5a2 2 0 0 0 4 0',
+  muted: 'M6 16V11a6 6 0 0 1 9.5-4.9M18 11v5l1.5 2H9M10 20.5a2 2 0 0 0 4 0M4 4l16 16',
 } as const;
 
 export type IconName = keyof typeof PATHS;

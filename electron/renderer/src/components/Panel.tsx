@@ -7,6 +7,10 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { localBackend } from '../window-bridge.js';
 import { t, type Language } from '../i18n.js';
 import { usePanel, type PanelModel } from '../model.js';
+import { Avatar, setAvatarResolver, StatusText, useRerenderAt } from './Avatar.js';
+import { nextExpiry } from '../people-view.js';
+import { DndBanner, DndMenu } from './Dnd.js';
+import { MeDialog } from './MeDialog.js';
 import { CallStage, IncomingCalls, usePhone } from './Call.js';
 import { ChatView } from './ChatView.js';
 import { ConnectionIndicator } from './ConnectionIndicator.js';
@@ -46,9 +50,17 @@ export function Panel({ model, lang, onLanguage, onSignOut }: { model: PanelMode
   const meetings = useHostMeetings(model);
   const backend = useMemo(() => localBackend(model.client, model), [model]);
   const wide = useMedia(WIDE);
-  const [dialog, setDialog] = useState<'people' | 'ticker' | 'jump' | undefined>();
+  const [dialog, setDialog] = useState<'people' | 'ticker' | 'jump' | 'me' | undefined>();
   const [speed, setSpeed] = useState<TickerSpeed>(storedSpeed);
   const me = model.client.user;
+  const myName = state.me?.displayName ?? me?.displayName ?? me?.username ?? '';
+  // Statuses, do-not-disturb and mutes run out on their own: render again then.
+  useRerenderAt(
+    nextExpiry(
+      [state.me?.status, state.me?.dndUntil ? { text: '', until: state.me.dndUntil } : undefined, ...state.contacts.map((c) => c.status), ...Object.values(state.chats).map((c) => (c.mutedUntil ? { text: '', until: c.mutedUntil } : undefined))],
+    ),
+  );
+  useEffect(() => setAvatarResolver((p) => model.client.resolveUrl(p)), [model]);
   const openChat = state.openChat ? state.chats[state.openChat] : undefined;
   const covered = openChat !== undefined && !wide;
   // Something true to show: the server's state, or the last known one from the cache.
@@ -90,17 +102,24 @@ export function Panel({ model, lang, onLanguage, onSignOut }: { model: PanelMode
         <OfflineBanner state={covered ? 'online' : state.connection} retryAt={() => model.client.retryAt} onRetry={() => model.client.pollNow()} />
         <header class="panel-header" inert={covered}>
           <div class="me">
-            <img class="logo" src="/app/icon.svg" alt="" width={24} height={24} />
+            <button type="button" class="me-open" aria-label={t('editProfile')} title={t('editProfile')} disabled={!state.me} onClick={() => setDialog('me')}>
+              <Avatar username={model.username} displayName={myName} avatarUrl={state.me?.avatarUrl} size={32} />
+            </button>
             <div class="me-text">
-              <span class="me-name">{me?.displayName ?? me?.username}</span>
+              <span class="me-name">{myName}</span>
               <ConnectionIndicator state={state.connection} mode={state.mode} />
             </div>
             <button type="button" class="icon jump-open" aria-label={`${t('jumpTo')} (Ctrl+K)`} title={`${t('jumpTo')} (Ctrl+K)`} onClick={() => setDialog('jump')}>
               <Icon name="search" size={20} />
             </button>
-            <Settings model={model} lang={lang} onLanguage={onLanguage} onSignOut={onSignOut} onTicker={() => setDialog('ticker')} />
+            <Settings model={model} lang={lang} onLanguage={onLanguage} onSignOut={onSignOut} onTicker={() => setDialog('ticker')} onProfile={state.me ? () => setDialog('me') : undefined} />
           </div>
-          <StatusSelector value={state.presence} onChange={(s) => void model.setPresence(s)} />
+          <div class="presence-row">
+            <StatusSelector value={state.presence} onChange={(s) => void model.setPresence(s)} />
+            <DndMenu model={model} me={state.me} />
+          </div>
+          <StatusText status={state.me?.status} class="me-status" />
+          <DndBanner me={state.me} />
         </header>
         <Requests model={model} requests={model.requests} />
         <IncomingCalls model={model} calls={phone.incoming} />
@@ -143,6 +162,7 @@ export function Panel({ model, lang, onLanguage, onSignOut }: { model: PanelMode
       </div>
       {dialog === 'people' && <People model={model} contacts={state.contacts} onClose={() => setDialog(undefined)} />}
       {dialog === 'ticker' && <TickerSettings model={model} speed={speed} onSpeed={setSpeed} onClose={() => setDialog(undefined)} />}
+      {dialog === 'me' && state.me && <MeDialog model={model} me={state.me} onClose={() => setDialog(undefined)} />}
       {dialog === 'jump' && <Jump model={model} contacts={state.contacts} chats={state.chats} onClose={() => setDialog(undefined)} />}
       {!state.loaded && (
         <p class="visually-hidden" role="status">

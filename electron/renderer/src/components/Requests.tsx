@@ -3,6 +3,7 @@ import { useEffect, useRef } from 'preact/hooks';
 import type { Chat } from '../api/index.js';
 import { t } from '../i18n.js';
 import type { PanelModel } from '../model.js';
+import { Avatar } from './Avatar.js';
 
 export function Requests({ model, requests }: { model: PanelModel; requests: Chat[] }) {
   if (requests.length === 0) return null;
@@ -23,9 +24,13 @@ function Request({ model, chat }: { model: PanelModel; chat: Chat }) {
     if (!active || active === document.body || !/^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName)) acceptRef.current?.focus();
   }, []);
   const titleId = `req-${chat.id}`;
+  const from = chat.members.find((m) => m.username === chat.createdBy);
   return (
     <div class="request" role="alertdialog" aria-labelledby={titleId} aria-describedby={`${titleId}-text`} data-chat={chat.id}>
-      <h2 id={titleId}>{t('chatRequest')}</h2>
+      <div class="request-head">
+        {from && <Avatar username={from.username} displayName={from.displayName} avatarUrl={from.avatarUrl} size={32} />}
+        <h2 id={titleId}>{t('chatRequest')}</h2>
+      </div>
       <p id={`${titleId}-text`}>{model.requestText(chat)}</p>
       <div class="request-actions">
         <button type="button" class="primary" ref={acceptRef} onClick={() => void model.accept(chat.id)}>

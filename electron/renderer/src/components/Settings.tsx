@@ -12,12 +12,14 @@ export function Settings({
   onLanguage,
   onSignOut,
   onTicker,
+  onProfile,
 }: {
   model: PanelModel;
   lang: Language;
   onLanguage: (l: Language) => void;
   onSignOut: () => void;
   onTicker: () => void;
+  onProfile?: (() => void) | undefined;
 }) {
   const [mode, setMode] = useState<ModeSetting>(model.client.modeSetting);
   const menu = useRef<HTMLDetailsElement>(null);
@@ -43,6 +45,18 @@ export function Settings({
             <option value="interval">{t('pollingInterval', { seconds: 30 })}</option>
           </select>
         </label>
+        {onProfile && (
+          <button
+            type="button"
+            class="profile-open"
+            onClick={() => {
+              menu.current?.removeAttribute('open');
+              onProfile();
+            }}
+          >
+            {t('myProfile')}…
+          </button>
+        )}
         <button
           type="button"
           class="ticker-settings-open"

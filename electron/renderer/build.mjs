@@ -88,6 +88,8 @@ export async function buildRenderer({ minify = !dev, quiet = false } = {}) {
       outdir: join(next, 'assets'),
       entryNames: '[name]-[hash]',
       assetNames: '[name]-[hash]',
+      // The emoji font shipped with the panel (@fontsource/noto-color-emoji), as files beside the CSS.
+      loader: { '.woff2': 'file', '.woff': 'file' },
       minify,
       sourcemap: 'linked',
       metafile: true,

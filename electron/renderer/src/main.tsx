@@ -3,6 +3,8 @@
  * per chat; the browser's pop-out does too), the admin console at /app/#/admin.
  */
 import 'uplot/dist/uPlot.min.css';
+// Emoji look the same everywhere (no boxes on machines without a colour emoji font): the font goes in the font stack.
+import '@fontsource/noto-color-emoji';
 import './styles.css';
 import { render } from 'preact';
 import { PorticoClient } from './api/index.js';

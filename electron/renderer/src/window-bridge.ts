@@ -9,7 +9,7 @@
  * (`serveChatWindows` on the panel's side, `connectToPanel` on the window's). Only when no panel
  * answers does the window run a client of its own (a chat link opened directly).
  */
-import type { Chat, ConnectionState, History, OutboxEntry, PollMode, PorticoClient, PresenceState } from './api/index.js';
+import type { Chat, ConnectionState, History, Message, OutboxEntry, PollMode, PorticoClient, PresenceState } from './api/index.js';
 import type { PanelModel } from './model.js';
 
 export interface ChatBackend {
@@ -20,6 +20,17 @@ export interface ChatBackend {
   retry(clientId: string): Promise<void>;
   outbox(chatId: string): Promise<OutboxEntry[]>;
   leave(chatId: string): Promise<void>;
+  /** Drops a failed entry of the outbox. */
+  discard(clientId: string): Promise<void>;
+  /** My own message: new text, or deleted (its place stays). */
+  edit(chatId: string, clientId: string, text: string): Promise<Message>;
+  remove(chatId: string, clientId: string): Promise<Message>;
+  /** A reaction of mine on a message, added or taken back. */
+  react(chatId: string, messageId: number, emoji: string, add: boolean): Promise<Message>;
+  /** Read up to this message (the mark never moves back). */
+  markRead(chatId: string, upTo: number): Promise<void>;
+  /** I am typing (the caller keeps to one every few seconds). */
+  typing(chatId: string): Promise<void>;
   /** Client events: chat.*, outbox, connection, reset. */
   on(type: string, handler: (payload: any) => void): () => void;
   connection(): { state: ConnectionState; mode: PollMode };
@@ -46,6 +57,14 @@ export function localBackend(client: PorticoClient, model?: PanelModel): ChatBac
     },
     retry: async (clientId) => client.retry(clientId),
     outbox: async (id) => client.outbox(id),
+    discard: async (clientId) => void client.discard(clientId),
+    edit: (id, clientId, text) => client.editMessage(id, clientId, text),
+    remove: (id, clientId) => client.deleteMessage(id, clientId),
+    react: (id, messageId, emoji, add) => (add ? client.react(id, messageId, emoji) : client.unreact(id, messageId, emoji)),
+    markRead: async (id, upTo) => {
+      await client.markRead(id, upTo);
+    },
+    typing: (id) => client.typing(id),
     leave: async (id) => {
       if (model) await model.leave(id);
       else await client.leave(id);
@@ -65,8 +84,8 @@ export function localBackend(client: PorticoClient, model?: PanelModel): ChatBac
 
 const CHANNEL = 'portico-panel';
 /** Events a chat window needs from the panel's client. */
-const FORWARDED = ['chat.message', 'chat.accepted', 'chat.declined', 'chat.left', 'chat.closed', 'presence', 'outbox', 'connection', 'reset', 'ready', 'contacts.changed', 'auth'];
-const CALLS = ['chat', 'history', 'send', 'retry', 'outbox', 'leave', 'startCall', 'presence'] as const;
+const FORWARDED = ['chat.message', 'chat.message.edited', 'chat.message.deleted', 'chat.reaction', 'chat.read', 'chat.typing', 'chat.accepted', 'chat.declined', 'chat.left', 'chat.closed', 'presence', 'outbox', 'connection', 'reset', 'ready', 'contacts.changed', 'auth'];
+const CALLS = ['chat', 'history', 'send', 'retry', 'outbox', 'leave', 'startCall', 'presence', 'discard', 'edit', 'remove', 'react', 'markRead', 'typing'] as const;
 type Call = (typeof CALLS)[number];
 
 type BridgeMessage =
@@ -200,6 +219,12 @@ export async function connectToPanel(timeoutMs = 600): Promise<ChatBackend | und
     retry: (clientId) => call('retry', clientId),
     outbox: (chatId) => call('outbox', chatId),
     leave: (chatId) => call('leave', chatId),
+    discard: (clientId) => call('discard', clientId),
+    edit: (chatId, clientId, text) => call('edit', chatId, clientId, text),
+    remove: (chatId, clientId) => call('remove', chatId, clientId),
+    react: (chatId, messageId, emoji, add) => call('react', chatId, messageId, emoji, add),
+    markRead: (chatId, upTo) => call('markRead', chatId, upTo),
+    typing: (chatId) => call('typing', chatId),
     startCall: (chatId) => call('startCall', chatId),
     presence: () => call('presence'),
     on: (type, handler) => {

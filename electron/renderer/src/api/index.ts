@@ -63,3 +63,5 @@ export type { OutboxEntry, OutboxState } from './outbox.js';
 export { MemoryStorage, type StorageLike } from './storage.js';
 export { Backoff } from './backoff.js';
 export { PollPolicy, MIN_HELD_WAIT, CUTS_TO_SWITCH } from './policy.js';
+/** The server's limits the views check before sending (a message's length, files per message). */
+export { LIMITS } from '../../../../shared/limits.js';

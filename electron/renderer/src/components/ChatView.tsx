@@ -5,11 +5,23 @@
  * chat, and Leave. Works the same inside the panel and in a chat window of its own.
  */
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import type { Chat, ConnectionState, Message, OutboxEntry, PollMode, PresenceState } from '../api/index.js';
+import { LIMITS, type Chat, type ConnectionState, type Message, type OutboxEntry, type PollMode, type PresenceState } from '../api/index.js';
+import { onlyEmoji, renderMessage } from '../chat/markdown.js';
+import { interceptLinks } from '../platform.js';
 import type { ChatBackend } from '../window-bridge.js';
 import { formatDay, formatTime, joinNames, t, type Key } from '../i18n.js';
+import { Dialog } from './Dialog.js';
+import { EmojiPicker } from './EmojiPicker.js';
 import { Icon } from './Icon.js';
 import { OfflineBanner } from './OfflineBanner.js';
+
+/** Reactions offered at once on a message (the picker has the rest). */
+const QUICK_REACTIONS = ['👍', '❤️', '😂', '🎉', '👀'];
+/** Send "typing" at most this often while typing; show someone typing this long after their last one. */
+const TYPING_EVERY_MS = 3000;
+const TYPING_SHOWN_MS = 5000;
+/** The length counter shows from this many characters before the limit. */
+const COUNTER_FROM = 200;
 
 /** Messages of one sender this close together are shown as one group (one name, one time). */
 const GROUP_MS = 5 * 60_000;
@@ -60,6 +72,24 @@ function mergeMessages(list: Message[], more: Message[]): Message[] {
   return [...byId.values()].sort((a, b) => a.id - b.id);
 }
 
+function withReactions(m: Message, reactions: NonNullable<Message['reactions']>): Message {
+  const { reactions: _old, ...rest } = m;
+  return reactions.length ? { ...rest, reactions } : rest;
+}
+
+/** The text of a message: the markdown subset as sanitized HTML (chat/markdown.ts), links opening outside. */
+function MessageText({ text }: { text: string }) {
+  return (
+    <div
+      class={`msg-text rich-text${onlyEmoji(text) ? ' jumbo' : ''}`}
+      onClick={interceptLinks}
+      onAuxClick={interceptLinks}
+      // Safe: markdown-it with html off escapes all HTML of the text; links only http(s)/mailto.
+      dangerouslySetInnerHTML={{ __html: renderMessage(text) }}
+    />
+  );
+}
+
 export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, onLeft, banner = false, beside = false }: Props) {
   const [chat, setChat] = useState<Chat | undefined>(initialChat);
   const [messages, setMessages] = useState<Message[]>([]);
@@ -72,6 +102,26 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
   const [conn, setConn] = useState<{ state: ConnectionState; mode: PollMode }>(backend.connection());
   const [presence, setPresence] = useState<Record<string, PresenceState>>({});
   const [confirmLeave, setConfirmLeave] = useState(false);
+  /** My message being edited in place (by client id), with its new text. */
+  const [editing, setEditing] = useState<{ clientId: string; text: string } | undefined>();
+  const [confirmDelete, setConfirmDelete] = useState<Message | undefined>();
+  /** Where the emoji picker is open: the composer, or a message (reacting). */
+  const [picker, setPicker] = useState<'composer' | number | undefined>();
+  /** Who is typing, until when (ms). */
+  const [typing, setTyping] = useState<Record<string, number>>({});
+  /** Members' read marks (from the chat, then chat.read events). */
+  const [reads, setReads] = useState<Record<string, number>>({});
+  const [active, setActive] = useState(false);
+  const lastTyping = useRef(0);
+  const editingId = editing?.clientId;
+  // The editor takes the focus when it opens, the cursor at the end.
+  useEffect(() => {
+    if (!editingId) return;
+    const el = document.getElementById(`edit-${editingId}`) as HTMLTextAreaElement | null;
+    el?.focus();
+    el?.setSelectionRange(el.value.length, el.value.length);
+  }, [editingId]);
+  const markedUpTo = useRef(0);
   /** Members seen leaving or declining while this view is open, with the last message id then. */
   const [seenLeaving, setSeenLeaving] = useState<Map<string, number | undefined>>(new Map());
   const lastId = useRef<number | undefined>(undefined);
@@ -110,6 +160,36 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
         const nearBottom = !el || el.scrollHeight - el.scrollTop - el.clientHeight < 80;
         if (nearBottom || e.message.from.toLowerCase() === me) scroll.current = { mode: 'bottom' };
         setMessages((old) => mergeMessages(old, [e.message]));
+        const from = e.message.from.toLowerCase();
+        setTyping((old) => {
+          if (!(from in old)) return old;
+          const next = { ...old };
+          delete next[from];
+          return next;
+        });
+      }),
+      backend.on('chat.message.edited', (e: { message: Message }) => {
+        if (e.message.chatId !== chatId) return;
+        // The edit's file urls are not signed: keep the files of the version we have.
+        setMessages((old) => old.map((m) => (m.id === e.message.id ? { ...e.message, ...(m.files ? { files: m.files } : {}) } : m)));
+      }),
+      backend.on('chat.message.deleted', (e: { chatId: string; id: number }) => {
+        if (e.chatId !== chatId) return;
+        setMessages((old) => old.map((m) => (m.id === e.id ? { id: m.id, chatId: m.chatId, clientId: m.clientId, from: m.from, sentAt: m.sentAt, text: '', deleted: true } : m)));
+      }),
+      backend.on('chat.reaction', (e: { chatId: string; messageId: number; reactions: Message['reactions'] }) => {
+        if (e.chatId !== chatId) return;
+        setMessages((old) => old.map((m) => (m.id === e.messageId ? withReactions(m, e.reactions ?? []) : m)));
+      }),
+      backend.on('chat.read', (e: { chatId: string; username: string; upTo: number }) => {
+        if (e.chatId !== chatId) return;
+        const who = e.username.toLowerCase();
+        setReads((old) => ((old[who] ?? 0) >= e.upTo ? old : { ...old, [who]: e.upTo }));
+        setTyping((old) => old);
+      }),
+      backend.on('chat.typing', (e: { chatId: string; username: string }) => {
+        if (e.chatId !== chatId || e.username.toLowerCase() === me) return;
+        setTyping((old) => ({ ...old, [e.username.toLowerCase()]: Date.now() + TYPING_SHOWN_MS }));
       }),
       backend.on('outbox', (e: { entries: OutboxEntry[] }) => {
         setOutbox(e.entries.filter((x) => x.chatId === chatId));
@@ -139,7 +219,11 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
 
   // Tell the panel while this chat is in view (its messages are then not "unread").
   useEffect(() => {
-    const report = () => backend.viewing(chatId, document.visibilityState === 'visible' && document.hasFocus());
+    const report = () => {
+      const shown = document.visibilityState === 'visible' && document.hasFocus();
+      setActive(shown);
+      backend.viewing(chatId, shown);
+    };
     report();
     addEventListener('focus', report);
     addEventListener('blur', report);
@@ -155,6 +239,39 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
   useEffect(() => {
     if (loaded) input.current?.focus();
   }, [loaded]);
+
+  // Read marks as the chat has them.
+  useEffect(() => {
+    if (!chat) return;
+    setReads((old) => {
+      const next = { ...old };
+      for (const m of chat.members) if (m.readUpTo !== undefined && (next[m.username.toLowerCase()] ?? 0) < m.readUpTo) next[m.username.toLowerCase()] = m.readUpTo;
+      return next;
+    });
+  }, [chat]);
+
+  // Shown and new messages from others: read up to the newest.
+  useEffect(() => {
+    if (!active || !loaded) return;
+    const newest = messages.length ? messages[messages.length - 1]!.id : 0;
+    if (newest > markedUpTo.current && newest > (reads[me] ?? 0)) {
+      markedUpTo.current = newest;
+      backend.markRead(chatId, newest).catch(() => {
+        markedUpTo.current = 0;
+      });
+    }
+  }, [active, loaded, messages, backend, chatId, me, reads]);
+
+  // Someone typing is shown until TYPING_SHOWN_MS after their last signal.
+  useEffect(() => {
+    const until = Object.values(typing);
+    if (!until.length) return;
+    const timer = setTimeout(() => {
+      const now = Date.now();
+      setTyping((old) => Object.fromEntries(Object.entries(old).filter(([, at]) => at > now)));
+    }, Math.max(50, Math.min(...until) - Date.now()));
+    return () => clearTimeout(timer);
+  }, [typing]);
 
   const loadOlder = useCallback(async () => {
     if (before === undefined || loadingOlder) return;
@@ -191,7 +308,8 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
 
   const send = () => {
     const body = text.replace(/\s+$/, '');
-    if (!body.trim()) return;
+    if (!body.trim() || body.length > LIMITS.messageChars) return;
+    lastTyping.current = 0;
     scroll.current = { mode: 'bottom' };
     setText('');
     backend.send(chatId, body).catch((err: Error) => setError(err.message));
@@ -201,6 +319,13 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
       e.preventDefault();
       send();
+    } else if (e.key === 'ArrowUp' && !text && !e.isComposing) {
+      // As in Slack: ↑ in an empty composer edits my last message.
+      const last = [...messages].reverse().find((m) => m.from.toLowerCase() === me && !m.deleted && !m.call);
+      if (last) {
+        e.preventDefault();
+        setEditing({ clientId: last.clientId, text: last.text });
+      }
     } else if (e.key === 'Escape' && onClose) {
       e.preventDefault();
       onClose();
@@ -294,17 +419,138 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
       );
     } else if (row.kind === 'message') {
       const { message, mine, entry } = row;
+      const isEditing = mine && editing?.clientId === message.clientId && !message.deleted;
+      const partner = others.length === 1 ? others[0]!.username.toLowerCase() : undefined;
+      const seenByPartner = partner !== undefined && (reads[partner] ?? 0) >= message.id;
+      const waiting = chat?.state === 'pending' ? others.filter((m) => m.status === 'invited').map((m) => m.displayName) : [];
       items.push(
-        <li key={row.key} class={`msg ${mine ? 'mine' : 'theirs'}${grouped ? ' grouped' : ''}`} data-state={mine ? (entry?.state ?? 'sent') : undefined} data-client-id={message.clientId}>
+        <li
+          key={row.key}
+          id={`msg-${chatId}-${message.id}`}
+          class={`msg ${mine ? 'mine' : 'theirs'}${grouped ? ' grouped' : ''}${message.deleted ? ' deleted' : ''}`}
+          data-state={mine ? (entry?.state ?? 'sent') : undefined}
+          data-client-id={message.clientId}
+          data-id={message.id}
+        >
           <div class={grouped ? 'msg-meta visually-hidden' : 'msg-meta'}>
             <span class="msg-from">{mine ? t('you') : nameOf(message.from)}</span>
             <time dateTime={message.sentAt}>{formatTime(message.sentAt)}</time>
           </div>
-          <div class="msg-text">{message.text}</div>
-          {mine && index === latestMine && (
-            <div class="msg-state">
-              <span aria-hidden="true">✓ </span>
-              {t('sent')}
+          {message.deleted ? (
+            <div class="msg-text msg-deleted">{t('messageDeleted')}</div>
+          ) : isEditing ? (
+            <form
+              class="msg-edit"
+              onSubmit={(e) => {
+                e.preventDefault();
+                saveEdit();
+              }}
+            >
+              <label class="visually-hidden" for={`edit-${message.clientId}`}>
+                {t('edit')}
+              </label>
+              <textarea
+                id={`edit-${message.clientId}`}
+                value={editing.text}
+                rows={2}
+                maxLength={LIMITS.messageChars}
+                aria-describedby={`edit-hint-${message.clientId}`}
+                onInput={(e) => setEditing({ clientId: message.clientId, text: e.currentTarget.value })}
+                onKeyDown={(e) => {
+                  if (e.key === 'Escape') {
+                    e.preventDefault();
+                    e.stopPropagation();
+                    setEditing(undefined);
+                    input.current?.focus();
+                  } else if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
+                    e.preventDefault();
+                    saveEdit();
+                  }
+                }}
+              />
+              <div class="msg-edit-actions">
+                <span id={`edit-hint-${message.clientId}`} class="hint">
+                  {t('editHint')}
+                </span>
+                <button type="button" class="small" onClick={() => setEditing(undefined)}>
+                  {t('cancel')}
+                </button>
+                <button type="submit" class="small primary" disabled={!editing.text.trim()}>
+                  {t('save')}
+                </button>
+              </div>
+            </form>
+          ) : (
+            <>
+              {message.text && <MessageText text={message.text} />}
+              {message.editedAt && (
+                <span class="msg-edited" title={formatTime(message.editedAt)}>
+                  {t('edited')}
+                </span>
+              )}
+            </>
+          )}
+          {!message.deleted && message.reactions && message.reactions.length > 0 && (
+            <ul class="reactions" aria-label={t('addReaction')}>
+              {message.reactions.map((r) => {
+                const minePressed = r.users.some((u) => u.toLowerCase() === me);
+                const who = t('reactedBy', { names: joinNames(r.users.map((u) => (u.toLowerCase() === me ? t('you') : nameOf(u)))), emoji: r.emoji });
+                return (
+                  <li key={r.emoji}>
+                    <button type="button" class="reaction" aria-pressed={minePressed} title={who} data-emoji={r.emoji} onClick={() => react(message, r.emoji)}>
+                      <span class="reaction-emoji">{r.emoji}</span>
+                      <span class="reaction-count">{r.users.length}</span>
+                      <span class="visually-hidden">{who}</span>
+                    </button>
+                  </li>
+                );
+              })}
+            </ul>
+          )}
+          {!message.deleted && !isEditing && canWrite && (
+            <div class="msg-actions" role="toolbar" aria-label={t('messageActions')}>
+              {QUICK_REACTIONS.slice(0, 3).map((emoji) => (
+                <button key={emoji} type="button" class="icon quick-reaction" aria-label={t('reactWith', { emoji })} title={t('reactWith', { emoji })} onClick={() => react(message, emoji)}>
+                  {emoji}
+                </button>
+              ))}
+              <button type="button" class="icon add-reaction" aria-label={t('addReaction')} title={t('addReaction')} aria-expanded={picker === message.id} onClick={() => setPicker(picker === message.id ? undefined : message.id)}>
+                <Icon name="smile" size={16} />
+              </button>
+              {mine && (
+                <>
+                  <button type="button" class="icon edit-message" aria-label={t('edit')} title={t('edit')} onClick={() => setEditing({ clientId: message.clientId, text: message.text })}>
+                    <Icon name="edit" size={16} />
+                  </button>
+                  <button type="button" class="icon delete-message" aria-label={t('deleteMessage')} title={t('deleteMessage')} onClick={() => setConfirmDelete(message)}>
+                    <Icon name="trash" size={16} />
+                  </button>
+                </>
+              )}
+            </div>
+          )}
+          {picker === message.id && (
+            <EmojiPicker
+              label={t('addReaction')}
+              onPick={(emoji) => {
+                setPicker(undefined);
+                react(message, emoji);
+              }}
+              onClose={() => setPicker(undefined)}
+            />
+          )}
+          {mine && index === latestMine && !message.deleted && (
+            <div class="msg-state" data-seen={seenByPartner ? 'true' : undefined}>
+              {waiting.length ? (
+                <span class="waiting">{t('waitingAccept', { names: joinNames(waiting) })}</span>
+              ) : seenByPartner ? (
+                <span class="seen">{t('seen')}</span>
+              ) : (
+                <>
+                  <span aria-hidden="true">✓ </span>
+                  {t('sent')}
+                </>
+              )}
             </div>
           )}
         </li>,
@@ -317,15 +563,19 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
             <span class="msg-from">{t('you')}</span>
             <time dateTime={entry.createdAt}>{formatTime(entry.createdAt)}</time>
           </div>
-          <div class="msg-text">{entry.text}</div>
+          <MessageText text={entry.text} />
           <div class="msg-state">
             {entry.state === 'failed' ? (
               <>
-                <span class="failed" title={entry.errorMessage ?? entry.error}>
+                <span class="failed">
                   {t('failed')}
+                  {entry.errorMessage || entry.error ? `: ${entry.errorMessage ?? entry.error}` : ''}
                 </span>{' '}
                 <button type="button" class="small" onClick={() => void backend.retry(entry.clientId)}>
                   {t('retry')}
+                </button>{' '}
+                <button type="button" class="small discard" onClick={() => void backend.discard(entry.clientId)}>
+                  {t('discard')}
                 </button>
               </>
             ) : (
@@ -342,6 +592,38 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
     }
   });
   for (const line of memberLines.filter((l) => l.after === undefined || !messageIds.has(l.after))) items.push(memberLine(line));
+
+  function saveEdit() {
+    if (!editing) return;
+    const target = messages.find((m) => m.clientId === editing.clientId);
+    const body = editing.text.replace(/\s+$/, '');
+    setEditing(undefined);
+    input.current?.focus();
+    if (!target || !body.trim() || body === target.text) return;
+    backend.edit(chatId, editing.clientId, body).then(
+      (m) => setMessages((old) => old.map((x) => (x.id === m.id ? { ...m, ...(x.files ? { files: x.files } : {}) } : x))),
+      (err: Error) => setError(err.message),
+    );
+  }
+
+  function react(message: Message, emoji: string) {
+    const mineAlready = message.reactions?.some((r) => r.emoji === emoji && r.users.some((u) => u.toLowerCase() === me)) ?? false;
+    backend.react(chatId, message.id, emoji, !mineAlready).then(
+      (m) => setMessages((old) => old.map((x) => (x.id === m.id ? withReactions(x, m.reactions ?? []) : x))),
+      (err: Error) => setError(err.message),
+    );
+  }
+
+  const remove = (message: Message) => {
+    setConfirmDelete(undefined);
+    backend.remove(chatId, message.clientId).then(
+      () => setMessages((old) => old.map((x) => (x.id === message.id ? { id: x.id, chatId: x.chatId, clientId: x.clientId, from: x.from, sentAt: x.sentAt, text: '', deleted: true } : x))),
+      (err: Error) => setError(err.message),
+    );
+  };
+
+  const typingNames = Object.keys(typing).map((u) => nameOf(chat?.members.find((m) => m.username.toLowerCase() === u)?.username ?? u));
+  const over = text.length - LIMITS.messageChars;
 
   const leave = async () => {
     setConfirmLeave(false);
@@ -453,6 +735,9 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
           {items}
         </ol>
       </div>
+      <p class="typing-line" aria-live="polite">
+        {typingNames.length === 1 ? t('typing', { name: typingNames[0]! }) : typingNames.length > 1 ? t('typingMany', { names: joinNames(typingNames) }) : ''}
+      </p>
       {chat?.state === 'closed' && (
         <p class="chat-closed" role="status">
           {t('chatClosed')}
@@ -476,16 +761,63 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
           disabled={!canWrite}
           placeholder={t('typePlaceholder')}
           aria-describedby={`hint-${chatId}`}
-          onInput={(e) => setText(e.currentTarget.value)}
+          onInput={(e) => {
+            setText(e.currentTarget.value);
+            const now = Date.now();
+            if (e.currentTarget.value.trim() && now - lastTyping.current >= TYPING_EVERY_MS) {
+              lastTyping.current = now;
+              backend.typing(chatId).catch(() => {});
+            }
+          }}
           onKeyDown={onKeyDown}
         />
         <span id={`hint-${chatId}`} class="visually-hidden">
           {t('typeHint')}
         </span>
-        <button type="submit" class="primary" disabled={!canWrite || !text.trim()}>
+        <div class="composer-tools">
+          <button type="button" class="icon emoji-button" disabled={!canWrite} aria-label={t('addEmoji')} title={t('addEmoji')} aria-expanded={picker === 'composer'} onClick={() => setPicker(picker === 'composer' ? undefined : 'composer')}>
+            <Icon name="smile" size={18} />
+          </button>
+          {text.length > LIMITS.messageChars - COUNTER_FROM && (
+            <span class={`char-count${over > 0 ? ' over' : ''}`} role="status">
+              {over > 0 ? t('tooLong', { count: over }) : t('charsLeft', { count: -over })}
+            </span>
+          )}
+        </div>
+        <button type="submit" class="primary" disabled={!canWrite || !text.trim() || over > 0}>
           {t('send')}
         </button>
+        {picker === 'composer' && (
+          <EmojiPicker
+            onPick={(emoji) => {
+              const el = input.current;
+              const start = el?.selectionStart ?? text.length;
+              const end = el?.selectionEnd ?? text.length;
+              setText(text.slice(0, start) + emoji + text.slice(end));
+              setPicker(undefined);
+              requestAnimationFrame(() => {
+                el?.focus();
+                el?.setSelectionRange(start + emoji.length, start + emoji.length);
+              });
+            }}
+            onClose={() => setPicker(undefined)}
+          />
+        )}
       </form>
+      {confirmDelete && (
+        <Dialog id={`delete-${chatId}`} title={t('deleteConfirmTitle')} onClose={() => setConfirmDelete(undefined)} class="confirm-delete">
+          <p>{t('deleteConfirm')}</p>
+          <div class="dialog-preview">{confirmDelete.text}</div>
+          <div class="confirm-actions">
+            <button type="button" onClick={() => setConfirmDelete(undefined)}>
+              {t('cancel')}
+            </button>
+            <button type="button" class="danger-solid confirm-delete-button" onClick={() => remove(confirmDelete)}>
+              {t('deleteMessage')}
+            </button>
+          </div>
+        </Dialog>
+      )}
     </section>
   );
 }

@@ -220,6 +220,46 @@ describe('conversations in Chromium', { timeout: 90_000 }, () => {
     await box.fill('');
   });
 
+  it('counts unread from the server: the badge and the window title, also after a reload; read once shown', async () => {
+    await chatOf(bob).locator('button.back').click();
+    await chatOf(bob).waitFor({ state: 'detached', timeout: T });
+    await send(alice, 'Are you there?');
+    await send(alice, 'Ping');
+    const badge = bob.locator(`.conv[data-chat="${chatId}"] .badge`);
+    await expect.poll(() => badge.textContent(), { timeout: T }).toBe('2');
+    await expect.poll(() => bob.title(), { timeout: T }).toMatch(/^\(2\) Portico/);
+    await bob.reload();
+    await bob.locator('.panel').waitFor({ timeout: T });
+    await expect.poll(() => badge.textContent(), { timeout: T }).toBe('2');
+    await expect.poll(() => bob.title(), { timeout: T }).toMatch(/^\(2\) Portico/);
+    await openChat(bob);
+    await chatOf(bob).locator('.msg.theirs', { hasText: 'Ping' }).waitFor({ timeout: T });
+    await expect.poll(() => bob.title(), { timeout: T }).not.toMatch(/^\(/);
+    // The read mark reached the server: a reload shows nothing unread.
+    await expect.poll(async () => (await bobApi.get('/api/v1/chats')).body.chats.find((c: { id: string }) => c.id === chatId)?.unread ?? 0, { timeout: T }).toBe(0);
+    await bob.reload();
+    await bob.locator('.panel').waitFor({ timeout: T });
+    await bob.locator(`.conv[data-chat="${chatId}"]`).waitFor({ timeout: T });
+    expect(await badge.count()).toBe(0);
+    expect(await bob.title()).not.toMatch(/^\(/);
+  });
+
+  it('shows a request with the message sent with it (the preview)', async () => {
+    await server.user('carol', 'Carol Chen');
+    expect((await server.admin.put('/api/v1/admin/users/alice/contacts/carol')).status).toBe(200);
+    const created = await aliceApi.post('/api/v1/chats', { invitees: ['carol'] });
+    expect(created.status).toBe(201);
+    const pendingId = created.body.chat.id as string;
+    const put = await aliceApi.put(`/api/v1/chats/${pendingId}/messages/${crypto.randomUUID()}`, { text: 'Hi Carol, **quick question** about the budget' });
+    expect(put.status).toBeLessThan(300);
+    const carol = await open();
+    await signInPanel(carol, 'carol', T);
+    const preview = carol.locator(`.request[data-chat="${pendingId}"] .request-preview`);
+    await preview.waitFor({ timeout: T });
+    expect(await preview.textContent()).toContain('Hi Carol, **quick question** about the budget');
+    await carol.context().close();
+  });
+
   it('has no serious accessibility violation, no CSP violation, no page error; screenshots', async () => {
     // (before axe, which itself trips script-src eval)
     for (const page of [alice, bob]) expect(await page.evaluate(() => (window as any).__csp)).toEqual([]);

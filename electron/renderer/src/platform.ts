@@ -84,10 +84,14 @@ export function askNotificationPermission() {
 
 let lastBadge = -1;
 export function setBadge(count: number) {
+  // The window title says it too ("(3) Portico — Alice"), as mail and chat apps do.
+  const title = document.title.replace(/^\(\d+\) /, '');
+  document.title = count > 0 ? `(${count}) ${title}` : title;
   if (count === lastBadge) return;
   lastBadge = count;
   const b = bridge();
   if (typeof b?.setBadge === 'function') b.setBadge(count).catch(() => {});
+  else if (typeof navigator.setAppBadge === 'function') (count > 0 ? navigator.setAppBadge(count) : navigator.clearAppBadge()).catch(() => {});
 }
 
 export function presenceChanged(state: PresenceState, byUser: boolean) {

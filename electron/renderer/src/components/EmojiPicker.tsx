@@ -3,16 +3,20 @@
  * a <style> element of its shadow root, which the panel's CSP (style-src 'self') refuses; they go
  * in as a constructed stylesheet instead (adoptedStyleSheets are not inline styles).
  */
-import data from '@emoji-mart/data';
-import ja from '@emoji-mart/data/i18n/ja.json' with { type: 'json' };
-import { Picker } from 'emoji-mart';
 import { useEffect, useRef } from 'preact/hooks';
 import { language, t } from '../i18n.js';
 
-let patched = false;
-function patchStyles() {
-  if (patched) return;
-  patched = true;
+/** emoji-mart and its data (about half a megabyte) are loaded the first time a picker opens. */
+let loading: Promise<{ Picker: new (props: object) => unknown; data: unknown; ja: unknown }> | undefined;
+function load() {
+  loading ??= Promise.all([import('emoji-mart'), import('@emoji-mart/data'), import('@emoji-mart/data/i18n/ja.json', { with: { type: 'json' } })]).then(([mart, data, ja]) => {
+    patchStyles(mart.Picker);
+    return { Picker: mart.Picker as unknown as new (props: object) => unknown, data: data.default, ja: ja.default };
+  });
+  return loading;
+}
+
+function patchStyles(Picker: { prototype: unknown }) {
   (Picker.prototype as unknown as { injectStyles: (styles: string) => void }).injectStyles = function (this: HTMLElement, styles: string) {
     if (!styles || !this.shadowRoot) return;
     const sheet = new CSSStyleSheet();
@@ -24,22 +28,29 @@ function patchStyles() {
 export function EmojiPicker({ onPick, onClose, label }: { onPick: (emoji: string) => void; onClose: () => void; label?: string }) {
   const host = useRef<HTMLDivElement>(null);
   useEffect(() => {
-    patchStyles();
-    const dark = matchMedia('(prefers-color-scheme: dark)').matches;
-    const picker = new Picker({
-      data,
-      ...(language() === 'ja' ? { i18n: ja } : {}),
-      theme: dark ? 'dark' : 'light',
-      previewPosition: 'none',
-      skinTonePosition: 'search',
-      perLine: 8,
-      emojiSize: 22,
-      autoFocus: true,
-      onEmojiSelect: (e: { native?: string }) => e.native && onPick(e.native),
-      onClickOutside: () => onClose(),
-    }) as unknown as HTMLElement;
-    host.current?.appendChild(picker);
-    return () => picker.remove();
+    let picker: HTMLElement | undefined;
+    let alive = true;
+    void load().then(({ Picker, data, ja }) => {
+      if (!alive) return;
+      const dark = matchMedia('(prefers-color-scheme: dark)').matches;
+      picker = new Picker({
+        data,
+        ...(language() === 'ja' ? { i18n: ja } : {}),
+        theme: dark ? 'dark' : 'light',
+        previewPosition: 'none',
+        skinTonePosition: 'search',
+        perLine: 8,
+        emojiSize: 22,
+        autoFocus: true,
+        onEmojiSelect: (e: { native?: string }) => e.native && onPick(e.native),
+        onClickOutside: () => onClose(),
+      }) as HTMLElement;
+      host.current?.appendChild(picker);
+    }, onClose);
+    return () => {
+      alive = false;
+      picker?.remove();
+    };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
   return (

@@ -2,12 +2,13 @@
  * End to end (issue 16, the panel side): two users in Chromium against a real server. Markdown and
  * links render, and XSS payloads in the text never run; edit (also by ↑), delete with a
  * confirmation, reactions with counts and who, "is typing…", "Seen", the emoji picker under the
- * panel's CSP; axe finds no serious violation in the conversation. Screenshots at 360×900 and
+ * panel's CSP; files (an image inline, a PDF card that downloads); unread across reloads; axe finds no serious violation in the conversation. Screenshots at 360×900 and
  * 1366×768, light and dark, go to tests/e2e/screenshots/ (look at them).
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seriousViolations } from '../helpers/axe.js';
@@ -218,6 +219,38 @@ describe('conversations in Chromium', { timeout: 90_000 }, () => {
     await chatOf(alice).locator('.char-count.over', { hasText: '10 characters too many' }).waitFor({ timeout: T });
     expect(await chatOf(alice).locator('.composer button[type=submit]').isDisabled()).toBe(true);
     await box.fill('');
+  });
+
+  it('shares an image and a PDF: the image inline as a thumbnail that opens full size, the PDF as a card that downloads', async () => {
+    const image = await sharp({ create: { width: 640, height: 400, channels: 3, background: '#3a7bd5' } }).png().toBuffer();
+    const pdf = Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [] /Count 0 >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
+    const evilName = '"><img src=x onerror="window.__xss++">.pdf';
+    await chatOf(alice).locator('input.file-input').setInputFiles([
+      { name: 'photo.png', mimeType: 'image/png', buffer: image },
+      { name: evilName, mimeType: 'application/pdf', buffer: pdf },
+    ]);
+    await expect.poll(() => chatOf(alice).locator('.attachment[data-done=true]').count(), { timeout: T }).toBe(2);
+    await send(alice, 'Files for you');
+    const msg = chatOf(bob).locator('.msg.theirs', { hasText: 'Files for you' });
+    const thumb = msg.locator('.file-thumb img');
+    await thumb.waitFor({ timeout: T });
+    await expect.poll(() => thumb.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth), { timeout: T }).toBeGreaterThan(0);
+    expect(await thumb.getAttribute('alt')).toBe('photo.png');
+    await thumb.click();
+    const full = bob.locator('dialog.lightbox img.lightbox-image');
+    await expect.poll(() => full.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth), { timeout: T }).toBe(640);
+    await bob.keyboard.press('Escape');
+    await bob.locator('dialog.lightbox').waitFor({ state: 'detached', timeout: T });
+    const card = msg.locator('a.file-card-link');
+    expect(await card.locator('.file-card-name').textContent()).toBe(evilName);
+    const [download] = await Promise.all([bob.waitForEvent('download', { timeout: T }), card.click()]);
+    expect(download.suggestedFilename()).toMatch(/\.pdf$/);
+    const saved = await download.path();
+    expect(readFileSync(saved!).subarray(0, 5).toString()).toBe('%PDF-');
+    for (const page of [alice, bob]) {
+      expect(await page.evaluate(() => (window as any).__xss)).toBe(0);
+      expect(await chatOf(page).locator('img[src="x"]').count()).toBe(0);
+    }
   });
 
   it('counts unread from the server: the badge and the window title, also after a reload; read once shown', async () => {

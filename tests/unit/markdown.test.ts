@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { formatSize } from '../../electron/renderer/src/chat/format.js';
 import { onlyEmoji, renderMessage } from '../../electron/renderer/src/chat/markdown.js';
 
 describe('message markdown', () => {
@@ -49,5 +50,14 @@ describe('message markdown', () => {
     expect(onlyEmoji('ok 👍')).toBe(false);
     expect(onlyEmoji('123')).toBe(false);
     expect(onlyEmoji('👍👍👍👍')).toBe(false);
+  });
+});
+
+describe('file sizes', () => {
+  it('reads as people read them', () => {
+    expect(formatSize(820)).toBe('820 B');
+    expect(formatSize(14 * 1024 + 100)).toBe('14 KB');
+    expect(formatSize(3.2 * 1024 * 1024)).toBe('3.2 MB');
+    expect(formatSize(25 * 1024 * 1024)).toBe('25 MB');
   });
 });

@@ -9,14 +9,19 @@
  * (`serveChatWindows` on the panel's side, `connectToPanel` on the window's). Only when no panel
  * answers does the window run a client of its own (a chat link opened directly).
  */
-import type { Chat, ConnectionState, History, Message, OutboxEntry, PollMode, PorticoClient, PresenceState } from './api/index.js';
+import type { Chat, ChatFile, ConnectionState, History, Message, OutboxEntry, PollMode, PorticoClient, PresenceState } from './api/index.js';
 import type { PanelModel } from './model.js';
 
 export interface ChatBackend {
   readonly me: string;
   chat(id: string): Promise<Chat>;
   history(chatId: string, before?: number, limit?: number): Promise<History>;
-  send(chatId: string, text: string): Promise<void>;
+  /** Queues a message in the outbox: text, files uploaded first (upload()), or both. */
+  send(chatId: string, text: string, files?: Array<{ id: string; name: string }>): Promise<void>;
+  /** Uploads a file to the chat (progress only where the client is this page's). */
+  upload(chatId: string, file: Blob, name: string, onProgress?: (sent: number, total: number) => void): Promise<ChatFile>;
+  /** A path of the API (a file's signed url) as a full address. */
+  fileUrl(path: string): string;
   retry(clientId: string): Promise<void>;
   outbox(chatId: string): Promise<OutboxEntry[]>;
   leave(chatId: string): Promise<void>;
@@ -52,9 +57,11 @@ export function localBackend(client: PorticoClient, model?: PanelModel): ChatBac
     me: client.user?.username ?? '',
     chat: (id) => client.chat(id),
     history: (id, before, limit) => client.history(id, before, limit),
-    send: async (id, text) => {
-      client.send(id, text);
+    send: async (id, text, files) => {
+      client.send(id, text, files);
     },
+    upload: (id, file, name, onProgress) => client.uploadFile(id, file, name, onProgress),
+    fileUrl: (path) => client.resolveUrl(path),
     retry: async (clientId) => client.retry(clientId),
     outbox: async (id) => client.outbox(id),
     discard: async (clientId) => void client.discard(clientId),
@@ -85,7 +92,7 @@ export function localBackend(client: PorticoClient, model?: PanelModel): ChatBac
 const CHANNEL = 'portico-panel';
 /** Events a chat window needs from the panel's client. */
 const FORWARDED = ['chat.message', 'chat.message.edited', 'chat.message.deleted', 'chat.reaction', 'chat.read', 'chat.typing', 'chat.accepted', 'chat.declined', 'chat.left', 'chat.closed', 'presence', 'outbox', 'connection', 'reset', 'ready', 'contacts.changed', 'auth'];
-const CALLS = ['chat', 'history', 'send', 'retry', 'outbox', 'leave', 'startCall', 'presence', 'discard', 'edit', 'remove', 'react', 'markRead', 'typing'] as const;
+const CALLS = ['chat', 'history', 'send', 'upload', 'retry', 'outbox', 'leave', 'startCall', 'presence', 'discard', 'edit', 'remove', 'react', 'markRead', 'typing'] as const;
 type Call = (typeof CALLS)[number];
 
 type BridgeMessage =
@@ -215,7 +222,10 @@ export async function connectToPanel(timeoutMs = 600): Promise<ChatBackend | und
     me,
     chat: (chatId) => call('chat', chatId),
     history: (chatId, before, limit) => call('history', chatId, before, limit),
-    send: (chatId, text) => call('send', chatId, text),
+    send: (chatId, text, files) => call('send', chatId, text, files),
+    // A Blob goes over the channel as it is (structured clone); progress stays with the panel.
+    upload: (chatId, file, name) => call('upload', chatId, file, name),
+    fileUrl: (path) => path,
     retry: (clientId) => call('retry', clientId),
     outbox: (chatId) => call('outbox', chatId),
     leave: (chatId) => call('leave', chatId),

@@ -42,6 +42,8 @@ export type {
   MeChange,
   MediaItem,
   Message,
+  ChatFile,
+  MessageFile,
   ModeSetting,
   Notice,
   PollMode,

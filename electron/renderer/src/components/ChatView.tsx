@@ -5,7 +5,8 @@
  * chat, and Leave. Works the same inside the panel and in a chat window of its own.
  */
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import { LIMITS, type Chat, type ConnectionState, type Message, type OutboxEntry, type PollMode, type PresenceState } from '../api/index.js';
+import { LIMITS, type Chat, type ConnectionState, type Message, type MessageFile, type OutboxEntry, type PollMode, type PresenceState } from '../api/index.js';
+import { formatSize } from '../chat/format.js';
 import { onlyEmoji, renderMessage } from '../chat/markdown.js';
 import { interceptLinks } from '../platform.js';
 import type { ChatBackend } from '../window-bridge.js';
@@ -72,6 +73,50 @@ function mergeMessages(list: Message[], more: Message[]): Message[] {
   return [...byId.values()].sort((a, b) => a.id - b.id);
 }
 
+/** A file being attached in the composer: uploading, uploaded (its id), or failed (why). */
+interface Attachment {
+  key: number;
+  name: string;
+  size: number;
+  sent: number;
+  id?: string;
+  error?: string;
+}
+
+/** Most files on one message (the server's CHAT_FILE_LIMITS.filesPerMessage). */
+const FILES_PER_MESSAGE = 10;
+
+/** A message's files: images as thumbnails that open full size, others as cards that download. */
+function MessageFiles({ files, url, onOpen }: { files: MessageFile[]; url: (path: string) => string; onOpen: (file: MessageFile) => void }) {
+  return (
+    <ul class="msg-files">
+      {files.map((f) =>
+        f.thumbnailUrl ? (
+          <li key={f.id} class="file-image">
+            <button type="button" class="file-thumb" onClick={() => onOpen(f)} title={f.name}>
+              <img src={url(f.thumbnailUrl)} alt={f.name} loading="lazy" />
+            </button>
+          </li>
+        ) : (
+          <li key={f.id} class="file-card">
+            <a href={url(f.url)} download={f.name} class="file-card-link" title={f.name}>
+              <span class="file-card-icon" aria-hidden="true">
+                {(f.name.split('.').pop() ?? '').slice(0, 4).toUpperCase() || 'FILE'}
+              </span>
+              <span class="file-card-text">
+                <span class="file-card-name">{f.name}</span>
+                <span class="file-card-size">
+                  {formatSize(f.size)} · {t('download')}
+                </span>
+              </span>
+            </a>
+          </li>
+        ),
+      )}
+    </ul>
+  );
+}
+
 function withReactions(m: Message, reactions: NonNullable<Message['reactions']>): Message {
   const { reactions: _old, ...rest } = m;
   return reactions.length ? { ...rest, reactions } : rest;
@@ -112,6 +157,12 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
   /** Members' read marks (from the chat, then chat.read events). */
   const [reads, setReads] = useState<Record<string, number>>({});
   const [active, setActive] = useState(false);
+  const [attachments, setAttachments] = useState<Attachment[]>([]);
+  /** The image shown full size. */
+  const [viewing, setViewing] = useState<MessageFile | undefined>();
+  const [dragging, setDragging] = useState(false);
+  const fileInput = useRef<HTMLInputElement>(null);
+  const attachKey = useRef(0);
   const lastTyping = useRef(0);
   const editingId = editing?.clientId;
   // The editor takes the focus when it opens, the cursor at the end.
@@ -306,13 +357,34 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
     if (el && el.scrollTop < 60) void loadOlder();
   };
 
+  const uploading = attachments.some((a) => !a.id && !a.error);
+  const ready = attachments.filter((a) => a.id);
+
+  /** Uploads at once, before the message is queued (the outbox entry then carries the file ids). */
+  const attach = (files: File[]) => {
+    const room = FILES_PER_MESSAGE - attachments.length;
+    for (const file of files.slice(0, Math.max(0, room))) {
+      const key = ++attachKey.current;
+      const name = file.name || 'pasted.png';
+      const update = (change: Partial<Attachment>) => setAttachments((old) => old.map((a) => (a.key === key ? { ...a, ...change } : a)));
+      setAttachments((old) => [...old, { key, name, size: file.size, sent: 0 }]);
+      backend.upload(chatId, file, name, (sent) => update({ sent })).then(
+        (f) => update({ id: f.id, name: f.name, sent: file.size }),
+        (err: Error) => update({ error: err.message }),
+      );
+    }
+  };
+
   const send = () => {
     const body = text.replace(/\s+$/, '');
-    if (!body.trim() || body.length > LIMITS.messageChars) return;
+    if (uploading || body.length > LIMITS.messageChars) return;
+    if (!body.trim() && !ready.length) return;
+    const files = ready.map((a) => ({ id: a.id!, name: a.name }));
+    setAttachments([]);
     lastTyping.current = 0;
     scroll.current = { mode: 'bottom' };
     setText('');
-    backend.send(chatId, body).catch((err: Error) => setError(err.message));
+    backend.send(chatId, body.trim() ? body : '', files.length ? files : undefined).catch((err: Error) => setError(err.message));
   };
 
   const onKeyDown = (e: KeyboardEvent) => {
@@ -483,6 +555,7 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
           ) : (
             <>
               {message.text && <MessageText text={message.text} />}
+              {message.files && message.files.length > 0 && <MessageFiles files={message.files} url={(p) => backend.fileUrl(p)} onOpen={setViewing} />}
               {message.editedAt && (
                 <span class="msg-edited" title={formatTime(message.editedAt)}>
                   {t('edited')}
@@ -563,7 +636,16 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
             <span class="msg-from">{t('you')}</span>
             <time dateTime={entry.createdAt}>{formatTime(entry.createdAt)}</time>
           </div>
-          <MessageText text={entry.text} />
+          {entry.text && <MessageText text={entry.text} />}
+          {entry.files && entry.files.length > 0 && (
+            <ul class="msg-files pending-files">
+              {entry.files.map((f) => (
+                <li key={f.id} class="file-card">
+                  <span class="file-card-name">{f.name}</span>
+                </li>
+              ))}
+            </ul>
+          )}
           <div class="msg-state">
             {entry.state === 'failed' ? (
               <>
@@ -633,7 +715,26 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
   };
 
   return (
-    <section class="chat" aria-labelledby={titleId} data-chat={chatId}>
+    <section
+      class="chat"
+      aria-labelledby={titleId}
+      data-chat={chatId}
+      onDragOver={(e) => {
+        if (!canWrite || !e.dataTransfer?.types.includes('Files')) return;
+        e.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={(e) => {
+        if (e.currentTarget === e.target) setDragging(false);
+      }}
+      onDrop={(e) => {
+        setDragging(false);
+        const files = [...(e.dataTransfer?.files ?? [])];
+        if (!files.length || !canWrite) return;
+        e.preventDefault();
+        attach(files);
+      }}
+    >
       {banner && <OfflineBanner state={conn.state} retryAt={() => backend.retryAt?.()} onRetry={() => backend.pollNow?.()} />}
       <header class="chat-header">
         {onClose && (
@@ -744,12 +845,30 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
         </p>
       )}
       <form
-        class="composer"
+        class={`composer${dragging ? ' dragging' : ''}`}
         onSubmit={(e) => {
           e.preventDefault();
           send();
         }}
       >
+        {attachments.length > 0 && (
+          <ul class="attachments" aria-label={t('attachments')}>
+            {attachments.map((a) => (
+              <li key={a.key} class={`attachment${a.error ? ' failed' : ''}`} data-done={a.id ? 'true' : undefined}>
+                <span class="attachment-name">{a.name}</span>
+                <span class="attachment-size">{formatSize(a.size)}</span>
+                {a.error ? (
+                  <span class="attachment-error">{t('uploadFailed', { message: a.error })}</span>
+                ) : (
+                  !a.id && <progress max={a.size || 1} value={a.sent} aria-label={t('uploading', { name: a.name })} />
+                )}
+                <button type="button" class="icon small" aria-label={t('removeFile', { name: a.name })} title={t('removeFile', { name: a.name })} onClick={() => setAttachments((old) => old.filter((x) => x.key !== a.key))}>
+                  <Icon name="close" size={14} />
+                </button>
+              </li>
+            ))}
+          </ul>
+        )}
         <label class="visually-hidden" for={`composer-${chatId}`}>
           {t('typeMessage')}
         </label>
@@ -770,11 +889,34 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
             }
           }}
           onKeyDown={onKeyDown}
+          onPaste={(e) => {
+            const files = [...(e.clipboardData?.files ?? [])];
+            if (files.length && canWrite) {
+              e.preventDefault();
+              attach(files);
+            }
+          }}
         />
         <span id={`hint-${chatId}`} class="visually-hidden">
           {t('typeHint')}
         </span>
+        <input
+          ref={fileInput}
+          type="file"
+          multiple
+          class="visually-hidden file-input"
+          tabIndex={-1}
+          aria-hidden="true"
+          onChange={(e) => {
+            const files = [...(e.currentTarget.files ?? [])];
+            e.currentTarget.value = '';
+            attach(files);
+          }}
+        />
         <div class="composer-tools">
+          <button type="button" class="icon attach-button" disabled={!canWrite} aria-label={t('attachFile')} title={t('attachFile')} onClick={() => fileInput.current?.click()}>
+            <Icon name="attach" size={18} />
+          </button>
           <button type="button" class="icon emoji-button" disabled={!canWrite} aria-label={t('addEmoji')} title={t('addEmoji')} aria-expanded={picker === 'composer'} onClick={() => setPicker(picker === 'composer' ? undefined : 'composer')}>
             <Icon name="smile" size={18} />
           </button>
@@ -784,7 +926,7 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
             </span>
           )}
         </div>
-        <button type="submit" class="primary" disabled={!canWrite || !text.trim() || over > 0}>
+        <button type="submit" class="primary" disabled={!canWrite || (!text.trim() && !ready.length) || over > 0 || uploading}>
           {t('send')}
         </button>
         {picker === 'composer' && (
@@ -804,6 +946,16 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
           />
         )}
       </form>
+      {viewing && (
+        <Dialog id={`image-${chatId}`} title={viewing.name} onClose={() => setViewing(undefined)} class="lightbox">
+          <img class="lightbox-image" src={backend.fileUrl(viewing.url)} alt={viewing.name} />
+          <p class="lightbox-actions">
+            <a href={backend.fileUrl(viewing.url)} download={viewing.name}>
+              {t('download')} ({formatSize(viewing.size)})
+            </a>
+          </p>
+        </Dialog>
+      )}
       {confirmDelete && (
         <Dialog id={`delete-${chatId}`} title={t('deleteConfirmTitle')} onClose={() => setConfirmDelete(undefined)} class="confirm-delete">
           <p>{t('deleteConfirm')}</p>

@@ -319,4 +319,29 @@ describe('conversations in Chromium', { timeout: 90_000 }, () => {
     }
     expect(pageErrors).toEqual([]);
   });
+
+  it('finds messages (matches marked) and opens the chat at one, loading older pages until it is there', async () => {
+    const put = (text: string) => aliceApi.put(`/api/v1/chats/${chatId}/messages/${crypto.randomUUID()}`, { text });
+    expect((await put('The quarterly <b>budget</b> numbers are in')).status).toBeLessThan(300);
+    for (let i = 1; i <= 40; i++) expect((await put(`Filler ${i}`)).status).toBeLessThan(300);
+    await bob.locator('.jump-open').click();
+    await bob.locator('input[name=jump]').fill('quarterly');
+    const hit = bob.locator('.jump-hit', { hasText: 'quarterly' });
+    await hit.waitFor({ timeout: T });
+    expect(await hit.locator('mark').first().textContent()).toBe('quarterly');
+    expect(await hit.locator('.hit-chat').textContent()).toBe('Alice Adams');
+    expect(await hit.locator('.hit-text').textContent()).toBe('The quarterly <b>budget</b> numbers are in');
+    expect(await hit.locator('b').count()).toBe(0);
+    await bob.screenshot({ path: join(SHOTS, 'conversation-search.png') });
+    expect(await seriousViolations(bob)).toEqual([]);
+    await hit.click();
+    const found = chatOf(bob).locator('.msg.found', { hasText: 'The quarterly <b>budget</b> numbers are in' });
+    await found.waitFor({ timeout: T });
+    await expect.poll(() => found.isVisible() && found.evaluate((el) => {
+      const box = el.getBoundingClientRect();
+      const list = el.closest('.messages')!.getBoundingClientRect();
+      return box.top >= list.top && box.bottom <= list.bottom;
+    }), { timeout: T }).toBe(true);
+    await bob.screenshot({ path: join(SHOTS, 'conversation-search-found.png') });
+  });
 });

@@ -34,6 +34,8 @@ export interface PanelState {
   toasts: Toast[];
   /** The chat shown over the panel (browser; Electron opens chat windows instead). */
   openChat: string | undefined;
+  /** A message to bring into view in the open chat (a search result chosen), with a counter so choosing it again scrolls again. */
+  focus: { chatId: string; messageId: number; seq: number } | undefined;
   /** The server's state is in (until then the views show the cache, or a loading state). */
   loaded: boolean;
   /** What is shown came from the cache of the last session and is being refreshed. */
@@ -110,6 +112,7 @@ export class PanelModel {
       mode: client.mode,
       toasts: [],
       openChat: undefined,
+      focus: undefined,
       loaded: false,
       cached: false,
       channels: undefined,
@@ -481,11 +484,12 @@ export class PanelModel {
     await this.phone.accept(callId);
   }
 
-  openChat(chatId: string) {
+  openChat(chatId: string, messageId?: number) {
     const unread = { ...this.state.unread };
     delete unread[chatId];
+    const focus = messageId === undefined ? undefined : { chatId, messageId, seq: (this.state.focus?.seq ?? 0) + 1 };
     if (openChatWindow(chatId)) this.set({ unread });
-    else this.set({ unread, openChat: chatId });
+    else this.set({ unread, openChat: chatId, focus });
   }
 
   closeChat() {

@@ -44,6 +44,7 @@ export type {
   Message,
   ChatFile,
   MessageFile,
+  SearchResults,
   ModeSetting,
   Notice,
   PollMode,

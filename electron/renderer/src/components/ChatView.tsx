@@ -43,6 +43,8 @@ interface Props {
   banner?: boolean;
   /** Shown beside the panel (a wide window): closing it is "close", not "back". */
   beside?: boolean;
+  /** A message to bring into view and highlight (a search result); `seq` changes to do it again. */
+  focus?: { messageId: number; seq: number } | undefined;
 }
 
 /** A line in the history that is not a message: someone left or declined. */
@@ -135,7 +137,7 @@ function MessageText({ text }: { text: string }) {
   );
 }
 
-export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, onLeft, banner = false, beside = false }: Props) {
+export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, onLeft, banner = false, beside = false, focus }: Props) {
   const [chat, setChat] = useState<Chat | undefined>(initialChat);
   const [messages, setMessages] = useState<Message[]>([]);
   const [before, setBefore] = useState<number | undefined>();
@@ -161,6 +163,9 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
   /** The image shown full size. */
   const [viewing, setViewing] = useState<MessageFile | undefined>();
   const [dragging, setDragging] = useState(false);
+  /** The message a search brought into view (highlighted for a moment). */
+  const [highlighted, setHighlighted] = useState<number | undefined>();
+  const focusDone = useRef(0);
   const fileInput = useRef<HTMLInputElement>(null);
   const attachKey = useRef(0);
   const lastTyping = useRef(0);
@@ -340,6 +345,22 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
     }
   }, [backend, chatId, before, loadingOlder]);
 
+  // A search result chosen: load older pages until the message is there, then scroll to it and mark it.
+  useEffect(() => {
+    if (!focus || !loaded || focusDone.current === focus.seq) return;
+    if (messages.some((m) => m.id === focus.messageId)) {
+      focusDone.current = focus.seq;
+      const el = document.getElementById(`msg-${chatId}-${focus.messageId}`);
+      el?.scrollIntoView({ block: 'center' });
+      setHighlighted(focus.messageId);
+      const timer = setTimeout(() => setHighlighted(undefined), 4000);
+      return () => clearTimeout(timer);
+    }
+    if (before !== undefined && !loadingOlder) void loadOlder();
+    else if (before === undefined) focusDone.current = focus.seq; // not in this chat's history (deleted?)
+    return undefined;
+  }, [focus, loaded, messages, before, loadingOlder, loadOlder, chatId]);
+
   // Keep the view where the reader expects it: at the bottom for new messages, in place when older ones are put on top.
   useLayoutEffect(() => {
     const el = list.current;
@@ -499,7 +520,7 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
         <li
           key={row.key}
           id={`msg-${chatId}-${message.id}`}
-          class={`msg ${mine ? 'mine' : 'theirs'}${grouped ? ' grouped' : ''}${message.deleted ? ' deleted' : ''}`}
+          class={`msg ${mine ? 'mine' : 'theirs'}${grouped ? ' grouped' : ''}${message.deleted ? ' deleted' : ''}${highlighted === message.id ? ' found' : ''}`}
           data-state={mine ? (entry?.state ?? 'sent') : undefined}
           data-client-id={message.clientId}
           data-id={message.id}

@@ -337,7 +337,7 @@ describe('conversations in Chromium', { timeout: 90_000 }, () => {
     await hit.click();
     const found = chatOf(bob).locator('.msg.found', { hasText: 'The quarterly <b>budget</b> numbers are in' });
     await found.waitFor({ timeout: T });
-    await expect.poll(() => found.isVisible() && found.evaluate((el) => {
+    await expect.poll(() => found.evaluate((el) => {
       const box = el.getBoundingClientRect();
       const list = el.closest('.messages')!.getBoundingClientRect();
       return box.top >= list.top && box.bottom <= list.bottom;

@@ -76,7 +76,8 @@ export function Jump({ model, contacts, chats, onClose }: { model: PanelModel; c
       node: (
         <>
           <span class="hit-head">
-            <span class="hit-chat">{where}</span> · {who} · <time dateTime={hit.sentAt}>{`${formatDay(hit.sentAt)} ${formatTime(hit.sentAt)}`}</time>
+            <span class="hit-chat">{where}</span>
+            {who !== where && ` · ${who}`} · <time dateTime={hit.sentAt}>{`${formatDay(hit.sentAt)} ${formatTime(hit.sentAt)}`}</time>
           </span>
           <HitText hit={hit} />
         </>

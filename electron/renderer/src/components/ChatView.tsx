@@ -89,14 +89,14 @@ interface Attachment {
 const FILES_PER_MESSAGE = 10;
 
 /** A message's files: images as thumbnails that open full size, others as cards that download. */
-function MessageFiles({ files, url, onOpen }: { files: MessageFile[]; url: (path: string) => string; onOpen: (file: MessageFile) => void }) {
+function MessageFiles({ files, url, onOpen, onLoad }: { files: MessageFile[]; url: (path: string) => string; onOpen: (file: MessageFile) => void; onLoad: (img: HTMLImageElement) => void }) {
   return (
     <ul class="msg-files">
       {files.map((f) =>
         f.thumbnailUrl ? (
           <li key={f.id} class="file-image">
             <button type="button" class="file-thumb" onClick={() => onOpen(f)} title={f.name}>
-              <img src={url(f.thumbnailUrl)} alt={f.name} loading="lazy" />
+              <img src={url(f.thumbnailUrl)} alt={f.name} onLoad={(e) => onLoad(e.currentTarget)} />
             </button>
           </li>
         ) : (
@@ -378,6 +378,12 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
     if (el && el.scrollTop < 60) void loadOlder();
   };
 
+  /** A picture that loads grows its message: one that was at the bottom stays there. */
+  const keepAtBottom = (img: HTMLImageElement) => {
+    const el = list.current;
+    if (el && el.scrollHeight - el.scrollTop - el.clientHeight - img.offsetHeight < 80) el.scrollTop = el.scrollHeight;
+  };
+
   const uploading = attachments.some((a) => !a.id && !a.error);
   const ready = attachments.filter((a) => a.id);
 
@@ -576,7 +582,7 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
           ) : (
             <>
               {message.text && <MessageText text={message.text} />}
-              {message.files && message.files.length > 0 && <MessageFiles files={message.files} url={(p) => backend.fileUrl(p)} onOpen={setViewing} />}
+              {message.files && message.files.length > 0 && <MessageFiles files={message.files} url={(p) => backend.fileUrl(p)} onOpen={setViewing} onLoad={keepAtBottom} />}
               {message.editedAt && (
                 <span class="msg-edited" title={formatTime(message.editedAt)}>
                   {t('edited')}

@@ -87,7 +87,12 @@ export async function buildRenderer({ minify = !dev, quiet = false } = {}) {
       jsxImportSource: 'preact',
       outdir: join(next, 'assets'),
       entryNames: '[name]-[hash]',
+      // Code loaded when first needed (the emoji picker and its data) goes to chunks of its own.
+      splitting: true,
+      chunkNames: 'chunk-[hash]',
       assetNames: '[name]-[hash]',
+      // The emoji font shipped with the panel (@fontsource/noto-color-emoji), as files beside the CSS.
+      loader: { '.woff2': 'file', '.woff': 'file' },
       minify,
       sourcemap: 'linked',
       metafile: true,
@@ -102,7 +107,9 @@ export async function buildRenderer({ minify = !dev, quiet = false } = {}) {
     const html = readFileSync(join(here, 'index.html'), 'utf8').replace('%JS%', js).replace('%CSS%', css);
     writeFileSync(join(next, 'index.html'), html);
     copyFileSync(join(here, 'src/icon.svg'), join(next, 'icon.svg'));
-    await buildWebApp(next, [js, css], minify);
+    // The shell the service worker keeps: the page's script and styles, and the chunks they load later.
+    const chunks = outputs.filter((p) => /^assets\/chunk-[^/]+\.js$/.test(p));
+    await buildWebApp(next, [js, css, ...chunks], minify);
     rmSync(dist, { recursive: true, force: true });
     renameSync(next, dist);
     if (!quiet) console.log(`renderer: ${relative(process.cwd(), dist) || '.'}/ (${basename(js)}, ${basename(css)}) in ${Date.now() - started} ms`);

@@ -67,3 +67,27 @@ it('searches with paging and highlights', async () => {
   expect(second.before).toBeUndefined();
   expect((await alice.searchMessages('review', { chat: chatId })).messages).toHaveLength(3);
 });
+
+it('sends files through the outbox: the entry carries the file ids under its client id, kept in storage until sent', async () => {
+  const storage = new MemoryStorage();
+  const carl = new PorticoClient({ baseUrl: server.url, storage });
+  await carl.login('acf-alice', PASSWORD, true);
+  const file = await carl.uploadFile(chatId, new Blob([new TextEncoder().encode('minutes')]), 'minutes.txt');
+  // Not started: the entry waits in storage, with its files.
+  const entry = carl.send(chatId, '', [{ id: file.id, name: file.name }]);
+  expect(entry.files).toEqual([{ id: file.id, name: 'minutes.txt' }]);
+  // A new client over the same storage (a restart) sends it once, with the file.
+  const again = new PorticoClient({ baseUrl: server.url, storage });
+  await again.restore();
+  expect(again.outbox(chatId).map((e) => e.files)).toEqual([[{ id: file.id, name: 'minutes.txt' }]]);
+  again.start();
+  await expect.poll(() => again.outbox(chatId).find((e) => e.clientId === entry.clientId)?.state, { timeout: 10_000 }).toBe('sent');
+  const sent = again.outbox(chatId).find((e) => e.clientId === entry.clientId)!.message!;
+  expect(sent.files?.map((f) => f.name)).toEqual(['minutes.txt']);
+  // Sent again under the same client id (a retry): one message, the file attached once.
+  const retry = await again.putMessage(chatId, entry.clientId, '', [file.id]);
+  expect(retry.id).toBe(sent.id);
+  expect(retry.files).toHaveLength(1);
+  again.stop();
+  carl.stop();
+});

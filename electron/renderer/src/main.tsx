@@ -4,6 +4,8 @@
  * page at /app/#/join/<number>.
  */
 import 'uplot/dist/uPlot.min.css';
+// Emoji look the same everywhere (no boxes on machines without a colour emoji font): the font goes in the font stack.
+import '@fontsource/noto-color-emoji';
 import './styles.css';
 import { render } from 'preact';
 import { PorticoClient } from './api/index.js';

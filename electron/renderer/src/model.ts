@@ -35,6 +35,8 @@ export interface PanelState {
   toasts: Toast[];
   /** The chat shown over the panel (browser; Electron opens chat windows instead). */
   openChat: string | undefined;
+  /** A message to bring into view in the open chat (a search result chosen), with a counter so choosing it again scrolls again. */
+  focus: { chatId: string; messageId: number; seq: number } | undefined;
   /** The server's state is in (until then the views show the cache, or a loading state). */
   loaded: boolean;
   /** What is shown came from the cache of the last session and is being refreshed. */
@@ -111,6 +113,7 @@ export class PanelModel {
       mode: client.mode,
       toasts: [],
       openChat: undefined,
+      focus: undefined,
       loaded: false,
       cached: false,
       channels: undefined,
@@ -222,9 +225,12 @@ export class PanelModel {
       c.on('chat.closed', (e: { chat: Chat }) => this.putChat(e.chat)),
       c.on('chat.message', (e) => {
         const m = e.message;
+        // The newest message of a chat (a request card's preview); copies of one message come by id.
+        const known = this.state.chats[m.chatId];
+        if (known && (known.lastMessage?.id ?? 0) < m.id) this.putChat({ ...known, lastMessage: m });
+        else if (known?.lastMessage?.id === m.id) return;
         if (m.from.toLowerCase() === this.username.toLowerCase()) return;
-        const shown = this.viewing.has(m.chatId) || (this.state.openChat === m.chatId && document.visibilityState === 'visible');
-        if (shown) return;
+        if (this.isShown(m.chatId)) return;
         this.set({ unread: { ...this.state.unread, [m.chatId]: (this.state.unread[m.chatId] ?? 0) + 1 } });
         const chat = this.state.chats[m.chatId];
         // Busy, do-not-disturb and muted chats (kept on the server, issue 17): silent and none are counted, not shown.
@@ -241,6 +247,13 @@ export class PanelModel {
           tag: `chat-${m.chatId}`,
           onClick: () => this.openChat(m.chatId),
         });
+      }),
+      // My read mark moved (here or on another device): what was unread there is read.
+      c.on('chat.read', (e) => {
+        if (e.username.toLowerCase() !== this.username.toLowerCase() || !this.state.unread[e.chatId]) return;
+        const unread = { ...this.state.unread };
+        delete unread[e.chatId];
+        this.set({ unread });
       }),
       c.on('ticker.item', (e) => {
         const { type: _type, cursor: _cursor, at: _at, ...item } = e;
@@ -287,8 +300,11 @@ export class PanelModel {
         const [me, contacts, chats] = await Promise.all([c.me(), c.contacts(), c.chats()]);
         this.arrivedDuringLoad = undefined;
         this.mutes = new Map(chats.map((x) => [x.id, { chatId: x.id, muted: x.muted === true, ...(x.mutedUntil ? { mutedUntil: x.mutedUntil } : {}) }]));
+        // Unread counts are the server's (they survive a reload), less the chats shown right now.
+        const unread = Object.fromEntries(chats.filter((x) => (x.unread ?? 0) > 0 && !this.isShown(x.id)).map((x) => [x.id, x.unread!]));
         this.set({
           me,
+          unread,
           presence: me.presence,
           contacts: contacts.map((x) => (arrived.presence.has(x.username) ? { ...x, presence: arrived.presence.get(x.username)! } : x)),
           chats: { ...Object.fromEntries(chats.map((x) => [x.id, x])), ...Object.fromEntries(arrived.chats) },
@@ -502,15 +518,21 @@ export class PanelModel {
     await this.phone.accept(callId);
   }
 
-  openChat(chatId: string) {
+  openChat(chatId: string, messageId?: number) {
     const unread = { ...this.state.unread };
     delete unread[chatId];
+    const focus = messageId === undefined ? undefined : { chatId, messageId, seq: (this.state.focus?.seq ?? 0) + 1 };
     if (openChatWindow(chatId)) this.set({ unread });
-    else this.set({ unread, openChat: chatId });
+    else this.set({ unread, openChat: chatId, focus });
   }
 
   closeChat() {
     this.set({ openChat: undefined });
+  }
+
+  /** A chat is on screen now (a focused chat window, or the chat over the visible panel). */
+  private isShown(chatId: string): boolean {
+    return this.viewing.has(chatId) || (this.state.openChat === chatId && document.visibilityState === 'visible');
   }
 
   /** A chat window tells whether it shows a chat right now (messages there are not unread). */

@@ -86,6 +86,9 @@ export function askNotificationPermission() {
 
 let lastBadge = -1;
 export function setBadge(count: number) {
+  // The window title says it too ("(3) Portico — Alice"), as mail and chat apps do.
+  const title = document.title.replace(/^\(\d+\) /, '');
+  document.title = count > 0 ? `(${count}) ${title}` : title;
   if (count === lastBadge) return;
   lastBadge = count;
   const b = bridge();

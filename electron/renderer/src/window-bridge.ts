@@ -9,17 +9,33 @@
  * (`serveChatWindows` on the panel's side, `connectToPanel` on the window's). Only when no panel
  * answers does the window run a client of its own (a chat link opened directly).
  */
-import { isMuted, type Chat, type ConnectionState, type History, type OutboxEntry, type PollMode, type PorticoClient, type PresenceState, type UserStatus } from './api/index.js';
+import { isMuted, type Chat, type ChatFile, type ConnectionState, type History, type Message, type OutboxEntry, type PollMode, type PorticoClient, type PresenceState, type UserStatus } from './api/index.js';
 import type { PanelModel } from './model.js';
 
 export interface ChatBackend {
   readonly me: string;
   chat(id: string): Promise<Chat>;
   history(chatId: string, before?: number, limit?: number): Promise<History>;
-  send(chatId: string, text: string): Promise<void>;
+  /** Queues a message in the outbox: text, files uploaded first (upload()), or both. */
+  send(chatId: string, text: string, files?: Array<{ id: string; name: string }>): Promise<void>;
+  /** Uploads a file to the chat (progress only where the client is this page's). */
+  upload(chatId: string, file: Blob, name: string, onProgress?: (sent: number, total: number) => void): Promise<ChatFile>;
+  /** A path of the API (a file's signed url) as a full address. */
+  fileUrl(path: string): string;
   retry(clientId: string): Promise<void>;
   outbox(chatId: string): Promise<OutboxEntry[]>;
   leave(chatId: string): Promise<void>;
+  /** Drops a failed entry of the outbox. */
+  discard(clientId: string): Promise<void>;
+  /** My own message: new text, or deleted (its place stays). */
+  edit(chatId: string, clientId: string, text: string): Promise<Message>;
+  remove(chatId: string, clientId: string): Promise<Message>;
+  /** A reaction of mine on a message, added or taken back. */
+  react(chatId: string, messageId: number, emoji: string, add: boolean): Promise<Message>;
+  /** Read up to this message (the mark never moves back). */
+  markRead(chatId: string, upTo: number): Promise<void>;
+  /** I am typing (the caller keeps to one every few seconds). */
+  typing(chatId: string): Promise<void>;
   /** Client events: chat.*, outbox, connection, reset. */
   on(type: string, handler: (payload: any) => void): () => void;
   connection(): { state: ConnectionState; mode: PollMode };
@@ -46,11 +62,21 @@ export function localBackend(client: PorticoClient, model?: PanelModel): ChatBac
     me: client.user?.username ?? '',
     chat: (id) => client.chat(id),
     history: (id, before, limit) => client.history(id, before, limit),
-    send: async (id, text) => {
-      client.send(id, text);
+    send: async (id, text, files) => {
+      client.send(id, text, files);
     },
+    upload: (id, file, name, onProgress) => client.uploadFile(id, file, name, onProgress),
+    fileUrl: (path) => client.resolveUrl(path),
     retry: async (clientId) => client.retry(clientId),
     outbox: async (id) => client.outbox(id),
+    discard: async (clientId) => void client.discard(clientId),
+    edit: (id, clientId, text) => client.editMessage(id, clientId, text),
+    remove: (id, clientId) => client.deleteMessage(id, clientId),
+    react: (id, messageId, emoji, add) => (add ? client.react(id, messageId, emoji) : client.unreact(id, messageId, emoji)),
+    markRead: async (id, upTo) => {
+      await client.markRead(id, upTo);
+    },
+    typing: (id) => client.typing(id),
     leave: async (id) => {
       if (model) await model.leave(id);
       else await client.leave(id);
@@ -77,8 +103,8 @@ export function localBackend(client: PorticoClient, model?: PanelModel): ChatBac
 
 const CHANNEL = 'portico-panel';
 /** Events a chat window needs from the panel's client. */
-const FORWARDED = ['chat.message', 'chat.accepted', 'chat.declined', 'chat.left', 'chat.closed', 'presence', 'outbox', 'connection', 'reset', 'ready', 'contacts.changed', 'auth', 'chat.muted', 'user.updated'];
-const CALLS = ['chat', 'history', 'send', 'retry', 'outbox', 'leave', 'startCall', 'presence', 'muted', 'mute', 'statuses'] as const;
+const FORWARDED = ['chat.message', 'chat.message.edited', 'chat.message.deleted', 'chat.reaction', 'chat.read', 'chat.typing', 'chat.accepted', 'chat.declined', 'chat.left', 'chat.closed', 'presence', 'outbox', 'connection', 'reset', 'ready', 'contacts.changed', 'auth', 'chat.muted', 'user.updated'];
+const CALLS = ['chat', 'history', 'send', 'upload', 'retry', 'outbox', 'leave', 'startCall', 'presence', 'muted', 'mute', 'statuses', 'discard', 'edit', 'remove', 'react', 'markRead', 'typing'] as const;
 type Call = (typeof CALLS)[number];
 
 type BridgeMessage =
@@ -208,10 +234,19 @@ export async function connectToPanel(timeoutMs = 600): Promise<ChatBackend | und
     me,
     chat: (chatId) => call('chat', chatId),
     history: (chatId, before, limit) => call('history', chatId, before, limit),
-    send: (chatId, text) => call('send', chatId, text),
+    send: (chatId, text, files) => call('send', chatId, text, files),
+    // A Blob goes over the channel as it is (structured clone); progress stays with the panel.
+    upload: (chatId, file, name) => call('upload', chatId, file, name),
+    fileUrl: (path) => path,
     retry: (clientId) => call('retry', clientId),
     outbox: (chatId) => call('outbox', chatId),
     leave: (chatId) => call('leave', chatId),
+    discard: (clientId) => call('discard', clientId),
+    edit: (chatId, clientId, text) => call('edit', chatId, clientId, text),
+    remove: (chatId, clientId) => call('remove', chatId, clientId),
+    react: (chatId, messageId, emoji, add) => call('react', chatId, messageId, emoji, add),
+    markRead: (chatId, upTo) => call('markRead', chatId, upTo),
+    typing: (chatId) => call('typing', chatId),
     startCall: (chatId) => call('startCall', chatId),
     muted: (chatId) => call('muted', chatId),
     mute: (chatId, muted) => call('mute', chatId, muted),

@@ -256,8 +256,8 @@ export class PorticoClient {
    * Queues a message: answered at once with its entry (state 'sending', a new client id), kept in
    * storage until the server has it, sent in order once the client is started.
    */
-  send(chatId: string, text: string): OutboxEntry {
-    return this.sender.send(chatId, text);
+  send(chatId: string, text: string, files?: Array<{ id: string; name: string }>): OutboxEntry {
+    return this.sender.send(chatId, text, files);
   }
 
   /** Sends a failed entry again (same client id); for one still sending, tries at once. */

@@ -42,6 +42,9 @@ export type {
   MeChange,
   MediaItem,
   Message,
+  ChatFile,
+  MessageFile,
+  SearchResults,
   ModeSetting,
   Notice,
   PollMode,
@@ -64,10 +67,11 @@ export type {
 } from './types.js';
 /** Whether a message notifies (show / silent / none): the same rules as the Electron main process. */
 export { isBusy, isMuted, mentions, notifyDecision, type NotifyDecision, type NotifyInput } from '../../../../shared/notify-policy.js';
-export { LIMITS } from '../../../../shared/limits.js';
 export { PEOPLE_LIMITS } from '../../../../shared/people-limits.js';
 export { ApiError } from './errors.js';
 export type { OutboxEntry, OutboxState } from './outbox.js';
 export { MemoryStorage, type StorageLike } from './storage.js';
 export { Backoff } from './backoff.js';
 export { PollPolicy, MIN_HELD_WAIT, CUTS_TO_SWITCH } from './policy.js';
+/** The server's limits the views check before sending (a message's length, files per message). */
+export { LIMITS } from '../../../../shared/limits.js';

@@ -33,9 +33,9 @@ export class OutboxSender {
   }
 
   /** Queues a message: a new entry (state 'sending', a new client id), stored until the server has it. */
-  send(chatId: string, text: string): OutboxEntry {
+  send(chatId: string, text: string, files?: Array<{ id: string; name: string }>): OutboxEntry {
     if (this.entries.owner === undefined) throw new Error('not logged in');
-    const entry: OutboxEntry = { clientId: newClientId(), chatId, text, state: 'sending', createdAt: new Date().toISOString() };
+    const entry: OutboxEntry = { clientId: newClientId(), chatId, text, ...(files?.length ? { files } : {}), state: 'sending', createdAt: new Date().toISOString() };
     this.entries.add(entry);
     this.announce();
     this.kick();
@@ -101,7 +101,7 @@ export class OutboxSender {
       this.sleeper.clear();
       const current = () => this.entries.owner === owner && this.entries.get(entry.clientId) === entry;
       try {
-        const message = await this.transport.call(ENDPOINTS.putMessage, [entry.chatId, entry.clientId, entry.text]);
+        const message = await this.transport.call(ENDPOINTS.putMessage, [entry.chatId, entry.clientId, entry.text, entry.files?.map((f) => f.id)]);
         if (!current()) continue;
         this.backoff.reset();
         this.entries.update(entry, { state: 'sent', message });

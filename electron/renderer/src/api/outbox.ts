@@ -13,6 +13,11 @@ export interface OutboxEntry {
   clientId: string;
   chatId: string;
   text: string;
+  /**
+   * Files uploaded before the entry was queued (ids from uploadFile), with their names for the
+   * view: sent under the entry's client id, so a resend never attaches them twice.
+   */
+  files?: Array<{ id: string; name: string }>;
   state: OutboxState;
   /** The message as the server stored it, once sent. */
   message?: Message;
@@ -33,6 +38,7 @@ const isEntry = (v: unknown): v is OutboxEntry => {
     typeof e.clientId === 'string' &&
     typeof e.chatId === 'string' &&
     typeof e.text === 'string' &&
+    (e.files === undefined || (Array.isArray(e.files) && e.files.every((f) => typeof f?.id === 'string' && typeof f?.name === 'string'))) &&
     (e.state === 'sending' || e.state === 'failed' || e.state === 'sent') &&
     typeof e.createdAt === 'string'
   );

@@ -6,11 +6,24 @@
  */
 import { ChatMuteToggle, ChatPartnerAvatar, ChatPartnerStatus } from './ChatHeaderPeople.js';
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import type { Chat, ConnectionState, Message, OutboxEntry, PollMode, PresenceState } from '../api/index.js';
+import { LIMITS, type Chat, type ConnectionState, type Message, type MessageFile, type OutboxEntry, type PollMode, type PresenceState } from '../api/index.js';
+import { formatSize } from '../chat/format.js';
+import { onlyEmoji, renderMessage } from '../chat/markdown.js';
+import { interceptLinks } from '../platform.js';
 import type { ChatBackend } from '../window-bridge.js';
 import { formatDay, formatTime, joinNames, t, type Key } from '../i18n.js';
+import { Dialog } from './Dialog.js';
+import { EmojiPicker } from './EmojiPicker.js';
 import { Icon } from './Icon.js';
 import { OfflineBanner } from './OfflineBanner.js';
+
+/** Reactions offered at once on a message (the picker has the rest). */
+const QUICK_REACTIONS = ['👍', '❤️', '😂', '🎉', '👀'];
+/** Send "typing" at most this often while typing; show someone typing this long after their last one. */
+const TYPING_EVERY_MS = 3000;
+const TYPING_SHOWN_MS = 5000;
+/** The length counter shows from this many characters before the limit. */
+const COUNTER_FROM = 200;
 
 /** Messages of one sender this close together are shown as one group (one name, one time). */
 const GROUP_MS = 5 * 60_000;
@@ -31,6 +44,8 @@ interface Props {
   banner?: boolean;
   /** Shown beside the panel (a wide window): closing it is "close", not "back". */
   beside?: boolean;
+  /** A message to bring into view and highlight (a search result); `seq` changes to do it again. */
+  focus?: { messageId: number; seq: number } | undefined;
 }
 
 /** A line in the history that is not a message: someone left or declined. */
@@ -61,7 +76,69 @@ function mergeMessages(list: Message[], more: Message[]): Message[] {
   return [...byId.values()].sort((a, b) => a.id - b.id);
 }
 
-export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, onLeft, banner = false, beside = false }: Props) {
+/** A file being attached in the composer: uploading, uploaded (its id), or failed (why). */
+interface Attachment {
+  key: number;
+  name: string;
+  size: number;
+  sent: number;
+  id?: string;
+  error?: string;
+}
+
+/** Most files on one message (the server's CHAT_FILE_LIMITS.filesPerMessage). */
+const FILES_PER_MESSAGE = 10;
+
+/** A message's files: images as thumbnails that open full size, others as cards that download. */
+function MessageFiles({ files, url, onOpen, onLoad }: { files: MessageFile[]; url: (path: string) => string; onOpen: (file: MessageFile) => void; onLoad: (img: HTMLImageElement) => void }) {
+  return (
+    <ul class="msg-files">
+      {files.map((f) =>
+        f.thumbnailUrl ? (
+          <li key={f.id} class="file-image">
+            <button type="button" class="file-thumb" onClick={() => onOpen(f)} title={f.name}>
+              <img src={url(f.thumbnailUrl)} alt={f.name} onLoad={(e) => onLoad(e.currentTarget)} />
+            </button>
+          </li>
+        ) : (
+          <li key={f.id} class="file-card">
+            <a href={url(f.url)} download={f.name} class="file-card-link" title={f.name}>
+              <span class="file-card-icon" aria-hidden="true">
+                {(f.name.split('.').pop() ?? '').slice(0, 4).toUpperCase() || 'FILE'}
+              </span>
+              <span class="file-card-text">
+                <span class="file-card-name">{f.name}</span>
+                <span class="file-card-size">
+                  {formatSize(f.size)} · {t('download')}
+                </span>
+              </span>
+            </a>
+          </li>
+        ),
+      )}
+    </ul>
+  );
+}
+
+function withReactions(m: Message, reactions: NonNullable<Message['reactions']>): Message {
+  const { reactions: _old, ...rest } = m;
+  return reactions.length ? { ...rest, reactions } : rest;
+}
+
+/** The text of a message: the markdown subset as sanitized HTML (chat/markdown.ts), links opening outside. */
+function MessageText({ text }: { text: string }) {
+  return (
+    <div
+      class={`msg-text rich-text${onlyEmoji(text) ? ' jumbo' : ''}`}
+      onClick={interceptLinks}
+      onAuxClick={interceptLinks}
+      // Safe: markdown-it with html off escapes all HTML of the text; links only http(s)/mailto.
+      dangerouslySetInnerHTML={{ __html: renderMessage(text) }}
+    />
+  );
+}
+
+export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, onLeft, banner = false, beside = false, focus }: Props) {
   const [chat, setChat] = useState<Chat | undefined>(initialChat);
   const [messages, setMessages] = useState<Message[]>([]);
   const [before, setBefore] = useState<number | undefined>();
@@ -73,6 +150,35 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
   const [conn, setConn] = useState<{ state: ConnectionState; mode: PollMode }>(backend.connection());
   const [presence, setPresence] = useState<Record<string, PresenceState>>({});
   const [confirmLeave, setConfirmLeave] = useState(false);
+  /** My message being edited in place (by client id), with its new text. */
+  const [editing, setEditing] = useState<{ clientId: string; text: string } | undefined>();
+  const [confirmDelete, setConfirmDelete] = useState<Message | undefined>();
+  /** Where the emoji picker is open: the composer, or a message (reacting). */
+  const [picker, setPicker] = useState<'composer' | number | undefined>();
+  /** Who is typing, until when (ms). */
+  const [typing, setTyping] = useState<Record<string, number>>({});
+  /** Members' read marks (from the chat, then chat.read events). */
+  const [reads, setReads] = useState<Record<string, number>>({});
+  const [active, setActive] = useState(false);
+  const [attachments, setAttachments] = useState<Attachment[]>([]);
+  /** The image shown full size. */
+  const [viewing, setViewing] = useState<MessageFile | undefined>();
+  const [dragging, setDragging] = useState(false);
+  /** The message a search brought into view (highlighted for a moment). */
+  const [highlighted, setHighlighted] = useState<number | undefined>();
+  const focusDone = useRef(0);
+  const fileInput = useRef<HTMLInputElement>(null);
+  const attachKey = useRef(0);
+  const lastTyping = useRef(0);
+  const editingId = editing?.clientId;
+  // The editor takes the focus when it opens, the cursor at the end.
+  useEffect(() => {
+    if (!editingId) return;
+    const el = document.getElementById(`edit-${editingId}`) as HTMLTextAreaElement | null;
+    el?.focus();
+    el?.setSelectionRange(el.value.length, el.value.length);
+  }, [editingId]);
+  const markedUpTo = useRef(0);
   /** Members seen leaving or declining while this view is open, with the last message id then. */
   const [seenLeaving, setSeenLeaving] = useState<Map<string, number | undefined>>(new Map());
   const lastId = useRef<number | undefined>(undefined);
@@ -111,6 +217,36 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
         const nearBottom = !el || el.scrollHeight - el.scrollTop - el.clientHeight < 80;
         if (nearBottom || e.message.from.toLowerCase() === me) scroll.current = { mode: 'bottom' };
         setMessages((old) => mergeMessages(old, [e.message]));
+        const from = e.message.from.toLowerCase();
+        setTyping((old) => {
+          if (!(from in old)) return old;
+          const next = { ...old };
+          delete next[from];
+          return next;
+        });
+      }),
+      backend.on('chat.message.edited', (e: { message: Message }) => {
+        if (e.message.chatId !== chatId) return;
+        // The edit's file urls are not signed: keep the files of the version we have.
+        setMessages((old) => old.map((m) => (m.id === e.message.id ? { ...e.message, ...(m.files ? { files: m.files } : {}) } : m)));
+      }),
+      backend.on('chat.message.deleted', (e: { chatId: string; id: number }) => {
+        if (e.chatId !== chatId) return;
+        setMessages((old) => old.map((m) => (m.id === e.id ? { id: m.id, chatId: m.chatId, clientId: m.clientId, from: m.from, sentAt: m.sentAt, text: '', deleted: true } : m)));
+      }),
+      backend.on('chat.reaction', (e: { chatId: string; messageId: number; reactions: Message['reactions'] }) => {
+        if (e.chatId !== chatId) return;
+        setMessages((old) => old.map((m) => (m.id === e.messageId ? withReactions(m, e.reactions ?? []) : m)));
+      }),
+      backend.on('chat.read', (e: { chatId: string; username: string; upTo: number }) => {
+        if (e.chatId !== chatId) return;
+        const who = e.username.toLowerCase();
+        setReads((old) => ((old[who] ?? 0) >= e.upTo ? old : { ...old, [who]: e.upTo }));
+        setTyping((old) => old);
+      }),
+      backend.on('chat.typing', (e: { chatId: string; username: string }) => {
+        if (e.chatId !== chatId || e.username.toLowerCase() === me) return;
+        setTyping((old) => ({ ...old, [e.username.toLowerCase()]: Date.now() + TYPING_SHOWN_MS }));
       }),
       backend.on('outbox', (e: { entries: OutboxEntry[] }) => {
         setOutbox(e.entries.filter((x) => x.chatId === chatId));
@@ -140,7 +276,11 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
 
   // Tell the panel while this chat is in view (its messages are then not "unread").
   useEffect(() => {
-    const report = () => backend.viewing(chatId, document.visibilityState === 'visible' && document.hasFocus());
+    const report = () => {
+      const shown = document.visibilityState === 'visible' && document.hasFocus();
+      setActive(shown);
+      backend.viewing(chatId, shown);
+    };
     report();
     addEventListener('focus', report);
     addEventListener('blur', report);
@@ -157,6 +297,39 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
     if (loaded) input.current?.focus();
   }, [loaded]);
 
+  // Read marks as the chat has them.
+  useEffect(() => {
+    if (!chat) return;
+    setReads((old) => {
+      const next = { ...old };
+      for (const m of chat.members) if (m.readUpTo !== undefined && (next[m.username.toLowerCase()] ?? 0) < m.readUpTo) next[m.username.toLowerCase()] = m.readUpTo;
+      return next;
+    });
+  }, [chat]);
+
+  // Shown and new messages from others: read up to the newest.
+  useEffect(() => {
+    if (!active || !loaded) return;
+    const newest = messages.length ? messages[messages.length - 1]!.id : 0;
+    if (newest > markedUpTo.current && newest > (reads[me] ?? 0)) {
+      markedUpTo.current = newest;
+      backend.markRead(chatId, newest).catch(() => {
+        markedUpTo.current = 0;
+      });
+    }
+  }, [active, loaded, messages, backend, chatId, me, reads]);
+
+  // Someone typing is shown until TYPING_SHOWN_MS after their last signal.
+  useEffect(() => {
+    const until = Object.values(typing);
+    if (!until.length) return;
+    const timer = setTimeout(() => {
+      const now = Date.now();
+      setTyping((old) => Object.fromEntries(Object.entries(old).filter(([, at]) => at > now)));
+    }, Math.max(50, Math.min(...until) - Date.now()));
+    return () => clearTimeout(timer);
+  }, [typing]);
+
   const loadOlder = useCallback(async () => {
     if (before === undefined || loadingOlder) return;
     setLoadingOlder(true);
@@ -172,6 +345,22 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
       setLoadingOlder(false);
     }
   }, [backend, chatId, before, loadingOlder]);
+
+  // A search result chosen: load older pages until the message is there, then scroll to it and mark it.
+  useEffect(() => {
+    if (!focus || !loaded || focusDone.current === focus.seq) return;
+    if (messages.some((m) => m.id === focus.messageId)) {
+      focusDone.current = focus.seq;
+      const el = document.getElementById(`msg-${chatId}-${focus.messageId}`);
+      el?.scrollIntoView({ block: 'center' });
+      setHighlighted(focus.messageId);
+      const timer = setTimeout(() => setHighlighted(undefined), 4000);
+      return () => clearTimeout(timer);
+    }
+    if (before !== undefined && !loadingOlder) void loadOlder();
+    else if (before === undefined) focusDone.current = focus.seq; // not in this chat's history (deleted?)
+    return undefined;
+  }, [focus, loaded, messages, before, loadingOlder, loadOlder, chatId]);
 
   // Keep the view where the reader expects it: at the bottom for new messages, in place when older ones are put on top.
   useLayoutEffect(() => {
@@ -190,18 +379,53 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
     if (el && el.scrollTop < 60) void loadOlder();
   };
 
+  /** A picture that loads grows its message: one that was at the bottom stays there. */
+  const keepAtBottom = (img: HTMLImageElement) => {
+    const el = list.current;
+    if (el && el.scrollHeight - el.scrollTop - el.clientHeight - img.offsetHeight < 80) el.scrollTop = el.scrollHeight;
+  };
+
+  const uploading = attachments.some((a) => !a.id && !a.error);
+  const ready = attachments.filter((a) => a.id);
+
+  /** Uploads at once, before the message is queued (the outbox entry then carries the file ids). */
+  const attach = (files: File[]) => {
+    const room = FILES_PER_MESSAGE - attachments.length;
+    for (const file of files.slice(0, Math.max(0, room))) {
+      const key = ++attachKey.current;
+      const name = file.name || 'pasted.png';
+      const update = (change: Partial<Attachment>) => setAttachments((old) => old.map((a) => (a.key === key ? { ...a, ...change } : a)));
+      setAttachments((old) => [...old, { key, name, size: file.size, sent: 0 }]);
+      backend.upload(chatId, file, name, (sent) => update({ sent })).then(
+        (f) => update({ id: f.id, name: f.name, sent: file.size }),
+        (err: Error) => update({ error: err.message }),
+      );
+    }
+  };
+
   const send = () => {
     const body = text.replace(/\s+$/, '');
-    if (!body.trim()) return;
+    if (uploading || body.length > LIMITS.messageChars) return;
+    if (!body.trim() && !ready.length) return;
+    const files = ready.map((a) => ({ id: a.id!, name: a.name }));
+    setAttachments([]);
+    lastTyping.current = 0;
     scroll.current = { mode: 'bottom' };
     setText('');
-    backend.send(chatId, body).catch((err: Error) => setError(err.message));
+    backend.send(chatId, body.trim() ? body : '', files.length ? files : undefined).catch((err: Error) => setError(err.message));
   };
 
   const onKeyDown = (e: KeyboardEvent) => {
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
       e.preventDefault();
       send();
+    } else if (e.key === 'ArrowUp' && !text && !e.isComposing) {
+      // As in Slack: ↑ in an empty composer edits my last message.
+      const last = [...messages].reverse().find((m) => m.from.toLowerCase() === me && !m.deleted && !m.call);
+      if (last) {
+        e.preventDefault();
+        setEditing({ clientId: last.clientId, text: last.text });
+      }
     } else if (e.key === 'Escape' && onClose) {
       e.preventDefault();
       onClose();
@@ -295,17 +519,139 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
       );
     } else if (row.kind === 'message') {
       const { message, mine, entry } = row;
+      const isEditing = mine && editing?.clientId === message.clientId && !message.deleted;
+      const partner = others.length === 1 ? others[0]!.username.toLowerCase() : undefined;
+      const seenByPartner = partner !== undefined && (reads[partner] ?? 0) >= message.id;
+      const waiting = chat?.state === 'pending' ? others.filter((m) => m.status === 'invited').map((m) => m.displayName) : [];
       items.push(
-        <li key={row.key} class={`msg ${mine ? 'mine' : 'theirs'}${grouped ? ' grouped' : ''}`} data-state={mine ? (entry?.state ?? 'sent') : undefined} data-client-id={message.clientId}>
+        <li
+          key={row.key}
+          id={`msg-${chatId}-${message.id}`}
+          class={`msg ${mine ? 'mine' : 'theirs'}${grouped ? ' grouped' : ''}${message.deleted ? ' deleted' : ''}${highlighted === message.id ? ' found' : ''}`}
+          data-state={mine ? (entry?.state ?? 'sent') : undefined}
+          data-client-id={message.clientId}
+          data-id={message.id}
+        >
           <div class={grouped ? 'msg-meta visually-hidden' : 'msg-meta'}>
             <span class="msg-from">{mine ? t('you') : nameOf(message.from)}</span>
             <time dateTime={message.sentAt}>{formatTime(message.sentAt)}</time>
           </div>
-          <div class="msg-text">{message.text}</div>
-          {mine && index === latestMine && (
-            <div class="msg-state">
-              <span aria-hidden="true">✓ </span>
-              {t('sent')}
+          {message.deleted ? (
+            <div class="msg-text msg-deleted">{t('messageDeleted')}</div>
+          ) : isEditing ? (
+            <form
+              class="msg-edit"
+              onSubmit={(e) => {
+                e.preventDefault();
+                saveEdit();
+              }}
+            >
+              <label class="visually-hidden" for={`edit-${message.clientId}`}>
+                {t('edit')}
+              </label>
+              <textarea
+                id={`edit-${message.clientId}`}
+                value={editing.text}
+                rows={2}
+                maxLength={LIMITS.messageChars}
+                aria-describedby={`edit-hint-${message.clientId}`}
+                onInput={(e) => setEditing({ clientId: message.clientId, text: e.currentTarget.value })}
+                onKeyDown={(e) => {
+                  if (e.key === 'Escape') {
+                    e.preventDefault();
+                    e.stopPropagation();
+                    setEditing(undefined);
+                    input.current?.focus();
+                  } else if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
+                    e.preventDefault();
+                    saveEdit();
+                  }
+                }}
+              />
+              <div class="msg-edit-actions">
+                <span id={`edit-hint-${message.clientId}`} class="hint">
+                  {t('editHint')}
+                </span>
+                <button type="button" class="small" onClick={() => setEditing(undefined)}>
+                  {t('cancel')}
+                </button>
+                <button type="submit" class="small primary" disabled={!editing.text.trim()}>
+                  {t('save')}
+                </button>
+              </div>
+            </form>
+          ) : (
+            <>
+              {message.text && <MessageText text={message.text} />}
+              {message.files && message.files.length > 0 && <MessageFiles files={message.files} url={(p) => backend.fileUrl(p)} onOpen={setViewing} onLoad={keepAtBottom} />}
+              {message.editedAt && (
+                <span class="msg-edited" title={formatTime(message.editedAt)}>
+                  {t('edited')}
+                </span>
+              )}
+            </>
+          )}
+          {!message.deleted && message.reactions && message.reactions.length > 0 && (
+            <ul class="reactions" aria-label={t('addReaction')}>
+              {message.reactions.map((r) => {
+                const minePressed = r.users.some((u) => u.toLowerCase() === me);
+                const who = t('reactedBy', { names: joinNames(r.users.map((u) => (u.toLowerCase() === me ? t('you') : nameOf(u)))), emoji: r.emoji });
+                return (
+                  <li key={r.emoji}>
+                    <button type="button" class="reaction" aria-pressed={minePressed} title={who} data-emoji={r.emoji} onClick={() => react(message, r.emoji)}>
+                      <span class="reaction-emoji">{r.emoji}</span>
+                      <span class="reaction-count">{r.users.length}</span>
+                      <span class="visually-hidden">{who}</span>
+                    </button>
+                  </li>
+                );
+              })}
+            </ul>
+          )}
+          {!message.deleted && !isEditing && canWrite && (
+            <div class="msg-actions" role="toolbar" aria-label={t('messageActions')}>
+              {QUICK_REACTIONS.slice(0, 3).map((emoji) => (
+                <button key={emoji} type="button" class="icon quick-reaction" aria-label={t('reactWith', { emoji })} title={t('reactWith', { emoji })} onClick={() => react(message, emoji)}>
+                  {emoji}
+                </button>
+              ))}
+              <button type="button" class="icon add-reaction" aria-label={t('addReaction')} title={t('addReaction')} aria-expanded={picker === message.id} onClick={() => setPicker(picker === message.id ? undefined : message.id)}>
+                <Icon name="smile" size={16} />
+              </button>
+              {mine && (
+                <>
+                  <button type="button" class="icon edit-message" aria-label={t('edit')} title={t('edit')} onClick={() => setEditing({ clientId: message.clientId, text: message.text })}>
+                    <Icon name="edit" size={16} />
+                  </button>
+                  <button type="button" class="icon delete-message" aria-label={t('deleteMessage')} title={t('deleteMessage')} onClick={() => setConfirmDelete(message)}>
+                    <Icon name="trash" size={16} />
+                  </button>
+                </>
+              )}
+            </div>
+          )}
+          {picker === message.id && (
+            <EmojiPicker
+              label={t('addReaction')}
+              onPick={(emoji) => {
+                setPicker(undefined);
+                react(message, emoji);
+              }}
+              onClose={() => setPicker(undefined)}
+            />
+          )}
+          {mine && index === latestMine && !message.deleted && (
+            <div class="msg-state" data-seen={seenByPartner ? 'true' : undefined}>
+              {waiting.length ? (
+                <span class="waiting">{t('waitingAccept', { names: joinNames(waiting) })}</span>
+              ) : seenByPartner ? (
+                <span class="seen">{t('seen')}</span>
+              ) : (
+                <>
+                  <span aria-hidden="true">✓ </span>
+                  {t('sent')}
+                </>
+              )}
             </div>
           )}
         </li>,
@@ -318,15 +664,28 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
             <span class="msg-from">{t('you')}</span>
             <time dateTime={entry.createdAt}>{formatTime(entry.createdAt)}</time>
           </div>
-          <div class="msg-text">{entry.text}</div>
+          {entry.text && <MessageText text={entry.text} />}
+          {entry.files && entry.files.length > 0 && (
+            <ul class="msg-files pending-files">
+              {entry.files.map((f) => (
+                <li key={f.id} class="file-card">
+                  <span class="file-card-name">{f.name}</span>
+                </li>
+              ))}
+            </ul>
+          )}
           <div class="msg-state">
             {entry.state === 'failed' ? (
               <>
-                <span class="failed" title={entry.errorMessage ?? entry.error}>
+                <span class="failed">
                   {t('failed')}
+                  {entry.errorMessage || entry.error ? `: ${entry.errorMessage ?? entry.error}` : ''}
                 </span>{' '}
                 <button type="button" class="small" onClick={() => void backend.retry(entry.clientId)}>
                   {t('retry')}
+                </button>{' '}
+                <button type="button" class="small discard" onClick={() => void backend.discard(entry.clientId)}>
+                  {t('discard')}
                 </button>
               </>
             ) : (
@@ -344,6 +703,38 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
   });
   for (const line of memberLines.filter((l) => l.after === undefined || !messageIds.has(l.after))) items.push(memberLine(line));
 
+  function saveEdit() {
+    if (!editing) return;
+    const target = messages.find((m) => m.clientId === editing.clientId);
+    const body = editing.text.replace(/\s+$/, '');
+    setEditing(undefined);
+    input.current?.focus();
+    if (!target || !body.trim() || body === target.text) return;
+    backend.edit(chatId, editing.clientId, body).then(
+      (m) => setMessages((old) => old.map((x) => (x.id === m.id ? { ...m, ...(x.files ? { files: x.files } : {}) } : x))),
+      (err: Error) => setError(err.message),
+    );
+  }
+
+  function react(message: Message, emoji: string) {
+    const mineAlready = message.reactions?.some((r) => r.emoji === emoji && r.users.some((u) => u.toLowerCase() === me)) ?? false;
+    backend.react(chatId, message.id, emoji, !mineAlready).then(
+      (m) => setMessages((old) => old.map((x) => (x.id === m.id ? withReactions(x, m.reactions ?? []) : x))),
+      (err: Error) => setError(err.message),
+    );
+  }
+
+  const remove = (message: Message) => {
+    setConfirmDelete(undefined);
+    backend.remove(chatId, message.clientId).then(
+      () => setMessages((old) => old.map((x) => (x.id === message.id ? { id: x.id, chatId: x.chatId, clientId: x.clientId, from: x.from, sentAt: x.sentAt, text: '', deleted: true } : x))),
+      (err: Error) => setError(err.message),
+    );
+  };
+
+  const typingNames = Object.keys(typing).map((u) => nameOf(chat?.members.find((m) => m.username.toLowerCase() === u)?.username ?? u));
+  const over = text.length - LIMITS.messageChars;
+
   const leave = async () => {
     setConfirmLeave(false);
     await backend.leave(chatId).catch((err: Error) => setError(err.message));
@@ -352,7 +743,26 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
   };
 
   return (
-    <section class="chat" aria-labelledby={titleId} data-chat={chatId}>
+    <section
+      class="chat"
+      aria-labelledby={titleId}
+      data-chat={chatId}
+      onDragOver={(e) => {
+        if (!canWrite || !e.dataTransfer?.types.includes('Files')) return;
+        e.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={(e) => {
+        if (e.currentTarget === e.target) setDragging(false);
+      }}
+      onDrop={(e) => {
+        setDragging(false);
+        const files = [...(e.dataTransfer?.files ?? [])];
+        if (!files.length || !canWrite) return;
+        e.preventDefault();
+        attach(files);
+      }}
+    >
       {banner && <OfflineBanner state={conn.state} retryAt={() => backend.retryAt?.()} onRetry={() => backend.pollNow?.()} />}
       <header class="chat-header">
         {onClose && (
@@ -457,18 +867,39 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
           {items}
         </ol>
       </div>
+      <p class="typing-line" aria-live="polite">
+        {typingNames.length === 1 ? t('typing', { name: typingNames[0]! }) : typingNames.length > 1 ? t('typingMany', { names: joinNames(typingNames) }) : ''}
+      </p>
       {chat?.state === 'closed' && (
         <p class="chat-closed" role="status">
           {t('chatClosed')}
         </p>
       )}
       <form
-        class="composer"
+        class={`composer${dragging ? ' dragging' : ''}`}
         onSubmit={(e) => {
           e.preventDefault();
           send();
         }}
       >
+        {attachments.length > 0 && (
+          <ul class="attachments" aria-label={t('attachments')}>
+            {attachments.map((a) => (
+              <li key={a.key} class={`attachment${a.error ? ' failed' : ''}`} data-done={a.id ? 'true' : undefined}>
+                <span class="attachment-name">{a.name}</span>
+                <span class="attachment-size">{formatSize(a.size)}</span>
+                {a.error ? (
+                  <span class="attachment-error">{t('uploadFailed', { message: a.error })}</span>
+                ) : (
+                  !a.id && <progress max={a.size || 1} value={a.sent} aria-label={t('uploading', { name: a.name })} />
+                )}
+                <button type="button" class="icon small" aria-label={t('removeFile', { name: a.name })} title={t('removeFile', { name: a.name })} onClick={() => setAttachments((old) => old.filter((x) => x.key !== a.key))}>
+                  <Icon name="close" size={14} />
+                </button>
+              </li>
+            ))}
+          </ul>
+        )}
         <label class="visually-hidden" for={`composer-${chatId}`}>
           {t('typeMessage')}
         </label>
@@ -480,16 +911,96 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
           disabled={!canWrite}
           placeholder={t('typePlaceholder')}
           aria-describedby={`hint-${chatId}`}
-          onInput={(e) => setText(e.currentTarget.value)}
+          onInput={(e) => {
+            setText(e.currentTarget.value);
+            const now = Date.now();
+            if (e.currentTarget.value.trim() && now - lastTyping.current >= TYPING_EVERY_MS) {
+              lastTyping.current = now;
+              backend.typing(chatId).catch(() => {});
+            }
+          }}
           onKeyDown={onKeyDown}
+          onPaste={(e) => {
+            const files = [...(e.clipboardData?.files ?? [])];
+            if (files.length && canWrite) {
+              e.preventDefault();
+              attach(files);
+            }
+          }}
         />
         <span id={`hint-${chatId}`} class="visually-hidden">
           {t('typeHint')}
         </span>
-        <button type="submit" class="primary" disabled={!canWrite || !text.trim()}>
+        <input
+          ref={fileInput}
+          type="file"
+          multiple
+          class="visually-hidden file-input"
+          tabIndex={-1}
+          aria-hidden="true"
+          onChange={(e) => {
+            const files = [...(e.currentTarget.files ?? [])];
+            e.currentTarget.value = '';
+            attach(files);
+          }}
+        />
+        <div class="composer-tools">
+          <button type="button" class="icon attach-button" disabled={!canWrite} aria-label={t('attachFile')} title={t('attachFile')} onClick={() => fileInput.current?.click()}>
+            <Icon name="attach" size={18} />
+          </button>
+          <button type="button" class="icon emoji-button" disabled={!canWrite} aria-label={t('addEmoji')} title={t('addEmoji')} aria-expanded={picker === 'composer'} onClick={() => setPicker(picker === 'composer' ? undefined : 'composer')}>
+            <Icon name="smile" size={18} />
+          </button>
+          {text.length > LIMITS.messageChars - COUNTER_FROM && (
+            <span class={`char-count${over > 0 ? ' over' : ''}`} role="status">
+              {over > 0 ? t('tooLong', { count: over }) : t('charsLeft', { count: -over })}
+            </span>
+          )}
+        </div>
+        <button type="submit" class="primary" disabled={!canWrite || (!text.trim() && !ready.length) || over > 0 || uploading}>
           {t('send')}
         </button>
+        {picker === 'composer' && (
+          <EmojiPicker
+            onPick={(emoji) => {
+              const el = input.current;
+              const start = el?.selectionStart ?? text.length;
+              const end = el?.selectionEnd ?? text.length;
+              setText(text.slice(0, start) + emoji + text.slice(end));
+              setPicker(undefined);
+              requestAnimationFrame(() => {
+                el?.focus();
+                el?.setSelectionRange(start + emoji.length, start + emoji.length);
+              });
+            }}
+            onClose={() => setPicker(undefined)}
+          />
+        )}
       </form>
+      {viewing && (
+        <Dialog id={`image-${chatId}`} title={viewing.name} onClose={() => setViewing(undefined)} class="lightbox">
+          <img class="lightbox-image" src={backend.fileUrl(viewing.url)} alt={viewing.name} />
+          <p class="lightbox-actions">
+            <a href={backend.fileUrl(viewing.url)} download={viewing.name}>
+              {t('download')} ({formatSize(viewing.size)})
+            </a>
+          </p>
+        </Dialog>
+      )}
+      {confirmDelete && (
+        <Dialog id={`delete-${chatId}`} title={t('deleteConfirmTitle')} onClose={() => setConfirmDelete(undefined)} class="confirm-delete">
+          <p>{t('deleteConfirm')}</p>
+          <div class="dialog-preview">{confirmDelete.text}</div>
+          <div class="confirm-actions">
+            <button type="button" onClick={() => setConfirmDelete(undefined)}>
+              {t('cancel')}
+            </button>
+            <button type="button" class="danger-solid confirm-delete-button" onClick={() => remove(confirmDelete)}>
+              {t('deleteMessage')}
+            </button>
+          </div>
+        </Dialog>
+      )}
     </section>
   );
 }

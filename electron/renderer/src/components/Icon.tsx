@@ -21,6 +21,10 @@ const PATHS = {
   chat: 'M4 5h16v11H8l-4 4z',
   bell: 'M6 16V11a6 6 0 0 1 12 0v5l1.5 2h-15zM10 20.5a2 2 0 0 0 4 0',
   muted: 'M6 16V11a6 6 0 0 1 9.5-4.9M18 11v5l1.5 2H9M10 20.5a2 2 0 0 0 4 0M4 4l16 16',
+  smile: 'M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18zM8.5 14a4 4 0 0 0 7 0M9 9.5h.01M15 9.5h.01',
+  edit: 'M4 20h4L19 9l-4-4L4 16zM13.5 6.5l4 4',
+  trash: 'M4 7h16M10 11v6M14 11v6M6 7l1 13h10l1-13M9 7V4h6v3',
+  attach: 'M20 11.5l-8.5 8.5a5 5 0 0 1-7-7L13 4.5a3.3 3.3 0 0 1 4.7 4.7l-8.5 8.5a1.7 1.7 0 0 1-2.4-2.4L14.5 8',
 } as const;
 
 export type IconName = keyof typeof PATHS;

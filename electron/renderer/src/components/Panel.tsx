@@ -93,6 +93,7 @@ export function Panel({ model, lang, onLanguage, onSignOut }: { model: PanelMode
       popOutHref={`/app/#/chat/${openChat.id}`}
       banner={!wide}
       beside={wide}
+      focus={state.focus?.chatId === openChat.id ? state.focus : undefined}
     />
   );
 

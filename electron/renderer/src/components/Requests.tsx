@@ -32,6 +32,12 @@ function Request({ model, chat }: { model: PanelModel; chat: Chat }) {
         <h2 id={titleId}>{t('chatRequest')}</h2>
       </div>
       <p id={`${titleId}-text`}>{model.requestText(chat)}</p>
+      {chat.lastMessage && !chat.lastMessage.deleted && (chat.lastMessage.text || chat.lastMessage.files?.length) ? (
+        <p class="request-preview">
+          <span class="visually-hidden">{t('lastMessage')}: </span>
+          {chat.lastMessage.text ? chat.lastMessage.text.slice(0, 200) : chat.lastMessage.files!.map((f) => f.name).join(', ')}
+        </p>
+      ) : null}
       <div class="request-actions">
         <button type="button" class="primary" ref={acceptRef} onClick={() => void model.accept(chat.id)}>
           {t('accept')}

@@ -91,7 +91,7 @@ export async function buildRenderer({ minify = !dev, quiet = false } = {}) {
       splitting: true,
       chunkNames: 'chunk-[hash]',
       assetNames: '[name]-[hash]',
-      // The emoji font shipped with the panel (@fontsource/noto-color-emoji), as files beside the CSS.
+      // The emoji font shipped with the panel (twemoji-colr-font), as a file beside the CSS.
       loader: { '.woff2': 'file', '.woff': 'file' },
       minify,
       sourcemap: 'linked',

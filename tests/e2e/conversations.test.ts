@@ -309,8 +309,22 @@ describe('conversations in Chromium', { timeout: 90_000 }, () => {
         await chatOf(page).locator('.msg', { hasText: 'See you' }).waitFor({ timeout: T });
         const msg = chatOf(page).locator('.msg.theirs', { hasText: 'See you' });
         await msg.hover();
-        // The shipped emoji font is there (no boxes): loaded for what the page shows.
-        await expect.poll(() => page.evaluate(async () => (await document.fonts.load('32px "Noto Color Emoji"', '👍')).length), { timeout: T }).toBeGreaterThan(0);
+        // The shipped emoji font is there and paints 👍 in colour (a font that loads but paints
+        // nothing, as an SVG-in-OpenType one does in Chromium, leaves the canvas grey or empty).
+        await expect.poll(() => page.evaluate(async () => (await document.fonts.load('32px "Twemoji"', '👍')).length), { timeout: T }).toBeGreaterThan(0);
+        const colouredPixels = await page.evaluate(() => {
+          const canvas = document.createElement('canvas');
+          canvas.width = canvas.height = 48;
+          const g = canvas.getContext('2d')!;
+          g.font = '32px "Twemoji"';
+          g.textBaseline = 'top';
+          g.fillText('👍', 4, 4);
+          const d = g.getImageData(0, 0, 48, 48).data;
+          let n = 0;
+          for (let i = 0; i < d.length; i += 4) if (d[i + 3]! > 0 && Math.abs(d[i]! - d[i + 2]!) > 60) n++;
+          return n;
+        });
+        expect(colouredPixels).toBeGreaterThan(20);
         await page.evaluate(() => document.fonts.ready);
         await page.screenshot({ path: join(SHOTS, `conversation-${name}-${scheme}.png`) });
         expect(await seriousViolations(page)).toEqual([]);

@@ -5,7 +5,9 @@
  */
 import 'uplot/dist/uPlot.min.css';
 // Emoji look the same everywhere (no boxes on machines without a colour emoji font): the font goes in the font stack.
-import '@fontsource/noto-color-emoji';
+// The emoji font shipped with the panel: Twemoji as a COLR font (one 470 KB file), which Chromium,
+// Electron and the other browsers paint in colour (an SVG-in-OpenType emoji font paints nothing in Chromium).
+import 'twemoji-colr-font/twemoji.css';
 import './styles.css';
 import { render } from 'preact';
 import { PorticoClient } from './api/index.js';

@@ -110,7 +110,9 @@ export function longPoll({ store, hub, subscriptions, presence }: Services) {
       return answer(`{"reset":true,"cursor":"${await store.headSeq()}"}`);
     }
 
-    const listening = session.guest ? guestTopics(session.guest) : await subscriptions.of(userId);
+    // Settled: topics looked up while the user's chats changed would leave the new chat's events
+    // out of this poll while others move its cursor past them.
+    const listening = session.guest ? guestTopics(session.guest) : await subscriptions.settled(userId);
     if (!session.guest) presence.pollStarted(userId, tokenId);
     const waiter = new HeldPoll(userId, tokenId, listening, after, services, res, query.interval * 1000, answer);
     // Listen before looking, so an event committed in between is not missed.

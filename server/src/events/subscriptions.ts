@@ -24,6 +24,19 @@ export class Subscriptions {
   }
 
   /**
+   * The topics, looked up again if any change was announced while they were being looked up (the
+   * answer could predate it). The caller adds its waiter to the hub right after, with no await
+   * between: a change announced from then on finds the waiter and answers it.
+   */
+  async settled(userId: number): Promise<string[]> {
+    for (;;) {
+      const before = this.topics.changes;
+      const topics = await this.topics.of(userId);
+      if (before === this.topics.changes) return topics; // changes come with writes: this settles
+    }
+  }
+
+  /**
    * What these users (or, with 'all', anyone: a channel changed, another process wrote) listen
    * to changed. `onlyFewer`: topics can only have gone (a user removed), so held polls are left
    * alone: a topic nobody writes to any more needs no re-poll, and their answer keeps what it holds.

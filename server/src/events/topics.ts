@@ -33,6 +33,11 @@ export class TopicCache {
     return topics;
   }
 
+  /** Bumped by every forget: a caller that saw it move while it looked may hold stale topics. */
+  get changes(): number {
+    return this.generation;
+  }
+
   forget(userId: number) {
     this.generation++;
     this.cache.delete(userId);

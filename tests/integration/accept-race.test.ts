@@ -27,9 +27,13 @@ describe('accepting a chat while the poll is held', () => {
     // The acceptor's panel: one long poll after another, everything it gets kept.
     const received: any[] = [];
     let running = true;
+    // A poll that fails ends the loop: say so, or a dead panel would read as a lost message.
+    let panelFailed: unknown;
     const panel = (async () => {
       while (running) received.push(...(await acceptor.poll(1)));
-    })();
+    })().catch((error) => {
+      panelFailed = error;
+    });
     // Other events flowing to the same poll: two senders in a chat the acceptor is in.
     let sent = 0;
     const flood = Array.from({ length: 2 }, (_, n) =>
@@ -43,7 +47,8 @@ describe('accepting a chat while the poll is held', () => {
     const arrived = async (test: (e: any) => boolean, what: string) => {
       const deadline = Date.now() + 10_000;
       while (!received.some(test)) {
-        if (Date.now() > deadline) throw new Error(`the acceptor never got ${what}`);
+        if (panelFailed) throw new Error(`the acceptor's poll failed before ${what} came: ${String(panelFailed)}`);
+        if (Date.now() > deadline) throw new Error(`the acceptor never got ${what} (${received.length} events received meanwhile)`);
         await new Promise((r) => setTimeout(r, 5));
       }
     };

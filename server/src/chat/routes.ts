@@ -95,10 +95,12 @@ export function chatRoutes({ store, subscriptions, hub, secret }: Services) {
       response: ChatsResponse,
       async handler({ session: { user } }) {
         const now = Date.now();
-        const [chats, mutes] = await Promise.all([store.chatsOf(user.id), store.chatMutes(user.id, now)]);
+        const [list, mutes] = await Promise.all([store.chatsOf(user.id), store.chatMutes(user.id, now)]);
         // Whether I muted each one (issue 17): for me only, so not part of the stored chat.
         return {
-          chats: chats.map((chat) => {
+          chats: list.map((stored) => {
+            // The preview's files get signed paths like any message answered (an <img> loads them).
+            const chat = stored.lastMessage ? { ...stored, lastMessage: chats.present(stored.lastMessage) } : stored;
             if (!mutes.has(chat.id)) return { ...chat, muted: false };
             const until = mutes.get(chat.id);
             return { ...chat, muted: true, ...(until ? { mutedUntil: new Date(until).toISOString() } : {}) };

@@ -1,6 +1,6 @@
 /** The meeting's chat, kept simple: its history, new messages as they come, a composer (text only: guests send text). */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import type { Message, PorticoClient } from '../api/index.js';
+import { LIMITS, type Message, type PorticoClient } from '../api/index.js';
 import { newClientId } from '../api/util.js';
 import { S } from './strings.js';
 
@@ -63,7 +63,7 @@ export function MeetingChat({ client, chatId, nameOf }: { client: PorticoClient;
         <label class="visually-hidden" for="meeting-composer-input">
           {S.message}
         </label>
-        <input id="meeting-composer-input" value={text} onInput={(e) => setText(e.currentTarget.value)} placeholder={S.message} maxLength={4000} autocomplete="off" />
+        <input id="meeting-composer-input" value={text} onInput={(e) => setText(e.currentTarget.value)} placeholder={S.message} maxLength={LIMITS.messageChars} autocomplete="off" />
         <button type="submit" class="primary small">
           {S.send}
         </button>

@@ -473,9 +473,10 @@ describe('video calls in Chromium', { timeout: 90_000 }, () => {
     expect(await selectedPair(p.alice)).toMatchObject({ local: 'relay' });
     await expectMedia(p.bob, 'turn through squid, bob receives');
     await shot(p.bob, 'call-turn-through-proxy.png');
-    expect(squid!.accessLog().some((e) => e.method === 'CONNECT' && e.url === `127.0.0.1:${turn.port}`)).toBe(true);
     await p.alice.locator('.call-hangup').click();
     await p.bob.locator('.call').waitFor({ state: 'detached', timeout: T });
+    // Squid logs a CONNECT when its tunnel closes: the call's TURN tunnels close with the hang-up.
+    await expect.poll(() => squid!.accessLog().some((e) => e.method === 'CONNECT' && e.url === `127.0.0.1:${turn.port}`), { timeout: T }).toBe(true);
 
     // No TURN server any more: direct, then TURN fail; the HTTP relay carries the call.
     await turn.stop();

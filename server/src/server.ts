@@ -240,6 +240,7 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
         hub.wakeAll();
         services.relay.close();
         await closing;
+        await presence.idle();
         await tls?.close();
         await mediaSweeper.idle();
         await services.directory?.sync.idle();

@@ -1,7 +1,8 @@
 /**
  * The event hub: wakes held polls from memory. A committed event is matched against the waiters
  * of its topic and handed to them directly, so waking 10,000 polls costs no database work; the
- * wake-ups run in chunks with a yield between them, so other requests keep being served.
+ * wake-ups run in slices of at most WAKE_SLICE_MS with a yield between them, so other requests
+ * are never held up longer than that.
  */
 import type { StoredEvent } from '../store/store.js';
 
@@ -17,7 +18,16 @@ export interface Waiter {
   readonly wake: (events: StoredEvent[]) => void;
 }
 
-const WAKE_CHUNK = 1000;
+/**
+ * Longest run of wake-ups before other requests get their turn. Every yield lets the woken
+ * clients' re-polls in before the rest are answered, so the last receiver of a fan-out waits for
+ * all the re-polls of the slices before it: in slices of 1,000 wake-ups, a fan-out to 10,000 took
+ * 1.5x its answering time (916 ms against the raw floor's 599, which answers all at once). A
+ * slice is a bound on how long a chat message can wait behind a fan-out.
+ */
+const WAKE_SLICE_MS = 200;
+/** Wake-ups between looks at the clock. */
+const WAKE_CLOCK_EVERY = 64;
 const MIN_COMPACT_AT = 10_000;
 /** Topics whose newest sequence is remembered; past this the older half is forgotten. */
 const MAX_TOPICS = 100_000;
@@ -211,9 +221,10 @@ export class EventHub {
 
   private wakeDue() {
     this.wakeScheduled = false;
+    const until = performance.now() + WAKE_SLICE_MS;
     let n = 0;
     for (const waiter of this.due) {
-      if (n++ === WAKE_CHUNK) break;
+      if (++n % WAKE_CLOCK_EVERY === 0 && performance.now() > until) break;
       this.finish(waiter);
     }
     this.scheduleWake();

@@ -30,7 +30,7 @@ import { readJson } from '../http/body.js';
 import { errorAnswer } from '../http/errors.js';
 import { HSTS, SECURITY_HEADERS, overTls } from '../http/headers.js';
 import { METHOD_OVERRIDE_HEADER, effectiveMethod } from '../http/method-override.js';
-import type { RouteSpec } from '../http/route.js';
+import type { LaneBody, RouteSpec } from '../http/route.js';
 
 const JSON_BODY = /^application\/json\s*(;|$)/i;
 
@@ -46,6 +46,8 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 const BASE_HEADERS: string[] = Object.entries(SECURITY_HEADERS).flat();
 const SLASH = 47;
 const NO_VALUES: string[] = [];
+/** Parsed queries remembered per route: after a fan-out thousands of re-polls carry the same query (the same cursor). */
+const QUERY_CACHE_MAX = 256;
 
 /** A lane route with what matching it needs, worked out once from its declaration. */
 class LaneRoute {
@@ -53,6 +55,8 @@ class LaneRoute {
   /** The declared path split at '/', `:name` for a parameter ('' first). */
   private readonly segments: readonly string[];
   private readonly names: readonly string[];
+  /** Query text -> its parsed (frozen) value, or false when refused. */
+  private readonly queries = new Map<string, unknown>();
 
   constructor(readonly spec: RouteSpec) {
     this.method = spec.method.toUpperCase();
@@ -103,6 +107,16 @@ class LaneRoute {
   /** The query checked by the route's schema; false when it does not pass (or repeats a name, as Koa would give an array). */
   query(search: string | undefined): unknown {
     if (!this.spec.query) return search === undefined ? undefined : false;
+    const key = search ?? '';
+    let parsed = this.queries.get(key);
+    if (parsed === undefined) {
+      if (this.queries.size === QUERY_CACHE_MAX) this.queries.clear();
+      this.queries.set(key, (parsed = this.parseQuery(search)));
+    }
+    return parsed;
+  }
+
+  private parseQuery(search: string | undefined): unknown {
     const raw: Record<string, string> = {};
     if (search !== undefined) {
       for (const [name, value] of new URLSearchParams(search)) {
@@ -110,8 +124,9 @@ class LaneRoute {
         raw[name] = value;
       }
     }
-    const parsed = this.spec.query.safeParse(raw);
-    return parsed.success ? parsed.data : false;
+    const parsed = this.spec.query!.safeParse(raw);
+    // Frozen: one parsed query serves every request that sent the same text.
+    return parsed.success ? Object.freeze(parsed.data) : false;
   }
 }
 
@@ -123,10 +138,11 @@ export type Lane = RequestListener & {
 export function eventLane(parts: LaneParts, general: RequestListener): Lane {
   const lanes = parts.routes.filter((spec) => spec.lane).map((spec) => new LaneRoute(spec));
   let stopping = false;
-  const send = (req: IncomingMessage, res: ServerResponse, status: number, body: string, extra?: Record<string, string>) => {
+  const send = (req: IncomingMessage, res: ServerResponse, status: number, body: LaneBody, extra?: Record<string, string>) => {
     if (res.headersSent || res.destroyed) return;
     if (stopping) res.shouldKeepAlive = false;
-    const headers = [...BASE_HEADERS, 'Content-Type', JSON_TYPE, 'Content-Length', String(Buffer.byteLength(body))];
+    const length = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+    const headers = [...BASE_HEADERS, 'Content-Type', JSON_TYPE, 'Content-Length', String(length)];
     if (overTls(req)) headers.push('Strict-Transport-Security', HSTS);
     if (extra) for (const [name, value] of Object.entries(extra)) headers.push(name, value);
     res.writeHead(status, headers).end(body);

@@ -10,12 +10,23 @@ import type { ServerResponse } from 'node:http';
 import type { z } from 'zod';
 import { EventsQuery, EventsResponse, LIMITS, topicOf } from '../../../shared/index.js';
 import type { Services } from '../context.js';
-import { route } from '../http/route.js';
+import { route, type LaneBody } from '../http/route.js';
 import type { GuestSession, SessionRecord, StoredEvent } from '../store/store.js';
 import type { Waiter } from './hub.js';
 
 const answerText = (events: StoredEvent[], after: number) =>
   `{"events":[${events.map((e) => e.json).join(',')}],"cursor":"${events.length ? events[events.length - 1]!.seq : after}"}`;
+
+/**
+ * The answer that carries one event alone, encoded once: a fan-out wakes thousands of polls with
+ * the very same event, and each would otherwise build and encode the same text.
+ */
+const soleAnswers = new WeakMap<StoredEvent, Buffer>();
+function soleAnswer(event: StoredEvent): Buffer {
+  let bytes = soleAnswers.get(event);
+  if (!bytes) soleAnswers.set(event, (bytes = Buffer.from(answerText([event], 0))));
+  return bytes;
+}
 
 export type PollQuery = z.output<typeof EventsQuery>;
 export const EVENTS_PATH = '/api/v1/events';
@@ -45,7 +56,7 @@ class HeldPoll implements Waiter {
     private readonly services: Pick<Services, 'hub' | 'presence'>,
     private readonly res: HeldResponse,
     private readonly intervalMs: number,
-    private readonly answer: (body: string) => void,
+    private readonly answer: (body: LaneBody) => void,
   ) {}
 
   wake(events: StoredEvent[]) {
@@ -68,7 +79,7 @@ class HeldPoll implements Waiter {
 
   end(events: StoredEvent[]) {
     this.stop();
-    this.answer(answerText(events, this.after));
+    this.answer(events.length === 1 ? soleAnswer(events[0]!) : answerText(events, this.after));
   }
 
   stop() {
@@ -100,7 +111,7 @@ const guestTopics = (guest: GuestSession) => (guest.admitted ? [topicOf.guest(gu
  */
 export function longPoll({ store, hub, subscriptions, presence }: Services) {
   const services = { hub, presence };
-  return async function poll(query: PollQuery, session: SessionRecord, res: ServerResponse, answer: (body: string) => void): Promise<void> {
+  return async function poll(query: PollQuery, session: SessionRecord, res: ServerResponse, answer: (body: LaneBody) => void): Promise<void> {
     const userId = session.user.id;
     const tokenId = session.tokenId;
     // The log's head is read only when the hub cannot vouch for the cursor (first poll,

@@ -33,7 +33,9 @@ export interface Input<P, Q, B> {
  * status (the route's `status` when not given), so the event lane can serve it on node:http
  * without Koa; `mount` serves the same function through Koa for whatever the lane passes on.
  */
-export type LaneHandler<P, Q, B> = (input: Input<P, Q, B>, res: ServerResponse, answer: (json: string, status?: number) => void) => Promise<void>;
+export type LaneHandler<P, Q, B> = (input: Input<P, Q, B>, res: ServerResponse, answer: (json: LaneBody, status?: number) => void) => Promise<void>;
+/** JSON text, or its UTF-8 bytes when one answer goes to many (a fan-out encodes it once). */
+export type LaneBody = string | Buffer;
 
 export interface RouteSpec<P extends Schema | undefined = any, Q extends Schema | undefined = any, B extends Schema | undefined = any> {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
@@ -87,7 +89,7 @@ export function route<P extends Schema | undefined = undefined, Q extends Schema
 
 /** JSON text a lane handler answered with, for Koa. */
 class LaneJson {
-  constructor(readonly text: string) {}
+  constructor(readonly text: LaneBody) {}
 }
 
 /** Runs a lane handler for Koa: what it answers becomes the response. */

@@ -3,12 +3,17 @@ import { topicOf, type PresenceState } from '../../../shared/index.js';
 import type { StoreTx, UserRecord } from '../store/store.js';
 
 /** Records and announces (event `presence`) a new effective presence; false if it was already that. */
-export function announcePresence(tx: StoreTx, userId: number, state: PresenceState): boolean {
-  const user = tx.user(userId);
+export function announcePresence(tx: StoreTx, userId: number, state: PresenceState, user = tx.user(userId)): boolean {
   if (!user || user.announcedPresence === state) return false;
   tx.setAnnouncedPresence(userId, state);
   tx.append(topicOf.presence(userId), { type: 'presence', username: user.username, state });
   return true;
+}
+
+/** Announces the presence `effective` derives from the user as stored now, if it changed. */
+export function refreshPresence(tx: StoreTx, userId: number, effective: (user: UserRecord) => PresenceState): boolean {
+  const user = tx.user(userId);
+  return user ? announcePresence(tx, userId, effective(user), user) : false;
 }
 
 /**

@@ -108,9 +108,10 @@ describe('EventHub', () => {
 
   it('wakeUser answers all polls of a user, removed waiters are never woken', async () => {
     const hub = new EventHub();
-    const phone = waiter(1, ['c:x'], 0, 42);
-    const desk = waiter(2, ['c:x'], 0, 42);
-    const gone = waiter(3, ['c:x'], 0, 43);
+    // Every poll of a user listens on the user's own topic (the hub finds a user's polls by it).
+    const phone = waiter(1, ['u:42', 'c:x'], 0, 42);
+    const desk = waiter(2, ['u:42', 'c:x'], 0, 42);
+    const gone = waiter(3, ['u:43', 'c:x'], 0, 43);
     [phone, desk, gone].forEach((x) => hub.add(x.w));
     hub.remove(gone.w);
     hub.wakeUser(42);
@@ -125,7 +126,7 @@ describe('EventHub', () => {
   it('wakeUser answers with the cursor the poll came with, dropping what it held', async () => {
     // Events of the user's new topics may lie below those it holds: the next poll reads them all.
     const hub = new EventHub();
-    const a = waiter(1, ['c:old'], 4, 42);
+    const a = waiter(1, ['u:42', 'c:old'], 4, 42);
     hub.add(a.w);
     hub.publish([event(6, 'c:old')]);
     hub.wakeUser(42);
@@ -139,7 +140,7 @@ describe('EventHub', () => {
     // Answering with cursor 9 would step over message 8 for good: the next poll, with c:new,
     // starts after 9.
     const hub = new EventHub();
-    const a = waiter(1, ['c:old'], 6, 42);
+    const a = waiter(1, ['u:42', 'c:old'], 6, 42);
     hub.add(a.w);
     hub.publish([event(7, 'c:new')]);
     hub.wakeUser(42);
@@ -190,8 +191,8 @@ describe('EventHub', () => {
 
   it('keeps the emptied sets of a user who re-polls, but not those of everyone who ever polled', async () => {
     const hub = new EventHub();
-    // The internals this is about: the per-topic and per-user sets.
-    const sets = () => (hub as unknown as { byTopic: Map<string, unknown> }).byTopic.size + (hub as unknown as { byUser: Map<number, unknown> }).byUser.size;
+    // The internals this is about: the per-topic sets.
+    const sets = () => (hub as unknown as { byTopic: Map<string, unknown> }).byTopic.size;
     const stay = waiter(1, ['u:1', 'portal']);
     hub.add(stay.w);
     for (let i = 2; i < 100_000; i++) {

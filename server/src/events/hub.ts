@@ -4,6 +4,7 @@
  * wake-ups run in slices of at most WAKE_SLICE_MS with a yield between them, so other requests
  * are never held up longer than that.
  */
+import { topicOf } from '../../../shared/index.js';
 import type { StoredEvent } from '../store/store.js';
 
 export interface Waiter {
@@ -35,10 +36,9 @@ const MAX_TOPICS = 100_000;
 export class EventHub {
   private readonly byTopic = new Map<string, Set<Waiter>>();
   private readonly byToken = new Map<number, Waiter>();
-  private readonly byUser = new Map<number, Set<Waiter>>();
   private readonly due = new Set<Waiter>();
   private wakeScheduled = false;
-  /** Sets kept in byTopic and byUser (some empty) past which the empty ones are dropped. */
+  /** Sets kept in byTopic (some empty) past which the empty ones are dropped. */
   private compactAt = MIN_COMPACT_AT;
   /** Highest sequence of each topic published since this hub began to listen. */
   private readonly lastOfTopic = new Map<string, number>();
@@ -65,9 +65,6 @@ export class EventHub {
       if (!set) this.byTopic.set(topic, (set = new Set()));
       set.add(waiter);
     }
-    let mine = this.byUser.get(waiter.userId);
-    if (!mine) this.byUser.set(waiter.userId, (mine = new Set()));
-    mine.add(waiter);
   }
 
   /**
@@ -78,17 +75,14 @@ export class EventHub {
   remove(waiter: Waiter) {
     if (this.byToken.get(waiter.tokenId) === waiter) this.byToken.delete(waiter.tokenId);
     for (const topic of waiter.topics) this.byTopic.get(topic)?.delete(waiter);
-    this.byUser.get(waiter.userId)?.delete(waiter);
     this.due.delete(waiter);
-    if (this.byTopic.size + this.byUser.size > this.compactAt) this.compact();
+    if (this.byTopic.size > this.compactAt) this.compact();
   }
 
   /** Drops the empty sets; the next compaction comes when the maps have doubled again (amortized O(1)). */
   private compact() {
-    for (const map of [this.byTopic, this.byUser] as Array<Map<unknown, Set<Waiter>>>) {
-      for (const [key, set] of map) if (set.size === 0) map.delete(key);
-    }
-    this.compactAt = Math.max(MIN_COMPACT_AT, 2 * (this.byTopic.size + this.byUser.size));
+    for (const [topic, set] of this.byTopic) if (set.size === 0) this.byTopic.delete(topic);
+    this.compactAt = Math.max(MIN_COMPACT_AT, 2 * this.byTopic.size);
   }
 
   /**
@@ -173,9 +167,13 @@ export class EventHub {
     this.scheduleWake();
   }
 
-  /** Answers the user's held polls now (their topics changed: they re-poll with the new ones). */
+  /**
+   * Answers the user's held polls now (their topics changed: they re-poll with the new ones).
+   * Found through the user's own topic, which every poll of theirs listens to and nobody else's
+   * does (a meeting guest's: its guest topic), so no index by user is kept.
+   */
   wakeUser(userId: number) {
-    const mine = this.byUser.get(userId);
+    const mine = this.byTopic.get(userId > 0 ? topicOf.user(userId) : topicOf.guest(-userId));
     if (!mine) return;
     for (const waiter of mine) this.dueWithOwnCursor(waiter);
     this.scheduleWake();

@@ -1,0 +1,162 @@
+/**
+ * The PostgreSQL event log (issue 15) against a real PostgreSQL: migrations once across nodes
+ * starting together, one order with nothing skipped while writers commit out of step, and
+ * cross-node wake-up by LISTEN/NOTIFY that survives its connection being cut.
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PgEventAppender, PgLogFollower, pgHeadSeq, readPgEvents, readPgLog } from '../../server/src/store/pg-log.js';
+import { migratePostgres, PG_MIGRATIONS } from '../../server/src/store/pg-schema.js';
+import type { StoredEvent } from '../../server/src/store/store.js';
+import { HAVE_POSTGRES, startPostgres, type Postgres } from '../helpers/postgres.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A seeded pseudo-random sequence (mulberry32), so a failing run can be repeated. */
+function random(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe.runIf(HAVE_POSTGRES)('event log on PostgreSQL', () => {
+  let db: Postgres;
+  let pools: pg.Pool[];
+
+  beforeAll(async () => {
+    db = await startPostgres();
+    // Two "nodes" start together on the empty database.
+    pools = [new pg.Pool({ connectionString: db.url, max: 8 }), new pg.Pool({ connectionString: db.url, max: 8 })];
+    // An idle pooled connection the server ends (the terminate below, the shutdown at the end)
+    // is reported on the pool; the pool replaces it.
+    for (const pool of pools) pool.on('error', () => {});
+    const applied = await Promise.all(pools.map((p) => migratePostgres(p)));
+    expect(applied.sort()).toEqual([0, PG_MIGRATIONS.length]);
+  }, 90_000);
+  afterAll(async () => {
+    await Promise.all((pools ?? []).map((p) => p.end()));
+    await db?.destroy();
+  });
+
+  it('migrates once: the schema is at the newest version and a second run applies nothing', async () => {
+    expect((await db.query('SELECT version FROM schema_version')).rows).toEqual([{ version: PG_MIGRATIONS.length }]);
+    expect(await migratePostgres(pools[0]!)).toBe(0);
+  });
+
+  /**
+   * Three writers append one event per transaction and wait a random 0–4 ms between the append
+   * (the sequence is allocated) and COMMIT; a reader follows `seq > cursor` as a poll does.
+   * `ordered`: through PgEventAppender (the order lock); otherwise a bare INSERT.
+   */
+  async function race(ordered: boolean, seed: number) {
+    const topic = `race-${ordered}-${seed}`;
+    const next = random(seed);
+    let writing = true;
+    const committed: number[] = [];
+    const writer = async (pool: pg.Pool, n: number) => {
+      for (let i = 0; i < n; i++) {
+        const client = await pool.connect();
+        try {
+          await client.query('BEGIN');
+          let seq: number;
+          if (ordered) {
+            const appender = new PgEventAppender(client);
+            seq = await appender.append(topic, '{"type":"test"}', Date.now());
+            await sleep(next() * 4);
+            await appender.beforeCommit();
+          } else {
+            seq = Number((await client.query('INSERT INTO events (topic, body, at) VALUES ($1, $2, $3) RETURNING seq', [topic, '{"type":"test"}', Date.now()])).rows[0].seq);
+            await sleep(next() * 4);
+          }
+          await client.query('COMMIT');
+          committed.push(seq);
+        } finally {
+          client.release();
+        }
+      }
+    };
+    const seen: number[] = [];
+    const reader = (async () => {
+      let cursor = 0;
+      while (writing) {
+        for (const e of await readPgEvents(pools[1]!, [topic], cursor, 1000)) {
+          seen.push(e.seq);
+          cursor = e.seq;
+        }
+      }
+      for (const e of await readPgEvents(pools[1]!, [topic], cursor, 10_000)) seen.push(e.seq);
+    })();
+    await Promise.all([writer(pools[0]!, 60), writer(pools[0]!, 60), writer(pools[1]!, 60)]);
+    writing = false;
+    await reader;
+    const skipped = committed.filter((s) => !seen.includes(s));
+    return { committed, seen, skipped };
+  }
+
+  it('without the order lock a poller skips events that commit late (the failure the lock prevents)', async () => {
+    let skipped = 0;
+    for (let seed = 1; seed <= 3 && skipped === 0; seed++) skipped += (await race(false, seed)).skipped.length;
+    expect(skipped).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('with the order lock a poller sees every committed event once, in sequence order', async () => {
+    for (const seed of [11, 12, 13]) {
+      const { committed, seen, skipped } = await race(true, seed);
+      expect(skipped).toEqual([]);
+      expect(seen).toEqual([...committed].sort((a, b) => a - b));
+      expect(new Set(seen).size).toBe(seen.length);
+    }
+  }, 60_000);
+
+  it('a commit on one node wakes the follower of another at once, and a cut LISTEN connection loses nothing', async () => {
+    const got: StoredEvent[] = [];
+    const errors: unknown[] = [];
+    const follower = new PgLogFollower({
+      connect: async () => {
+        const c = new pg.Client({ connectionString: db.url, application_name: 'portico-follower' });
+        await c.connect();
+        return c;
+      },
+      db: pools[1]!,
+      from: await pgHeadSeq(pools[1]!),
+      publish: (events) => got.push(...events),
+      onError: (e) => errors.push(e),
+      safetyMs: 60_000, // no timer catch-up in this test: only notifications and reconnects
+    });
+    await follower.start();
+    const append = async (n: number) => {
+      const client = await pools[0]!.connect();
+      try {
+        await client.query('BEGIN');
+        const appender = new PgEventAppender(client);
+        for (let i = 0; i < n; i++) await appender.append('wake', `{"type":"test","n":${i}}`, Date.now());
+        await appender.beforeCommit();
+        await client.query('COMMIT');
+      } finally {
+        client.release();
+      }
+    };
+    try {
+      const t0 = performance.now();
+      await append(3);
+      await expect.poll(() => got.length, { timeout: 2000, interval: 5 }).toBe(3);
+      console.log(`cross-node wake-up: ${(performance.now() - t0).toFixed(1)} ms`);
+
+      // Cut the follower's LISTEN connection from the server side, and write meanwhile.
+      await db.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'portico-follower'");
+      await append(2);
+      await expect.poll(() => follower.listening, { timeout: 5000 }).toBe(true);
+      await append(1);
+      await expect.poll(() => got.length, { timeout: 5000, interval: 10 }).toBe(6);
+      const seqs = got.map((e) => e.seq);
+      expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+      expect(new Set(seqs).size).toBe(6);
+      expect((await readPgLog(pools[0]!, seqs[0]! - 1, 100)).filter((e) => e.topic === 'wake').map((e) => e.seq)).toEqual(seqs);
+    } finally {
+      await follower.stop();
+    }
+  }, 60_000);
+});

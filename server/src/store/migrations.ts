@@ -297,4 +297,23 @@ export const MIGRATIONS: string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX call_guests_by_guest ON call_guests(guest_id, state);
   `,
+  // 11: search indexing leaves the send path (store/search-indexer.ts): messages are indexed in
+  // bulk shortly after they are stored, up to meta's fts_indexed_through; edits and deletions of
+  // indexed messages keep the index right, those not indexed yet are indexed as they are then
+  `
+  DROP TRIGGER messages_fts_insert;
+  DROP TRIGGER messages_fts_delete;
+  DROP TRIGGER messages_fts_update;
+  INSERT INTO meta (key, value) VALUES ('fts_indexed_through', (SELECT coalesce(max(id), 0) FROM messages))
+    ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+  CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
+    WHEN old.id <= (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'fts_indexed_through') BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
+  END;
+  CREATE TRIGGER messages_fts_update AFTER UPDATE OF text ON messages
+    WHEN old.id <= (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'fts_indexed_through') BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
+    INSERT INTO messages_fts(rowid, text) VALUES (new.id, new.text);
+  END;
+  `,
 ];

@@ -21,6 +21,7 @@ import { type EventDraft, type PresenceState } from '../../../shared/index.js';
 import { StoreError, unique } from './errors.js';
 import { Checkpointer } from './checkpointer.js';
 import { MIGRATIONS } from './migrations.js';
+import { SearchIndexer } from './search-indexer.js';
 import { SqliteCallStore } from './sqlite-calls.js';
 import { SqliteMeetingStore } from './sqlite-meetings.js';
 import { SessionCache } from './session-cache.js';
@@ -43,6 +44,9 @@ interface CommittedBatch {
   outcomes: Array<{ ok: boolean; value: unknown }>;
   appended: StoredEvent[];
 }
+
+/** How often stored messages are added to the search index (search finds them before too). */
+const SEARCH_INDEX_MS = 500;
 
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
@@ -80,6 +84,7 @@ export class SqliteStore implements Store {
   readonly meetings: SqliteMeetingStore;
   /** The row operations every write is handed (StoreTx). */
   private readonly rows: SqliteRows;
+  private readonly indexer: SearchIndexer;
 
   constructor(file: string, options: { synchronous?: 'FULL' | 'NORMAL' } = {}) {
     if (file !== ':memory:' && file !== '' && !file.startsWith('file:')) {
@@ -144,6 +149,7 @@ export class SqliteStore implements Store {
     this.calls = new SqliteCallStore(engine);
     this.meetings = new SqliteMeetingStore(engine);
     this.rows = new SqliteRows(this.db, engine, this.sessionCache, this.calls, this.meetings);
+    this.indexer = new SearchIndexer(this.db, engine.write, SEARCH_INDEX_MS, (error) => process.emitWarning(`search indexing failed (retried): ${error.message}`));
   }
 
   // ---------------------------------------------------------------- plumbing
@@ -164,7 +170,13 @@ export class SqliteStore implements Store {
     this.listeners.push(listener);
   }
 
+  /** Adds every stored message to the search index now (it also happens every SEARCH_INDEX_MS). */
+  indexSearch(): Promise<void> {
+    return this.indexer.run();
+  }
+
   async close() {
+    this.indexer.stop();
     while (this.queue.length > 0) this.flush();
     if (this.syncing.length > 0) await new Promise<void>((done) => this.whenSynced.push(done));
     await this.checkpointer?.stop();
@@ -508,13 +520,18 @@ export class SqliteStore implements Store {
       let sql = `SELECT m.*, ${MESSAGE_FILES} AS files FROM messages m
         WHERE m.chat_id IN (SELECT chat_id FROM chat_members WHERE user_id = @user AND status = 'accepted')
           AND (@chat IS NULL OR m.chat_id = @chat) AND m.id < @before`;
+      const like = (t: string) => `%${t.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
       if (long.length > 0) {
-        sql += ' AND m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH @match)';
+        // Indexed messages through the index; the few stored since its last round (search-indexer.ts) directly.
+        const unindexed = long.map((_, i) => ` AND m.text LIKE @long${i} ESCAPE '\\'`).join('');
+        sql += ` AND (m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH @match)
+          OR (m.id > (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'fts_indexed_through')${unindexed}))`;
         params.match = long.map((t) => `"${t.replaceAll('"', '""')}"`).join(' ');
+        long.forEach((t, i) => (params[`long${i}`] = like(t)));
       }
       short.forEach((t, i) => {
         sql += ` AND m.text LIKE @like${i} ESCAPE '\\'`;
-        params[`like${i}`] = `%${t.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+        params[`like${i}`] = like(t);
       });
       sql += ' ORDER BY m.id DESC LIMIT @limit';
       return (this.prepare(sql).all(params) as Row[]).map(toMessage);

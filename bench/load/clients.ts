@@ -25,6 +25,8 @@ export interface ClientSpec {
  * poll needs (Portico's cursor), so the load core's work per message stays small.
  */
 let quiet = false;
+/** The first few poll errors of a load process are printed (the count is in the results). */
+let loggedErrors = 0;
 export const setQuiet = (q: boolean) => void (quiet = q);
 
 /** What a client receives: a chat text or a ticker text (markers carry timestamps). */
@@ -54,8 +56,8 @@ export abstract class Panel {
     const again = () => setImmediate(next);
     const next = (): void => {
       if (this.stopped) return;
-      this.pollOnce().then(again, () => {
-        this.errors++;
+      this.pollOnce().then(again, (e: Error) => {
+        if (this.errors++ === 0 && loggedErrors++ < 3) console.error(`load: client ${this.spec.i}'s poll failed: ${e.message}`);
         if (!this.stopped) setTimeout(next, 200);
       });
     };
@@ -114,6 +116,10 @@ class RawPanel extends Panel {
   private readonly pollPath = `/poll?u=${this.spec.i}`;
   private readonly sendPath = `/send?to=${this.spec.peer}`;
   async start() {
+    // Its first poll is its handshake; the connection is made first so that a storm of starts
+    // keeps the same 64 in flight per load process as the other protocols (sent all at once,
+    // 19,000 SYNs overflowed the accept queue and retransmits took tens of seconds).
+    await this.poll.open();
     this.loop();
   }
   protected async pollOnce() {

@@ -62,6 +62,19 @@ export class Conn {
     });
   }
 
+  /** Resolves once the TCP connection is established (a start that sends nothing first waits for this). */
+  open(): Promise<void> {
+    const s = this.socket();
+    if (!s.connecting) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      s.once('connect', () => {
+        s.off('error', reject);
+        resolve();
+      });
+      s.once('error', reject);
+    });
+  }
+
   private socket(): Socket {
     if (this.sock) return this.sock;
     const s = connect({ host: '127.0.0.1', port: this.port, localAddress: this.localAddress, noDelay: true });

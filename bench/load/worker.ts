@@ -3,15 +3,16 @@
  * simulated panels and runs what the runner asks over IPC. Timestamps are process.hrtime
  * (CLOCK_MONOTONIC, shared by all processes of the machine), so the runner can compare them.
  */
-import { makePanel, type ClientSpec, type Kind, type Panel } from './clients.js';
+import { makePanel, setQuiet, type ClientSpec, type Kind, type Panel } from './clients.js';
 
 type Command =
   | { cmd: 'connect'; kind: Kind; port: number; specs: ClientSpec[] }
   | { cmd: 'arm'; marker: string }
   | { cmd: 'collect'; timeoutMs: number }
   | { cmd: 'chat'; perSenderPerSecond: number; durationMs: number; drainMs: number }
-  | { cmd: 'durable'; durationMs: number; senders: number }
+  | { cmd: 'durable'; durationMs: number; senders: number; depth: number }
   | { cmd: 'errors' }
+  | { cmd: 'ping' }
   | { cmd: 'stop' };
 
 let panels: Panel[] = [];
@@ -94,14 +95,19 @@ async function runChat(perSenderPerSecond: number, durationMs: number, drainMs: 
   return result;
 }
 
-async function runDurable(durationMs: number, count: number) {
+/**
+ * `count` senders in a closed loop, each with `depth` sends in flight on its send connection
+ * (pipelined when depth > 1). Poll answers are not decoded meanwhile (quiet).
+ */
+async function runDurable(durationMs: number, count: number, depth: number) {
   const senders = panels.filter((p) => p.spec.sender).slice(0, count);
   const lat: number[] = [];
   let ok = 0;
   let failed = 0;
   const end = Date.now() + durationMs;
+  setQuiet(true);
   await Promise.all(
-    senders.map(async (p) => {
+    senders.flatMap((p) => Array.from({ length: depth }, () => p)).map(async (p) => {
       while (Date.now() < end) {
         const t = now();
         try {
@@ -115,6 +121,7 @@ async function runDurable(durationMs: number, count: number) {
       }
     }),
   );
+  setQuiet(false);
   return { ok, failed, latencies: lat };
 }
 
@@ -135,7 +142,10 @@ process.on('message', async (m: Command) => {
       reply = await runChat(m.perSenderPerSecond, m.durationMs, m.drainMs);
       break;
     case 'durable':
-      reply = await runDurable(m.durationMs, m.senders);
+      reply = await runDurable(m.durationMs, m.senders, m.depth);
+      break;
+    case 'ping': // loaded and listening: the connect storm's clock starts after this
+      reply = {};
       break;
     case 'errors':
       reply = { errors: panels.reduce((n, p) => n + p.errors, 0) };

@@ -19,7 +19,20 @@ const http = createServer((req, res) => {
     });
     return;
   }
+  if (req.method === 'GET' && req.url === '/held') return void res.end(String(held));
   res.writeHead(404).end();
+});
+// Held polls for the connect-storm figure: /meta/connect messages received and not answered yet.
+let held = 0;
+bayeux.addExtension({
+  incoming(message: { channel: string }, callback: (m: unknown) => void) {
+    if (message.channel === '/meta/connect') held++;
+    callback(message);
+  },
+  outgoing(message: { channel: string }, callback: (m: unknown) => void) {
+    if (message.channel === '/meta/connect') held--;
+    callback(message);
+  },
 });
 bayeux.attach(http);
 http.keepAliveTimeout = 30_000;

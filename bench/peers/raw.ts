@@ -4,6 +4,7 @@
  *   GET  /poll?u=ID      held until something is queued for u (or 25 s): JSON array of items
  *   POST /send?to=ID     body = one item, queued for `to`
  *   POST /broadcast      body = one item, queued for every known user, all woken at once
+ *   GET  /held           how many polls are held now (bench/run.ts's connect-storm figure)
  */
 import { createServer, type ServerResponse } from 'node:http';
 
@@ -44,6 +45,12 @@ const server = createServer((req, res) => {
       }
     });
     return;
+  }
+  if (req.method === 'GET' && url.pathname === '/held') {
+    // The connect-storm figure: how many polls are held now.
+    let held = 0;
+    for (const u of users.values()) if (u.held) held++;
+    return res.end(String(held));
   }
   if (req.method === 'POST' && (url.pathname === '/send' || url.pathname === '/broadcast')) {
     let body = '';

@@ -17,9 +17,19 @@ const http = createServer((req, res) => {
     });
     return;
   }
+  if (req.method === 'GET' && req.url === '/held') return void res.end(String(held));
   res.writeHead(404).end();
 });
 const io = new Server(http, { transports: ['polling'], serveClient: false });
+// Held polls for the connect-storm figure: engine.io's polling GETs of an open session (with a
+// sid) received and not answered yet. Added after engine.io's own listener, which calls the
+// others only for paths it does not serve, so this one sees every request.
+let held = 0;
+http.on('request', (req, res) => {
+  if (req.method !== 'GET' || !req.url?.includes('&sid=')) return;
+  held++;
+  res.once('close', () => held--);
+});
 io.on('connection', (socket) => {
   socket.join(`u:${String(socket.handshake.query.u)}`);
   socket.on('chat', (m: { to: string }) => {

@@ -33,10 +33,23 @@ it('bench --smoke measures Portico, Socket.IO and Faye with every client served'
     expect(m.chat.ok, m.server).toBe(m.chat.sent);
     expect(m.chat.received, m.server).toBe(m.chat.sent);
     expect(m.rssKiB, m.server).toBeGreaterThan(0);
+    // The connect storm ends when the server itself holds every poll (each server counts its own).
+    expect(Number.isFinite(m.connectMs), m.server).toBe(true);
+    expect(m.heldPolls, m.server).toBe(40);
+    expect(m.serverFds, m.server).toBeGreaterThanOrEqual(40);
   }
+  // The disk's fsync is probed in the same run, and the targets are checked (not met or
+  // not measured at these sizes, but each one present with its reason).
+  expect(result.fsync.probes).toHaveLength(1);
+  expect(result.fsync.probes[0].p50).toBeGreaterThan(0);
+  expect(result.fsync.byN['40'].p50).toBeGreaterThan(0);
+  expect(result.failures).toEqual([]);
+  expect(result.targets.length).toBe(13);
+  for (const t of result.targets) expect(t.met === null ? t.detail : 'measured', t.target).toMatch(/^(measured|not measured)/);
   const portico = result.measurements.find((m: any) => m.server === 'portico');
   expect(portico.heldPolls).toBe(40);
   expect(portico.durable.ok).toBeGreaterThan(0);
   expect(portico.durable.failed).toBe(0);
+  expect(portico.durable.loadCpuPct).toBeGreaterThan(0);
   expect(result.ratios['portico/socketio']).toBeDefined();
 }, 120_000);

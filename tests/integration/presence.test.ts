@@ -217,9 +217,6 @@ describe('presence (grace 300 ms)', () => {
     await alice.poll();
     await carol.poll();
     await dave.poll();
-    // Their "online" announcements are written in the background (gathered under load): let them
-    // land before bob starts, or dave's (bob watches him through the group) could come after.
-    await server.services.presence.idle();
     const carolFrom = carol.cursor;
     const bobFrom = await bob.poll(0).then(() => bob.cursor);
 

@@ -124,7 +124,7 @@ export function longPoll({ store, hub, subscriptions, presence }: Services) {
     // Settled: topics looked up while the user's chats changed would leave the new chat's events
     // out of this poll while others move its cursor past them.
     const listening = session.guest ? guestTopics(session.guest) : await subscriptions.settled(userId);
-    if (!session.guest) presence.pollStarted(userId, tokenId);
+    const cameOnline = session.guest ? undefined : presence.pollStarted(userId, tokenId);
     const waiter = new HeldPoll(userId, tokenId, listening, after, services, res, query.interval * 1000, answer);
     // Listen before looking, so an event committed in between is not missed.
     hub.add(waiter);
@@ -139,6 +139,8 @@ export function longPoll({ store, hub, subscriptions, presence }: Services) {
     }
     if (stored.length > 0 || query.wait === 0 || waiter.wokenWith) {
       hub.remove(waiter);
+      // A first poll answers once the user's colleagues have been told they are online.
+      if (cameOnline) await cameOnline;
       return waiter.end(stored.length > 0 ? stored : (waiter.wokenWith ?? stored));
     }
     waiter.hold(query.wait * 1000);

@@ -50,8 +50,13 @@ export class PresenceService {
     return state;
   }
 
-  pollStarted(userId: number, tokenId: number) {
-    if (this.tracker.pollStarted(userId, tokenId)) this.refreshInBackground(userId);
+  /**
+   * A poll started. When it brings the user online, answers a promise that settles once that is
+   * announced (the first poll's answer waits for it: a panel that has its answer is known to be
+   * online); otherwise undefined.
+   */
+  pollStarted(userId: number, tokenId: number): Promise<void> | undefined {
+    return this.tracker.pollStarted(userId, tokenId) ? this.refreshInBackground(userId) : undefined;
   }
 
   pollEnded(userId: number, tokenId: number, intervalMs: number) {
@@ -70,7 +75,7 @@ export class PresenceService {
 
   /** Marks offline everyone whose polls stopped coming; runs on a timer. */
   sweep() {
-    for (const userId of this.tracker.expire()) this.refreshInBackground(userId);
+    for (const userId of this.tracker.expire()) void this.refreshInBackground(userId);
   }
 
   /**
@@ -82,9 +87,11 @@ export class PresenceService {
     for (const user of await this.store.usersAnnouncedOnline()) this.tracker.holdOpen(user.id, until);
   }
 
-  private refreshInBackground(userId: number) {
+  /** Gathers the user's announcement into the next write; settles once it is written (never rejects). */
+  private refreshInBackground(userId: number): Promise<void> {
     this.gathered.add(userId);
     if (!this.writing) this.writeGathered();
+    return this.writeGatheredOf(userId);
   }
 
   /** One write re-derives and announces the presence of everyone gathered; the next follows it. */

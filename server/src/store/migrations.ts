@@ -297,4 +297,14 @@ export const MIGRATIONS: string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX call_guests_by_guest ON call_guests(guest_id, state);
   `,
+  // issue 18: call hold and transfer; chat messages held while a call in their chat is on hold
+  `
+  ALTER TABLE calls ADD COLUMN held_by INTEGER; -- the member (user id) who put the call on hold; NULL: not on hold
+  ALTER TABLE calls ADD COLUMN transfer_from INTEGER; -- a transfer ringing: the transferor (user id)
+  ALTER TABLE calls ADD COLUMN transfer_to INTEGER; -- ... its target (user id)
+  ALTER TABLE calls ADD COLUMN transfer_reason TEXT;
+  ALTER TABLE calls ADD COLUMN transfer_at INTEGER; -- when the target's ring started (its ring timeout counts from here)
+  ALTER TABLE messages ADD COLUMN held INTEGER NOT NULL DEFAULT 0; -- 1: sent during a hold, delivered on resume
+  CREATE INDEX messages_held ON messages(chat_id) WHERE held = 1;
+  `,
 ];

@@ -119,6 +119,8 @@ export interface NewMessage {
   mentions?: string[];
   /** Ids of chat files sent with it, in order. */
   files?: string[];
+  /** Sent while a call in its chat is on hold: kept from the others until released. */
+  held?: boolean;
 }
 
 /** A file uploaded to a chat; its bytes (and its thumbnail's) are stored once per content, by SHA-256. */
@@ -197,6 +199,10 @@ export interface StoreTx {
   /** The members' statuses only (cheaper than `chat`); empty for an unknown chat. */
   memberStatuses(chatId: string): Array<[userId: number, status: MemberStatus]>;
   setMemberStatus(chatId: string, userId: number, status: MemberStatus): void;
+  /** A new member of an existing chat, after the others. */
+  addChatMember(chatId: string, userId: number, status: MemberStatus): void;
+  /** Delivers the chat's held messages (their held mark goes); answers them, oldest first. */
+  releaseHeldMessages(chatId: string): Message[];
   /** Chats where the user has one of these statuses. */
   chatIdsOf(userId: number, statuses: MemberStatus[]): string[];
   messageByClientId(chatId: string, fromUserId: number, clientId: string): Message | undefined;

@@ -133,6 +133,18 @@ export class CallSession {
     await sender?.replaceTrack(track);
   }
 
+  /**
+   * On hold (issue 18): my tracks stop going out (no RTP at all, so the partner's frames stop)
+   * and come back on resume; the HTTP relay's recording is not paused.
+   */
+  async setPaused(paused: boolean) {
+    for (const t of this.pc?.getTransceivers() ?? []) {
+      const kind = t.receiver.track.kind;
+      const track = paused ? null : (kind === 'audio' ? this.local.getAudioTracks() : this.local.getVideoTracks())[0] ?? null;
+      if (t.sender.track !== track) await t.sender.replaceTrack(track).catch(() => {});
+    }
+  }
+
   /** The selected ICE candidate pair's types (for the path shown and for tests). */
   async candidateTypes(): Promise<{ local: string; remote: string } | undefined> {
     const pc = this.pc;

@@ -65,7 +65,7 @@ export function LiveCallBadge({ chat, me }: { chat: Chat; me: string }) {
 /** What the call's state says over the videos: on hold (by whom), a transfer ringing. */
 export function CallStateNote({ phone, view }: { phone: Phone; view: CallView }) {
   const { call } = view;
-  if (call.transfer) {
+  if (call.transfer && call.transfer.from.toLowerCase() === phone.me) {
     return (
       <p class="call-note call-transferring" role="status">
         {t('transferring', { name: call.transfer.toName })}

@@ -173,7 +173,7 @@ export function IncomingCalls({ model, calls }: { model: PanelModel; calls: Call
         return (
           <div key={call.id} class="request incoming-call" role="alertdialog" aria-labelledby={id} aria-describedby={`${id}-text`} data-call={call.id}>
             <h2 id={id}>
-              <Icon name="video" size={16} /> {t('incomingCall')}
+              <Icon name="video" size={16} /> {call.transfer ? t('incomingTransferTitle') : t('incomingCall')}
             </h2>
             <p id={`${id}-text`}>{call.transfer ? <TransferRingText call={call} me={me} /> : t('incomingCallFrom', { name: from })}</p>
             <div class="request-actions">

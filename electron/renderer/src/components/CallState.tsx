@@ -107,19 +107,19 @@ export function CallStateControls({
   const candidates = people.filter((p) => !inCall.has(p.username.toLowerCase()) && p.username.toLowerCase() !== phone.me);
   return (
     <>
-      {ofTwo && (
+      {ofTwo && (call.heldBy === undefined || heldByMe) && (
         <button
           type="button"
           class="small call-hold"
           aria-pressed={call.heldBy !== undefined}
-          disabled={!view.local || call.transfer !== undefined || (call.heldBy !== undefined && !heldByMe)}
+          disabled={!view.local || call.transfer !== undefined}
           onClick={() => void phone.hold(call.heldBy === undefined)}
         >
           <Icon name={call.heldBy ? 'play' : 'pause'} size={14} /> {call.heldBy ? t('resume') : t('hold')}
         </button>
       )}
       {ofTwo && (
-        <button type="button" class="small call-transfer" aria-expanded={picker === 'transfer'} disabled={call.transfer !== undefined} onClick={() => setPicker(picker === 'transfer' ? undefined : 'transfer')}>
+        <button type="button" class="small call-transfer" aria-expanded={picker === 'transfer'} disabled={call.transfer !== undefined || (call.heldBy !== undefined && !heldByMe)} onClick={() => setPicker(picker === 'transfer' ? undefined : 'transfer')}>
           {t('transfer')}
         </button>
       )}

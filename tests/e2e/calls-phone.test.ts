@@ -9,12 +9,14 @@
  *     why, she accepts, bob now sees carol's video and alice is out of the call.
  * Screenshots (360×900 docked and 1366×768, light and dark) go to tests/e2e/screenshots/.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PASSWORD, startTestServer, type Client, type TestServer } from '../helpers/server.js';
+import { seriousViolations } from '../helpers/axe.js';
+import { ensureRendererBuilt, signInPanel } from '../helpers/panel-page.js';
+import { startTestServer, type Client, type TestServer } from '../helpers/server.js';
 import { CHROMIUM, CHROMIUM_FLAGS } from '../helpers/chromium.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -38,11 +40,7 @@ describe('call state in Chromium: join late, hold, transfer', { timeout: 120_000
     contexts.push(context);
     const page = await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
-    await page.goto('/app/');
-    await page.locator('input[name=username]').fill(who);
-    await page.locator('input[name=password]').fill(PASSWORD);
-    await page.locator('form.login-form button[type=submit]').click();
-    await page.locator('.panel').waitFor({ timeout: T });
+    await signInPanel(page, who, T);
     return page;
   }
 
@@ -102,10 +100,7 @@ describe('call state in Chromium: join late, hold, transfer', { timeout: 120_000
   const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, name), animations: 'disabled' });
 
   beforeAll(async () => {
-    if (!existsSync(join(ROOT, 'electron/renderer/dist/index.html'))) {
-      const { buildRenderer } = (await import(join(ROOT, 'electron/renderer/build.mjs'))) as { buildRenderer: (o: { quiet: boolean }) => Promise<unknown> };
-      await buildRenderer({ quiet: true });
-    }
+    await ensureRendererBuilt();
     mkdirSync(SHOTS, { recursive: true });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
     server = await startTestServer({ presenceGraceMs: 3000, callRingSeconds: 30 });
@@ -237,7 +232,9 @@ describe('call state in Chromium: join late, hold, transfer', { timeout: 120_000
         const carol = await open('carol', viewport, scheme);
         await openChat(carol, chatId);
         await carol.locator('.call-live-bar').waitFor({ timeout: T });
+        await carol.evaluate(() => document.fonts.ready);
         await shot(carol, `call-join-bar-${size}-${scheme}.png`);
+        expect(await seriousViolations(carol), `join bar ${size} ${scheme}`).toEqual([]);
         await carol.context().close();
       }
     }
@@ -248,7 +245,14 @@ describe('call state in Chromium: join late, hold, transfer', { timeout: 120_000
       await shot(bob, `call-on-hold-docked-${scheme}.png`);
       await alice.emulateMedia({ colorScheme: scheme });
       await shot(alice, `call-held-by-me-docked-${scheme}.png`);
+      expect(await seriousViolations(bob), `on hold ${scheme}`).toEqual([]);
     }
+    // The pickers, laptop size.
+    await alice.setViewportSize(LAPTOP);
+    await alice.locator('.call-add').click();
+    await alice.locator('.call-add-picker').waitFor({ timeout: T });
+    await shot(alice, 'call-add-people-laptop-dark.png');
+    expect(await seriousViolations(alice), 'add people picker').toEqual([]);
     await alice.locator('.call-hangup').click();
     expect(pageErrors).toEqual([]);
   });

@@ -71,6 +71,8 @@ describe('call state: join, add people, hold, transfer', () => {
     await ok(bob!.post(`/api/v1/calls/${call.id}/accept`));
     await ok(carol!.post(`/api/v1/calls/${call.id}/decline`));
     await ok(dave!.post(`/api/v1/calls/${call.id}/decline`));
+    // One call per chat: a member who is not in it joins it rather than start another.
+    expectError(await carol!.post('/api/v1/calls', { chatId }), 409, 'conflict');
 
     // A stranger: 404, as for a call that does not exist; nothing in its chat list.
     expectError(await eve!.post(`/api/v1/calls/${call.id}/join`), 404, 'not_found');

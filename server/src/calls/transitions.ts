@@ -53,6 +53,8 @@ export function startCall(
     );
   }
   if (tx.calls.engaged(caller.id)) throw conflict('conflict', 'you are already on a call (or being called): hang up or decline first');
+  // One call per chat: its members join the one that runs (call-state.ts).
+  if (tx.calls.liveInChat(chatId) !== undefined) throw conflict('conflict', 'a call is running in this chat: join it instead');
   const rung = online.filter((u) => !tx.calls.engaged(u.id)).slice(0, input.maxMembers - 1);
   if (rung.length === 0) throw conflict('callee_busy', 'everyone you are calling is on another call');
   const now = Date.now();

@@ -154,17 +154,17 @@ export function CallStateControls({
 
 function PersonList({ people, selected, multiple, onToggle }: { people: Person[]; selected: Set<string>; multiple: boolean; onToggle: (username: string) => void }) {
   return (
-    <ul class="people-pick" role={multiple ? 'group' : 'radiogroup'} aria-label={t('pickPeople')}>
+    <div class="people-pick" role={multiple ? 'group' : 'radiogroup'} aria-label={t('pickPeople')}>
       {people.map((p) => (
-        <li key={p.username}>
+        <div key={p.username}>
           <label>
             <input type={multiple ? 'checkbox' : 'radio'} name="call-people" value={p.username} checked={selected.has(p.username)} onChange={() => onToggle(p.username)} />
             <span class="people-pick-name">{p.displayName}</span>
             <span class="people-pick-user">{p.username}</span>
           </label>
-        </li>
+        </div>
       ))}
-    </ul>
+    </div>
   );
 }
 

@@ -817,7 +817,7 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
             <Icon name="popout" size={18} />
           </button>
         )}
-        {chat && backend.startCall && myStatus === 'accepted' && chat.state === 'active' && (
+        {chat && backend.startCall && myStatus === 'accepted' && chat.state === 'active' && !chat.call && (
           <button
             type="button"
             class="small call-start"

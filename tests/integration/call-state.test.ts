@@ -206,7 +206,9 @@ describe('call state: join, add people, hold, transfer', () => {
     expect((await drain(bob!)).filter((e) => e.type === 'chat.message')).toEqual([]);
     expect((await history(bob!, chatId)).map((m) => m.text)).not.toContain('sent on hold');
     expect((await history(alice!, chatId)).find((m) => m.text === 'sent on hold').state).toBe('held');
-    expect((await ok(bob!.get('/api/v1/chats'))).chats.find((c: any) => c.id === chatId).lastMessage?.text).not.toBe('sent on hold');
+    const listed = (await ok(bob!.get('/api/v1/chats'))).chats.find((c: any) => c.id === chatId);
+    expect(listed.lastMessage?.text).not.toBe('sent on hold');
+    expect(listed.unread).toBe(0); // not counted before it is delivered
 
     const resumed = (await ok(bob!.post(`/api/v1/calls/${callId}/resume`))).call;
     expect(resumed.heldBy).toBeUndefined();
@@ -214,6 +216,7 @@ describe('call state: join, add people, hold, transfer', () => {
     const delivered = await bob!.waitFor('chat.message', (e) => e.message.id === during.message.id);
     expect(delivered.message.state).toBeUndefined();
     expect((await history(bob!, chatId)).find((m) => m.id === during.message.id).state).toBeUndefined();
+    expect((await ok(bob!.get('/api/v1/chats'))).chats.find((c: any) => c.id === chatId).unread).toBe(1);
     await send(alice!, chatId, 'after resume');
     expect((await bob!.waitFor('chat.message', (e) => e.message.text === 'after resume')).message.state).toBeUndefined();
 

@@ -310,7 +310,7 @@ export class SqliteRows implements StoreTx {
 
   unreadCount(chatId: string, userId: number, after: number) {
     return this.e
-      .prepare('SELECT count(*) FROM messages WHERE chat_id = ? AND id > ? AND deleted = 0 AND from_user_id IS NOT ?')
+      .prepare('SELECT count(*) FROM messages WHERE chat_id = ? AND id > ? AND deleted = 0 AND held = 0 AND from_user_id IS NOT ?')
       .pluck()
       .get(chatId, after, userId) as number;
   }

@@ -224,7 +224,7 @@ export interface StoreTx {
   reactions(messageId: number): Reaction[];
   readUpTo(chatId: string, userId: number): number;
   setReadUpTo(chatId: string, userId: number, upTo: number): void;
-  /** Messages not deleted, after `after`, not from this user. */
+  /** Messages not deleted nor held (a call on hold), after `after`, not from this user. */
   unreadCount(chatId: string, userId: number, after: number): number;
   /** An active chat of exactly these two users, both taking part. */
   activeOneToOne(userId: number, otherId: number): string | undefined;

@@ -17,6 +17,8 @@ export const CALL_STATE_LIMITS = {
 export const TransferCallRequest = z.strictObject({
   to: CallUsername,
   reason: z.string().trim().max(CALL_STATE_LIMITS.transferReasonChars).optional(),
+  /** Warm transfer: talk to the colleague first (the other party waits on hold), then hang up to hand over. */
+  warm: z.boolean().optional(),
 });
 export type TransferCallRequest = z.input<typeof TransferCallRequest>;
 

@@ -58,7 +58,15 @@ export const Call = z.strictObject({
   heldBy: z.string().optional(),
   /** A transfer ringing its target: who transfers to whom, and why (shared/call-state.ts). */
   transfer: z
-    .strictObject({ from: z.string(), fromName: z.string(), to: z.string(), toName: z.string(), reason: z.string().optional() })
+    .strictObject({
+      from: z.string(),
+      fromName: z.string(),
+      to: z.string(),
+      toName: z.string(),
+      reason: z.string().optional(),
+      /** Warm transfer: the target joins and talks with the transferor first; the handover is when the transferor hangs up. */
+      warm: z.literal(true).optional(),
+    })
     .optional(),
 });
 export type Call = z.infer<typeof Call>;

@@ -309,6 +309,42 @@ describe('call state: join, add people, hold, transfer', () => {
     expect((await ok(agent!.get(`/api/v1/calls/${callId}`))).call.transfer).toBeUndefined();
   });
 
+  it('warm transfer: the colleague joins and talks with the transferor while the other waits on hold; the transferor hangs up to hand over, or the colleague calls it off', async () => {
+    const [agent, customer, colleague] = await users('agent', 'customer', 'colleague');
+    const { chatId, callId } = await callOfTwo(agent!, customer!);
+    const ringing = (await ok(agent!.post(`/api/v1/calls/${callId}/transfer`, { to: colleague!.username, reason: 'consult', warm: true }))).call;
+    expect(ringing.transfer).toMatchObject({ to: colleague!.username, warm: true });
+    await colleague!.waitFor('call.ring', (e) => e.call.id === callId && e.call.transfer?.warm === true);
+    // The colleague answers: three are in it, still on hold for the customer, nobody handed over yet.
+    const consult = (await ok(colleague!.post(`/api/v1/calls/${callId}/accept`))).call;
+    expect(consult.members.map((m: any) => m.state)).toEqual(['joined', 'joined', 'joined']);
+    expect(consult.heldBy).toBe(agent!.username);
+    expect(consult.transfer?.warm).toBe(true);
+    expectError(await colleague!.get(`/api/v1/chats/${chatId}/messages`), 403, 'forbidden'); // not the chat's yet
+    expectError(await agent!.post(`/api/v1/calls/${callId}/resume`), 409, 'conflict');
+    const held = await send(customer!, chatId, 'waiting on hold');
+    expect(held.message.state).toBe('held');
+    // The agent hangs up: the call is the colleague's, and so is the chat.
+    const handed = (await ok(agent!.post(`/api/v1/calls/${callId}/hangup`))).call;
+    expect(handed.state).toBe('active');
+    expect(handed.members.map((m: any) => m.state)).toEqual(['left', 'joined', 'joined']);
+    expect(handed.transfer).toBeUndefined();
+    expect(handed.heldBy).toBeUndefined();
+    await customer!.waitFor('call.resumed', (e) => e.call.id === callId);
+    expect((await history(colleague!, chatId)).map((m) => m.text)).toContain('waiting on hold');
+
+    // Again, and this time the colleague calls it off: back to the two, off hold.
+    const [agent2, customer2, colleague2] = await users('agent2', 'customer2', 'colleague2');
+    const second = await callOfTwo(agent2!, customer2!);
+    await ok(agent2!.post(`/api/v1/calls/${second.callId}/transfer`, { to: colleague2!.username, warm: true }));
+    await ok(colleague2!.post(`/api/v1/calls/${second.callId}/accept`));
+    const back = (await ok(colleague2!.post(`/api/v1/calls/${second.callId}/hangup`))).call;
+    expect(back.members.map((m: any) => m.state)).toEqual(['joined', 'joined', 'left']);
+    expect(back.heldBy).toBeUndefined();
+    expect(back.transfer).toBeUndefined();
+    expectError(await colleague2!.get(`/api/v1/chats/${second.chatId}/messages`), 403, 'forbidden');
+  });
+
   // Last: restarts the server.
   it('hold outlives a restart: the held message is kept, and delivered on resume', async () => {
     const [alice, bob] = await users('alice', 'bob');

@@ -102,6 +102,7 @@ export function transferCall(
   target: UserRecord,
   reason: string | undefined,
   online: (user: UserRecord) => boolean,
+  warm = false,
 ): CallChange {
   const { record, other } = callOfTwo(tx, callId, user.id, 'be transferred');
   if (record.transfer) throw conflict('conflict', 'this call is being transferred already');
@@ -112,7 +113,7 @@ export function transferCall(
   const state: CallMemberState | undefined = record.members.get(target.id);
   if (state === undefined) tx.calls.addMember(callId, target.id, 'ringing');
   else tx.calls.setMember(callId, target.id, 'ringing');
-  tx.calls.setTransfer(callId, { fromId: user.id, toId: target.id, at: now, ...(reason ? { reason } : {}) });
+  tx.calls.setTransfer(callId, { fromId: user.id, toId: target.id, at: now, ...(reason ? { reason } : {}), ...(warm ? { warm } : {}) });
   const wasHeld = record.heldById !== undefined;
   if (!wasHeld) tx.calls.setHold(callId, user.id);
   const after = tx.calls.get(callId)!;

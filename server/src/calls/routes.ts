@@ -96,7 +96,7 @@ export function callRoutes({ calls }: Services) {
       response: CallResponse,
       errors: [409],
       async handler({ params, body, session: { user } }) {
-        return { call: await calls.transfer(user, params.id, body.to, body.reason || undefined) };
+        return { call: await calls.transfer(user, params.id, body.to, body.reason || undefined, body.warm === true) };
       },
     }),
     route({

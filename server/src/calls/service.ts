@@ -71,14 +71,14 @@ export class CallService {
   }
 
   /** Transfers a call of two to a colleague (400 for a username nobody has). */
-  async transfer(user: UserRecord, callId: string, to: string, reason: string | undefined): Promise<Call> {
+  async transfer(user: UserRecord, callId: string, to: string, reason: string | undefined, warm = false): Promise<Call> {
     const target = await this.store.userByName(to);
     if (!target) {
       // A stranger learns nothing of the call from the answer: the call is checked first.
       await this.view(user, callId);
       throw new AppError(400, 'invalid_request', `to: there is no user ${to}`);
     }
-    const change = await this.store.write((tx) => transferCall(tx, callId, user, target, reason, (u) => this.presence.effective(u) !== 'offline'));
+    const change = await this.store.write((tx) => transferCall(tx, callId, user, target, reason, (u) => this.presence.effective(u) !== 'offline', warm));
     await this.applied(change);
     return change.call;
   }

@@ -156,22 +156,27 @@ export function change(tx: StoreTx, before: CallRecord, moves: Array<[number, Ca
   let tookPart: number[] | undefined;
   let settled = false;
   const transfer = before.transfer;
-  if (transfer && stateAfter(transfer.toId) === 'ringing') {
-    // The party being transferred hung up: nothing is left to hand over, the ring stops.
-    const other = [...before.members.keys()].find((u) => u !== transfer.fromId && u !== transfer.toId && before.members.get(u) === 'joined');
-    if (other !== undefined && stateAfter(other) !== 'joined') moves = [...moves, [transfer.toId, 'missed']];
-  }
-  if (transfer && stateAfter(transfer.toId) !== 'ringing') {
+  // The party being transferred (the other one joined before the transfer).
+  const other = transfer && [...before.members.keys()].find((u) => u !== transfer.fromId && u !== transfer.toId && before.members.get(u) === 'joined');
+  const otherGone = other !== undefined && stateAfter(other) !== 'joined';
+  // They hung up while the target rings: nothing is left to hand over, the ring stops.
+  if (transfer && otherGone && stateAfter(transfer.toId) === 'ringing') moves = [...moves, [transfer.toId, 'missed']];
+  // A warm transfer whose target joined: they talk with the transferor while the other party
+  // waits; the transferor hanging up hands over, the target hanging up calls it off.
+  const consulting = transfer?.warm === true && before.members.get(transfer.toId) === 'joined';
+  const handedOver = consulting && stateAfter(transfer.fromId) !== 'joined' && stateAfter(transfer.toId) === 'joined';
+  const waiting = transfer?.warm === true && stateAfter(transfer.toId) === 'joined' && !handedOver && !otherGone;
+  if (transfer && stateAfter(transfer.toId) !== 'ringing' && !waiting) {
     settled = true;
     tx.calls.setTransfer(id, null);
-    if (stateAfter(transfer.toId) === 'joined') {
+    if (stateAfter(transfer.toId) === 'joined' && !otherGone) {
       if (stateAfter(transfer.fromId) === 'joined') moves = [...moves, [transfer.fromId, 'left']];
       if (takePart(tx, before.call.chatId, transfer.toId, now)) tookPart = [transfer.toId];
     }
   }
   for (const [userId, state] of moves) tx.calls.setMember(id, userId, state);
   const joinedNow = [...before.members.keys()].filter((u) => stateAfter(u) === 'joined').length;
-  const resumed = before.heldById !== undefined && (settled || joinedNow !== 2);
+  const resumed = before.heldById !== undefined && !waiting && (settled || joinedNow !== 2);
   if (resumed) {
     tx.calls.setHold(id, null);
     releaseHeld(tx, before.call.chatId, now);

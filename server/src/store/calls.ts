@@ -19,6 +19,8 @@ export interface CallTransferRecord {
   toId: number;
   reason?: string;
   at: number;
+  /** Warm transfer: the target joins, talks with the transferor, and the handover is when the transferor leaves. */
+  warm?: boolean;
 }
 
 /** Reads outside a write. */

@@ -304,6 +304,7 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE calls ADD COLUMN transfer_to INTEGER; -- ... its target (user id)
   ALTER TABLE calls ADD COLUMN transfer_reason TEXT;
   ALTER TABLE calls ADD COLUMN transfer_at INTEGER; -- when the target's ring started (its ring timeout counts from here)
+  ALTER TABLE calls ADD COLUMN transfer_warm INTEGER NOT NULL DEFAULT 0; -- 1: the transferor talks to the target first
   ALTER TABLE messages ADD COLUMN held INTEGER NOT NULL DEFAULT 0; -- 1: sent during a hold, delivered on resume
   CREATE INDEX messages_held ON messages(chat_id) WHERE held = 1;
   `,

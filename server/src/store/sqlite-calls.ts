@@ -61,7 +61,7 @@ export class SqliteCallStore implements CallStore, CallRows {
         `SELECT 1 + max(position) FROM (SELECT position FROM call_members WHERE call_id = @id UNION ALL SELECT position FROM call_guests WHERE call_id = @id)`,
       ).pluck(),
       setHold: p('UPDATE calls SET held_by = ? WHERE id = ?'),
-      setTransfer: p('UPDATE calls SET transfer_from = ?, transfer_to = ?, transfer_reason = ?, transfer_at = ? WHERE id = ?'),
+      setTransfer: p('UPDATE calls SET transfer_from = ?, transfer_to = ?, transfer_reason = ?, transfer_at = ?, transfer_warm = ? WHERE id = ?'),
       liveInChat: p("SELECT id FROM calls WHERE chat_id = ? AND state != 'ended' ORDER BY created_at DESC LIMIT 1").pluck(),
       heldInChat: p("SELECT 1 FROM calls WHERE chat_id = ? AND state != 'ended' AND held_by IS NOT NULL LIMIT 1").pluck(),
       liveInChats: p("SELECT id FROM calls WHERE state != 'ended' AND chat_id IN (SELECT value FROM json_each(?))").pluck(),
@@ -93,7 +93,7 @@ export class SqliteCallStore implements CallStore, CallRows {
       call.heldBy = nameOf(r.held_by)?.username ?? '';
     }
     if (r.transfer_to !== null && r.transfer_to !== undefined) {
-      record.transfer = { fromId: r.transfer_from, toId: r.transfer_to, at: r.transfer_at, ...(r.transfer_reason ? { reason: r.transfer_reason } : {}) };
+      record.transfer = { fromId: r.transfer_from, toId: r.transfer_to, at: r.transfer_at, ...(r.transfer_reason ? { reason: r.transfer_reason } : {}), ...(r.transfer_warm ? { warm: true } : {}) };
       const from = nameOf(r.transfer_from);
       const to = nameOf(r.transfer_to);
       call.transfer = {
@@ -102,6 +102,7 @@ export class SqliteCallStore implements CallStore, CallRows {
         to: to?.username ?? '',
         toName: to?.display_name ?? '',
         ...(r.transfer_reason ? { reason: r.transfer_reason } : {}),
+        ...(r.transfer_warm ? { warm: true } : {}),
       };
     }
     return record;
@@ -154,7 +155,7 @@ export class SqliteCallStore implements CallStore, CallRows {
   }
 
   setTransfer(callId: string, t: CallTransferRecord | null) {
-    this.q.setTransfer.run(t?.fromId ?? null, t?.toId ?? null, t?.reason ?? null, t?.at ?? null, callId);
+    this.q.setTransfer.run(t?.fromId ?? null, t?.toId ?? null, t?.reason ?? null, t?.at ?? null, t?.warm ? 1 : 0, callId);
   }
 
   liveInChat(chatId: string) {

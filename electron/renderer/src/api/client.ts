@@ -430,8 +430,8 @@ export class PorticoClient {
     return this.transport.call(E.resumeCall, [id]);
   }
   /** Hands a call of two to a colleague, who is rung with my name and the reason. */
-  transferCall(id: string, to: string, reason?: string): Promise<T.Call> {
-    return this.transport.call(E.transferCall, [id, to, reason]);
+  transferCall(id: string, to: string, reason?: string, warm?: boolean): Promise<T.Call> {
+    return this.transport.call(E.transferCall, [id, to, reason, warm]);
   }
   /** Invites people into a chat (each gets a chat request). */
   addChatMembers(chatId: string, usernames: string[]): Promise<T.Chat> {

@@ -195,8 +195,8 @@ export const ENDPOINTS = table({
   resumeCall: { method: 'POST', path: (id: string) => `/api/v1/calls/${enc(id)}/resume`, body: () => ({}), pick: (a: Answer<typeof C.CallResponse>) => a.call },
   transferCall: {
     method: 'POST',
-    path: (id: string, _to: string, _reason?: string) => `/api/v1/calls/${enc(id)}/transfer`,
-    body: (_id: string, to: string, reason?: string): CS.TransferCallRequest => (reason ? { to, reason } : { to }),
+    path: (id: string, _to: string, _reason?: string, _warm?: boolean) => `/api/v1/calls/${enc(id)}/transfer`,
+    body: (_id: string, to: string, reason?: string, warm?: boolean): CS.TransferCallRequest => ({ to, ...(reason ? { reason } : {}), ...(warm ? { warm } : {}) }),
     pick: (a: Answer<typeof C.CallResponse>) => a.call,
   },
   addChatMembers: {

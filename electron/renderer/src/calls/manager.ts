@@ -213,10 +213,10 @@ export class Phone {
   }
 
   /** Hands the call to a colleague (they are rung; the call is on hold meanwhile). Errors are thrown for the view. */
-  async transfer(to: string, reason?: string): Promise<void> {
+  async transfer(to: string, reason?: string, warm = false): Promise<void> {
     const current = this.state.current;
     if (!current) return;
-    this.updated(await this.client.transferCall(current.call.id, to, reason));
+    this.updated(await this.client.transferCall(current.call.id, to, reason, warm));
   }
 
   async decline(callId: string): Promise<void> {
@@ -310,8 +310,9 @@ export class Phone {
     }
     this.patchCurrent({ call });
     if (call.state === 'active') this.connect();
-    // On hold: nothing is sent either way (each side stops its own), resumed: again.
-    for (const session of this.sessions.values()) void session.setPaused(call.heldBy !== undefined);
+    // On hold: nothing is sent either way (each side stops its own), resumed: again. In a warm
+    // transfer the transferor and the colleague talk while the other party waits.
+    for (const [peer, session] of this.sessions) void session.setPaused(call.heldBy !== undefined && !consulting(call, this.me, peer));
   }
 
   /** Sessions follow the members: one for each other member who joined, none for those who left. */
@@ -418,6 +419,14 @@ export class Phone {
     }
     this.set({ current: undefined });
   }
+}
+
+/** A warm transfer's target has joined and `me` and `peer` are it and the transferor: they talk. */
+export function consulting(call: Call, me: string, peer?: string): boolean {
+  const t = call.transfer;
+  if (!t?.warm || call.members.find((m) => m.username === t.to)?.state !== 'joined') return false;
+  const pair = [t.from.toLowerCase(), t.to.toLowerCase()];
+  return pair.includes(me) && (peer === undefined || pair.includes(peer));
 }
 
 function stopTracks(stream: MediaStream) {

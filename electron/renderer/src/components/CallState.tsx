@@ -5,7 +5,7 @@
  */
 import { useState } from 'preact/hooks';
 import type { Call, Chat } from '../api/client.js';
-import type { CallView, Phone } from '../calls/manager.js';
+import { consulting, type CallView, type Phone } from '../calls/manager.js';
 import { joinNames, t } from '../i18n.js';
 import { Icon } from './Icon.js';
 
@@ -65,6 +65,18 @@ export function LiveCallBadge({ chat, me }: { chat: Chat; me: string }) {
 /** What the call's state says over the videos: on hold (by whom), a transfer ringing. */
 export function CallStateNote({ phone, view }: { phone: Phone; view: CallView }) {
   const { call } = view;
+  if (consulting(call, phone.me)) {
+    // Warm transfer: the transferor and the colleague talk; the transferor hands over by hanging up.
+    if (call.transfer!.from.toLowerCase() !== phone.me) return null;
+    return (
+      <p class="call-consult" role="status">
+        <span>{t('consulting', { name: call.transfer!.toName })}</span>
+        <button type="button" class="small primary call-complete-transfer" onClick={() => void phone.hangUp()}>
+          {t('completeTransfer')}
+        </button>
+      </p>
+    );
+  }
   if (call.transfer && call.transfer.from.toLowerCase() === phone.me) {
     return (
       <p class="call-note call-transferring" role="status">
@@ -132,8 +144,8 @@ export function CallStateControls({
         <TransferPicker
           people={candidates}
           onCancel={() => setPicker(undefined)}
-          onTransfer={async (to, reason) => {
-            await phone.transfer(to, reason);
+          onTransfer={async (to, reason, warm) => {
+            await phone.transfer(to, reason, warm);
             setPicker(undefined);
           }}
         />
@@ -168,8 +180,9 @@ function PersonList({ people, selected, multiple, onToggle }: { people: Person[]
   );
 }
 
-function TransferPicker({ people, onTransfer, onCancel }: { people: Person[]; onTransfer: (to: string, reason?: string) => Promise<void>; onCancel: () => void }) {
+function TransferPicker({ people, onTransfer, onCancel }: { people: Person[]; onTransfer: (to: string, reason: string | undefined, warm: boolean) => Promise<void>; onCancel: () => void }) {
   const [to, setTo] = useState<string | undefined>(undefined);
+  const [warm, setWarm] = useState(false);
   const [reason, setReason] = useState('');
   const [error, setError] = useState<string | undefined>(undefined);
   return (
@@ -180,7 +193,7 @@ function TransferPicker({ people, onTransfer, onCancel }: { people: Person[]; on
         e.preventDefault();
         if (!to) return;
         setError(undefined);
-        onTransfer(to, reason.trim() || undefined).catch((err: Error) => setError(err.message));
+        onTransfer(to, reason.trim() || undefined, warm).catch((err: Error) => setError(err.message));
       }}
     >
       <h3>{t('transferTo')}</h3>
@@ -188,6 +201,10 @@ function TransferPicker({ people, onTransfer, onCancel }: { people: Person[]; on
       <label class="call-picker-reason">
         {t('transferReason')}
         <input type="text" maxLength={200} value={reason} onInput={(e) => setReason(e.currentTarget.value)} />
+      </label>
+      <label class="call-picker-warm">
+        <input type="checkbox" checked={warm} onChange={(e) => setWarm(e.currentTarget.checked)} />
+        {t('transferWarm')}
       </label>
       {error && (
         <p class="error" role="alert">

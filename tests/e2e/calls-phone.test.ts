@@ -217,6 +217,41 @@ describe('call state in Chromium: join late, hold, transfer', { timeout: 120_000
     await closePages();
   });
 
+  it('warm transfer: alice talks to carol first while bob waits (no frames to him), then completes; bob and carol talk', async () => {
+    const chatId = await chatOf('bob', 'alice');
+    const [alice, bob, carol] = [await open('alice'), await open('bob'), await open('carol')];
+    await startCall(alice, chatId);
+    await bob.locator('.incoming-call .call-accept').click({ timeout: T });
+    await connectedTo(bob, 'alice');
+    await alice.locator('.call-transfer').click();
+    const picker = alice.locator('.call-transfer-picker');
+    await picker.locator('input[value=carol]').check();
+    await picker.locator('.call-picker-warm input').check();
+    await picker.locator('.call-transfer-go').click();
+    await carol.locator('.incoming-call .call-accept').click({ timeout: T });
+    // Alice and carol talk; bob, on hold, gets nothing from either.
+    await connectedTo(alice, 'carol');
+    await connectedTo(carol, 'alice');
+    await expectFrames(alice, 'carol', 'consulting, alice receives carol');
+    await expectFrames(carol, 'alice', 'consulting, carol receives alice');
+    await bob.locator('.call-on-hold').waitFor({ timeout: T });
+    await alice.locator('.call-consult').waitFor({ timeout: T });
+    await shot(alice, 'call-warm-transfer.png');
+    await new Promise((r) => setTimeout(r, 1000));
+    const toBob = await framesFrom(bob, 'alice');
+    console.info(`consulting: bob got ${toBob} frames from alice in 2 s`);
+    expect(toBob, 'bob on hold receives nothing from alice').toBeLessThanOrEqual(1);
+    // Alice completes: bob and carol talk, alice is out.
+    await alice.locator('.call-complete-transfer').click();
+    await alice.locator('.call').waitFor({ state: 'detached', timeout: T });
+    await connectedTo(bob, 'carol');
+    await bob.locator('.call-on-hold').waitFor({ state: 'detached', timeout: T });
+    await expectFrames(bob, 'carol', 'after a warm transfer, bob receives carol');
+    await expectFrames(carol, 'bob', 'after a warm transfer, carol receives bob');
+    await carol.locator('.call-hangup').click();
+    await bob.locator('.call').waitFor({ state: 'detached', timeout: T });
+  });
+
   it('screenshots: the join bar and a call on hold, docked and laptop, light and dark', async () => {
     const chatId = await chatOf('alice', 'bob', 'carol');
     const [alice, bob] = [await open('alice'), await open('bob')];

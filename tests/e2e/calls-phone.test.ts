@@ -97,6 +97,24 @@ describe('call state in Chromium: join late, hold, transfer', { timeout: 120_000
     expect(got, label).toBeGreaterThan(min);
   }
 
+  /** Alice calls bob in their 1:1 chat, bob answers; carol is signed in too. */
+  async function aliceCallsBob() {
+    const chatId = await chatOf('bob', 'alice');
+    const [alice, bob, carol] = [await open('alice'), await open('bob'), await open('carol')];
+    await startCall(alice, chatId);
+    await bob.locator('.incoming-call .call-accept').click({ timeout: T });
+    await connectedTo(bob, 'alice');
+    return { chatId, alice, bob, carol };
+  }
+
+  /** Alice's Transfer… picker, carol chosen. */
+  async function transferPicker(page: Page) {
+    await page.locator('.call-transfer').click();
+    const picker = page.locator('.call-transfer-picker');
+    await picker.locator('input[value=carol]').check();
+    return picker;
+  }
+
   const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, name), animations: 'disabled' });
 
   beforeAll(async () => {
@@ -180,15 +198,9 @@ describe('call state in Chromium: join late, hold, transfer', { timeout: 120_000
   });
 
   it('transfer: alice hands her call with bob to carol with a reason; carol takes it, alice is out', async () => {
-    const chatId = await chatOf('bob', 'alice');
-    const [alice, bob, carol] = [await open('alice'), await open('bob'), await open('carol')];
-    await startCall(alice, chatId);
-    await bob.locator('.incoming-call .call-accept').click({ timeout: T });
-    await connectedTo(bob, 'alice');
+    const { chatId, alice, bob, carol } = await aliceCallsBob();
 
-    await alice.locator('.call-transfer').click();
-    const picker = alice.locator('.call-transfer-picker');
-    await picker.locator('input[value=carol]').check();
+    const picker = await transferPicker(alice);
     await picker.locator('.call-picker-reason input').fill('billing question');
     await shot(alice, 'call-transfer-picker.png');
     await picker.locator('.call-transfer-go').click();
@@ -218,14 +230,8 @@ describe('call state in Chromium: join late, hold, transfer', { timeout: 120_000
   });
 
   it('warm transfer: alice talks to carol first while bob waits (no frames to him), then completes; bob and carol talk', async () => {
-    const chatId = await chatOf('bob', 'alice');
-    const [alice, bob, carol] = [await open('alice'), await open('bob'), await open('carol')];
-    await startCall(alice, chatId);
-    await bob.locator('.incoming-call .call-accept').click({ timeout: T });
-    await connectedTo(bob, 'alice');
-    await alice.locator('.call-transfer').click();
-    const picker = alice.locator('.call-transfer-picker');
-    await picker.locator('input[value=carol]').check();
+    const { chatId, alice, bob, carol } = await aliceCallsBob();
+    const picker = await transferPicker(alice);
     await picker.locator('.call-picker-warm input').check();
     await picker.locator('.call-transfer-go').click();
     await carol.locator('.incoming-call .call-accept').click({ timeout: T });

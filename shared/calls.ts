@@ -20,7 +20,7 @@ export const CALL_LIMITS = {
 } as const;
 
 /** Same rule as Username in schemas.ts (kept here to avoid the import cycle). */
-const CallUsername = z
+export const CallUsername = z
   .string()
   .min(2)
   .max(LIMITS.usernameChars)
@@ -54,6 +54,20 @@ export const Call = z.strictObject({
   answeredAt: Time.optional(),
   endedAt: Time.optional(),
   endReason: CallEndReason.optional(),
+  /** On hold (a call of two only): the username of the member who put it on hold (shared/call-state.ts). */
+  heldBy: z.string().optional(),
+  /** A transfer ringing its target: who transfers to whom, and why (shared/call-state.ts). */
+  transfer: z
+    .strictObject({
+      from: z.string(),
+      fromName: z.string(),
+      to: z.string(),
+      toName: z.string(),
+      reason: z.string().optional(),
+      /** Warm transfer: the target joins and talks with the transferor first; the handover is when the transferor hangs up. */
+      warm: z.literal(true).optional(),
+    })
+    .optional(),
 });
 export type Call = z.infer<typeof Call>;
 

@@ -4,6 +4,7 @@ export * from './schemas.js';
 export * from './chat.js';
 export * from './portal.js';
 export * from './calls.js';
+export * from './call-state.js';
 export * from './topics.js';
 export * from './identity.js';
 export * from './people.js';

@@ -11,6 +11,7 @@ import { UserSource } from './identity.js';
 import { ChatMute, UserStatus } from './people.js';
 import { ChatFileId, CHAT_FILE_LIMITS, MessageFile } from './chat-files.js';
 import { MEETING_EVENTS } from './meetings.js';
+import { CALL_STATE_EVENTS } from './call-state.js';
 
 // ---------- building blocks ----------
 export const Username = z
@@ -120,6 +121,11 @@ export const Message = z.strictObject({
   mentions: z.array(z.string()).optional(),
   /** Files sent with the message, in the order given (absent when none). */
   files: z.array(MessageFile).optional(),
+  /**
+   * 'held': sent while a call in its chat is on hold; only its author has it until the call is
+   * resumed or ends, when it comes to everyone as a chat.message without this field (absent: delivered).
+   */
+  state: z.literal('held').optional(),
 });
 export type Message = z.infer<typeof Message>;
 export const ChatState = z.enum(['pending', 'active', 'closed']);
@@ -145,6 +151,8 @@ export const Chat = z.strictObject({
   /** For the caller, in their chat list: whether they muted it, and until when (absent: until unmuted). */
   muted: z.boolean().optional(),
   mutedUntil: Timestamp.optional(),
+  /** In GET /chats and GET /chats/:id: the call running in this chat, which its members may join (absent: none). */
+  call: Call.optional(),
 });
 export type Chat = z.infer<typeof Chat>;
 export const CreateChatRequest = z.strictObject({
@@ -188,6 +196,8 @@ export const ChatMemberEvent = <T extends 'chat.accepted' | 'chat.declined' | 'c
   z.strictObject({ ...base, type: z.literal(type), username: z.string(), chat: Chat });
 /** The user's contact list changed (a contact or a group member added or removed, by them or an admin): reload GET /contacts. On the user's own topic. */
 export const ContactsChangedEvent = z.strictObject({ ...base, type: z.literal('contacts.changed') });
+/** People were invited into the chat by a member (POST /chats/:id/members); on the chat's topic. Each gets a chat.request. */
+export const ChatAddedEvent = z.strictObject({ ...base, type: z.literal('chat.added'), by: z.string(), usernames: z.array(z.string()), chat: Chat });
 export const ChatClosedEvent = z.strictObject({ ...base, type: z.literal('chat.closed'), chat: Chat });
 export const ChatMessageEvent = z.strictObject({ ...base, type: z.literal('chat.message'), message: Message });
 /*
@@ -274,6 +284,8 @@ export const Event = z.discriminatedUnion('type', [
   MeUpdatedEvent,
   ChatMutedEvent,
   ...MEETING_EVENTS,
+  ...CALL_STATE_EVENTS,
+  ChatAddedEvent,
 ]);
 export type Event = z.infer<typeof Event>;
 export type EventType = Event['type'];

@@ -88,7 +88,7 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
     throw new Error(`cannot reach Redis at PORTICO_REDIS_URL: ${(error as Error).message}`);
   }
   const providers = new ProviderGate(store, secret, join(resolve(config.dataDir), 'tmp'), config, limits);
-  const calls = new CallService(store, presence, config);
+  const calls = new CallService(store, presence, config, subscriptions);
   await calls.restore(TIMINGS.pollWaitMax * 1000 + config.presenceGraceMs);
   await calls.sweep(); // rings that ran out while the server was down
   const services: Services = { config, log, store, sessions: new Sessions(store, config.sessionDays), hub, subscriptions, presence, secret, providers, limits, calls, relay: new RelayBuffers() };

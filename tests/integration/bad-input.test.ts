@@ -86,6 +86,8 @@ describe('bad input', () => {
     'put /api/v1/admin/links': { html: '<p>must never be stored</p>' },
     'post /api/v1/calls': { chatId: '00000000-0000-4000-8000-000000000000' },
     'post /api/v1/calls/{id}/signal': { to: 'bi-bob', signal: { kind: 'path', path: 'direct' } },
+    'post /api/v1/calls/{id}/transfer': { to: 'bi-bob', reason: 'must never be stored' },
+    'post /api/v1/chats/{id}/members': { usernames: ['bi-nobody'] },
     'patch /api/v1/me': { displayName: 'must never be stored' },
     'post /api/v1/me/password': { oldPassword: 'not the password', newPassword: 'must never be stored' },
     'put /api/v1/chats/{id}/mute': { muted: true },
@@ -409,6 +411,12 @@ describe('API description, health and metrics', () => {
     'post /api/v1/calls/{id}/decline',
     'post /api/v1/calls/{id}/hangup',
     'post /api/v1/calls/{id}/signal',
+    // call state: join, hold, transfer; adding people to a chat (issue 18)
+    'post /api/v1/calls/{id}/join',
+    'post /api/v1/calls/{id}/hold',
+    'post /api/v1/calls/{id}/resume',
+    'post /api/v1/calls/{id}/transfer',
+    'post /api/v1/chats/{id}/members',
     'put /api/v1/calls/{id}/relay/{seqOrMember}',
     'get /api/v1/calls/{id}/relay/{seqOrMember}',
     // people, me, do-not-disturb (issue 17)

@@ -83,6 +83,16 @@ describe('search index kept off the send path', () => {
     store = new SqliteStore(file);
   });
 
+  it('a message held during a call on hold is found by its author only, until released', async () => {
+    const other = (await store.userByName('sb'))!;
+    await store.write((tx) => tx.insertMessage({ chatId, fromUserId: userId, fromUsername: 'sa', clientId: 'h1', text: 'held back for now', sentAt: Date.now(), held: true }));
+    const search = (id: number) => store.searchMessages(id, { terms: ['held back'], limit: 10 });
+    expect((await search(userId)).map((m) => m.text)).toEqual(['held back for now']);
+    expect(await search(other.id)).toEqual([]);
+    await store.write((tx) => tx.releaseHeldMessages(chatId));
+    expect((await search(other.id)).map((m) => m.text)).toEqual(['held back for now']);
+  });
+
   it('indexes many messages in a few bounded rounds, and a search goes through the index', async () => {
     for (let i = 0; i < 5; i++) await store.write((tx) => { for (let k = 0; k < 1000; k++) tx.insertMessage({ chatId, fromUserId: userId, fromUsername: 'sa', clientId: `b${i}-${k}`, text: `batch ${i} item ${k} widget`, sentAt: Date.now() }); });
     await send('the needle in the haystack');

@@ -6,7 +6,7 @@
  * here touches the DOM.
  */
 import { useEffect, useState } from 'preact/hooks';
-import { mentions, notifyDecision, type ChannelsView, type Chat, type ChartSeries, type ChatMute, type Contact, type ConnectionState, type MediaItem, type Me, type MeChange, type PublicUser, type Notice, type PollMode, type PresenceState, type PorticoClient, type TickerItem, type User } from './api/index.js';
+import { mentions, notifyDecision, type Call, type ChannelsView, type Chat, type ChartSeries, type ChatMute, type Contact, type ConnectionState, type MediaItem, type Me, type MeChange, type PublicUser, type Notice, type PollMode, type PresenceState, type PorticoClient, type TickerItem, type User } from './api/index.js';
 import { Phone } from './calls/manager.js';
 import { joinNames, t } from './i18n.js';
 import { notificationRoute } from './notification-route.js';
@@ -223,6 +223,14 @@ export class PanelModel {
         this.putChat(e.chat);
       }),
       c.on('chat.closed', (e: { chat: Chat }) => this.putChat(e.chat)),
+      c.on('chat.added', (e: { chat: Chat }) => this.putChat(e.chat)),
+      // A call in one of my chats started, changed or ended (issue 18): "Call in progress — Join".
+      c.on('chat.call', (e: { chatId: string; call: Call }) => {
+        if (e.call.state === 'ended') this.liveCalls.delete(e.chatId);
+        else this.liveCalls.set(e.chatId, e.call);
+        const chat = this.state.chats[e.chatId];
+        if (chat) this.putChat(chat);
+      }),
       c.on('chat.message', (e) => {
         const m = e.message;
         // The newest message of a chat (a request card's preview); copies of one message come by id.
@@ -300,6 +308,7 @@ export class PanelModel {
         const [me, contacts, chats] = await Promise.all([c.me(), c.contacts(), c.chats()]);
         this.arrivedDuringLoad = undefined;
         this.mutes = new Map(chats.map((x) => [x.id, { chatId: x.id, muted: x.muted === true, ...(x.mutedUntil ? { mutedUntil: x.mutedUntil } : {}) }]));
+        this.liveCalls = new Map(chats.flatMap((x): Array<[string, Call]> => (x.call ? [[x.id, x.call]] : [])));
         // Unread counts are the server's (they survive a reload), less the chats shown right now.
         const unread = Object.fromEntries(chats.filter((x) => (x.unread ?? 0) > 0 && !this.isShown(x.id)).map((x) => [x.id, x.unread!]));
         this.set({
@@ -518,6 +527,28 @@ export class PanelModel {
     await this.phone.accept(callId);
   }
 
+  /** Joins the call running in a chat (issue 18); answers why not, also shown as a toast. */
+  async joinCall(chatId: string): Promise<string | undefined> {
+    const call = this.liveCalls.get(chatId) ?? (await this.client.chat(chatId).catch(() => undefined))?.call;
+    if (!call) return undefined;
+    await this.phone.join(call);
+    return undefined;
+  }
+
+  /** Invites people into a chat (each gets a chat request); answers why not, also shown as a toast. */
+  async addPeople(chatId: string, usernames: string[]): Promise<string | undefined> {
+    try {
+      this.putChat(await this.client.addChatMembers(chatId, usernames));
+      const names = usernames.map((u) => this.state.contacts.find((c) => c.username === u)?.displayName ?? u);
+      this.toast(t('addPeopleDone', { names: joinNames(names) }), 'info');
+      return undefined;
+    } catch (error) {
+      const text = t('error', { message: error instanceof Error ? error.message : String(error) });
+      this.toast(text, 'error');
+      return text;
+    }
+  }
+
   openChat(chatId: string, messageId?: number) {
     const unread = { ...this.state.unread };
     delete unread[chatId];
@@ -596,11 +627,17 @@ export class PanelModel {
   /** My mutes by chat (the chat list's `muted`, then chat.muted events); chat events carry none. */
   private mutes = new Map<string, ChatMute>();
 
+  /** The call running in each of my chats (the chat list's `call`, then chat.call events); chat events carry none. */
+  private liveCalls = new Map<string, Call>();
+
   private putChat(chat: Chat) {
     // Chat events carry no mute (it is mine only): keep what the list and chat.muted said.
     const mute = this.mutes.get(chat.id);
-    const withMute: Chat = mute ? { ...chat, muted: mute.muted, ...(mute.mutedUntil ? { mutedUntil: mute.mutedUntil } : {}) } : chat;
+    const withMute: Chat = mute ? { ...chat, muted: mute.muted, ...(mute.mutedUntil ? { mutedUntil: mute.mutedUntil } : {}) } : { ...chat };
     if (mute && !mute.mutedUntil) delete withMute.mutedUntil;
+    const live = this.liveCalls.get(chat.id);
+    if (live) withMute.call = live;
+    else delete withMute.call;
     this.arrivedDuringLoad?.chats.set(chat.id, withMute);
     this.set({ chats: { ...this.state.chats, [chat.id]: withMute } });
   }

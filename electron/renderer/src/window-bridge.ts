@@ -49,6 +49,8 @@ export interface ChatBackend {
   viewing(chatId: string, active: boolean): void;
   /** Calls the chat's others (the call shows in the panel's media area); answers why it could not start. Absent without a panel. */
   startCall?(chatId: string): Promise<string | undefined>;
+  /** Joins the call running in the chat (issue 18); answers why not. Absent without a panel. */
+  joinCall?(chatId: string): Promise<string | undefined>;
   /** Whether I muted the chat (a 'chat.muted' event says it changed). Absent without a panel. */
   muted?(chatId: string): Promise<boolean>;
   mute?(chatId: string, muted: boolean): Promise<void>;
@@ -93,6 +95,7 @@ export function localBackend(client: PorticoClient, model?: PanelModel): ChatBac
     ...(model
       ? {
           startCall: (id: string) => model.startCall(id),
+          joinCall: (id: string) => model.joinCall(id),
           muted: async (id: string) => isMuted(model.state.chats[id]),
           mute: (id: string, muted: boolean) => model.muteChat(id, muted),
           statuses: async () => Object.fromEntries(model.state.contacts.flatMap((c) => (c.status ? [[c.username.toLowerCase(), c.status]] : []))),
@@ -103,8 +106,8 @@ export function localBackend(client: PorticoClient, model?: PanelModel): ChatBac
 
 const CHANNEL = 'portico-panel';
 /** Events a chat window needs from the panel's client. */
-const FORWARDED = ['chat.message', 'chat.message.edited', 'chat.message.deleted', 'chat.reaction', 'chat.read', 'chat.typing', 'chat.accepted', 'chat.declined', 'chat.left', 'chat.closed', 'presence', 'outbox', 'connection', 'reset', 'ready', 'contacts.changed', 'auth', 'chat.muted', 'user.updated'];
-const CALLS = ['chat', 'history', 'send', 'upload', 'retry', 'outbox', 'leave', 'startCall', 'presence', 'muted', 'mute', 'statuses', 'discard', 'edit', 'remove', 'react', 'markRead', 'typing'] as const;
+const FORWARDED = ['chat.message', 'chat.message.edited', 'chat.message.deleted', 'chat.reaction', 'chat.read', 'chat.typing', 'chat.accepted', 'chat.declined', 'chat.left', 'chat.closed', 'presence', 'outbox', 'connection', 'reset', 'ready', 'contacts.changed', 'auth', 'chat.muted', 'user.updated', 'chat.call', 'chat.added'];
+const CALLS = ['chat', 'history', 'send', 'upload', 'retry', 'outbox', 'leave', 'startCall', 'joinCall', 'presence', 'muted', 'mute', 'statuses', 'discard', 'edit', 'remove', 'react', 'markRead', 'typing'] as const;
 type Call = (typeof CALLS)[number];
 
 type BridgeMessage =
@@ -248,6 +251,7 @@ export async function connectToPanel(timeoutMs = 600): Promise<ChatBackend | und
     markRead: (chatId, upTo) => call('markRead', chatId, upTo),
     typing: (chatId) => call('typing', chatId),
     startCall: (chatId) => call('startCall', chatId),
+    joinCall: (chatId) => call('joinCall', chatId),
     muted: (chatId) => call('muted', chatId),
     mute: (chatId, muted) => call('mute', chatId, muted),
     statuses: () => call('statuses'),

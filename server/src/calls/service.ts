@@ -5,10 +5,12 @@
 import { createHmac } from 'node:crypto';
 import { CALL_LIMITS, type Call, type CallSignal, type IceServer, type IceServersResponse } from '../../../shared/index.js';
 import type { ServerConfig } from '../config.js';
-import { notFound } from '../errors.js';
+import { AppError, notFound } from '../errors.js';
+import type { Subscriptions } from '../events/subscriptions.js';
 import type { PresenceService } from '../presence/service.js';
 import type { Store, UserRecord } from '../store/store.js';
 import type { CallAction } from './rules.js';
+import { holdCall, joinCall, transferCall } from './call-state.js';
 import { actOnCall, expireRings, signalCall, startCall, type CallChange } from './transitions.js';
 
 export type CallSettings = Pick<ServerConfig, 'stunUrls' | 'turnUrls' | 'turnSecret' | 'turnTtlSeconds' | 'callPath' | 'callRingSeconds'>;
@@ -27,6 +29,8 @@ export class CallService {
     private readonly store: Store,
     private readonly presence: PresenceService,
     private readonly settings: CallSettings,
+    /** Told when a call's transfer makes its target take part in the chat (tests may leave it out). */
+    private readonly subscriptions?: Pick<Subscriptions, 'changed'>,
   ) {}
 
   get ringMs() {
@@ -43,11 +47,40 @@ export class CallService {
     return change.call;
   }
 
-  /** The call, for its members only (404 for anyone else: no hint that it exists). */
+  /** The call, for its members and those taking part in its chat, who may join it (404 for anyone else: no hint that it exists). */
   async view(user: UserRecord, callId: string): Promise<Call> {
     const record = await this.store.calls.byId(callId);
+    if (record && !record.members.has(user.id)) {
+      const chat = await this.store.chatById(record.call.chatId);
+      if (chat?.memberStatus.get(user.id) === 'accepted') return record.call;
+    }
     if (!record || !record.members.has(user.id)) throw notFound('call');
     return record.call;
+  }
+
+  /** Joins (or rejoins) a live call of a chat the user takes part in (call-state.ts). */
+  async join(user: UserRecord, callId: string): Promise<Call> {
+    const change = await this.store.write((tx) => joinCall(tx, callId, user, CALL_LIMITS.members));
+    await this.applied(change);
+    return change.call;
+  }
+
+  /** Puts a call of two on hold, or resumes it. */
+  async hold(user: UserRecord, callId: string, hold: boolean): Promise<Call> {
+    return (await this.store.write((tx) => holdCall(tx, callId, user.id, hold))).call;
+  }
+
+  /** Transfers a call of two to a colleague (400 for a username nobody has). */
+  async transfer(user: UserRecord, callId: string, to: string, reason: string | undefined, warm = false): Promise<Call> {
+    const target = await this.store.userByName(to);
+    if (!target) {
+      // A stranger learns nothing of the call from the answer: the call is checked first.
+      await this.view(user, callId);
+      throw new AppError(400, 'invalid_request', `to: there is no user ${to}`);
+    }
+    const change = await this.store.write((tx) => transferCall(tx, callId, user, target, reason, (u) => this.presence.effective(u) !== 'offline', warm));
+    await this.applied(change);
+    return change.call;
   }
 
   async act(user: UserRecord, callId: string, action: CallAction): Promise<Call> {
@@ -99,6 +132,7 @@ export class CallService {
 
   /** Presence follows who is on a call (users only: a meeting guest, negative id, has none). Also for changes made elsewhere (a meeting that ended). */
   async applied(change: CallChange) {
+    for (const userId of change.tookPart ?? []) this.subscriptions?.changed(userId);
     for (const [userId, onCall] of change.onCall) if (userId > 0) await this.presence.setOnCall(userId, onCall);
   }
 }

@@ -8,12 +8,15 @@ import { AppError, conflict, notFound } from '../errors.js';
 import { guestStandIn } from '../auth/sessions.js';
 import type { CallRecord } from '../store/calls.js';
 import type { StoreTx, UserRecord } from '../store/store.js';
+import { releaseHeld, takePart } from '../chat/rules.js';
 import { callRecord, endReasonAfter, type CallAction, type Trigger } from './rules.js';
 
 /** A call after a change, and for each of its members whether they are now on a live call (any). */
 export interface CallChange {
   call: Call;
   onCall: Map<number, boolean>;
+  /** Users who now take part in the call's chat (a transfer's target): their topics changed. */
+  tookPart?: number[];
 }
 
 /**
@@ -50,6 +53,8 @@ export function startCall(
     );
   }
   if (tx.calls.engaged(caller.id)) throw conflict('conflict', 'you are already on a call (or being called): hang up or decline first');
+  // One call per chat: its members join the one that runs (call-state.ts).
+  if (tx.calls.liveInChat(chatId) !== undefined) throw conflict('conflict', 'a call is running in this chat: join it instead');
   const rung = online.filter((u) => !tx.calls.engaged(u.id)).slice(0, input.maxMembers - 1);
   if (rung.length === 0) throw conflict('callee_busy', 'everyone you are calling is on another call');
   const now = Date.now();
@@ -117,7 +122,7 @@ export function expireRings(tx: StoreTx, startedBefore: number): CallChange[] {
 }
 
 /** A member's own topic: a user's, or a meeting guest's (negative id). */
-const memberTopic = (id: number) => (id < 0 ? topicOf.guest(-id) : topicOf.user(id));
+export const memberTopic = (id: number) => (id < 0 ? topicOf.guest(-id) : topicOf.user(id));
 
 /** The admitted guests (as stand-in users) when the chat is a live meeting's; undefined for any other chat. */
 function meetingGuests(tx: StoreTx, chatId: string): UserRecord[] | undefined {
@@ -126,19 +131,56 @@ function meetingGuests(tx: StoreTx, chatId: string): UserRecord[] | undefined {
 }
 
 /** For each user: joined in any live call (what presence shows as busy). */
-function onCall(tx: StoreTx, members: Iterable<number>): Map<number, boolean> {
+export function onCall(tx: StoreTx, members: Iterable<number>): Map<number, boolean> {
   return new Map([...members].map((id) => [id, tx.calls.liveCallOf(id) !== undefined]));
 }
 
-/** Tells every member (ringing ones too) on their own topic. */
-function announce(tx: StoreTx, record: CallRecord, type: 'call.updated' | 'call.ended' | 'call.ring', now: number, only?: number[]) {
+/**
+ * Tells every member (ringing ones too) on their own topic; and the chat's topic (chat.call), so
+ * its members who are not in the call see it running and may join.
+ */
+export function announce(tx: StoreTx, record: CallRecord, type: 'call.updated' | 'call.ended' | 'call.ring', now: number, only?: number[]) {
   for (const userId of only ?? record.members.keys()) tx.append(memberTopic(userId), { type, call: record.call }, now);
+  tx.append(topicOf.chat(record.call.chatId), { type: 'chat.call', chatId: record.call.chatId, call: record.call }, now);
 }
 
-/** Applies member changes, settles the call (end or not), announces. */
-function change(tx: StoreTx, before: CallRecord, moves: Array<[number, CallMemberState]>, trigger: Trigger, now = Date.now()): CallChange {
+/**
+ * Applies member changes, settles a transfer that was ringing (its target joined: the transferor
+ * leaves and the target takes part in the chat; else the call comes back to the transferor),
+ * takes the call off hold when it is no longer a call of two, settles the call (end or not),
+ * announces.
+ */
+export function change(tx: StoreTx, before: CallRecord, moves: Array<[number, CallMemberState]>, trigger: Trigger, now = Date.now()): CallChange {
   const id = before.call.id;
+  const stateAfter = (userId: number) => moves.find(([u]) => u === userId)?.[1] ?? before.members.get(userId);
+  let tookPart: number[] | undefined;
+  let settled = false;
+  const transfer = before.transfer;
+  // The party being transferred (the other one joined before the transfer).
+  const other = transfer && [...before.members.keys()].find((u) => u !== transfer.fromId && u !== transfer.toId && before.members.get(u) === 'joined');
+  const otherGone = other !== undefined && stateAfter(other) !== 'joined';
+  // They hung up while the target rings: nothing is left to hand over, the ring stops.
+  if (transfer && otherGone && stateAfter(transfer.toId) === 'ringing') moves = [...moves, [transfer.toId, 'missed']];
+  // A warm transfer whose target joined: they talk with the transferor while the other party
+  // waits; the transferor hanging up hands over, the target hanging up calls it off.
+  const consulting = transfer?.warm === true && before.members.get(transfer.toId) === 'joined';
+  const handedOver = consulting && stateAfter(transfer.fromId) !== 'joined' && stateAfter(transfer.toId) === 'joined';
+  const waiting = transfer?.warm === true && stateAfter(transfer.toId) === 'joined' && !handedOver && !otherGone;
+  if (transfer && stateAfter(transfer.toId) !== 'ringing' && !waiting) {
+    settled = true;
+    tx.calls.setTransfer(id, null);
+    if (stateAfter(transfer.toId) === 'joined' && !otherGone) {
+      if (stateAfter(transfer.fromId) === 'joined') moves = [...moves, [transfer.fromId, 'left']];
+      if (takePart(tx, before.call.chatId, transfer.toId, now)) tookPart = [transfer.toId];
+    }
+  }
   for (const [userId, state] of moves) tx.calls.setMember(id, userId, state);
+  const joinedNow = [...before.members.keys()].filter((u) => stateAfter(u) === 'joined').length;
+  const resumed = before.heldById !== undefined && !waiting && (settled || joinedNow !== 2);
+  if (resumed) {
+    tx.calls.setHold(id, null);
+    releaseHeld(tx, before.call.chatId, now);
+  }
   // Members come in position order: the caller first.
   const states = [...before.members].map(([userId, state], i) => ({
     userId,
@@ -154,7 +196,11 @@ function change(tx: StoreTx, before: CallRecord, moves: Array<[number, CallMembe
   if (reason) end(tx, before.call, states, answeredAt, reason, now);
   const after = tx.calls.get(id)!;
   announce(tx, after, reason ? 'call.ended' : 'call.updated', now);
-  return { call: after.call, onCall: onCall(tx, after.members.keys()) };
+  if (resumed && !reason) {
+    const by = tx.user(before.heldById!)?.username ?? '';
+    for (const [userId, state] of after.members) if (state === 'joined') tx.append(memberTopic(userId), { type: 'call.resumed', call: after.call, by }, now);
+  }
+  return { call: after.call, onCall: onCall(tx, after.members.keys()), ...(tookPart ? { tookPart } : {}) };
 }
 
 /** Ends the call: ringing members missed it, joined ones left; the chat's history records it. */
@@ -164,6 +210,10 @@ function end(tx: StoreTx, call: Call, states: Array<{ userId: number; state: Cal
     else if (m.state === 'joined') tx.calls.setMember(call.id, m.userId, 'left');
   }
   tx.calls.ended(call.id, now, reason);
+  // Messages held while the call was on hold are delivered now (the hold ends with the call).
+  tx.calls.setHold(call.id, null);
+  tx.calls.setTransfer(call.id, null);
+  releaseHeld(tx, call.chatId, now);
   const { call: recorded, text } = callRecord(call.id, call.video, answeredAt ?? undefined, now, reason);
   // The caller "sends" the record line; its client id ("call:" is outside what clients may use) makes it one per call.
   // The caller is the first member; a meeting guest (negative id) is no user.

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  AddMembersRequest,
   ChatMessageParams,
   ChatParams,
   ChatResponse,
@@ -7,6 +8,7 @@ import {
   CreateChatRequest,
   EditMessageRequest,
   HistoryQuery,
+  LIMITS,
   HistoryResponse,
   MessageParams,
   MessageResponse,
@@ -17,10 +19,11 @@ import {
   SendMessageRequest,
 } from '../../../shared/index.js';
 import type { Services } from '../context.js';
-import { forbidden } from '../errors.js';
+import { AppError, forbidden } from '../errors.js';
 import { route } from '../http/route.js';
 import { guestMayRead, putGuestMessage } from '../meetings/rules.js';
 import { ChatService } from './service.js';
+import { addMembers } from './rules.js';
 
 /** Sending a message: a lane route (the event lane, events/lane.ts, answers well-formed sends itself). */
 export const MESSAGE_ROUTE = '/api/v1/chats/:id/messages/:clientId';
@@ -29,6 +32,11 @@ export const MESSAGE_ROUTE = '/api/v1/chats/:id/messages/:clientId';
 const REACTIONS_ROUTE = '/api/v1/chats/:id/messages/:messageId/reactions';
 
 export function chatRoutes({ store, subscriptions, hub, secret }: Services) {
+  /** The call running in each chat (members may join it): GET /chats and /chats/:id show it. */
+  const withCalls = async <C extends { id: string }>(list: C[]) => {
+    const live = new Map((await store.calls.liveInChats(list.map((c) => c.id))).map((call) => [call.chatId, call]));
+    return list.map((c) => (live.has(c.id) ? { ...c, call: live.get(c.id)! } : c));
+  };
   const chats = new ChatService(store, subscriptions, hub, secret);
   const membership = (verb: 'accept' | 'decline' | 'leave', summary: string) =>
     route({
@@ -98,9 +106,12 @@ export function chatRoutes({ store, subscriptions, hub, secret }: Services) {
         const [list, mutes] = await Promise.all([store.chatsOf(user.id), store.chatMutes(user.id, now)]);
         // Whether I muted each one (issue 17): for me only, so not part of the stored chat.
         return {
-          chats: list.map((stored) => {
-            // The preview's files get signed paths like any message answered (an <img> loads them).
-            const chat = stored.lastMessage ? { ...stored, lastMessage: chats.present(stored.lastMessage) } : stored;
+          chats: (await withCalls(list)).map((stored) => {
+            // The preview's files get signed paths like any message answered (an <img> loads them);
+            // a message held during a call's hold is no one's preview but its author's.
+            const { lastMessage, ...rest } = stored;
+            const shown = lastMessage && (lastMessage.state !== 'held' || lastMessage.from === user.username) ? lastMessage : undefined;
+            const chat = shown ? { ...rest, lastMessage: chats.present(shown) } : rest;
             if (!mutes.has(chat.id)) return { ...chat, muted: false };
             const until = mutes.get(chat.id);
             return { ...chat, muted: true, ...(until ? { mutedUntil: new Date(until).toISOString() } : {}) };
@@ -117,7 +128,31 @@ export function chatRoutes({ store, subscriptions, hub, secret }: Services) {
       params: ChatParams,
       response: ChatResponse,
       async handler({ params, session: { user } }) {
-        return { chat: (await chats.view(user, params.id)).chat };
+        return { chat: (await withCalls([(await chats.view(user, params.id)).chat]))[0]! };
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/api/v1/chats/:id/members',
+      tag: 'chat',
+      summary:
+        'Invite people into a chat you take part in: each gets a chat request and, on accepting, reads its history and may join its call (409 when the chat has ended or would pass the member limit)',
+      access: 'user',
+      params: ChatParams,
+      body: AddMembersRequest,
+      response: ChatResponse,
+      errors: [403, 409],
+      async handler({ params, body, session: { user } }) {
+        const ids: number[] = [];
+        for (const name of new Map(body.usernames.map((n) => [n.toLowerCase(), n])).values()) {
+          const found = await store.userByName(name);
+          if (!found) {
+            await chats.view(user, params.id); // a stranger learns nothing of the chat: 403/404 first
+            throw new AppError(400, 'invalid_request', `usernames: there is no user ${name}`);
+          }
+          if (found.id !== user.id) ids.push(found.id);
+        }
+        return { chat: await store.write((tx) => addMembers(tx, params.id, user.id, ids, LIMITS.invitees + 1)) };
       },
     }),
     membership('accept', 'Accept a chat request'),

@@ -123,10 +123,13 @@ export function putMessage(
   const sender = tx.user(input.fromUserId)!;
   const now = Date.now();
   const mentions = mentionsOf(tx, input.chatId, input.text);
+  // While a call in this chat is on hold the message is stored but kept (state 'held') until the
+  // call is resumed or ends (calls/call-state.ts releases it): only its author has it meanwhile.
+  const held = tx.calls.heldInChat(input.chatId);
   const message = present(
-    tx.insertMessage({ chatId: input.chatId, fromUserId: input.fromUserId, fromUsername: sender.username, clientId: input.clientId, text: input.text, sentAt: now, mentions, files: input.files }),
+    tx.insertMessage({ chatId: input.chatId, fromUserId: input.fromUserId, fromUsername: sender.username, clientId: input.clientId, text: input.text, sentAt: now, mentions, files: input.files, held }),
   );
-  announce(tx, input.chatId, members, { type: 'chat.message', message }, now, input.fromTokenId);
+  if (!held) announce(tx, input.chatId, members, { type: 'chat.message', message }, now, input.fromTokenId);
   return { message, created: true };
 }
 
@@ -209,4 +212,53 @@ export function markRead(tx: StoreTx, input: { chatId: string; userId: number; t
     tx.append(topicOf.chat(input.chatId), { type: 'chat.read', chatId: input.chatId, username, upTo }, Date.now(), input.tokenId);
   }
   return { chatId: input.chatId, upTo, unread: tx.unreadCount(input.chatId, input.userId, upTo) };
+}
+
+/** Delivers the chat's messages held during a call's hold, in order, as chat.message events (docs/calls.md). */
+export function releaseHeld(tx: StoreTx, chatId: string, now = Date.now()) {
+  const released = tx.releaseHeldMessages(chatId);
+  if (released.length === 0) return;
+  const members = tx.memberStatuses(chatId);
+  for (const message of released) announce(tx, chatId, members, { type: 'chat.message', message }, now);
+}
+
+/**
+ * Invites people into a chat (POST /chats/:id/members): only a member taking part may, and not
+ * into a chat that has ended. Each one not already invited or taking part gets a chat.request
+ * (those who declined or left are asked again); the chat's topic hears chat.added. Those who
+ * accept read the chat's whole history, like any invitee (docs/calls.md: history is shared).
+ */
+export function addMembers(tx: StoreTx, chatId: string, byId: number, userIds: number[], maxMembers: number): Chat {
+  const members = membersFor(tx, chatId, byId);
+  if (chatStateOf(members.map(([, status]) => status)) === 'closed') throw conflict('chat_closed', 'this chat has ended');
+  const statusOf = new Map(members);
+  const added = userIds.filter((id) => statusOf.get(id) !== 'accepted' && statusOf.get(id) !== 'invited');
+  const present = members.filter(([, st]) => st === 'accepted' || st === 'invited').length;
+  if (present + added.length > maxMembers) throw conflict('conflict', `a chat has at most ${maxMembers} members: this would make ${present + added.length}`);
+  if (added.length === 0) return tx.chat(chatId)!.chat;
+  for (const id of added) {
+    if (statusOf.has(id)) tx.setMemberStatus(chatId, id, 'invited');
+    else tx.addChatMember(chatId, id, 'invited');
+  }
+  const chat = tx.chat(chatId)!.chat;
+  const by = tx.user(byId)!.username;
+  const now = Date.now();
+  for (const id of added) tx.append(topicOf.user(id), { type: 'chat.request', from: by, chat }, now);
+  const usernames = added.map((id) => tx.user(id)!.username);
+  tx.append(topicOf.chat(chatId), { type: 'chat.added', by, usernames, chat }, now);
+  return chat;
+}
+
+/**
+ * A user takes part in the chat from now (a call transferred to them): accepted at once, the
+ * chat's topic hears chat.accepted. Answers whether anything changed (their topics did).
+ */
+export function takePart(tx: StoreTx, chatId: string, userId: number, now = Date.now()): boolean {
+  const status = tx.memberStatuses(chatId).find(([id]) => id === userId)?.[1];
+  if (status === 'accepted') return false;
+  if (status === undefined) tx.addChatMember(chatId, userId, 'accepted');
+  else tx.setMemberStatus(chatId, userId, 'accepted');
+  const chat = tx.chat(chatId)!.chat;
+  tx.append(topicOf.chat(chatId), { type: 'chat.accepted', username: tx.user(userId)!.username, chat }, now);
+  return true;
 }

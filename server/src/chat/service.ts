@@ -67,7 +67,8 @@ export class ChatService {
     const record = await this.view(user, chatId);
     const status = record.memberStatus.get(user.id);
     if (status !== 'accepted' && status !== 'invited') throw forbidden('only members taking part in the chat can read it');
-    return (await this.store.messages(chatId, before, limit)).map(this.present);
+    // A message held during a call's hold is its author's alone until the call resumes (docs/calls.md).
+    return (await this.store.messages(chatId, before, limit)).filter((m) => m.state !== 'held' || m.from === user.username).map(this.present);
   }
 
   /** The sending session's own poll is not woken for the message (see StoredEvent.origin). */

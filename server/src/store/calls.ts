@@ -8,6 +8,19 @@ import type { Call, CallEndReason, CallMemberState } from '../../../shared/index
 export interface CallRecord {
   call: Call;
   members: Map<number, CallMemberState>;
+  /** The member (user id) who put the call on hold. */
+  heldById?: number;
+  /** A transfer ringing its target (user ids). */
+  transfer?: CallTransferRecord;
+}
+
+export interface CallTransferRecord {
+  fromId: number;
+  toId: number;
+  reason?: string;
+  at: number;
+  /** Warm transfer: the target joins, talks with the transferor, and the handover is when the transferor leaves. */
+  warm?: boolean;
 }
 
 /** Reads outside a write. */
@@ -19,6 +32,8 @@ export interface CallStore {
   usersOnCall(): Promise<number[]>;
   /** Who is joined in which live call (to hang up for those whose client went away). */
   joinedMembers(): Promise<Array<{ callId: string; userId: number }>>;
+  /** The live calls of these chats (for the chat list's "call in progress"). */
+  liveInChats(chatIds: string[]): Promise<Call[]>;
 }
 
 /** Row operations on calls inside a write (StoreTx.calls). */
@@ -35,6 +50,16 @@ export interface CallRows {
   setMember(callId: string, userId: number, state: CallMemberState): void;
   answered(callId: string, at: number): void;
   ended(callId: string, at: number, reason: CallEndReason): void;
-  /** Live calls started at or before this time that still ring someone. */
+  /** Live calls started (or whose transfer started ringing) at or before this time that still ring someone. */
   ringingSince(startedBefore: number): string[];
+  /** A member who was not in the call (joining late, or a transfer's target), after the others. */
+  addMember(callId: string, userId: number, state: CallMemberState): void;
+  /** Puts the call on hold by this member, or (null) takes it off hold. */
+  setHold(callId: string, userId: number | null): void;
+  /** Starts (or, null, clears) a transfer. */
+  setTransfer(callId: string, transfer: CallTransferRecord | null): void;
+  /** The live call of a chat, if one runs. */
+  liveInChat(chatId: string): string | undefined;
+  /** Whether a live call of this chat is on hold (messages sent now are held). */
+  heldInChat(chatId: string): boolean;
 }

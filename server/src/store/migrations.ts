@@ -316,4 +316,15 @@ export const MIGRATIONS: string[] = [
     INSERT INTO messages_fts(rowid, text) VALUES (new.id, new.text);
   END;
   `,
+  // 12 (issue 18): call hold and transfer; chat messages held while a call in their chat is on hold
+  `
+  ALTER TABLE calls ADD COLUMN held_by INTEGER; -- the member (user id) who put the call on hold; NULL: not on hold
+  ALTER TABLE calls ADD COLUMN transfer_from INTEGER; -- a transfer ringing: the transferor (user id)
+  ALTER TABLE calls ADD COLUMN transfer_to INTEGER; -- ... its target (user id)
+  ALTER TABLE calls ADD COLUMN transfer_reason TEXT;
+  ALTER TABLE calls ADD COLUMN transfer_at INTEGER; -- when the target's ring started (its ring timeout counts from here)
+  ALTER TABLE calls ADD COLUMN transfer_warm INTEGER NOT NULL DEFAULT 0; -- 1: the transferor talks to the target first
+  ALTER TABLE messages ADD COLUMN held INTEGER NOT NULL DEFAULT 0; -- 1: sent during a hold, delivered on resume
+  CREATE INDEX messages_held ON messages(chat_id) WHERE held = 1;
+  `,
 ];

@@ -27,7 +27,7 @@ export const PG_LOCKS = {
 } as const;
 
 export const PG_MIGRATIONS: string[] = [
-  // 1: everything the SQLite schema has after its migration 10
+  // 1: everything the SQLite schema has after its migration 12 (11 is SQLite's search indexing)
   `
   CREATE EXTENSION IF NOT EXISTS pg_trgm;
   CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -103,8 +103,10 @@ export const PG_MIGRATIONS: string[] = [
     call TEXT,
     edited_at BIGINT,
     deleted BOOLEAN NOT NULL DEFAULT false,
-    mentions TEXT
+    mentions TEXT,
+    held BOOLEAN NOT NULL DEFAULT false
   );
+  CREATE INDEX messages_held ON messages (chat_id) WHERE held;
   -- SQLite treats NULL senders as distinct in its unique index; PostgreSQL does too by default.
   CREATE UNIQUE INDEX messages_once ON messages (chat_id, from_user_id, client_id);
   CREATE INDEX messages_by_chat ON messages (chat_id, id);
@@ -197,7 +199,13 @@ export const PG_MIGRATIONS: string[] = [
     state TEXT NOT NULL,
     answered_at BIGINT,
     ended_at BIGINT,
-    end_reason TEXT
+    end_reason TEXT,
+    held_by BIGINT,
+    transfer_from BIGINT,
+    transfer_to BIGINT,
+    transfer_reason TEXT,
+    transfer_at BIGINT,
+    transfer_warm BOOLEAN NOT NULL DEFAULT false
   );
   CREATE INDEX calls_live ON calls (created_at) WHERE state <> 'ended';
   CREATE TABLE call_members (

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Call, CallEndReason, CallMemberState } from '../../../shared/index.js';
-import type { CallRecord, CallRows, CallStore } from './calls.js';
+import type { CallRecord, CallRows, CallStore, CallTransferRecord } from './calls.js';
 import { iso, type Engine, type Row } from './sqlite-engine.js';
 
 export class SqliteCallStore implements CallStore, CallRows {
@@ -49,7 +49,7 @@ export class SqliteCallStore implements CallStore, CallRows {
       ).pluck(),
       due: p(
         `SELECT c.id FROM calls c JOIN call_members m ON m.call_id = c.id
-         WHERE c.state != 'ended' AND c.created_at <= @t AND m.state = 'ringing'
+         WHERE c.state != 'ended' AND COALESCE(c.transfer_at, c.created_at) <= @t AND m.state = 'ringing'
          UNION
          SELECT c.id FROM calls c JOIN call_guests g ON g.call_id = c.id
          WHERE c.state != 'ended' AND c.created_at <= @t AND g.state = 'ringing'`,
@@ -57,6 +57,14 @@ export class SqliteCallStore implements CallStore, CallRows {
       joined: p(
         "SELECT m.call_id AS callId, m.user_id AS userId FROM calls c JOIN call_members m ON m.call_id = c.id WHERE c.state != 'ended' AND m.state = 'joined'",
       ),
+      nextPosition: p(
+        `SELECT 1 + max(position) FROM (SELECT position FROM call_members WHERE call_id = @id UNION ALL SELECT position FROM call_guests WHERE call_id = @id)`,
+      ).pluck(),
+      setHold: p('UPDATE calls SET held_by = ? WHERE id = ?'),
+      setTransfer: p('UPDATE calls SET transfer_from = ?, transfer_to = ?, transfer_reason = ?, transfer_at = ?, transfer_warm = ? WHERE id = ?'),
+      liveInChat: p("SELECT id FROM calls WHERE chat_id = ? AND state != 'ended' ORDER BY created_at DESC LIMIT 1").pluck(),
+      heldInChat: p("SELECT 1 FROM calls WHERE chat_id = ? AND state != 'ended' AND held_by IS NOT NULL LIMIT 1").pluck(),
+      liveInChats: p("SELECT id FROM calls WHERE state != 'ended' AND chat_id IN (SELECT value FROM json_each(?))").pluck(),
       usersOnCall: p("SELECT DISTINCT m.user_id FROM call_members m JOIN calls c ON c.id = m.call_id WHERE c.state != 'ended' AND m.state = 'joined'").pluck(),
     };
   }
@@ -78,7 +86,26 @@ export class SqliteCallStore implements CallStore, CallRows {
     if (r.answered_at !== null) call.answeredAt = iso(r.answered_at);
     if (r.ended_at !== null) call.endedAt = iso(r.ended_at);
     if (r.end_reason !== null) call.endReason = r.end_reason;
-    return { call, members: new Map(rows.map((m) => [m.user_id as number, m.state as CallMemberState])) };
+    const record: CallRecord = { call, members: new Map(rows.map((m) => [m.user_id as number, m.state as CallMemberState])) };
+    const nameOf = (id: number) => rows.find((m) => m.user_id === id);
+    if (r.held_by !== null && r.held_by !== undefined) {
+      record.heldById = r.held_by;
+      call.heldBy = nameOf(r.held_by)?.username ?? '';
+    }
+    if (r.transfer_to !== null && r.transfer_to !== undefined) {
+      record.transfer = { fromId: r.transfer_from, toId: r.transfer_to, at: r.transfer_at, ...(r.transfer_reason ? { reason: r.transfer_reason } : {}), ...(r.transfer_warm ? { warm: true } : {}) };
+      const from = nameOf(r.transfer_from);
+      const to = nameOf(r.transfer_to);
+      call.transfer = {
+        from: from?.username ?? '',
+        fromName: from?.display_name ?? '',
+        to: to?.username ?? '',
+        toName: to?.display_name ?? '',
+        ...(r.transfer_reason ? { reason: r.transfer_reason } : {}),
+        ...(r.transfer_warm ? { warm: true } : {}),
+      };
+    }
+    return record;
   }
 
   engaged(userId: number) {
@@ -117,7 +144,34 @@ export class SqliteCallStore implements CallStore, CallRows {
     return this.q.due.all({ t: startedBefore }) as string[];
   }
 
+  addMember(callId: string, userId: number, state: CallMemberState) {
+    const position = (this.q.nextPosition.get({ id: callId }) as number | null) ?? 0;
+    if (userId < 0) this.q.addGuest.run(callId, -userId, state, position);
+    else this.q.addMember.run(callId, userId, state, position);
+  }
+
+  setHold(callId: string, userId: number | null) {
+    this.q.setHold.run(userId, callId);
+  }
+
+  setTransfer(callId: string, t: CallTransferRecord | null) {
+    this.q.setTransfer.run(t?.fromId ?? null, t?.toId ?? null, t?.reason ?? null, t?.at ?? null, t?.warm ? 1 : 0, callId);
+  }
+
+  liveInChat(chatId: string) {
+    return this.q.liveInChat.get(chatId) as string | undefined;
+  }
+
+  heldInChat(chatId: string) {
+    return this.q.heldInChat.get(chatId) !== undefined;
+  }
+
   // ---------------------------------------------------------------- reads
+  liveInChats(chatIds: string[]) {
+    if (chatIds.length === 0) return Promise.resolve([]);
+    return this.e.read(() => (this.q.liveInChats.all(JSON.stringify(chatIds)) as string[]).map((id) => this.get(id)!.call));
+  }
+
   byId(callId: string) {
     return this.e.read(() => this.get(callId));
   }

@@ -53,6 +53,7 @@ export function toMessage(r: Row): Message {
   if (r.call) message.call = JSON.parse(r.call); // the line recording a call that ended
   if (r.edited_at) message.editedAt = iso(r.edited_at);
   if (r.deleted) message.deleted = true;
+  if (r.held) message.state = 'held';
   if (r.mentions) message.mentions = JSON.parse(r.mentions);
   if (r.files) {
     // Unsigned paths (they work with a member's token); chat/files.ts signs them for the answer.

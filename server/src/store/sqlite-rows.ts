@@ -54,7 +54,7 @@ export class SqliteRows implements StoreTx {
       messageByClientId: p(`SELECT m.*, ${MESSAGE_FILES} AS files FROM messages m WHERE chat_id = ? AND from_user_id = ? AND client_id = ?`),
       messageById: p(`SELECT m.*, ${MESSAGE_FILES} AS files FROM messages m WHERE id = ?`),
       insertMessage: p(
-        'INSERT INTO messages (chat_id, from_user_id, from_username, client_id, text, sent_at, call, mentions) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *',
+        'INSERT INTO messages (chat_id, from_user_id, from_username, client_id, text, sent_at, call, mentions, held) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *',
       ),
       message: p(`SELECT m.*, ${MESSAGE_FILES} AS files FROM messages m WHERE id = ? AND chat_id = ?`),
       // Reactions of many messages at once (a history page): emoji in order of first use, users in order.
@@ -198,6 +198,17 @@ export class SqliteRows implements StoreTx {
     this.q.setMemberStatus.run(status, chatId, userId);
   }
 
+  addChatMember(chatId: string, userId: number, status: MemberStatus) {
+    this.e
+      .prepare('INSERT INTO chat_members (chat_id, user_id, status, position) VALUES (?, ?, ?, (SELECT 1 + coalesce(max(position), -1) FROM chat_members WHERE chat_id = ?))')
+      .run(chatId, userId, status, chatId);
+  }
+
+  releaseHeldMessages(chatId: string) {
+    const ids = this.e.prepare('UPDATE messages SET held = 0 WHERE chat_id = ? AND held = 1 RETURNING id').pluck().all(chatId) as number[];
+    return ids.sort((a, b) => a - b).map((id) => this.message(chatId, id)!);
+  }
+
   chatIdsOf(userId: number, statuses: MemberStatus[]) {
     return this.e.prepare('SELECT chat_id FROM chat_members WHERE user_id = ? AND status IN (SELECT value FROM json_each(?))')
       .pluck()
@@ -220,6 +231,7 @@ export class SqliteRows implements StoreTx {
         m.sentAt,
         m.call ? JSON.stringify(m.call) : null,
         m.mentions?.length ? JSON.stringify(m.mentions) : null,
+        m.held ? 1 : 0,
       ),
     ) as Row;
     if (!m.files?.length) return toMessage(row);
@@ -298,7 +310,7 @@ export class SqliteRows implements StoreTx {
 
   unreadCount(chatId: string, userId: number, after: number) {
     return this.e
-      .prepare('SELECT count(*) FROM messages WHERE chat_id = ? AND id > ? AND deleted = 0 AND from_user_id IS NOT ?')
+      .prepare('SELECT count(*) FROM messages WHERE chat_id = ? AND id > ? AND deleted = 0 AND held = 0 AND from_user_id IS NOT ?')
       .pluck()
       .get(chatId, after, userId) as number;
   }

@@ -519,7 +519,8 @@ export class SqliteStore implements Store {
       const params: Record<string, unknown> = { user: userId, chat: chatId ?? null, before: before ?? Number.MAX_SAFE_INTEGER, limit };
       let sql = `SELECT m.*, ${MESSAGE_FILES} AS files FROM messages m
         WHERE m.chat_id IN (SELECT chat_id FROM chat_members WHERE user_id = @user AND status = 'accepted')
-          AND (@chat IS NULL OR m.chat_id = @chat) AND m.id < @before`;
+          AND (@chat IS NULL OR m.chat_id = @chat) AND m.id < @before
+          AND (m.held = 0 OR m.from_user_id = @user)`; // a message held during a call's hold is its author's alone until released
       const like = (t: string) => `%${t.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
       if (long.length > 0) {
         // Indexed messages through the index; the few stored since its last round (search-indexer.ts) directly.

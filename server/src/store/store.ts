@@ -119,6 +119,8 @@ export interface NewMessage {
   mentions?: string[];
   /** Ids of chat files sent with it, in order. */
   files?: string[];
+  /** Sent while a call in its chat is on hold: kept from the others until released. */
+  held?: boolean;
 }
 
 /** A file uploaded to a chat; its bytes (and its thumbnail's) are stored once per content, by SHA-256. */
@@ -197,6 +199,10 @@ export interface StoreTx {
   /** The members' statuses only (cheaper than `chat`); empty for an unknown chat. */
   memberStatuses(chatId: string): Array<[userId: number, status: MemberStatus]>;
   setMemberStatus(chatId: string, userId: number, status: MemberStatus): void;
+  /** A new member of an existing chat, after the others. */
+  addChatMember(chatId: string, userId: number, status: MemberStatus): void;
+  /** Delivers the chat's held messages (their held mark goes); answers them, oldest first. */
+  releaseHeldMessages(chatId: string): Message[];
   /** Chats where the user has one of these statuses. */
   chatIdsOf(userId: number, statuses: MemberStatus[]): string[];
   messageByClientId(chatId: string, fromUserId: number, clientId: string): Message | undefined;
@@ -218,7 +224,7 @@ export interface StoreTx {
   reactions(messageId: number): Reaction[];
   readUpTo(chatId: string, userId: number): number;
   setReadUpTo(chatId: string, userId: number, upTo: number): void;
-  /** Messages not deleted, after `after`, not from this user. */
+  /** Messages not deleted nor held (a call on hold), after `after`, not from this user. */
   unreadCount(chatId: string, userId: number, after: number): number;
   /** An active chat of exactly these two users, both taking part. */
   activeOneToOne(userId: number, otherId: number): string | undefined;
@@ -301,7 +307,7 @@ export interface Store {
   chatMutes(userId: number, now: number): Promise<Map<string, number | null>>;
   /** Reactions included. */
   messages(chatId: string, before: number | undefined, limit: number): Promise<Message[]>;
-  /** Messages of the chats the user takes part in (accepted) that match, newest first. */
+  /** Messages of the chats the user takes part in (accepted) that match, newest first (held ones only to their author). */
   searchMessages(userId: number, search: MessageSearch): Promise<Message[]>;
   chatFile(fileId: string): Promise<ChatFileRecord | undefined>;
   /**

@@ -419,6 +419,24 @@ export class PorticoClient {
   hangUp(id: string): Promise<T.Call> {
     return this.transport.call(E.hangUp, [id]);
   }
+  /** Joins or rejoins a call running in one of my chats (issue 18). */
+  joinCall(id: string): Promise<T.Call> {
+    return this.transport.call(E.joinCall, [id]);
+  }
+  holdCall(id: string): Promise<T.Call> {
+    return this.transport.call(E.holdCall, [id]);
+  }
+  resumeCall(id: string): Promise<T.Call> {
+    return this.transport.call(E.resumeCall, [id]);
+  }
+  /** Hands a call of two to a colleague, who is rung with my name and the reason. */
+  transferCall(id: string, to: string, reason?: string, warm?: boolean): Promise<T.Call> {
+    return this.transport.call(E.transferCall, [id, to, reason, warm]);
+  }
+  /** Invites people into a chat (each gets a chat request). */
+  addChatMembers(chatId: string, usernames: string[]): Promise<T.Chat> {
+    return this.transport.call(E.addChatMembers, [chatId, usernames]);
+  }
   /** Offer, answer, ICE candidate or media path, to one other member (arrives as their call.signal event). */
   sendSignal(id: string, to: string, signal: T.CallSignal): Promise<void> {
     return this.transport.call(E.sendSignal, [id, to, signal]);

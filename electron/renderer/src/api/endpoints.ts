@@ -6,6 +6,7 @@
  */
 import type { z } from 'zod';
 import type * as C from '../../../../shared/calls.js';
+import type * as CS from '../../../../shared/call-state.js';
 import type * as M from '../../../../shared/people.js';
 import type * as L from '../../../../shared/chat-lifecycle.js';
 import type * as P from '../../../../shared/portal.js';
@@ -188,6 +189,22 @@ export const ENDPOINTS = table({
     pick: nothing as (a: Ignored) => void,
   },
   iceServers: { method: 'GET', path: () => '/api/v1/calls/ice-servers', pick: (a: Answer<typeof C.IceServersResponse>) => a },
+  // call state (issue 18): join, hold, resume, transfer; people into a chat
+  joinCall: { method: 'POST', path: (id: string) => `/api/v1/calls/${enc(id)}/join`, body: () => ({}), pick: (a: Answer<typeof C.CallResponse>) => a.call },
+  holdCall: { method: 'POST', path: (id: string) => `/api/v1/calls/${enc(id)}/hold`, body: () => ({}), pick: (a: Answer<typeof C.CallResponse>) => a.call },
+  resumeCall: { method: 'POST', path: (id: string) => `/api/v1/calls/${enc(id)}/resume`, body: () => ({}), pick: (a: Answer<typeof C.CallResponse>) => a.call },
+  transferCall: {
+    method: 'POST',
+    path: (id: string, _to: string, _reason?: string, _warm?: boolean) => `/api/v1/calls/${enc(id)}/transfer`,
+    body: (_id: string, to: string, reason?: string, warm?: boolean): CS.TransferCallRequest => ({ to, ...(reason ? { reason } : {}), ...(warm ? { warm } : {}) }),
+    pick: (a: Answer<typeof C.CallResponse>) => a.call,
+  },
+  addChatMembers: {
+    method: 'POST',
+    path: (id: string, _usernames: string[]) => `/api/v1/chats/${enc(id)}/members`,
+    body: (_id: string, usernames: string[]): CS.AddMembersRequest => ({ usernames }),
+    pick: (a: Answer<typeof S.ChatResponse>) => a.chat,
+  },
 
   // ---------- meetings with guests (issue 19) ----------
   createMeeting: {

@@ -26,6 +26,7 @@
  */
 export { PorticoClient } from './client.js';
 export type {
+  Call,
   Channel,
   ChannelsView,
   Chat,

@@ -46,7 +46,7 @@ export interface PhoneHooks {
   /** Something to tell the user (a declined or missed call, a device error). */
   toast(text: string, kind: 'info' | 'error'): void;
   /** Texts, from the panel's dictionary. */
-  text(key: 'callDeclinedBy' | 'callMissedBy' | 'callEndedFailed' | 'noDevices', vars?: Record<string, string>): string;
+  text(key: 'callDeclinedBy' | 'callMissedBy' | 'callEndedFailed' | 'noDevices' | 'callTransferred', vars?: Record<string, string>): string;
   error(error: unknown): void;
   /** A call rings for me (the panel notifies). */
   ring(call: Call): void;
@@ -69,7 +69,10 @@ export class Phone {
   private senderUsers = 0;
 
   constructor(
-    readonly client: Pick<PorticoClient, 'on' | 'startCall' | 'acceptCall' | 'declineCall' | 'hangUp' | 'getCall' | 'sendSignal' | 'iceServers' | 'relayFetch' | 'user'>,
+    readonly client: Pick<
+      PorticoClient,
+      'on' | 'startCall' | 'acceptCall' | 'declineCall' | 'hangUp' | 'getCall' | 'sendSignal' | 'iceServers' | 'relayFetch' | 'user' | 'joinCall' | 'holdCall' | 'resumeCall' | 'transferCall'
+    >,
     private readonly hooks: PhoneHooks,
     private readonly getMedia: MediaGetter = (c) => navigator.mediaDevices.getUserMedia(c),
     private readonly timings?: SessionTimings,
@@ -97,13 +100,17 @@ export class Phone {
     const c = this.client;
     this.offs.push(
       c.on('call.ring', (e: { call: Call }) => {
-        if (e.call.createdBy.toLowerCase() === this.me || e.call.state !== 'ringing') return;
+        // A transfer rings its target in a call that is already active (call-state.ts).
+        const transfer = e.call.transfer?.to.toLowerCase() === this.me;
+        if (!transfer && (e.call.createdBy.toLowerCase() === this.me || e.call.state !== 'ringing')) return;
         if (this.state.incoming.some((x) => x.id === e.call.id)) return;
         this.set({ incoming: [...this.state.incoming, e.call] });
         this.hooks.ring(e.call);
       }),
       c.on('call.updated', (e: { call: Call }) => this.updated(e.call)),
       c.on('call.ended', (e: { call: Call }) => this.updated(e.call)),
+      c.on('call.held', (e: { call: Call }) => this.updated(e.call)),
+      c.on('call.resumed', (e: { call: Call }) => this.updated(e.call)),
       c.on('call.signal', (e: { callId: string; from: string; signal: CallSignal }) => {
         const session = this.sessions.get(e.from.toLowerCase());
         if (session?.callId === e.callId) void session.signal(e.signal);
@@ -169,6 +176,47 @@ export class Phone {
       this.hooks.error(error);
       this.cleanup();
     }
+  }
+
+  /** Joins (or rejoins) a call running in one of my chats (issue 18): the mesh then connects me with each one in it. */
+  async join(call: Call): Promise<void> {
+    if (this.state.current?.call.id === call.id) return;
+    if (this.state.current) await this.hangUp();
+    let local: MediaStream;
+    try {
+      local = await this.getMedia({ audio: true, video: call.video ? { width: { ideal: 640 }, height: { ideal: 480 } } : false });
+    } catch (error) {
+      this.hooks.toast(this.hooks.text('noDevices', { message: (error as Error).message }), 'error');
+      return;
+    }
+    this.set({ current: { ...this.view(call, false, 'connecting'), local } });
+    try {
+      const joined = await this.client.joinCall(call.id);
+      if (this.currentView()?.call.id !== call.id) return;
+      this.patchCurrent({ call: joined });
+      this.connect();
+    } catch (error) {
+      this.hooks.error(error);
+      this.cleanup();
+    }
+  }
+
+  /** Puts the call on hold (media pauses both ways) or resumes it. */
+  async hold(hold: boolean): Promise<void> {
+    const current = this.state.current;
+    if (!current) return;
+    try {
+      this.updated(hold ? await this.client.holdCall(current.call.id) : await this.client.resumeCall(current.call.id));
+    } catch (error) {
+      this.hooks.error(error);
+    }
+  }
+
+  /** Hands the call to a colleague (they are rung; the call is on hold meanwhile). Errors are thrown for the view. */
+  async transfer(to: string, reason?: string, warm = false): Promise<void> {
+    const current = this.state.current;
+    if (!current) return;
+    this.updated(await this.client.transferCall(current.call.id, to, reason, warm));
   }
 
   async decline(callId: string): Promise<void> {
@@ -242,6 +290,14 @@ export class Phone {
     }
     const current = this.state.current;
     if (!current || current.call.id !== call.id) return;
+    const mine = call.members.find((m) => m.username.toLowerCase() === this.me)?.state;
+    if (call.state !== 'ended' && mine !== undefined && mine !== 'joined' && mine !== 'ringing' && current.phase !== 'ringing') {
+      // I am out of a call that goes on: I transferred it (or left it from another device).
+      const to = call.members.find((m) => m.state === 'joined' && m.username.toLowerCase() !== this.me && !current.call.members.some((x) => x.username === m.username && x.state === 'joined'));
+      if (to) this.hooks.toast(this.hooks.text('callTransferred', { name: to.displayName }), 'info');
+      this.cleanup();
+      return;
+    }
     if (call.state === 'ended') {
       if (current.outgoing && current.phase === 'ringing') {
         const others = call.members.filter((m) => m.username.toLowerCase() !== this.me);
@@ -254,6 +310,9 @@ export class Phone {
     }
     this.patchCurrent({ call });
     if (call.state === 'active') this.connect();
+    // On hold: nothing is sent either way (each side stops its own), resumed: again. In a warm
+    // transfer the transferor and the colleague talk while the other party waits.
+    for (const [peer, session] of this.sessions) void session.setPaused(call.heldBy !== undefined && !consulting(call, this.me, peer));
   }
 
   /** Sessions follow the members: one for each other member who joined, none for those who left. */
@@ -360,6 +419,14 @@ export class Phone {
     }
     this.set({ current: undefined });
   }
+}
+
+/** A warm transfer's target has joined and `me` and `peer` are it and the transferor: they talk. */
+export function consulting(call: Call, me: string, peer?: string): boolean {
+  const t = call.transfer;
+  if (!t?.warm || call.members.find((m) => m.username === t.to)?.state !== 'joined') return false;
+  const pair = [t.from.toLowerCase(), t.to.toLowerCase()];
+  return pair.includes(me) && (peer === undefined || pair.includes(peer));
 }
 
 function stopTracks(stream: MediaStream) {

@@ -54,6 +54,8 @@ export class CallSession {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private pendingCandidates: RTCIceCandidateInit[] = [];
   private closed = false;
+  /** On hold (setPaused): a new connection starts with nothing sent too. */
+  private paused = false;
   /** Attempts of the offerer, in order; the current one is attempts[0]. */
   private attempts: CallPath[] = [];
 
@@ -133,6 +135,19 @@ export class CallSession {
     await sender?.replaceTrack(track);
   }
 
+  /**
+   * On hold (issue 18): my tracks stop going out (no RTP at all, so the partner's frames stop)
+   * and come back on resume; the HTTP relay's recording is not paused.
+   */
+  async setPaused(paused: boolean) {
+    this.paused = paused;
+    for (const t of this.pc?.getTransceivers() ?? []) {
+      const kind = t.receiver.track.kind;
+      const track = paused ? null : (kind === 'audio' ? this.local.getAudioTracks() : this.local.getVideoTracks())[0] ?? null;
+      if (t.sender.track !== track) await t.sender.replaceTrack(track).catch(() => {});
+    }
+  }
+
   /** The selected ICE candidate pair's types (for the path shown and for tests). */
   async candidateTypes(): Promise<{ local: string; remote: string } | undefined> {
     const pc = this.pc;
@@ -204,6 +219,7 @@ export class CallSession {
     this.pc = pc;
     this.pendingCandidates = [];
     for (const track of this.local.getTracks()) pc.addTrack(track, this.local);
+    if (this.paused) void this.setPaused(true);
     const remote = new MediaStream();
     pc.ontrack = (e) => {
       remote.addTrack(e.track);

@@ -10,6 +10,7 @@ import type { CallPath } from '../calls/session.js';
 import { joinNames, t, type Key } from '../i18n.js';
 import type { PanelModel } from '../model.js';
 import { Icon } from './Icon.js';
+import { CallStateControls, CallStateNote, TransferRingText } from './CallState.js';
 
 const PATH_LABEL: Record<CallPath, Key> = { direct: 'pathDirect', turn: 'pathTurn', 'http-relay': 'pathHttp' };
 
@@ -59,7 +60,18 @@ function RemoteVideo({ phone, remote, label }: { phone: Phone; remote: RemoteVie
 }
 
 /** The call going on, in the media area's stage. */
-export function CallStage({ phone, view }: { phone: Phone; view: CallView }) {
+export function CallStage({
+  phone,
+  view,
+  people = [],
+  onAddPeople,
+}: {
+  phone: Phone;
+  view: CallView;
+  /** Whom Transfer… and Add people… offer (issue 18). */
+  people?: Array<{ username: string; displayName: string }>;
+  onAddPeople?: (chatId: string, usernames: string[]) => Promise<string | undefined>;
+}) {
   const self = useRef<HTMLVideoElement>(null);
   const names = joinNames(othersOf(view.call, phone.me));
   const [devices, setDevices] = useState<MediaDeviceInfo[]>([]);
@@ -78,7 +90,7 @@ export function CallStage({ phone, view }: { phone: Phone; view: CallView }) {
   const currentOf = (kind: 'audioinput' | 'videoinput') => (kind === 'audioinput' ? view.local?.getAudioTracks()[0] : view.local?.getVideoTracks()[0])?.getSettings().deviceId;
 
   return (
-    <div class="call" data-phase={view.phase} data-path={view.path ?? ''} data-call={view.call.id}>
+    <div class="call" data-phase={view.phase} data-path={view.path ?? ''} data-call={view.call.id} data-held={view.call.heldBy ? 'true' : undefined}>
       <div class="call-videos" data-count={view.remotes.length}>
         {view.remotes.length === 0 ? (
           <div class="call-waiting" />
@@ -90,6 +102,7 @@ export function CallStage({ phone, view }: { phone: Phone; view: CallView }) {
           </div>
         )}
         {view.call.video && <video class="call-self" ref={self} autoplay playsInline muted aria-label={t('selfView')} data-off={view.cameraOff} />}
+        <CallStateNote phone={phone} view={view} />
         <p class="call-status" role="status">
           <span class="call-state">{status}</span>
           {view.path && view.phase === 'connected' && <span class="call-path">{t('callPath', { path: t(PATH_LABEL[view.path]) })}</span>}
@@ -116,6 +129,7 @@ export function CallStage({ phone, view }: { phone: Phone; view: CallView }) {
         >
           {t('devices')}
         </button>
+        <CallStateControls phone={phone} view={view} people={people} onAddPeople={onAddPeople} />
         <button type="button" class="small danger call-hangup" onClick={() => void phone.hangUp()}>
           {t('hangUp')}
         </button>
@@ -149,6 +163,7 @@ export function CallStage({ phone, view }: { phone: Phone; view: CallView }) {
 
 /** Calls ringing for me: Accept / Decline for each, on top of the panel. */
 export function IncomingCalls({ model, calls }: { model: PanelModel; calls: Call[] }) {
+  const me = model.username;
   if (calls.length === 0) return null;
   return (
     <div class="requests incoming-calls">
@@ -158,9 +173,9 @@ export function IncomingCalls({ model, calls }: { model: PanelModel; calls: Call
         return (
           <div key={call.id} class="request incoming-call" role="alertdialog" aria-labelledby={id} aria-describedby={`${id}-text`} data-call={call.id}>
             <h2 id={id}>
-              <Icon name="video" size={16} /> {t('incomingCall')}
+              <Icon name="video" size={16} /> {call.transfer ? t('incomingTransferTitle') : t('incomingCall')}
             </h2>
-            <p id={`${id}-text`}>{t('incomingCallFrom', { name: from })}</p>
+            <p id={`${id}-text`}>{call.transfer ? <TransferRingText call={call} me={me} /> : t('incomingCallFrom', { name: from })}</p>
             <div class="request-actions">
               <button type="button" class="primary call-accept" onClick={() => void model.acceptCall(call.id)}>
                 {t('accept')}

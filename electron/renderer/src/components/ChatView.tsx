@@ -16,6 +16,7 @@ import { Dialog } from './Dialog.js';
 import { EmojiPicker } from './EmojiPicker.js';
 import { Icon } from './Icon.js';
 import { OfflineBanner } from './OfflineBanner.js';
+import { JoinCallBar } from './CallState.js';
 
 /** Reactions offered at once on a message (the picker has the rest). */
 const QUICK_REACTIONS = ['👍', '❤️', '😂', '🎉', '👀'];
@@ -251,10 +252,22 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
       backend.on('outbox', (e: { entries: OutboxEntry[] }) => {
         setOutbox(e.entries.filter((x) => x.chatId === chatId));
       }),
-      ...['chat.accepted', 'chat.declined', 'chat.left', 'chat.closed'].map((type) =>
+      // A call in this chat started, changed or ended (issue 18): the Join bar follows it.
+      backend.on('chat.call', (e: { chatId: string; call: Chat['call'] }) => {
+        if (e.chatId !== chatId) return;
+        setChat((old) => {
+          if (!old) return old;
+          const next = { ...old };
+          if (e.call && e.call.state !== 'ended') next.call = e.call;
+          else delete next.call;
+          return next;
+        });
+      }),
+      ...['chat.accepted', 'chat.declined', 'chat.left', 'chat.closed', 'chat.added'].map((type) =>
         backend.on(type, (e: { chat: Chat; username?: string }) => {
           if (e.chat.id !== chatId) return;
-          setChat(e.chat);
+          // Chat events carry no call: keep the one chat.call said.
+          setChat((old) => (old?.call && !e.chat.call ? { ...e.chat, call: old.call } : e.chat));
           if ((type === 'chat.left' || type === 'chat.declined') && e.username) {
             const who = e.username.toLowerCase();
             setSeenLeaving((old) => (old.has(who) ? old : new Map(old).set(who, lastId.current)));
@@ -640,7 +653,12 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
               onClose={() => setPicker(undefined)}
             />
           )}
-          {mine && index === latestMine && !message.deleted && (
+          {mine && message.state === 'held' && (
+            <div class="msg-state msg-held" data-held="true">
+              <Icon name="pause" size={12} /> {t('messageHeld')}
+            </div>
+          )}
+          {mine && index === latestMine && !message.deleted && message.state !== 'held' && (
             <div class="msg-state" data-seen={seenByPartner ? 'true' : undefined}>
               {waiting.length ? (
                 <span class="waiting">{t('waitingAccept', { names: joinNames(waiting) })}</span>
@@ -799,7 +817,7 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
             <Icon name="popout" size={18} />
           </button>
         )}
-        {chat && backend.startCall && myStatus === 'accepted' && chat.state === 'active' && (
+        {chat && backend.startCall && myStatus === 'accepted' && chat.state === 'active' && !chat.call && (
           <button
             type="button"
             class="small call-start"
@@ -820,6 +838,9 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
           </button>
         )}
       </header>
+      {chat && backend.joinCall && myStatus === 'accepted' && (
+        <JoinCallBar chat={chat} me={backend.me} onJoin={() => backend.joinCall!(chatId).then((problem) => problem && setError(problem), (err: Error) => setError(err.message))} />
+      )}
       {confirmLeave && (
         <div class="confirm-bar" role="alertdialog" aria-labelledby={`leave-q-${chatId}`}>
           <p id={`leave-q-${chatId}`}>{t('leaveConfirm')}</p>

@@ -9,6 +9,7 @@ import { t } from '../i18n.js';
 import type { PanelModel } from '../model.js';
 import { isMuted } from '../api/index.js';
 import { Avatar, StatusText } from './Avatar.js';
+import { LiveCallBadge } from './CallState.js';
 import { Icon } from './Icon.js';
 
 const ORDER: Record<PresenceState, number> = { available: 0, busy: 1, away: 2, offline: 3 };
@@ -115,6 +116,7 @@ export function Conversations({ model, chats, unread }: { model: PanelModel; cha
                 {partner && <Avatar username={partner.username} displayName={partner.displayName} avatarUrl={chat.members.length === 2 ? partner.avatarUrl : undefined} size={24} />}
                 <span class="conv-name">{names}</span>
                 {chat.state === 'pending' && <span class="conv-state">{t('waiting')}</span>}
+                <LiveCallBadge chat={chat} me={me} />
                 {muted && (
                   <span class="conv-muted" title={t('mutedChat')}>
                     <Icon name="muted" size={14} />

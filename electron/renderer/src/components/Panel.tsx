@@ -134,7 +134,7 @@ export function Panel({ model, lang, onLanguage, onSignOut }: { model: PanelMode
             items={state.media}
             charts={state.charts}
             resolveUrl={(p) => model.client.resolveUrl(p)}
-            call={phone.current && <CallStage phone={model.phone} view={phone.current} />}
+            call={phone.current && <CallStage phone={model.phone} view={phone.current} people={state.contacts} onAddPeople={(id, u) => model.addPeople(id, u)} />}
             loaded={shown}
           />
           <Notices notices={state.notices} loaded={shown} />

@@ -1,0 +1,124 @@
+/**
+ * A call's state beyond ringing and hanging up (issue 18; docs/calls.md), over the store's write
+ * transaction like transitions.ts: joining (or rejoining) a call running in one's chat, hold and
+ * resume of a call of two, and transfer of a call of two to a colleague.
+ */
+import { topicOf, type CallMemberState } from '../../../shared/index.js';
+import { conflict, forbidden, notFound } from '../errors.js';
+import { releaseHeld } from '../chat/rules.js';
+import type { CallRecord } from '../store/calls.js';
+import type { StoreTx, UserRecord } from '../store/store.js';
+import { announce, change, memberTopic, onCall, type CallChange } from './transitions.js';
+
+const joinedOf = (record: CallRecord) => [...record.members].filter(([, s]) => s === 'joined').map(([id]) => id);
+
+/**
+ * The call, for one of its members or (`chatMembers`) a member taking part in its chat; 404 for
+ * anyone else (no hint that it exists).
+ */
+function callFor(tx: StoreTx, callId: string, userId: number, chatMembers = false): CallRecord {
+  const record = tx.calls.get(callId);
+  if (record && record.members.has(userId)) return record;
+  if (record && chatMembers && tx.chat(record.call.chatId)?.memberStatus.get(userId) === 'accepted') return record;
+  throw notFound('call');
+}
+
+/**
+ * Joins a live call of a chat one takes part in: a member who missed, declined or left it
+ * rejoins, another member of the chat comes in late; one being rung answers. Refused (409) once
+ * the call has ended, while it is on hold or being transferred, when CALL_LIMITS.members are in
+ * it, and while the user is in another call. Everyone in the call hears call.updated and, in the
+ * mesh, the newcomer's partners negotiate with them.
+ */
+export function joinCall(tx: StoreTx, callId: string, user: UserRecord, maxMembers: number): CallChange {
+  const record = callFor(tx, callId, user.id, true);
+  const state = record.members.get(user.id);
+  if (record.call.state === 'ended') throw conflict('conflict', 'this call has ended');
+  if (state === 'joined') return { call: record.call, onCall: onCall(tx, [user.id]) };
+  if (state !== 'ringing' && tx.chat(record.call.chatId)?.memberStatus.get(user.id) !== 'accepted') {
+    throw forbidden('you no longer take part in this chat');
+  }
+  if (record.transfer && record.transfer.toId !== user.id) throw conflict('conflict', 'this call is being transferred: join when it is done');
+  if (record.heldById !== undefined) throw conflict('conflict', 'this call is on hold: join when it is resumed');
+  if (joinedOf(record).length >= maxMembers) throw conflict('conflict', `this call is full: at most ${maxMembers} people take part in a call`);
+  if (tx.calls.liveCallOf(user.id, callId) !== undefined) throw conflict('conflict', 'you are on another call: hang up first');
+  let before = record;
+  if (state === undefined) {
+    tx.calls.addMember(callId, user.id, 'left');
+    before = tx.calls.get(callId)!;
+  }
+  return change(tx, before, [[user.id, 'joined']], 'accept');
+}
+
+/** A joined member of a live call of exactly two (nobody else being rung): the two. */
+function callOfTwo(tx: StoreTx, callId: string, userId: number, what: string): { record: CallRecord; other: number } {
+  const record = callFor(tx, callId, userId);
+  if (record.call.state === 'ended') throw conflict('conflict', 'this call has ended');
+  if (record.members.get(userId) !== 'joined') throw conflict('conflict', `only a member in the call can ${what}`);
+  const joined = joinedOf(record);
+  const ringing = [...record.members.values()].filter((s) => s === 'ringing').length;
+  if (joined.length !== 2 || (ringing > 0 && !record.transfer)) throw conflict('conflict', `only a call between two people can ${what}`);
+  return { record, other: joined.find((id) => id !== userId)! };
+}
+
+/**
+ * Either member of a call of two puts it on hold (call.held to both: media pauses both ways;
+ * messages sent in its chat meanwhile are held); only the one who held it resumes it
+ * (call.resumed; the held messages are delivered). Repeats change nothing.
+ */
+export function holdCall(tx: StoreTx, callId: string, userId: number, hold: boolean): CallChange {
+  const { record } = callOfTwo(tx, callId, userId, hold ? 'be put on hold' : 'be resumed');
+  const unchanged = { call: record.call, onCall: onCall(tx, [userId]) };
+  const now = Date.now();
+  if (hold) {
+    if (record.heldById === userId) return unchanged;
+    if (record.heldById !== undefined) throw conflict('conflict', `${record.call.heldBy} has put this call on hold`);
+    tx.calls.setHold(callId, userId);
+  } else {
+    if (record.heldById === undefined) return unchanged;
+    if (record.transfer) throw conflict('conflict', 'this call is being transferred: it resumes when the transfer is answered or declined');
+    if (record.heldById !== userId) throw conflict('conflict', `only ${record.call.heldBy}, who put the call on hold, can resume it`);
+    tx.calls.setHold(callId, null);
+    releaseHeld(tx, record.call.chatId, now);
+  }
+  const after = tx.calls.get(callId)!;
+  const by = tx.user(userId)!.username;
+  for (const id of joinedOf(after)) tx.append(memberTopic(id), { type: hold ? 'call.held' : 'call.resumed', call: after.call, by }, now);
+  tx.append(topicOf.chat(after.call.chatId), { type: 'chat.call', chatId: after.call.chatId, call: after.call }, now);
+  return { call: after.call, onCall: onCall(tx, after.members.keys()) };
+}
+
+/**
+ * A member of a call of two transfers it to a colleague (blind transfer): the call goes on hold
+ * and the colleague is rung (call.ring with `call.transfer`: who transfers, to whom, why). When
+ * they answer, the transferor leaves, the colleague takes part in the chat (its whole history)
+ * and the call goes on between them and the other party; when they decline or the ring times
+ * out, the call comes back to the transferor, off hold (transitions.ts `change`).
+ */
+export function transferCall(
+  tx: StoreTx,
+  callId: string,
+  user: UserRecord,
+  target: UserRecord,
+  reason: string | undefined,
+  online: (user: UserRecord) => boolean,
+  warm = false,
+): CallChange {
+  const { record, other } = callOfTwo(tx, callId, user.id, 'be transferred');
+  if (record.transfer) throw conflict('conflict', 'this call is being transferred already');
+  if (target.id === user.id || target.id === other) throw conflict('conflict', `${target.username} is in this call already`);
+  if (!online(target)) throw conflict('callee_offline', `${target.displayName} is offline`);
+  if (tx.calls.engaged(target.id)) throw conflict('callee_busy', `${target.displayName} is on another call`);
+  const now = Date.now();
+  const state: CallMemberState | undefined = record.members.get(target.id);
+  if (state === undefined) tx.calls.addMember(callId, target.id, 'ringing');
+  else tx.calls.setMember(callId, target.id, 'ringing');
+  tx.calls.setTransfer(callId, { fromId: user.id, toId: target.id, at: now, ...(reason ? { reason } : {}), ...(warm ? { warm } : {}) });
+  const wasHeld = record.heldById !== undefined;
+  if (!wasHeld) tx.calls.setHold(callId, user.id);
+  const after = tx.calls.get(callId)!;
+  announce(tx, after, 'call.updated', now, joinedOf(after));
+  tx.append(memberTopic(target.id), { type: 'call.ring', call: after.call }, now);
+  if (!wasHeld) for (const id of joinedOf(after)) tx.append(memberTopic(id), { type: 'call.held', call: after.call, by: user.username }, now);
+  return { call: after.call, onCall: onCall(tx, [user.id]) };
+}

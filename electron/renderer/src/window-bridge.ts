@@ -48,7 +48,7 @@ export interface ChatBackend {
   /** The view shows this chat now (focused and visible), or no longer. */
   viewing(chatId: string, active: boolean): void;
   /** Calls the chat's others (the call shows in the panel's media area); answers why it could not start. Absent without a panel. */
-  startCall?(chatId: string): Promise<string | undefined>;
+  startCall?(chatId: string, video?: boolean): Promise<string | undefined>;
   /** Whether I muted the chat (a 'chat.muted' event says it changed). Absent without a panel. */
   muted?(chatId: string): Promise<boolean>;
   mute?(chatId: string, muted: boolean): Promise<void>;
@@ -92,7 +92,7 @@ export function localBackend(client: PorticoClient, model?: PanelModel): ChatBac
     pollNow: () => client.pollNow(),
     ...(model
       ? {
-          startCall: (id: string) => model.startCall(id),
+          startCall: (id: string, video?: boolean) => model.startCall(id, video),
           muted: async (id: string) => isMuted(model.state.chats[id]),
           mute: (id: string, muted: boolean) => model.muteChat(id, muted),
           statuses: async () => Object.fromEntries(model.state.contacts.flatMap((c) => (c.status ? [[c.username.toLowerCase(), c.status]] : []))),
@@ -247,7 +247,7 @@ export async function connectToPanel(timeoutMs = 600): Promise<ChatBackend | und
     react: (chatId, messageId, emoji, add) => call('react', chatId, messageId, emoji, add),
     markRead: (chatId, upTo) => call('markRead', chatId, upTo),
     typing: (chatId) => call('typing', chatId),
-    startCall: (chatId) => call('startCall', chatId),
+    startCall: (chatId, video) => call('startCall', chatId, video),
     muted: (chatId) => call('muted', chatId),
     mute: (chatId, muted) => call('mute', chatId, muted),
     statuses: () => call('statuses'),

@@ -57,7 +57,15 @@ const sleep = (ms: number, signal: AbortSignal) =>
     }, { once: true });
   });
 
-/** Records my camera and microphone in self-contained chunks and uploads them, newest first, until stop(). */
+/** How a sender records: the camera's defaults, or a shared screen's (sharper, fewer frames). */
+export interface SenderOptions {
+  /** Constraints applied to the video tracks before the first recording. */
+  video: MediaTrackConstraints;
+  videoBitsPerSecond: number;
+}
+const CAMERA: SenderOptions = { video: { width: { ideal: 320 }, height: { ideal: 240 }, frameRate: { ideal: 15 } }, videoBitsPerSecond: 300_000 };
+
+/** Records my camera and microphone (or a shared screen) in self-contained chunks and uploads them, newest first, until stop(). */
 export class RelaySender {
   readonly stats: SenderStats = { sent: 0, sentBytes: 0, dropped: 0 };
   private readonly stop$ = new AbortController();
@@ -73,13 +81,14 @@ export class RelaySender {
     private readonly local: MediaStream,
     private readonly mime: string,
     private readonly onError: (error: unknown) => void = (e) => console.warn('portico: relay', e),
+    private readonly options: SenderOptions = CAMERA,
   ) {}
 
   start() {
     // A smaller picture for this path: it goes through proxies as plain requests (~300 kbit/s),
     // and MediaRecorder's encoder keeps up on a busy machine.
     // Set before the first recording: a size change inside one can upset the receiving decoder.
-    const smaller = this.local.getVideoTracks().map((track) => track.applyConstraints({ width: { ideal: 320 }, height: { ideal: 240 }, frameRate: { ideal: 15 } }));
+    const smaller = this.local.getVideoTracks().map((track) => track.applyConstraints(this.options.video));
     void Promise.allSettled(smaller).then(() => {
       if (this.stop$.signal.aborted) return;
       this.startRecording();
@@ -101,7 +110,7 @@ export class RelaySender {
       if (this.stop$.signal.aborted) return;
       let recorder: MediaRecorder;
       try {
-        recorder = new MediaRecorder(this.local, { mimeType: this.mime, videoBitsPerSecond: 300_000, audioBitsPerSecond: 32_000 });
+        recorder = new MediaRecorder(this.local, { mimeType: this.mime, videoBitsPerSecond: this.options.videoBitsPerSecond, audioBitsPerSecond: 32_000 });
       } catch (error) {
         this.onError(error);
         return;
@@ -237,6 +246,7 @@ export class RelayReceiver {
     this.stop$.abort();
     this.element?.removeEventListener('waiting', this.onWaiting);
     this.element?.removeEventListener('error', this.onElementError);
+    this.element = undefined;
     this.appendQueue.length = 0;
     try {
       if (this.mediaSource?.readyState === 'open') this.mediaSource.endOfStream();
@@ -276,13 +286,15 @@ export class RelayReceiver {
 
   private pump() {
     const ms = this.mediaSource;
-    if (!ms || ms.readyState !== 'open' || !this.type) return;
+    if (!ms || ms.readyState !== 'open' || !this.type || this.stop$.signal.aborted) return;
     if (!this.sourceBuffer) {
       try {
         const sb = (this.sourceBuffer = ms.addSourceBuffer(this.type));
         sb.mode = 'sequence';
         sb.addEventListener('updateend', () => {
-          if (sb !== this.sourceBuffer) return;
+          // Stopped (the call moved to another path): the element may show something else now,
+          // and this buffer may be gone from its MediaSource.
+          if (sb !== this.sourceBuffer || this.stop$.signal.aborted) return;
           this.afterAppend();
           this.pump();
         });
@@ -319,7 +331,7 @@ export class RelayReceiver {
   private afterAppend() {
     const element = this.element;
     const sb = this.sourceBuffer;
-    if (!element || !sb || sb.updating || sb.buffered.length === 0) return;
+    if (!element || !sb || this.stop$.signal.aborted || this.mediaSource?.readyState !== 'open' || sb.updating || sb.buffered.length === 0) return;
     const end = sb.buffered.end(sb.buffered.length - 1);
     const ahead = end - element.currentTime;
     if (!this.playing) {

@@ -146,8 +146,13 @@ export const RELAY_LIMITS = {
   callBytes: 24 * 1024 * 1024,
   /** Bytes held for all calls of this server: the same rule, server-wide. */
   totalBytes: 256 * 1024 * 1024,
-  /** Uploads of one call being read at once (each up to chunkBytes): more are refused (429) before their body is read. */
+  /** Uploads of one sender to one call being read at once (each up to chunkBytes): more are refused (429) before their body is read. */
   uploadsPerCall: 8,
+  /**
+   * Bytes one sender may upload to one call per second, averaged over a few seconds: its 2 streams
+   * of ≤ 600 kbit/s need well under 1 MiB/s; past it uploads are refused (429) before their body is read.
+   */
+  callBytesPerSecond: 2 * 1024 * 1024,
 } as const;
 /**
  * Which of a sender's streams a chunk belongs to: 'media' (camera and microphone, the default,

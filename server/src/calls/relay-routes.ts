@@ -5,6 +5,7 @@
  */
 import type { Context } from 'koa';
 import getRawBody from 'raw-body';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import type { Call } from '../../../shared/index.js';
 import { RELAY_HEADERS, RELAY_LIMITS, RelayDownloadParams, RelayDownloadQuery, RelayMediaType, RelayUploadParams, RelayUploadQuery, RelayUploadResponse } from '../../../shared/index.js';
@@ -55,12 +56,25 @@ export function relayRoutes(services: Services, calls: RelayCalls = storedCalls(
   }
 
   /**
-   * Uploads being read per call: a call that floods the relay with parallel uploads is refused
-   * before their bodies are read, so it cannot hold the server's memory or its time (the other
-   * calls' uploads and everybody's polls go on).
+   * Uploads being read per sender of a call: a sender that floods the relay with parallel uploads
+   * is refused before their bodies are read, so it cannot hold the server's memory or its time
+   * (the other calls' uploads and everybody's polls go on).
    */
   const reading = new Map<string, number>();
   const busy = (seconds: number, text: string) => new AppError(429, 'rate_limited', text, { 'Retry-After': String(seconds) });
+  /** Bytes per sender of a call over a 4 s window (this node's memory: a call's relay lives on one node). */
+  const WINDOW_S = 4;
+  const rate = new RateLimiterMemory({ points: RELAY_LIMITS.callBytesPerSecond * WINDOW_S, duration: WINDOW_S, keyPrefix: 'relay-bytes' });
+  /** Charges `bytes` to a sender of a call; 429 past its rate. The connection closes, so a refused body is not read. */
+  async function charge(ctx: Context, sender: string, bytes: number) {
+    try {
+      await rate.consume(sender, Math.max(1, bytes));
+    } catch (res) {
+      if (!(res instanceof RateLimiterRes)) throw res;
+      ctx.set('Connection', 'close');
+      throw busy(Math.max(1, Math.ceil(res.msBeforeNext / 1000)), `you send more than ${RELAY_LIMITS.callBytesPerSecond} bytes per second to this call's relay; send the newest chunk in a moment`);
+    }
+  }
 
   return [
     route({
@@ -71,7 +85,7 @@ export function relayRoutes(services: Services, calls: RelayCalls = storedCalls(
         `HTTP relay upload: one self-contained WebM chunk (binary body, Content-Type video/webm or audio/webm, at most ${RELAY_LIMITS.chunkBytes} bytes) ` +
         `with the sender's next sequence number, of stream \`stream\` (media: camera and microphone, the default; screen: a shared screen). ` +
         `Only the last ${RELAY_LIMITS.chunksKept} chunks per sender and stream are kept (in memory); ` +
-        `429 when the call has ${RELAY_LIMITS.uploadsPerCall} uploads in flight or holds ${RELAY_LIMITS.callBytes} bytes, or the server ${RELAY_LIMITS.totalBytes}.`,
+        `429 when the sender has ${RELAY_LIMITS.uploadsPerCall} uploads to the call in flight, sends more than ${RELAY_LIMITS.callBytesPerSecond} bytes/s, or holds ${RELAY_LIMITS.callBytes} bytes (the server ${RELAY_LIMITS.totalBytes}).`,
       access: 'user',
       guests: true, // a meeting guest in its meeting's call (members are checked by username)
       params: UploadParams,
@@ -81,21 +95,29 @@ export function relayRoutes(services: Services, calls: RelayCalls = storedCalls(
       response: RelayUploadResponse,
       async handler({ params, query, session }, ctx: Context) {
         const seq = params.seqOrMember;
-        await activeCall(params.id, session.user.username);
         const type = RelayMediaType.safeParse(ctx.get('content-type'));
         if (!type.success) throw new AppError(415, 'unsupported_media_type', 'send the chunk as video/webm or audio/webm');
-        const inFlight = reading.get(params.id) ?? 0;
-        if (inFlight >= RELAY_LIMITS.uploadsPerCall) throw busy(1, `at most ${RELAY_LIMITS.uploadsPerCall} relay uploads of one call at once; send the newest chunk when one has finished`);
-        reading.set(params.id, inFlight + 1);
+        // Limits first (cheap, no store lookup), per sender of a call: nobody can use up another's.
+        const sender = `${params.id}\n${session.user.username.toLowerCase()}`;
+        const inFlight = reading.get(sender) ?? 0;
+        if (inFlight >= RELAY_LIMITS.uploadsPerCall) {
+          ctx.set('Connection', 'close');
+          throw busy(1, `at most ${RELAY_LIMITS.uploadsPerCall} relay uploads of yours to one call at once; send the newest chunk when one has finished`);
+        }
+        const declared = Number(ctx.get('content-length'));
+        if (Number.isFinite(declared) && declared > 0) await charge(ctx, sender, Math.min(declared, RELAY_LIMITS.chunkBytes));
+        await activeCall(params.id, session.user.username);
+        reading.set(sender, inFlight + 1);
         let data: Buffer;
         try {
           data = await readChunk(ctx);
         } finally {
-          const left = (reading.get(params.id) ?? 1) - 1;
-          if (left > 0) reading.set(params.id, left);
-          else reading.delete(params.id);
+          const left = (reading.get(sender) ?? 1) - 1;
+          if (left > 0) reading.set(sender, left);
+          else reading.delete(sender);
         }
         if (data.length === 0) throw new AppError(400, 'invalid_request', 'the chunk is empty');
+        if (!(Number.isFinite(declared) && declared > 0)) await charge(ctx, sender, data.length); // chunked: charged once read
         try {
           buffers.put(params.id, session.user.username, { seq, type: type.data, data }, query.stream);
         } catch (error) {

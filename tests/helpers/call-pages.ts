@@ -32,11 +32,11 @@ export async function openChat(page: Page, chatId: string) {
   await page.locator(`.chat[data-chat="${chatId}"]`).waitFor({ timeout: T });
 }
 
-/** Both pages show the call connected on `path`. */
-export async function connectedOn(pages: Page[], path: string) {
+/** Both pages show the call connected on `path` (within `timeout` ms per page). */
+export async function connectedOn(pages: Page[], path: string, timeout = T) {
   for (const page of pages) {
     const call = page.locator('.call');
-    await page.locator(`.call[data-phase=connected][data-path="${path}"]`).waitFor({ timeout: T }).catch(async (error: Error) => {
+    await page.locator(`.call[data-phase=connected][data-path="${path}"]`).waitFor({ timeout }).catch(async (error: Error) => {
       throw new Error(`${error.message}\nthe call shows phase ${await call.getAttribute('data-phase')}, path ${await call.getAttribute('data-path')}`);
     });
   }
@@ -65,6 +65,34 @@ export async function framesOf(page: Page, selector: string, seconds = 2.5) {
       return { decoded, width };
     },
     { selector, seconds },
+  );
+}
+
+/**
+ * Waits until a video element has decoded more than `frames` new frames (added up per sample, as
+ * framesOf), for at most `timeoutMs`: how many it decoded, in how many ms, and its widest picture.
+ * For players whose pace varies (the HTTP relay's comes in chunks of a second or more on a busy
+ * machine): a fixed window would measure the chunking, not whether the picture moves.
+ */
+export async function framesAdvance(page: Page, selector: string, frames: number, timeoutMs = 15_000) {
+  return page.evaluate(
+    async ({ selector, frames, timeoutMs }) => {
+      const el = document.querySelector<HTMLVideoElement>(selector)!;
+      const count = () => el.getVideoPlaybackQuality().totalVideoFrames;
+      const start = performance.now();
+      let decoded = 0;
+      let last = count();
+      let width = el.videoWidth;
+      while (decoded <= frames && performance.now() - start < timeoutMs) {
+        await new Promise((r) => setTimeout(r, 100));
+        const now = count();
+        decoded += now >= last ? now - last : now;
+        last = now;
+        width = Math.max(width, el.videoWidth);
+      }
+      return { decoded, ms: Math.round(performance.now() - start), width };
+    },
+    { selector, frames, timeoutMs },
   );
 }
 

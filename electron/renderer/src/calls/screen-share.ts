@@ -13,8 +13,11 @@ import { RelaySender, type RelayPut, type SenderOptions } from './relay-media.js
 /**
  * The relay's screen recording: up to 720p, more bits than the camera's 300 kbit/s. No frame-rate
  * constraint: on a captured surface it makes Chromium's recorder write chunks of a single frame.
+ * Recordings of 2.5 s, not the camera's 1 s: starting a 720p encoder costs its first frames, up
+ * to a second on a busy machine (measured with 2 cores loaded: 1 s recordings held 0.3–0.5 s of
+ * screen, 2.5 s ones about all of it). A screen bears the extra delay better than a face.
  */
-export const SCREEN_RELAY: SenderOptions = { video: { width: { max: 1280 }, height: { max: 720 } }, videoBitsPerSecond: 600_000 };
+export const SCREEN_RELAY: SenderOptions = { video: { width: { max: 1280 }, height: { max: 720 } }, videoBitsPerSecond: 600_000, chunkMs: 2500 };
 /** What the share asks the browser for: a screen or window, no audio, a frame rate fit for documents. */
 export const DISPLAY_CONSTRAINTS: DisplayMediaStreamOptions = { video: { frameRate: { ideal: 15, max: 30 } }, audio: false };
 

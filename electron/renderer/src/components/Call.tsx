@@ -36,10 +36,10 @@ function RemoteVideo({ phone, remote, label }: { phone: Phone; remote: RemoteVie
     if (remote.stream) {
       if (el.srcObject !== remote.stream) el.srcObject = remote.stream;
     } else if (remote.url) {
-      el.srcObject = null;
+      if (el.srcObject) el.srcObject = null; // assigning it (even null) reloads the element: it would attach the same Media Source twice
       if (el.getAttribute('src') !== remote.url) el.src = remote.url;
     } else {
-      el.srcObject = null;
+      if (el.srcObject) el.srcObject = null;
       el.removeAttribute('src');
     }
     el.play().catch(() => {});
@@ -70,7 +70,7 @@ function RemoteScreen({ phone, remote }: { phone: Phone; remote: RemoteView }) {
     if (remote.screen) {
       if (el.srcObject !== remote.screen) el.srcObject = remote.screen;
     } else if (remote.screenUrl) {
-      el.srcObject = null;
+      if (el.srcObject) el.srcObject = null;
       if (el.getAttribute('src') !== remote.screenUrl) el.src = remote.screenUrl;
     }
     el.play().catch(() => {});

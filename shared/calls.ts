@@ -89,6 +89,8 @@ export const CallSignal = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('candidate'), candidate: IceCandidate.nullable() }),
   /** The sender tells which media path it now uses. */
   z.strictObject({ kind: z.literal('path'), path: CallPath }),
+  /** The sender started (on) or stopped sharing a screen or window: the receiver lays it out large. */
+  z.strictObject({ kind: z.literal('screen'), on: z.boolean() }),
 ]);
 export type CallSignal = z.infer<typeof CallSignal>;
 
@@ -116,7 +118,10 @@ export const IceServersResponse = z.strictObject({
   iceServers: z.array(IceServer),
   /** When the TURN credentials stop working: fetch new ones before then. */
   expiresAt: Time,
-  /** 'turn': relay-only ICE; 'http': skip ICE, use the HTTP relay; 'auto': try in order. */
+  /**
+   * 'turn': relay-only ICE first; 'http': media start on the HTTP relay at once (the site blocks
+   * UDP), direct ICE is tried in the background and takes over when it connects; 'auto': try in order.
+   */
   policy: CallPolicy,
 });
 export type IceServersResponse = z.infer<typeof IceServersResponse>;
@@ -147,7 +152,29 @@ export const RELAY_LIMITS = {
   waitMax: 20,
   /** A sender silent for this long has its buffer dropped (ms). */
   idleMs: 30_000,
+  /**
+   * Bytes held for one call (all its senders and streams): beyond it the oldest chunks of the
+   * uploading ring go first; a chunk that still does not fit is refused (429). One call's flood
+   * cannot take the memory of the others.
+   */
+  callBytes: 24 * 1024 * 1024,
+  /** Bytes held for all calls of this server: the same rule, server-wide. */
+  totalBytes: 256 * 1024 * 1024,
+  /** Uploads of one sender to one call being read at once (each up to chunkBytes): more are refused (429) before their body is read. */
+  uploadsPerCall: 8,
+  /**
+   * Bytes one sender may upload to one call per second, averaged over a few seconds: its 2 streams
+   * of ≤ 600 kbit/s need well under 1 MiB/s; past it uploads are refused (429) before their body is read.
+   */
+  callBytesPerSecond: 2 * 1024 * 1024,
 } as const;
+/**
+ * Which of a sender's streams a chunk belongs to: 'media' (camera and microphone, the default,
+ * what clients before screen sharing send) or 'screen' (a shared screen or window, video only).
+ */
+export const RelayStream = z.enum(['media', 'screen']);
+export type RelayStream = z.infer<typeof RelayStream>;
+export const RelayUploadQuery = z.strictObject({ stream: RelayStream.default('media') });
 /** The chunk's media type, echoed to the receiver (strict: it goes back out in a header). */
 export const RelayMediaType = z
   .string()
@@ -159,6 +186,7 @@ export const RelayDownloadQuery = z.strictObject({
   /** The last sequence number the receiver has; -1 (default) for "from the newest". */
   after: z.coerce.number().int().min(-1).max(Number.MAX_SAFE_INTEGER).default(-1),
   wait: z.coerce.number().int().min(0).max(RELAY_LIMITS.waitMax).default(RELAY_LIMITS.waitMax),
+  stream: RelayStream.default('media'),
 });
 export const RelayUploadResponse = z.strictObject({ seq: z.number().int(), kept: z.number().int() });
 /** Headers of a download answer (the body is the chunk itself). */

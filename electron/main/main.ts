@@ -5,7 +5,7 @@
  * Expected build layout (ESM main, CommonJS preloads): <out>/main/main.js,
  * <out>/preload/preload.cjs, <out>/preload/prompt.cjs.
  */
-import { app, dialog, ipcMain, Menu, nativeImage, net, Notification, powerMonitor, screen, session, shell, Tray } from 'electron';
+import { app, desktopCapturer, dialog, ipcMain, Menu, nativeImage, net, Notification, powerMonitor, screen, session, shell, Tray } from 'electron';
 import type { BrowserWindow, Session, WebContents } from 'electron';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import electronUpdater from 'electron-updater';
 import { INVOKE, PUSH, type ConfigView, type InvokeChannel, type NotifyRequest, type PresenceState, type PushChannel } from '../preload/bridge.js';
 import { applyLinuxAutostart } from './autostart.js';
+import { decideDisplayMedia, isCapturePermissionAllowed, isCapturePermissionChecked } from './display-media.js';
 import { insecureServerProblem, KEY_SCHEMAS, loadConfig, saveUserSetting, toProxyConfig, userSettingsPath, type Config, type ConfigKey, type ResolvedConfig } from './config.js';
 import { adoptGeometry, DockFile, placePanel, withEdge, type DockPlacement } from './dock.js';
 import { trayBitmap } from './icon.js';
@@ -27,7 +28,7 @@ import { loopbackSignIn } from './sso-loopback.js';
 import { loadFailureMessage, text, type Language } from './text.js';
 import { decideTrust, VERIFY_PROC_RESULT } from './trust.js';
 import { decideUpdate, manifestName, SIGNATURE_SUFFIX, verifyManifest, type OfferedUpdate, type SignedManifest } from './update-trust.js';
-import { appUrl, isAllowedNavigation, isAppUrl, isPermissionAllowed, safeExternalUrl, serverOrigin } from './urls.js';
+import { appUrl, isAllowedNavigation, isAppUrl, safeExternalUrl } from './urls.js';
 import { createChatWindow, createPanelWindow } from './windows.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -292,9 +293,23 @@ function secureSession(ses: Session): void {
   ses.setCertificateVerifyProc(verifyCertificate);
   ses.setPermissionRequestHandler((contents, permission, callback, details) => {
     const types = 'mediaTypes' in details ? (details.mediaTypes ?? []) : [];
-    callback(isPermissionAllowed(permission, details.requestingUrl || contents.getURL(), config.serverUrl, types));
+    callback(isCapturePermissionAllowed(permission, details.requestingUrl || contents.getURL(), config.serverUrl, types));
   });
-  ses.setPermissionCheckHandler((_contents, permission, origin) => permission === 'media' && origin === serverOrigin(config.serverUrl));
+  ses.setPermissionCheckHandler((_contents, permission, origin) => isCapturePermissionChecked(permission, origin, config.serverUrl));
+  // getDisplayMedia (screen sharing in a call): display-media.ts decides; no audio.
+  ses.setDisplayMediaRequestHandler((request, callback) => {
+    void desktopCapturer
+      .getSources({ types: ['screen', 'window'] })
+      .then((sources) => {
+        const decision = decideDisplayMedia({ frameUrl: request.frame?.url, securityOrigin: request.securityOrigin, videoRequested: request.videoRequested }, config.serverUrl, sources);
+        if (!decision.allow) console.warn(`screen share refused: ${decision.reason}`);
+        callback(decision.allow ? { video: decision.source } : {});
+      })
+      .catch((error: unknown) => {
+        console.warn('screen share: no sources', error);
+        callback({});
+      });
+  });
 }
 
 function applyAutoStart(): void {

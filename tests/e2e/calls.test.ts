@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activeChat } from '../helpers/chat.js';
+import { pathsShown, recordPaths } from '../helpers/call-pages.js';
 import { startCoturn, type Coturn } from '../helpers/coturn.js';
 import { PASSWORD, startTestServer, type Client, type TestServer } from '../helpers/server.js';
 import { startSquid, type Squid } from '../helpers/squid.js';
@@ -191,26 +192,6 @@ describe('video calls in Chromium', { timeout: 90_000 }, () => {
     if (sound) expect(result.rms, `${label}: remote audio above silence (${JSON.stringify(result)})`).toBeGreaterThan(0.005);
     else expect(result.rms, `${label}: remote audio silent (${JSON.stringify(result)})`).toBeLessThan(0.001);
   }
-
-  /**
-   * Starts recording every path the call view shows on this page (a MutationObserver sees each
-   * change, even one that lasts a few milliseconds); `pathsShown` answers them in order.
-   */
-  const recordPaths = (page: Page) =>
-    page.evaluate(() => {
-      const seen: string[] = [];
-      (window as unknown as { __paths: string[] }).__paths = seen;
-      const note = (value: string | null) => {
-        if (value && seen.at(-1) !== value) seen.push(value);
-      };
-      new MutationObserver((records) => {
-        for (const r of records) {
-          if (r.type === 'attributes' && (r.target as Element).classList.contains('call')) note(r.oldValue);
-          note(document.querySelector('.call')?.getAttribute('data-path') ?? null);
-        }
-      }).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-path'], attributeOldValue: true });
-    });
-  const pathsShown = (page: Page) => page.evaluate(() => (window as unknown as { __paths: string[] }).__paths.filter((p, i, all) => p !== all[i - 1]));
 
   /** Mean luminance (0–255) of the partner's current video frame on this page. */
   const remoteBrightness = (page: Page) =>

@@ -502,11 +502,11 @@ export class PanelModel {
    * Calls the chat's others; the call shows in the panel's media area. Answers why it could not
    * start (callee offline or busy...), also shown as a toast, for the chat view to show too.
    */
-  async startCall(chatId: string): Promise<string | undefined> {
+  async startCall(chatId: string, video = true): Promise<string | undefined> {
     const chat = this.state.chats[chatId];
     const names = chat ? joinNames(this.othersIn(chat)) : '';
     try {
-      await this.phone.start(chatId, true);
+      await this.phone.start(chatId, video);
       return undefined;
     } catch (error) {
       const code = (error as { code?: unknown })?.code;

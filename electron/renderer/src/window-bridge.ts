@@ -48,7 +48,7 @@ export interface ChatBackend {
   /** The view shows this chat now (focused and visible), or no longer. */
   viewing(chatId: string, active: boolean): void;
   /** Calls the chat's others (the call shows in the panel's media area); answers why it could not start. Absent without a panel. */
-  startCall?(chatId: string): Promise<string | undefined>;
+  startCall?(chatId: string, video?: boolean): Promise<string | undefined>;
   /** Joins the call running in the chat (issue 18); answers why not. Absent without a panel. */
   joinCall?(chatId: string): Promise<string | undefined>;
   /** Whether I muted the chat (a 'chat.muted' event says it changed). Absent without a panel. */
@@ -94,7 +94,7 @@ export function localBackend(client: PorticoClient, model?: PanelModel): ChatBac
     pollNow: () => client.pollNow(),
     ...(model
       ? {
-          startCall: (id: string) => model.startCall(id),
+          startCall: (id: string, video?: boolean) => model.startCall(id, video),
           joinCall: (id: string) => model.joinCall(id),
           muted: async (id: string) => isMuted(model.state.chats[id]),
           mute: (id: string, muted: boolean) => model.muteChat(id, muted),
@@ -250,7 +250,7 @@ export async function connectToPanel(timeoutMs = 600): Promise<ChatBackend | und
     react: (chatId, messageId, emoji, add) => call('react', chatId, messageId, emoji, add),
     markRead: (chatId, upTo) => call('markRead', chatId, upTo),
     typing: (chatId) => call('typing', chatId),
-    startCall: (chatId) => call('startCall', chatId),
+    startCall: (chatId, video) => call('startCall', chatId, video),
     joinCall: (chatId) => call('joinCall', chatId),
     muted: (chatId) => call('muted', chatId),
     mute: (chatId, muted) => call('mute', chatId, muted),

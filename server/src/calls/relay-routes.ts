@@ -5,13 +5,14 @@
  */
 import type { Context } from 'koa';
 import getRawBody from 'raw-body';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 import { z } from 'zod';
 import type { Call } from '../../../shared/index.js';
-import { RELAY_HEADERS, RELAY_LIMITS, RelayDownloadParams, RelayDownloadQuery, RelayMediaType, RelayUploadParams, RelayUploadResponse } from '../../../shared/index.js';
+import { RELAY_HEADERS, RELAY_LIMITS, RelayDownloadParams, RelayDownloadQuery, RelayMediaType, RelayUploadParams, RelayUploadQuery, RelayUploadResponse } from '../../../shared/index.js';
 import type { Services } from '../context.js';
 import { AppError } from '../errors.js';
 import { route } from '../http/route.js';
-import type { RelayBuffers } from './relay.js';
+import { RelayFullError, type RelayBuffers } from './relay.js';
 
 /** How the relay learns about calls (the call service's record). */
 export interface RelayCalls {
@@ -54,6 +55,35 @@ export function relayRoutes(services: Services, calls: RelayCalls = storedCalls(
     return call;
   }
 
+  /**
+   * Uploads being read per sender of a call: a sender that floods the relay with parallel uploads
+   * is refused before their bodies are read, so it cannot hold the server's memory or its time
+   * (the other calls' uploads and everybody's polls go on).
+   */
+  const reading = new Map<string, number>();
+  const busy = (seconds: number, text: string) => new AppError(429, 'rate_limited', text, { 'Retry-After': String(seconds) });
+  /**
+   * An upload refused before its body is read: the answer goes out at once and the connection
+   * ends as soon as it is written. Without the destroy, Node drains what of the body has arrived
+   * until the socket closes (measured: ~200 KiB per refused 2 MiB upload) on the server's thread.
+   */
+  function refuse(ctx: Context, seconds: number, text: string): AppError {
+    ctx.res.once('finish', () => ctx.req.destroy());
+    return new AppError(429, 'rate_limited', text, { 'Retry-After': String(seconds), Connection: 'close' });
+  }
+  /** Bytes per sender of a call over a 4 s window (this node's memory: a call's relay lives on one node). */
+  const WINDOW_S = 4;
+  const rate = new RateLimiterMemory({ points: RELAY_LIMITS.callBytesPerSecond * WINDOW_S, duration: WINDOW_S, keyPrefix: 'relay-bytes' });
+  /** Charges `bytes` to a sender of a call; 429 past its rate (refused: its body is not read). */
+  async function charge(ctx: Context, sender: string, bytes: number) {
+    try {
+      await rate.consume(sender, Math.max(1, bytes));
+    } catch (res) {
+      if (!(res instanceof RateLimiterRes)) throw res;
+      throw refuse(ctx, Math.max(1, Math.ceil(res.msBeforeNext / 1000)), `you send more than ${RELAY_LIMITS.callBytesPerSecond} bytes per second to this call's relay; send the newest chunk in a moment`);
+    }
+  }
+
   return [
     route({
       method: 'put',
@@ -61,22 +91,47 @@ export function relayRoutes(services: Services, calls: RelayCalls = storedCalls(
       tag: 'calls',
       summary:
         `HTTP relay upload: one self-contained WebM chunk (binary body, Content-Type video/webm or audio/webm, at most ${RELAY_LIMITS.chunkBytes} bytes) ` +
-        `with the sender's next sequence number. Only the last ${RELAY_LIMITS.chunksKept} chunks per sender are kept (in memory).`,
+        `with the sender's next sequence number, of stream \`stream\` (media: camera and microphone, the default; screen: a shared screen). ` +
+        `Only the last ${RELAY_LIMITS.chunksKept} chunks per sender and stream are kept (in memory); ` +
+        `429 when the sender has ${RELAY_LIMITS.uploadsPerCall} uploads to the call in flight, sends more than ${RELAY_LIMITS.callBytesPerSecond} bytes/s, or holds ${RELAY_LIMITS.callBytes} bytes (the server ${RELAY_LIMITS.totalBytes}).`,
       access: 'user',
       guests: true, // a meeting guest in its meeting's call (members are checked by username)
       params: UploadParams,
+      query: RelayUploadQuery,
       rawBody: { types: RELAY_TYPES, maxBytes: RELAY_LIMITS.chunkBytes, description: 'one self-contained WebM chunk' },
-      errors: [403, 404, 409],
+      errors: [403, 404, 409, 429],
       response: RelayUploadResponse,
-      async handler({ params, session }, ctx: Context) {
+      async handler({ params, query, session }, ctx: Context) {
         const seq = params.seqOrMember;
-        await activeCall(params.id, session.user.username);
         const type = RelayMediaType.safeParse(ctx.get('content-type'));
         if (!type.success) throw new AppError(415, 'unsupported_media_type', 'send the chunk as video/webm or audio/webm');
-        const data = await readChunk(ctx);
+        // Limits first (cheap, no store lookup), per sender of a call: nobody can use up another's.
+        const sender = `${params.id}\n${session.user.username.toLowerCase()}`;
+        const inFlight = reading.get(sender) ?? 0;
+        if (inFlight >= RELAY_LIMITS.uploadsPerCall) {
+          throw refuse(ctx, 1, `at most ${RELAY_LIMITS.uploadsPerCall} relay uploads of yours to one call at once; send the newest chunk when one has finished`);
+        }
+        const declared = Number(ctx.get('content-length'));
+        if (Number.isFinite(declared) && declared > 0) await charge(ctx, sender, Math.min(declared, RELAY_LIMITS.chunkBytes));
+        await activeCall(params.id, session.user.username);
+        reading.set(sender, inFlight + 1);
+        let data: Buffer;
+        try {
+          data = await readChunk(ctx);
+        } finally {
+          const left = (reading.get(sender) ?? 1) - 1;
+          if (left > 0) reading.set(sender, left);
+          else reading.delete(sender);
+        }
         if (data.length === 0) throw new AppError(400, 'invalid_request', 'the chunk is empty');
-        buffers.put(params.id, session.user.username, { seq, type: type.data, data });
-        return { seq, kept: buffers.stats(params.id, session.user.username).chunks };
+        if (!(Number.isFinite(declared) && declared > 0)) await charge(ctx, sender, data.length); // chunked: charged once read
+        try {
+          buffers.put(params.id, session.user.username, { seq, type: type.data, data }, query.stream);
+        } catch (error) {
+          if (error instanceof RelayFullError) throw busy(1, `${error.message}; the oldest chunks are going, send the newest again in a moment`);
+          throw error;
+        }
+        return { seq, kept: buffers.stats(params.id, session.user.username, query.stream).chunks };
       },
     }),
     route({
@@ -84,7 +139,7 @@ export function relayRoutes(services: Services, calls: RelayCalls = storedCalls(
       path: '/api/v1/calls/:id/relay/:seqOrMember',
       tag: 'calls',
       summary:
-        'HTTP relay download: the next chunk of member `seqOrMember` after sequence `after` (binary body; headers x-relay-seq, x-relay-skipped, x-relay-newest), ' +
+        'HTTP relay download: the next chunk of member `seqOrMember` (of its stream `stream`, default media) after sequence `after` (binary body; headers x-relay-seq, x-relay-skipped, x-relay-newest), ' +
         'or the newest when the next is gone or the receiver is behind; held up to `wait` seconds, then 204 when none came',
       access: 'user',
       guests: true, // a meeting guest in its meeting's call (members are checked by username)
@@ -108,7 +163,7 @@ export function relayRoutes(services: Services, calls: RelayCalls = storedCalls(
         ctx.res.once('close', onClose);
         let answer;
         try {
-          answer = await buffers.get(params.id, from, query.after, query.wait * 1000, gone.signal);
+          answer = await buffers.get(params.id, from, query.after, query.wait * 1000, gone.signal, query.stream);
         } finally {
           ctx.res.off('close', onClose);
         }

@@ -8,6 +8,7 @@
  */
 import type { Call, CallSignal, PorticoClient } from '../api/client.js';
 import { RelaySender, recorderType } from './relay-media.js';
+import { pickScreen, ScreenShare } from './screen-share.js';
 import { CallSession, type CallPath, type SessionTimings } from './session.js';
 
 export type CallPhase = 'ringing' | 'connecting' | 'connected' | 'ended';
@@ -21,6 +22,10 @@ export interface RemoteView {
   /** A stream (WebRTC) or a URL (HTTP relay, Media Source). */
   stream: MediaStream | undefined;
   url: string | undefined;
+  /** They share a screen; its picture (a stream on WebRTC, a URL on the HTTP relay). */
+  sharing: boolean;
+  screen: MediaStream | undefined;
+  screenUrl: string | undefined;
 }
 
 export interface CallView {
@@ -34,6 +39,8 @@ export interface CallView {
   remotes: RemoteView[];
   muted: boolean;
   cameraOff: boolean;
+  /** I share a screen or window. */
+  sharing: boolean;
 }
 
 export interface PhoneState {
@@ -67,6 +74,8 @@ export class Phone {
   /** My uploads to the HTTP relay, while any session uses it. */
   private sender: RelaySender | undefined;
   private senderUsers = 0;
+  /** My screen share, if any (screen-share.ts). */
+  private screen: ScreenShare | undefined;
 
   constructor(
     readonly client: Pick<
@@ -76,6 +85,7 @@ export class Phone {
     private readonly hooks: PhoneHooks,
     private readonly getMedia: MediaGetter = (c) => navigator.mediaDevices.getUserMedia(c),
     private readonly timings?: SessionTimings,
+    private readonly getDisplay?: (constraints: DisplayMediaStreamOptions) => Promise<MediaStream>,
   ) {}
 
   get me(): string {
@@ -279,6 +289,48 @@ export class Phone {
     this.sessions.get(username.toLowerCase())?.attachRemote(element);
   }
 
+  /** The element showing a partner's shared screen (for the HTTP relay's playback). */
+  attachScreen(username: string, element: HTMLMediaElement | undefined) {
+    this.sessions.get(username.toLowerCase())?.attachScreen(element);
+  }
+
+  /** Shares a screen or window with everyone in the call (the picker's cancel throws, for the view to ignore). */
+  async startScreenShare(): Promise<void> {
+    const current = this.state.current;
+    if (!current || this.screen) return;
+    const stream = await pickScreen(this.getDisplay);
+    if (this.currentView()?.call.id !== current.call.id || this.screen) {
+      for (const t of stream.getTracks()) t.stop();
+      return;
+    }
+    const callId = current.call.id;
+    const share = (this.screen = new ScreenShare(stream, async (seq, chunk, signal) => {
+      await this.client.relayFetch(`/api/v1/calls/${encodeURIComponent(callId)}/relay/${seq}?stream=screen`, { method: 'PUT', body: chunk, signal });
+    }));
+    // The browser's own "Stop sharing" ends the track.
+    share.track?.addEventListener('ended', () => {
+      if (this.screen === share) void this.stopScreenShare();
+    });
+    share.relay(this.senderUsers > 0);
+    this.patchCurrent({ sharing: true });
+    await Promise.all([...this.sessions.values()].map((s) => this.tellScreen(s, share)));
+  }
+
+  async stopScreenShare(): Promise<void> {
+    const share = this.screen;
+    if (!share) return;
+    this.screen = undefined;
+    share.stop();
+    this.patchCurrent({ sharing: false });
+    await Promise.all([...this.sessions.values()].map((s) => this.tellScreen(s, undefined)));
+  }
+
+  /** A partner gets my screen (or its end) on their connection and a 'screen' signal. */
+  private async tellScreen(session: CallSession, share: ScreenShare | undefined) {
+    await session.setScreen(share?.track ?? null);
+    await this.client.sendSignal(session.callId, session.peer, { kind: 'screen', on: !!share }).catch(() => {});
+  }
+
   // ---------- events ----------
 
   private updated(call: Call) {
@@ -312,7 +364,12 @@ export class Phone {
     if (call.state === 'active') this.connect();
     // On hold: nothing is sent either way (each side stops its own), resumed: again. In a warm
     // transfer the transferor and the colleague talk while the other party waits.
-    for (const [peer, session] of this.sessions) void session.setPaused(call.heldBy !== undefined && !consulting(call, this.me, peer));
+    const pausedFor = (peer: string) => call.heldBy !== undefined && !consulting(call, this.me, peer);
+    for (const [peer, session] of this.sessions) void session.setPaused(pausedFor(peer));
+    // The HTTP relay's upload is one for all partners: it pauses when it goes to nobody.
+    const relayPaused = call.heldBy !== undefined && [...this.sessions.keys()].every(pausedFor);
+    this.sender?.setPaused(relayPaused);
+    this.screen?.setPaused(relayPaused);
   }
 
   /** Sessions follow the members: one for each other member who joined, none for those who left. */
@@ -332,6 +389,7 @@ export class Phone {
         const early = this.early.get(call.id) ?? [];
         this.early.set(call.id, early.filter((e) => e.from.toLowerCase() !== peer));
         for (const e of early) if (e.from.toLowerCase() === peer) void created.signal(e.signal);
+        if (this.screen) void this.tellScreen(created, this.screen);
         void created.start();
       } else if (m.state !== 'joined' && session) {
         session.close();
@@ -351,12 +409,16 @@ export class Phone {
       };
       this.sender = new RelaySender(put, local, recorderType(this.state.current.call.video));
       this.sender.start();
+      this.screen?.relay(true);
     },
     release: () => {
       if (--this.senderUsers > 0) return;
       this.senderUsers = 0;
       this.sender?.stop();
       this.sender = undefined;
+      this.screen?.relay(false);
+      // Off the relay (an upgrade to WebRTC): the camera's full size again (the relay shrank it).
+      for (const t of this.state.current?.local?.getVideoTracks() ?? []) void t.applyConstraints({ width: { ideal: 640 }, height: { ideal: 480 } }).catch(() => {});
     },
   };
 
@@ -380,6 +442,9 @@ export class Phone {
       path: s.path,
       stream: s.remoteStream,
       url: s.remoteUrl,
+      sharing: s.peerSharing,
+      screen: s.remoteScreen,
+      screenUrl: s.remoteScreenUrl,
     }));
     const shown = remotes.find((r) => r.connected) ?? remotes[0];
     const phase: CallPhase = current.call.state === 'ringing' && remotes.length === 0 ? current.phase : remotes.some((r) => r.connected) ? 'connected' : 'connecting';
@@ -403,7 +468,7 @@ export class Phone {
   }
 
   private view(call: Call, outgoing: boolean, phase: CallPhase): CallView {
-    return { call, outgoing, phase, path: undefined, local: undefined, remotes: [], muted: false, cameraOff: false };
+    return { call, outgoing, phase, path: undefined, local: undefined, remotes: [], muted: false, cameraOff: false, sharing: false };
   }
 
   private cleanup() {
@@ -412,6 +477,8 @@ export class Phone {
     this.sender?.stop();
     this.sender = undefined;
     this.senderUsers = 0;
+    this.screen?.stop();
+    this.screen = undefined;
     const current = this.state.current;
     if (current) {
       this.early.delete(current.call.id);

@@ -7,9 +7,21 @@
  * A path that does not connect within a few seconds (or fails) gives way to the next. The side
  * that started the call drives the choice (it makes the offers); the other follows its 'path'
  * signals. The server's policy may skip steps: 'turn' starts at 2, 'http' goes straight to 3.
+ *
+ * Fast first picture, then the best path: on the HTTP relay (policy 'http', or the fallback) the
+ * offerer keeps trying WebRTC in the background, with backoff, while the relay carries the media;
+ * when a peer connection connects, rendering switches to it, the relay's download and my upload
+ * stop, and the new path is signalled. Until then the relay goes on untouched.
+ *
+ * Screen sharing: every peer connection has a video transceiver of its own for a shared screen,
+ * the last m-line of the offer (sendrecv on both sides, no track until someone shares), so
+ * starting and stopping a share is replaceTrack, no renegotiation, no glare. On the HTTP relay a
+ * shared screen is a second stream ('screen') of the sender's. A 'screen' signal tells the partner
+ * to lay it out (or to stop).
  */
 import type { CallPath, CallPolicy, CallSignal, IceServers } from '../api/types.js';
 import { RelayReceiver, type RelayGet } from './relay-media.js';
+import { isScreenSlot } from './screen-share.js';
 
 export type { CallPath, CallPolicy };
 
@@ -36,9 +48,14 @@ export interface SessionTimings {
    * the path failing.
    */
   iceConnectMs: number;
+  /** On the HTTP relay: the first background WebRTC attempt after this (ms; policy 'http': soon, a fallback: later), then doubling up to upgradeMaxMs. */
+  upgradeFirstMs?: number;
+  upgradeRetryMs?: number;
+  upgradeMaxMs?: number;
 }
 
 const DEFAULT_TIMINGS: SessionTimings = { iceConnectMs: 6000 };
+const UPGRADE = { upgradeFirstMs: 1500, upgradeRetryMs: 20_000, upgradeMaxMs: 120_000 };
 const enc = encodeURIComponent;
 
 export class CallSession {
@@ -48,8 +65,22 @@ export class CallSession {
   /** The partner's media: a stream (WebRTC) or a URL (HTTP relay, Media Source). */
   remoteStream: MediaStream | undefined;
   remoteUrl: string | undefined;
+  /** The partner shares a screen ('screen' signal), and its picture: a stream (WebRTC) or a URL (HTTP relay). */
+  peerSharing = false;
+  remoteScreen: MediaStream | undefined;
+  remoteScreenUrl: string | undefined;
   private pc: RTCPeerConnection | undefined;
+  /** The current peer connection's incoming media (published once it carries the call). */
+  private pcRemote: MediaStream | undefined;
+  private pcScreen: MediaStream | undefined;
+  /** My shared screen's track, sent on each peer connection's screen slot. */
+  private screenTrack: MediaStreamTrack | null = null;
+  /** The current connection's screen slot (the offerer's from the start, the answerer's once the offer is in). */
+  private screenTx: RTCRtpTransceiver | undefined;
   private relay: RelayReceiver | undefined;
+  private screenRelay: RelayReceiver | undefined;
+  private upgradeTimer: ReturnType<typeof setTimeout> | undefined;
+  private upgradeDelay = 0;
   private ice: IceServers | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private pendingCandidates: RTCIceCandidateInit[] = [];
@@ -70,6 +101,10 @@ export class CallSession {
     private readonly timings: SessionTimings = DEFAULT_TIMINGS,
   ) {}
 
+  private get upgrade() {
+    return { ...UPGRADE, ...this.timings };
+  }
+
   /** Both sides: fetch ICE servers and policy; the offerer then makes the first attempt. */
   async start() {
     try {
@@ -89,11 +124,18 @@ export class CallSession {
   async signal(signal: CallSignal) {
     if (this.closed) return;
     try {
+      if (signal.kind === 'screen') {
+        this.peerSharing = signal.on;
+        this.followScreenRelay();
+        this.onChange();
+        return;
+      }
       if (signal.kind === 'path') {
         if (signal.path === 'http-relay') this.useRelay();
         else if (!this.offerer) {
           // The offerer starts a new WebRTC attempt: the next offer goes to a fresh connection.
-          this.path = signal.path;
+          // On the relay that is a background attempt: the relay stays the path shown until it connects.
+          if (!this.relay) this.path = signal.path;
           if (this.pc && this.pc.connectionState !== 'connected') this.closePc();
           this.onChange();
         }
@@ -101,10 +143,17 @@ export class CallSession {
       }
       if (signal.kind === 'offer') {
         if (this.offerer) return;
-        this.closeRelay();
+        // The relay (if any) goes on until this connection connects (connected()).
         const pc = this.pc ?? this.newPc(this.path === 'turn' ? 'relay' : 'all');
         await pc.setRemoteDescription({ type: 'offer', sdp: signal.sdp });
         await this.flushCandidates();
+        // The screen slot sends too (the offer made it sendrecv), with my screen if I share one.
+        const slot = pc.getTransceivers().find((t) => isScreenSlot(pc, t));
+        if (slot && pc === this.pc) {
+          this.screenTx = slot;
+          slot.direction = 'sendrecv';
+          await slot.sender.replaceTrack(this.screenTrack);
+        }
         await pc.setLocalDescription(await pc.createAnswer());
         await this.api.sendSignal(this.callId, this.peer, { kind: 'answer', sdp: pc.localDescription!.sdp });
       } else if (signal.kind === 'answer') {
@@ -129,21 +178,33 @@ export class CallSession {
     }
   }
 
-  /** Replaces the outgoing track of a kind (another camera or microphone). */
+  /** Replaces the outgoing track of a kind (another camera or microphone; not the screen slot). */
   async replaceTrack(track: MediaStreamTrack) {
-    const sender = this.pc?.getSenders().find((s) => s.track?.kind === track.kind);
-    await sender?.replaceTrack(track);
+    if (this.paused) return; // on hold: resume takes the local stream's tracks as they are then
+    const pc = this.pc;
+    const tx = pc?.getTransceivers().find((t) => t.sender.track?.kind === track.kind && t !== this.screenTx);
+    await tx?.sender.replaceTrack(track);
+  }
+
+  /** My shared screen (null: stopped) on the screen slot; the partner is told by the phone's 'screen' signal. */
+  async setScreen(track: MediaStreamTrack | null) {
+    this.screenTrack = track;
+    if (this.paused) return; // on hold: it goes out on resume
+    await this.screenTx?.sender.replaceTrack(track).catch((error: unknown) => console.warn('portico: screen track', error));
   }
 
   /**
    * On hold (issue 18): my tracks stop going out (no RTP at all, so the partner's frames stop)
-   * and come back on resume; the HTTP relay's recording is not paused.
+   * and come back on resume (the shared screen to its own slot). On the HTTP relay the manager
+   * pauses the upload (RelaySender.setPaused).
    */
   async setPaused(paused: boolean) {
     this.paused = paused;
     for (const t of this.pc?.getTransceivers() ?? []) {
       const kind = t.receiver.track.kind;
-      const track = paused ? null : (kind === 'audio' ? this.local.getAudioTracks() : this.local.getVideoTracks())[0] ?? null;
+      // The screen's slot gets the shared screen back (or stays empty), the others the microphone and camera.
+      const live = t === this.screenTx ? this.screenTrack : ((kind === 'audio' ? this.local.getAudioTracks() : this.local.getVideoTracks())[0] ?? null);
+      const track = paused ? null : live;
       if (t.sender.track !== track) await t.sender.replaceTrack(track).catch(() => {});
     }
   }
@@ -166,6 +227,7 @@ export class CallSession {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.timer);
+    clearTimeout(this.upgradeTimer);
     this.closePc();
     this.closeRelay();
     this.state = 'closed';
@@ -174,6 +236,11 @@ export class CallSession {
   /** The element showing the partner (the HTTP relay keeps its playback close to live). */
   attachRemote(element: HTMLMediaElement | undefined) {
     this.relay?.attach(element);
+  }
+
+  /** The element showing the partner's shared screen (HTTP relay). */
+  attachScreen(element: HTMLMediaElement | undefined) {
+    this.screenRelay?.attach(element);
   }
 
   // ---------- the offerer's attempts ----------
@@ -193,6 +260,8 @@ export class CallSession {
     await this.api.sendSignal(this.callId, this.peer, { kind: 'path', path }).catch(() => {});
     if (path === 'http-relay') {
       this.useRelay();
+      this.upgradeDelay = this.ice?.policy === 'http' ? this.upgrade.upgradeFirstMs : this.upgrade.upgradeRetryMs;
+      this.scheduleUpgrade();
       return;
     }
     this.closePc();
@@ -209,6 +278,7 @@ export class CallSession {
 
   /** The attempt on `pc` did not work: the next path. */
   private next(pc: RTCPeerConnection) {
+    if (this.relay) return this.upgradeFailed(pc);
     if (this.closed || pc !== this.pc || this.state === 'connected') return;
     this.attempts.shift();
     void this.attempt();
@@ -218,14 +288,15 @@ export class CallSession {
     const pc = new RTCPeerConnection({ iceServers: this.ice?.iceServers ?? [], iceTransportPolicy: policy });
     this.pc = pc;
     this.pendingCandidates = [];
-    for (const track of this.local.getTracks()) pc.addTrack(track, this.local);
+    // Audio first, then the camera, then (the offerer) the screen slot: the screen is the last m-line.
+    for (const track of [...this.local.getAudioTracks(), ...this.local.getVideoTracks()]) pc.addTrack(track, this.local);
+    this.screenTx = this.offerer ? pc.addTransceiver(this.screenTrack ?? 'video', { direction: 'sendrecv' }) : undefined;
     if (this.paused) void this.setPaused(true);
-    const remote = new MediaStream();
+    const remote = (this.pcRemote = new MediaStream());
+    const screen = (this.pcScreen = new MediaStream());
     pc.ontrack = (e) => {
-      remote.addTrack(e.track);
-      this.remoteStream = remote;
-      this.remoteUrl = undefined;
-      this.onChange();
+      (isScreenSlot(pc, e.transceiver) ? screen : remote).addTrack(e.track);
+      if (pc === this.pc) this.publish();
     };
     pc.onicecandidate = (e) => {
       const c = e.candidate;
@@ -240,7 +311,9 @@ export class CallSession {
       if (pc !== this.pc) return;
       if (pc.connectionState === 'connected') void this.connected(pc);
       else if (pc.connectionState === 'failed') {
-        if (this.offerer) {
+        if (this.relay) {
+          if (this.offerer) this.upgradeFailed(pc);
+        } else if (this.offerer) {
           this.state = 'connecting';
           this.next(pc);
         }
@@ -251,12 +324,15 @@ export class CallSession {
 
   private async connected(pc: RTCPeerConnection) {
     clearTimeout(this.timer);
+    clearTimeout(this.upgradeTimer);
     const types = await this.candidateTypes();
     if (pc !== this.pc || this.closed) return;
     const path: CallPath = types && (types.local === 'relay' || types.remote === 'relay') ? 'turn' : 'direct';
+    // An upgrade from the HTTP relay: the connection carries the call now; the relay stops.
+    this.closeRelay();
     this.path = path;
     this.state = 'connected';
-    this.onChange();
+    this.publish();
     if (this.offerer) await this.api.sendSignal(this.callId, this.peer, { kind: 'path', path }).catch(() => {});
   }
 
@@ -273,7 +349,53 @@ export class CallSession {
     this.pc.ontrack = null;
     this.pc.close();
     this.pc = undefined;
-    this.remoteStream = undefined;
+    this.screenTx = undefined;
+    this.pcRemote = this.pcScreen = undefined;
+    if (!this.relay) this.remoteStream = this.remoteScreen = undefined;
+  }
+
+  /** The current connection's media into the view (not while the relay carries the call). */
+  private publish() {
+    if (this.relay) return;
+    this.remoteStream = this.pcRemote?.getTracks().length ? this.pcRemote : undefined;
+    this.remoteScreen = this.pcScreen?.getTracks().length ? this.pcScreen : undefined;
+    this.remoteUrl = this.remoteScreenUrl = undefined;
+    this.onChange();
+  }
+
+  // ---------- upgrading from the HTTP relay ----------
+
+  private scheduleUpgrade() {
+    clearTimeout(this.upgradeTimer);
+    if (this.closed || !this.relay || !this.offerer) return;
+    this.upgradeTimer = setTimeout(() => void this.tryUpgrade(), this.upgradeDelay);
+  }
+
+  /** A WebRTC attempt in the background (all candidates: direct, else TURN); the relay goes on meanwhile. */
+  private async tryUpgrade() {
+    if (this.closed || !this.relay) return;
+    // Tells the partner to drop a connection left from an earlier attempt (its path shown stays).
+    await this.api.sendSignal(this.callId, this.peer, { kind: 'path', path: 'direct' }).catch(() => {});
+    if (this.closed || !this.relay) return;
+    this.closePc();
+    const pc = this.newPc('all');
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.upgradeFailed(pc), 2 * this.timings.iceConnectMs);
+    try {
+      await pc.setLocalDescription(await pc.createOffer());
+      await this.api.sendSignal(this.callId, this.peer, { kind: 'offer', sdp: pc.localDescription!.sdp });
+    } catch (error) {
+      console.warn('portico: background offer failed', error);
+      this.upgradeFailed(pc);
+    }
+  }
+
+  private upgradeFailed(pc: RTCPeerConnection) {
+    if (this.closed || pc !== this.pc || !this.relay) return;
+    clearTimeout(this.timer);
+    this.closePc();
+    this.upgradeDelay = Math.min(Math.max(this.upgradeDelay, 1000) * 2, this.upgrade.upgradeMaxMs);
+    this.scheduleUpgrade();
   }
 
   // ---------- the HTTP relay ----------
@@ -285,7 +407,7 @@ export class CallSession {
     this.path = 'http-relay';
     this.state = 'connecting';
     const relay = (this.relay = new RelayReceiver(
-      this.download(),
+      this.download('media'),
       (error) => console.warn('portico: relay', error),
       () => {
         if (this.state !== 'connected' && !this.closed) {
@@ -300,7 +422,8 @@ export class CallSession {
     ));
     this.relayShare.acquire();
     this.remoteUrl = relay.start();
-    this.remoteStream = undefined;
+    this.remoteStream = this.remoteScreen = undefined;
+    this.followScreenRelay();
     this.onChange();
   }
 
@@ -310,13 +433,30 @@ export class CallSession {
     this.relay = undefined;
     this.relayShare.release();
     this.remoteUrl = undefined;
+    this.followScreenRelay();
   }
 
-  /** The partner's chunks from the relay. */
-  private download(): RelayGet {
+  /** The partner's screen stream on the relay: downloaded while it shares and the relay carries the call. */
+  private followScreenRelay() {
+    const want = !!this.relay && this.peerSharing && !this.closed;
+    if (want && !this.screenRelay) {
+      const receiver = (this.screenRelay = new RelayReceiver(this.download('screen'), (error) => console.warn('portico: relay screen', error), undefined, (url) => {
+        this.remoteScreenUrl = url;
+        this.onChange();
+      }));
+      this.remoteScreenUrl = receiver.start();
+    } else if (!want && this.screenRelay) {
+      this.screenRelay.stop();
+      this.screenRelay = undefined;
+      this.remoteScreenUrl = undefined;
+    }
+  }
+
+  /** The partner's chunks (of one stream) from the relay. */
+  private download(stream: 'media' | 'screen'): RelayGet {
     const path = `/api/v1/calls/${enc(this.callId)}/relay/${enc(this.peer)}`;
     return async (after, signal) => {
-      const res = await this.api.relayFetch(`${path}?after=${after}&wait=15`, { method: 'GET', signal });
+      const res = await this.api.relayFetch(`${path}?after=${after}&wait=15${stream === 'screen' ? '&stream=screen' : ''}`, { method: 'GET', signal });
       if (res.status === 204) return undefined;
       return {
         seq: Number(res.headers.get('x-relay-seq')),

@@ -1,7 +1,9 @@
 /**
  * The video phone's views: the call in the media area (the partner large, myself small, the
- * media path in use, mute / camera / devices / hang up) and the incoming-call prompts. All the
- * logic is in calls/ (manager.ts, session.ts); these only show it.
+ * media path in use, mute / camera / share screen / devices / hang up) and the incoming-call
+ * prompts. An audio call shows the partners' avatars (their media element stays, hidden, for the
+ * sound); a shared screen takes the stage with everyone's tiles in a strip below it. All the
+ * logic is in calls/ (manager.ts, session.ts, screen-share.ts); these only show it.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Call } from '../api/client.js';
@@ -9,6 +11,7 @@ import type { CallView, Phone, PhoneState, RemoteView } from '../calls/manager.j
 import type { CallPath } from '../calls/session.js';
 import { joinNames, t, type Key } from '../i18n.js';
 import type { PanelModel } from '../model.js';
+import { Avatar } from './Avatar.js';
 import { Icon } from './Icon.js';
 import { CallStateControls, CallStateNote, TransferRingText } from './CallState.js';
 
@@ -34,10 +37,10 @@ function RemoteVideo({ phone, remote, label }: { phone: Phone; remote: RemoteVie
     if (remote.stream) {
       if (el.srcObject !== remote.stream) el.srcObject = remote.stream;
     } else if (remote.url) {
-      el.srcObject = null;
+      if (el.srcObject) el.srcObject = null; // assigning it (even null) reloads the element: it would attach the same Media Source twice
       if (el.getAttribute('src') !== remote.url) el.src = remote.url;
     } else {
-      el.srcObject = null;
+      if (el.srcObject) el.srcObject = null;
       el.removeAttribute('src');
     }
     el.play().catch(() => {});
@@ -56,6 +59,47 @@ function RemoteVideo({ phone, remote, label }: { phone: Phone; remote: RemoteVie
       data-path={remote.path ?? ''}
       data-connected={remote.connected}
     />
+  );
+}
+
+/** A partner's shared screen: a WebRTC stream or the HTTP relay's Media Source URL. */
+function RemoteScreen({ phone, remote }: { phone: Phone; remote: RemoteView }) {
+  const ref = useRef<HTMLVideoElement>(null);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    if (remote.screen) {
+      if (el.srcObject !== remote.screen) el.srcObject = remote.screen;
+    } else if (remote.screenUrl) {
+      if (el.srcObject) el.srcObject = null;
+      if (el.getAttribute('src') !== remote.screenUrl) el.src = remote.screenUrl;
+    }
+    el.play().catch(() => {});
+    phone.attachScreen(remote.username, el);
+  }, [remote.screen, remote.screenUrl, remote.username, phone]);
+  useEffect(() => () => phone.attachScreen(remote.username, undefined), [phone, remote.username]);
+  return (
+    <div class="call-screen-wrap">
+      <video class="call-screen" ref={ref} autoplay playsInline muted aria-label={t('screenOf', { name: remote.displayName })} data-peer={remote.username} />
+      <span class="call-screen-label">
+        <Icon name="screen" size={14} /> {t('screenOf', { name: remote.displayName })}
+      </span>
+    </div>
+  );
+}
+
+/** One partner: their video, or (audio call) their avatar with the media element hidden for the sound. */
+function RemoteTile({ phone, remote, video }: { phone: Phone; remote: RemoteView; video: boolean }) {
+  return (
+    <div class="call-tile" data-peer={remote.username} data-video={video}>
+      <RemoteVideo phone={phone} remote={remote} label={video ? t('remoteView', { names: remote.displayName }) : remote.displayName} />
+      {!video && (
+        <div class="call-avatar">
+          <Avatar username={remote.username} displayName={remote.displayName} size={64} />
+        </div>
+      )}
+      <span class="call-name">{remote.displayName}</span>
+    </div>
   );
 }
 
@@ -89,32 +133,56 @@ export function CallStage({
     view.phase === 'ringing' ? t('callRinging', { names }) : view.phase === 'connected' ? t('callConnected', { names }) : t('callConnecting');
   const currentOf = (kind: 'audioinput' | 'videoinput') => (kind === 'audioinput' ? view.local?.getAudioTracks()[0] : view.local?.getVideoTracks()[0])?.getSettings().deviceId;
 
+  // The first partner who shares (with a picture to show) takes the stage.
+  const presenter = view.remotes.find((r) => r.sharing && (r.screen || r.screenUrl));
+  const video = view.call.video;
   return (
-    <div class="call" data-phase={view.phase} data-path={view.path ?? ''} data-call={view.call.id} data-held={view.call.heldBy ? 'true' : undefined}>
+    <div class="call" data-phase={view.phase} data-path={view.path ?? ''} data-call={view.call.id} data-video={video} data-layout={presenter ? 'screen' : 'grid'} data-sharing={view.sharing} data-held={view.call.heldBy ? 'true' : undefined}>
       <div class="call-videos" data-count={view.remotes.length}>
+        {presenter && <RemoteScreen phone={phone} remote={presenter} />}
         {view.remotes.length === 0 ? (
-          <div class="call-waiting" />
+          <div class="call-waiting">{!video && <Icon name="phone" size={32} />}</div>
         ) : (
           <div class="call-grid">
             {view.remotes.map((r) => (
-              <RemoteVideo key={r.username} phone={phone} remote={r} label={t('remoteView', { names: r.displayName })} />
+              <RemoteTile key={r.username} phone={phone} remote={r} video={video} />
             ))}
           </div>
         )}
-        {view.call.video && <video class="call-self" ref={self} autoplay playsInline muted aria-label={t('selfView')} data-off={view.cameraOff} />}
+        {video && <video class="call-self" ref={self} autoplay playsInline muted aria-label={t('selfView')} data-off={view.cameraOff} />}
         <CallStateNote phone={phone} view={view} />
         <p class="call-status" role="status">
           <span class="call-state">{status}</span>
-          {view.path && view.phase === 'connected' && <span class="call-path">{t('callPath', { path: t(PATH_LABEL[view.path]) })}</span>}
+          {view.path && view.phase === 'connected' && (
+            <span class="call-path" data-path={view.path} title={t('callPath', { path: t(PATH_LABEL[view.path]) })}>
+              {t('callPath', { path: t(PATH_LABEL[view.path]) })}
+            </span>
+          )}
         </p>
+        {view.sharing && (
+          <p class="call-sharing-banner" role="status">
+            <Icon name="screen" size={14} /> {t('youShare')}
+          </p>
+        )}
       </div>
       <div class="call-controls" role="group" aria-label={t('callWith', { names })}>
         <button type="button" class="small call-mute" aria-pressed={view.muted} onClick={() => phone.setMuted(!view.muted)} disabled={!view.local}>
           {view.muted ? t('unmute') : t('mute')}
         </button>
-        {view.call.video && (
+        {video && (
           <button type="button" class="small call-camera" aria-pressed={view.cameraOff} onClick={() => phone.setCameraOff(!view.cameraOff)} disabled={!view.local}>
             {view.cameraOff ? t('cameraOn') : t('cameraOff')}
+          </button>
+        )}
+        {canShare() && (
+          <button
+            type="button"
+            class="small call-share"
+            aria-pressed={view.sharing}
+            disabled={view.phase !== 'connected'}
+            onClick={() => void (view.sharing ? phone.stopScreenShare() : phone.startScreenShare()).catch((err: Error) => console.warn('portico: screen share', err.message))}
+          >
+            <Icon name="screen" size={14} /> {view.sharing ? t('stopSharing') : t('shareScreen')}
           </button>
         )}
         <button
@@ -161,6 +229,9 @@ export function CallStage({
   );
 }
 
+/** Whether this browser (or the desktop shell) can capture a screen. */
+const canShare = () => typeof navigator !== 'undefined' && typeof navigator.mediaDevices?.getDisplayMedia === 'function';
+
 /** Calls ringing for me: Accept / Decline for each, on top of the panel. */
 export function IncomingCalls({ model, calls }: { model: PanelModel; calls: Call[] }) {
   const me = model.username;
@@ -173,7 +244,7 @@ export function IncomingCalls({ model, calls }: { model: PanelModel; calls: Call
         return (
           <div key={call.id} class="request incoming-call" role="alertdialog" aria-labelledby={id} aria-describedby={`${id}-text`} data-call={call.id}>
             <h2 id={id}>
-              <Icon name="video" size={16} /> {call.transfer ? t('incomingTransferTitle') : t('incomingCall')}
+              <Icon name={call.video ? 'video' : 'phone'} size={16} /> {call.transfer ? t('incomingTransferTitle') : call.video ? t('incomingCall') : t('incomingAudioCall')}
             </h2>
             <p id={`${id}-text`}>{call.transfer ? <TransferRingText call={call} me={me} /> : t('incomingCallFrom', { name: from })}</p>
             <div class="request-actions">

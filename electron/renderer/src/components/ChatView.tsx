@@ -820,6 +820,22 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
         {chat && backend.startCall && myStatus === 'accepted' && chat.state === 'active' && !chat.call && (
           <button
             type="button"
+            class="small call-audio"
+            title={t('audioCallWith', { names })}
+            aria-label={t('audioCallWith', { names })}
+            onClick={() =>
+              void backend.startCall?.(chatId, false).then(
+                (problem) => setError(problem),
+                (err: Error) => setError(err.message),
+              )
+            }
+          >
+            <Icon name="phone" size={16} />
+          </button>
+        )}
+        {chat && backend.startCall && myStatus === 'accepted' && chat.state === 'active' && (
+          <button
+            type="button"
             class="small call-start"
             title={t('callWith', { names })}
             onClick={() =>

@@ -12,8 +12,12 @@
  */
 import type Database from 'better-sqlite3';
 
-/** Messages indexed per round at most (one write of the group commit: a bounded pause). */
-const BATCH = 2000;
+/**
+ * Messages indexed per round at most: one write of the group commit, so a bounded pause of the
+ * event loop (2,000 at once every 500 ms stalled it for tens of ms at 1,000 msg/s: chat p99
+ * 1.8x); rounds follow each other with the loop free between them (each waits for its fsync).
+ */
+const BATCH = 64;
 
 export class SearchIndexer {
   private readonly timer: NodeJS.Timeout;
@@ -22,6 +26,7 @@ export class SearchIndexer {
   private readonly through;
   private readonly index;
   private readonly mark;
+  private readonly merge;
 
   constructor(
     db: Database.Database,
@@ -33,6 +38,11 @@ export class SearchIndexer {
     this.through = db.prepare("SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'fts_indexed_through'").pluck();
     this.index = db.prepare('INSERT INTO messages_fts (rowid, text) SELECT id, text FROM messages WHERE id > ? AND id <= ? ORDER BY id');
     this.mark = db.prepare("UPDATE meta SET value = ? WHERE key = 'fts_indexed_through'");
+    // FTS5's automatic merges come at once and grow with the index (rounds of 64 here: p99 20 ms,
+    // up to 33 ms); a small merge step in every round spreads them (p99 11 ms, max 16, the same
+    // mean, the index as compact: measured on 76,800 messages).
+    db.exec("INSERT INTO messages_fts (messages_fts, rank) VALUES ('automerge', 0)");
+    this.merge = db.prepare("INSERT INTO messages_fts (messages_fts, rank) VALUES ('merge', 8)");
     this.timer = setInterval(() => this.run(), everyMs);
     this.timer.unref();
   }
@@ -48,6 +58,7 @@ export class SearchIndexer {
           const to = Math.min(this.newest.get() as number, from + BATCH);
           if (to <= from) return false;
           this.index.run(from, to);
+          this.merge.run();
           this.mark.run(String(to));
           return true;
         });

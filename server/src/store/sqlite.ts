@@ -46,7 +46,7 @@ interface CommittedBatch {
 }
 
 /** How often stored messages are added to the search index (search finds them before too). */
-const SEARCH_INDEX_MS = 500;
+const SEARCH_INDEX_MS = 100;
 
 export class SqliteStore implements Store {
   private readonly db: Database.Database;

@@ -306,6 +306,8 @@ export const MIGRATIONS: string[] = [
   DROP TRIGGER messages_fts_update;
   INSERT INTO meta (key, value) VALUES ('fts_indexed_through', (SELECT coalesce(max(id), 0) FROM messages))
     ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+  -- Merged in small steps by the indexer's rounds instead of FTS5's automatic merges, which come at once.
+  INSERT INTO messages_fts (messages_fts, rank) VALUES ('automerge', 0);
   CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages
     WHEN old.id <= (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'fts_indexed_through') BEGIN
     INSERT INTO messages_fts(messages_fts, rowid, text) VALUES ('delete', old.id, old.text);

@@ -39,9 +39,8 @@ export class SearchIndexer {
     this.index = db.prepare('INSERT INTO messages_fts (rowid, text) SELECT id, text FROM messages WHERE id > ? AND id <= ? ORDER BY id');
     this.mark = db.prepare("UPDATE meta SET value = ? WHERE key = 'fts_indexed_through'");
     // FTS5's automatic merges come at once and grow with the index (rounds of 64 here: p99 20 ms,
-    // up to 33 ms); a small merge step in every round spreads them (p99 11 ms, max 16, the same
-    // mean, the index as compact: measured on 76,800 messages).
-    db.exec("INSERT INTO messages_fts (messages_fts, rank) VALUES ('automerge', 0)");
+    // up to 33 ms; migration 11 turns them off); a small merge step in every round spreads them
+    // (p99 11 ms, max 16, the same mean, the index as compact: measured on 76,800 messages).
     this.merge = db.prepare("INSERT INTO messages_fts (messages_fts, rank) VALUES ('merge', 8)");
     this.timer = setInterval(() => this.run(), everyMs);
     this.timer.unref();

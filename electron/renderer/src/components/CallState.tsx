@@ -33,7 +33,7 @@ export function JoinCallBar({ chat, me, onJoin }: { chat: Chat; me: string; onJo
   return (
     <div class="call-live-bar" role="status" data-call={call.id}>
       <span class="call-live-pulse" aria-hidden="true" />
-      <Icon name="video" size={16} />
+      <Icon name={call.video ? 'video' : 'phone'} size={16} />
       <span class="call-live-text">{names ? t('callLiveWith', { names }) : t('callLive')}</span>
       <button
         type="button"
@@ -56,7 +56,7 @@ export function LiveCallBadge({ chat, me }: { chat: Chat; me: string }) {
   const inIt = chat.call.members.some((m) => m.username.toLowerCase() === me.toLowerCase() && m.state === 'joined');
   return (
     <span class="conv-call" data-joined={inIt} title={t('callLive')}>
-      <Icon name="video" size={14} />
+      <Icon name={chat.call.video ? 'video' : 'phone'} size={14} />
       <span class="visually-hidden">{t('callLive')}</span>
     </span>
   );

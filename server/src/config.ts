@@ -118,6 +118,8 @@ export const ServerConfig = z.strictObject({
   trustProxy: TrustProxy.default(false),
   /** redis://[:password@]host:port[/db]: the nodes of a cluster count rate limits and used signatures together. */
   redisUrl: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL').optional(),
+  /** PostgreSQL for several nodes (issue 15); without it, SQLite in the data directory. */
+  databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, 'a postgres:// or postgresql:// URL').optional(),
   /** Seat cap: how many terminals (installed clients) may be registered; unset = unlimited. */
   seats: z.coerce.number().int().min(0).optional(),
   /** Serve client updates at /updates/ (false: /updates answers 404). */
@@ -222,6 +224,7 @@ const ENV: Record<string, keyof ServerConfig> = {
   PORTICO_SESSION_DAYS: 'sessionDays',
   PORTICO_TRUST_PROXY: 'trustProxy',
   PORTICO_REDIS_URL: 'redisUrl',
+  PORTICO_DATABASE_URL: 'databaseUrl',
   PORTICO_LOGIN_PER_IP_PER_MINUTE: 'loginPerIpPerMinute',
   PORTICO_KNOCKS_PER_MINUTE: 'knocksPerMinute',
   PORTICO_LOGIN_FAILURES_PER_ADDRESS: 'loginFailuresPerUser',

@@ -17,6 +17,7 @@ import { AppError } from './errors.js';
 import { ProviderAdmin } from './providers/admin.js';
 import { privateDirSync } from './private-fs.js';
 import { ServerSecret } from './secrets.js';
+import { ImportError, importSqlite } from './store/pg-import.js';
 import { SqliteStore } from './store/sqlite.js';
 import type { CertSummary } from './tls/certs.js';
 import { VERSION } from './version.js';
@@ -344,6 +345,45 @@ program
 
 addClientCommands(program, dataDirOption);
 
+/** The PostgreSQL of PORTICO_DATABASE_URL, for the `db` commands. */
+async function postgresPool(): Promise<import('pg').Pool> {
+  const { databaseUrl } = loadConfig(process.env, {});
+  if (!databaseUrl) throw new ConfigError('PORTICO_DATABASE_URL is not set: give the PostgreSQL database, e.g. postgres://portico:secret@db.example.com:5432/portico');
+  const { default: pg } = await import('pg');
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+  pool.on('error', () => {}); // an idle connection the server ends: the next query reports it
+  return pool;
+}
+
+const db = program.command('db').description('the PostgreSQL database of a cluster (PORTICO_DATABASE_URL)');
+db.command('migrate')
+  .description('bring the PostgreSQL schema to this version (nodes also do it when they start)')
+  .action(async () => {
+    const { migratePostgres, PG_MIGRATIONS } = await import('./store/pg-schema.js');
+    const pool = await postgresPool();
+    try {
+      const applied = await migratePostgres(pool);
+      out(applied === 0 ? `the schema is up to date (version ${PG_MIGRATIONS.length})` : `applied ${applied} migration(s): the schema is at version ${PG_MIGRATIONS.length}`);
+    } finally {
+      await pool.end();
+    }
+  });
+db.command('import')
+  .description('copy an embedded (SQLite) installation into an empty PostgreSQL database, keeping every id and cursor')
+  .requiredOption('--from <dir>', 'the data directory to copy (stop its server first)')
+  .action(async (opts: { from: string }) => {
+    const pool = await postgresPool();
+    try {
+      const r = await importSqlite(databaseFile(opts.from), pool);
+      for (const t of r.tables) out(`${t.table}\t${t.rows}`);
+      out(`imported ${resolve(opts.from)}: ${r.tables.reduce((n, t) => n + t.rows, 0)} rows in ${r.tables.length} tables, events up to ${r.headSeq}`);
+      out(`media, games, updates and the secret stay in the data directory: share it with every node (see docs/deployment.md)`);
+    } finally {
+      await pool.end();
+    }
+  });
+
+
 const collect = (value: string, previous: string[] = []) => [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
 const certDataDir = (command: Command) => loadConfig(process.env, { dataDir: command.optsWithGlobals().dataDir }).dataDir;
 const printCert = (print: (line: string) => void, label: string, path: string, c: CertSummary) => {
@@ -402,7 +442,7 @@ cert
   });
 
 program.parseAsync().catch((error: unknown) => {
-  if (error instanceof ConfigError || error instanceof AppError || error instanceof BackupError) process.stderr.write(`portico: ${error.message}\n`);
+  if (error instanceof ConfigError || error instanceof AppError || error instanceof BackupError || error instanceof ImportError) process.stderr.write(`portico: ${error.message}\n`);
   else if (error instanceof ZodError) process.stderr.write(`portico: ${error.issues.map((i) => `${i.path.join('.') || 'value'}: ${i.message}`).join('; ')}\n`);
   else process.stderr.write(`portico: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);

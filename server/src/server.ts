@@ -64,6 +64,9 @@ function listenError(error: unknown): unknown {
 export { databaseFile } from './config.js';
 
 export async function startServer(config: ServerConfig, log: Logger = pino({ level: config.logLevel })): Promise<RunningServer> {
+  // Issue 15 in progress: the schema, the event log and `portico db migrate/import` exist; the
+  // server's store on PostgreSQL does not yet. Refuse rather than quietly run on SQLite.
+  if (config.databaseUrl) throw new ConfigError('PORTICO_DATABASE_URL is set, but this version serves from SQLite only: running on PostgreSQL is not built yet (`portico db migrate` and `portico db import` are). Unset it to start on SQLite.');
   // Private whatever the umask, a pre-created directory, or what an older version left 0644/0755.
   const unfixable = tightenTree(privateDirSync(resolve(config.dataDir)));
   if (unfixable.length) log.warn({ paths: unfixable.slice(0, 20), count: unfixable.length }, 'cannot make these data directory files private (0600/0700): chown them to the server user');

@@ -297,8 +297,10 @@ const en = {
   transferWhy: '“{reason}”',
   addToChat: 'Add people…',
   addPeopleTitle: 'Add people to this chat',
-  addPeopleHint: 'They get a chat request, see the whole history once they accept, and can join the call.',
+  addPeopleHint: 'Members of this chat are rung now. Others get a chat request and are rung into the call once they accept.',
   addPeopleDone: 'Invited {names}.',
+  ringingPeople: 'Calling {names}…',
+  inThisChat: 'in this chat',
   pickPeople: 'Choose from your contacts',
   messageHeld: 'Held until the call resumes',
 };
@@ -587,8 +589,10 @@ const ja: Record<Key, string> = {
   transferWhy: '「{reason}」',
   addToChat: 'メンバーを追加…',
   addPeopleTitle: 'このチャットにメンバーを追加',
-  addPeopleHint: '追加した人にはチャットの招待が届きます。承認すると履歴全体が見え、通話にも参加できます。',
+  addPeopleHint: 'このチャットのメンバーはすぐに呼び出されます。その他の人にはチャットの招待が届き、承認すると通話に呼び出されます。',
   addPeopleDone: '{names} を招待しました。',
+  ringingPeople: '{names} を呼び出し中…',
+  inThisChat: 'このチャットのメンバー',
   pickPeople: '連絡先から選択',
   messageHeld: '通話の再開まで保留',
 };

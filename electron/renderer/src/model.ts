@@ -7,7 +7,7 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { mentions, notifyDecision, type Call, type ChannelsView, type Chat, type ChartSeries, type ChatMute, type Contact, type ConnectionState, type MediaItem, type Me, type MeChange, type PublicUser, type Notice, type PollMode, type PresenceState, type PorticoClient, type TickerItem, type User } from './api/index.js';
-import { Phone } from './calls/manager.js';
+import { callerName, Phone } from './calls/manager.js';
 import { joinNames, t } from './i18n.js';
 import { notificationRoute } from './notification-route.js';
 import { dropPanelCache, readPanelCache, writePanelCache } from './panel-cache.js';
@@ -85,7 +85,7 @@ export class PanelModel {
       ring: (call) =>
         notify({
           title: t('incomingCall'),
-          body: t('incomingCallFrom', { name: call.members.find((m) => m.username === call.createdBy)?.displayName ?? call.createdBy }),
+          body: t('incomingCallFrom', { name: callerName(call, this.username) }),
           tag: `call-${call.id}`,
           actions: ['accept', 'decline'],
         }),
@@ -535,12 +535,26 @@ export class PanelModel {
     return undefined;
   }
 
-  /** Invites people into a chat (each gets a chat request); answers why not, also shown as a toast. */
+  /**
+   * Adds people to the call going on in a chat (issue 18): those taking part in the chat are rung
+   * now; others are invited into the chat (each gets a chat request) and rung when they accept.
+   * Answers why not, also shown as a toast.
+   */
   async addPeople(chatId: string, usernames: string[]): Promise<string | undefined> {
+    const chat = this.state.chats[chatId];
+    const taking = new Set(chat?.members.filter((m) => m.status === 'accepted').map((m) => m.username.toLowerCase()) ?? []);
+    const ring = usernames.filter((u) => taking.has(u.toLowerCase()));
+    const invite = usernames.filter((u) => !taking.has(u.toLowerCase()));
+    const nameOf = (u: string) => chat?.members.find((m) => m.username === u)?.displayName ?? this.state.contacts.find((c) => c.username === u)?.displayName ?? u;
     try {
-      this.putChat(await this.client.addChatMembers(chatId, usernames));
-      const names = usernames.map((u) => this.state.contacts.find((c) => c.username === u)?.displayName ?? u);
-      this.toast(t('addPeopleDone', { names: joinNames(names) }), 'info');
+      if (invite.length > 0) {
+        this.putChat(await this.client.addChatMembers(chatId, invite));
+        this.toast(t('addPeopleDone', { names: joinNames(invite.map(nameOf)) }), 'info');
+      }
+      if (ring.length > 0 && this.phone.state.current?.call.chatId === chatId) {
+        await this.phone.ring(ring);
+        this.toast(t('ringingPeople', { names: joinNames(ring.map(nameOf)) }), 'info');
+      }
       return undefined;
     } catch (error) {
       const text = t('error', { message: error instanceof Error ? error.message : String(error) });
@@ -595,11 +609,11 @@ export class PanelModel {
 
   // ---------- helpers ----------
 
-  /** Incoming requests waiting for my answer. */
+  /** Incoming requests waiting for my answer: new chats, and chats running that someone added me to (issue 18). */
   get requests(): Chat[] {
     const me = this.username.toLowerCase();
     return Object.values(this.state.chats).filter(
-      (chat) => chat.state === 'pending' && chat.members.some((m) => m.username.toLowerCase() === me && m.status === 'invited'),
+      (chat) => chat.state !== 'closed' && chat.members.some((m) => m.username.toLowerCase() === me && m.status === 'invited'),
     );
   }
 

@@ -239,6 +239,8 @@ export function addMembers(tx: StoreTx, chatId: string, byId: number, userIds: n
   for (const id of added) {
     if (statusOf.has(id)) tx.setMemberStatus(chatId, id, 'invited');
     else tx.addChatMember(chatId, id, 'invited');
+    // Who added them rings them into the chat's call when they accept (calls/call-state.ts ringOnAccept).
+    tx.setChatMemberAdded(chatId, id, byId, null);
   }
   const chat = tx.chat(chatId)!.chat;
   const by = tx.user(byId)!.username;

@@ -1,11 +1,12 @@
 /** Chat requests, membership and messages, with the subscription bookkeeping they imply. */
 import { RateLimiterMemory } from 'rate-limiter-flexible';
-import { chatStateOf, TIMINGS, topicOf, type Chat, type Message } from '../../../shared/index.js';
+import { CALL_LIMITS, chatStateOf, TIMINGS, topicOf, type Chat, type Message } from '../../../shared/index.js';
 import { AppError, conflict, forbidden, notFound } from '../errors.js';
 import type { EventHub } from '../events/hub.js';
 import type { Subscriptions } from '../events/subscriptions.js';
 import type { ServerSecret } from '../secrets.js';
 import type { ChatRecord, SessionRecord, Store, UserRecord } from '../store/store.js';
+import { ringOnAccept } from '../calls/call-state.js';
 import { signFiles } from './files.js';
 import { deleteMessage, editMessage, markRead, moveMember, putMessage, react, requestChat } from './rules.js';
 
@@ -38,8 +39,13 @@ export class ChatService {
     return result;
   }
 
+  /** Accepting while a call runs in the chat rings the new member into it (docs/calls.md). */
   async accept(user: UserRecord, chatId: string) {
-    const chat = await this.store.write((tx) => moveMember(tx, chatId, user.id, ['invited'], 'accepted'));
+    const chat = await this.store.write((tx) => {
+      const accepted = moveMember(tx, chatId, user.id, ['invited'], 'accepted');
+      ringOnAccept(tx, chatId, user.id, CALL_LIMITS.members);
+      return accepted;
+    });
     this.subscriptionsChanged(user.id);
     return chat;
   }

@@ -204,6 +204,17 @@ export class SqliteRows implements StoreTx {
       .run(chatId, userId, status, chatId);
   }
 
+  chatMemberAdded(chatId: string, userId: number) {
+    const row = this.e.prepare('SELECT added_by AS by, visible_from AS visibleFrom FROM chat_members WHERE chat_id = ? AND user_id = ?').get(chatId, userId) as
+      | { by: number | null; visibleFrom: number | null }
+      | undefined;
+    return row ?? { by: null, visibleFrom: null };
+  }
+
+  setChatMemberAdded(chatId: string, userId: number, by: number | null, visibleFrom: number | null) {
+    this.e.prepare('UPDATE chat_members SET added_by = ?, visible_from = ? WHERE chat_id = ? AND user_id = ?').run(by, visibleFrom, chatId, userId);
+  }
+
   releaseHeldMessages(chatId: string) {
     const ids = this.e.prepare('UPDATE messages SET held = 0 WHERE chat_id = ? AND held = 1 RETURNING id').pluck().all(chatId) as number[];
     return ids.sort((a, b) => a - b).map((id) => this.message(chatId, id)!);

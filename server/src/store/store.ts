@@ -201,6 +201,9 @@ export interface StoreTx {
   setMemberStatus(chatId: string, userId: number, status: MemberStatus): void;
   /** A new member of an existing chat, after the others. */
   addChatMember(chatId: string, userId: number, status: MemberStatus): void;
+  /** Who added a member to the running chat, and the message id after which they read (null: all of it). */
+  chatMemberAdded(chatId: string, userId: number): { by: number | null; visibleFrom: number | null };
+  setChatMemberAdded(chatId: string, userId: number, by: number | null, visibleFrom: number | null): void;
   /** Delivers the chat's held messages (their held mark goes); answers them, oldest first. */
   releaseHeldMessages(chatId: string): Message[];
   /** Chats where the user has one of these statuses. */

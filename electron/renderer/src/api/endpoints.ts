@@ -199,6 +199,12 @@ export const ENDPOINTS = table({
     body: (_id: string, to: string, reason?: string, warm?: boolean): CS.TransferCallRequest => ({ to, ...(reason ? { reason } : {}), ...(warm ? { warm } : {}) }),
     pick: (a: Answer<typeof C.CallResponse>) => a.call,
   },
+  ringCall: {
+    method: 'POST',
+    path: (id: string, _usernames: string[]) => `/api/v1/calls/${enc(id)}/ring`,
+    body: (_id: string, usernames: string[]): CS.RingCallRequest => ({ usernames }),
+    pick: (a: Answer<typeof C.CallResponse>) => a.call,
+  },
   addChatMembers: {
     method: 'POST',
     path: (id: string, _usernames: string[]) => `/api/v1/chats/${enc(id)}/members`,

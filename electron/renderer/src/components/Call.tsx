@@ -7,7 +7,7 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Call } from '../api/client.js';
-import type { CallView, Phone, PhoneState, RemoteView } from '../calls/manager.js';
+import { callerName, type CallView, type Phone, type PhoneState, type RemoteView } from '../calls/manager.js';
 import type { CallPath } from '../calls/session.js';
 import { joinNames, t, type Key } from '../i18n.js';
 import type { PanelModel } from '../model.js';
@@ -239,7 +239,7 @@ export function IncomingCalls({ model, calls }: { model: PanelModel; calls: Call
   return (
     <div class="requests incoming-calls">
       {calls.map((call) => {
-        const from = call.members.find((m) => m.username === call.createdBy)?.displayName ?? call.createdBy;
+        const from = callerName(call, me);
         const id = `ring-${call.id}`;
         return (
           <div key={call.id} class="request incoming-call" role="alertdialog" aria-labelledby={id} aria-describedby={`${id}-text`} data-call={call.id}>

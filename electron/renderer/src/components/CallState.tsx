@@ -12,6 +12,15 @@ import { Icon } from './Icon.js';
 interface Person {
   username: string;
   displayName: string;
+  /** Takes part in the call's chat: rung at once (else invited into the chat first). */
+  inChat?: boolean;
+}
+
+/** Whom the call's Add people… offers: those taking part in its chat first, then my contacts. */
+export function callPeople(contacts: Person[], chat: Chat | undefined): Person[] {
+  const members = (chat?.members ?? []).filter((m) => m.status === 'accepted').map((m) => ({ username: m.username, displayName: m.displayName, inChat: true }));
+  const known = new Set(members.map((m) => m.username.toLowerCase()));
+  return [...members, ...contacts.filter((c) => !known.has(c.username.toLowerCase())).map((c) => ({ username: c.username, displayName: c.displayName }))];
 }
 
 const joinedOthers = (call: Call, me: string) => call.members.filter((m) => m.state === 'joined' && m.username.toLowerCase() !== me.toLowerCase());
@@ -172,7 +181,7 @@ function PersonList({ people, selected, multiple, onToggle }: { people: Person[]
           <label>
             <input type={multiple ? 'checkbox' : 'radio'} name="call-people" value={p.username} checked={selected.has(p.username)} onChange={() => onToggle(p.username)} />
             <span class="people-pick-name">{p.displayName}</span>
-            <span class="people-pick-user">{p.username}</span>
+            <span class="people-pick-user">{p.inChat ? `${p.username} · ${t('inThisChat')}` : p.username}</span>
           </label>
         </div>
       ))}

@@ -12,6 +12,7 @@ import { nextExpiry } from '../people-view.js';
 import { DndBanner, DndMenu } from './Dnd.js';
 import { MeDialog } from './MeDialog.js';
 import { CallStage, IncomingCalls, usePhone } from './Call.js';
+import { callPeople } from './CallState.js';
 import { ChatView } from './ChatView.js';
 import { ConnectionIndicator } from './ConnectionIndicator.js';
 import { Contacts, Conversations } from './Contacts.js';
@@ -134,7 +135,7 @@ export function Panel({ model, lang, onLanguage, onSignOut }: { model: PanelMode
             items={state.media}
             charts={state.charts}
             resolveUrl={(p) => model.client.resolveUrl(p)}
-            call={phone.current && <CallStage phone={model.phone} view={phone.current} people={state.contacts} onAddPeople={(id, u) => model.addPeople(id, u)} />}
+            call={phone.current && <CallStage phone={model.phone} view={phone.current} people={callPeople(state.contacts, state.chats[phone.current.call.chatId])} onAddPeople={(id, u) => model.addPeople(id, u)} />}
             loaded={shown}
           />
           <Notices notices={state.notices} loaded={shown} />

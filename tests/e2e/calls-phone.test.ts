@@ -271,6 +271,8 @@ describe('call state in Chromium: join late, hold, transfer', { timeout: 120_000
     // Bob takes part in the chat and is in the call: not offered; carol is a contact.
     expect(await picker.locator('input[value=bob]').count()).toBe(0);
     await picker.locator('input[value=carol]').check();
+    // Carol is invited into the chat: what she reads of it is chosen here (the chat's history sharing).
+    await picker.locator('.call-picker-history input[value=since_added]').check();
     for (const scheme of ['light', 'dark'] as const) {
       for (const [size, viewport] of [
         ['docked', DOCKED],
@@ -278,6 +280,7 @@ describe('call state in Chromium: join late, hold, transfer', { timeout: 120_000
       ] as const) {
         await alice.setViewportSize(viewport);
         await alice.emulateMedia({ colorScheme: scheme });
+        await picker.locator('.call-picker-actions').scrollIntoViewIfNeeded();
         await shot(alice, `call-add-ring-${size}-${scheme}.png`);
       }
     }
@@ -289,6 +292,7 @@ describe('call state in Chromium: join late, hold, transfer', { timeout: 120_000
     const request = carol.locator(`.request[data-chat="${chatId}"]`);
     await request.waitFor({ timeout: T });
     await request.locator('.request-actions button.primary').click();
+    expect((await api.carol.get(`/api/v1/chats/${chatId}`)).body.chat.history).toBe('since_added');
     const ring = carol.locator('.incoming-call');
     await ring.waitFor({ timeout: T });
     expect(await ring.textContent()).toContain('Alice Adams is calling');

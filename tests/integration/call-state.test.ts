@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Event } from '../../shared/index.js';
-import { activeChat, createChat } from '../helpers/chat.js';
+import { activeChat, groupChat, ok, userMaker } from '../helpers/chat.js';
 import { Client, drain, expectError, startTestServer, type TestServer } from '../helpers/server.js';
 
 const RING_SECONDS = 3;
@@ -21,29 +21,8 @@ function valid(events: any[]) {
 describe('call state: join, add people, hold, transfer', () => {
   const options = { presenceGraceMs: 20_000, callRingSeconds: RING_SECONDS };
   let server: TestServer;
-  let n = 0;
   type C = Client & { username: string };
-  const users = async (...names: string[]) => {
-    n++;
-    const clients: C[] = [];
-    for (const name of names) {
-      const c = await server.user(`s${n}-${name}`, `${name[0]!.toUpperCase()}${name.slice(1)} ${n}`);
-      await c.poll();
-      clients.push(c as C);
-    }
-    return clients;
-  };
-  const ok = async (p: Promise<{ status: number; body: any }>, status = 200) => {
-    const res = await p;
-    expect(res.status, JSON.stringify(res.body)).toBe(status);
-    return res.body;
-  };
-  /** A group chat everyone accepted. */
-  const groupChat = async (creator: C, ...others: C[]) => {
-    const chat = await createChat(creator, ...others);
-    for (const c of others) await ok(c.post(`/api/v1/chats/${chat.id}/accept`));
-    return chat.id;
-  };
+  const users = userMaker(() => server, 's');
   /** An answered 1:1 call between a and b. */
   const callOfTwo = async (a: C, b: C, chatId?: string) => {
     const id = chatId ?? (await activeChat(a, b));
@@ -176,7 +155,7 @@ describe('call state: join, add people, hold, transfer', () => {
     // 51 members would be past LIMITS.invitees + 1: the names need not be looked at beyond existing.
     const many: string[] = [];
     for (let i = 0; i < 49; i++) {
-      const name = `s${n}-many${i}`;
+      const name = `${alice!.username}-many${i}`;
       expect((await server.admin.post('/api/v1/admin/users', { username: name, password: 'correct horse battery' })).status).toBe(201);
       many.push(name);
     }

@@ -301,6 +301,9 @@ const en = {
   addPeopleDone: 'Invited {names}.',
   ringingPeople: 'Calling {names}…',
   inThisChat: 'in this chat',
+  historyLegend: 'People added to this chat read',
+  historyAll: 'its whole history',
+  historySinceAdded: 'only what is said from now on',
   pickPeople: 'Choose from your contacts',
   messageHeld: 'Held until the call resumes',
 };
@@ -593,6 +596,9 @@ const ja: Record<Key, string> = {
   addPeopleDone: '{names} を招待しました。',
   ringingPeople: '{names} を呼び出し中…',
   inThisChat: 'このチャットのメンバー',
+  historyLegend: 'このチャットに追加された人が読めるもの',
+  historyAll: 'これまでの履歴すべて',
+  historySinceAdded: '追加後のメッセージのみ',
   pickPeople: '連絡先から選択',
   messageHeld: '通話の再開まで保留',
 };

@@ -224,6 +224,8 @@ export class PanelModel {
       }),
       c.on('chat.closed', (e: { chat: Chat }) => this.putChat(e.chat)),
       c.on('chat.added', (e: { chat: Chat }) => this.putChat(e.chat)),
+      // A chat's settings (its history sharing, issue 18).
+      c.on('chat.updated', (e: { chat: Chat }) => this.putChat(e.chat)),
       // A call in one of my chats started, changed or ended (issue 18): "Call in progress — Join".
       c.on('chat.call', (e: { chatId: string; call: Call }) => {
         if (e.call.state === 'ended') this.liveCalls.delete(e.chatId);
@@ -540,16 +542,23 @@ export class PanelModel {
    * now; others are invited into the chat (each gets a chat request) and rung when they accept.
    * Answers why not, also shown as a toast.
    */
-  async addPeople(chatId: string, usernames: string[]): Promise<string | undefined> {
+  async addPeople(chatId: string, usernames: string[], history?: Chat['history']): Promise<string | undefined> {
     const chat = this.state.chats[chatId];
     const taking = new Set(chat?.members.filter((m) => m.status === 'accepted').map((m) => m.username.toLowerCase()) ?? []);
     const ring = usernames.filter((u) => taking.has(u.toLowerCase()));
     const invite = usernames.filter((u) => !taking.has(u.toLowerCase()));
     const nameOf = (u: string) => chat?.members.find((m) => m.username === u)?.displayName ?? this.state.contacts.find((c) => c.username === u)?.displayName ?? u;
+    // What those invited read: set before they are added in a group chat; a 1:1 chat becomes a group by the add (the setting is a group's).
+    const setHistory = async () => {
+      if (history && history !== this.state.chats[chatId]?.history) this.putChat(await this.client.updateChat(chatId, history));
+    };
+    const group = (chat?.members.length ?? 0) > 2;
     try {
+      if (group) await setHistory();
       if (invite.length > 0) {
         this.putChat(await this.client.addChatMembers(chatId, invite));
         this.toast(t('addPeopleDone', { names: joinNames(invite.map(nameOf)) }), 'info');
+        if (!group) await setHistory();
       }
       if (ring.length > 0 && this.phone.state.current?.call.chatId === chatId) {
         await this.phone.ring(ring);

@@ -74,7 +74,8 @@ export class ChatService {
     const status = record.memberStatus.get(user.id);
     if (status !== 'accepted' && status !== 'invited') throw forbidden('only members taking part in the chat can read it');
     // A message held during a call's hold is its author's alone until the call resumes (docs/calls.md).
-    return (await this.store.messages(chatId, before, limit)).filter((m) => m.state !== 'held' || m.from === user.username).map(this.present);
+    // A member added later reads what the chat's history setting shares with them (docs/calls.md).
+    return (await this.store.messages(chatId, before, limit, user.id)).filter((m) => m.state !== 'held' || m.from === user.username).map(this.present);
   }
 
   /** The sending session's own poll is not woken for the message (see StoredEvent.origin). */

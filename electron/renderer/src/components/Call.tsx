@@ -13,7 +13,7 @@ import { joinNames, t, type Key } from '../i18n.js';
 import type { PanelModel } from '../model.js';
 import { Avatar } from './Avatar.js';
 import { Icon } from './Icon.js';
-import { CallStateControls, CallStateNote, TransferRingText } from './CallState.js';
+import { CallStateControls, CallStateNote, TransferRingText, type AddPeople, type History } from './CallState.js';
 
 const PATH_LABEL: Record<CallPath, Key> = { direct: 'pathDirect', turn: 'pathTurn', 'http-relay': 'pathHttp' };
 
@@ -108,13 +108,16 @@ export function CallStage({
   phone,
   view,
   people = [],
+  history,
   onAddPeople,
 }: {
   phone: Phone;
   view: CallView;
   /** Whom Transfer… and Add people… offer (issue 18). */
   people?: Array<{ username: string; displayName: string }>;
-  onAddPeople?: (chatId: string, usernames: string[]) => Promise<string | undefined>;
+  /** The chat's history sharing: the Add people… picker's choice starts there. */
+  history?: History | undefined;
+  onAddPeople?: AddPeople;
 }) {
   const self = useRef<HTMLVideoElement>(null);
   const names = joinNames(othersOf(view.call, phone.me));
@@ -197,7 +200,7 @@ export function CallStage({
         >
           {t('devices')}
         </button>
-        <CallStateControls phone={phone} view={view} people={people} onAddPeople={onAddPeople} />
+        <CallStateControls phone={phone} view={view} people={people} history={history} onAddPeople={onAddPeople} />
         <button type="button" class="small danger call-hangup" onClick={() => void phone.hangUp()}>
           {t('hangUp')}
         </button>

@@ -105,19 +105,25 @@ export function CallStateNote({ phone, view }: { phone: Phone; view: CallView })
 }
 
 type Picker = 'transfer' | 'add' | undefined;
+/** A chat's history sharing: what people added later read. */
+export type History = Chat['history'];
+/** Adds people to the call (chat members rung, others invited into the chat); answers why not. */
+export type AddPeople = (chatId: string, usernames: string[], history?: History) => Promise<string | undefined>;
 
 /** Hold / Resume, Transfer… and Add people… (buttons of the call's control row, and their pickers). */
 export function CallStateControls({
   phone,
   view,
   people,
+  history,
   onAddPeople,
 }: {
   phone: Phone;
   view: CallView;
   /** Whom I may pick (my contacts). */
   people: Person[];
-  onAddPeople?: ((chatId: string, usernames: string[]) => Promise<string | undefined>) | undefined;
+  history?: History | undefined;
+  onAddPeople?: AddPeople | undefined;
 }) {
   const [picker, setPicker] = useState<Picker>(undefined);
   const { call } = view;
@@ -162,9 +168,10 @@ export function CallStateControls({
       {picker === 'add' && onAddPeople && (
         <AddPeoplePicker
           people={candidates}
+          history={history ?? 'all'}
           onCancel={() => setPicker(undefined)}
-          onAdd={async (usernames) => {
-            const problem = await onAddPeople(call.chatId, usernames);
+          onAdd={async (usernames, chosen) => {
+            const problem = await onAddPeople(call.chatId, usernames, chosen);
             if (!problem) setPicker(undefined);
           }}
         />
@@ -232,15 +239,28 @@ function TransferPicker({ people, onTransfer, onCancel }: { people: Person[]; on
   );
 }
 
-function AddPeoplePicker({ people, onAdd, onCancel }: { people: Person[]; onAdd: (usernames: string[]) => Promise<void>; onCancel: () => void }) {
+function AddPeoplePicker({
+  people,
+  history: initial,
+  onAdd,
+  onCancel,
+}: {
+  people: Person[];
+  history: History;
+  onAdd: (usernames: string[], history: History) => Promise<void>;
+  onCancel: () => void;
+}) {
   const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [history, setHistory] = useState<History>(initial);
+  // Only those invited into the chat read its history from the start or not (members read it already).
+  const inviting = people.some((p) => selected.has(p.username) && !p.inChat);
   return (
     <form
       class="call-picker call-add-picker"
       aria-label={t('addPeopleTitle')}
       onSubmit={(e) => {
         e.preventDefault();
-        if (selected.size > 0) void onAdd([...selected]);
+        if (selected.size > 0) void onAdd([...selected], history);
       }}
     >
       <h3>{t('addPeopleTitle')}</h3>
@@ -256,6 +276,17 @@ function AddPeoplePicker({ people, onAdd, onCancel }: { people: Person[]; onAdd:
           setSelected(next);
         }}
       />
+      {inviting && (
+        <fieldset class="call-picker-history">
+          <legend>{t('historyLegend')}</legend>
+          {(['all', 'since_added'] as const).map((h) => (
+            <label key={h}>
+              <input type="radio" name="call-add-history" value={h} checked={history === h} onChange={() => setHistory(h)} />
+              {t(h === 'all' ? 'historyAll' : 'historySinceAdded')}
+            </label>
+          ))}
+        </fieldset>
+      )}
       <div class="call-picker-actions">
         <button type="submit" class="small primary call-add-go" disabled={selected.size === 0}>
           {t('addToChat').replace('…', '')}

@@ -135,7 +135,7 @@ export function Panel({ model, lang, onLanguage, onSignOut }: { model: PanelMode
             items={state.media}
             charts={state.charts}
             resolveUrl={(p) => model.client.resolveUrl(p)}
-            call={phone.current && <CallStage phone={model.phone} view={phone.current} people={callPeople(state.contacts, state.chats[phone.current.call.chatId])} onAddPeople={(id, u) => model.addPeople(id, u)} />}
+            call={phone.current && <CallStage phone={model.phone} view={phone.current} people={callPeople(state.contacts, state.chats[phone.current.call.chatId])} history={state.chats[phone.current.call.chatId]?.history} onAddPeople={(id, u, h) => model.addPeople(id, u, h)} />}
             loaded={shown}
           />
           <Notices notices={state.notices} loaded={shown} />

@@ -8,6 +8,9 @@
  *   - the same on the HTTP relay (a second recorded stream, `stream=screen`), with ICE blocked
  *     in the pages at first; then ICE is let through and the call upgrades to direct without
  *     dropping (the path badge changes, frames go on arriving, the screen too);
+ *   - a call connected over TURN (coturn on loopback, policy 'turn') with direct paths blocked in
+ *     the pages; then they are let through and the call upgrades to direct without dropping (an
+ *     ICE restart on the same connection: the badge changes, frames go on arriving);
  *   - an audio-only call from the chat header: no video track is asked for or sent, the call
  *     window shows avatars, both hear each other.
  * Screenshots of the call window with a shared screen (360×900 and laptop size, light and dark)
@@ -21,6 +24,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { activeChat } from '../helpers/chat.js';
 import { CALL_FLAGS, colourAt, connectedOn, framesAdvance, framesOf, loudness, openChat, pathsShown, recordPaths, signIn, T } from '../helpers/call-pages.js';
 import { CHROMIUM } from '../helpers/chromium.js';
+import { startCoturn } from '../helpers/coturn.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -43,10 +47,17 @@ const INIT = `
     if (Original) {
       window.__pcs = [];
       window.__blockIce = false;
+      // TURN only, also when the page asks for all candidates later (the upgrade from TURN): direct is blocked.
+      window.__blockDirect = false;
+      window.__allowDirectAsked = 0;
       window.RTCPeerConnection = class extends Original {
         constructor(config) {
           super(window.__blockIce ? { ...config, iceServers: [], iceTransportPolicy: 'relay' } : config);
           window.__pcs.push(this);
+        }
+        setConfiguration(config) {
+          if (config.iceTransportPolicy === 'all') window.__allowDirectAsked++;
+          return super.setConfiguration(window.__blockDirect ? { ...config, iceTransportPolicy: 'relay' } : config);
         }
       };
     }
@@ -255,6 +266,59 @@ describe('call media in Chromium: screen sharing, audio calls, the path upgrade'
     await p.alice.locator('.call-hangup').click();
     await p.bob.locator('.call').waitFor({ state: 'detached', timeout: T });
     expect(pageErrors).toEqual([]);
+  });
+
+  it('upgrades a call connected over TURN to direct when a direct path gets through, without dropping', async () => {
+    const secret = 'e2e-turn-upgrade-0123456789';
+    const coturn = await startCoturn({ secret });
+    try {
+      // Policy 'turn': relay-only ICE first; the pages keep direct paths blocked for now.
+      const p = await pair({ callPath: 'turn', turnUrls: coturn.urls.filter((u) => u.includes('transport=udp')), turnSecret: secret });
+      for (const page of [p.alice, p.bob]) await page.evaluate(() => ((window as unknown as { __blockDirect: boolean }).__blockDirect = true));
+      await recordPaths(p.alice);
+      await recordPaths(p.bob);
+      await openChat(p.alice, p.chatId);
+      await p.alice.locator('.chat .call-start').click({ timeout: T });
+      await p.bob.locator('.incoming-call .call-accept').click({ timeout: T });
+      await connectedOn([p.alice, p.bob], 'turn');
+      const overTurn = await framesAdvance(p.bob, '.call-remote[data-peer=alice]', 3, 15_000);
+      expect(overTurn.decoded, 'camera frames over TURN (within 15 s)').toBeGreaterThan(3);
+      // The background attempts (ICE restarts asking for all candidates) run and fail while blocked.
+      await expect.poll(() => p.alice.evaluate(() => (window as unknown as { __allowDirectAsked: number }).__allowDirectAsked), { timeout: T }).toBeGreaterThan(0);
+      expect(await p.alice.locator('.call').getAttribute('data-path')).toBe('turn');
+
+      // Direct gets through: a next attempt selects a direct pair. Alice (the offerer) retries with
+      // the upgrade's backoff (1.5 s with policy 'turn', doubling per failed attempt of up to 2 × 6 s).
+      const failed = await p.alice.evaluate(() => (window as unknown as { __allowDirectAsked: number }).__allowDirectAsked);
+      const backoff = (n: number) => Math.min(1500 * 2 ** n, 120_000);
+      for (const page of [p.alice, p.bob]) await page.evaluate(() => ((window as unknown as { __blockDirect: boolean }).__blockDirect = false));
+      await connectedOn([p.alice, p.bob], 'direct', 12_000 + backoff(failed) + 12_000 + backoff(failed + 1) + T);
+      expect(await pathsShown(p.alice)).toEqual(['turn', 'direct']);
+      expect(await pathsShown(p.bob)).toEqual(['turn', 'direct']);
+      expect(await p.bob.locator('.call-path').textContent()).toBe('Connection: Direct');
+      // The same connection (no new one was made for the upgrade), its selected pair now direct; media go on.
+      const pcs = await p.alice.evaluate(async () => {
+        const all = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs;
+        const stats = await all.at(-1)!.getStats();
+        let pairId: string | undefined;
+        stats.forEach((s) => {
+          if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
+        });
+        const pair = stats.get(pairId!);
+        return { count: all.length, local: stats.get(pair.localCandidateId).candidateType as string, remote: stats.get(pair.remoteCandidateId).candidateType as string };
+      });
+      expect(pcs.count).toBe(1);
+      expect([pcs.local, pcs.remote]).not.toContain('relay');
+      expect(await p.bob.locator('.call').count()).toBe(1);
+      const after = await framesOf(p.bob, '.call-remote[data-peer=alice]');
+      expect(after.decoded, 'camera frames after the upgrade').toBeGreaterThan(10);
+      await shots(p.bob, 'call-turn-upgraded');
+      await p.alice.locator('.call-hangup').click();
+      await p.bob.locator('.call').waitFor({ state: 'detached', timeout: T });
+      expect(pageErrors).toEqual([]);
+    } finally {
+      await coturn.stop();
+    }
   });
 
   it('holds a call on the HTTP relay: neither side uploads while on hold; resume brings the pictures back', async () => {

@@ -25,6 +25,7 @@ import { Notices } from './Notices.js';
 import { OfflineBanner } from './OfflineBanner.js';
 import { People } from './People.js';
 import { Requests } from './Requests.js';
+import { ScreenPicker } from './ScreenPicker.js';
 import { Settings } from './Settings.js';
 import { StatusSelector } from './StatusSelector.js';
 import { Ticker, type TickerSpeed } from './Ticker.js';
@@ -162,6 +163,7 @@ export function Panel({ model, lang, onLanguage, onSignOut }: { model: PanelMode
       <div class={`toasts-wrap${covered ? ' over-chat' : ''}`}>
         <Toasts toasts={state.toasts} onDismiss={(id) => model.dismiss(id)} />
       </div>
+      <ScreenPicker />
       {dialog === 'people' && <People model={model} contacts={state.contacts} onClose={() => setDialog(undefined)} />}
       {dialog === 'ticker' && <TickerSettings model={model} speed={speed} onSpeed={setSpeed} onClose={() => setDialog(undefined)} />}
       {dialog === 'me' && state.me && <MeDialog model={model} me={state.me} onClose={() => setDialog(undefined)} />}

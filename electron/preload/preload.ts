@@ -48,12 +48,13 @@ const bridge: PorticoBridge = {
       void Promise.resolve()
         .then(() => handler(request.sources))
         .catch(() => null)
-        .then((id) => ipcRenderer.invoke(INVOKE.displaySourceChosen, { requestId: request.requestId, sourceId: typeof id === 'string' ? id : null }));
+        .then((id) => ipcRenderer.invoke(INVOKE.displaySourceChosen, { requestId: request.requestId, sourceId: typeof id === 'string' ? id : null }))
+        .catch(() => {}); // refused by main (an id it did not offer): nothing is shared
     });
-    void ipcRenderer.invoke(INVOKE.displayPicker, { on: true });
+    ipcRenderer.invoke(INVOKE.displayPicker, { on: true }).catch(() => {});
     return () => {
       off();
-      void ipcRenderer.invoke(INVOKE.displayPicker, { on: false });
+      ipcRenderer.invoke(INVOKE.displayPicker, { on: false }).catch(() => {});
     };
   },
 };

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { LIMITS } from './limits.js';
-import { Call, CallUsername } from './calls.js';
+import { Call, CALL_LIMITS, CallUsername } from './calls.js';
 
 export const CALL_STATE_LIMITS = {
   /** Longest reason a transferor gives (shown on the colleague's ring). */
@@ -21,6 +21,12 @@ export const TransferCallRequest = z.strictObject({
   warm: z.boolean().optional(),
 });
 export type TransferCallRequest = z.input<typeof TransferCallRequest>;
+
+/** POST /api/v1/calls/:id/ring: members of the call's chat to ring into the running call. */
+export const RingCallRequest = z.strictObject({
+  usernames: z.array(CallUsername).min(1).max(CALL_LIMITS.members - 1),
+});
+export type RingCallRequest = z.infer<typeof RingCallRequest>;
 
 /** POST /api/v1/chats/:id/members: people to invite into a chat (each gets a chat request). */
 export const AddMembersRequest = z.strictObject({

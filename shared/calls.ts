@@ -39,6 +39,8 @@ export const CallMember = z.strictObject({
   username: z.string(),
   displayName: z.string(),
   state: CallMemberState,
+  /** While it rings them: who rang them into the call already running (shared/call-state.ts, POST /calls/:id/ring). */
+  rungBy: z.string().optional(),
 });
 export type CallMember = z.infer<typeof CallMember>;
 

@@ -5,6 +5,7 @@ export * from './chat.js';
 export * from './portal.js';
 export * from './calls.js';
 export * from './call-state.js';
+export * from './chat-history.js';
 export * from './topics.js';
 export * from './identity.js';
 export * from './people.js';

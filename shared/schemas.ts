@@ -12,6 +12,7 @@ import { ChatMute, UserStatus } from './people.js';
 import { ChatFileId, CHAT_FILE_LIMITS, MessageFile } from './chat-files.js';
 import { MEETING_EVENTS } from './meetings.js';
 import { CALL_STATE_EVENTS } from './call-state.js';
+import { ChatHistory } from './chat-history.js';
 
 // ---------- building blocks ----------
 export const Username = z
@@ -144,6 +145,8 @@ export const Chat = z.strictObject({
   createdBy: z.string(),
   createdAt: Timestamp,
   members: z.array(ChatMember),
+  /** What members added later read: all the history (default) or only what came after they were added (shared/chat-history.ts). */
+  history: ChatHistory,
   /** In GET /chats: messages from others after the user's read mark (deleted ones not counted). */
   unread: z.number().int().optional(),
   /** In GET /chats: the newest message, for the list and a request card's preview. */
@@ -198,6 +201,8 @@ export const ChatMemberEvent = <T extends 'chat.accepted' | 'chat.declined' | 'c
 export const ContactsChangedEvent = z.strictObject({ ...base, type: z.literal('contacts.changed') });
 /** People were invited into the chat by a member (POST /chats/:id/members); on the chat's topic. Each gets a chat.request. */
 export const ChatAddedEvent = z.strictObject({ ...base, type: z.literal('chat.added'), by: z.string(), usernames: z.array(z.string()), chat: Chat });
+/** A chat's settings changed (PATCH /chats/:id: `history`), `by` whom; on the chat's topic and each invitee's own. */
+export const ChatUpdatedEvent = z.strictObject({ ...base, type: z.literal('chat.updated'), by: z.string(), chat: Chat });
 export const ChatClosedEvent = z.strictObject({ ...base, type: z.literal('chat.closed'), chat: Chat });
 export const ChatMessageEvent = z.strictObject({ ...base, type: z.literal('chat.message'), message: Message });
 /*
@@ -286,6 +291,7 @@ export const Event = z.discriminatedUnion('type', [
   ...MEETING_EVENTS,
   ...CALL_STATE_EVENTS,
   ChatAddedEvent,
+  ChatUpdatedEvent,
 ]);
 export type Event = z.infer<typeof Event>;
 export type EventType = Event['type'];

@@ -49,6 +49,9 @@ export const IPC_SCHEMAS = {
   [INVOKE.quit]: NoPayload,
   [INVOKE.clientInfo]: NoPayload,
   [INVOKE.ssoSignIn]: NoPayload,
+  [INVOKE.displayPicker]: z.strictObject({ on: z.boolean() }),
+  // Whether the id is one this page was offered is display-media.ts's check (DisplayPicker.answer).
+  [INVOKE.displaySourceChosen]: z.strictObject({ requestId: z.string().min(1).max(100), sourceId: z.string().min(1).max(200).nullable() }),
 } satisfies Record<InvokeChannel, z.ZodType>;
 
 export type IpcPayload<C extends InvokeChannel> = z.output<(typeof IPC_SCHEMAS)[C]>;

@@ -5,16 +5,16 @@
  * Expected build layout (ESM main, CommonJS preloads): <out>/main/main.js,
  * <out>/preload/preload.cjs, <out>/preload/prompt.cjs.
  */
-import { app, desktopCapturer, dialog, ipcMain, Menu, nativeImage, net, Notification, powerMonitor, screen, session, shell, Tray } from 'electron';
+import { app, desktopCapturer, dialog, ipcMain, Menu, nativeImage, net, Notification, powerMonitor, screen, session, shell, Tray, webContents } from 'electron';
 import type { BrowserWindow, Session, WebContents } from 'electron';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import electronUpdater from 'electron-updater';
-import { INVOKE, PUSH, type ConfigView, type InvokeChannel, type NotifyRequest, type PresenceState, type PushChannel } from '../preload/bridge.js';
+import { INVOKE, PUSH, type ConfigView, type DisplaySource, type InvokeChannel, type NotifyRequest, type PresenceState, type PushChannel } from '../preload/bridge.js';
 import { applyLinuxAutostart } from './autostart.js';
-import { decideDisplayMedia, isCapturePermissionAllowed, isCapturePermissionChecked } from './display-media.js';
+import { chooseDisplaySource, DisplayPicker, isCapturePermissionAllowed, isCapturePermissionChecked } from './display-media.js';
 import { insecureServerProblem, KEY_SCHEMAS, loadConfig, saveUserSetting, toProxyConfig, userSettingsPath, type Config, type ConfigKey, type ResolvedConfig } from './config.js';
 import { adoptGeometry, DockFile, placePanel, withEdge, type DockPlacement } from './dock.js';
 import { trayBitmap } from './icon.js';
@@ -53,6 +53,8 @@ let updaterSession: Session | null = null;
 const chats = new Map<string, BrowserWindow>();
 const notifications = new Map<string, Notification>();
 const idle = new IdleTracker();
+/** Pages with a screen source picker, and the questions asked of them (display-media.ts). */
+const displayPicker = new DisplayPicker();
 
 const userData = (file: string): string => join(app.getPath('userData'), file);
 const language = (): Language => config.language ?? (app.getLocale().toLowerCase().startsWith('ja') ? 'ja' : 'en');
@@ -296,13 +298,18 @@ function secureSession(ses: Session): void {
     callback(isCapturePermissionAllowed(permission, details.requestingUrl || contents.getURL(), config.serverUrl, types));
   });
   ses.setPermissionCheckHandler((_contents, permission, origin) => isCapturePermissionChecked(permission, origin, config.serverUrl));
-  // getDisplayMedia (screen sharing in a call): display-media.ts decides; no audio.
+  // getDisplayMedia (screen sharing in a call): display-media.ts decides (the page's own picker when it has one); no audio.
   ses.setDisplayMediaRequestHandler((request, callback) => {
+    const contents = request.frame ? webContents.fromFrame(request.frame) : undefined;
+    const ask = contents && displayPicker.hasPicker(contents.id) ? (offer: DisplaySource[]) => displayPicker.ask(contents.id, offer, (r) => {
+            if (contents.isDestroyed()) throw new Error('the page is gone');
+            send(contents, PUSH.displaySourceRequest, r);
+          }) : undefined;
     void desktopCapturer
-      .getSources({ types: ['screen', 'window'] })
-      .then((sources) => {
-        const decision = decideDisplayMedia({ frameUrl: request.frame?.url, securityOrigin: request.securityOrigin, videoRequested: request.videoRequested }, config.serverUrl, sources);
-        if (!decision.allow) console.warn(`screen share refused: ${decision.reason}`);
+      .getSources({ types: ['screen', 'window'], thumbnailSize: { width: 320, height: 180 } })
+      .then((sources) => chooseDisplaySource({ frameUrl: request.frame?.url, securityOrigin: request.securityOrigin, videoRequested: request.videoRequested }, config.serverUrl, sources, ask))
+      .then((decision) => {
+        if (!decision.allow && decision.reason !== 'cancelled') console.warn(`screen share refused: ${decision.reason}`);
         callback(decision.allow ? { video: decision.source } : {});
       })
       .catch((error: unknown) => {
@@ -389,6 +396,14 @@ function registerIpc(): void {
   handle(INVOKE.ssoSignIn, () => {
     if (!config.serverUrl) throw new Error('no server configured');
     return loopbackSignIn({ serverUrl: config.serverUrl, open: openExternally });
+  });
+  // Screen sharing: the page's source picker (display-media.ts checks each answer).
+  handle(INVOKE.displayPicker, ({ on }, sender) => {
+    displayPicker.setPicker(sender.id, on);
+    if (on) sender.once('destroyed', () => displayPicker.drop(sender.id));
+  });
+  handle(INVOKE.displaySourceChosen, ({ requestId, sourceId }, sender) => {
+    if (!displayPicker.answer(sender.id, requestId, sourceId)) throw new Error('display-source-chosen: not a source offered to this page');
   });
   handle(INVOKE.clientInfo, () => clientInfo({ userDataDir: app.getPath('userData'), version: app.getVersion(), platform: process.platform }));
 }

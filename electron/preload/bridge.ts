@@ -21,6 +21,10 @@ export const INVOKE = {
   quit: 'quit',
   clientInfo: 'client-info',
   ssoSignIn: 'sso-sign-in',
+  /** The page shows a screen source picker (true) or no longer does (false). */
+  displayPicker: 'display-picker',
+  /** The page's answer to a display-source-request: a source id it was offered, or null (cancelled). */
+  displaySourceChosen: 'display-source-chosen',
 } as const;
 export type InvokeChannel = (typeof INVOKE)[keyof typeof INVOKE];
 
@@ -30,6 +34,8 @@ export const PUSH = {
   pollNow: 'poll-now',
   notificationAction: 'notification-action',
   configChanged: 'config-changed',
+  /** getDisplayMedia in the page: main offers the screens and windows (DisplaySourceRequest) for the page to pick. */
+  displaySourceRequest: 'display-source-request',
 } as const;
 export type PushChannel = (typeof PUSH)[keyof typeof PUSH];
 
@@ -62,6 +68,23 @@ export interface ClientInfo {
   installId: string;
   version: string;
   platform: 'win32' | 'darwin' | 'linux' | 'web';
+}
+
+/** A screen or window the page may share (desktopCapturer's source, as main offers it). */
+export interface DisplaySource {
+  /** desktopCapturer's id: "screen:…" or "window:…". */
+  id: string;
+  /** The screen's or window's name, as text. */
+  name: string;
+  kind: 'screen' | 'window';
+  /** A small picture of it, a data:image/png URL made by main ('' when there is none). */
+  thumbnail: string;
+}
+
+/** Main asks the page to pick a source for a getDisplayMedia call; the answer comes back on INVOKE.displaySourceChosen. */
+export interface DisplaySourceRequest {
+  requestId: string;
+  sources: DisplaySource[];
 }
 
 /** What the system browser brought back to the loopback listener. */
@@ -127,4 +150,10 @@ export interface PorticoBridge {
   onPollNow(callback: () => void): () => void;
   onNotificationAction(callback: (event: NotificationActionEvent) => void): () => void;
   onConfigChanged(callback: (view: ConfigView) => void): () => void;
+  /**
+   * Screen sharing (getDisplayMedia): while a handler is registered, main asks it to pick among
+   * the screens and windows it offers; the handler answers the chosen source's id, or null for
+   * none (cancelled: nothing is shared). Without one, main shares the first screen.
+   */
+  onDisplaySourceRequest(handler: (sources: DisplaySource[]) => Promise<string | null>): () => void;
 }

@@ -8,7 +8,7 @@
  * electron/dist/preload/preload.cjs.
  */
 import { contextBridge, ipcRenderer } from 'electron';
-import { INVOKE, PUSH, type PorticoBridge, type PushChannel } from './bridge.js';
+import { INVOKE, PUSH, type DisplaySourceRequest, type PorticoBridge, type PushChannel } from './bridge.js';
 
 function listen<T>(channel: PushChannel, callback: (payload: T) => void): () => void {
   if (typeof callback !== 'function') throw new TypeError('callback must be a function');
@@ -41,6 +41,22 @@ const bridge: PorticoBridge = {
   onPollNow: (callback) => listen<void>(PUSH.pollNow, () => callback()),
   onNotificationAction: (callback) => listen(PUSH.notificationAction, callback),
   onConfigChanged: (callback) => listen(PUSH.configChanged, callback),
+  onDisplaySourceRequest: (handler) => {
+    if (typeof handler !== 'function') throw new TypeError('handler must be a function');
+    const off = listen<DisplaySourceRequest>(PUSH.displaySourceRequest, (request) => {
+      // Whatever the handler does (throws, answers junk), main gets an id or null, and checks it again.
+      void Promise.resolve()
+        .then(() => handler(request.sources))
+        .catch(() => null)
+        .then((id) => ipcRenderer.invoke(INVOKE.displaySourceChosen, { requestId: request.requestId, sourceId: typeof id === 'string' ? id : null }))
+        .catch(() => {}); // refused by main (an id it did not offer): nothing is shared
+    });
+    ipcRenderer.invoke(INVOKE.displayPicker, { on: true }).catch(() => {});
+    return () => {
+      off();
+      ipcRenderer.invoke(INVOKE.displayPicker, { on: false }).catch(() => {});
+    };
+  },
 };
 
 contextBridge.exposeInMainWorld('portico', bridge);

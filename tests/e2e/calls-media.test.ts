@@ -8,6 +8,9 @@
  *   - the same on the HTTP relay (a second recorded stream, `stream=screen`), with ICE blocked
  *     in the pages at first; then ICE is let through and the call upgrades to direct without
  *     dropping (the path badge changes, frames go on arriving, the screen too);
+ *   - a call connected over TURN (coturn on loopback, policy 'turn') with direct paths blocked in
+ *     the pages; then they are let through and the call upgrades to direct without dropping (an
+ *     ICE restart on the same connection: the badge changes, frames go on arriving);
  *   - an audio-only call from the chat header: no video track is asked for or sent, the call
  *     window shows avatars, both hear each other.
  * Screenshots of the call window with a shared screen (360×900 and laptop size, light and dark)
@@ -18,9 +21,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seriousViolations } from '../helpers/axe.js';
 import { activeChat } from '../helpers/chat.js';
 import { CALL_FLAGS, colourAt, connectedOn, framesAdvance, framesOf, loudness, openChat, pathsShown, recordPaths, signIn, T } from '../helpers/call-pages.js';
 import { CHROMIUM } from '../helpers/chromium.js';
+import { startCoturn } from '../helpers/coturn.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -43,10 +48,17 @@ const INIT = `
     if (Original) {
       window.__pcs = [];
       window.__blockIce = false;
+      // TURN only, also when the page asks for all candidates later (the upgrade from TURN): direct is blocked.
+      window.__blockDirect = false;
+      window.__allowDirectAsked = 0;
       window.RTCPeerConnection = class extends Original {
         constructor(config) {
           super(window.__blockIce ? { ...config, iceServers: [], iceTransportPolicy: 'relay' } : config);
           window.__pcs.push(this);
+        }
+        setConfiguration(config) {
+          if (config.iceTransportPolicy === 'all') window.__allowDirectAsked++;
+          return super.setConfiguration(window.__blockDirect ? { ...config, iceTransportPolicy: 'relay' } : config);
         }
       };
     }
@@ -76,6 +88,50 @@ const INIT = `
   })();
 `;
 
+/**
+ * A stand-in for the desktop shell's preload bridge (electron/preload/preload.ts) and for what
+ * main does with it (display-media.ts): the page registers its source picker with
+ * onDisplaySourceRequest; getDisplayMedia then offers the sources to it and shares what it picks
+ * (the canvas above), and nothing (NotAllowedError, as Chromium answers an empty callback) when it
+ * picks none or an id it was not offered.
+ */
+const BRIDGE = `
+  (() => {
+    let handler;
+    window.__displayAnswers = [];
+    window.portico = {
+      onDisplaySourceRequest(h) {
+        handler = h;
+        return () => { handler = undefined; };
+      },
+    };
+    const share = navigator.mediaDevices.getDisplayMedia;
+    const png = (colour) => {
+      const c = document.createElement('canvas');
+      c.width = 160;
+      c.height = 90;
+      const g = c.getContext('2d');
+      g.fillStyle = colour;
+      g.fillRect(0, 0, 160, 90);
+      g.fillStyle = '#ffffff';
+      g.fillRect(10, 10, 60, 8);
+      return c.toDataURL('image/png');
+    };
+    navigator.mediaDevices.getDisplayMedia = async (constraints) => {
+      const sources = [
+        { id: 'screen:1:0', name: 'Entire screen', kind: 'screen', thumbnail: png('#2a5bc8') },
+        { id: 'screen:2:0', name: 'Screen 2', kind: 'screen', thumbnail: png('#c87828') },
+        { id: 'window:7:0', name: 'Quarterly report — <b>Editor</b>', kind: 'window', thumbnail: png('#1ea05a') },
+        { id: 'window:8:0', name: 'A window with an odd picture', kind: 'window', thumbnail: 'https://evil.example/x.png' },
+      ];
+      const id = handler ? await handler(sources) : 'screen:1:0';
+      window.__displayAnswers.push(id);
+      if (!id || !sources.some((s) => s.id === id)) throw new DOMException('Permission denied', 'NotAllowedError');
+      return share(constraints);
+    };
+  })();
+`;
+
 async function ensureBuilt() {
   if (existsSync(join(ROOT, 'electron/renderer/dist/index.html'))) return;
   const { buildRenderer } = (await import(join(ROOT, 'electron/renderer/build.mjs'))) as { buildRenderer: (o: { quiet: boolean }) => Promise<unknown> };
@@ -97,16 +153,18 @@ describe('call media in Chromium: screen sharing, audio calls, the path upgrade'
   const servers: TestServer[] = [];
   const pageErrors: string[] = [];
 
-  async function open(server: TestServer): Promise<Page> {
+  async function open(server: TestServer, init?: string): Promise<Page> {
     const context = await browser!.newContext({ locale: 'en-US', viewport: PANEL, baseURL: server.url, colorScheme: 'light' });
     contexts.push(context);
     await context.addInitScript(INIT);
+    if (init) await context.addInitScript(init);
     const page = await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
     return page;
   }
 
-  async function pair(overrides: Parameters<typeof startTestServer>[0] = {}): Promise<Pair> {
+  /** Alice and bob with an active chat, each signed in on a page; `init`: a script for alice's page after INIT. */
+  async function pair(overrides: Parameters<typeof startTestServer>[0] = {}, init?: string): Promise<Pair> {
     for (const context of contexts.splice(0)) await context.close().catch(() => {});
     // The server default presence grace (20 s), not a short one: on a busy machine a page's main thread
     // can stall for seconds (closing a peer connection took ~4 s), and a member whose poll lapses
@@ -116,7 +174,7 @@ describe('call media in Chromium: screen sharing, audio calls, the path upgrade'
     const api = { alice: await server.user('alice', 'Alice Adams'), bob: await server.user('bob', 'Bob Brown') };
     for (const [user, contact] of [['alice', 'bob'], ['bob', 'alice']]) expect((await server.admin.put(`/api/v1/admin/users/${user}/contacts/${contact}`)).status).toBe(200);
     const chatId = await activeChat(api.alice, api.bob);
-    const [alice, bob] = [await open(server), await open(server)];
+    const [alice, bob] = [await open(server, init), await open(server)];
     await Promise.all([signIn(alice, 'alice'), signIn(bob, 'bob')]);
     await alice.locator('li.contact[data-username=bob].presence-available').waitFor({ timeout: T });
     return { server, chatId, alice, bob };
@@ -252,6 +310,131 @@ describe('call media in Chromium: screen sharing, audio calls, the path upgrade'
     const uploaded = screenUploads.length;
     await p.alice.waitForTimeout(2500);
     expect(screenUploads.length - uploaded, 'screen uploads after the upgrade').toBeLessThanOrEqual(1);
+    await p.alice.locator('.call-hangup').click();
+    await p.bob.locator('.call').waitFor({ state: 'detached', timeout: T });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('upgrades a call connected over TURN to direct when a direct path gets through, without dropping', async () => {
+    const secret = 'e2e-turn-upgrade-0123456789';
+    const coturn = await startCoturn({ secret });
+    try {
+      // Policy 'turn': relay-only ICE first; the pages keep direct paths blocked for now.
+      const p = await pair({ callPath: 'turn', turnUrls: coturn.urls.filter((u) => u.includes('transport=udp')), turnSecret: secret });
+      for (const page of [p.alice, p.bob]) await page.evaluate(() => ((window as unknown as { __blockDirect: boolean }).__blockDirect = true));
+      await recordPaths(p.alice);
+      await recordPaths(p.bob);
+      await openChat(p.alice, p.chatId);
+      await p.alice.locator('.chat .call-start').click({ timeout: T });
+      await p.bob.locator('.incoming-call .call-accept').click({ timeout: T });
+      await connectedOn([p.alice, p.bob], 'turn');
+      const overTurn = await framesAdvance(p.bob, '.call-remote[data-peer=alice]', 3, 15_000);
+      expect(overTurn.decoded, 'camera frames over TURN (within 15 s)').toBeGreaterThan(3);
+      // The background attempts (ICE restarts asking for all candidates) run and fail while blocked.
+      await expect.poll(() => p.alice.evaluate(() => (window as unknown as { __allowDirectAsked: number }).__allowDirectAsked), { timeout: T }).toBeGreaterThan(0);
+      expect(await p.alice.locator('.call').getAttribute('data-path')).toBe('turn');
+
+      // Direct gets through: a next attempt selects a direct pair. Alice (the offerer) retries with
+      // the upgrade's backoff (1.5 s with policy 'turn', doubling per failed attempt of up to 2 × 6 s).
+      const failed = await p.alice.evaluate(() => (window as unknown as { __allowDirectAsked: number }).__allowDirectAsked);
+      const backoff = (n: number) => Math.min(1500 * 2 ** n, 120_000);
+      for (const page of [p.alice, p.bob]) await page.evaluate(() => ((window as unknown as { __blockDirect: boolean }).__blockDirect = false));
+      await connectedOn([p.alice, p.bob], 'direct', 12_000 + backoff(failed) + 12_000 + backoff(failed + 1) + T);
+      expect(await pathsShown(p.alice)).toEqual(['turn', 'direct']);
+      expect(await pathsShown(p.bob)).toEqual(['turn', 'direct']);
+      expect(await p.bob.locator('.call-path').textContent()).toBe('Connection: Direct');
+      // The same connection (no new one was made for the upgrade), its selected pair now direct; media go on.
+      const pcs = await p.alice.evaluate(async () => {
+        const all = (window as unknown as { __pcs: RTCPeerConnection[] }).__pcs;
+        const stats = await all.at(-1)!.getStats();
+        let pairId: string | undefined;
+        stats.forEach((s) => {
+          if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
+        });
+        const pair = stats.get(pairId!);
+        return { count: all.length, local: stats.get(pair.localCandidateId).candidateType as string, remote: stats.get(pair.remoteCandidateId).candidateType as string };
+      });
+      expect(pcs.count).toBe(1);
+      expect([pcs.local, pcs.remote]).not.toContain('relay');
+      expect(await p.bob.locator('.call').count()).toBe(1);
+      const after = await framesOf(p.bob, '.call-remote[data-peer=alice]');
+      expect(after.decoded, 'camera frames after the upgrade').toBeGreaterThan(10);
+      await shots(p.bob, 'call-turn-upgraded');
+      await p.alice.locator('.call-hangup').click();
+      await p.bob.locator('.call').waitFor({ state: 'detached', timeout: T });
+      expect(pageErrors).toEqual([]);
+    } finally {
+      await coturn.stop();
+    }
+  });
+
+  it('in the desktop shell: a source picker offers screens and windows; the keyboard picks one, Escape cancels (nothing shared, no error)', async () => {
+    const p = await pair({}, BRIDGE);
+    await openChat(p.alice, p.chatId);
+    await p.alice.locator('.chat .call-start').click({ timeout: T });
+    await p.bob.locator('.incoming-call .call-accept').click({ timeout: T });
+    await connectedOn([p.alice, p.bob], 'direct');
+
+    await p.alice.locator('.call-share').click();
+    const dialog = p.alice.locator('dialog.screen-picker[open]');
+    await dialog.waitFor({ timeout: T });
+    expect(await dialog.locator('legend').allTextContents()).toEqual(['Screens', 'Windows']);
+    expect(await dialog.locator('.screen-source').evaluateAll((els) => els.map((e) => e.getAttribute('data-source')))).toEqual(['screen:1:0', 'screen:2:0', 'window:7:0', 'window:8:0']);
+    // Names are text; a thumbnail that is not a PNG data: URL is not shown.
+    expect(await dialog.locator('[data-source="window:7:0"] .screen-source-name').textContent()).toBe('Quarterly report — <b>Editor</b>');
+    expect(await dialog.locator('[data-source="window:7:0"] b').count()).toBe(0);
+    expect(await dialog.locator('[data-source="window:8:0"] img').count()).toBe(0);
+    expect(await dialog.locator('img').evaluateAll((els) => els.every((e) => (e as HTMLImageElement).src.startsWith('data:image/png;base64,')))).toBe(true);
+    // The keyboard starts on the first source.
+    expect(await p.alice.evaluate(() => (document.activeElement as HTMLInputElement | null)?.value)).toBe('screen:1:0');
+    expect(await seriousViolations(p.alice), 'screen picker').toEqual([]);
+    // The four looks, the dialog opened afresh at each size (a modal dialog kept open across a
+    // viewport change was captured half painted), each closed with Escape.
+    await p.alice.keyboard.press('Escape');
+    for (const [size, viewport] of [['panel', PANEL], ['laptop', LAPTOP]] as const) {
+      await p.alice.setViewportSize(viewport);
+      for (const scheme of ['light', 'dark'] as const) {
+        await p.alice.emulateMedia({ colorScheme: scheme });
+        await dialog.waitFor({ state: 'detached', timeout: T });
+        await p.alice.locator('.call-share').click();
+        await dialog.waitFor({ timeout: T });
+        await p.alice.waitForTimeout(300);
+        await shot(p.alice, `call-screen-picker-${size}-${scheme}.png`);
+        await p.alice.keyboard.press('Escape');
+      }
+    }
+    await dialog.waitFor({ state: 'detached', timeout: T });
+    await p.alice.setViewportSize(PANEL);
+    await p.alice.emulateMedia({ colorScheme: 'light' });
+    await p.alice.evaluate(() => ((window as unknown as { __displayAnswers: unknown[] }).__displayAnswers = []));
+    await p.alice.locator('.call-share').click();
+    await dialog.waitFor({ timeout: T });
+
+    // Arrows move through the sources (screens, then windows), Enter shares the one chosen.
+    await p.alice.keyboard.press('ArrowDown');
+    await p.alice.keyboard.press('ArrowDown');
+    await p.alice.keyboard.press('Enter');
+    await dialog.waitFor({ state: 'detached', timeout: T });
+    expect(await p.alice.evaluate(() => (window as unknown as { __displayAnswers: unknown[] }).__displayAnswers)).toEqual(['window:7:0']);
+    await expectScreen(p.bob, 'picked in the dialog, bob sees alice’s screen');
+    await p.alice.locator('.call[data-sharing=true] .call-share').click();
+    await p.alice.locator('.call[data-sharing=false]').waitFor({ timeout: T });
+
+    // Escape: nothing is shared and no error is shown.
+    await p.alice.locator('.call-share').click();
+    await dialog.waitFor({ timeout: T });
+    await p.alice.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached', timeout: T });
+    expect(await p.alice.evaluate(() => (window as unknown as { __displayAnswers: unknown[] }).__displayAnswers)).toEqual(['window:7:0', null]);
+    await p.alice.waitForTimeout(500);
+    expect(await p.alice.locator('.call').getAttribute('data-sharing')).toBe('false');
+    expect(await p.alice.locator('.toast-error, [role=alert]').count()).toBe(0);
+    // Cancel does the same.
+    await p.alice.locator('.call-share').click();
+    await dialog.locator('.screen-picker-cancel').click();
+    await dialog.waitFor({ state: 'detached', timeout: T });
+    expect(await p.alice.evaluate(() => (window as unknown as { __displayAnswers: unknown[] }).__displayAnswers)).toEqual(['window:7:0', null, null]);
+    expect(await p.alice.locator('.toast-error, [role=alert]').count()).toBe(0);
     await p.alice.locator('.call-hangup').click();
     await p.bob.locator('.call').waitFor({ state: 'detached', timeout: T });
     expect(pageErrors).toEqual([]);

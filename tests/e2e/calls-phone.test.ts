@@ -97,6 +97,20 @@ describe('call state in Chromium: join late, hold, transfer', { timeout: 120_000
     expect(got, label).toBeGreaterThan(min);
   }
 
+  /** Carol came into alice and bob's call: all three are connected, she sees both and bob sees her. */
+  async function carolInCall(carol: Page, alice: Page, bob: Page, label: string) {
+    for (const [page, peers] of [
+      [carol, ['alice', 'bob']],
+      [alice, ['carol']],
+      [bob, ['carol']],
+    ] as const) {
+      for (const peer of peers) await connectedTo(page, peer);
+    }
+    await expectFrames(carol, 'alice', `${label}, carol receives alice`);
+    await expectFrames(carol, 'bob', `${label}, carol receives bob`);
+    await expectFrames(bob, 'carol', `${label}, bob receives carol`);
+  }
+
   /** Alice calls bob in their 1:1 chat, bob answers; carol is signed in too. */
   async function aliceCallsBob() {
     const chatId = await chatOf('bob', 'alice');
@@ -150,16 +164,7 @@ describe('call state in Chromium: join late, hold, transfer', { timeout: 120_000
     expect(await bar.textContent()).toContain('Call in progress');
     await shot(carol, 'call-join-bar.png');
     await bar.locator('.call-join').click();
-    for (const [page, peers] of [
-      [carol, ['alice', 'bob']],
-      [alice, ['carol']],
-      [bob, ['carol']],
-    ] as const) {
-      for (const peer of peers) await connectedTo(page, peer);
-    }
-    await expectFrames(carol, 'alice', 'late join, carol receives alice');
-    await expectFrames(carol, 'bob', 'late join, carol receives bob');
-    await expectFrames(bob, 'carol', 'late join, bob receives carol');
+    await carolInCall(carol, alice, bob, 'late join');
     await shot(carol, 'call-joined-late.png');
     // Carol and bob leave: alone, alice's call ends (a call needs two).
     for (const page of [carol, bob]) await page.locator('.call-hangup').click();
@@ -256,6 +261,47 @@ describe('call state in Chromium: join late, hold, transfer', { timeout: 120_000
     await expectFrames(carol, 'bob', 'after a warm transfer, carol receives bob');
     await carol.locator('.call-hangup').click();
     await bob.locator('.call').waitFor({ state: 'detached', timeout: T });
+  });
+
+  it('add people: alice adds carol to her call with bob from the call view; carol accepts the chat, is rung by alice, answers and sees both', async () => {
+    const { chatId, alice, bob, carol } = await aliceCallsBob();
+    await connectedTo(alice, 'bob');
+    await alice.locator('.call-add').click();
+    const picker = alice.locator('.call-add-picker');
+    // Bob takes part in the chat and is in the call: not offered; carol is a contact.
+    expect(await picker.locator('input[value=bob]').count()).toBe(0);
+    await picker.locator('input[value=carol]').check();
+    // Carol is invited into the chat: what she reads of it is chosen here (the chat's history sharing).
+    await picker.locator('.call-picker-history input[value=since_added]').check();
+    for (const scheme of ['light', 'dark'] as const) {
+      for (const [size, viewport] of [
+        ['docked', DOCKED],
+        ['laptop', { width: 1280, height: 800 }],
+      ] as const) {
+        await alice.setViewportSize(viewport);
+        await alice.emulateMedia({ colorScheme: scheme });
+        await picker.locator('.call-picker-actions').scrollIntoViewIfNeeded();
+        await shot(alice, `call-add-ring-${size}-${scheme}.png`);
+      }
+    }
+    expect(await seriousViolations(alice), 'add people picker').toEqual([]);
+    await alice.setViewportSize(DOCKED);
+    await alice.emulateMedia({ colorScheme: 'light' });
+    await picker.locator('.call-add-go').click();
+    // Carol: the chat request, then (accepted) the ring, from alice who added her.
+    const request = carol.locator(`.request[data-chat="${chatId}"]`);
+    await request.waitFor({ timeout: T });
+    await request.locator('.request-actions button.primary').click();
+    expect((await api.carol.get(`/api/v1/chats/${chatId}`)).body.chat.history).toBe('since_added');
+    const ring = carol.locator('.incoming-call');
+    await ring.waitFor({ timeout: T });
+    expect(await ring.textContent()).toContain('Alice Adams is calling');
+    await shot(carol, 'call-rung-into-call.png');
+    await ring.locator('.call-accept').click();
+    await carolInCall(carol, alice, bob, 'added and rung');
+    for (const page of [carol, bob]) await page.locator('.call-hangup').click();
+    await alice.locator('.call').waitFor({ state: 'detached', timeout: T });
+    expect(pageErrors).toEqual([]);
   });
 
   it('screenshots: the join bar and a call on hold, docked and laptop, light and dark', async () => {

@@ -50,14 +50,20 @@ async function ensureBuilt() {
   await buildRenderer({ quiet: true });
 }
 
-/** Test instrumentation only: remembers the page's peer connections, for getStats from the test. */
+/**
+ * Test instrumentation only: remembers the page's peer connections, for getStats from the test;
+ * `__turnOnly` keeps them relay-only when the page later asks for all candidates (the background
+ * upgrade from TURN to direct, which on loopback would succeed at once).
+ */
 const INIT = `
   (() => {
     const Original = window.RTCPeerConnection;
     if (!Original) return;
     window.__pcs = [];
+    window.__turnOnly = false;
     window.RTCPeerConnection = class extends Original {
       constructor(config) { super(config); window.__pcs.push(this); }
+      setConfiguration(config) { return super.setConfiguration(window.__turnOnly ? { ...config, iceTransportPolicy: 'relay' } : config); }
     };
   })();
 `;
@@ -358,6 +364,8 @@ describe('video calls in Chromium', { timeout: 90_000 }, () => {
   it('relays through TURN (coturn on loopback, relay-only policy): the selected pair is of type relay', async () => {
     coturn = await startCoturn({ secret: TURN_SECRET });
     const p = await pair({ callPath: 'turn', turnUrls: coturn.urls.filter((u) => u.includes('transport=udp')), turnSecret: TURN_SECRET });
+    // Stays on TURN for this test: the upgrade to direct (calls-media.test.ts) is kept from succeeding.
+    for (const page of [p.alice, p.bob]) await page.evaluate(() => ((window as unknown as { __turnOnly: boolean }).__turnOnly = true));
     await call(p);
     await answerAndConnect(p, 'turn');
     expect(await p.bob.locator('.call-path').textContent()).toBe('Connection: Relayed (TURN)');

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Event } from '../../shared/index.js';
-import { activeChat, createChat } from '../helpers/chat.js';
+import { activeChat, groupChat, ok, userMaker } from '../helpers/chat.js';
 import { Client, drain, expectError, startTestServer, type TestServer } from '../helpers/server.js';
 
 const RING_SECONDS = 3;
@@ -21,29 +21,8 @@ function valid(events: any[]) {
 describe('call state: join, add people, hold, transfer', () => {
   const options = { presenceGraceMs: 20_000, callRingSeconds: RING_SECONDS };
   let server: TestServer;
-  let n = 0;
   type C = Client & { username: string };
-  const users = async (...names: string[]) => {
-    n++;
-    const clients: C[] = [];
-    for (const name of names) {
-      const c = await server.user(`s${n}-${name}`, `${name[0]!.toUpperCase()}${name.slice(1)} ${n}`);
-      await c.poll();
-      clients.push(c as C);
-    }
-    return clients;
-  };
-  const ok = async (p: Promise<{ status: number; body: any }>, status = 200) => {
-    const res = await p;
-    expect(res.status, JSON.stringify(res.body)).toBe(status);
-    return res.body;
-  };
-  /** A group chat everyone accepted. */
-  const groupChat = async (creator: C, ...others: C[]) => {
-    const chat = await createChat(creator, ...others);
-    for (const c of others) await ok(c.post(`/api/v1/chats/${chat.id}/accept`));
-    return chat.id;
-  };
+  const users = userMaker(() => server, 's');
   /** An answered 1:1 call between a and b. */
   const callOfTwo = async (a: C, b: C, chatId?: string) => {
     const id = chatId ?? (await activeChat(a, b));
@@ -176,13 +155,95 @@ describe('call state: join, add people, hold, transfer', () => {
     // 51 members would be past LIMITS.invitees + 1: the names need not be looked at beyond existing.
     const many: string[] = [];
     for (let i = 0; i < 49; i++) {
-      const name = `s${n}-many${i}`;
+      const name = `${alice!.username}-many${i}`;
       expect((await server.admin.post('/api/v1/admin/users', { username: name, password: 'correct horse battery' })).status).toBe(201);
       many.push(name);
     }
     expectError(await alice!.post(`/api/v1/chats/${chatId}/members`, { usernames: many }), 409, 'conflict');
     expect((await ok(alice!.get(`/api/v1/chats/${chatId}`))).chat.members.length).toBe(2);
     expect((await ok(alice!.post(`/api/v1/chats/${chatId}/members`, { usernames: many.slice(0, 48) }))).chat.members.length).toBe(50);
+  });
+
+  it('ring: people added during a call are rung into it when they accept, by who added them, and answer to join', async () => {
+    const [alice, bob, carol, dave] = await users('alice', 'bob', 'carol', 'dave');
+    const chatId = await activeChat(alice!, bob!);
+    const { callId } = await callOfTwo(alice!, bob!, chatId);
+    await ok(bob!.post(`/api/v1/chats/${chatId}/members`, { usernames: [carol!.username, dave!.username] }));
+    await carol!.waitFor('chat.request', (e) => e.chat.id === chatId);
+    // Nobody rings before the request is accepted.
+    expect((await drain(carol!)).filter((e) => e.type === 'call.ring')).toEqual([]);
+    await ok(carol!.post(`/api/v1/chats/${chatId}/accept`));
+    const ring = await carol!.waitFor('call.ring', (e) => e.call.id === callId);
+    const mine = ring.call.members.find((m: any) => m.username === carol!.username);
+    expect(mine).toMatchObject({ state: 'ringing', rungBy: bob!.username });
+    // The others see carol rung (and nobody else's member carries rungBy).
+    const seen = await alice!.waitFor('call.updated', (e) => e.call.id === callId && stateOf(e.call, carol!.username) === 'ringing');
+    expect(seen.call.members.filter((m: any) => m.rungBy).map((m: any) => m.username)).toEqual([carol!.username]);
+    // She answers: three in the call.
+    const joined = (await ok(carol!.post(`/api/v1/calls/${callId}/accept`))).call;
+    expect(joined.members.map((m: any) => [m.username, m.state])).toEqual([
+      [alice!.username, 'joined'],
+      [bob!.username, 'joined'],
+      [carol!.username, 'joined'],
+    ]);
+    expect(joined.members.some((m: any) => m.rungBy)).toBe(false);
+    // Dave declines the ring: he stays in the chat, the call goes on.
+    await ok(dave!.post(`/api/v1/chats/${chatId}/accept`));
+    await dave!.waitFor('call.ring', (e) => e.call.id === callId);
+    const declined = (await ok(dave!.post(`/api/v1/calls/${callId}/decline`))).call;
+    expect(declined.state).toBe('active');
+    expect(stateOf(declined, dave!.username)).toBe('declined');
+    expect((await ok(dave!.get(`/api/v1/chats/${chatId}`))).chat.members.find((m: any) => m.username === dave!.username).status).toBe('accepted');
+    valid([...(await drain(alice!)), ...(await drain(carol!)), ...(await drain(dave!))]);
+  });
+
+  it('ring: a member in the call rings chat members who are not in it; the ring times out from when it started; others may not ring', async () => {
+    const [alice, bob, carol, dave, eve] = await users('alice', 'bob', 'carol', 'dave', 'eve');
+    const chatId = await groupChat(alice!, bob!, carol!, dave!);
+    const { call } = await ok(alice!.post('/api/v1/calls', { chatId }), 201);
+    const callId = call.id as string;
+    await ok(bob!.post(`/api/v1/calls/${callId}/accept`));
+    await ok(carol!.post(`/api/v1/calls/${callId}/decline`));
+    await ok(dave!.post(`/api/v1/calls/${callId}/decline`));
+    const path = `/api/v1/calls/${callId}/ring`;
+
+    // Bad input, strangers, and members of the chat who are not in the call.
+    for (const body of [{}, { usernames: [] }, { usernames: ['no spaces'] }, { usernames: 'x' }, { usernames: [carol!.username], extra: 1 }, { usernames: ['a1', 'a2', 'a3', 'a4'] }]) {
+      expectError(await alice!.post(path, body), 400, 'invalid_request', JSON.stringify(body));
+    }
+    expectError(await alice!.post(path, { usernames: ['nobody-here'] }), 400, 'invalid_request');
+    expectError(await alice!.post(path, { usernames: [eve!.username] }), 400, 'invalid_request'); // not in the chat: add first
+    expectError(await eve!.post(path, { usernames: [carol!.username] }), 404, 'not_found');
+    expectError(await eve!.post(path, { usernames: ['nobody-here'] }), 404, 'not_found');
+    expectError(await eve!.post(`/api/v1/calls/${randomUUID()}/ring`, { usernames: [carol!.username] }), 404, 'not_found');
+    expectError(await carol!.post(path, { usernames: [dave!.username] }), 403, 'forbidden');
+
+    // Past the first ring's time: a new ring counts from now.
+    await new Promise((r) => setTimeout(r, RING_SECONDS * 1000 + 300));
+    const rung = (await ok(alice!.post(path, { usernames: [carol!.username, bob!.username] }))).call;
+    expect(stateOf(rung, carol!.username)).toBe('ringing');
+    expect(stateOf(rung, bob!.username)).toBe('joined'); // in it already: as it was
+    const ring = await carol!.waitFor('call.ring', (e) => e.call.id === callId && e.call.state === 'active');
+    expect(ring.call.members.find((m: any) => m.username === carol!.username).rungBy).toBe(alice!.username);
+    await new Promise((r) => setTimeout(r, 1200)); // a sweep or more: the ring goes on
+    expect(stateOf((await ok(alice!.get(`/api/v1/calls/${callId}`))).call, carol!.username)).toBe('ringing');
+    // Not answered in time: missed; the call goes on.
+    const missed = await carol!.waitFor('call.updated', (e) => e.call.id === callId && stateOf(e.call, carol!.username) === 'missed', RING_SECONDS * 1000 + 3000);
+    expect(missed.call.state).toBe('active');
+
+    // A repeat ring while it rings changes nothing; an offline member is not rung.
+    await ok(alice!.post(path, { usernames: [dave!.username] }));
+    expect(stateOf((await ok(alice!.post(path, { usernames: [dave!.username] }))).call, dave!.username)).toBe('ringing');
+    await ok(dave!.post(`/api/v1/calls/${callId}/accept`));
+    await ok(carol!.post('/api/v1/logout'));
+    expectError(await alice!.post(path, { usernames: [carol!.username] }), 409, 'callee_offline');
+    // On hold: nobody is rung in (a call of two holds).
+    await ok(dave!.post(`/api/v1/calls/${callId}/hangup`));
+    await ok(alice!.post(`/api/v1/calls/${callId}/hold`));
+    expectError(await bob!.post(path, { usernames: [dave!.username] }), 409, 'conflict');
+    await ok(alice!.post(`/api/v1/calls/${callId}/hangup`));
+    expectError(await bob!.post(path, { usernames: [dave!.username] }), 409, 'conflict'); // ended
+    valid([...(await drain(alice!)), ...(await drain(dave!))]);
   });
 
   it('hold: either side holds, both hear it, messages meanwhile are held and delivered on resume', async () => {

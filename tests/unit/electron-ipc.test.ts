@@ -20,7 +20,7 @@ function refused(channel: InvokeChannel, payload: unknown, options = {}, sender 
 describe('IPC channels', () => {
   it('has a schema for every channel of the bridge, and nothing else', () => {
     expect(Object.keys(IPC_SCHEMAS).sort()).toEqual(Object.values(INVOKE).sort());
-    expect(Object.values(INVOKE).sort()).toEqual(['client-info', 'dnd-changed', 'get-config', 'notify', 'open-chat', 'open-external', 'presence-changed', 'quit', 'set-badge', 'set-setting', 'sso-sign-in']);
+    expect(Object.values(INVOKE).sort()).toEqual(['client-info', 'display-picker', 'display-source-chosen', 'dnd-changed', 'get-config', 'notify', 'open-chat', 'open-external', 'presence-changed', 'quit', 'set-badge', 'set-setting', 'sso-sign-in']);
     expect(isInvokeChannel('open-external')).toBe(true);
     expect(isInvokeChannel('toString')).toBe(false);
     expect(isInvokeChannel('__proto__')).toBe(false);

@@ -7,7 +7,7 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { mentions, notifyDecision, type Call, type ChannelsView, type Chat, type ChartSeries, type ChatMute, type Contact, type ConnectionState, type MediaItem, type Me, type MeChange, type PublicUser, type Notice, type PollMode, type PresenceState, type PorticoClient, type TickerItem, type User } from './api/index.js';
-import { Phone } from './calls/manager.js';
+import { callerName, Phone } from './calls/manager.js';
 import { joinNames, t } from './i18n.js';
 import { notificationRoute } from './notification-route.js';
 import { dropPanelCache, readPanelCache, writePanelCache } from './panel-cache.js';
@@ -85,7 +85,7 @@ export class PanelModel {
       ring: (call) =>
         notify({
           title: t('incomingCall'),
-          body: t('incomingCallFrom', { name: call.members.find((m) => m.username === call.createdBy)?.displayName ?? call.createdBy }),
+          body: t('incomingCallFrom', { name: callerName(call, this.username) }),
           tag: `call-${call.id}`,
           actions: ['accept', 'decline'],
         }),
@@ -224,6 +224,8 @@ export class PanelModel {
       }),
       c.on('chat.closed', (e: { chat: Chat }) => this.putChat(e.chat)),
       c.on('chat.added', (e: { chat: Chat }) => this.putChat(e.chat)),
+      // A chat's settings (its history sharing, issue 18).
+      c.on('chat.updated', (e: { chat: Chat }) => this.putChat(e.chat)),
       // A call in one of my chats started, changed or ended (issue 18): "Call in progress — Join".
       c.on('chat.call', (e: { chatId: string; call: Call }) => {
         if (e.call.state === 'ended') this.liveCalls.delete(e.chatId);
@@ -535,12 +537,33 @@ export class PanelModel {
     return undefined;
   }
 
-  /** Invites people into a chat (each gets a chat request); answers why not, also shown as a toast. */
-  async addPeople(chatId: string, usernames: string[]): Promise<string | undefined> {
+  /**
+   * Adds people to the call going on in a chat (issue 18): those taking part in the chat are rung
+   * now; others are invited into the chat (each gets a chat request) and rung when they accept.
+   * Answers why not, also shown as a toast.
+   */
+  async addPeople(chatId: string, usernames: string[], history?: Chat['history']): Promise<string | undefined> {
+    const chat = this.state.chats[chatId];
+    const taking = new Set(chat?.members.filter((m) => m.status === 'accepted').map((m) => m.username.toLowerCase()) ?? []);
+    const ring = usernames.filter((u) => taking.has(u.toLowerCase()));
+    const invite = usernames.filter((u) => !taking.has(u.toLowerCase()));
+    const nameOf = (u: string) => chat?.members.find((m) => m.username === u)?.displayName ?? this.state.contacts.find((c) => c.username === u)?.displayName ?? u;
+    // What those invited read: set before they are added in a group chat; a 1:1 chat becomes a group by the add (the setting is a group's).
+    const setHistory = async () => {
+      if (history && history !== this.state.chats[chatId]?.history) this.putChat(await this.client.updateChat(chatId, history));
+    };
+    const group = (chat?.members.length ?? 0) > 2;
     try {
-      this.putChat(await this.client.addChatMembers(chatId, usernames));
-      const names = usernames.map((u) => this.state.contacts.find((c) => c.username === u)?.displayName ?? u);
-      this.toast(t('addPeopleDone', { names: joinNames(names) }), 'info');
+      if (group) await setHistory();
+      if (invite.length > 0) {
+        this.putChat(await this.client.addChatMembers(chatId, invite));
+        this.toast(t('addPeopleDone', { names: joinNames(invite.map(nameOf)) }), 'info');
+        if (!group) await setHistory();
+      }
+      if (ring.length > 0 && this.phone.state.current?.call.chatId === chatId) {
+        await this.phone.ring(ring);
+        this.toast(t('ringingPeople', { names: joinNames(ring.map(nameOf)) }), 'info');
+      }
       return undefined;
     } catch (error) {
       const text = t('error', { message: error instanceof Error ? error.message : String(error) });
@@ -595,11 +618,11 @@ export class PanelModel {
 
   // ---------- helpers ----------
 
-  /** Incoming requests waiting for my answer. */
+  /** Incoming requests waiting for my answer: new chats, and chats running that someone added me to (issue 18). */
   get requests(): Chat[] {
     const me = this.username.toLowerCase();
     return Object.values(this.state.chats).filter(
-      (chat) => chat.state === 'pending' && chat.members.some((m) => m.username.toLowerCase() === me && m.status === 'invited'),
+      (chat) => chat.state !== 'closed' && chat.members.some((m) => m.username.toLowerCase() === me && m.status === 'invited'),
     );
   }
 

@@ -3,7 +3,7 @@
  * else the plain browser. Every bridge method is feature-detected, so an older or newer shell (or
  * none) never breaks the page.
  */
-import type { ClientInfo, NotificationActionEvent, PanelConfig, PorticoBridge, PresenceSuggestion, PresenceState, SsoLoopbackResult } from '../../preload/bridge.js';
+import type { ClientInfo, DisplaySource, NotificationActionEvent, PanelConfig, PorticoBridge, PresenceSuggestion, PresenceState, SsoLoopbackResult } from '../../preload/bridge.js';
 
 type Bridge = Partial<PorticoBridge>;
 
@@ -137,6 +137,12 @@ export function onPresenceSuggestion(callback: (s: PresenceSuggestion) => void):
 export function onNotificationAction(callback: (e: NotificationActionEvent) => void): () => void {
   const b = bridge();
   return typeof b?.onNotificationAction === 'function' ? b.onNotificationAction(callback) : noop;
+}
+
+/** The desktop shell's screen source picker: `handler` picks among the sources main offers (null: none). In a browser, nothing. */
+export function onDisplaySourceRequest(handler: (sources: DisplaySource[]) => Promise<string | null>): () => void {
+  const b = bridge();
+  return typeof b?.onDisplaySourceRequest === 'function' ? b.onDisplaySourceRequest(handler) : noop;
 }
 
 export function onPollNow(callback: () => void): () => void {

@@ -3,8 +3,8 @@
  * transaction like transitions.ts: joining (or rejoining) a call running in one's chat, hold and
  * resume of a call of two, and transfer of a call of two to a colleague.
  */
-import { topicOf, type CallMemberState } from '../../../shared/index.js';
-import { conflict, forbidden, notFound } from '../errors.js';
+import { topicOf } from '../../../shared/index.js';
+import { AppError, conflict, forbidden, notFound } from '../errors.js';
 import { releaseHeld } from '../chat/rules.js';
 import type { CallRecord } from '../store/calls.js';
 import type { StoreTx, UserRecord } from '../store/store.js';
@@ -110,9 +110,7 @@ export function transferCall(
   if (!online(target)) throw conflict('callee_offline', `${target.displayName} is offline`);
   if (tx.calls.engaged(target.id)) throw conflict('callee_busy', `${target.displayName} is on another call`);
   const now = Date.now();
-  const state: CallMemberState | undefined = record.members.get(target.id);
-  if (state === undefined) tx.calls.addMember(callId, target.id, 'ringing');
-  else tx.calls.setMember(callId, target.id, 'ringing');
+  tx.calls.ring(callId, target.id, now, user.id);
   tx.calls.setTransfer(callId, { fromId: user.id, toId: target.id, at: now, ...(reason ? { reason } : {}), ...(warm ? { warm } : {}) });
   const wasHeld = record.heldById !== undefined;
   if (!wasHeld) tx.calls.setHold(callId, user.id);
@@ -121,4 +119,79 @@ export function transferCall(
   tx.append(memberTopic(target.id), { type: 'call.ring', call: after.call }, now);
   if (!wasHeld) for (const id of joinedOf(after)) tx.append(memberTopic(id), { type: 'call.held', call: after.call, by: user.username }, now);
   return { call: after.call, onCall: onCall(tx, [user.id]) };
+}
+
+const inCallCount = (record: CallRecord) => [...record.members.values()].filter((s) => s === 'joined' || s === 'ringing').length;
+
+/** Rings these users into the running call from now: call.ring to them (their member shows `rungBy`), call.updated to the others. */
+function ringInto(tx: StoreTx, record: CallRecord, userIds: number[], byId: number, now: number): CallChange {
+  const callId = record.call.id;
+  for (const id of userIds) tx.calls.ring(callId, id, now, byId);
+  const after = tx.calls.get(callId)!;
+  announce(tx, after, 'call.updated', now, [...after.members.keys()].filter((id) => !userIds.includes(id)));
+  for (const id of userIds) tx.append(memberTopic(id), { type: 'call.ring', call: after.call }, now);
+  return { call: after.call, onCall: onCall(tx, [byId]) };
+}
+
+/**
+ * A member in the call rings people taking part in its chat into it (POST /calls/:id/ring): each
+ * gets the usual ring, showing who rang them, and answers to join or declines (they stay in the
+ * chat). 404 for anyone outside the chat, 403 for a member of the chat who is not in the call; 400
+ * for a name that does not take part in the chat (add them to it first: they are rung when they
+ * accept); 409 once the call has ended, while it is on hold or being transferred, and past
+ * `maxMembers` joined or rung. Those in the call already (joined or rung) stay as they are; those
+ * offline or on another call are not rung (409 callee_offline / callee_busy when nobody is).
+ */
+export function ringIntoCall(
+  tx: StoreTx,
+  callId: string,
+  by: UserRecord,
+  targets: UserRecord[],
+  maxMembers: number,
+  online: (user: UserRecord) => boolean,
+): CallChange {
+  const record = callFor(tx, callId, by.id, true);
+  if (record.call.state === 'ended') throw conflict('conflict', 'this call has ended');
+  if (record.members.get(by.id) !== 'joined') throw forbidden('only members in the call can ring others into it');
+  if (record.transfer) throw conflict('conflict', 'this call is being transferred: ring others when it is done');
+  if (record.heldById !== undefined) throw conflict('conflict', 'this call is on hold: ring others when it is resumed');
+  const chat = tx.chat(record.call.chatId)!;
+  for (const t of targets) {
+    if (chat.memberStatus.get(t.id) !== 'accepted') {
+      throw new AppError(400, 'invalid_request', `usernames: ${t.username} does not take part in this chat: add them to it first`);
+    }
+  }
+  const fresh = targets.filter((t) => {
+    const state = record.members.get(t.id);
+    return state !== 'joined' && state !== 'ringing';
+  });
+  const offline = fresh.filter((t) => !online(t));
+  const busy = fresh.filter((t) => online(t) && tx.calls.engaged(t.id));
+  const rung = fresh.filter((t) => online(t) && !tx.calls.engaged(t.id));
+  if (rung.length === 0) {
+    if (offline.length > 0) throw conflict('callee_offline', `${offline.map((u) => u.displayName).join(', ')}: offline`);
+    if (busy.length > 0) throw conflict('callee_busy', `${busy.map((u) => u.displayName).join(', ')}: on another call`);
+    return { call: record.call, onCall: onCall(tx, [by.id]) };
+  }
+  if (inCallCount(record) + rung.length > maxMembers) throw conflict('conflict', `this call is full: at most ${maxMembers} people take part in a call`);
+  return ringInto(tx, record, rung.map((u) => u.id), by.id, Date.now());
+}
+
+/**
+ * Someone accepted a chat request (chat/service.ts): if a call runs in the chat and can take them
+ * (not on hold nor being transferred, not full) and they are on no other call, they are rung into
+ * it, as by the member who added them (or, if that one is not in the call, its first member in
+ * it). Otherwise nothing: they see the call running and may join it.
+ */
+export function ringOnAccept(tx: StoreTx, chatId: string, userId: number, maxMembers: number): CallChange | undefined {
+  const callId = tx.calls.liveInChat(chatId);
+  const record = callId === undefined ? undefined : tx.calls.get(callId);
+  if (!record || record.call.state === 'ended' || record.transfer || record.heldById !== undefined) return undefined;
+  const state = record.members.get(userId);
+  if (state === 'joined' || state === 'ringing' || tx.calls.engaged(userId) || inCallCount(record) >= maxMembers) return undefined;
+  const joined = joinedOf(record);
+  const adder = tx.chatMemberAdded(chatId, userId).by;
+  const by = adder !== null && joined.includes(adder) ? adder : joined.find((id) => id > 0);
+  if (by === undefined) return undefined;
+  return ringInto(tx, record, [userId], by, Date.now());
 }

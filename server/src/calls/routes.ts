@@ -3,6 +3,7 @@ import {
   CallResponse,
   IceServersResponse,
   OkResponse,
+  RingCallRequest,
   SignalRequest,
   StartCallRequest,
   TransferCallRequest,
@@ -97,6 +98,21 @@ export function callRoutes({ calls }: Services) {
       errors: [409],
       async handler({ params, body, session: { user } }) {
         return { call: await calls.transfer(user, params.id, body.to, body.reason || undefined, body.warm === true) };
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/api/v1/calls/:id/ring',
+      tag: 'calls',
+      summary:
+        "Ring members of the call's chat into the running call (a member in the call; 400 for a name not taking part in the chat, 409 when it has ended, is on hold, being transferred or full, or nobody named could be rung)",
+      access: 'user',
+      params: CallParams,
+      body: RingCallRequest,
+      response: CallResponse,
+      errors: [403, 409],
+      async handler({ params, body, session: { user } }) {
+        return { call: await calls.ring(user, params.id, body.usernames) };
       },
     }),
     route({

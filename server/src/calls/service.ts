@@ -10,7 +10,7 @@ import type { Subscriptions } from '../events/subscriptions.js';
 import type { PresenceService } from '../presence/service.js';
 import type { Store, UserRecord } from '../store/store.js';
 import type { CallAction } from './rules.js';
-import { holdCall, joinCall, transferCall } from './call-state.js';
+import { holdCall, joinCall, ringIntoCall, transferCall } from './call-state.js';
 import { actOnCall, expireRings, signalCall, startCall, type CallChange } from './transitions.js';
 
 export type CallSettings = Pick<ServerConfig, 'stunUrls' | 'turnUrls' | 'turnSecret' | 'turnTtlSeconds' | 'callPath' | 'callRingSeconds'>;
@@ -68,6 +68,22 @@ export class CallService {
   /** Puts a call of two on hold, or resumes it. */
   async hold(user: UserRecord, callId: string, hold: boolean): Promise<Call> {
     return (await this.store.write((tx) => holdCall(tx, callId, user.id, hold))).call;
+  }
+
+  /** Rings members of the call's chat into the running call (400 for a username nobody has). */
+  async ring(user: UserRecord, callId: string, usernames: string[]): Promise<Call> {
+    const targets: UserRecord[] = [];
+    for (const name of new Map(usernames.map((n) => [n.toLowerCase(), n])).values()) {
+      const target = await this.store.userByName(name);
+      if (!target) {
+        await this.view(user, callId); // a stranger learns nothing of the call: 404 first
+        throw new AppError(400, 'invalid_request', `usernames: there is no user ${name}`);
+      }
+      targets.push(target);
+    }
+    const change = await this.store.write((tx) => ringIntoCall(tx, callId, user, targets, CALL_LIMITS.members, (u) => this.presence.effective(u) !== 'offline'));
+    await this.applied(change);
+    return change.call;
   }
 
   /** Transfers a call of two to a colleague (400 for a username nobody has). */

@@ -112,13 +112,14 @@ export function signalCall(tx: StoreTx, callId: string, fromId: number, to: stri
   tx.append(memberTopic(toId), { type: 'call.signal', callId, from, signal });
 }
 
-/** Rings started before `startedBefore` time out: ringing members miss it, calls nobody answered end. */
+/**
+ * Rings started before `startedBefore` time out: those members miss it (each ring counts from
+ * when it started: the call, a transfer, a ring into the running call), calls nobody answered end.
+ */
 export function expireRings(tx: StoreTx, startedBefore: number): CallChange[] {
-  return tx.calls.ringingSince(startedBefore).map((id) => {
-    const before = tx.calls.get(id)!;
-    const moves = [...before.members].filter(([, s]) => s === 'ringing').map(([u]): [number, CallMemberState] => [u, 'missed']);
-    return change(tx, before, moves, 'timeout');
-  });
+  const due = new Map<string, number[]>();
+  for (const { callId, userId } of tx.calls.ringingSince(startedBefore)) due.set(callId, [...(due.get(callId) ?? []), userId]);
+  return [...due].map(([id, users]) => change(tx, tx.calls.get(id)!, users.map((u): [number, CallMemberState] => [u, 'missed']), 'timeout'));
 }
 
 /** A member's own topic: a user's, or a meeting guest's (negative id). */

@@ -17,13 +17,14 @@ import {
   ReadRequest,
   ReadResponse,
   SendMessageRequest,
+  UpdateChatRequest,
 } from '../../../shared/index.js';
 import type { Services } from '../context.js';
 import { AppError, forbidden } from '../errors.js';
 import { route } from '../http/route.js';
 import { guestMayRead, putGuestMessage } from '../meetings/rules.js';
 import { ChatService } from './service.js';
-import { addMembers } from './rules.js';
+import { addMembers, setHistory } from './rules.js';
 
 /** Sending a message: a lane route (the event lane, events/lane.ts, answers well-formed sends itself). */
 export const MESSAGE_ROUTE = '/api/v1/chats/:id/messages/:clientId';
@@ -153,6 +154,21 @@ export function chatRoutes({ store, subscriptions, hub, secret }: Services) {
           if (found.id !== user.id) ids.push(found.id);
         }
         return { chat: await store.write((tx) => addMembers(tx, params.id, user.id, ids, LIMITS.invitees + 1)) };
+      },
+    }),
+    route({
+      method: 'patch',
+      path: '/api/v1/chats/:id',
+      tag: 'chat',
+      summary:
+        "A group chat's settings: `history`, what people added later read ('all', the default, or 'since_added'); any member taking part may set it, the members get chat.updated (409 for a 1:1 chat or one that has ended)",
+      access: 'user',
+      params: ChatParams,
+      body: UpdateChatRequest,
+      response: ChatResponse,
+      errors: [403, 409],
+      async handler({ params, body, session: { user } }) {
+        return { chat: (await withCalls([await store.write((tx) => setHistory(tx, params.id, user.id, body.history))]))[0]! };
       },
     }),
     membership('accept', 'Accept a chat request'),

@@ -3,7 +3,7 @@
  * the chat's state machine, and the events each change announces. Each runs inside one write,
  * so the check and the change it allows commit together.
  */
-import { chatStateOf, LIMITS, mentionsIn, topicOf, type Chat, type EventDraft, type Message } from '../../../shared/index.js';
+import { chatStateOf, LIMITS, mentionsIn, topicOf, type Chat, type ChatHistory, type EventDraft, type Message } from '../../../shared/index.js';
 import { AppError, conflict, forbidden, notFound } from '../errors.js';
 import type { MemberStatus, StoreTx } from '../store/store.js';
 import { checkAttachable, sameFiles } from './file-rules.js';
@@ -80,6 +80,13 @@ function membersFor(tx: StoreTx, chatId: string, userId: number, allowed: Member
   const status = members.find(([id]) => id === userId)?.[1];
   if (status === undefined || !allowed.includes(status)) throw forbidden('you are not a member of this chat');
   return members;
+}
+
+/** A message of the chat this member may read (404 otherwise: one before they were added, under history 'since_added'). */
+function visibleMessage(tx: StoreTx, chatId: string, userId: number, messageId: number): Message {
+  const message = tx.message(chatId, messageId);
+  if (!message || messageId <= tx.visibleAfter(chatId, userId)) throw notFound('message');
+  return message;
 }
 
 /** Messages stay refused in a chat that has ended. */
@@ -174,8 +181,7 @@ export function deleteMessage(tx: StoreTx, input: { chatId: string; userId: numb
 export function react(tx: StoreTx, input: { chatId: string; userId: number; tokenId?: number; messageId: number; emoji: string; add: boolean }): Message {
   const members = membersFor(tx, input.chatId, input.userId);
   refuseClosed(members);
-  const message = tx.message(input.chatId, input.messageId);
-  if (!message) throw notFound('message');
+  const message = visibleMessage(tx, input.chatId, input.userId, input.messageId);
   if (input.add && message.deleted) throw conflict('conflict', 'this message was deleted');
   const username = tx.user(input.userId)!.username;
   const already = message.reactions?.some((r) => r.emoji === input.emoji && r.users.includes(username)) ?? false;
@@ -203,7 +209,7 @@ export function react(tx: StoreTx, input: { chatId: string; userId: number; toke
  */
 export function markRead(tx: StoreTx, input: { chatId: string; userId: number; tokenId?: number; upTo: number }) {
   membersFor(tx, input.chatId, input.userId, ['accepted', 'invited']);
-  if (!tx.message(input.chatId, input.upTo)) throw notFound('message');
+  visibleMessage(tx, input.chatId, input.userId, input.upTo);
   const before = tx.readUpTo(input.chatId, input.userId);
   const upTo = Math.max(before, input.upTo);
   if (upTo > before) {
@@ -225,8 +231,9 @@ export function releaseHeld(tx: StoreTx, chatId: string, now = Date.now()) {
 /**
  * Invites people into a chat (POST /chats/:id/members): only a member taking part may, and not
  * into a chat that has ended. Each one not already invited or taking part gets a chat.request
- * (those who declined or left are asked again); the chat's topic hears chat.added. Those who
- * accept read the chat's whole history, like any invitee (docs/calls.md: history is shared).
+ * (those who declined or left are asked again); the chat's topic hears chat.added. Each one's
+ * "visible from" is the chat's newest message now: under history 'since_added' they read only
+ * what comes after (docs/calls.md), under 'all' (the default) everything, like any invitee.
  */
 export function addMembers(tx: StoreTx, chatId: string, byId: number, userIds: number[], maxMembers: number): Chat {
   const members = membersFor(tx, chatId, byId);
@@ -236,9 +243,12 @@ export function addMembers(tx: StoreTx, chatId: string, byId: number, userIds: n
   const present = members.filter(([, st]) => st === 'accepted' || st === 'invited').length;
   if (present + added.length > maxMembers) throw conflict('conflict', `a chat has at most ${maxMembers} members: this would make ${present + added.length}`);
   if (added.length === 0) return tx.chat(chatId)!.chat;
+  const newest = tx.lastMessageId(chatId);
   for (const id of added) {
     if (statusOf.has(id)) tx.setMemberStatus(chatId, id, 'invited');
     else tx.addChatMember(chatId, id, 'invited');
+    // Who added them rings them into the chat's call when they accept (calls/call-state.ts ringOnAccept).
+    tx.setChatMemberAdded(chatId, id, byId, newest);
   }
   const chat = tx.chat(chatId)!.chat;
   const by = tx.user(byId)!.username;
@@ -258,7 +268,26 @@ export function takePart(tx: StoreTx, chatId: string, userId: number, now = Date
   if (status === 'accepted') return false;
   if (status === undefined) tx.addChatMember(chatId, userId, 'accepted');
   else tx.setMemberStatus(chatId, userId, 'accepted');
+  // A transfer shares the whole history with the colleague, whatever the chat's setting.
+  tx.setChatMemberAdded(chatId, userId, null, null);
   const chat = tx.chat(chatId)!.chat;
   tx.append(topicOf.chat(chatId), { type: 'chat.accepted', username: tx.user(userId)!.username, chat }, now);
   return true;
+}
+
+/**
+ * What members added later read (PATCH /chats/:id {history}): 'all' or 'since_added'. Any member
+ * taking part in a group chat (one that has had more than two members) sets it; not in a chat that
+ * has ended. chat.updated on the chat's topic and to each invitee; a repeat announces nothing.
+ */
+export function setHistory(tx: StoreTx, chatId: string, userId: number, history: ChatHistory): Chat {
+  const members = membersFor(tx, chatId, userId);
+  if (chatStateOf(members.map(([, status]) => status)) === 'closed') throw conflict('chat_closed', 'this chat has ended');
+  if (members.length <= 2) throw conflict('conflict', 'only a group chat shares its history with people added later: add people first');
+  const before = tx.chat(chatId)!.chat;
+  if (before.history === history) return before;
+  tx.setChatHistory(chatId, history);
+  const chat = tx.chat(chatId)!.chat;
+  announce(tx, chatId, members, { type: 'chat.updated', by: tx.user(userId)!.username, chat }, Date.now());
+  return chat;
 }

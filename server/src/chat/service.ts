@@ -1,11 +1,12 @@
 /** Chat requests, membership and messages, with the subscription bookkeeping they imply. */
 import { RateLimiterMemory } from 'rate-limiter-flexible';
-import { chatStateOf, TIMINGS, topicOf, type Chat, type Message } from '../../../shared/index.js';
+import { CALL_LIMITS, chatStateOf, TIMINGS, topicOf, type Chat, type Message } from '../../../shared/index.js';
 import { AppError, conflict, forbidden, notFound } from '../errors.js';
 import type { EventHub } from '../events/hub.js';
 import type { Subscriptions } from '../events/subscriptions.js';
 import type { ServerSecret } from '../secrets.js';
 import type { ChatRecord, SessionRecord, Store, UserRecord } from '../store/store.js';
+import { ringOnAccept } from '../calls/call-state.js';
 import { signFiles } from './files.js';
 import { deleteMessage, editMessage, markRead, moveMember, putMessage, react, requestChat } from './rules.js';
 
@@ -38,8 +39,13 @@ export class ChatService {
     return result;
   }
 
+  /** Accepting while a call runs in the chat rings the new member into it (docs/calls.md). */
   async accept(user: UserRecord, chatId: string) {
-    const chat = await this.store.write((tx) => moveMember(tx, chatId, user.id, ['invited'], 'accepted'));
+    const chat = await this.store.write((tx) => {
+      const accepted = moveMember(tx, chatId, user.id, ['invited'], 'accepted');
+      ringOnAccept(tx, chatId, user.id, CALL_LIMITS.members);
+      return accepted;
+    });
     this.subscriptionsChanged(user.id);
     return chat;
   }
@@ -68,7 +74,8 @@ export class ChatService {
     const status = record.memberStatus.get(user.id);
     if (status !== 'accepted' && status !== 'invited') throw forbidden('only members taking part in the chat can read it');
     // A message held during a call's hold is its author's alone until the call resumes (docs/calls.md).
-    return (await this.store.messages(chatId, before, limit)).filter((m) => m.state !== 'held' || m.from === user.username).map(this.present);
+    // A member added later reads what the chat's history setting shares with them (docs/calls.md).
+    return (await this.store.messages(chatId, before, limit, user.id)).filter((m) => m.state !== 'held' || m.from === user.username).map(this.present);
   }
 
   /** The sending session's own poll is not woken for the message (see StoredEvent.origin). */

@@ -50,8 +50,10 @@ export interface CallRows {
   setMember(callId: string, userId: number, state: CallMemberState): void;
   answered(callId: string, at: number): void;
   ended(callId: string, at: number, reason: CallEndReason): void;
-  /** Live calls started (or whose transfer started ringing) at or before this time that still ring someone. */
-  ringingSince(startedBefore: number): string[];
+  /** Members of live calls still ringing whose ring started (the call, a transfer, or a ring into the running call) at or before this time. */
+  ringingSince(startedBefore: number): Array<{ callId: string; userId: number }>;
+  /** Rings a user in this call from now (a member already, or one more after the others): into a running call, or a transfer's target. */
+  ring(callId: string, userId: number, at: number, byId: number): void;
   /** A member who was not in the call (joining late, or a transfer's target), after the others. */
   addMember(callId: string, userId: number, state: CallMemberState): void;
   /** Puts the call on hold by this member, or (null) takes it off hold. */

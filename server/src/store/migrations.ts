@@ -329,4 +329,13 @@ export const MIGRATIONS: string[] = [
   ALTER TABLE messages ADD COLUMN held INTEGER NOT NULL DEFAULT 0; -- 1: sent during a hold, delivered on resume
   CREATE INDEX messages_held ON messages(chat_id) WHERE held = 1;
   `,
+  // 13 (issue 18): ringing people into a running call (when: their ring times out from then; by
+  // whom: shown on their ring); who added a chat member; a chat's history sharing
+  `
+  ALTER TABLE call_members ADD COLUMN rung_at INTEGER; -- rung into a call already running: its ring counts from here
+  ALTER TABLE call_members ADD COLUMN rung_by INTEGER; -- ... by this member (user id)
+  ALTER TABLE chat_members ADD COLUMN added_by INTEGER; -- added to a running chat (POST /chats/:id/members) by this member
+  ALTER TABLE chat_members ADD COLUMN visible_from INTEGER; -- a message id: this member reads messages after it only (chat history 'since_added'); NULL: all
+  ALTER TABLE chats ADD COLUMN history TEXT NOT NULL DEFAULT 'all'; -- what members added later read: 'all' | 'since_added'
+  `,
 ];

@@ -302,6 +302,14 @@ export const PG_MIGRATIONS: string[] = [
   );
   CREATE INDEX call_guests_by_guest ON call_guests (guest_id, state);
   `,
+  // 2: as SQLite's 13 (issue 18): rings into a running call, who added a chat member, a chat's history sharing
+  `
+  ALTER TABLE call_members ADD COLUMN rung_at BIGINT;
+  ALTER TABLE call_members ADD COLUMN rung_by BIGINT;
+  ALTER TABLE chat_members ADD COLUMN added_by BIGINT;
+  ALTER TABLE chat_members ADD COLUMN visible_from BIGINT;
+  ALTER TABLE chats ADD COLUMN history TEXT NOT NULL DEFAULT 'all';
+  `,
 ];
 
 /**

@@ -17,10 +17,11 @@ export class SqliteCallStore implements CallStore, CallRows {
       call: p('SELECT * FROM calls WHERE id = ?'),
       // Users, and meeting guests (negative ids, as their sessions' stand-in users: auth/sessions.ts).
       members: p(
-        `SELECT m.user_id, m.state, m.position, u.username, u.display_name FROM call_members m JOIN users u ON u.id = m.user_id
+        `SELECT m.user_id, m.state, m.position, u.username, u.display_name, (SELECT r.username FROM users r WHERE r.id = m.rung_by) AS rung_by
+         FROM call_members m JOIN users u ON u.id = m.user_id
          WHERE m.call_id = @id
          UNION ALL
-         SELECT -g.guest_id, g.state, g.position, 'guest-' || g.guest_id, mg.name || ' (guest)' FROM call_guests g
+         SELECT -g.guest_id, g.state, g.position, 'guest-' || g.guest_id, mg.name || ' (guest)', NULL FROM call_guests g
          JOIN meeting_guests mg ON mg.id = g.guest_id WHERE g.call_id = @id
          ORDER BY position`,
       ),
@@ -48,12 +49,14 @@ export class SqliteCallStore implements CallStore, CallRows {
          WHERE m.user_id = ? AND m.state IN ('joined', 'ringing') AND c.state != 'ended' LIMIT 1`,
       ).pluck(),
       due: p(
-        `SELECT c.id FROM calls c JOIN call_members m ON m.call_id = c.id
-         WHERE c.state != 'ended' AND COALESCE(c.transfer_at, c.created_at) <= @t AND m.state = 'ringing'
-         UNION
-         SELECT c.id FROM calls c JOIN call_guests g ON g.call_id = c.id
+        `SELECT c.id AS callId, m.user_id AS userId FROM calls c JOIN call_members m ON m.call_id = c.id
+         WHERE c.state != 'ended' AND COALESCE(m.rung_at, c.transfer_at, c.created_at) <= @t AND m.state = 'ringing'
+         UNION ALL
+         SELECT c.id, -g.guest_id FROM calls c JOIN call_guests g ON g.call_id = c.id
          WHERE c.state != 'ended' AND c.created_at <= @t AND g.state = 'ringing'`,
-      ).pluck(),
+      ),
+      isMember: p('SELECT 1 FROM call_members WHERE call_id = ? AND user_id = ?').pluck(),
+      ring: p("UPDATE call_members SET state = 'ringing', rung_at = ?, rung_by = ? WHERE call_id = ? AND user_id = ?"),
       joined: p(
         "SELECT m.call_id AS callId, m.user_id AS userId FROM calls c JOIN call_members m ON m.call_id = c.id WHERE c.state != 'ended' AND m.state = 'joined'",
       ),
@@ -81,7 +84,8 @@ export class SqliteCallStore implements CallStore, CallRows {
       createdAt: iso(r.created_at),
       video: r.video === 1,
       state: r.state,
-      members: rows.map((m) => ({ username: m.username, displayName: m.display_name, state: m.state })),
+      // Who rang a member into the call running shows while it rings them.
+      members: rows.map((m) => ({ username: m.username, displayName: m.display_name, state: m.state, ...(m.rung_by && m.state === 'ringing' ? { rungBy: m.rung_by } : {}) })),
     };
     if (r.answered_at !== null) call.answeredAt = iso(r.answered_at);
     if (r.ended_at !== null) call.endedAt = iso(r.ended_at);
@@ -141,7 +145,12 @@ export class SqliteCallStore implements CallStore, CallRows {
   }
 
   ringingSince(startedBefore: number) {
-    return this.q.due.all({ t: startedBefore }) as string[];
+    return this.q.due.all({ t: startedBefore }) as Array<{ callId: string; userId: number }>;
+  }
+
+  ring(callId: string, userId: number, at: number, byId: number) {
+    if (this.q.isMember.get(callId, userId) === undefined) this.addMember(callId, userId, 'ringing');
+    this.q.ring.run(at, byId, callId, userId);
   }
 
   addMember(callId: string, userId: number, state: CallMemberState) {

@@ -45,6 +45,14 @@ export function toUser(r: Row): UserRecord {
  * A message row with its files (column `files`, JSON, or NULL when it has none): select
  * `m.*, ${MESSAGE_FILES} AS files FROM messages m`.
  */
+/**
+ * The message id after which a member reads a chat (0: all of it): their visible_from when the
+ * chat's history is 'since_added' (migration 13). `user` and `chat` are SQL expressions.
+ */
+export const visibleAfterSql = (user: string, chat: string) =>
+  `coalesce((SELECT CASE WHEN c.history = 'since_added' THEN coalesce(vm.visible_from, 0) ELSE 0 END
+    FROM chat_members vm JOIN chats c ON c.id = vm.chat_id WHERE vm.chat_id = ${chat} AND vm.user_id = ${user}), 0)`;
+
 export const MESSAGE_FILES = `(SELECT json_group_array(json_object('id', f.id, 'name', f.name, 'size', f.size, 'contentType', f.content_type, 'thumb', f.thumb_sha256 IS NOT NULL) ORDER BY mf.position)
    FROM message_files mf JOIN chat_files f ON f.id = mf.file_id WHERE mf.message_id = m.id HAVING count(*) > 0)`;
 

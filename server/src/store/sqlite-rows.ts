@@ -3,13 +3,13 @@
  * one at a time inside the group commit. The main store's reads use the same operations.
  */
 import type Database from 'better-sqlite3';
-import { avatarPath, chatStateOf, type EventDraft, type Message, type MessageCall, type PresenceState, type Reaction } from '../../../shared/index.js';
+import { avatarPath, chatStateOf, type ChatHistory, type EventDraft, type Message, type MessageCall, type PresenceState, type Reaction } from '../../../shared/index.js';
 import { randomUUID } from 'node:crypto';
 import { unique } from './errors.js';
 import type { SessionCache } from './session-cache.js';
 import type { SqliteCallStore } from './sqlite-calls.js';
 import type { SqliteMeetingStore } from './sqlite-meetings.js';
-import { iso, MESSAGE_FILES, toMessage, toUser, type Engine, type Row } from './sqlite-engine.js';
+import { iso, MESSAGE_FILES, toMessage, toUser, visibleAfterSql, type Engine, type Row } from './sqlite-engine.js';
 import type { ChatFileRecord, ChatRecord, GroupRecord, MemberStatus, NewMessage, NewUser, ProfileChange, StoreTx } from './store.js';
 
 export function toChatFile(r: Row): ChatFileRecord {
@@ -172,6 +172,7 @@ export class SqliteRows implements StoreTx {
         state: chatStateOf(members.map((m) => m.status)),
         createdBy: chat.created_by,
         createdAt: iso(chat.created_at),
+        history: chat.history,
         members: members.map((m) => ({ username: m.username, displayName: m.display_name, status: m.status, ...(m.avatar ? { avatarUrl: avatarPath(m.avatar) } : {}) })),
       },
       memberStatus: new Map(members.map((m) => [m.user_id as number, m.status as MemberStatus])),
@@ -202,6 +203,31 @@ export class SqliteRows implements StoreTx {
     this.e
       .prepare('INSERT INTO chat_members (chat_id, user_id, status, position) VALUES (?, ?, ?, (SELECT 1 + coalesce(max(position), -1) FROM chat_members WHERE chat_id = ?))')
       .run(chatId, userId, status, chatId);
+  }
+
+  visibleAfter(chatId: string, userId: number) {
+    return (
+      this.e.prepare(`SELECT ${visibleAfterSql('@user', '@chat')}`).pluck().get({ user: userId, chat: chatId }) as number
+    );
+  }
+
+  lastMessageId(chatId: string) {
+    return this.e.prepare('SELECT coalesce(max(id), 0) FROM messages WHERE chat_id = ?').pluck().get(chatId) as number;
+  }
+
+  setChatHistory(chatId: string, history: ChatHistory) {
+    this.e.prepare('UPDATE chats SET history = ? WHERE id = ?').run(history, chatId);
+  }
+
+  chatMemberAdded(chatId: string, userId: number) {
+    const row = this.e.prepare('SELECT added_by AS by, visible_from AS visibleFrom FROM chat_members WHERE chat_id = ? AND user_id = ?').get(chatId, userId) as
+      | { by: number | null; visibleFrom: number | null }
+      | undefined;
+    return row ?? { by: null, visibleFrom: null };
+  }
+
+  setChatMemberAdded(chatId: string, userId: number, by: number | null, visibleFrom: number | null) {
+    this.e.prepare('UPDATE chat_members SET added_by = ?, visible_from = ? WHERE chat_id = ? AND user_id = ?').run(by, visibleFrom, chatId, userId);
   }
 
   releaseHeldMessages(chatId: string) {

@@ -28,7 +28,7 @@ import { SessionCache } from './session-cache.js';
 import { statementCache, type Prepare } from './statements.js';
 import { SqlitePortalStore } from './sqlite-portal.js';
 import { SqliteTerminalStore } from './sqlite-terminals.js';
-import { iso, MESSAGE_FILES, toMessage, toUser, type Engine, type Row } from './sqlite-engine.js';
+import { iso, MESSAGE_FILES, toMessage, toUser, visibleAfterSql, type Engine, type Row } from './sqlite-engine.js';
 import { SqliteRows, toChatFile } from './sqlite-rows.js';
 import type { ContactRecord, GroupRecord, MessageSearch, NewUser, SessionRecord, StoredEvent, Store, StoreTx, Subscriptions } from './store.js';
 
@@ -476,12 +476,14 @@ export class SqliteStore implements Store {
          WHERE m.user_id = ? AND m.status IN ('invited', 'accepted') ORDER BY c.created_at DESC, c.rowid DESC`,
       ).pluck().all(userId) as string[];
       const members = this.prepare('SELECT u.username, m.read_up_to FROM chat_members m JOIN users u ON u.id = m.user_id WHERE m.chat_id = ?');
-      const last = this.prepare(`SELECT m.*, ${MESSAGE_FILES} AS files FROM messages m WHERE chat_id = ? ORDER BY id DESC LIMIT 1`);
+      // A member added later to a chat sharing history 'since_added' reads (and counts) only what came after.
+      const last = this.prepare(`SELECT m.*, ${MESSAGE_FILES} AS files FROM messages m WHERE chat_id = ? AND id > ? ORDER BY id DESC LIMIT 1`);
       return ids.map((id) => {
         const { chat } = this.rows.chat(id)!;
         const marks = new Map((members.all(id) as Row[]).map((r) => [r.username as string, r.read_up_to as number]));
-        const lastRow = last.get(id) as Row | undefined;
-        const mine = this.rows.readUpTo(id, userId);
+        const after = this.rows.visibleAfter(id, userId);
+        const lastRow = last.get(id, after) as Row | undefined;
+        const mine = Math.max(this.rows.readUpTo(id, userId), after);
         return {
           ...chat,
           members: chat.members.map((m) => ({ ...m, readUpTo: marks.get(m.username) ?? 0 })),
@@ -499,10 +501,12 @@ export class SqliteStore implements Store {
     });
   }
 
-  messages(chatId: string, before: number | undefined, limit: number) {
+  /** `readerId`: a member, who reads only what they may (a chat's history 'since_added'). */
+  messages(chatId: string, before: number | undefined, limit: number, readerId?: number) {
     return this.read(() => {
-      const rows = this.prepare(`SELECT m.*, ${MESSAGE_FILES} AS files FROM messages m WHERE chat_id = ? AND id < ? ORDER BY id DESC LIMIT ?`)
-        .all(chatId, before ?? Number.MAX_SAFE_INTEGER, limit) as Row[];
+      const after = readerId === undefined ? 0 : this.rows.visibleAfter(chatId, readerId);
+      const rows = this.prepare(`SELECT m.*, ${MESSAGE_FILES} AS files FROM messages m WHERE chat_id = ? AND id < ? AND id > ? ORDER BY id DESC LIMIT ?`)
+        .all(chatId, before ?? Number.MAX_SAFE_INTEGER, after, limit) as Row[];
       return this.rows.withReactions(rows.reverse());
     });
   }
@@ -520,7 +524,8 @@ export class SqliteStore implements Store {
       let sql = `SELECT m.*, ${MESSAGE_FILES} AS files FROM messages m
         WHERE m.chat_id IN (SELECT chat_id FROM chat_members WHERE user_id = @user AND status = 'accepted')
           AND (@chat IS NULL OR m.chat_id = @chat) AND m.id < @before
-          AND (m.held = 0 OR m.from_user_id = @user)`; // a message held during a call's hold is its author's alone until released
+          AND (m.held = 0 OR m.from_user_id = @user) -- a message held during a call's hold is its author's alone until released
+          AND m.id > ${visibleAfterSql('@user', 'm.chat_id')}`; // a chat's history 'since_added' (migration 13)
       const like = (t: string) => `%${t.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
       if (long.length > 0) {
         // Indexed messages through the index; the few stored since its last round (search-indexer.ts) directly.

@@ -7,7 +7,7 @@
  * registered with `onCommit` learn of appended events only after they are durable. The store
  * raises only StoreError (errors.ts): not found, unique conflict.
  */
-import type { Chat, EventDraft, Message, MessageCall, PresenceState, Reaction } from '../../../shared/index.js';
+import type { Chat, ChatHistory, EventDraft, Message, MessageCall, PresenceState, Reaction } from '../../../shared/index.js';
 import type { CallRows, CallStore } from './calls.js';
 import type { MeetingRows, MeetingStore } from './meetings.js';
 import type { PortalStore } from './portal.js';
@@ -201,6 +201,14 @@ export interface StoreTx {
   setMemberStatus(chatId: string, userId: number, status: MemberStatus): void;
   /** A new member of an existing chat, after the others. */
   addChatMember(chatId: string, userId: number, status: MemberStatus): void;
+  /** Who added a member to the running chat, and the message id after which they read (null: all of it). */
+  chatMemberAdded(chatId: string, userId: number): { by: number | null; visibleFrom: number | null };
+  setChatMemberAdded(chatId: string, userId: number, by: number | null, visibleFrom: number | null): void;
+  /** The message id after which this member reads (0: all): their `visible_from` when the chat's history is 'since_added'. */
+  visibleAfter(chatId: string, userId: number): number;
+  /** The newest message id of the chat (0: none). */
+  lastMessageId(chatId: string): number;
+  setChatHistory(chatId: string, history: ChatHistory): void;
   /** Delivers the chat's held messages (their held mark goes); answers them, oldest first. */
   releaseHeldMessages(chatId: string): Message[];
   /** Chats where the user has one of these statuses. */
@@ -306,7 +314,7 @@ export interface Store {
   /** The user's chat mutes that have not run out: chat id -> until (ms) or null (until unmuted). */
   chatMutes(userId: number, now: number): Promise<Map<string, number | null>>;
   /** Reactions included. */
-  messages(chatId: string, before: number | undefined, limit: number): Promise<Message[]>;
+  messages(chatId: string, before: number | undefined, limit: number, readerId?: number): Promise<Message[]>;
   /** Messages of the chats the user takes part in (accepted) that match, newest first (held ones only to their author). */
   searchMessages(userId: number, search: MessageSearch): Promise<Message[]>;
   chatFile(fileId: string): Promise<ChatFileRecord | undefined>;

@@ -434,6 +434,16 @@ export class PorticoClient {
     return this.transport.call(E.transferCall, [id, to, reason, warm]);
   }
   /** Invites people into a chat (each gets a chat request). */
+  /** A group chat's history sharing: what people added later read (issue 18). */
+  updateChat(chatId: string, history: T.Chat['history']): Promise<T.Chat> {
+    return this.transport.call(E.updateChat, [chatId, history]);
+  }
+
+  /** Rings members of the call's chat who are not in it (issue 18). */
+  ringCall(id: string, usernames: string[]): Promise<T.Call> {
+    return this.transport.call(E.ringCall, [id, usernames]);
+  }
+
   addChatMembers(chatId: string, usernames: string[]): Promise<T.Chat> {
     return this.transport.call(E.addChatMembers, [chatId, usernames]);
   }

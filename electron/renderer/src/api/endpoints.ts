@@ -7,6 +7,7 @@
 import type { z } from 'zod';
 import type * as C from '../../../../shared/calls.js';
 import type * as CS from '../../../../shared/call-state.js';
+import type * as H from '../../../../shared/chat-history.js';
 import type * as M from '../../../../shared/people.js';
 import type * as L from '../../../../shared/chat-lifecycle.js';
 import type * as P from '../../../../shared/portal.js';
@@ -197,6 +198,18 @@ export const ENDPOINTS = table({
     method: 'POST',
     path: (id: string, _to: string, _reason?: string, _warm?: boolean) => `/api/v1/calls/${enc(id)}/transfer`,
     body: (_id: string, to: string, reason?: string, warm?: boolean): CS.TransferCallRequest => ({ to, ...(reason ? { reason } : {}), ...(warm ? { warm } : {}) }),
+    pick: (a: Answer<typeof C.CallResponse>) => a.call,
+  },
+  updateChat: {
+    method: 'PATCH',
+    path: (id: string, _history: H.ChatHistory) => `/api/v1/chats/${enc(id)}`,
+    body: (_id: string, history: H.ChatHistory): H.UpdateChatRequest => ({ history }),
+    pick: (a: Answer<typeof S.ChatResponse>) => a.chat,
+  },
+  ringCall: {
+    method: 'POST',
+    path: (id: string, _usernames: string[]) => `/api/v1/calls/${enc(id)}/ring`,
+    body: (_id: string, usernames: string[]): CS.RingCallRequest => ({ usernames }),
     pick: (a: Answer<typeof C.CallResponse>) => a.call,
   },
   addChatMembers: {

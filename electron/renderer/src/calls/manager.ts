@@ -80,7 +80,7 @@ export class Phone {
   constructor(
     readonly client: Pick<
       PorticoClient,
-      'on' | 'startCall' | 'acceptCall' | 'declineCall' | 'hangUp' | 'getCall' | 'sendSignal' | 'iceServers' | 'relayFetch' | 'user' | 'joinCall' | 'holdCall' | 'resumeCall' | 'transferCall'
+      'on' | 'startCall' | 'acceptCall' | 'declineCall' | 'hangUp' | 'getCall' | 'sendSignal' | 'iceServers' | 'relayFetch' | 'user' | 'joinCall' | 'holdCall' | 'resumeCall' | 'transferCall' | 'ringCall'
     >,
     private readonly hooks: PhoneHooks,
     private readonly getMedia: MediaGetter = (c) => navigator.mediaDevices.getUserMedia(c),
@@ -110,9 +110,9 @@ export class Phone {
     const c = this.client;
     this.offs.push(
       c.on('call.ring', (e: { call: Call }) => {
-        // A transfer rings its target in a call that is already active (call-state.ts).
-        const transfer = e.call.transfer?.to.toLowerCase() === this.me;
-        if (!transfer && (e.call.createdBy.toLowerCase() === this.me || e.call.state !== 'ringing')) return;
+        // Only while it rings me: a new call, a transfer's target, or rung into a running call (call-state.ts).
+        if (e.call.members.find((m) => m.username.toLowerCase() === this.me)?.state !== 'ringing') return;
+        if (this.state.current?.call.id === e.call.id) return;
         if (this.state.incoming.some((x) => x.id === e.call.id)) return;
         this.set({ incoming: [...this.state.incoming, e.call] });
         this.hooks.ring(e.call);
@@ -227,6 +227,13 @@ export class Phone {
     const current = this.state.current;
     if (!current) return;
     this.updated(await this.client.transferCall(current.call.id, to, reason, warm));
+  }
+
+  /** Rings members of the call's chat who are not in it (they answer to join). Errors are thrown for the view. */
+  async ring(usernames: string[]): Promise<void> {
+    const current = this.state.current;
+    if (!current || usernames.length === 0) return;
+    this.updated(await this.client.ringCall(current.call.id, usernames));
   }
 
   async decline(callId: string): Promise<void> {
@@ -486,6 +493,12 @@ export class Phone {
     }
     this.set({ current: undefined });
   }
+}
+
+/** Who calls me: who rang me into a running call, else the one who started it (display name). */
+export function callerName(call: Call, me: string): string {
+  const by = call.members.find((m) => m.username.toLowerCase() === me.toLowerCase())?.rungBy ?? call.createdBy;
+  return call.members.find((m) => m.username.toLowerCase() === by.toLowerCase())?.displayName ?? by;
 }
 
 /** A warm transfer's target has joined and `me` and `peer` are it and the transferor: they talk. */

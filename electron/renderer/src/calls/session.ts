@@ -11,7 +11,12 @@
  * Fast first picture, then the best path: on the HTTP relay (policy 'http', or the fallback) the
  * offerer keeps trying WebRTC in the background, with backoff, while the relay carries the media;
  * when a peer connection connects, rendering switches to it, the relay's download and my upload
- * stop, and the new path is signalled. Until then the relay goes on untouched.
+ * stop, and the new path is signalled. Until then the relay goes on untouched. A call connected
+ * over TURN is upgraded the same way (same schedule and backoff), on its own connection: an ICE
+ * restart with all candidates allowed (setConfiguration to iceTransportPolicy 'all' on both sides,
+ * then an offer with iceRestart). The TURN pair carries the media until ICE selects a direct
+ * pair; if it does not within the attempt's time, the call stays on TURN (ICE with all candidates
+ * keeps the relay pair) and the next attempt comes later. No second connection, no track swap.
  *
  * Screen sharing: every peer connection has a video transceiver of its own for a shared screen,
  * the last m-line of the offer (sendrecv on both sides, no track until someone shares), so
@@ -48,7 +53,7 @@ export interface SessionTimings {
    * the path failing.
    */
   iceConnectMs: number;
-  /** On the HTTP relay: the first background WebRTC attempt after this (ms; policy 'http': soon, a fallback: later), then doubling up to upgradeMaxMs. */
+  /** On the HTTP relay or TURN: the first background attempt at a better path after this (ms; policy 'http'/'turn': soon, a fallback: later), then doubling up to upgradeMaxMs. */
   upgradeFirstMs?: number;
   upgradeRetryMs?: number;
   upgradeMaxMs?: number;
@@ -143,6 +148,8 @@ export class CallSession {
       }
       if (signal.kind === 'offer') {
         if (this.offerer) return;
+        // An offer on a connection that carries the call: the offerer's ICE restart towards a direct path (TURN upgrade).
+        if (this.pc?.connectionState === 'connected') allowDirect(this.pc);
         // The relay (if any) goes on until this connection connects (connected()).
         const pc = this.pc ?? this.newPc(this.path === 'turn' ? 'relay' : 'all');
         await pc.setRemoteDescription({ type: 'offer', sdp: signal.sdp });
@@ -329,11 +336,17 @@ export class CallSession {
     if (pc !== this.pc || this.closed) return;
     const path: CallPath = types && (types.local === 'relay' || types.remote === 'relay') ? 'turn' : 'direct';
     // An upgrade from the HTTP relay: the connection carries the call now; the relay stops.
+    const fromRelay = !!this.relay;
     this.closeRelay();
     this.path = path;
     this.state = 'connected';
     this.publish();
     if (this.offerer) await this.api.sendSignal(this.callId, this.peer, { kind: 'path', path }).catch(() => {});
+    // On TURN: a direct path is tried in the background, as from the relay (policy 'turn': soon; a fallback or the relay's upgrade: later).
+    if (path === 'turn') {
+      this.upgradeDelay = this.ice?.policy === 'turn' && !fromRelay ? this.upgrade.upgradeFirstMs : this.upgrade.upgradeRetryMs;
+      this.scheduleUpgrade();
+    }
   }
 
   private async flushCandidates() {
@@ -363,17 +376,23 @@ export class CallSession {
     this.onChange();
   }
 
-  // ---------- upgrading from the HTTP relay ----------
+  // ---------- upgrading from the HTTP relay, or from TURN ----------
+
+  /** The call is carried by a path a better one may replace: the HTTP relay, or a connection over TURN. */
+  private get upgradable() {
+    return !!this.relay || (this.path === 'turn' && this.state === 'connected' && this.pc?.connectionState === 'connected');
+  }
 
   private scheduleUpgrade() {
     clearTimeout(this.upgradeTimer);
-    if (this.closed || !this.relay || !this.offerer) return;
+    if (this.closed || !this.upgradable || !this.offerer) return;
     this.upgradeTimer = setTimeout(() => void this.tryUpgrade(), this.upgradeDelay);
   }
 
-  /** A WebRTC attempt in the background (all candidates: direct, else TURN); the relay goes on meanwhile. */
+  /** A WebRTC attempt in the background (all candidates: direct, else TURN); the relay (or the TURN pair) goes on meanwhile. */
   private async tryUpgrade() {
-    if (this.closed || !this.relay) return;
+    if (this.closed || !this.upgradable) return;
+    if (!this.relay) return this.restartDirect(this.pc!);
     // Tells the partner to drop a connection left from an earlier attempt (its path shown stays).
     await this.api.sendSignal(this.callId, this.peer, { kind: 'path', path: 'direct' }).catch(() => {});
     if (this.closed || !this.relay) return;
@@ -390,10 +409,41 @@ export class CallSession {
     }
   }
 
-  private upgradeFailed(pc: RTCPeerConnection) {
-    if (this.closed || pc !== this.pc || !this.relay) return;
+  /**
+   * On TURN: an ICE restart of the connection carrying the call with all candidates allowed (the
+   * partner allows them too when the offer comes: allowDirect). The TURN pair carries the media
+   * meanwhile; once ICE selects a direct pair, the path is 'direct' (shown and signalled).
+   */
+  private async restartDirect(pc: RTCPeerConnection) {
+    allowDirect(pc);
     clearTimeout(this.timer);
-    this.closePc();
+    const deadline = Date.now() + 2 * this.timings.iceConnectMs;
+    try {
+      await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
+      await this.api.sendSignal(this.callId, this.peer, { kind: 'offer', sdp: pc.localDescription!.sdp });
+    } catch (error) {
+      console.warn('portico: background ICE restart failed', error);
+      return this.upgradeFailed(pc);
+    }
+    while (!this.closed && pc === this.pc && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      const types = await this.candidateTypes().catch(() => undefined);
+      if (pc !== this.pc || this.closed || this.path !== 'turn') return;
+      if (types && types.local !== 'relay' && types.remote !== 'relay' && pc.connectionState === 'connected') {
+        this.path = 'direct';
+        this.onChange();
+        await this.api.sendSignal(this.callId, this.peer, { kind: 'path', path: 'direct' }).catch(() => {});
+        return;
+      }
+    }
+    this.upgradeFailed(pc);
+  }
+
+  private upgradeFailed(pc: RTCPeerConnection) {
+    if (this.closed || pc !== this.pc || !this.upgradable) return;
+    clearTimeout(this.timer);
+    // From the relay the attempt's connection goes; on TURN it is the one carrying the call (its ICE keeps the relay pair).
+    if (this.relay) this.closePc();
     this.upgradeDelay = Math.min(Math.max(this.upgradeDelay, 1000) * 2, this.upgrade.upgradeMaxMs);
     this.scheduleUpgrade();
   }
@@ -471,4 +521,10 @@ export class CallSession {
   get relayStats() {
     return this.relay?.stats;
   }
+}
+
+/** Lets a connection's next ICE gathering use every candidate, not only TURN's (an upgrade from TURN). */
+function allowDirect(pc: RTCPeerConnection) {
+  const config = pc.getConfiguration();
+  if (config.iceTransportPolicy !== 'all') pc.setConfiguration({ ...config, iceTransportPolicy: 'all' });
 }

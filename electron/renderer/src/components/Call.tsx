@@ -7,13 +7,13 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Call } from '../api/client.js';
-import type { CallView, Phone, PhoneState, RemoteView } from '../calls/manager.js';
+import { callerName, type CallView, type Phone, type PhoneState, type RemoteView } from '../calls/manager.js';
 import type { CallPath } from '../calls/session.js';
 import { joinNames, t, type Key } from '../i18n.js';
 import type { PanelModel } from '../model.js';
 import { Avatar } from './Avatar.js';
 import { Icon } from './Icon.js';
-import { CallStateControls, CallStateNote, TransferRingText } from './CallState.js';
+import { CallStateControls, CallStateNote, TransferRingText, type AddPeople, type History } from './CallState.js';
 
 const PATH_LABEL: Record<CallPath, Key> = { direct: 'pathDirect', turn: 'pathTurn', 'http-relay': 'pathHttp' };
 
@@ -108,13 +108,16 @@ export function CallStage({
   phone,
   view,
   people = [],
+  history,
   onAddPeople,
 }: {
   phone: Phone;
   view: CallView;
   /** Whom Transfer… and Add people… offer (issue 18). */
   people?: Array<{ username: string; displayName: string }>;
-  onAddPeople?: (chatId: string, usernames: string[]) => Promise<string | undefined>;
+  /** The chat's history sharing: the Add people… picker's choice starts there. */
+  history?: History | undefined;
+  onAddPeople?: AddPeople;
 }) {
   const self = useRef<HTMLVideoElement>(null);
   const names = joinNames(othersOf(view.call, phone.me));
@@ -197,7 +200,7 @@ export function CallStage({
         >
           {t('devices')}
         </button>
-        <CallStateControls phone={phone} view={view} people={people} onAddPeople={onAddPeople} />
+        <CallStateControls phone={phone} view={view} people={people} history={history} onAddPeople={onAddPeople} />
         <button type="button" class="small danger call-hangup" onClick={() => void phone.hangUp()}>
           {t('hangUp')}
         </button>
@@ -239,7 +242,7 @@ export function IncomingCalls({ model, calls }: { model: PanelModel; calls: Call
   return (
     <div class="requests incoming-calls">
       {calls.map((call) => {
-        const from = call.members.find((m) => m.username === call.createdBy)?.displayName ?? call.createdBy;
+        const from = callerName(call, me);
         const id = `ring-${call.id}`;
         return (
           <div key={call.id} class="request incoming-call" role="alertdialog" aria-labelledby={id} aria-describedby={`${id}-text`} data-call={call.id}>

@@ -12,6 +12,15 @@ import { Icon } from './Icon.js';
 interface Person {
   username: string;
   displayName: string;
+  /** Takes part in the call's chat: rung at once (else invited into the chat first). */
+  inChat?: boolean;
+}
+
+/** Whom the call's Add people… offers: those taking part in its chat first, then my contacts. */
+export function callPeople(contacts: Person[], chat: Chat | undefined): Person[] {
+  const members = (chat?.members ?? []).filter((m) => m.status === 'accepted').map((m) => ({ username: m.username, displayName: m.displayName, inChat: true }));
+  const known = new Set(members.map((m) => m.username.toLowerCase()));
+  return [...members, ...contacts.filter((c) => !known.has(c.username.toLowerCase())).map((c) => ({ username: c.username, displayName: c.displayName }))];
 }
 
 const joinedOthers = (call: Call, me: string) => call.members.filter((m) => m.state === 'joined' && m.username.toLowerCase() !== me.toLowerCase());
@@ -96,19 +105,25 @@ export function CallStateNote({ phone, view }: { phone: Phone; view: CallView })
 }
 
 type Picker = 'transfer' | 'add' | undefined;
+/** A chat's history sharing: what people added later read. */
+export type History = Chat['history'];
+/** Adds people to the call (chat members rung, others invited into the chat); answers why not. */
+export type AddPeople = (chatId: string, usernames: string[], history?: History) => Promise<string | undefined>;
 
 /** Hold / Resume, Transfer… and Add people… (buttons of the call's control row, and their pickers). */
 export function CallStateControls({
   phone,
   view,
   people,
+  history,
   onAddPeople,
 }: {
   phone: Phone;
   view: CallView;
   /** Whom I may pick (my contacts). */
   people: Person[];
-  onAddPeople?: ((chatId: string, usernames: string[]) => Promise<string | undefined>) | undefined;
+  history?: History | undefined;
+  onAddPeople?: AddPeople | undefined;
 }) {
   const [picker, setPicker] = useState<Picker>(undefined);
   const { call } = view;
@@ -153,9 +168,10 @@ export function CallStateControls({
       {picker === 'add' && onAddPeople && (
         <AddPeoplePicker
           people={candidates}
+          history={history ?? 'all'}
           onCancel={() => setPicker(undefined)}
-          onAdd={async (usernames) => {
-            const problem = await onAddPeople(call.chatId, usernames);
+          onAdd={async (usernames, chosen) => {
+            const problem = await onAddPeople(call.chatId, usernames, chosen);
             if (!problem) setPicker(undefined);
           }}
         />
@@ -172,7 +188,7 @@ function PersonList({ people, selected, multiple, onToggle }: { people: Person[]
           <label>
             <input type={multiple ? 'checkbox' : 'radio'} name="call-people" value={p.username} checked={selected.has(p.username)} onChange={() => onToggle(p.username)} />
             <span class="people-pick-name">{p.displayName}</span>
-            <span class="people-pick-user">{p.username}</span>
+            <span class="people-pick-user">{p.inChat ? `${p.username} · ${t('inThisChat')}` : p.username}</span>
           </label>
         </div>
       ))}
@@ -223,15 +239,28 @@ function TransferPicker({ people, onTransfer, onCancel }: { people: Person[]; on
   );
 }
 
-function AddPeoplePicker({ people, onAdd, onCancel }: { people: Person[]; onAdd: (usernames: string[]) => Promise<void>; onCancel: () => void }) {
+function AddPeoplePicker({
+  people,
+  history: initial,
+  onAdd,
+  onCancel,
+}: {
+  people: Person[];
+  history: History;
+  onAdd: (usernames: string[], history: History) => Promise<void>;
+  onCancel: () => void;
+}) {
   const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [history, setHistory] = useState<History>(initial);
+  // Only those invited into the chat read its history from the start or not (members read it already).
+  const inviting = people.some((p) => selected.has(p.username) && !p.inChat);
   return (
     <form
       class="call-picker call-add-picker"
       aria-label={t('addPeopleTitle')}
       onSubmit={(e) => {
         e.preventDefault();
-        if (selected.size > 0) void onAdd([...selected]);
+        if (selected.size > 0) void onAdd([...selected], history);
       }}
     >
       <h3>{t('addPeopleTitle')}</h3>
@@ -247,6 +276,17 @@ function AddPeoplePicker({ people, onAdd, onCancel }: { people: Person[]; onAdd:
           setSelected(next);
         }}
       />
+      {inviting && (
+        <fieldset class="call-picker-history">
+          <legend>{t('historyLegend')}</legend>
+          {(['all', 'since_added'] as const).map((h) => (
+            <label key={h}>
+              <input type="radio" name="call-add-history" value={h} checked={history === h} onChange={() => setHistory(h)} />
+              {t(h === 'all' ? 'historyAll' : 'historySinceAdded')}
+            </label>
+          ))}
+        </fieldset>
+      )}
       <div class="call-picker-actions">
         <button type="submit" class="small primary call-add-go" disabled={selected.size === 0}>
           {t('addToChat').replace('…', '')}

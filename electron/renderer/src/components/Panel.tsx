@@ -12,6 +12,7 @@ import { nextExpiry } from '../people-view.js';
 import { DndBanner, DndMenu } from './Dnd.js';
 import { MeDialog } from './MeDialog.js';
 import { CallStage, IncomingCalls, usePhone } from './Call.js';
+import { callPeople } from './CallState.js';
 import { ChatView } from './ChatView.js';
 import { ConnectionIndicator } from './ConnectionIndicator.js';
 import { Contacts, Conversations } from './Contacts.js';
@@ -24,6 +25,7 @@ import { Notices } from './Notices.js';
 import { OfflineBanner } from './OfflineBanner.js';
 import { People } from './People.js';
 import { Requests } from './Requests.js';
+import { ScreenPicker } from './ScreenPicker.js';
 import { Settings } from './Settings.js';
 import { StatusSelector } from './StatusSelector.js';
 import { Ticker, type TickerSpeed } from './Ticker.js';
@@ -134,7 +136,7 @@ export function Panel({ model, lang, onLanguage, onSignOut }: { model: PanelMode
             items={state.media}
             charts={state.charts}
             resolveUrl={(p) => model.client.resolveUrl(p)}
-            call={phone.current && <CallStage phone={model.phone} view={phone.current} people={state.contacts} onAddPeople={(id, u) => model.addPeople(id, u)} />}
+            call={phone.current && <CallStage phone={model.phone} view={phone.current} people={callPeople(state.contacts, state.chats[phone.current.call.chatId])} history={state.chats[phone.current.call.chatId]?.history} onAddPeople={(id, u, h) => model.addPeople(id, u, h)} />}
             loaded={shown}
           />
           <Notices notices={state.notices} loaded={shown} />
@@ -161,6 +163,7 @@ export function Panel({ model, lang, onLanguage, onSignOut }: { model: PanelMode
       <div class={`toasts-wrap${covered ? ' over-chat' : ''}`}>
         <Toasts toasts={state.toasts} onDismiss={(id) => model.dismiss(id)} />
       </div>
+      <ScreenPicker />
       {dialog === 'people' && <People model={model} contacts={state.contacts} onClose={() => setDialog(undefined)} />}
       {dialog === 'ticker' && <TickerSettings model={model} speed={speed} onSpeed={setSpeed} onClose={() => setDialog(undefined)} />}
       {dialog === 'me' && state.me && <MeDialog model={model} me={state.me} onClose={() => setDialog(undefined)} />}

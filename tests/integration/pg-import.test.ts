@@ -85,7 +85,7 @@ describe.runIf(HAVE_POSTGRES)('portico db import', () => {
         const list = cols.map((c) => `"${c}"`).join(', ');
         const where = table === 'meta' ? " WHERE key <> 'fts_indexed_through'" : '';
         const mine = (source.prepare(`SELECT ${list} FROM "${table}"${where}`).raw().all() as unknown[][]).map((r) => JSON.stringify(r.map(norm))).sort();
-        const theirs = (await db.query({ text: `SELECT ${list} FROM "${table}"`, rowMode: 'array' })).rows.map((r: unknown[]) => JSON.stringify(r.map(norm))).sort();
+        const theirs = (await db.query(`SELECT ${list} FROM "${table}"`)).rows.map((r: Record<string, unknown>) => JSON.stringify(cols.map((c) => norm(r[c])))).sort();
         expect(theirs, table).toEqual(mine);
       }
       expect(Number((await db.query('SELECT count(*) FROM messages')).rows[0].count)).toBe(5); // four texts and the call's line

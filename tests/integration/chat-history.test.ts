@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Event } from '../../shared/index.js';
 import { activeChat, groupChat, ok, userMaker } from '../helpers/chat.js';
-import { Client, drain, expectError, startTestServer, type TestServer } from '../helpers/server.js';
+import { Client, drain, eventually, expectError, startTestServer, type TestServer } from '../helpers/server.js';
 
 describe('chat history sharing: all or since added', () => {
   let server: TestServer;
@@ -74,6 +74,42 @@ describe('chat history sharing: all or since added', () => {
     await drain(alice!);
     await ok(carol!.patch(`/api/v1/chats/${chatId}`, { history: 'all' }));
     expect((await drain(alice!)).filter((e) => e.type === 'chat.updated')).toEqual([]);
+  });
+
+  it("'since_added': edits, deletions and reactions of an earlier message reach only those who may read it", async () => {
+    const [alice, bob, carol, dave] = await users('alice', 'bob', 'carol', 'dave');
+    const chatId = await groupChat(alice!, bob!, carol!);
+    const secret = await send(alice!, chatId, 'the old plan');
+    const gone = await send(alice!, chatId, 'to be taken back');
+    await ok(bob!.patch(`/api/v1/chats/${chatId}`, { history: 'since_added' }));
+    await ok(alice!.post(`/api/v1/chats/${chatId}/members`, { usernames: [dave!.username] }));
+    await ok(dave!.post(`/api/v1/chats/${chatId}/accept`));
+    await drain(bob!);
+    await drain(dave!);
+
+    await ok(alice!.request('PATCH', `/api/v1/chats/${chatId}/messages/${secret.clientId}`, { text: 'the new secret plan' }));
+    await ok(bob!.put(`/api/v1/chats/${chatId}/messages/${secret.id}/reactions`, { emoji: '👍' }));
+    await ok(alice!.delete(`/api/v1/chats/${chatId}/messages/${gone.clientId}`));
+    const after = await send(carol!, chatId, 'said after dave came');
+    await ok(carol!.request('PATCH', `/api/v1/chats/${chatId}/messages/${after.clientId}`, { text: 'said after dave came, edited' }));
+
+    // Bob, in the chat from the start, hears of all of it; Dave only of what came after him.
+    const heard = async (c: Client) => {
+      const events: any[] = [];
+      await eventually(async () => {
+        events.push(...(await c.poll(0)));
+        return events.some((e) => e.type === 'chat.message.edited' && e.message.id === after.id);
+      }, 5000, 'the edit of the later message');
+      return events.filter((e) => e.type.startsWith('chat.') && e.type !== 'chat.read');
+    };
+    const bobs = await heard(bob!);
+    expect(bobs.filter((e) => e.type === 'chat.message.edited').map((e) => e.message.text)).toEqual(['the new secret plan', 'said after dave came, edited']);
+    expect(bobs.some((e) => e.type === 'chat.reaction' && e.messageId === secret.id)).toBe(true);
+    expect(bobs.some((e) => e.type === 'chat.message.deleted' && e.id === gone.id)).toBe(true);
+    const daves = await heard(dave!);
+    expect(JSON.stringify(daves)).not.toContain('secret');
+    expect(daves.filter((e) => [secret.id, gone.id].includes(e.message?.id ?? e.messageId ?? e.id))).toEqual([]);
+    expect(daves.map((e) => e.type)).toEqual(['chat.message', 'chat.message.edited']);
   });
 
   it('who may set it, and bad input', async () => {

@@ -67,8 +67,19 @@ export function leaveAllChats(tx: StoreTx, userId: number) {
  * Announces a change to a chat's messages: on the chat's topic, and on the own topic of each
  * member still invited (they listen to the chat only once they accept, yet see its messages
  * with the request). `origin`: the session whose answer already says it (StoredEvent.origin).
+ * A change to a message that some member may not read (under history 'since_added', one sent
+ * before they were added: `messageId`) goes only to the own topics of those who may, so an edit's
+ * text or a reaction does not reach the others through the chat's topic.
  */
-function announce(tx: StoreTx, chatId: string, members: Members, draft: EventDraft, now: number, origin?: number) {
+function announce(tx: StoreTx, chatId: string, members: Members, draft: EventDraft, now: number, origin?: number, messageId?: number) {
+  if (messageId !== undefined) {
+    const current = members.filter(([, status]) => status === 'invited' || status === 'accepted');
+    const readers = current.filter(([userId]) => messageId > tx.visibleAfter(chatId, userId));
+    if (readers.length < current.length) {
+      for (const [userId] of readers) tx.append(topicOf.user(userId), draft, now, origin);
+      return;
+    }
+  }
   tx.append(topicOf.chat(chatId), draft, now, origin);
   for (const [userId, status] of members) if (status === 'invited') tx.append(topicOf.user(userId), draft, now);
 }
@@ -164,7 +175,7 @@ export function editMessage(tx: StoreTx, input: { chatId: string; userId: number
   if (message.text === input.text) return tx.message(input.chatId, message.id)!;
   const now = Date.now();
   const edited = tx.editMessage(message.id, input.text, mentionsOf(tx, input.chatId, input.text), now);
-  announce(tx, input.chatId, members, { type: 'chat.message.edited', message: edited }, now, input.tokenId);
+  announce(tx, input.chatId, members, { type: 'chat.message.edited', message: edited }, now, input.tokenId, message.id);
   return edited;
 }
 
@@ -173,7 +184,7 @@ export function deleteMessage(tx: StoreTx, input: { chatId: string; userId: numb
   const { members, message } = ownMessage(tx, input.chatId, input.userId, input.clientId);
   if (message.deleted) return message;
   const deleted = tx.markMessageDeleted(message.id);
-  announce(tx, input.chatId, members, { type: 'chat.message.deleted', chatId: input.chatId, id: message.id }, Date.now(), input.tokenId);
+  announce(tx, input.chatId, members, { type: 'chat.message.deleted', chatId: input.chatId, id: message.id }, Date.now(), input.tokenId, message.id);
   return deleted;
 }
 
@@ -199,6 +210,7 @@ export function react(tx: StoreTx, input: { chatId: string; userId: number; toke
     { type: 'chat.reaction', chatId: input.chatId, messageId: message.id, username, emoji: input.emoji, added: input.add, reactions: after.reactions ?? [] },
     now,
     input.tokenId,
+    message.id,
   );
   return after;
 }
@@ -225,7 +237,7 @@ export function releaseHeld(tx: StoreTx, chatId: string, now = Date.now()) {
   const released = tx.releaseHeldMessages(chatId);
   if (released.length === 0) return;
   const members = tx.memberStatuses(chatId);
-  for (const message of released) announce(tx, chatId, members, { type: 'chat.message', message }, now);
+  for (const message of released) announce(tx, chatId, members, { type: 'chat.message', message }, now, undefined, message.id);
 }
 
 /**

@@ -211,6 +211,8 @@ describe('call media in Chromium: screen sharing, audio calls, the path upgrade'
   async function shots(page: Page, name: string) {
     for (const [size, viewport] of [['panel', PANEL], ['laptop', LAPTOP]] as const) {
       await page.setViewportSize(viewport);
+      // Docked, the call takes the column's media area; at laptop size the main pane (large).
+      await page.locator(size === 'panel' ? '.panel-column .media .call' : '.chat-pane .call-pane .call').waitFor({ timeout: 5000 });
       for (const scheme of ['light', 'dark'] as const) {
         await page.emulateMedia({ colorScheme: scheme });
         await page.waitForTimeout(300); // layout and a fresh frame

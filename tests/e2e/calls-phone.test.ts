@@ -266,13 +266,19 @@ describe('call state in Chromium: join late, hold, transfer', { timeout: 120_000
   it('add people: alice adds carol to her call with bob from the call view; carol accepts the chat, is rung by alice, answers and sees both', async () => {
     const { chatId, alice, bob, carol } = await aliceCallsBob();
     await connectedTo(alice, 'bob');
-    await alice.locator('.call-add').click();
     const picker = alice.locator('.call-add-picker');
-    // Bob takes part in the chat and is in the call: not offered; carol is a contact.
-    expect(await picker.locator('input[value=bob]').count()).toBe(0);
-    await picker.locator('input[value=carol]').check();
-    // Carol is invited into the chat: what she reads of it is chosen here (the chat's history sharing).
-    await picker.locator('.call-picker-history input[value=since_added]').check();
+    // The call moves between the column (docked) and the main pane (wide): the picker is opened
+    // again where it is not open.
+    const openPicker = async () => {
+      if (await picker.isVisible()) return;
+      await alice.locator('.call-add').click();
+      // Bob takes part in the chat and is in the call: not offered; carol is a contact.
+      expect(await picker.locator('input[value=bob]').count()).toBe(0);
+      await picker.locator('input[value=carol]').check();
+      // Carol is invited into the chat: what she reads of it is chosen here (the chat's history sharing).
+      await picker.locator('.call-picker-history input[value=since_added]').check();
+    };
+    await openPicker();
     for (const scheme of ['light', 'dark'] as const) {
       for (const [size, viewport] of [
         ['docked', DOCKED],
@@ -280,6 +286,7 @@ describe('call state in Chromium: join late, hold, transfer', { timeout: 120_000
       ] as const) {
         await alice.setViewportSize(viewport);
         await alice.emulateMedia({ colorScheme: scheme });
+        await openPicker();
         await picker.locator('.call-picker-actions').scrollIntoViewIfNeeded();
         await shot(alice, `call-add-ring-${size}-${scheme}.png`);
       }
@@ -287,6 +294,7 @@ describe('call state in Chromium: join late, hold, transfer', { timeout: 120_000
     expect(await seriousViolations(alice), 'add people picker').toEqual([]);
     await alice.setViewportSize(DOCKED);
     await alice.emulateMedia({ colorScheme: 'light' });
+    await openPicker();
     await picker.locator('.call-add-go').click();
     // Carol: the chat request, then (accepted) the ring, from alice who added her.
     const request = carol.locator(`.request[data-chat="${chatId}"]`);

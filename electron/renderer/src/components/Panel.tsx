@@ -85,6 +85,19 @@ export function Panel({ model, lang, onLanguage, onSignOut }: { model: PanelMode
     return () => removeEventListener('keydown', onKey);
   }, []);
 
+  const callStage = phone.current && (
+    <CallStage
+      phone={model.phone}
+      view={phone.current}
+      people={callPeople(state.contacts, state.chats[phone.current.call.chatId])}
+      history={state.chats[phone.current.call.chatId]?.history}
+      onAddPeople={(id, u, h) => model.addPeople(id, u, h)}
+    />
+  );
+  // Wide, a call takes the main pane (large enough for a shared screen), above the chat if one
+  // is open; docked, it takes the media area of the column.
+  const callBeside = wide && callStage;
+
   const chat = openChat && (
     <ChatView
       key={openChat.id}
@@ -136,14 +149,19 @@ export function Panel({ model, lang, onLanguage, onSignOut }: { model: PanelMode
             items={state.media}
             charts={state.charts}
             resolveUrl={(p) => model.client.resolveUrl(p)}
-            call={phone.current && <CallStage phone={model.phone} view={phone.current} people={callPeople(state.contacts, state.chats[phone.current.call.chatId])} history={state.chats[phone.current.call.chatId]?.history} onAddPeople={(id, u, h) => model.addPeople(id, u, h)} />}
+            call={callBeside ? undefined : callStage}
             loaded={shown}
           />
           <Notices notices={state.notices} loaded={shown} />
           <Links html={state.links} loaded={shown} />
         </main>
       </div>
-      {chat ? (
+      {callBeside ? (
+        <div class={`chat-pane with-call${chat ? ' has-chat' : ''}`}>
+          <div class="call-pane">{callBeside}</div>
+          {chat && <div class="call-pane-chat">{chat}</div>}
+        </div>
+      ) : chat ? (
         <div class={wide ? 'chat-pane' : 'chat-overlay'}>{chat}</div>
       ) : wide && meetings.state.meetings.length > 0 ? (
         <div class="chat-pane">

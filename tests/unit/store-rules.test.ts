@@ -67,9 +67,9 @@ describe('rules over the store transaction', () => {
     const chat = await store.write((tx) => createChat(tx, ann.id, [ben.id, cid.id]));
     events = [];
     await expect(
-      store.write((tx) => {
-        moveMember(tx, chat.id, ben.id, ['invited'], 'accepted');
-        moveMember(tx, chat.id, ben.id, ['invited'], 'accepted'); // not from accepted: throws
+      store.write(async (tx) => {
+        await moveMember(tx, chat.id, ben.id, ['invited'], 'accepted');
+        await moveMember(tx, chat.id, ben.id, ['invited'], 'accepted'); // not from accepted: throws
       }),
     ).rejects.toMatchObject({ code: 'conflict' });
     expect(events).toEqual([]);
@@ -83,10 +83,10 @@ describe('rules over the store transaction', () => {
     expect(await store.write((tx) => announcePresence(tx, ann.id, 'available'))).toBe(true);
     expect(await store.write((tx) => announcePresence(tx, ann.id, 'available'))).toBe(false);
     events = [];
-    await store.write((tx) => {
-      announceRemoval(tx, tx.user(ann.id)!);
-      leaveAllChats(tx, ann.id);
-      tx.deleteUser(ann.id);
+    await store.write(async (tx) => {
+      await announceRemoval(tx, (await tx.user(ann.id))!);
+      await leaveAllChats(tx, ann.id);
+      await tx.deleteUser(ann.id);
     });
     expect(types()).toEqual([`u:${ben.id} presence`, `u:${ben.id} contacts.changed`, `c:${chat.id} chat.left`]);
     expect(await store.userById(ann.id)).toBeUndefined();

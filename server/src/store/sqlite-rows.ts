@@ -1,6 +1,7 @@
 /**
- * The row operations of a write (StoreTx) on SQLite. One instance serves every write: they run
- * one at a time inside the group commit. The main store's reads use the same operations.
+ * The row operations of a write (StoreTx) on SQLite, synchronous (the store hands writes their
+ * async face, `promising`). One instance serves every write: they run one at a time inside the
+ * group commit. The main store's reads use the same operations.
  */
 import type Database from 'better-sqlite3';
 import { avatarPath, chatStateOf, type EventDraft, type Message, type MessageCall, type PresenceState, type Reaction } from '../../../shared/index.js';
@@ -9,7 +10,7 @@ import { unique } from './errors.js';
 import type { SessionCache } from './session-cache.js';
 import type { SqliteCallStore } from './sqlite-calls.js';
 import type { SqliteMeetingStore } from './sqlite-meetings.js';
-import { iso, MESSAGE_FILES, toMessage, toUser, type Engine, type Row } from './sqlite-engine.js';
+import { iso, MESSAGE_FILES, toMessage, toUser, type Engine, type Row, type Synchronous } from './sqlite-engine.js';
 import type { ChatFileRecord, ChatRecord, GroupRecord, MemberStatus, NewMessage, NewUser, ProfileChange, StoreTx } from './store.js';
 
 export function toChatFile(r: Row): ChatFileRecord {
@@ -27,7 +28,7 @@ export function toChatFile(r: Row): ChatFileRecord {
   return file;
 }
 
-export class SqliteRows implements StoreTx {
+export class SqliteRows implements Synchronous<StoreTx> {
   /** Statements the main store's reads share (their modes are set once). */
   readonly q;
 

@@ -41,7 +41,7 @@ export async function joinCall(tx: StoreTx, callId: string, user: UserRecord, ma
   if (record.transfer && record.transfer.toId !== user.id) throw conflict('conflict', 'this call is being transferred: join when it is done');
   if (record.heldById !== undefined) throw conflict('conflict', 'this call is on hold: join when it is resumed');
   if (joinedOf(record).length >= maxMembers) throw conflict('conflict', `this call is full: at most ${maxMembers} people take part in a call`);
-  if (await tx.calls.liveCallOf(user.id, callId) !== undefined) throw conflict('conflict', 'you are on another call: hang up first');
+  if ((await tx.calls.liveCallOf(user.id, callId)) !== undefined) throw conflict('conflict', 'you are on another call: hang up first');
   let before = record;
   if (state === undefined) {
     await tx.calls.addMember(callId, user.id, 'left');

@@ -54,7 +54,7 @@ export async function startCall(
   }
   if (await tx.calls.engaged(caller.id)) throw conflict('conflict', 'you are already on a call (or being called): hang up or decline first');
   // One call per chat: its members join the one that runs (call-state.ts).
-  if (await tx.calls.liveInChat(chatId) !== undefined) throw conflict('conflict', 'a call is running in this chat: join it instead');
+  if ((await tx.calls.liveInChat(chatId)) !== undefined) throw conflict('conflict', 'a call is running in this chat: join it instead');
   const free: typeof online = [];
   for (const u of online) if (!(await tx.calls.engaged(u.id))) free.push(u);
   const rung = free.slice(0, input.maxMembers - 1);
@@ -83,7 +83,7 @@ export async function actOnCall(tx: StoreTx, callId: string, userId: number, act
   if (action === 'accept') {
     if (state === 'joined' && !ended) return unchanged();
     if (ended || state !== 'ringing') throw conflict('conflict', ended ? 'this call has ended' : `you cannot accept from ${state}`);
-    if (await tx.calls.liveCallOf(userId, callId) !== undefined) throw conflict('conflict', 'you are on another call: hang up first');
+    if ((await tx.calls.liveCallOf(userId, callId)) !== undefined) throw conflict('conflict', 'you are on another call: hang up first');
     return await change(tx, before, [[userId, 'joined']], action);
   }
   if (action === 'decline') {

@@ -179,7 +179,7 @@ export async function react(tx: StoreTx, input: { chatId: string; userId: number
   if (input.add && message.deleted) throw conflict('conflict', 'this message was deleted');
   const username = (await tx.user(input.userId))!.username;
   const already = message.reactions?.some((r) => r.emoji === input.emoji && r.users.includes(username)) ?? false;
-  if (input.add && !already && await tx.reactionCount(message.id, input.userId) >= LIMITS.reactionsPerUser) {
+  if (input.add && !already && (await tx.reactionCount(message.id, input.userId)) >= LIMITS.reactionsPerUser) {
     throw conflict('conflict', `at most ${LIMITS.reactionsPerUser} different reactions of yours on one message`);
   }
   const now = Date.now();

@@ -126,13 +126,13 @@ export async function applyChange(tx: StoreTx, c: SyncChange): Promise<Applied> 
       await tx.setDisabled(user.id, true);
       return { done: true, contactsMoved: [], disabled: user.id };
     case 'create-group':
-      if (await tx.groupId(c.group) !== undefined) return none;
+      if ((await tx.groupId(c.group)) !== undefined) return none;
       await tx.insertGroup(c.group, c.displayName, 'directory');
       return { done: true, contactsMoved: [] };
     case 'add-member': {
       const groupId = await tx.groupId(c.group);
       if (!isDirectory || user.disabled || groupId === undefined) return none;
-      if (await contacts.addGroupMembers(tx, c.group, [user.id]) === 0) return none;
+      if ((await contacts.addGroupMembers(tx, c.group, [user.id])) === 0) return none;
       return { done: true, contactsMoved: await tx.groupMemberIds(groupId) };
     }
     case 'remove-member': {

@@ -19,7 +19,7 @@ export interface AccountHooks {
 }
 
 /** Stores a new user; a taken username (in any case) is 409 username_taken. */
-export async function insertUser(store: Store, input: NewUser) {
+export async function insertUser(store: Pick<Store, 'createUser'>, input: NewUser) {
   try {
     return await store.createUser(input);
   } catch (error) {

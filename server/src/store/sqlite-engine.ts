@@ -3,9 +3,9 @@
  * others (its connection, group commit and event log), and the row mappers.
  */
 import type Database from 'better-sqlite3';
-import { chatFilePath, type EventDraft, type Message } from '../../../shared/index.js';
+import { avatarPath, chatFilePath, chatStateOf, type EventDraft, type Message } from '../../../shared/index.js';
 import type { Prepare } from './statements.js';
-import type { UserRecord } from './store.js';
+import type { ChatRecord, MemberStatus, UserRecord } from './store.js';
 
 export type Row = Record<string, any>;
 
@@ -86,6 +86,20 @@ export function toUser(r: Row): UserRecord {
  */
 export const MESSAGE_FILES = `(SELECT json_group_array(json_object('id', f.id, 'name', f.name, 'size', f.size, 'contentType', f.content_type, 'thumb', f.thumb_sha256 IS NOT NULL) ORDER BY mf.position)
    FROM message_files mf JOIN chat_files f ON f.id = mf.file_id WHERE mf.message_id = m.id HAVING count(*) > 0)`;
+
+/** A chat row and its members' rows (position order, with their users' names and pictures). */
+export function toChatRecord(chat: Row, members: Row[]): ChatRecord {
+  return {
+    chat: {
+      id: chat.id,
+      state: chatStateOf(members.map((m) => m.status)),
+      createdBy: chat.created_by,
+      createdAt: iso(chat.created_at),
+      members: members.map((m) => ({ username: m.username, displayName: m.display_name, status: m.status, ...(m.avatar ? { avatarUrl: avatarPath(m.avatar) } : {}) })),
+    },
+    memberStatus: new Map(members.map((m) => [m.user_id as number, m.status as MemberStatus])),
+  };
+}
 
 export function toMessage(r: Row): Message {
   const message: Message = { id: r.id, chatId: r.chat_id, clientId: r.client_id, from: r.from_username, text: r.text, sentAt: iso(r.sent_at) };

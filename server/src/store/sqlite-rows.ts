@@ -4,13 +4,13 @@
  * group commit. The main store's reads use the same operations.
  */
 import type Database from 'better-sqlite3';
-import { avatarPath, chatStateOf, type EventDraft, type Message, type MessageCall, type PresenceState, type Reaction } from '../../../shared/index.js';
+import { type EventDraft, type Message, type MessageCall, type PresenceState, type Reaction } from '../../../shared/index.js';
 import { randomUUID } from 'node:crypto';
 import { unique } from './errors.js';
 import type { SessionCache } from './session-cache.js';
 import type { SqliteCallStore } from './sqlite-calls.js';
 import type { SqliteMeetingStore } from './sqlite-meetings.js';
-import { iso, MESSAGE_FILES, toMessage, toUser, type Engine, type Row, type Synchronous } from './sqlite-engine.js';
+import { MESSAGE_FILES, toChatRecord, toMessage, toUser, type Engine, type Row, type Synchronous } from './sqlite-engine.js';
 import type { ChatFileRecord, ChatRecord, GroupRecord, MemberStatus, NewMessage, NewUser, ProfileChange, StoreTx } from './store.js';
 
 export function toChatFile(r: Row): ChatFileRecord {
@@ -166,17 +166,7 @@ export class SqliteRows implements Synchronous<StoreTx> {
   chat(chatId: string): ChatRecord | undefined {
     const chat = this.q.chat.get(chatId) as Row | undefined;
     if (!chat) return undefined;
-    const members = this.q.chatMembers.all(chatId) as Row[];
-    return {
-      chat: {
-        id: chat.id,
-        state: chatStateOf(members.map((m) => m.status)),
-        createdBy: chat.created_by,
-        createdAt: iso(chat.created_at),
-        members: members.map((m) => ({ username: m.username, displayName: m.display_name, status: m.status, ...(m.avatar ? { avatarUrl: avatarPath(m.avatar) } : {}) })),
-      },
-      memberStatus: new Map(members.map((m) => [m.user_id as number, m.status as MemberStatus])),
-    };
+    return toChatRecord(chat, this.q.chatMembers.all(chatId) as Row[]);
   }
 
   chatExists(chatId: string) {

@@ -6,7 +6,7 @@
  *   - a promise as a condition, or under `!`, `&&`, `||`, `??` (always truthy: `if (tx.chatExists(id))`);
  *   - a function answering a promise where the caller expects a plain value or nothing
  *     (`ids.filter((id) => tx.engaged(id))` keeps every id; `forEach(async ...)` waits for none).
- * `npx tsx scripts/check-awaits.ts [files...]`: prints each place, exits 1 if any.
+ * `npm run lint` runs it; `npx tsx scripts/check-awaits.ts [files...]`: prints each place, exits 1 if any.
  */
 import ts from 'typescript';
 import path from 'node:path';

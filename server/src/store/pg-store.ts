@@ -406,7 +406,7 @@ export class PgRows implements StoreTx {
 }
 
 /** Cluster-wide lock every write transaction takes first (see the top of this file). */
-const WRITE_LOCK = (PG_LOCKS.eventOrder + 1n).toString();
+const WRITE_LOCK = PG_LOCKS.write.toString();
 
 export class PgStore {
   private readonly listeners: Array<(events: StoredEvent[]) => void> = [];

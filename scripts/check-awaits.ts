@@ -14,7 +14,8 @@ import path from 'node:path';
 const root = path.resolve(import.meta.dirname, '..');
 const config = ts.getParsedCommandLineOfConfigFile(path.join(root, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} })!;
 const only = process.argv.slice(2).map((f) => path.resolve(f));
-const program = ts.createProgram(config.fileNames, config.options);
+// Given files: a program of those alone (and what they import), much quicker than the whole tree.
+const program = ts.createProgram(only.length > 0 ? only : config.fileNames, config.options);
 const checker = program.getTypeChecker();
 const found: string[] = [];
 

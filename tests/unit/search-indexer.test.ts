@@ -94,7 +94,7 @@ describe('search index kept off the send path', () => {
   });
 
   it('indexes many messages in a few bounded rounds, and a search goes through the index', async () => {
-    for (let i = 0; i < 5; i++) await store.write((tx) => { for (let k = 0; k < 1000; k++) tx.insertMessage({ chatId, fromUserId: userId, fromUsername: 'sa', clientId: `b${i}-${k}`, text: `batch ${i} item ${k} widget`, sentAt: Date.now() }); });
+    for (let i = 0; i < 5; i++) await store.write(async (tx) => { for (let k = 0; k < 1000; k++) await tx.insertMessage({ chatId, fromUserId: userId, fromUsername: 'sa', clientId: `b${i}-${k}`, text: `batch ${i} item ${k} widget`, sentAt: Date.now() }); });
     await send('the needle in the haystack');
     await store.indexSearch();
     expect(await find('needle')).toEqual(['the needle in the haystack']);

@@ -19,7 +19,7 @@ export interface AccountHooks {
 }
 
 /** Stores a new user; a taken username (in any case) is 409 username_taken. */
-export async function insertUser(store: Store, input: NewUser) {
+export async function insertUser(store: Pick<Store, 'createUser'>, input: NewUser) {
   try {
     return await store.createUser(input);
   } catch (error) {
@@ -58,12 +58,12 @@ export class Accounts {
       throw conflict('conflict', 'this is the last administrator; make another one first');
     }
     // One write: watchers told, chats left (with their events), then the rows go.
-    await this.store.write((tx) => {
-      const current = tx.user(user.id);
+    await this.store.write(async (tx) => {
+      const current = await tx.user(user.id);
       if (!current) throw notFound('user');
-      announceRemoval(tx, current);
-      leaveAllChats(tx, user.id);
-      tx.deleteUser(user.id);
+      await announceRemoval(tx, current);
+      await leaveAllChats(tx, user.id);
+      await tx.deleteUser(user.id);
     });
     await this.hooks.userRemoved(user.id);
   }

@@ -16,10 +16,10 @@ const joinedOf = (record: CallRecord) => [...record.members].filter(([, s]) => s
  * The call, for one of its members or (`chatMembers`) a member taking part in its chat; 404 for
  * anyone else (no hint that it exists).
  */
-function callFor(tx: StoreTx, callId: string, userId: number, chatMembers = false): CallRecord {
-  const record = tx.calls.get(callId);
+async function callFor(tx: StoreTx, callId: string, userId: number, chatMembers = false): Promise<CallRecord> {
+  const record = await tx.calls.get(callId);
   if (record && record.members.has(userId)) return record;
-  if (record && chatMembers && tx.chat(record.call.chatId)?.memberStatus.get(userId) === 'accepted') return record;
+  if (record && chatMembers && (await tx.chat(record.call.chatId))?.memberStatus.get(userId) === 'accepted') return record;
   throw notFound('call');
 }
 
@@ -30,29 +30,29 @@ function callFor(tx: StoreTx, callId: string, userId: number, chatMembers = fals
  * it, and while the user is in another call. Everyone in the call hears call.updated and, in the
  * mesh, the newcomer's partners negotiate with them.
  */
-export function joinCall(tx: StoreTx, callId: string, user: UserRecord, maxMembers: number): CallChange {
-  const record = callFor(tx, callId, user.id, true);
+export async function joinCall(tx: StoreTx, callId: string, user: UserRecord, maxMembers: number): Promise<CallChange> {
+  const record = await callFor(tx, callId, user.id, true);
   const state = record.members.get(user.id);
   if (record.call.state === 'ended') throw conflict('conflict', 'this call has ended');
-  if (state === 'joined') return { call: record.call, onCall: onCall(tx, [user.id]) };
-  if (state !== 'ringing' && tx.chat(record.call.chatId)?.memberStatus.get(user.id) !== 'accepted') {
+  if (state === 'joined') return { call: record.call, onCall: await onCall(tx, [user.id]) };
+  if (state !== 'ringing' && (await tx.chat(record.call.chatId))?.memberStatus.get(user.id) !== 'accepted') {
     throw forbidden('you no longer take part in this chat');
   }
   if (record.transfer && record.transfer.toId !== user.id) throw conflict('conflict', 'this call is being transferred: join when it is done');
   if (record.heldById !== undefined) throw conflict('conflict', 'this call is on hold: join when it is resumed');
   if (joinedOf(record).length >= maxMembers) throw conflict('conflict', `this call is full: at most ${maxMembers} people take part in a call`);
-  if (tx.calls.liveCallOf(user.id, callId) !== undefined) throw conflict('conflict', 'you are on another call: hang up first');
+  if ((await tx.calls.liveCallOf(user.id, callId)) !== undefined) throw conflict('conflict', 'you are on another call: hang up first');
   let before = record;
   if (state === undefined) {
-    tx.calls.addMember(callId, user.id, 'left');
-    before = tx.calls.get(callId)!;
+    await tx.calls.addMember(callId, user.id, 'left');
+    before = (await tx.calls.get(callId))!;
   }
-  return change(tx, before, [[user.id, 'joined']], 'accept');
+  return await change(tx, before, [[user.id, 'joined']], 'accept');
 }
 
 /** A joined member of a live call of exactly two (nobody else being rung): the two. */
-function callOfTwo(tx: StoreTx, callId: string, userId: number, what: string): { record: CallRecord; other: number } {
-  const record = callFor(tx, callId, userId);
+async function callOfTwo(tx: StoreTx, callId: string, userId: number, what: string): Promise<{ record: CallRecord; other: number }> {
+  const record = await callFor(tx, callId, userId);
   if (record.call.state === 'ended') throw conflict('conflict', 'this call has ended');
   if (record.members.get(userId) !== 'joined') throw conflict('conflict', `only a member in the call can ${what}`);
   const joined = joinedOf(record);
@@ -66,26 +66,26 @@ function callOfTwo(tx: StoreTx, callId: string, userId: number, what: string): {
  * messages sent in its chat meanwhile are held); only the one who held it resumes it
  * (call.resumed; the held messages are delivered). Repeats change nothing.
  */
-export function holdCall(tx: StoreTx, callId: string, userId: number, hold: boolean): CallChange {
-  const { record } = callOfTwo(tx, callId, userId, hold ? 'be put on hold' : 'be resumed');
-  const unchanged = { call: record.call, onCall: onCall(tx, [userId]) };
+export async function holdCall(tx: StoreTx, callId: string, userId: number, hold: boolean): Promise<CallChange> {
+  const { record } = await callOfTwo(tx, callId, userId, hold ? 'be put on hold' : 'be resumed');
+  const unchanged = { call: record.call, onCall: await onCall(tx, [userId]) };
   const now = Date.now();
   if (hold) {
     if (record.heldById === userId) return unchanged;
     if (record.heldById !== undefined) throw conflict('conflict', `${record.call.heldBy} has put this call on hold`);
-    tx.calls.setHold(callId, userId);
+    await tx.calls.setHold(callId, userId);
   } else {
     if (record.heldById === undefined) return unchanged;
     if (record.transfer) throw conflict('conflict', 'this call is being transferred: it resumes when the transfer is answered or declined');
     if (record.heldById !== userId) throw conflict('conflict', `only ${record.call.heldBy}, who put the call on hold, can resume it`);
-    tx.calls.setHold(callId, null);
-    releaseHeld(tx, record.call.chatId, now);
+    await tx.calls.setHold(callId, null);
+    await releaseHeld(tx, record.call.chatId, now);
   }
-  const after = tx.calls.get(callId)!;
-  const by = tx.user(userId)!.username;
-  for (const id of joinedOf(after)) tx.append(memberTopic(id), { type: hold ? 'call.held' : 'call.resumed', call: after.call, by }, now);
-  tx.append(topicOf.chat(after.call.chatId), { type: 'chat.call', chatId: after.call.chatId, call: after.call }, now);
-  return { call: after.call, onCall: onCall(tx, after.members.keys()) };
+  const after = (await tx.calls.get(callId))!;
+  const by = (await tx.user(userId))!.username;
+  for (const id of joinedOf(after)) await tx.append(memberTopic(id), { type: hold ? 'call.held' : 'call.resumed', call: after.call, by }, now);
+  await tx.append(topicOf.chat(after.call.chatId), { type: 'chat.call', chatId: after.call.chatId, call: after.call }, now);
+  return { call: after.call, onCall: await onCall(tx, after.members.keys()) };
 }
 
 /**
@@ -95,7 +95,7 @@ export function holdCall(tx: StoreTx, callId: string, userId: number, hold: bool
  * and the call goes on between them and the other party; when they decline or the ring times
  * out, the call comes back to the transferor, off hold (transitions.ts `change`).
  */
-export function transferCall(
+export async function transferCall(
   tx: StoreTx,
   callId: string,
   user: UserRecord,
@@ -103,34 +103,34 @@ export function transferCall(
   reason: string | undefined,
   online: (user: UserRecord) => boolean,
   warm = false,
-): CallChange {
-  const { record, other } = callOfTwo(tx, callId, user.id, 'be transferred');
+): Promise<CallChange> {
+  const { record, other } = await callOfTwo(tx, callId, user.id, 'be transferred');
   if (record.transfer) throw conflict('conflict', 'this call is being transferred already');
   if (target.id === user.id || target.id === other) throw conflict('conflict', `${target.username} is in this call already`);
   if (!online(target)) throw conflict('callee_offline', `${target.displayName} is offline`);
-  if (tx.calls.engaged(target.id)) throw conflict('callee_busy', `${target.displayName} is on another call`);
+  if (await tx.calls.engaged(target.id)) throw conflict('callee_busy', `${target.displayName} is on another call`);
   const now = Date.now();
-  tx.calls.ring(callId, target.id, now, user.id);
-  tx.calls.setTransfer(callId, { fromId: user.id, toId: target.id, at: now, ...(reason ? { reason } : {}), ...(warm ? { warm } : {}) });
+  await tx.calls.ring(callId, target.id, now, user.id);
+  await tx.calls.setTransfer(callId, { fromId: user.id, toId: target.id, at: now, ...(reason ? { reason } : {}), ...(warm ? { warm } : {}) });
   const wasHeld = record.heldById !== undefined;
-  if (!wasHeld) tx.calls.setHold(callId, user.id);
-  const after = tx.calls.get(callId)!;
-  announce(tx, after, 'call.updated', now, joinedOf(after));
-  tx.append(memberTopic(target.id), { type: 'call.ring', call: after.call }, now);
-  if (!wasHeld) for (const id of joinedOf(after)) tx.append(memberTopic(id), { type: 'call.held', call: after.call, by: user.username }, now);
-  return { call: after.call, onCall: onCall(tx, [user.id]) };
+  if (!wasHeld) await tx.calls.setHold(callId, user.id);
+  const after = (await tx.calls.get(callId))!;
+  await announce(tx, after, 'call.updated', now, joinedOf(after));
+  await tx.append(memberTopic(target.id), { type: 'call.ring', call: after.call }, now);
+  if (!wasHeld) for (const id of joinedOf(after)) await tx.append(memberTopic(id), { type: 'call.held', call: after.call, by: user.username }, now);
+  return { call: after.call, onCall: await onCall(tx, [user.id]) };
 }
 
 const inCallCount = (record: CallRecord) => [...record.members.values()].filter((s) => s === 'joined' || s === 'ringing').length;
 
 /** Rings these users into the running call from now: call.ring to them (their member shows `rungBy`), call.updated to the others. */
-function ringInto(tx: StoreTx, record: CallRecord, userIds: number[], byId: number, now: number): CallChange {
+async function ringInto(tx: StoreTx, record: CallRecord, userIds: number[], byId: number, now: number): Promise<CallChange> {
   const callId = record.call.id;
-  for (const id of userIds) tx.calls.ring(callId, id, now, byId);
-  const after = tx.calls.get(callId)!;
-  announce(tx, after, 'call.updated', now, [...after.members.keys()].filter((id) => !userIds.includes(id)));
-  for (const id of userIds) tx.append(memberTopic(id), { type: 'call.ring', call: after.call }, now);
-  return { call: after.call, onCall: onCall(tx, [byId]) };
+  for (const id of userIds) await tx.calls.ring(callId, id, now, byId);
+  const after = (await tx.calls.get(callId))!;
+  await announce(tx, after, 'call.updated', now, [...after.members.keys()].filter((id) => !userIds.includes(id)));
+  for (const id of userIds) await tx.append(memberTopic(id), { type: 'call.ring', call: after.call }, now);
+  return { call: after.call, onCall: await onCall(tx, [byId]) };
 }
 
 /**
@@ -142,20 +142,20 @@ function ringInto(tx: StoreTx, record: CallRecord, userIds: number[], byId: numb
  * `maxMembers` joined or rung. Those in the call already (joined or rung) stay as they are; those
  * offline or on another call are not rung (409 callee_offline / callee_busy when nobody is).
  */
-export function ringIntoCall(
+export async function ringIntoCall(
   tx: StoreTx,
   callId: string,
   by: UserRecord,
   targets: UserRecord[],
   maxMembers: number,
   online: (user: UserRecord) => boolean,
-): CallChange {
-  const record = callFor(tx, callId, by.id, true);
+): Promise<CallChange> {
+  const record = await callFor(tx, callId, by.id, true);
   if (record.call.state === 'ended') throw conflict('conflict', 'this call has ended');
   if (record.members.get(by.id) !== 'joined') throw forbidden('only members in the call can ring others into it');
   if (record.transfer) throw conflict('conflict', 'this call is being transferred: ring others when it is done');
   if (record.heldById !== undefined) throw conflict('conflict', 'this call is on hold: ring others when it is resumed');
-  const chat = tx.chat(record.call.chatId)!;
+  const chat = (await tx.chat(record.call.chatId))!;
   for (const t of targets) {
     if (chat.memberStatus.get(t.id) !== 'accepted') {
       throw new AppError(400, 'invalid_request', `usernames: ${t.username} does not take part in this chat: add them to it first`);
@@ -166,12 +166,13 @@ export function ringIntoCall(
     return state !== 'joined' && state !== 'ringing';
   });
   const offline = fresh.filter((t) => !online(t));
-  const busy = fresh.filter((t) => online(t) && tx.calls.engaged(t.id));
-  const rung = fresh.filter((t) => online(t) && !tx.calls.engaged(t.id));
+  const busy: UserRecord[] = [];
+  const rung: UserRecord[] = [];
+  for (const t of fresh) if (online(t)) ((await tx.calls.engaged(t.id)) ? busy : rung).push(t);
   if (rung.length === 0) {
     if (offline.length > 0) throw conflict('callee_offline', `${offline.map((u) => u.displayName).join(', ')}: offline`);
     if (busy.length > 0) throw conflict('callee_busy', `${busy.map((u) => u.displayName).join(', ')}: on another call`);
-    return { call: record.call, onCall: onCall(tx, [by.id]) };
+    return { call: record.call, onCall: await onCall(tx, [by.id]) };
   }
   if (inCallCount(record) + rung.length > maxMembers) throw conflict('conflict', `this call is full: at most ${maxMembers} people take part in a call`);
   return ringInto(tx, record, rung.map((u) => u.id), by.id, Date.now());
@@ -183,14 +184,14 @@ export function ringIntoCall(
  * it, as by the member who added them (or, if that one is not in the call, its first member in
  * it). Otherwise nothing: they see the call running and may join it.
  */
-export function ringOnAccept(tx: StoreTx, chatId: string, userId: number, maxMembers: number): CallChange | undefined {
-  const callId = tx.calls.liveInChat(chatId);
-  const record = callId === undefined ? undefined : tx.calls.get(callId);
+export async function ringOnAccept(tx: StoreTx, chatId: string, userId: number, maxMembers: number): Promise<CallChange | undefined> {
+  const callId = await tx.calls.liveInChat(chatId);
+  const record = callId === undefined ? undefined : await tx.calls.get(callId);
   if (!record || record.call.state === 'ended' || record.transfer || record.heldById !== undefined) return undefined;
   const state = record.members.get(userId);
-  if (state === 'joined' || state === 'ringing' || tx.calls.engaged(userId) || inCallCount(record) >= maxMembers) return undefined;
+  if (state === 'joined' || state === 'ringing' || (await tx.calls.engaged(userId)) || inCallCount(record) >= maxMembers) return undefined;
   const joined = joinedOf(record);
-  const adder = tx.chatMemberAdded(chatId, userId).by;
+  const adder = (await tx.chatMemberAdded(chatId, userId)).by;
   const by = adder !== null && joined.includes(adder) ? adder : joined.find((id) => id > 0);
   if (by === undefined) return undefined;
   return ringInto(tx, record, [userId], by, Date.now());

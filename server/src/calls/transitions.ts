@@ -25,22 +25,22 @@ export interface CallChange {
  * none is), and of those the ones on no other call are rung, at most `maxMembers - 1` of them
  * (409 callee_busy when none is left). Announces call.ring to each.
  */
-export function startCall(
+export async function startCall(
   tx: StoreTx,
   input: { chatId: string; caller: UserRecord; video: boolean; maxMembers: number; online: (user: UserRecord) => boolean },
-): CallChange {
+): Promise<CallChange> {
   const { chatId, caller } = input;
-  const chat = tx.chat(chatId);
+  const chat = await tx.chat(chatId);
   // A live meeting's chat: its admitted guests take part too (as their stand-in users), and it is
   // open while the meeting lasts although the host is its only member.
-  const guests = meetingGuests(tx, chatId);
+  const guests = await meetingGuests(tx, chatId);
   const takesPart = (id: number) => chat?.memberStatus.get(id) === 'accepted' || guests?.some((g) => g.id === id);
   if (!chat || !takesPart(caller.id)) throw notFound('chat');
   if (chat.chat.state !== 'active' && !guests) throw conflict('chat_not_active', 'this chat is not active: nobody else takes part in it');
   const others: UserRecord[] = [];
   for (const [userId, status] of chat.memberStatus) {
     if (status !== 'accepted' || userId === caller.id) continue;
-    const user = tx.user(userId);
+    const user = await tx.user(userId);
     if (user) others.push(user);
   }
   for (const guest of guests ?? []) if (guest.id !== caller.id) others.push(guest);
@@ -52,51 +52,53 @@ export function startCall(
       others.length === 1 ? `${others[0]!.displayName} is offline: call again when they are online` : 'everyone in this chat is offline',
     );
   }
-  if (tx.calls.engaged(caller.id)) throw conflict('conflict', 'you are already on a call (or being called): hang up or decline first');
+  if (await tx.calls.engaged(caller.id)) throw conflict('conflict', 'you are already on a call (or being called): hang up or decline first');
   // One call per chat: its members join the one that runs (call-state.ts).
-  if (tx.calls.liveInChat(chatId) !== undefined) throw conflict('conflict', 'a call is running in this chat: join it instead');
-  const rung = online.filter((u) => !tx.calls.engaged(u.id)).slice(0, input.maxMembers - 1);
+  if ((await tx.calls.liveInChat(chatId)) !== undefined) throw conflict('conflict', 'a call is running in this chat: join it instead');
+  const free: typeof online = [];
+  for (const u of online) if (!(await tx.calls.engaged(u.id))) free.push(u);
+  const rung = free.slice(0, input.maxMembers - 1);
   if (rung.length === 0) throw conflict('callee_busy', 'everyone you are calling is on another call');
   const now = Date.now();
-  const id = tx.calls.insert({
+  const id = await tx.calls.insert({
     chatId,
     createdBy: caller.username,
     createdAt: now,
     video: input.video,
     members: [[caller.id, 'joined'], ...rung.map((u): [number, CallMemberState] => [u.id, 'ringing'])],
   });
-  const record = tx.calls.get(id)!;
-  announce(tx, record, 'call.ring', now, rung.map((u) => u.id));
+  const record = (await tx.calls.get(id))!;
+  await announce(tx, record, 'call.ring', now, rung.map((u) => u.id));
   return { call: record.call, onCall: new Map([[caller.id, true]]) };
 }
 
 /** A member accepts, declines or hangs up (404 for non-members); announces call.updated or call.ended. */
-export function actOnCall(tx: StoreTx, callId: string, userId: number, action: CallAction): CallChange {
-  const before = tx.calls.get(callId);
+export async function actOnCall(tx: StoreTx, callId: string, userId: number, action: CallAction): Promise<CallChange> {
+  const before = await tx.calls.get(callId);
   const state = before?.members.get(userId);
   if (!before || state === undefined) throw notFound('call');
   const ended = before.call.state === 'ended';
   // Repeats and late answers after the end are harmless: the call as it is.
-  const unchanged = () => ({ call: before.call, onCall: onCall(tx, [userId]) });
+  const unchanged = async () => ({ call: before.call, onCall: await onCall(tx, [userId]) });
   if (action === 'accept') {
     if (state === 'joined' && !ended) return unchanged();
     if (ended || state !== 'ringing') throw conflict('conflict', ended ? 'this call has ended' : `you cannot accept from ${state}`);
-    if (tx.calls.liveCallOf(userId, callId) !== undefined) throw conflict('conflict', 'you are on another call: hang up first');
-    return change(tx, before, [[userId, 'joined']], action);
+    if ((await tx.calls.liveCallOf(userId, callId)) !== undefined) throw conflict('conflict', 'you are on another call: hang up first');
+    return await change(tx, before, [[userId, 'joined']], action);
   }
   if (action === 'decline') {
     if (ended || state === 'declined') return unchanged();
     if (state !== 'ringing') throw conflict('conflict', `you cannot decline from ${state}: hang up instead`);
-    return change(tx, before, [[userId, 'declined']], action);
+    return await change(tx, before, [[userId, 'declined']], action);
   }
   // hangup: leaves a joined call; while ringing it is a decline
   if (ended || (state !== 'joined' && state !== 'ringing')) return unchanged();
-  return change(tx, before, [[userId, state === 'ringing' ? 'declined' : 'left']], action);
+  return await change(tx, before, [[userId, state === 'ringing' ? 'declined' : 'left']], action);
 }
 
 /** Relays a signal from a joined member to another member of a live call (event call.signal on their topic). */
-export function signalCall(tx: StoreTx, callId: string, fromId: number, to: string, signal: CallSignal) {
-  const record = tx.calls.get(callId);
+export async function signalCall(tx: StoreTx, callId: string, fromId: number, to: string, signal: CallSignal) {
+  const record = await tx.calls.get(callId);
   const state = record?.members.get(fromId);
   if (!record || state === undefined) throw notFound('call');
   if (record.call.state === 'ended') throw conflict('conflict', 'this call has ended');
@@ -109,40 +111,46 @@ export function signalCall(tx: StoreTx, callId: string, fromId: number, to: stri
   const toState = record.members.get(toId);
   if (toState !== 'joined' && toState !== 'ringing') throw conflict('conflict', `${to} is not in the call any more`);
   const from = record.call.members[ids.indexOf(fromId)]!.username;
-  tx.append(memberTopic(toId), { type: 'call.signal', callId, from, signal });
+  await tx.append(memberTopic(toId), { type: 'call.signal', callId, from, signal });
 }
 
 /**
  * Rings started before `startedBefore` time out: those members miss it (each ring counts from
  * when it started: the call, a transfer, a ring into the running call), calls nobody answered end.
  */
-export function expireRings(tx: StoreTx, startedBefore: number): CallChange[] {
+export async function expireRings(tx: StoreTx, startedBefore: number): Promise<CallChange[]> {
   const due = new Map<string, number[]>();
-  for (const { callId, userId } of tx.calls.ringingSince(startedBefore)) due.set(callId, [...(due.get(callId) ?? []), userId]);
-  return [...due].map(([id, users]) => change(tx, tx.calls.get(id)!, users.map((u): [number, CallMemberState] => [u, 'missed']), 'timeout'));
+  for (const { callId, userId } of await tx.calls.ringingSince(startedBefore)) due.set(callId, [...(due.get(callId) ?? []), userId]);
+  const changes: CallChange[] = [];
+  for (const [id, users] of due) {
+    changes.push(await change(tx, (await tx.calls.get(id))!, users.map((u): [number, CallMemberState] => [u, 'missed']), 'timeout'));
+  }
+  return changes;
 }
 
 /** A member's own topic: a user's, or a meeting guest's (negative id). */
 export const memberTopic = (id: number) => (id < 0 ? topicOf.guest(-id) : topicOf.user(id));
 
 /** The admitted guests (as stand-in users) when the chat is a live meeting's; undefined for any other chat. */
-function meetingGuests(tx: StoreTx, chatId: string): UserRecord[] | undefined {
-  const meeting = tx.meetings.liveMeetingByChat(chatId);
-  return meeting && tx.meetings.guests(meeting.id, ['admitted']).map(guestStandIn);
+async function meetingGuests(tx: StoreTx, chatId: string): Promise<UserRecord[] | undefined> {
+  const meeting = await tx.meetings.liveMeetingByChat(chatId);
+  return meeting && (await tx.meetings.guests(meeting.id, ['admitted'])).map(guestStandIn);
 }
 
 /** For each user: joined in any live call (what presence shows as busy). */
-export function onCall(tx: StoreTx, members: Iterable<number>): Map<number, boolean> {
-  return new Map([...members].map((id) => [id, tx.calls.liveCallOf(id) !== undefined]));
+export async function onCall(tx: StoreTx, members: Iterable<number>): Promise<Map<number, boolean>> {
+  const busy = new Map<number, boolean>();
+  for (const id of members) busy.set(id, (await tx.calls.liveCallOf(id)) !== undefined);
+  return busy;
 }
 
 /**
  * Tells every member (ringing ones too) on their own topic; and the chat's topic (chat.call), so
  * its members who are not in the call see it running and may join.
  */
-export function announce(tx: StoreTx, record: CallRecord, type: 'call.updated' | 'call.ended' | 'call.ring', now: number, only?: number[]) {
-  for (const userId of only ?? record.members.keys()) tx.append(memberTopic(userId), { type, call: record.call }, now);
-  tx.append(topicOf.chat(record.call.chatId), { type: 'chat.call', chatId: record.call.chatId, call: record.call }, now);
+export async function announce(tx: StoreTx, record: CallRecord, type: 'call.updated' | 'call.ended' | 'call.ring', now: number, only?: number[]) {
+  for (const userId of only ?? record.members.keys()) await tx.append(memberTopic(userId), { type, call: record.call }, now);
+  await tx.append(topicOf.chat(record.call.chatId), { type: 'chat.call', chatId: record.call.chatId, call: record.call }, now);
 }
 
 /**
@@ -151,7 +159,7 @@ export function announce(tx: StoreTx, record: CallRecord, type: 'call.updated' |
  * takes the call off hold when it is no longer a call of two, settles the call (end or not),
  * announces.
  */
-export function change(tx: StoreTx, before: CallRecord, moves: Array<[number, CallMemberState]>, trigger: Trigger, now = Date.now()): CallChange {
+export async function change(tx: StoreTx, before: CallRecord, moves: Array<[number, CallMemberState]>, trigger: Trigger, now = Date.now()): Promise<CallChange> {
   const id = before.call.id;
   const stateAfter = (userId: number) => moves.find(([u]) => u === userId)?.[1] ?? before.members.get(userId);
   let tookPart: number[] | undefined;
@@ -169,18 +177,18 @@ export function change(tx: StoreTx, before: CallRecord, moves: Array<[number, Ca
   const waiting = transfer?.warm === true && stateAfter(transfer.toId) === 'joined' && !handedOver && !otherGone;
   if (transfer && stateAfter(transfer.toId) !== 'ringing' && !waiting) {
     settled = true;
-    tx.calls.setTransfer(id, null);
+    await tx.calls.setTransfer(id, null);
     if (stateAfter(transfer.toId) === 'joined' && !otherGone) {
       if (stateAfter(transfer.fromId) === 'joined') moves = [...moves, [transfer.fromId, 'left']];
-      if (takePart(tx, before.call.chatId, transfer.toId, now)) tookPart = [transfer.toId];
+      if (await takePart(tx, before.call.chatId, transfer.toId, now)) tookPart = [transfer.toId];
     }
   }
-  for (const [userId, state] of moves) tx.calls.setMember(id, userId, state);
+  for (const [userId, state] of moves) await tx.calls.setMember(id, userId, state);
   const joinedNow = [...before.members.keys()].filter((u) => stateAfter(u) === 'joined').length;
   const resumed = before.heldById !== undefined && !waiting && (settled || joinedNow !== 2);
   if (resumed) {
-    tx.calls.setHold(id, null);
-    releaseHeld(tx, before.call.chatId, now);
+    await tx.calls.setHold(id, null);
+    await releaseHeld(tx, before.call.chatId, now);
   }
   // Members come in position order: the caller first.
   const states = [...before.members].map(([userId, state], i) => ({
@@ -191,35 +199,35 @@ export function change(tx: StoreTx, before: CallRecord, moves: Array<[number, Ca
   let answeredAt = before.call.answeredAt === undefined ? null : Date.parse(before.call.answeredAt);
   if (answeredAt === null && states.filter((m) => m.state === 'joined').length >= 2) {
     answeredAt = now;
-    tx.calls.answered(id, now);
+    await tx.calls.answered(id, now);
   }
   const reason = endReasonAfter(states, answeredAt !== null, trigger);
-  if (reason) end(tx, before.call, states, answeredAt, reason, now);
-  const after = tx.calls.get(id)!;
-  announce(tx, after, reason ? 'call.ended' : 'call.updated', now);
+  if (reason) await end(tx, before.call, states, answeredAt, reason, now);
+  const after = (await tx.calls.get(id))!;
+  await announce(tx, after, reason ? 'call.ended' : 'call.updated', now);
   if (resumed && !reason) {
-    const by = tx.user(before.heldById!)?.username ?? '';
-    for (const [userId, state] of after.members) if (state === 'joined') tx.append(memberTopic(userId), { type: 'call.resumed', call: after.call, by }, now);
+    const by = (await tx.user(before.heldById!))?.username ?? '';
+    for (const [userId, state] of after.members) if (state === 'joined') await tx.append(memberTopic(userId), { type: 'call.resumed', call: after.call, by }, now);
   }
-  return { call: after.call, onCall: onCall(tx, after.members.keys()), ...(tookPart ? { tookPart } : {}) };
+  return { call: after.call, onCall: await onCall(tx, after.members.keys()), ...(tookPart ? { tookPart } : {}) };
 }
 
 /** Ends the call: ringing members missed it, joined ones left; the chat's history records it. */
-function end(tx: StoreTx, call: Call, states: Array<{ userId: number; state: CallMemberState }>, answeredAt: number | null, reason: CallEndReason, now: number) {
+async function end(tx: StoreTx, call: Call, states: Array<{ userId: number; state: CallMemberState }>, answeredAt: number | null, reason: CallEndReason, now: number) {
   for (const m of states) {
-    if (m.state === 'ringing') tx.calls.setMember(call.id, m.userId, 'missed');
-    else if (m.state === 'joined') tx.calls.setMember(call.id, m.userId, 'left');
+    if (m.state === 'ringing') await tx.calls.setMember(call.id, m.userId, 'missed');
+    else if (m.state === 'joined') await tx.calls.setMember(call.id, m.userId, 'left');
   }
-  tx.calls.ended(call.id, now, reason);
+  await tx.calls.ended(call.id, now, reason);
   // Messages held while the call was on hold are delivered now (the hold ends with the call).
-  tx.calls.setHold(call.id, null);
-  tx.calls.setTransfer(call.id, null);
-  releaseHeld(tx, call.chatId, now);
+  await tx.calls.setHold(call.id, null);
+  await tx.calls.setTransfer(call.id, null);
+  await releaseHeld(tx, call.chatId, now);
   const { call: recorded, text } = callRecord(call.id, call.video, answeredAt ?? undefined, now, reason);
   // The caller "sends" the record line; its client id ("call:" is outside what clients may use) makes it one per call.
   // The caller is the first member; a meeting guest (negative id) is no user.
   const callerId = states[0]?.userId ?? 0;
-  const message = tx.insertMessage({
+  const message = await tx.insertMessage({
     chatId: call.chatId,
     fromUserId: callerId > 0 ? callerId : null,
     fromUsername: call.createdBy,
@@ -228,5 +236,5 @@ function end(tx: StoreTx, call: Call, states: Array<{ userId: number; state: Cal
     sentAt: now,
     call: recorded,
   });
-  tx.append(topicOf.chat(call.chatId), { type: 'chat.message', message }, now);
+  await tx.append(topicOf.chat(call.chatId), { type: 'chat.message', message }, now);
 }

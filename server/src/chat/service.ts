@@ -41,9 +41,9 @@ export class ChatService {
 
   /** Accepting while a call runs in the chat rings the new member into it (docs/calls.md). */
   async accept(user: UserRecord, chatId: string) {
-    const chat = await this.store.write((tx) => {
-      const accepted = moveMember(tx, chatId, user.id, ['invited'], 'accepted');
-      ringOnAccept(tx, chatId, user.id, CALL_LIMITS.members);
+    const chat = await this.store.write(async (tx) => {
+      const accepted = await moveMember(tx, chatId, user.id, ['invited'], 'accepted');
+      await ringOnAccept(tx, chatId, user.id, CALL_LIMITS.members);
       return accepted;
     });
     this.subscriptionsChanged(user.id);

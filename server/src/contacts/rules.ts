@@ -7,57 +7,58 @@ import { topicOf } from '../../../shared/index.js';
 import { StoreError } from '../store/errors.js';
 import type { StoreTx } from '../store/store.js';
 
-function contactsChanged(tx: StoreTx, userIds: Iterable<number>) {
-  for (const userId of userIds) tx.append(topicOf.user(userId), { type: 'contacts.changed' });
+async function contactsChanged(tx: StoreTx, userIds: Iterable<number>) {
+  for (const userId of userIds) await tx.append(topicOf.user(userId), { type: 'contacts.changed' });
 }
 
-function groupIdOf(tx: StoreTx, name: string) {
-  const groupId = tx.groupId(name);
+async function groupIdOf(tx: StoreTx, name: string) {
+  const groupId = await tx.groupId(name);
   if (groupId === undefined) throw new StoreError('not_found', `group ${name}`);
   return groupId;
 }
 
 /** False if they were already a personal contact. */
-export function addContact(tx: StoreTx, userId: number, contactId: number): boolean {
-  const added = tx.insertContact(userId, contactId);
-  if (added) contactsChanged(tx, [userId]);
+export async function addContact(tx: StoreTx, userId: number, contactId: number): Promise<boolean> {
+  const added = await tx.insertContact(userId, contactId);
+  if (added) await contactsChanged(tx, [userId]);
   return added;
 }
 
 /** False if they were not a personal contact. */
-export function removeContact(tx: StoreTx, userId: number, contactId: number): boolean {
-  const removed = tx.deleteContact(userId, contactId);
-  if (removed) contactsChanged(tx, [userId]);
+export async function removeContact(tx: StoreTx, userId: number, contactId: number): Promise<boolean> {
+  const removed = await tx.deleteContact(userId, contactId);
+  if (removed) await contactsChanged(tx, [userId]);
   return removed;
 }
 
 /** False if there is no such group; its members are told. */
-export function deleteGroup(tx: StoreTx, name: string): boolean {
-  const groupId = tx.groupId(name);
+export async function deleteGroup(tx: StoreTx, name: string): Promise<boolean> {
+  const groupId = await tx.groupId(name);
   if (groupId === undefined) return false;
-  contactsChanged(tx, tx.groupMemberIds(groupId));
-  tx.deleteGroup(groupId);
+  await contactsChanged(tx, await tx.groupMemberIds(groupId));
+  await tx.deleteGroup(groupId);
   return true;
 }
 
 /** Adds all of them or (one write, one savepoint) none; answers how many were not members yet. */
-export function addGroupMembers(tx: StoreTx, name: string, userIds: number[]): number {
-  const groupId = groupIdOf(tx, name);
-  const added = userIds.filter((userId) => tx.insertGroupMember(groupId, userId)).length;
-  if (added > 0) contactsChanged(tx, tx.groupMemberIds(groupId));
+export async function addGroupMembers(tx: StoreTx, name: string, userIds: number[]): Promise<number> {
+  const groupId = await groupIdOf(tx, name);
+  let added = 0;
+  for (const userId of userIds) if (await tx.insertGroupMember(groupId, userId)) added++;
+  if (added > 0) await contactsChanged(tx, await tx.groupMemberIds(groupId));
   return added;
 }
 
 /** False if they were not a member; the members before the change are told (the removed one too). */
-export function removeGroupMember(tx: StoreTx, name: string, userId: number): boolean {
-  const groupId = groupIdOf(tx, name);
-  const members = tx.groupMemberIds(groupId);
-  const removed = tx.deleteGroupMember(groupId, userId);
-  if (removed) contactsChanged(tx, members);
+export async function removeGroupMember(tx: StoreTx, name: string, userId: number): Promise<boolean> {
+  const groupId = await groupIdOf(tx, name);
+  const members = await tx.groupMemberIds(groupId);
+  const removed = await tx.deleteGroupMember(groupId, userId);
+  if (removed) await contactsChanged(tx, members);
   return removed;
 }
 
 /** The user's display name changed: whoever has them in their list reloads it. */
-export function displayNameChanged(tx: StoreTx, userId: number) {
-  contactsChanged(tx, tx.presenceWatchers(userId));
+export async function displayNameChanged(tx: StoreTx, userId: number) {
+  await contactsChanged(tx, await tx.presenceWatchers(userId));
 }

@@ -104,48 +104,48 @@ export interface Applied {
 const none: Applied = { done: false, contactsMoved: [] };
 
 /** Applies one change, re-checked against the rows as they are now. */
-export function applyChange(tx: StoreTx, c: SyncChange): Applied {
-  const user = 'username' in c ? tx.userByName(c.username) : undefined;
+export async function applyChange(tx: StoreTx, c: SyncChange): Promise<Applied> {
+  const user = 'username' in c ? await tx.userByName(c.username) : undefined;
   const isDirectory = user?.source === 'directory';
   switch (c.op) {
     case 'create-user':
       if (user) return none;
-      tx.insertUser({ username: c.username, displayName: c.displayName, passwordHash: UNUSABLE_HASH, isAdmin: false, source: 'directory' });
+      await tx.insertUser({ username: c.username, displayName: c.displayName, passwordHash: UNUSABLE_HASH, isAdmin: false, source: 'directory' });
       return { done: true, contactsMoved: [] };
     case 'rename-user':
       if (!isDirectory || user.displayName === c.displayName) return none;
-      tx.updateProfile(user.id, { displayName: c.displayName });
-      contacts.displayNameChanged(tx, user.id);
+      await tx.updateProfile(user.id, { displayName: c.displayName });
+      await contacts.displayNameChanged(tx, user.id);
       return { done: true, contactsMoved: [] };
     case 'enable-user':
       if (!isDirectory || !user.disabled) return none;
-      tx.setDisabled(user.id, false);
+      await tx.setDisabled(user.id, false);
       return { done: true, contactsMoved: [] };
     case 'disable-user':
       if (!isDirectory || user.disabled) return none;
-      tx.setDisabled(user.id, true);
+      await tx.setDisabled(user.id, true);
       return { done: true, contactsMoved: [], disabled: user.id };
     case 'create-group':
-      if (tx.groupId(c.group) !== undefined) return none;
-      tx.insertGroup(c.group, c.displayName, 'directory');
+      if ((await tx.groupId(c.group)) !== undefined) return none;
+      await tx.insertGroup(c.group, c.displayName, 'directory');
       return { done: true, contactsMoved: [] };
     case 'add-member': {
-      const groupId = tx.groupId(c.group);
+      const groupId = await tx.groupId(c.group);
       if (!isDirectory || user.disabled || groupId === undefined) return none;
-      if (contacts.addGroupMembers(tx, c.group, [user.id]) === 0) return none;
-      return { done: true, contactsMoved: tx.groupMemberIds(groupId) };
+      if ((await contacts.addGroupMembers(tx, c.group, [user.id])) === 0) return none;
+      return { done: true, contactsMoved: await tx.groupMemberIds(groupId) };
     }
     case 'remove-member': {
-      const groupId = tx.groupId(c.group);
+      const groupId = await tx.groupId(c.group);
       if (!user || groupId === undefined) return none;
-      const members = tx.groupMemberIds(groupId);
-      return contacts.removeGroupMember(tx, c.group, user.id) ? { done: true, contactsMoved: members } : none;
+      const members = await tx.groupMemberIds(groupId);
+      return await contacts.removeGroupMember(tx, c.group, user.id) ? { done: true, contactsMoved: members } : none;
     }
     case 'delete-group': {
-      const groupId = tx.groupId(c.group);
+      const groupId = await tx.groupId(c.group);
       if (groupId === undefined) return none;
-      const members = tx.groupMemberIds(groupId);
-      contacts.deleteGroup(tx, c.group);
+      const members = await tx.groupMemberIds(groupId);
+      await contacts.deleteGroup(tx, c.group);
       return { done: true, contactsMoved: members };
     }
   }
@@ -156,14 +156,14 @@ export function applyChange(tx: StoreTx, c: SyncChange): Applied {
  * display name kept up to date, enabled again (the directory found them enabled). undefined if
  * the ID belongs to a local or SSO account.
  */
-export function signedInDirectoryUser(tx: StoreTx, d: DirectoryUser): UserRecord | undefined {
-  const user = tx.userByName(d.username);
-  if (!user) return tx.insertUser({ username: d.username, displayName: d.displayName, passwordHash: UNUSABLE_HASH, isAdmin: false, source: 'directory' });
+export async function signedInDirectoryUser(tx: StoreTx, d: DirectoryUser): Promise<UserRecord | undefined> {
+  const user = await tx.userByName(d.username);
+  if (!user) return await tx.insertUser({ username: d.username, displayName: d.displayName, passwordHash: UNUSABLE_HASH, isAdmin: false, source: 'directory' });
   if (user.source !== 'directory') return undefined;
   if (user.displayName !== d.displayName) {
-    tx.updateProfile(user.id, { displayName: d.displayName });
-    contacts.displayNameChanged(tx, user.id);
+    await tx.updateProfile(user.id, { displayName: d.displayName });
+    await contacts.displayNameChanged(tx, user.id);
   }
-  if (user.disabled) tx.setDisabled(user.id, false);
-  return tx.user(user.id);
+  if (user.disabled) await tx.setDisabled(user.id, false);
+  return await tx.user(user.id);
 }

@@ -45,7 +45,11 @@ export class DirectorySync {
   private async apply(): Promise<SyncResult> {
     const { changes, notes } = await this.plan();
     if (changes.length === 0) return { changes, notes };
-    const results = await this.store.write((tx) => changes.map((c) => applyChange(tx, c)));
+    const results = await this.store.write(async (tx) => {
+      const applied = [];
+      for (const c of changes) applied.push(await applyChange(tx, c));
+      return applied;
+    });
     const moved = new Set(results.flatMap((r) => r.contactsMoved));
     for (const r of results) if (r.disabled !== undefined) await this.hooks.userRemoved(r.disabled);
     if (moved.size > 0) this.hooks.subscriptionsChanged([...moved]);

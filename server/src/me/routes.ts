@@ -43,10 +43,10 @@ export function meRoutes({ store, presence, config, secret }: Services) {
 
   /** One profile change; a picture nobody uses any more is deleted after the commit. */
   async function change(userId: number, fields: ProfileChange) {
-    const { before, after, oldPictureUsers } = await store.write((tx) => {
-      const changed = changeProfile(tx, userId, fields, presenceOf);
+    const { before, after, oldPictureUsers } = await store.write(async (tx) => {
+      const changed = await changeProfile(tx, userId, fields, presenceOf);
       const old = changed.before.avatar;
-      return { ...changed, oldPictureUsers: old && old !== changed.after.avatar ? tx.avatarUsers(old) : undefined };
+      return { ...changed, oldPictureUsers: old && old !== changed.after.avatar ? await tx.avatarUsers(old) : undefined };
     });
     if (oldPictureUsers === 0) await avatars.remove(before.avatar!);
     return me(after);

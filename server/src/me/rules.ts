@@ -13,32 +13,32 @@ import { meView, publicView } from './views.js';
 const PUBLIC_FIELDS: Array<keyof ProfileChange> = ['displayName', 'avatar', 'status'];
 
 /** Applies the change and tells; answers the user before and after it. */
-export function changeProfile(
+export async function changeProfile(
   tx: StoreTx,
   userId: number,
   change: ProfileChange,
   presenceOf: (user: UserRecord) => PresenceState,
   now = Date.now(),
-): { before: UserRecord; after: UserRecord } {
-  const before = tx.user(userId);
+): Promise<{ before: UserRecord; after: UserRecord }> {
+  const before = await tx.user(userId);
   if (!before) throw new StoreError('not_found', 'user');
-  tx.updateProfile(userId, change);
-  const after = tx.user(userId)!;
-  tx.append(topicOf.user(userId), { type: 'me.updated', user: meView(after, presenceOf(after), now) }, now);
+  await tx.updateProfile(userId, change);
+  const after = (await tx.user(userId))!;
+  await tx.append(topicOf.user(userId), { type: 'me.updated', user: meView(after, presenceOf(after), now) }, now);
   const seenByOthers = PUBLIC_FIELDS.some((field) => change[field] !== undefined && JSON.stringify(change[field]) !== JSON.stringify(before[field]));
   if (seenByOthers) {
     const user = publicView(after, now);
-    for (const other of tx.profileAudience(userId)) tx.append(topicOf.user(other), { type: 'user.updated', user }, now);
+    for (const other of await tx.profileAudience(userId)) await tx.append(topicOf.user(other), { type: 'user.updated', user }, now);
   }
   return { before, after };
 }
 
 /** Mutes (until a time, or until unmuted: null) or unmutes a chat for a member; undefined if they are not in it. */
-export function muteChat(tx: StoreTx, userId: number, chatId: string, muted: boolean, until: number | null, now = Date.now()): ChatMute | undefined {
-  const status = tx.memberStatuses(chatId).find(([id]) => id === userId)?.[1];
+export async function muteChat(tx: StoreTx, userId: number, chatId: string, muted: boolean, until: number | null, now = Date.now()): Promise<ChatMute | undefined> {
+  const status = (await tx.memberStatuses(chatId)).find(([id]) => id === userId)?.[1];
   if (status !== 'invited' && status !== 'accepted') return undefined;
-  tx.setChatMute(userId, chatId, muted, muted ? until : null);
+  await tx.setChatMute(userId, chatId, muted, muted ? until : null);
   const mute = { chatId, muted, ...(muted && until !== null ? { mutedUntil: new Date(until).toISOString() } : {}) };
-  tx.append(topicOf.user(userId), { type: 'chat.muted', mute }, now);
+  await tx.append(topicOf.user(userId), { type: 'chat.muted', mute }, now);
   return mute;
 }

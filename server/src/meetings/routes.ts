@@ -80,7 +80,7 @@ export function meetingRoutes({ store, hub, limits, secret, config, subscription
 
   /** Ends a meeting and removes its files; the host's presence follows its call. */
   async function end(hostId: number, meetingId: string) {
-    const changes = await store.write((tx) => endMeeting(tx, hostedMeeting(tx, hostId, meetingId)));
+    const changes = await store.write(async (tx) => endMeeting(tx, await hostedMeeting(tx, hostId, meetingId)));
     for (const change of changes) await calls.applied(change);
     await files.removeMeeting(meetingId);
   }
@@ -217,9 +217,9 @@ export function meetingRoutes({ store, hub, limits, secret, config, subscription
         const pages = await files.store(params.id, id, data);
         const doc = { id, meetingId: params.id, name: query.name || `Document ${new Date().toISOString().slice(0, 16)}`, pages, createdAt: Date.now() };
         try {
-          await store.write((tx) => {
-            presenterMeeting(tx, session, params.id); // still so, now that it is converted
-            tx.meetings.insertDocument(doc);
+          await store.write(async (tx) => {
+            await presenterMeeting(tx, session, params.id); // still so, now that it is converted
+            await tx.meetings.insertDocument(doc);
           });
         } catch (error) {
           await files.removeDocument(params.id, id);

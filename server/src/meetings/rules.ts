@@ -29,10 +29,10 @@ export function randomNumber(): string {
 }
 
 /** A number no live meeting and no host's fixed number uses (10^11 of them: a repeat is rare). */
-function freshNumber(tx: StoreTx): string {
+async function freshNumber(tx: StoreTx): Promise<string> {
   for (let i = 0; i < 100; i++) {
     const n = randomNumber();
-    if (!tx.meetings.numberTaken(n)) return n;
+    if (!(await tx.meetings.numberTaken(n))) return n;
   }
   throw new AppError(503, 'internal_error', 'no free meeting number was found; try again');
 }
@@ -58,60 +58,60 @@ export function toMeeting(m: MeetingRecord): Meeting {
  * kept from one meeting to the next; a live meeting already on it ends (the number leads to the
  * host's newest meeting).
  */
-export function createMeeting(
+export async function createMeeting(
   tx: StoreTx,
   hostId: number,
   input: { title?: string; fixed?: boolean },
-): { meeting: MeetingRecord; ended?: string; changes: CallChange[] } {
+): Promise<{ meeting: MeetingRecord; ended?: string; changes: CallChange[] }> {
   let number: string;
   let ended: string | undefined;
   let changes: CallChange[] = [];
   if (input.fixed) {
-    const own = tx.meetings.fixedNumberOf(hostId);
+    const own = await tx.meetings.fixedNumberOf(hostId);
     if (own) {
       number = own;
-      const previous = tx.meetings.liveByNumber(own);
+      const previous = await tx.meetings.liveByNumber(own);
       if (previous) {
-        changes = endMeeting(tx, previous);
+        changes = await endMeeting(tx, previous);
         ended = previous.id;
       }
     } else {
-      number = freshNumber(tx);
-      tx.meetings.setFixedNumber(hostId, number);
+      number = await freshNumber(tx);
+      await tx.meetings.setFixedNumber(hostId, number);
     }
   } else {
-    number = freshNumber(tx);
+    number = await freshNumber(tx);
   }
-  const chat = createChat(tx, hostId, []);
-  const id = tx.meetings.insert({ number, title: input.title ?? '', hostId, chatId: chat.id, fixed: input.fixed ?? false, createdAt: Date.now() });
-  return { meeting: tx.meetings.get(id)!, ended, changes };
+  const chat = await createChat(tx, hostId, []);
+  const id = await tx.meetings.insert({ number, title: input.title ?? '', hostId, chatId: chat.id, fixed: input.fixed ?? false, createdAt: Date.now() });
+  return { meeting: (await tx.meetings.get(id))!, ended, changes };
 }
 
 /** The meeting, if `hostId` hosts it (others, guests included, are told it does not exist). */
-export function hostedMeeting(tx: StoreTx, hostId: number, meetingId: string): MeetingRecord {
-  const meeting = tx.meetings.get(meetingId);
+export async function hostedMeeting(tx: StoreTx, hostId: number, meetingId: string): Promise<MeetingRecord> {
+  const meeting = await tx.meetings.get(meetingId);
   if (!meeting || meeting.hostId !== hostId) throw notFound('meeting');
   return meeting;
 }
 
-function liveHostedMeeting(tx: StoreTx, hostId: number, meetingId: string): MeetingRecord {
-  const meeting = hostedMeeting(tx, hostId, meetingId);
+async function liveHostedMeeting(tx: StoreTx, hostId: number, meetingId: string): Promise<MeetingRecord> {
+  const meeting = await hostedMeeting(tx, hostId, meetingId);
   if (meeting.endedAt !== null) throw conflict('conflict', 'this meeting has ended');
   return meeting;
 }
 
 /** A knock on a live meeting's number: a knocking guest, the host told. Undefined for an unknown or ended number. */
-export function knock(tx: StoreTx, input: { number: string; name: string; address: string; tokenHash: Buffer }): GuestRecord | undefined {
-  const meeting = tx.meetings.liveByNumber(input.number);
+export async function knock(tx: StoreTx, input: { number: string; name: string; address: string; tokenHash: Buffer }): Promise<GuestRecord | undefined> {
+  const meeting = await tx.meetings.liveByNumber(input.number);
   if (!meeting) return undefined;
   const now = Date.now();
-  const id = tx.meetings.insertGuest({ meetingId: meeting.id, name: input.name, address: input.address, tokenHash: input.tokenHash, createdAt: now });
-  tx.append(topicOf.user(meeting.hostId), { type: 'meeting.knock', meetingId: meeting.id, guest: { id, name: input.name, address: input.address } }, now);
-  return tx.meetings.guest(id)!;
+  const id = await tx.meetings.insertGuest({ meetingId: meeting.id, name: input.name, address: input.address, tokenHash: input.tokenHash, createdAt: now });
+  await tx.append(topicOf.user(meeting.hostId), { type: 'meeting.knock', meetingId: meeting.id, guest: { id, name: input.name, address: input.address } }, now);
+  return (await tx.meetings.guest(id))!;
 }
 
-function guestOf(tx: StoreTx, meeting: MeetingRecord, guestId: number): GuestRecord {
-  const guest = tx.meetings.guest(guestId);
+async function guestOf(tx: StoreTx, meeting: MeetingRecord, guestId: number): Promise<GuestRecord> {
+  const guest = await tx.meetings.guest(guestId);
   if (!guest || guest.meetingId !== meeting.id) throw notFound('guest');
   return guest;
 }
@@ -123,16 +123,16 @@ export type DocumentView = (doc: DocumentRecord) => MeetingDocument;
  * Lets a knocking guest in: it learns who is there and the page shown now; the others learn it
  * joined. Admitting twice is harmless.
  */
-export function admitGuest(tx: StoreTx, hostId: number, meetingId: string, guestId: number, view: DocumentView): GuestRecord {
-  const meeting = liveHostedMeeting(tx, hostId, meetingId);
-  const guest = guestOf(tx, meeting, guestId);
+export async function admitGuest(tx: StoreTx, hostId: number, meetingId: string, guestId: number, view: DocumentView): Promise<GuestRecord> {
+  const meeting = await liveHostedMeeting(tx, hostId, meetingId);
+  const guest = await guestOf(tx, meeting, guestId);
   if (guest.status === 'admitted') return guest;
   if (guest.status !== 'knocking') throw conflict('conflict', `this guest is ${guest.status === 'rejected' ? 'turned away' : 'gone'}`);
-  tx.meetings.setGuestStatus(guest.id, 'admitted');
+  await tx.meetings.setGuestStatus(guest.id, 'admitted');
   const now = Date.now();
-  const guests = tx.meetings.guests(meeting.id, ['admitted']).map((g) => ({ id: g.id, name: g.name }));
-  const shown = meeting.presentation && tx.meetings.document(meeting.presentation.documentId);
-  tx.append(
+  const guests = (await tx.meetings.guests(meeting.id, ['admitted'])).map((g) => ({ id: g.id, name: g.name }));
+  const shown = meeting.presentation && await tx.meetings.document(meeting.presentation.documentId);
+  await tx.append(
     topicOf.guest(guest.id),
     {
       type: 'meeting.admitted',
@@ -143,52 +143,52 @@ export function admitGuest(tx: StoreTx, hostId: number, meetingId: string, guest
     },
     now,
   );
-  tx.append(topicOf.chat(meeting.chatId), { type: 'meeting.joined', meetingId: meeting.id, guest: { id: guest.id, name: guest.name } }, now);
-  return tx.meetings.guest(guest.id)!;
+  await tx.append(topicOf.chat(meeting.chatId), { type: 'meeting.joined', meetingId: meeting.id, guest: { id: guest.id, name: guest.name } }, now);
+  return (await tx.meetings.guest(guest.id))!;
 }
 
 /** Turns a knocking (or admitted) guest away: told on its own topic; its token ends. */
-export function rejectGuest(tx: StoreTx, hostId: number, meetingId: string, guestId: number): { guest: GuestRecord; changes: CallChange[] } {
-  const meeting = liveHostedMeeting(tx, hostId, meetingId);
-  const guest = guestOf(tx, meeting, guestId);
+export async function rejectGuest(tx: StoreTx, hostId: number, meetingId: string, guestId: number): Promise<{ guest: GuestRecord; changes: CallChange[] }> {
+  const meeting = await liveHostedMeeting(tx, hostId, meetingId);
+  const guest = await guestOf(tx, meeting, guestId);
   if (guest.status === 'rejected') return { guest, changes: [] };
   if (guest.status !== 'knocking' && guest.status !== 'admitted') throw conflict('conflict', 'this guest is gone');
-  const changes = hangUp(tx, guest.id);
-  tx.meetings.setGuestStatus(guest.id, 'rejected');
-  tx.append(topicOf.guest(guest.id), { type: 'meeting.rejected', meetingId: meeting.id });
-  return { guest: tx.meetings.guest(guest.id)!, changes };
+  const changes = await hangUp(tx, guest.id);
+  await tx.meetings.setGuestStatus(guest.id, 'rejected');
+  await tx.append(topicOf.guest(guest.id), { type: 'meeting.rejected', meetingId: meeting.id });
+  return { guest: (await tx.meetings.guest(guest.id))!, changes };
 }
 
 /**
  * Ends a meeting: every guest's token ends; those taking part and those still knocking are told;
  * guests on the meeting's call hang up. Answers the call changes (CallService.applied: presence).
  */
-export function endMeeting(tx: StoreTx, meeting: MeetingRecord): CallChange[] {
+export async function endMeeting(tx: StoreTx, meeting: MeetingRecord): Promise<CallChange[]> {
   if (meeting.endedAt !== null) return [];
   const now = Date.now();
   const changes: CallChange[] = [];
-  for (const guest of tx.meetings.guests(meeting.id, ['knocking', 'admitted'])) {
-    changes.push(...hangUp(tx, guest.id));
-    tx.meetings.setGuestStatus(guest.id, 'ended');
-    if (guest.status === 'knocking') tx.append(topicOf.guest(guest.id), { type: 'meeting.ended', meetingId: meeting.id }, now);
+  for (const guest of await tx.meetings.guests(meeting.id, ['knocking', 'admitted'])) {
+    changes.push(...await hangUp(tx, guest.id));
+    await tx.meetings.setGuestStatus(guest.id, 'ended');
+    if (guest.status === 'knocking') await tx.append(topicOf.guest(guest.id), { type: 'meeting.ended', meetingId: meeting.id }, now);
   }
-  tx.meetings.end(meeting.id, now);
-  tx.append(topicOf.chat(meeting.chatId), { type: 'meeting.ended', meetingId: meeting.id }, now);
+  await tx.meetings.end(meeting.id, now);
+  await tx.append(topicOf.chat(meeting.chatId), { type: 'meeting.ended', meetingId: meeting.id }, now);
   return changes;
 }
 
 /** A guest leaving for good leaves (or declines) the meeting's call it is in or rung for. */
-function hangUp(tx: StoreTx, guestId: number): CallChange[] {
+async function hangUp(tx: StoreTx, guestId: number): Promise<CallChange[]> {
   const member = guestUserId(guestId);
-  const callId = tx.calls.engagedIn(member);
-  return callId ? [actOnCall(tx, callId, member, 'hangup')] : [];
+  const callId = await tx.calls.engagedIn(member);
+  return callId ? [await actOnCall(tx, callId, member, 'hangup')] : [];
 }
 
 /** The guest, if it takes part now (admitted, meeting live), in the meeting of this chat. */
-function takingPart(tx: StoreTx, session: GuestSession, chatId: string): GuestRecord {
+async function takingPart(tx: StoreTx, session: GuestSession, chatId: string): Promise<GuestRecord> {
   if (chatId !== session.chatId) throw forbidden('a meeting guest may only use its meeting');
-  const guest = tx.meetings.guest(session.id);
-  const meeting = tx.meetings.get(session.meetingId);
+  const guest = await tx.meetings.guest(session.id);
+  const meeting = await tx.meetings.get(session.meetingId);
   if (!guest || !meeting || meeting.endedAt !== null || guest.status !== 'admitted') throw forbidden('you are not taking part in this meeting');
   return guest;
 }
@@ -197,35 +197,35 @@ function takingPart(tx: StoreTx, session: GuestSession, chatId: string): GuestRe
  * A guest's message in its meeting's chat, stored once per (guest, clientId) like a member's;
  * its sender shows as "<name> (guest)".
  */
-export function putGuestMessage(
+export async function putGuestMessage(
   tx: StoreTx,
   session: SessionRecord & { guest: GuestSession },
   input: { chatId: string; clientId: string; text: string },
-): { message: Message; created: boolean } {
-  const guest = takingPart(tx, session.guest, input.chatId);
-  const existing = tx.meetings.guestMessage(guest.id, input.clientId);
+): Promise<{ message: Message; created: boolean }> {
+  const guest = await takingPart(tx, session.guest, input.chatId);
+  const existing = await tx.meetings.guestMessage(guest.id, input.clientId);
   if (existing) {
     if (existing.text !== input.text) throw conflict('idempotency_conflict', 'this client id was already used for a different message');
     return { message: existing, created: false };
   }
   const now = Date.now();
-  const message = tx.insertMessage({ chatId: input.chatId, fromUserId: null, fromUsername: `${guest.name} (guest)`, clientId: input.clientId, text: input.text, sentAt: now });
-  tx.meetings.rememberGuestMessage(guest.id, input.clientId, message.id);
-  tx.append(topicOf.chat(input.chatId), { type: 'chat.message', message }, now, session.tokenId);
+  const message = await tx.insertMessage({ chatId: input.chatId, fromUserId: null, fromUsername: `${guest.name} (guest)`, clientId: input.clientId, text: input.text, sentAt: now });
+  await tx.meetings.rememberGuestMessage(guest.id, input.clientId, message.id);
+  await tx.append(topicOf.chat(input.chatId), { type: 'chat.message', message }, now, session.tokenId);
   return { message, created: true };
 }
 
 /** Checks a guest may read its meeting chat's history (inside a write for a consistent look). */
-export function guestMayRead(tx: StoreTx, session: GuestSession, chatId: string) {
-  takingPart(tx, session, chatId);
+export async function guestMayRead(tx: StoreTx, session: GuestSession, chatId: string) {
+  await takingPart(tx, session, chatId);
 }
 
 /**
  * The live meeting, if the session may present in it: its host, or an admitted guest the host
  * allowed to. Anyone else is told it does not exist (guests of other meetings included).
  */
-export function presenterMeeting(tx: StoreTx, session: SessionRecord, meetingId: string): MeetingRecord {
-  return mayPresent(session, tx.meetings.get(meetingId), session.guest && tx.meetings.guest(session.guest.id));
+export async function presenterMeeting(tx: StoreTx, session: SessionRecord, meetingId: string): Promise<MeetingRecord> {
+  return mayPresent(session, await tx.meetings.get(meetingId), session.guest && await tx.meetings.guest(session.guest.id));
 }
 
 /** The same check over records read outside a write (the pointer, the upload's early look). */
@@ -244,27 +244,27 @@ export function mayTakePart(session: SessionRecord, meeting: MeetingRecord | und
 }
 
 /** Allows (or stops) an admitted guest to show documents. */
-export function setPresenter(tx: StoreTx, hostId: number, meetingId: string, guestId: number, allowed: boolean): GuestRecord {
-  const meeting = liveHostedMeeting(tx, hostId, meetingId);
-  const guest = guestOf(tx, meeting, guestId);
+export async function setPresenter(tx: StoreTx, hostId: number, meetingId: string, guestId: number, allowed: boolean): Promise<GuestRecord> {
+  const meeting = await liveHostedMeeting(tx, hostId, meetingId);
+  const guest = await guestOf(tx, meeting, guestId);
   if (guest.status !== 'admitted') throw conflict('conflict', 'only a guest taking part can present');
-  tx.meetings.setPresenter(guest.id, allowed);
-  return tx.meetings.guest(guest.id)!;
+  await tx.meetings.setPresenter(guest.id, allowed);
+  return (await tx.meetings.guest(guest.id))!;
 }
 
 /** Shows a page of one of the meeting's documents to everyone (meeting.page). */
-export function present(
+export async function present(
   tx: StoreTx,
   session: SessionRecord,
   meetingId: string,
   input: { documentId: string; page: number },
   view: DocumentView,
 ) {
-  const meeting = presenterMeeting(tx, session, meetingId);
-  const doc = tx.meetings.document(input.documentId);
+  const meeting = await presenterMeeting(tx, session, meetingId);
+  const doc = await tx.meetings.document(input.documentId);
   if (!doc || doc.meetingId !== meeting.id) throw notFound('document');
   if (input.page > doc.pages.length) throw new AppError(400, 'invalid_request', `page: this document has ${doc.pages.length} page(s)`);
-  tx.meetings.setPresentation(meeting.id, input);
-  tx.append(topicOf.chat(meeting.chatId), { type: 'meeting.page', meetingId: meeting.id, document: view(doc), page: input.page });
+  await tx.meetings.setPresentation(meeting.id, input);
+  await tx.append(topicOf.chat(meeting.chatId), { type: 'meeting.page', meetingId: meeting.id, document: view(doc), page: input.page });
   return input;
 }

@@ -3,17 +3,18 @@ import { topicOf, type PresenceState } from '../../../shared/index.js';
 import type { StoreTx, UserRecord } from '../store/store.js';
 
 /** Records and announces (event `presence`) a new effective presence; false if it was already that. */
-export function announcePresence(tx: StoreTx, userId: number, state: PresenceState, user = tx.user(userId)): boolean {
+export async function announcePresence(tx: StoreTx, userId: number, state: PresenceState, user?: UserRecord): Promise<boolean> {
+  user ??= await tx.user(userId);
   if (!user || user.announcedPresence === state) return false;
-  tx.setAnnouncedPresence(userId, state);
-  tx.append(topicOf.presence(userId), { type: 'presence', username: user.username, state });
+  await tx.setAnnouncedPresence(userId, state);
+  await tx.append(topicOf.presence(userId), { type: 'presence', username: user.username, state });
   return true;
 }
 
 /** Announces the presence `effective` derives from the user as stored now, if it changed. */
-export function refreshPresence(tx: StoreTx, userId: number, effective: (user: UserRecord) => PresenceState): boolean {
-  const user = tx.user(userId);
-  return user ? announcePresence(tx, userId, effective(user), user) : false;
+export async function refreshPresence(tx: StoreTx, userId: number, effective: (user: UserRecord) => PresenceState): Promise<boolean> {
+  const user = await tx.user(userId);
+  return user ? await announcePresence(tx, userId, effective(user), user) : false;
 }
 
 /**
@@ -21,9 +22,9 @@ export function refreshPresence(tx: StoreTx, userId: number, effective: (user: U
  * is gone, so each is told on their own topic that they are offline, and that their contact
  * list changed (an open panel reloads it). A removal is rare: per-recipient events are fine.
  */
-export function announceRemoval(tx: StoreTx, user: UserRecord) {
-  for (const watcherId of tx.presenceWatchers(user.id)) {
-    if (user.announcedPresence !== 'offline') tx.append(topicOf.user(watcherId), { type: 'presence', username: user.username, state: 'offline' });
-    tx.append(topicOf.user(watcherId), { type: 'contacts.changed' });
+export async function announceRemoval(tx: StoreTx, user: UserRecord) {
+  for (const watcherId of await tx.presenceWatchers(user.id)) {
+    if (user.announcedPresence !== 'offline') await tx.append(topicOf.user(watcherId), { type: 'presence', username: user.username, state: 'offline' });
+    await tx.append(topicOf.user(watcherId), { type: 'contacts.changed' });
   }
 }

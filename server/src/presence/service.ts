@@ -100,8 +100,8 @@ export class PresenceService {
     this.gathered.clear();
     const effective = (user: UserRecord) => this.effective(user);
     this.writing = this.store
-      .write((tx) => {
-        for (const userId of userIds) refreshPresence(tx, userId, effective);
+      .write(async (tx) => {
+        for (const userId of userIds) await refreshPresence(tx, userId, effective);
       })
       .catch(this.onError)
       .finally(() => {

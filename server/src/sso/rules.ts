@@ -16,14 +16,14 @@ export type SsoSignIn = { user: UserRecord } | { refused: 'other_source'; source
  * for a local or directory account with that ID, and for a disabled SSO account (an
  * administrator's decision, which the provider does not overrule).
  */
-export function signedInSsoUser(tx: StoreTx, who: SsoIdentity): SsoSignIn {
-  const user = tx.userByName(who.username);
-  if (!user) return { user: tx.insertUser({ username: who.username, displayName: who.displayName, passwordHash: UNUSABLE_HASH, isAdmin: false, source: 'sso' }) };
+export async function signedInSsoUser(tx: StoreTx, who: SsoIdentity): Promise<SsoSignIn> {
+  const user = await tx.userByName(who.username);
+  if (!user) return { user: await tx.insertUser({ username: who.username, displayName: who.displayName, passwordHash: UNUSABLE_HASH, isAdmin: false, source: 'sso' }) };
   if (user.source !== 'sso') return { refused: 'other_source', source: user.source };
   if (user.disabled) return { refused: 'disabled' };
   if (user.displayName !== who.displayName) {
-    tx.updateProfile(user.id, { displayName: who.displayName });
-    contacts.displayNameChanged(tx, user.id);
+    await tx.updateProfile(user.id, { displayName: who.displayName });
+    await contacts.displayNameChanged(tx, user.id);
   }
-  return { user: tx.user(user.id)! };
+  return { user: (await tx.user(user.id))! };
 }

@@ -38,30 +38,30 @@ export interface CallStore {
 
 /** Row operations on calls inside a write (StoreTx.calls). */
 export interface CallRows {
-  get(callId: string): CallRecord | undefined;
+  get(callId: string): Promise<CallRecord | undefined>;
   /** Joined in, or being rung for, a live call. */
-  engaged(userId: number): boolean;
+  engaged(userId: number): Promise<boolean>;
   /** The live call the user is joined in or being rung for, if any. */
-  engagedIn(userId: number): string | undefined;
+  engagedIn(userId: number): Promise<string | undefined>;
   /** The live call (other than `except`) the user is joined in, if any. */
-  liveCallOf(userId: number, except?: string): string | undefined;
+  liveCallOf(userId: number, except?: string): Promise<string | undefined>;
   /** A new call with its members in this order; answers its id. */
-  insert(input: { chatId: string; createdBy: string; createdAt: number; video: boolean; members: Array<[userId: number, state: CallMemberState]> }): string;
-  setMember(callId: string, userId: number, state: CallMemberState): void;
-  answered(callId: string, at: number): void;
-  ended(callId: string, at: number, reason: CallEndReason): void;
+  insert(input: { chatId: string; createdBy: string; createdAt: number; video: boolean; members: Array<[userId: number, state: CallMemberState]> }): Promise<string>;
+  setMember(callId: string, userId: number, state: CallMemberState): Promise<void>;
+  answered(callId: string, at: number): Promise<void>;
+  ended(callId: string, at: number, reason: CallEndReason): Promise<void>;
   /** Members of live calls still ringing whose ring started (the call, a transfer, or a ring into the running call) at or before this time. */
-  ringingSince(startedBefore: number): Array<{ callId: string; userId: number }>;
+  ringingSince(startedBefore: number): Promise<Array<{ callId: string; userId: number }>>;
   /** Rings a user in this call from now (a member already, or one more after the others): into a running call, or a transfer's target. */
-  ring(callId: string, userId: number, at: number, byId: number): void;
+  ring(callId: string, userId: number, at: number, byId: number): Promise<void>;
   /** A member who was not in the call (joining late, or a transfer's target), after the others. */
-  addMember(callId: string, userId: number, state: CallMemberState): void;
+  addMember(callId: string, userId: number, state: CallMemberState): Promise<void>;
   /** Puts the call on hold by this member, or (null) takes it off hold. */
-  setHold(callId: string, userId: number | null): void;
+  setHold(callId: string, userId: number | null): Promise<void>;
   /** Starts (or, null, clears) a transfer. */
-  setTransfer(callId: string, transfer: CallTransferRecord | null): void;
+  setTransfer(callId: string, transfer: CallTransferRecord | null): Promise<void>;
   /** The live call of a chat, if one runs. */
-  liveInChat(chatId: string): string | undefined;
+  liveInChat(chatId: string): Promise<string | undefined>;
   /** Whether a live call of this chat is on hold (messages sent now are held). */
-  heldInChat(chatId: string): boolean;
+  heldInChat(chatId: string): Promise<boolean>;
 }

@@ -48,28 +48,28 @@ export interface MeetingStore {
 
 /** Row operations inside a write (StoreTx.meetings). */
 export interface MeetingRows {
-  get(meetingId: string): MeetingRecord | undefined;
-  liveByNumber(number: string): MeetingRecord | undefined;
+  get(meetingId: string): Promise<MeetingRecord | undefined>;
+  liveByNumber(number: string): Promise<MeetingRecord | undefined>;
   /** The number belongs to a live meeting or is some host's fixed number. */
-  numberTaken(number: string): boolean;
+  numberTaken(number: string): Promise<boolean>;
   /** Whether the chat is a live meeting's chat (open while the meeting lasts). */
-  liveMeetingOfChat(chatId: string): boolean;
-  liveMeetingByChat(chatId: string): MeetingRecord | undefined;
-  fixedNumberOf(userId: number): string | undefined;
-  setFixedNumber(userId: number, number: string): void;
-  insert(input: { number: string; title: string; hostId: number; chatId: string; fixed: boolean; createdAt: number }): string;
-  end(meetingId: string, at: number): void;
-  setPresentation(meetingId: string, presentation: { documentId: string; page: number }): void;
+  liveMeetingOfChat(chatId: string): Promise<boolean>;
+  liveMeetingByChat(chatId: string): Promise<MeetingRecord | undefined>;
+  fixedNumberOf(userId: number): Promise<string | undefined>;
+  setFixedNumber(userId: number, number: string): Promise<void>;
+  insert(input: { number: string; title: string; hostId: number; chatId: string; fixed: boolean; createdAt: number }): Promise<string>;
+  end(meetingId: string, at: number): Promise<void>;
+  setPresentation(meetingId: string, presentation: { documentId: string; page: number }): Promise<void>;
 
-  insertGuest(input: { meetingId: string; name: string; address: string; tokenHash: Buffer; createdAt: number }): number;
-  guest(guestId: number): GuestRecord | undefined;
-  guests(meetingId: string, statuses: GuestStatus[]): GuestRecord[];
-  setGuestStatus(guestId: number, status: GuestStatus): void;
-  setPresenter(guestId: number, presenter: boolean): void;
+  insertGuest(input: { meetingId: string; name: string; address: string; tokenHash: Buffer; createdAt: number }): Promise<number>;
+  guest(guestId: number): Promise<GuestRecord | undefined>;
+  guests(meetingId: string, statuses: GuestStatus[]): Promise<GuestRecord[]>;
+  setGuestStatus(guestId: number, status: GuestStatus): Promise<void>;
+  setPresenter(guestId: number, presenter: boolean): Promise<void>;
   /** The message a guest sent with this client id, if any. */
-  guestMessage(guestId: number, clientId: string): Message | undefined;
-  rememberGuestMessage(guestId: number, clientId: string, messageId: number): void;
+  guestMessage(guestId: number, clientId: string): Promise<Message | undefined>;
+  rememberGuestMessage(guestId: number, clientId: string, messageId: number): Promise<void>;
 
-  insertDocument(input: DocumentRecord): void;
-  document(documentId: string): DocumentRecord | undefined;
+  insertDocument(input: DocumentRecord): Promise<void>;
+  document(documentId: string): Promise<DocumentRecord | undefined>;
 }

@@ -24,6 +24,8 @@ export const PG_LOCKS = {
    * sequence order across every node (see pg-log.ts).
    */
   eventOrder: 0x706f7274_02n,
+  /** Taken first by every write transaction of pg-store.ts: one write at a time, as on SQLite. */
+  write: 0x706f7274_03n,
 } as const;
 
 export const PG_MIGRATIONS: string[] = [

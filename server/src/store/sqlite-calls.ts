@@ -6,9 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Call, CallEndReason, CallMemberState } from '../../../shared/index.js';
 import type { CallRecord, CallRows, CallStore, CallTransferRecord } from './calls.js';
-import { iso, type Engine, type Row } from './sqlite-engine.js';
+import { iso, type Engine, type Row, type Synchronous } from './sqlite-engine.js';
 
-export class SqliteCallStore implements CallStore, CallRows {
+export class SqliteCallStore implements CallStore, Synchronous<CallRows> {
   private readonly q;
 
   constructor(private readonly e: Pick<Engine, 'db' | 'read'>) {

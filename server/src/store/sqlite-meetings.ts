@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { DocumentRecord, GuestRecord, GuestStatus, MeetingRecord, MeetingRows, MeetingStore } from './meetings.js';
-import { toMessage, type Engine, type Row } from './sqlite-engine.js';
+import { toMessage, type Engine, type Row, type Synchronous } from './sqlite-engine.js';
 
 const MEETING = `SELECT m.*, u.username AS host_username, u.display_name AS host_display_name FROM meetings m JOIN users u ON u.id = m.host_id`;
 
@@ -33,7 +33,7 @@ function toDocument(r: Row): DocumentRecord {
   return { id: r.id, meetingId: r.meeting_id, name: r.name, pages: JSON.parse(r.pages), createdAt: r.created_at };
 }
 
-export class SqliteMeetingStore implements MeetingStore, MeetingRows {
+export class SqliteMeetingStore implements MeetingStore, Synchronous<MeetingRows> {
   private readonly q;
 
   constructor(private readonly e: Pick<Engine, 'db' | 'read'>) {

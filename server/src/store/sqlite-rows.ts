@@ -1,15 +1,16 @@
 /**
- * The row operations of a write (StoreTx) on SQLite. One instance serves every write: they run
- * one at a time inside the group commit. The main store's reads use the same operations.
+ * The row operations of a write (StoreTx) on SQLite, synchronous (the store hands writes their
+ * async face, `promising`). One instance serves every write: they run one at a time inside the
+ * group commit. The main store's reads use the same operations.
  */
 import type Database from 'better-sqlite3';
-import { avatarPath, chatStateOf, type ChatHistory, type EventDraft, type Message, type MessageCall, type PresenceState, type Reaction } from '../../../shared/index.js';
+import { type ChatHistory, type EventDraft, type Message, type MessageCall, type PresenceState, type Reaction } from '../../../shared/index.js';
 import { randomUUID } from 'node:crypto';
 import { unique } from './errors.js';
 import type { SessionCache } from './session-cache.js';
 import type { SqliteCallStore } from './sqlite-calls.js';
 import type { SqliteMeetingStore } from './sqlite-meetings.js';
-import { iso, MESSAGE_FILES, toMessage, toUser, visibleAfterSql, type Engine, type Row } from './sqlite-engine.js';
+import { MESSAGE_FILES, toChatRecord, toMessage, toUser, visibleAfterSql, type Engine, type Row, type Synchronous } from './sqlite-engine.js';
 import type { ChatFileRecord, ChatRecord, GroupRecord, MemberStatus, NewMessage, NewUser, ProfileChange, StoreTx } from './store.js';
 
 export function toChatFile(r: Row): ChatFileRecord {
@@ -27,7 +28,7 @@ export function toChatFile(r: Row): ChatFileRecord {
   return file;
 }
 
-export class SqliteRows implements StoreTx {
+export class SqliteRows implements Synchronous<StoreTx> {
   /** Statements the main store's reads share (their modes are set once). */
   readonly q;
 
@@ -165,18 +166,7 @@ export class SqliteRows implements StoreTx {
   chat(chatId: string): ChatRecord | undefined {
     const chat = this.q.chat.get(chatId) as Row | undefined;
     if (!chat) return undefined;
-    const members = this.q.chatMembers.all(chatId) as Row[];
-    return {
-      chat: {
-        id: chat.id,
-        state: chatStateOf(members.map((m) => m.status)),
-        createdBy: chat.created_by,
-        createdAt: iso(chat.created_at),
-        history: chat.history,
-        members: members.map((m) => ({ username: m.username, displayName: m.display_name, status: m.status, ...(m.avatar ? { avatarUrl: avatarPath(m.avatar) } : {}) })),
-      },
-      memberStatus: new Map(members.map((m) => [m.user_id as number, m.status as MemberStatus])),
-    };
+    return toChatRecord(chat, this.q.chatMembers.all(chatId) as Row[]);
   }
 
   chatExists(chatId: string) {

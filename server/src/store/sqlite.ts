@@ -13,6 +13,15 @@
  * so nothing is acknowledged or delivered before it is on disk, as with FULL; meanwhile the event
  * loop serves requests and the next batch commits (a synchronous fsync took ~0.5 ms per commit
  * on this project's test machines, all of it blocking every poll).
+ *
+ * Writes may be async (StoreTx answers promises, for PostgreSQL's sake): the batch awaits each
+ * write in turn inside its savepoint, so no other write interleaves with it and it sees its own
+ * rows. While a batch's transaction is open, reads from outside it (the Store's own methods, the
+ * parts' reads) must not see its uncommitted rows: they wait and run right after its COMMIT.
+ * Those are rare (a batch whose writes await only the store runs within one turn of the event
+ * loop: only the continuations of promises it settles can ask), and waiting costs the others
+ * one flag test, where a second (read) connection would cost its own statements and page cache
+ * and cannot serve ':memory:' (measured: docs/benchmarks.md, issue 15).
  */
 import Database from 'better-sqlite3';
 import { closeSync, fsync, openSync } from 'node:fs';
@@ -28,7 +37,7 @@ import { SessionCache } from './session-cache.js';
 import { statementCache, type Prepare } from './statements.js';
 import { SqlitePortalStore } from './sqlite-portal.js';
 import { SqliteTerminalStore } from './sqlite-terminals.js';
-import { iso, MESSAGE_FILES, toMessage, toUser, visibleAfterSql, type Engine, type Row } from './sqlite-engine.js';
+import { iso, MESSAGE_FILES, promising, toMessage, toUser, visibleAfterSql, type Engine, type Row } from './sqlite-engine.js';
 import { SqliteRows, toChatFile } from './sqlite-rows.js';
 import type { ContactRecord, GroupRecord, MessageSearch, NewUser, SessionRecord, StoredEvent, Store, StoreTx, Subscriptions } from './store.js';
 
@@ -53,6 +62,10 @@ export class SqliteStore implements Store {
   private readonly listeners: Array<(events: StoredEvent[]) => void> = [];
   private queue: QueuedWrite[] = [];
   private flushScheduled = false;
+  /** A batch's transaction is open (from BEGIN to its COMMIT or ROLLBACK). */
+  private batchOpen = false;
+  /** Reads asked for while a batch's transaction was open: run right after it ends. */
+  private readsAfterBatch: Array<() => void> = [];
   /** Events appended by the batch being written; published after its COMMIT. */
   private appended: StoredEvent[] = [];
   /** Highest sequence handed to listeners: they get every event once, in order, without gaps. */
@@ -82,8 +95,10 @@ export class SqliteStore implements Store {
   readonly terminals: SqliteTerminalStore;
   readonly calls: SqliteCallStore;
   readonly meetings: SqliteMeetingStore;
-  /** The row operations every write is handed (StoreTx). */
+  /** The row operations, synchronous: the store's reads use them. */
   private readonly rows: SqliteRows;
+  /** Their async face, which every write is handed (StoreTx). */
+  private readonly txFace: StoreTx;
   private readonly indexer: SearchIndexer;
 
   constructor(file: string, options: { synchronous?: 'FULL' | 'NORMAL' } = {}) {
@@ -149,6 +164,7 @@ export class SqliteStore implements Store {
     this.calls = new SqliteCallStore(engine);
     this.meetings = new SqliteMeetingStore(engine);
     this.rows = new SqliteRows(this.db, engine, this.sessionCache, this.calls, this.meetings);
+    this.txFace = promising<StoreTx>(this.rows, { calls: this.calls, meetings: this.meetings });
     this.indexer = new SearchIndexer(this.db, engine.write, SEARCH_INDEX_MS, (error) => process.emitWarning(`search indexing failed (retried): ${error.message}`));
   }
 
@@ -177,7 +193,10 @@ export class SqliteStore implements Store {
 
   async close() {
     this.indexer.stop();
-    while (this.queue.length > 0) this.flush();
+    while (this.batchOpen || this.queue.length > 0) {
+      if (this.batchOpen) await new Promise<void>((ended) => this.readsAfterBatch.push(ended));
+      else this.flush();
+    }
     if (this.syncing.length > 0) await new Promise<void>((done) => this.whenSynced.push(done));
     await this.checkpointer?.stop();
     if (this.walFd !== undefined) closeSync(this.walFd);
@@ -185,6 +204,14 @@ export class SqliteStore implements Store {
   }
 
   private read<T>(fn: () => T): Promise<T> {
+    if (this.batchOpen) {
+      // The connection is inside an open batch: its uncommitted rows are not for this read.
+      return new Promise<T>((resolve, reject) => this.readsAfterBatch.push(() => void this.runRead(fn).then(resolve, reject)));
+    }
+    return this.runRead(fn);
+  }
+
+  private runRead<T>(fn: () => T): Promise<T> {
     try {
       return Promise.resolve(fn());
     } catch (e) {
@@ -192,12 +219,12 @@ export class SqliteStore implements Store {
     }
   }
 
-  write<T>(fn: (tx: StoreTx) => T): Promise<T> {
-    return this.enqueue(() => fn(this.rows));
+  write<T>(fn: (tx: StoreTx) => Promise<T> | T): Promise<T> {
+    return this.enqueue(() => fn(this.txFace));
   }
 
   /** Queues a write for the next group commit. */
-  private enqueue<T>(run: () => T): Promise<T> {
+  private enqueue<T>(run: () => T | Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ run, resolve, reject });
       if (!this.flushScheduled) {
@@ -208,20 +235,30 @@ export class SqliteStore implements Store {
   }
 
   private flush() {
+    this.flushScheduled = false;
+    if (this.batchOpen) return; // the open batch flushes again when it ends
     const batch = this.queue;
     this.queue = [];
-    this.flushScheduled = false;
     if (batch.length === 0) return;
+    void this.runBatch(batch);
+  }
+
+  /** One group commit: the writes in turn, each awaited in its own savepoint; one COMMIT. */
+  private async runBatch(batch: QueuedWrite[]) {
     const outcomes: Array<{ ok: boolean; value: unknown }> = [];
     this.appended = [];
     const tx = this.tx;
+    let failed: { error: unknown } | undefined;
+    this.batchOpen = true;
     try {
       tx.begin.run();
       for (const item of batch) {
         const mark = this.appended.length;
         tx.savepoint.run();
         try {
-          const value = item.run();
+          let value = item.run();
+          // A synchronous write (the parts', the indexer's) costs no turn of the microtask queue.
+          if (value instanceof Promise) value = await value;
           tx.release.run();
           outcomes.push({ ok: true, value });
         } catch (error) {
@@ -235,7 +272,16 @@ export class SqliteStore implements Store {
     } catch (error) {
       if (this.db.inTransaction) tx.rollback.run();
       this.appended = [];
-      for (const item of batch) item.reject(error);
+      failed = { error };
+    }
+    this.batchOpen = false;
+    for (const read of this.readsAfterBatch.splice(0)) read();
+    if (this.queue.length > 0 && !this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+    if (failed) {
+      for (const item of batch) item.reject(failed.error);
       return;
     }
     const committed: CommittedBatch = { batch, outcomes, appended: this.appended };

@@ -166,100 +166,109 @@ export interface Subscriptions {
 }
 
 /**
- * Row operations inside one atomic write. Synchronous: the embedded store runs the whole write
- * within its group commit (one savepoint of the batch's transaction); a throw undoes it all.
+ * Row operations inside one atomic write. Every one answers a promise, so that a store whose row
+ * operations are round trips (PostgreSQL) can serve them; await each (a promise in a condition is
+ * always true). The embedded store runs the whole write within its group commit (one savepoint of
+ * the batch's transaction), no other write interleaving; a throw (a rejection) undoes it all.
+ * Plain `Promise<T>`, not `T | Promise<T>`: `await` wraps a plain value in a promise anyway, so
+ * answering values would save SQLite nothing measurable, and the type lets a checker flag a
+ * forgotten await (scripts/check-awaits.ts).
  */
 export interface StoreTx {
   /** Appends an event to the log; published once the commit is on disk. `origin`: see StoredEvent. */
-  append(topic: string, draft: EventDraft, now?: number, origin?: number): void;
+  append(topic: string, draft: EventDraft, now?: number, origin?: number): Promise<void>;
 
-  user(userId: number): UserRecord | undefined;
-  userByName(username: string): UserRecord | undefined;
-  setAnnouncedPresence(userId: number, state: PresenceState): void;
+  user(userId: number): Promise<UserRecord | undefined>;
+  userByName(username: string): Promise<UserRecord | undefined>;
+  setAnnouncedPresence(userId: number, state: PresenceState): Promise<void>;
   /** Users who watch this user's presence: it is their contact, or in a group with them. */
-  presenceWatchers(userId: number): number[];
+  presenceWatchers(userId: number): Promise<number[]>;
   /** Removes the user's row; their sessions, contacts, group and chat memberships go with it. */
-  deleteUser(userId: number): void;
+  deleteUser(userId: number): Promise<void>;
   /** StoreError 'unique' if the username is taken (in any case). */
-  insertUser(input: NewUser): UserRecord;
+  insertUser(input: NewUser): Promise<UserRecord>;
   /** Disabling also ends every session of the user. */
-  setDisabled(userId: number, disabled: boolean): void;
-  updateProfile(userId: number, change: ProfileChange): void;
+  setDisabled(userId: number, disabled: boolean): Promise<void>;
+  updateProfile(userId: number, change: ProfileChange): Promise<void>;
   /** How many users have this picture (one file serves all who uploaded the same one). */
-  avatarUsers(key: string): number;
+  avatarUsers(key: string): Promise<number>;
   /** Users who see this user: it is their contact (or in a group with them), or they share a chat (invited or accepted). */
-  profileAudience(userId: number): number[];
+  profileAudience(userId: number): Promise<number[]>;
   /** until: ms, or null for "until unmuted"; muted false removes the row. */
-  setChatMute(userId: number, chatId: string, muted: boolean, until: number | null): void;
+  setChatMute(userId: number, chatId: string, muted: boolean, until: number | null): Promise<void>;
 
-  chat(chatId: string): ChatRecord | undefined;
-  chatExists(chatId: string): boolean;
+  chat(chatId: string): Promise<ChatRecord | undefined>;
+  chatExists(chatId: string): Promise<boolean>;
   /** A new chat with its members in this order; answers its id. */
-  insertChat(createdBy: string, createdAt: number, members: Array<[userId: number, status: MemberStatus]>): string;
+  insertChat(createdBy: string, createdAt: number, members: Array<[userId: number, status: MemberStatus]>): Promise<string>;
   /** The members' statuses only (cheaper than `chat`); empty for an unknown chat. */
-  memberStatuses(chatId: string): Array<[userId: number, status: MemberStatus]>;
-  setMemberStatus(chatId: string, userId: number, status: MemberStatus): void;
+  memberStatuses(chatId: string): Promise<Array<[userId: number, status: MemberStatus]>>;
+  setMemberStatus(chatId: string, userId: number, status: MemberStatus): Promise<void>;
   /** A new member of an existing chat, after the others. */
-  addChatMember(chatId: string, userId: number, status: MemberStatus): void;
+  addChatMember(chatId: string, userId: number, status: MemberStatus): Promise<void>;
   /** Who added a member to the running chat, and the message id after which they read (null: all of it). */
-  chatMemberAdded(chatId: string, userId: number): { by: number | null; visibleFrom: number | null };
-  setChatMemberAdded(chatId: string, userId: number, by: number | null, visibleFrom: number | null): void;
+  chatMemberAdded(chatId: string, userId: number): Promise<{ by: number | null; visibleFrom: number | null }>;
+  setChatMemberAdded(chatId: string, userId: number, by: number | null, visibleFrom: number | null): Promise<void>;
   /** The message id after which this member reads (0: all): their `visible_from` when the chat's history is 'since_added'. */
-  visibleAfter(chatId: string, userId: number): number;
+  visibleAfter(chatId: string, userId: number): Promise<number>;
   /** The newest message id of the chat (0: none). */
-  lastMessageId(chatId: string): number;
-  setChatHistory(chatId: string, history: ChatHistory): void;
+  lastMessageId(chatId: string): Promise<number>;
+  setChatHistory(chatId: string, history: ChatHistory): Promise<void>;
   /** Delivers the chat's held messages (their held mark goes); answers them, oldest first. */
-  releaseHeldMessages(chatId: string): Message[];
+  releaseHeldMessages(chatId: string): Promise<Message[]>;
   /** Chats where the user has one of these statuses. */
-  chatIdsOf(userId: number, statuses: MemberStatus[]): string[];
-  messageByClientId(chatId: string, fromUserId: number, clientId: string): Message | undefined;
+  chatIdsOf(userId: number, statuses: MemberStatus[]): Promise<string[]>;
+  messageByClientId(chatId: string, fromUserId: number, clientId: string): Promise<Message | undefined>;
   /** Unique per (chat, sender, client id): StoreError 'unique' for a repeat. */
-  insertMessage(input: NewMessage): Message;
+  insertMessage(input: NewMessage): Promise<Message>;
   /** A message of this chat by its id, reactions included. */
-  message(chatId: string, messageId: number): Message | undefined;
+  message(chatId: string, messageId: number): Promise<Message | undefined>;
   /** Whether anyone's message in this chat has this client id. */
-  clientIdUsed(chatId: string, clientId: string): boolean;
+  clientIdUsed(chatId: string, clientId: string): Promise<boolean>;
   /** New text (and its mentions, [] for none); answers the message as stored. */
-  editMessage(messageId: number, text: string, mentions: string[], editedAt: number): Message;
+  editMessage(messageId: number, text: string, mentions: string[], editedAt: number): Promise<Message>;
   /** Keeps the row as a place: no text, mentions or reactions. */
-  markMessageDeleted(messageId: number): Message;
+  markMessageDeleted(messageId: number): Promise<Message>;
   /** Each answers whether a row changed. */
-  addReaction(messageId: number, userId: number, emoji: string, at: number): boolean;
-  removeReaction(messageId: number, userId: number, emoji: string): boolean;
+  addReaction(messageId: number, userId: number, emoji: string, at: number): Promise<boolean>;
+  removeReaction(messageId: number, userId: number, emoji: string): Promise<boolean>;
   /** Different emoji this user has on this message. */
-  reactionCount(messageId: number, userId: number): number;
-  reactions(messageId: number): Reaction[];
-  readUpTo(chatId: string, userId: number): number;
-  setReadUpTo(chatId: string, userId: number, upTo: number): void;
+  reactionCount(messageId: number, userId: number): Promise<number>;
+  reactions(messageId: number): Promise<Reaction[]>;
+  readUpTo(chatId: string, userId: number): Promise<number>;
+  setReadUpTo(chatId: string, userId: number, upTo: number): Promise<void>;
   /** Messages not deleted nor held (a call on hold), after `after`, not from this user. */
-  unreadCount(chatId: string, userId: number, after: number): number;
+  unreadCount(chatId: string, userId: number, after: number): Promise<number>;
   /** An active chat of exactly these two users, both taking part. */
-  activeOneToOne(userId: number, otherId: number): string | undefined;
+  activeOneToOne(userId: number, otherId: number): Promise<string | undefined>;
   /** A new chat file (StoreError 'unique' if the id is taken). */
-  insertChatFile(file: ChatFileRecord): void;
+  insertChatFile(file: ChatFileRecord): Promise<void>;
   /** The files with these ids that exist, whatever their chat. */
-  chatFiles(ids: string[]): ChatFileRecord[];
+  chatFiles(ids: string[]): Promise<ChatFileRecord[]>;
 
   readonly calls: CallRows;
   readonly meetings: MeetingRows;
 
   // contacts and groups: each answers whether a row changed
-  insertContact(userId: number, contactId: number): boolean;
-  deleteContact(userId: number, contactId: number): boolean;
-  groupId(name: string): number | undefined;
-  groupMemberIds(groupId: number): number[];
-  deleteGroup(groupId: number): void;
+  insertContact(userId: number, contactId: number): Promise<boolean>;
+  deleteContact(userId: number, contactId: number): Promise<boolean>;
+  groupId(name: string): Promise<number | undefined>;
+  groupMemberIds(groupId: number): Promise<number[]>;
+  deleteGroup(groupId: number): Promise<void>;
   /** StoreError 'unique' if the name is taken (in any case); answers its id. */
-  insertGroup(name: string, displayName: string, source: GroupRecord['source']): number;
-  setGroupDisplayName(groupId: number, displayName: string): void;
-  insertGroupMember(groupId: number, userId: number): boolean;
-  deleteGroupMember(groupId: number, userId: number): boolean;
+  insertGroup(name: string, displayName: string, source: GroupRecord['source']): Promise<number>;
+  setGroupDisplayName(groupId: number, displayName: string): Promise<void>;
+  insertGroupMember(groupId: number, userId: number): Promise<boolean>;
+  deleteGroupMember(groupId: number, userId: number): Promise<boolean>;
 }
 
 export interface Store {
-  /** One atomic write, group-committed with the others of this turn; settles once on disk. */
-  write<T>(fn: (tx: StoreTx) => T): Promise<T>;
+  /**
+   * One atomic write, group-committed with the others of this turn; settles once on disk. `fn`
+   * may be async: it uses only `tx` (a read of the Store itself awaited inside `fn` would wait
+   * for this write's commit) and awaits every call it makes.
+   */
+  write<T>(fn: (tx: StoreTx) => Promise<T> | T): Promise<T>;
   /** Channels, providers and the content they push. */
   readonly portal: PortalStore;
   /** Installed clients (terminals) and the seats they take. */

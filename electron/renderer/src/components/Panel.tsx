@@ -95,8 +95,10 @@ export function Panel({ model, lang, onLanguage, onSignOut }: { model: PanelMode
     />
   );
   // Wide, a call takes the main pane (large enough for a shared screen), above the chat if one
-  // is open; docked, it takes the media area of the column.
-  const callBeside = wide && callStage;
+  // is open; docked, or while the pane shows the host's meeting (its presentation), it takes the
+  // media area of the column.
+  const meetingInPane = wide && !openChat && meetings.state.meetings.length > 0;
+  const callBeside = wide && !meetingInPane && callStage;
 
   const chat = openChat && (
     <ChatView

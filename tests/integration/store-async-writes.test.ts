@@ -55,6 +55,20 @@ describe('SqliteStore: async writes in the group commit', () => {
     expect(topics()).toEqual(['claim:a']);
   });
 
+  it('the log is read only up to what is published: an event committed but not yet on disk is not handed out', async () => {
+    const before = await store.headSeq();
+    const writing = store.write(async (tx) => {
+      await tx.append('topic:a', { type: 'contacts.changed' });
+      await sleep(20); // the batch stays open: the read below waits for its COMMIT, and runs before its fsync
+    });
+    await sleep(5); // the write is running: its batch's transaction is open
+    const during = store.readEvents(['topic:a'], before, 10);
+    expect(await during).toEqual([]);
+    await writing;
+    expect((await store.readEvents(['topic:a'], before, 10)).map((e) => e.topic)).toEqual(['topic:a']);
+    expect(topics()).toEqual(['topic:a']);
+  });
+
   it('a failing async write rolls back alone: its rows and events go, the others in its batch commit', async () => {
     const results = await Promise.allSettled([
       store.write(async (tx) => {

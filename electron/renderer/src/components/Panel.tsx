@@ -158,13 +158,13 @@ export function Panel({ model, lang, onLanguage, onSignOut }: { model: PanelMode
           <Links html={state.links} loaded={shown} />
         </main>
       </div>
-      {callBeside ? (
-        <div class={`chat-pane with-call${chat ? ' has-chat' : ''}`}>
-          <div class="call-pane">{callBeside}</div>
-          {chat && <div class="call-pane-chat">{chat}</div>}
+      {chat || callBeside ? (
+        // One container whatever the call does, so starting or ending a call keeps the open chat
+        // (its draft, its scroll) mounted where it is.
+        <div class={`${wide ? 'chat-pane' : 'chat-overlay'}${callBeside ? ' with-call' : ''}${callBeside && chat ? ' has-chat' : ''}`}>
+          {callBeside ? <div class="call-pane">{callBeside}</div> : null}
+          {chat ? <div class="pane-chat">{chat}</div> : null}
         </div>
-      ) : chat ? (
-        <div class={wide ? 'chat-pane' : 'chat-overlay'}>{chat}</div>
       ) : wide && meetings.state.meetings.length > 0 ? (
         <div class="chat-pane">
           <MeetingPane model={model} {...meetings} />

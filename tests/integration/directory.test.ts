@@ -215,6 +215,8 @@ describe.skipIf(!HAVE_SLAPD)('company directory (LDAP)', { timeout: 180_000 }, (
       const groups = await nodes[0]!.listGroups();
       expect(groups.map((g) => [g.name, g.members, g.source])).toEqual([['engineering', ['carol'], 'directory'], ['sales', ['alice', 'bob'], 'directory']]);
       const alice = (await nodes[0]!.userByName('alice'))!;
+      // The log hands out what this store has published: the other node's commits once it has looked.
+      await nodes[0]!.syncExternal();
       const told = await nodes[0]!.readEvents([topicOf.user(alice.id)], 0, 100);
       expect(told.filter((e) => JSON.parse(e.json).type === 'contacts.changed').length).toBe(2); // alice joined, then bob: once each, not once per node
       expect((await new DirectorySync(nodes[1]!, directory, hooks).run()).changes).toEqual([]);

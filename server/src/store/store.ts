@@ -334,6 +334,10 @@ export interface Store {
   sweepChatFiles(unattachedBefore: number): Promise<{ deleted: number; keep: Set<string> }>;
 
   // event log
+  /**
+   * Events of these topics after `after`, only those already published to this store's listeners
+   * (on disk; another process's or node's once this store has taken them in: syncExternal).
+   */
   readEvents(topics: string[], after: number, limit: number): Promise<StoredEvent[]>;
   /** Highest sequence in the log (0 when empty). */
   headSeq(): Promise<number>;

@@ -21,6 +21,7 @@ import type { ChatHistory, EventDraft, Message, PresenceState, Reaction } from '
 import type { CallRows } from './calls.js';
 import { StoreError } from './errors.js';
 import type { MeetingRows } from './meetings.js';
+import type { PortalRows } from './portal.js';
 import { PgEventAppender, PgLogFollower, pgHeadSeq, readPgEvents } from './pg-log.js';
 import { migratePostgres, PG_LOCKS } from './pg-schema.js';
 import { iso, toChatRecord, toMessage, toUser, type Row } from './sqlite-engine.js';
@@ -70,6 +71,7 @@ export class PgRows implements StoreTx {
     heldInChat: async (chatId) => (await this.one("SELECT 1 FROM calls WHERE chat_id = $1 AND state != 'ended' AND held_by IS NOT NULL LIMIT 1", [chatId])) !== undefined,
     liveInChat: async (chatId) => (await this.one("SELECT id FROM calls WHERE chat_id = $1 AND state != 'ended' ORDER BY created_at DESC LIMIT 1", [chatId]))?.id,
   });
+  readonly portal = partly<PortalRows>('portal', {});
   readonly meetings = partly<MeetingRows>('meetings', {
     liveMeetingOfChat: async (chatId) => (await this.one('SELECT 1 FROM meetings WHERE chat_id = $1 AND ended_at IS NULL LIMIT 1', [chatId])) !== undefined,
   });

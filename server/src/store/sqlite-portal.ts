@@ -7,7 +7,7 @@ import { type Engine, type Row, type Synchronous } from './sqlite-engine.js';
 
 /** Drops undefined fields, so optional protocol fields are absent rather than null. */
 const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-const toChannel = (r: Row): ChannelRecord => ({ id: r.id, name: r.name, title: r.title, isDefault: r.is_default === 1 });
+export const toChannel = (r: Row): ChannelRecord => ({ id: r.id, name: r.name, title: r.title, isDefault: r.is_default === 1 });
 
 /** What a provider's live media take, and whether it holds this content (PortalStore.mediaUsage). */
 function usage(prepare: Prepare, providerId: number, sha256: string, now: number): MediaUsage {

@@ -6,7 +6,11 @@
  * PORTICO_TEST_PG_URL) and stopped at its end; elsewhere (the bench harness) once per process,
  * through a module-level promise, and killed at exit.
  */
+import Database from 'better-sqlite3';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import pg from 'pg';
+import { databaseFile } from '../../server/src/config.js';
 import { startPostgres } from './postgres.js';
 
 export const backend: 'sqlite' | 'postgres' = process.env.PORTICO_TEST_BACKEND === 'postgres' ? 'postgres' : 'sqlite';
@@ -36,3 +40,51 @@ export async function freshDatabase(): Promise<string> {
   url.pathname = `/${name}`;
   return url.toString();
 }
+
+/** Where a test server's data directory notes its database, so a server started again on the directory finds it. */
+const noteOf = (dataDir: string) => join(dataDir, 'test-database-url');
+
+/** The database of the server on this data directory: the one noted there, else a fresh one (noted). */
+export async function databaseFor(dataDir: string): Promise<string> {
+  if (existsSync(noteOf(dataDir))) return readFileSync(noteOf(dataDir), 'utf8');
+  const url = await freshDatabase();
+  writeFileSync(noteOf(dataDir), url, { mode: 0o600 });
+  return url;
+}
+
+/**
+ * SQL on a test server's database, whichever the backend (`?` placeholders; PostgreSQL's
+ * booleans and BIGINTs come back as SQLite's 0/1 and numbers), for tests that change or inspect
+ * rows directly.
+ */
+export async function serverSql(server: { dataDir: string; services: { config: { databaseUrl?: string } } }): Promise<{
+  all(sql: string, params?: unknown[]): Promise<Array<Record<string, any>>>;
+  close(): Promise<void>;
+}> {
+  const url = server.services.config.databaseUrl;
+  if (!url) {
+    const db = new Database(databaseFile(server.dataDir));
+    return {
+      all: async (sql, params = []) => {
+        const statement = db.prepare(sql);
+        return statement.reader ? (statement.all(...params) as Array<Record<string, any>>) : (statement.run(...params), []);
+      },
+      close: async () => void db.close(),
+    };
+  }
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  return {
+    all: async (sql, params = []) => {
+      let n = 0;
+      const rows = (await client.query(sql.replace(/\?/g, () => `$${++n}`), params)).rows as Array<Record<string, any>>;
+      for (const r of rows) for (const k in r) r[k] = typeof r[k] === 'boolean' ? Number(r[k]) : typeof r[k] === 'string' && /^-?\d+$/.test(r[k]) && /^(n|s|seq|count|id)$/.test(k) ? Number(r[k]) : r[k];
+      return rows;
+    },
+    close: () => client.end(),
+  };
+}
+
+/** The environment an admin CLI needs to reach a test server's store (its PostgreSQL, if any). */
+export const cliEnv = (server: { services: { config: { databaseUrl?: string } } }): Record<string, string> =>
+  server.services.config.databaseUrl ? { PORTICO_DATABASE_URL: server.services.config.databaseUrl } : {};

@@ -67,9 +67,11 @@ export async function readPgLog(db: Queryable, after: number, limit: number): Pr
   return rows.map(toStored);
 }
 
-/** The highest sequence committed (0 when the log is empty). */
+/** The highest sequence committed (0 when the log is empty; what pruning removed counts: its mark stays). */
 export async function pgHeadSeq(db: Queryable): Promise<number> {
-  const { rows } = await db.query<{ seq: string | null }>('SELECT max(seq) AS seq FROM events');
+  const { rows } = await db.query<{ seq: string | null }>(
+    "SELECT greatest(coalesce((SELECT max(seq) FROM events), 0), coalesce((SELECT value::bigint FROM meta WHERE key = 'events_pruned_through'), 0)) AS seq",
+  );
   return Number(rows[0]?.seq ?? 0);
 }
 

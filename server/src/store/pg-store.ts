@@ -459,6 +459,10 @@ export class PgStore implements Store {
   readonly portal: PgPortal;
   readonly terminals: PgTerminals;
   private prunedThroughSeq: number | undefined;
+  /** Sequences this node appended and the follower has not published yet. */
+  private readonly own = new Set<number>();
+  /** An event of another process that may change subscriptions was published since syncExternal last asked. */
+  private externalChange = false;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -516,6 +520,11 @@ export class PgStore implements Store {
   }
 
   private publish(events: StoredEvent[]) {
+    for (const e of events) {
+      if (this.own.delete(e.seq)) continue;
+      // Another node's (or the CLI's) change of who listens to what: this node's cached subscriptions go (syncExternal).
+      if (!this.externalChange && SUBSCRIPTION_EVENTS.test(e.json)) this.externalChange = true;
+    }
     for (const listener of this.listeners) listener(events);
     const through = events[events.length - 1]!.seq;
     const done = this.waiting.filter((w) => w.seq <= through);
@@ -554,13 +563,21 @@ export class PgStore implements Store {
    */
   async write<T>(fn: (tx: StoreTx) => Promise<T> | T): Promise<T> {
     let last = 0;
+    let mine: number[] = [];
     const value = await this.transaction(async (client) => {
+      mine = [];
       const appender = new PgEventAppender(client);
-      const result = await fn(new PgRows(client, appender, (seq) => (last = seq)));
+      const result = await fn(
+        new PgRows(client, appender, (seq) => {
+          last = seq;
+          mine.push(seq);
+        }),
+      );
       await appender.beforeCommit();
       return result;
     });
     if (last > this.follower.published) {
+      for (const seq of mine) if (seq > this.follower.published) this.own.add(seq);
       await new Promise<void>((done) => {
         this.waiting.push({ seq: last, done });
         this.follower.wake();
@@ -805,9 +822,15 @@ export class PgStore implements Store {
     });
   }
 
-  /** Other nodes' and the CLI's commits reach the listeners through the log follower. */
+  /**
+   * Other nodes' and the CLI's events reach the listeners through the log follower; this answers
+   * whether one of them may have changed who listens to what (a chat, contacts), so the caller
+   * drops its cached subscriptions. Sessions need nothing: they are not cached here.
+   */
   async syncExternal() {
-    return false;
+    const changed = this.externalChange;
+    this.externalChange = false;
+    return changed;
   }
 
   async close() {
@@ -830,6 +853,9 @@ async function withMigrateLock<T>(pool: pg.Pool, fn: () => Promise<T>): Promise<
     client.release();
   }
 }
+
+/** Event types (in an event's JSON) that change someone's subscriptions. */
+const SUBSCRIPTION_EVENTS = /^\{"cursor":"\d+","type":"(chat\.request|chat\.added|chat\.closed|chat\.updated|contacts\.changed|meeting\.[a-z]+|user\.updated|me\.updated)"/;
 
 const CONTACT_IDS = `SELECT contact_id AS id FROM contacts WHERE user_id = $1
   UNION

@@ -85,6 +85,12 @@ export async function serverSql(server: { dataDir: string; services: { config: {
   };
 }
 
-/** The environment an admin CLI needs to reach a test server's store (its PostgreSQL, if any). */
-export const cliEnv = (server: { services: { config: { databaseUrl?: string } } }): Record<string, string> =>
-  server.services.config.databaseUrl ? { PORTICO_DATABASE_URL: server.services.config.databaseUrl } : {};
+/**
+ * The environment an admin CLI run needs to reach a test server's store: the database noted in
+ * the data directory it names (-d, --data-dir, PORTICO_DATA_DIR), if a test server made one there.
+ */
+export function cliEnvFor(args: string[], env: Record<string, string> = {}): Record<string, string> {
+  const flag = args.findIndex((a) => a === '-d' || a === '--data-dir');
+  const dir = flag >= 0 ? args[flag + 1] : env.PORTICO_DATA_DIR;
+  return dir && existsSync(noteOf(dir)) ? { PORTICO_DATABASE_URL: readFileSync(noteOf(dir), 'utf8'), ...env } : env;
+}

@@ -11,11 +11,12 @@ import { parse } from 'yaml';
 import { isPublicKey, verifyManifest } from '../../electron/main/update-trust.js';
 import { publishUpdates } from '../../server/src/updates/publish.js';
 import { generateSigningKey } from '../../server/src/updates/signing.js';
+import { cliEnvFor } from '../helpers/backend.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { Client, PASSWORD, expectError, startTestServer, type TestServer } from '../helpers/server.js';
 
 /** Runs the `portico` CLI as a child process (without the machine's PORTICO_* settings). */
-const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { env });
+const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { env: cliEnvFor(args, env) });
 
 const loginWith = (server: TestServer, username: string, client?: unknown) =>
   new Client(server.url).post('/api/v1/login', { username, password: PASSWORD, ...(client ? { client } : {}) });

@@ -59,6 +59,8 @@ export async function databaseFor(dataDir: string): Promise<string> {
  */
 export async function serverSql(server: { dataDir: string; services: { config: { databaseUrl?: string } } }): Promise<{
   all(sql: string, params?: unknown[]): Promise<Array<Record<string, any>>>;
+  /** The store's tables, by name. */
+  tables(): Promise<string[]>;
   close(): Promise<void>;
 }> {
   const url = server.services.config.databaseUrl;
@@ -69,6 +71,7 @@ export async function serverSql(server: { dataDir: string; services: { config: {
         const statement = db.prepare(sql);
         return statement.reader ? (statement.all(...params) as Array<Record<string, any>>) : (statement.run(...params), []);
       },
+      tables: async () => (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[]),
       close: async () => void db.close(),
     };
   }
@@ -81,6 +84,7 @@ export async function serverSql(server: { dataDir: string; services: { config: {
       for (const r of rows) for (const k in r) r[k] = typeof r[k] === 'boolean' ? Number(r[k]) : typeof r[k] === 'string' && /^-?\d+$/.test(r[k]) && /^(n|s|seq|count|id)$/.test(k) ? Number(r[k]) : r[k];
       return rows;
     },
+    tables: async () => (await client.query("SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY table_name")).rows.map((r) => r.name as string),
     close: () => client.end(),
   };
 }

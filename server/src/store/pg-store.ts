@@ -485,7 +485,9 @@ export class PgStore implements Store {
    * from its head.
    */
   static async open(url: string, options: { max?: number; setup?: (store: PgStore) => Promise<void> } = {}): Promise<PgStore> {
-    const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, types, connectionTimeoutMillis: 5000 });
+    // No acquire timeout: under load writes queue for the write lock (and so for a pooled client)
+    // longer than any connect takes; a server that is down refuses the connection at once.
+    const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, types });
     // An idle pooled client the server ends is reported here; the pool replaces it.
     pool.on('error', () => {});
     let store: PgStore | undefined;

@@ -6,6 +6,7 @@
  * some writes, a media upload, a game, a provider's form post, the TLS certificates and a
  * published update; then again after an upgrade from files the old code left 0644/0755.
  */
+import { backend } from '../helpers/backend.js';
 import { createHash } from 'node:crypto';
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -104,7 +105,8 @@ afterAll(async () => {
 });
 
 describe('data directory modes (umask 0)', () => {
-  it('a new installation in pre-created 0755 directories: every file 0600, every directory 0700', async () => {
+  // Lists the SQLite database and its WAL among the files: on PostgreSQL they are not in the data directory.
+  it.skipIf(backend === 'postgres')('a new installation in pre-created 0755 directories: every file 0600, every directory 0700', async () => {
     initCertificates(dataDir, { hosts: ['localhost'], ips: ['127.0.0.1'] });
     server = await startTestServer({ httpsPort: 0 }, dataDir);
     await useEverything(server, 1);

@@ -44,6 +44,23 @@ describe.runIf(HAVE_POSTGRES)('nodes on one PostgreSQL', () => {
     expect((await held).message.from).toBe('ann');
   });
 
+  it('a logout or a removal on one node holds on the other at once (sessions are not cached per node)', async () => {
+    const onA = await a.user('cy');
+    const onB = new Client(b.url, onA.token, 'cy');
+    expect((await onB.get('/api/v1/me')).status).toBe(200);
+    expect((await onA.post('/api/v1/logout')).status).toBeLessThan(300);
+    expect((await onB.get('/api/v1/me')).status).toBe(401);
+    const dee = await b.user('dee');
+    expect((await new Client(a.url, dee.token).get('/api/v1/me')).status).toBe(200);
+    expect((await a.admin.delete('/api/v1/admin/users/dee')).status).toBe(200);
+    expect((await dee.get('/api/v1/me')).status).toBe(401);
+  });
+
+  it('a user ID with a NUL byte is a wrong login, not a server error', async () => {
+    const res = await new Client(a.url).post('/api/v1/login', { username: 'ann\u0000', password: PASSWORD });
+    expect(res.status).toBe(401);
+  });
+
   it('PostgreSQL restarted: 503 unavailable meanwhile, no crash, the nodes reconnect and the log catches up', async () => {
     const ann = await Client.login(a.url, 'ann', PASSWORD);
     const ben = await Client.login(b.url, 'ben', PASSWORD);

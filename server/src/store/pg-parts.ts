@@ -42,7 +42,14 @@ export class PgDb {
   constructor(readonly db: Queryable) {}
 
   async all(sql: string, params: unknown[] = []): Promise<Row[]> {
-    return (await this.db.query(sql, params)).rows.map(asSqliteRow);
+    try {
+      return (await this.db.query(sql, params)).rows.map(asSqliteRow);
+    } catch (error) {
+      // A text with NUL (or not UTF-8) cannot be stored in PostgreSQL, so no row holds it: a
+      // lookup by it finds nothing, as on SQLite. A write of it still fails.
+      if (/^SELECT/i.test(sql.trimStart()) && ['22021', '22P05'].includes((error as { code?: string }).code ?? '')) return [];
+      throw error;
+    }
   }
 
   async one(sql: string, params: unknown[] = []): Promise<Row | undefined> {

@@ -479,12 +479,8 @@ export class PgStore implements Store {
     this.terminals = new PgTerminals(this.db, transact);
   }
 
-  /**
-   * Connects, migrates (once across nodes, under the migrate lock), then `setup` (under the same
-   * lock: the first admin is made once across nodes starting together), and follows the log
-   * from its head.
-   */
-  static async open(url: string, options: { max?: number; setup?: (store: PgStore) => Promise<void> } = {}): Promise<PgStore> {
+  /** Connects, migrates (once across nodes, under the migrate lock) and follows the log from its head. */
+  static async open(url: string, options: { max?: number } = {}): Promise<PgStore> {
     // No acquire timeout: under load writes queue for the write lock (and so for a pooled client)
     // longer than any connect takes; a server that is down refuses the connection at once.
     const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, types });
@@ -508,7 +504,6 @@ export class PgStore implements Store {
       });
       store = new PgStore(pool, follower);
       await follower.start();
-      if (options.setup) await withMigrateLock(pool, () => options.setup!(store!));
       return store;
     } catch (error) {
       await store?.close().catch(() => {});
@@ -838,21 +833,6 @@ export class PgStore implements Store {
   async close() {
     await this.follower.stop();
     await this.pool.end();
-  }
-}
-
-/** Runs `fn` holding the migrate lock (a session lock on one client). */
-async function withMigrateLock<T>(pool: pg.Pool, fn: () => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('SELECT pg_advisory_lock($1)', [PG_LOCKS.migrate.toString()]);
-    try {
-      return await fn();
-    } finally {
-      await client.query('SELECT pg_advisory_unlock($1)', [PG_LOCKS.migrate.toString()]);
-    }
-  } finally {
-    client.release();
   }
 }
 

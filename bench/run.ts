@@ -14,7 +14,9 @@
  *          --cpu-prof DIR (profile the Portico server: node --cpu-prof, one .cpuprofile per start),
  *          --cpu-prof-load DIR (the same for the load processes),
  *          --portico-only-sizes 19000 (sizes measured for Portico alone), --durable-senders N (100),
- *          --durable-depth D (sends in flight per durable sender, pipelined; 1).
+ *          --durable-depth D (sends in flight per durable sender, pipelined; 1),
+ *          --database postgres (also measure Portico on PostgreSQL, as "portico@postgres": a cluster
+ *          started through the test helper, a fresh database per start with the template imported).
  * The issue-20 targets are checked on the run's medians and ratios and written to the JSON.
  */
 import { fork, spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -59,10 +61,14 @@ interface ServerDef {
   name: string;
   kind: Kind;
   root?: string;
+  /** Portico's store: SQLite in the data directory (default), or PostgreSQL (issue 15). */
+  database?: 'postgres';
 }
 // The smoke test checks the protocol clients that can break (the raw floor's is trivial), in under 20 s.
 const servers: ServerDef[] = (opt('servers') ?? (smoke ? 'portico,socketio,faye' : 'portico,raw,socketio,faye')).split(',').map((name) => ({ name, kind: name as Kind, root: name === 'portico' ? repo : undefined }));
 if (compare) servers.splice(1, 0, { name: 'portico@before', kind: 'portico', root: resolve(compare) });
+if (opt('database') === 'postgres') servers.splice(1, 0, { name: 'portico@postgres', kind: 'portico', root: repo, database: 'postgres' });
+else if (opt('database') && opt('database') !== 'sqlite') throw new Error('--database: sqlite or postgres');
 const serversAt = (n: number) => (porticoOnly.has(n) ? servers.filter((s) => s.kind === 'portico') : servers);
 /** Chat latency: 1,000 clients in pairs (500 senders), 1,000 msg/s in total. */
 const CHAT_CLIENTS = smoke ? 20 : 1000;
@@ -114,6 +120,25 @@ interface Running {
   fixture?: PorticoFixture;
 }
 
+/**
+ * A fresh PostgreSQL database holding the data directory's store (`portico db import`'s code):
+ * the cluster is the tests' (tests/helpers/backend.ts), started once, killed at exit. It runs
+ * unpinned (its processes are not the server's), beside the load on the other core.
+ */
+async function postgresCopy(dataDir: string): Promise<string> {
+  const { freshDatabase } = await import('../tests/helpers/backend.js');
+  const { importSqlite } = await import('../server/src/store/pg-import.js');
+  const { default: pg } = await import('pg');
+  const url = await freshDatabase();
+  const pool = new pg.Pool({ connectionString: url, max: 2 });
+  try {
+    await importSqlite(join(dataDir, 'portico.db'), pool);
+  } finally {
+    await pool.end();
+  }
+  return url;
+}
+
 async function startServer(def: ServerDef, n: number, scratch: string): Promise<Running> {
   let args: string[];
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0' };
@@ -125,6 +150,7 @@ async function startServer(def: ServerDef, n: number, scratch: string): Promise<
     fixture = t.fixture;
     dataDir = mkdtempSync(join(scratch, 'data-'));
     copyTemplate(t.dir, dataDir);
+    if (def.database === 'postgres') env.PORTICO_DATABASE_URL = await postgresCopy(dataDir);
     cwd = def.root!;
     const prof = opt('cpu-prof');
     // As in production: the built server (bin/portico.js builds it when stale); checkouts from

@@ -44,6 +44,8 @@ export const ErrorCode = z.enum([
   'sso_failed',
   /** Single sign-on for a user ID that belongs to a local or directory account: never taken over. */
   'sso_account_conflict',
+  /** The database cannot be reached at the moment (PostgreSQL restarting): try again shortly. */
+  'unavailable',
   'internal_error',
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;

@@ -18,7 +18,8 @@ import { ProviderAdmin } from './providers/admin.js';
 import { privateDirSync } from './private-fs.js';
 import { ServerSecret } from './secrets.js';
 import { ImportError, importSqlite } from './store/pg-import.js';
-import { SqliteStore } from './store/sqlite.js';
+import { openStore } from './store/open.js';
+import type { Store } from './store/store.js';
 import type { CertSummary } from './tls/certs.js';
 import { VERSION } from './version.js';
 import { addClientCommands } from './updates/cli.js';
@@ -96,7 +97,7 @@ program
 interface AdminTools {
   accounts: Accounts;
   providers: ProviderAdmin;
-  store: SqliteStore;
+  store: Store;
   config: ServerConfig;
 }
 
@@ -107,7 +108,7 @@ function admin(fn: (tools: AdminTools, print: (line: string) => void, args: stri
     const args = received.slice(0, -2).flat() as string[];
     const config = loadConfig(process.env, { dataDir: opts.dataDir });
     privateDirSync(resolve(config.dataDir));
-    const store = new SqliteStore(databaseFile(config.dataDir));
+    const store = await openStore({ file: databaseFile(config.dataDir), databaseUrl: config.databaseUrl });
     try {
       const tools = { accounts: new Accounts(store), providers: new ProviderAdmin(store, ServerSecret.load(resolve(config.dataDir))), store, config };
       await fn(tools, (line) => process.stdout.write(line + '\n'), args, opts);

@@ -31,7 +31,8 @@ import { ProviderGate } from './providers/cgi.js';
 import { SharedLimits } from './http/shared-limits.js';
 import { privateDirSync, tightenTree } from './private-fs.js';
 import { ServerSecret } from './secrets.js';
-import { SqliteStore } from './store/sqlite.js';
+import { openStore } from './store/open.js';
+import type { Store } from './store/store.js';
 import { closeServer, resolveTls, startTls, type TlsListeners } from './tls/listen.js';
 
 export interface RunningServer {
@@ -64,16 +65,19 @@ function listenError(error: unknown): unknown {
 export { databaseFile } from './config.js';
 
 export async function startServer(config: ServerConfig, log: Logger = pino({ level: config.logLevel })): Promise<RunningServer> {
-  // Issue 15 in progress: the schema, the event log and `portico db migrate/import` exist; the
-  // server's store on PostgreSQL does not yet. Refuse rather than quietly run on SQLite.
-  if (config.databaseUrl) throw new ConfigError('PORTICO_DATABASE_URL is set, but this version serves from SQLite only: running on PostgreSQL is not built yet (`portico db migrate` and `portico db import` are). Unset it to start on SQLite.');
   // Private whatever the umask, a pre-created directory, or what an older version left 0644/0755.
   const unfixable = tightenTree(privateDirSync(resolve(config.dataDir)));
   if (unfixable.length) log.warn({ paths: unfixable.slice(0, 20), count: unfixable.length }, 'cannot make these data directory files private (0600/0700): chown them to the server user');
   // With TLS on, the plain port answers on loopback only (local scripts, health checks, metrics):
   // the network gets HTTPS (and, if configured, a listener that only redirects to it).
   const tlsSource = resolveTls(config);
-  const store = new SqliteStore(databaseFile(config.dataDir));
+  let store: Store;
+  try {
+    store = await openStore({ file: databaseFile(config.dataDir), databaseUrl: config.databaseUrl });
+  } catch (error) {
+    if (!config.databaseUrl) throw error;
+    throw new ConfigError(`cannot open the PostgreSQL database of PORTICO_DATABASE_URL: ${(error as Error).message}`);
+  }
 
   const hub = new EventHub();
   store.onCommit((events) => hub.publish(events));
@@ -160,9 +164,20 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
   let noAdministrator = false;
   try {
     if ((await store.countUsers()) === 0) {
-      const password = config.adminPassword ?? (generatedAdminPassword = randomPassword());
-      await new Accounts(store).createUser({ username: 'admin', password, displayName: 'Administrator', isAdmin: true });
-      log.info('created the user admin');
+      const password = config.adminPassword ?? randomPassword();
+      // Nodes of a cluster starting together on an empty database all see no user: the unique
+      // username lets one make admin; the others lose the race and leave it be.
+      const made = await new Accounts(store).createUser({ username: 'admin', password, displayName: 'Administrator', isAdmin: true }).then(
+        () => true,
+        (error: unknown) => {
+          if ((error as { code?: string }).code === 'username_taken') return false;
+          throw error;
+        },
+      );
+      if (made) {
+        if (!config.adminPassword) generatedAdminPassword = password;
+        log.info('created the user admin');
+      }
     } else if (!(await store.listUsers()).some((u) => u.isAdmin)) {
       noAdministrator = true; // users were added before the first start
       log.warn('there is no administrator: make one with `portico user add NAME --admin`');

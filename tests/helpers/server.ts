@@ -11,6 +11,7 @@ import { expect } from 'vitest';
 import { ErrorBody } from '../../shared/index.js';
 import { ServerConfig, type ServerConfigInput } from '../../server/src/config.js';
 import { startServer, type RunningServer } from '../../server/src/server.js';
+import { backend, databaseFor } from './backend.js';
 
 export const ADMIN_PASSWORD = 'admin-password';
 export const PASSWORD = 'correct horse battery';
@@ -28,6 +29,8 @@ export interface TestServer extends RunningServer {
 
 export async function startTestServer(overrides: Partial<ServerConfigInput> = {}, dataDir?: string): Promise<TestServer> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'portico-test-'));
+  // On PostgreSQL a fresh database per data directory; a server started again on it finds it again.
+  if (backend === 'postgres' && overrides.databaseUrl === undefined) overrides = { ...overrides, databaseUrl: await databaseFor(dir) };
   const config = ServerConfig.parse({
     host: '127.0.0.1',
     port: 0,

@@ -10,17 +10,18 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, it } from 'vitest';
+import { cliEnvFor } from '../helpers/backend.js';
 import { ROOT, runCli, spawnCli, tempDir } from '../helpers/cli.js';
 import { Client, PASSWORD, eventually, login, startTestServer, type TestServer } from '../helpers/server.js';
 
 let workDir: string;
 
 /** Runs a CLI command to its end in the file's working directory (60 s at most). */
-const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { env, cwd: workDir, timeoutMs: 60_000 });
+const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { env: cliEnvFor(args, env), cwd: workDir, timeoutMs: 60_000 });
 
 /** `portico start` until its banner is out; answers the child and the banner. */
 function startCli(args: string[], env: Record<string, string>, cwd = workDir) {
-  const child = spawnCli(['start', ...args], { env: { PORTICO_PORT: '0', PORTICO_LOG_LEVEL: 'warn', ...env }, cwd });
+  const child = spawnCli(['start', ...args], { env: { PORTICO_PORT: '0', PORTICO_LOG_LEVEL: 'warn', ...cliEnvFor(args, env) }, cwd });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d) => (stdout += d));

@@ -4,6 +4,7 @@
  * directory of the running server), and reloads the list; before, only a reload showed it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliEnvFor } from '../helpers/backend.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { Client, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -58,7 +59,7 @@ describe('contacts.changed', { timeout: 120_000 }, () => {
 
   it('reaches the open client when the CLI changes the contacts on the running server’s data directory', async () => {
     await seen([ann], async () => {
-      const run = await runCli(['contact', 'add', 'cc-ann', 'cc-cat', '-d', server.dataDir], { cwd: tempDir('portico-cc-'), timeoutMs: 60_000 });
+      const run = await runCli(['contact', 'add', 'cc-ann', 'cc-cat', '-d', server.dataDir], { cwd: tempDir('portico-cc-'), timeoutMs: 60_000, env: cliEnvFor(['-d', server.dataDir]) });
       expect(run.code, run.stderr).toBe(0);
     }, 90_000); // a CLI process takes seconds to start on a busy machine
     expect(await contactsOf(ann)).toEqual(['cc-cat']);

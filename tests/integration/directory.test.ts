@@ -14,7 +14,11 @@ import { describe as describeChange } from '../../server/src/directory/rules.js'
 import { DirectorySync } from '../../server/src/directory/sync.js';
 import { SqliteStore } from '../../server/src/store/sqlite.js';
 import { topicOf } from '../../shared/index.js';
+import { cliEnvFor } from '../helpers/backend.js';
 import { cleanEnv, runCli, tempDir } from '../helpers/cli.js';
+
+/** A CLI's environment, with the test server's database if it runs on PostgreSQL. */
+const cliEnvWithDb = (env: Record<string, string>) => cleanEnv(cliEnvFor([], env));
 import { ADMIN_PASSWORD, Client, eventually, expectError, login, PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
 import { GROUPS_DN, HAVE_SLAPD, PEOPLE_DN, SERVICE_DN, SERVICE_PASSWORD, passwordOf, startSlapd, type Slapd } from '../helpers/slapd.js';
 import { freePort } from '../helpers/squid.js';
@@ -66,7 +70,7 @@ describe.skipIf(!HAVE_SLAPD)('company directory (LDAP)', { timeout: 180_000 }, (
   });
 
   const users = async () => (await server.admin.get('/api/v1/admin/users')).body.users as any[];
-  const sync = (...args: string[]) => runCli(['directory', 'sync', ...args], { env: cleanEnv(env) });
+  const sync = (...args: string[]) => runCli(['directory', 'sync', ...args], { env: cliEnvWithDb(env) });
 
   it('signs a directory user in by bind and makes their account, named from displayName (else cn)', async () => {
     const alice = await login(server, 'alice', passwordOf('alice'));
@@ -110,7 +114,7 @@ describe.skipIf(!HAVE_SLAPD)('company directory (LDAP)', { timeout: 180_000 }, (
     const res = await server.admin.put('/api/v1/admin/users/alice/password', { password: 'a new password' });
     expectError(res, 409, 'managed_by_directory');
     expect(res.body.error.message).toMatch(/directory/);
-    const cli = await runCli(['user', 'passwd', 'alice', '--password', 'a new password'], { env: cleanEnv({ PORTICO_DATA_DIR: server.dataDir }) });
+    const cli = await runCli(['user', 'passwd', 'alice', '--password', 'a new password'], { env: cliEnvWithDb({ PORTICO_DATA_DIR: server.dataDir }) });
     expect(cli.code).toBe(1);
     expect(cli.stderr).toMatch(/kept by the company directory/);
     expect((await login(server, 'alice', passwordOf('alice'))).status).toBe(200);
@@ -150,7 +154,7 @@ describe.skipIf(!HAVE_SLAPD)('company directory (LDAP)', { timeout: 180_000 }, (
     const second = await sync();
     expect(second.stdout).toContain('nothing to change');
     // user list says where each account comes from.
-    const listed = await runCli(['user', 'list'], { env: cleanEnv({ PORTICO_DATA_DIR: server.dataDir }) });
+    const listed = await runCli(['user', 'list'], { env: cliEnvWithDb({ PORTICO_DATA_DIR: server.dataDir }) });
     expect(listed.stdout.split('\n')).toContain('alice\tAlice Archer\t(directory)');
     expect(listed.stdout.split('\n')).toContain('admin\tAdministrator\t(admin)');
   });
@@ -165,7 +169,7 @@ describe.skipIf(!HAVE_SLAPD)('company directory (LDAP)', { timeout: 180_000 }, (
     expectError(await bob.get('/api/v1/me'), 401, 'unauthorized');
     expectError(await login(server, 'bob', passwordOf('bob')), 401, 'invalid_credentials');
     expect((await users()).find((u) => u.username === 'bob')).toMatchObject({ disabled: true, source: 'directory' });
-    const listed = await runCli(['user', 'list'], { env: cleanEnv({ PORTICO_DATA_DIR: server.dataDir }) });
+    const listed = await runCli(['user', 'list'], { env: cliEnvWithDb({ PORTICO_DATA_DIR: server.dataDir }) });
     expect(listed.stdout.split('\n')).toContain('bob\tBob Builder\t(directory, disabled)');
     // Enabled again in the directory: signing in works again.
     await slapd.admin((c) => c.modify(`uid=bob,${PEOPLE_DN}`, unlock()));
@@ -193,7 +197,7 @@ describe.skipIf(!HAVE_SLAPD)('company directory (LDAP)', { timeout: 180_000 }, (
       expect((await login(down, 'admin', ADMIN_PASSWORD)).status).toBe(200);
       await down.user('localperson');
       expect((await login(down, 'localperson', PASSWORD)).status).toBe(200);
-      const run = await runCli(['directory', 'sync'], { env: cleanEnv({ ...env, PORTICO_DATA_DIR: down.dataDir, PORTICO_LDAP_URL: `ldap://127.0.0.1:${await freePort()}`, PORTICO_LDAP_TIMEOUT_MS: '1000' }) });
+      const run = await runCli(['directory', 'sync'], { env: cliEnvWithDb({ ...env, PORTICO_DATA_DIR: down.dataDir, PORTICO_LDAP_URL: `ldap://127.0.0.1:${await freePort()}`, PORTICO_LDAP_TIMEOUT_MS: '1000' }) });
       expect(run.code).toBe(1);
       expect(run.stderr).toMatch(/directory cannot be reached/);
     } finally {

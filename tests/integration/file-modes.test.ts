@@ -6,6 +6,7 @@
  * some writes, a media upload, a game, a provider's form post, the TLS certificates and a
  * published update; then again after an upgrade from files the old code left 0644/0755.
  */
+import { backend } from '../helpers/backend.js';
 import { createHash } from 'node:crypto';
 import { chmodSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -103,7 +104,9 @@ afterAll(async () => {
   rmSync(releaseDir, { recursive: true, force: true });
 });
 
-describe('data directory modes (umask 0)', () => {
+// The SQLite database and its WAL and shm are among the files checked (and loosened, then
+// tightened): on PostgreSQL they are not in the data directory. The SQLite pass runs it.
+describe.skipIf(backend === 'postgres')('data directory modes (umask 0)', () => {
   it('a new installation in pre-created 0755 directories: every file 0600, every directory 0700', async () => {
     initCertificates(dataDir, { hosts: ['localhost'], ips: ['127.0.0.1'] });
     server = await startTestServer({ httpsPort: 0 }, dataDir);

@@ -3,7 +3,7 @@
  * its live media and games, each content counted once), and a periodic sweep deletes expired
  * items with their files, keeping any file a live item still uses.
  */
-import Database from 'better-sqlite3';
+import { serverSql } from '../helpers/backend.js';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -131,13 +131,13 @@ describe('deleting expired media', () => {
     expect(filesUnder(media)).toEqual([path(shared), path(keep)].sort());
     expect(readdirSync(join(server.dataDir, 'games'))).toEqual([]);
 
-    const db = new Database(join(server.dataDir, 'portico.db'), { readonly: true });
+    const db = await serverSql(server);
     try {
-      const titles = (db.prepare("SELECT json_extract(body, '$.title') FROM items WHERE kind = 'media' ORDER BY id").pluck().all() as string[]);
+      const titles = (await db.all("SELECT body FROM items WHERE kind = 'media' ORDER BY id")).map((r) => JSON.parse(r.body).title);
       expect(titles).toEqual(['shared-live.png', 'keep.png']);
-      expect((db.prepare('SELECT sha256 FROM media_files ORDER BY sha256').pluck().all() as string[])).toEqual([sha(shared), sha(keep)].sort());
+      expect((await db.all('SELECT sha256 FROM media_files ORDER BY sha256')).map((r) => r.sha256)).toEqual([sha(shared), sha(keep)].sort());
     } finally {
-      db.close();
+      await db.close();
     }
     expect((await fetch(server.url + aloneUrl)).status).toBe(404);
     expect((await fetch(server.url + gameUrl)).status).toBe(404);

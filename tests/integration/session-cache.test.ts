@@ -4,6 +4,7 @@
  * the same done by another process on the data directory (the admin CLI) — without waiting for
  * the server's periodic look at external changes.
  */
+import { backend } from '../helpers/backend.js';
 import { Agent, request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databaseFile } from '../../server/src/server.js';
@@ -52,7 +53,9 @@ describe('cached sessions end at once', () => {
     }
   });
 
-  it('a session deleted or a user removed by another process', async () => {
+  // SQLite's per-process session cache and another process on the same file: on PostgreSQL
+  // sessions are not cached (pg-nodes.test.ts shows a logout on one node holding on another).
+  it.skipIf(backend === 'postgres')('a session deleted or a user removed by another process', async () => {
     const eve = await server.user('eve');
     const fay = await server.user('fay');
     expect((await eve.get('/api/v1/me')).status).toBe(200);

@@ -11,11 +11,12 @@ import { parse } from 'yaml';
 import { isPublicKey, verifyManifest } from '../../electron/main/update-trust.js';
 import { publishUpdates } from '../../server/src/updates/publish.js';
 import { generateSigningKey } from '../../server/src/updates/signing.js';
+import { backend, cliEnvFor } from '../helpers/backend.js';
 import { runCli, tempDir } from '../helpers/cli.js';
 import { Client, PASSWORD, expectError, startTestServer, type TestServer } from '../helpers/server.js';
 
 /** Runs the `portico` CLI as a child process (without the machine's PORTICO_* settings). */
-const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { env });
+const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { env: cliEnvFor(args, env) });
 
 const loginWith = (server: TestServer, username: string, client?: unknown) =>
   new Client(server.url).post('/api/v1/login', { username, password: PASSWORD, ...(client ? { client } : {}) });
@@ -226,8 +227,10 @@ describe('client updates at /updates/', () => {
 
   it('paths that leave the updates folder, hidden files, folders and symbolic links are 404', async () => {
     writeFileSync(join(server.dataDir, 'updates', '.hidden'), 'secret');
-    symlinkSync(join(server.dataDir, 'portico.db'), join(server.dataDir, 'updates', 'link.yml'));
-    expect(existsSync(join(server.dataDir, 'portico.db'))).toBe(true);
+    // A link to the database (on PostgreSQL, to the file naming it: tests/helpers/backend.ts).
+    const target = join(server.dataDir, backend === 'postgres' ? 'test-database-url' : 'portico.db');
+    symlinkSync(target, join(server.dataDir, 'updates', 'link.yml'));
+    expect(existsSync(target)).toBe(true);
     for (const path of [
       '/updates/..%2Fportico.db',
       '/updates/%2e%2e%2fportico.db',

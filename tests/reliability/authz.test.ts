@@ -6,10 +6,9 @@
  * channels or used as a login, and expired, logged-out or malformed tokens. Each attempt is
  * refused, and counted for docs/reliability.md.
  */
-import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { databaseFile } from '../../server/src/server.js';
+import { serverSql } from '../helpers/backend.js';
 import { createChat } from '../helpers/chat.js';
 import { MP4_FTYP } from '../helpers/media-samples.js';
 import { Client, PASSWORD, drain, startTestServer, type TestServer } from '../helpers/server.js';
@@ -180,11 +179,11 @@ describe('authorization', () => {
     const dave = await server.user('az-dave');
     const erin = await server.user('az-erin');
     // Expiry is kept in the database: move carol's session past it (as if 30 days unused).
-    const db = new Database(databaseFile(server.dataDir));
+    const db = await serverSql(server);
     try {
-      db.prepare('UPDATE sessions SET expires_at = ? WHERE user_id = (SELECT id FROM users WHERE username = ?)').run(Date.now() - 1000, 'az-carol');
+      await db.all('UPDATE sessions SET expires_at = ? WHERE user_id = (SELECT id FROM users WHERE username = ?)', [Date.now() - 1000, 'az-carol']);
     } finally {
-      db.close();
+      await db.close();
     }
     expect((await dave.post('/api/v1/logout')).status).toBeLessThan(300);
     expect((await server.admin.delete('/api/v1/admin/users/az-erin')).status).toBe(200);

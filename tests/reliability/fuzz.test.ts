@@ -9,14 +9,13 @@
  * Fixed cases add what random search rarely hits: deep JSON, huge and lying Content-Lengths,
  * slow bodies, invalid UTF-8 in paths and queries.
  */
-import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorBody } from '../../shared/index.js';
 import { JSON_BODY_DEADLINE_MS } from '../../server/src/http/body.js';
 import { FORM_BODY_DEADLINE_MS, FORM_BYTES } from '../../server/src/providers/cgi.js';
-import { databaseFile } from '../../server/src/server.js';
+import { serverSql } from '../helpers/backend.js';
 import { ADMIN_PASSWORD, Client, PASSWORD, startTestServer, type TestServer } from '../helpers/server.js';
 import { writeResult } from './common.js';
 
@@ -30,7 +29,7 @@ let providerKey: string;
 /** A user's token for the fixed cases (see reissue). */
 let fixedToken: string;
 let reissued = 0;
-let db: Database.Database;
+let db: Awaited<ReturnType<typeof serverSql>>;
 let ops: Array<{ method: string; path: string }> = [];
 
 beforeAll(async () => {
@@ -65,10 +64,10 @@ beforeAll(async () => {
     { method: 'GET', path: '/metrics' },
     { method: 'GET', path: '/api/v1/openapi.json' },
   );
-  db = new Database(databaseFile(server.dataDir), { readonly: true, fileMustExist: true });
+  db = await serverSql(server);
 });
 afterAll(async () => {
-  db?.close();
+  await db?.close();
   await server?.destroy();
 });
 
@@ -88,15 +87,14 @@ async function reissue() {
 }
 
 /** Row counts of every table and the event head: what "nothing stored" is checked against. */
-function snapshot(): string {
-  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as Array<{ name: string }>;
+async function snapshot(): Promise<string> {
   const counts: Record<string, number> = {};
-  for (const { name } of tables) {
+  for (const name of await db.tables()) {
     // Sessions slide their expiry on use, and login attempts are rate-limited in memory: only counts matter.
-    counts[name] = (db.prepare(`SELECT count(*) AS n FROM "${name}"`).get() as { n: number }).n;
+    counts[name] = Number((await db.all(`SELECT count(*) AS n FROM "${name}"`))[0]!.n);
   }
-  const head = db.prepare('SELECT max(seq) AS s FROM events').get() as { s: number | null };
-  return JSON.stringify({ counts, head: head.s });
+  const head = (await db.all('SELECT max(seq) AS s FROM events'))[0]!;
+  return JSON.stringify({ counts, head: head.s === null ? null : Number(head.s) });
 }
 
 // ---------------------------------------------------------------- arbitraries
@@ -203,7 +201,7 @@ async function exercise(r: Generated) {
   if (r.contentType !== null) headers['content-type'] = r.contentType;
   const sendsBody = r.body !== undefined && method !== 'GET' && method !== 'HEAD';
   const what = `${method} ${url} auth=${r.auth} ct=${r.contentType} body=${String(r.body).slice(0, 200)}`;
-  const before = snapshot();
+  const before = await snapshot();
   const began = Date.now();
   const res = await fetch(url, { method, headers, body: sendsBody ? (typeof r.body === 'string' ? r.body : new Uint8Array(r.body as Buffer)) : undefined, redirect: 'manual', signal: AbortSignal.timeout(5000) }).catch((err) => {
     throw new Error(`${what}: no answer within 5 s (${err})`);
@@ -219,7 +217,7 @@ async function exercise(r: Generated) {
     expect(ErrorBody.safeParse(parsed).success, `${what}: ${text.slice(0, 300)}`).toBe(true);
   }
   await new Promise((r) => setImmediate(r)); // a write of this turn is committed
-  const after = snapshot();
+  const after = await snapshot();
   if (res.status >= 400) {
     expect(after, `${what} -> ${res.status} changed the database`).toBe(before);
     tally.refusedUnchanged++;
@@ -307,7 +305,7 @@ describe('fixed hostile cases', () => {
   beforeAll(reissue);
 
   it('deep JSON, lying Content-Lengths, invalid UTF-8 in paths and queries, absurd headers: 4xx, nothing stored', async () => {
-    const before = snapshot();
+    const before = await snapshot();
     const token = fixedToken;
     const json = (path: string, body: string | Buffer, method = 'PUT') =>
       fetch(server.url + path, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: typeof body === 'string' ? body : new Uint8Array(body) });
@@ -356,7 +354,7 @@ describe('fixed hostile cases', () => {
     const bigHeader = await rawExchange(`GET /api/v1/me HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(100 * 1024)}\r\n\r\n`);
     expect(bigHeader.text).toMatch(/^HTTP\/1\.1 431/);
     await new Promise((r) => setImmediate(r));
-    expect(snapshot()).toBe(before);
+    expect(await snapshot()).toBe(before);
     await healthy();
     writeResult('fuzz', 'fixed', { deepJsonDepths: [1000, 20_000, 40_000], invalidUtf8Places: 5, lyingLengths: 3, oversizedProviderPushes: 12, oversizedHeader: 1, nothingStored: true });
   });
@@ -368,7 +366,7 @@ describe('slow senders', () => {
   });
 
   it(`bodies trickled a byte a second are cut with 408: JSON at ${JSON_BODY_DEADLINE_MS / 1000} s (five at once), provider forms at ${FORM_BODY_DEADLINE_MS / 1000} s (three), while others are served`, async () => {
-    const before = snapshot();
+    const before = await snapshot();
     const token = fixedToken;
     const body = JSON.stringify({ text: 'slow '.repeat(20) });
     const jsonHead =
@@ -403,7 +401,7 @@ describe('slow senders', () => {
     check(forms, FORM_BODY_DEADLINE_MS);
     for (const ms of served) expect(ms).toBeLessThan(2000); // answered at once (generous for a loaded CI machine)
     await new Promise((r) => setImmediate(r));
-    expect(snapshot()).toBe(before);
+    expect(await snapshot()).toBe(before);
     writeResult('fuzz', 'slowBodies', {
       senders: json.length + forms.length,
       jsonDeadlineMs: JSON_BODY_DEADLINE_MS,

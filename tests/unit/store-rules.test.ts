@@ -1,8 +1,8 @@
 /**
  * The rules moved out of the store, run against the real embedded store (in memory): each is
  * one write through `store.write(tx => ...)`, atomic, and the store itself raises only
- * storage errors. The same against the PostgreSQL store where it can already (issue 15: its
- * own database per test on a real PostgreSQL; calls are not there yet).
+ * storage errors. The same against the PostgreSQL store (issue 15: its own database per test
+ * on a real PostgreSQL).
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { insertUser } from '../../server/src/admin/accounts.js';
@@ -16,16 +16,14 @@ import { SqliteStore } from '../../server/src/store/sqlite.js';
 import type { Store, StoredEvent, UserRecord } from '../../server/src/store/store.js';
 import { HAVE_POSTGRES, startPostgres, type Postgres } from '../helpers/postgres.js';
 
-/** What these tests use of a Store (the PostgreSQL one has no more yet). */
-type RulesStore = Pick<Store, 'write' | 'onCommit' | 'close' | 'createUser' | 'userById' | 'chatById' | 'messages'>;
+type RulesStore = Store;
 
 let postgres: Postgres | undefined;
 let databases = 0;
-const backends: Array<{ name: string; open: () => Promise<RulesStore>; calls: boolean }> = [{ name: 'SQLite', open: async () => new SqliteStore(':memory:'), calls: true }];
+const backends: Array<{ name: string; open: () => Promise<RulesStore> }> = [{ name: 'SQLite', open: async () => new SqliteStore(':memory:') }];
 if (HAVE_POSTGRES) {
   backends.push({
     name: 'PostgreSQL',
-    calls: false,
     open: async () => {
       const name = `rules${++databases}`;
       await postgres!.query(`CREATE DATABASE ${name}`);
@@ -40,7 +38,7 @@ if (HAVE_POSTGRES) {
   });
 }
 
-describe.each(backends)('rules over the store transaction ($name)', ({ open, calls }) => {
+describe.each(backends)('rules over the store transaction ($name)', ({ open }) => {
   let store: RulesStore;
   let events: StoredEvent[];
   let ann: UserRecord, ben: UserRecord, cid: UserRecord;
@@ -120,7 +118,7 @@ describe.each(backends)('rules over the store transaction ($name)', ({ open, cal
     expect((await store.chatById(chat.id))!.chat.state).toBe('closed');
   });
 
-  it.runIf(calls)('a call needs an active chat and someone online, checked inside the write', async () => {
+  it('a call needs an active chat and someone online, checked inside the write', async () => {
     const chat = await store.write((tx) => createChat(tx, ann.id, [ben.id]));
     const call = (online: boolean) => store.write((tx) => startCall(tx, { chatId: chat.id, caller: ann, video: false, maxMembers: 4, online: () => online }));
     await expect(call(true)).rejects.toMatchObject({ code: 'chat_not_active' });

@@ -9,6 +9,7 @@ import type { Services } from '../context.js';
 import { route } from '../http/route.js';
 import { ProviderGate } from '../providers/cgi.js';
 import { parsePoints } from './points.js';
+import { addChartPoints } from './rules.js';
 
 /** The answer to a chart push: the series and how many points were taken (a time given twice counts once). */
 export const ChartAccepted = z.strictObject({
@@ -34,7 +35,7 @@ export function chartRoutes({ store }: Services) {
         ProviderGate.allow(provider, body.channel);
         const points = parsePoints(body.points, PORTAL_LIMITS.chartPointsPerPost);
         const unit = body.unit?.trim() || undefined;
-        const series = await store.portal.addChartPoints(body.channel, body.series, unit, points, PORTAL_LIMITS.chartPointsKept);
+        const series = await store.write((tx) => addChartPoints(tx, body.channel, body.series, unit, points, PORTAL_LIMITS.chartPointsKept));
         return { channel: series.channel, series: series.series, points: points.length };
       },
     }),

@@ -2,6 +2,7 @@
 import { LinksResponse, SetLinksRequest } from '../../../shared/index.js';
 import type { Services } from '../context.js';
 import { route } from '../http/route.js';
+import { setLinks } from './rules.js';
 import { sanitize } from './sanitize.js';
 
 export function linksRoutes({ store }: Services) {
@@ -15,7 +16,8 @@ export function linksRoutes({ store }: Services) {
       body: SetLinksRequest,
       response: LinksResponse,
       async handler({ body }) {
-        return store.portal.setLinks(sanitize(body.html));
+        const html = sanitize(body.html);
+        return store.write((tx) => setLinks(tx, html));
       },
     }),
     route({

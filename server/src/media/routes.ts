@@ -12,6 +12,7 @@ import { route } from '../http/route.js';
 import { ProviderGate } from '../providers/cgi.js';
 import { classify, MAX_MEDIA_BYTES } from './kinds.js';
 import { MediaStorage } from './storage.js';
+import { addMedia } from './rules.js';
 import { mediaUrl } from './urls.js';
 
 const mib = (bytes: number) => `${bytes / 2 ** 20} MiB`;
@@ -81,7 +82,9 @@ export function mediaRoutes({ store, secret, config }: Services) {
           const bytes = file.size + unpackedSize;
           await storage.keep(file);
           await store.portal.putMediaFile({ sha256: file.sha256, size: file.size, contentType, kind, unpackedSize });
-          const item = await store.portal.addMedia(
+          const item = await store.write((tx) =>
+            addMedia(
+            tx,
             provider.id,
             body.channel,
             {
@@ -96,6 +99,7 @@ export function mediaRoutes({ store, secret, config }: Services) {
             (stored) => mediaUrl(secret, stored),
             // Refused here (a race), the kept file is unreferenced: the next sweep deletes it.
             { limit: quota, bytes, refuse: ({ used }) => overQuota(provider.name, used, bytes) },
+          ),
           );
           return { id: item.id, channel: item.channel };
         } finally {

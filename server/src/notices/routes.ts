@@ -9,6 +9,7 @@ import { AppError } from '../errors.js';
 import { route } from '../http/route.js';
 import { hasContent, sanitize } from '../links/sanitize.js';
 import { ProviderGate } from '../providers/cgi.js';
+import { addNotice } from './rules.js';
 
 const invalid = (message: string) => new AppError(400, 'invalid_request', message);
 
@@ -37,14 +38,16 @@ export function noticeRoutes({ store }: Services) {
           if (body.ends <= now) throw invalid('ends: this time has passed; the notice would never be shown');
           if (body.starts !== undefined && body.ends <= body.starts) throw invalid('ends: must be after starts');
         }
-        const notice = await store.portal.addNotice(provider.id, body.channel, {
+        const notice = await store.write((tx) =>
+          addNotice(tx, provider.id, body.channel, {
           text: body.text,
           html,
           url: body.url,
           priority: body.priority,
           startsAt: body.starts,
           endsAt: body.ends,
-        });
+        }),
+        );
         return { id: notice.id, channel: notice.channel };
       },
     }),

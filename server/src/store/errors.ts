@@ -1,12 +1,15 @@
 /**
- * The only errors the store raises: a row that is not there, and a unique key already taken.
- * They are AppErrors with the protocol's generic codes (404 not_found, 409 conflict), so one a
+ * The only errors the store raises: a row that is not there, a unique key already taken, and
+ * the database out of reach (PostgreSQL restarting: 503 unavailable, the request may be tried
+ * again). They are AppErrors with the protocol's generic codes (404 not_found, 409 conflict), so one a
  * feature does not map still answers sensibly; features that owe the client a precise code
  * catch them by kind and throw their own.
  */
 import { AppError } from '../errors.js';
 
-export type StoreErrorKind = 'not_found' | 'unique';
+export type StoreErrorKind = 'not_found' | 'unique' | 'unavailable';
+
+const STATUS = { not_found: [404, 'not_found'], unique: [409, 'conflict'], unavailable: [503, 'unavailable'] } as const;
 
 export class StoreError extends AppError {
   constructor(
@@ -14,7 +17,7 @@ export class StoreError extends AppError {
     /** What was looked for or taken, for the message: "user", "the group sales". */
     readonly what: string,
   ) {
-    super(kind === 'not_found' ? 404 : 409, kind === 'not_found' ? 'not_found' : 'conflict', kind === 'not_found' ? `${what} not found` : `${what} exists`);
+    super(STATUS[kind][0], STATUS[kind][1], kind === 'not_found' ? `${what} not found` : kind === 'unique' ? `${what} exists` : `${what}: try again shortly`, kind === 'unavailable' ? { 'Retry-After': '1' } : {});
   }
 }
 

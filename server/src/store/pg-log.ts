@@ -52,11 +52,15 @@ export class PgEventAppender {
   }
 }
 
-/** Events of these topics after `after`, in order. */
-export async function readPgEvents(db: Queryable, topics: readonly string[], after: number, limit: number): Promise<StoredEvent[]> {
+/**
+ * Events of these topics after `after`, in order; with `upTo`, none past it (a node reads only
+ * what its follower has published to its hub: a poll must not answer with a cursor past an event
+ * its hub has not seen, as on SQLite: tests/integration/accept-race).
+ */
+export async function readPgEvents(db: Queryable, topics: readonly string[], after: number, limit: number, upTo = Number.MAX_SAFE_INTEGER): Promise<StoredEvent[]> {
   const { rows } = await db.query<{ seq: string; topic: string; body: string }>(
-    'SELECT seq, topic, body FROM events WHERE topic = ANY($1) AND seq > $2 ORDER BY seq LIMIT $3',
-    [topics, after, limit],
+    'SELECT seq, topic, body FROM events WHERE topic = ANY($1) AND seq > $2 AND seq <= $3 ORDER BY seq LIMIT $4',
+    [topics, after, upTo, limit],
   );
   return rows.map(toStored);
 }
@@ -67,9 +71,11 @@ export async function readPgLog(db: Queryable, after: number, limit: number): Pr
   return rows.map(toStored);
 }
 
-/** The highest sequence committed (0 when the log is empty). */
+/** The highest sequence committed (0 when the log is empty; what pruning removed counts: its mark stays). */
 export async function pgHeadSeq(db: Queryable): Promise<number> {
-  const { rows } = await db.query<{ seq: string | null }>('SELECT max(seq) AS seq FROM events');
+  const { rows } = await db.query<{ seq: string | null }>(
+    "SELECT greatest(coalesce((SELECT max(seq) FROM events), 0), coalesce((SELECT value::bigint FROM meta WHERE key = 'events_pruned_through'), 0)) AS seq",
+  );
   return Number(rows[0]?.seq ?? 0);
 }
 

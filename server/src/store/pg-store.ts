@@ -1,14 +1,21 @@
 /**
- * The PostgreSQL Store (issue 15), begun: NOT selectable yet, and not a whole `Store`.
+ * The PostgreSQL Store (issue 15): selected by PORTICO_DATABASE_URL (server.ts), for several
+ * nodes on one database.
  *
- * Done: `write(fn)`, one transaction per write on a pooled client, its row operations
- * (`PgRows`, StoreTx) as round trips; events appended through PgEventAppender, so commit order
- * equals sequence order across nodes; listeners fed in order by the log follower (pg-log.ts),
- * this node's own commits included, a write settling once its events are published, as on
- * SQLite. The user, chat, message, contact and group rows of StoreTx, and the few reads the
- * store tests use. Still to do: StoreTx.calls and .meetings (they throw), the rest of the Store's
- * reads and writes, its portal, terminals, calls and meetings parts, sessions and their cache,
- * group commit (optional), and the wiring that selects it.
+ * Writes: `write(fn)` is one transaction per write on a pooled client, its row operations
+ * (`PgRows`, StoreTx; calls, meetings and portal rows in pg-parts.ts) round trips; events are
+ * appended through PgEventAppender, so commit order equals sequence order across nodes; the
+ * listeners are fed in order by the log follower (pg-log.ts), this node's own commits included,
+ * and a write settles once its events are published here, as on SQLite. Commits of other nodes
+ * and of the admin CLI reach the listeners the same way (`syncExternal` has nothing to do).
+ *
+ * Sessions are looked up in PostgreSQL on every request (a token-hash index lookup): no per-node
+ * cache, since no invalidation crosses nodes through the log yet; a cache would let a token
+ * revoked on one node live on at another.
+ *
+ * Connection loss: a read or write while PostgreSQL is unreachable rejects with StoreError
+ * 'unavailable' (the HTTP layer answers 503); the pool opens new connections once it is back and
+ * the follower reconnects and catches up from the log.
  *
  * Isolation: SQLite runs one write at a time; here every write transaction first takes the
  * cluster-wide write lock (an advisory transaction lock), so the rules' check-then-write stays
@@ -17,23 +24,30 @@
  */
 import pg from 'pg';
 import { randomUUID } from 'node:crypto';
-import type { ChatHistory, EventDraft, Message, PresenceState, Reaction } from '../../../shared/index.js';
-import type { CallRows } from './calls.js';
+import type { Chat, ChatHistory, EventDraft, Message, PresenceState, Reaction } from '../../../shared/index.js';
 import { StoreError } from './errors.js';
-import type { MeetingRows } from './meetings.js';
 import { PgEventAppender, PgLogFollower, pgHeadSeq, readPgEvents } from './pg-log.js';
+import { PgCalls, PgDb, PgMeetings, PgPortal, PgPortalRows, PgTerminals, unique, type Queryable, type Transact } from './pg-parts.js';
 import { migratePostgres, PG_LOCKS } from './pg-schema.js';
-import { iso, toChatRecord, toMessage, toUser, type Row } from './sqlite-engine.js';
+import { iso, toChatRecord, toMessage, toUser, visibleAfterSql, type Row } from './sqlite-engine.js';
 import { toChatFile } from './sqlite-rows.js';
-import type { ChatFileRecord, ChatRecord, GroupRecord, MemberStatus, NewMessage, NewUser, ProfileChange, StoredEvent, StoreTx, UserRecord } from './store.js';
-
-type Queryable = Pick<pg.ClientBase, 'query'>;
-
-/** PostgreSQL booleans as SQLite's 0/1, so the embedded store's row mappers serve both. */
-function asSqliteRow(r: Row): Row {
-  for (const k in r) if (typeof r[k] === 'boolean') r[k] = r[k] ? 1 : 0;
-  return r;
-}
+import type {
+  ChatFileRecord,
+  ChatRecord,
+  ContactRecord,
+  GroupRecord,
+  MemberStatus,
+  MessageSearch,
+  NewMessage,
+  NewUser,
+  ProfileChange,
+  SessionRecord,
+  Store,
+  StoredEvent,
+  StoreTx,
+  Subscriptions,
+  UserRecord,
+} from './store.js';
 
 /** BIGINT (ids, sequences, times in ms) as numbers: all stay below 2^53. */
 const types = {
@@ -41,55 +55,29 @@ const types = {
     oid === pg.types.builtins.INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
-/** A unique violation as the store's StoreError, like `unique` (errors.ts) on SQLite. */
-async function unique<T>(what: string, insert: () => Promise<T>): Promise<T> {
-  try {
-    return await insert();
-  } catch (error) {
-    if ((error as { code?: string }).code === '23505') throw new StoreError('unique', what);
-    throw error;
-  }
-}
-
 /** A message row with its files as JSON text (NULL when it has none), as MESSAGE_FILES on SQLite. */
 const MESSAGE_FILES = `(SELECT json_agg(json_build_object('id', f.id, 'name', f.name, 'size', f.size, 'contentType', f.content_type, 'thumb', f.thumb_sha256 IS NOT NULL) ORDER BY mf.position)::text
    FROM message_files mf JOIN chat_files f ON f.id = mf.file_id WHERE mf.message_id = m.id)`;
 
-/** Row operations on calls and meetings: those given, the others not on PostgreSQL yet (they reject). */
-function partly<T extends object>(part: string, done: Partial<T>): T {
-  return new Proxy(done as T, {
-    get: (target, name) =>
-      (target as Record<string | symbol, unknown>)[name] ?? (() => Promise.reject(new Error(`${part}.${String(name)} is not on PostgreSQL yet (issue 15)`))),
-  });
-}
-
 /** The row operations of one write transaction (StoreTx), each a round trip on its client. */
-export class PgRows implements StoreTx {
-  /** What a message needs of calls and meetings (putMessage); the rest is to do. */
-  readonly calls = partly<CallRows>('calls', {
-    heldInChat: async (chatId) => (await this.one("SELECT 1 FROM calls WHERE chat_id = $1 AND state != 'ended' AND held_by IS NOT NULL LIMIT 1", [chatId])) !== undefined,
-    liveInChat: async (chatId) => (await this.one("SELECT id FROM calls WHERE chat_id = $1 AND state != 'ended' ORDER BY created_at DESC LIMIT 1", [chatId]))?.id,
-  });
-  readonly meetings = partly<MeetingRows>('meetings', {
-    liveMeetingOfChat: async (chatId) => (await this.one('SELECT 1 FROM meetings WHERE chat_id = $1 AND ended_at IS NULL LIMIT 1', [chatId])) !== undefined,
-  });
+export class PgRows extends PgDb implements StoreTx {
+  readonly calls: PgCalls;
+  readonly meetings: PgMeetings;
+  readonly portal: PgPortalRows;
 
   constructor(
-    private readonly db: Queryable,
+    db: Queryable,
     private readonly appender: PgEventAppender,
     private readonly appended: (seq: number) => void,
-  ) {}
-
-  private async all(sql: string, params: unknown[] = []): Promise<Row[]> {
-    return (await this.db.query(sql, params)).rows.map(asSqliteRow);
+  ) {
+    super(db);
+    this.calls = new PgCalls(db);
+    this.meetings = new PgMeetings(db);
+    this.portal = new PgPortalRows(db);
   }
 
-  private async one(sql: string, params: unknown[] = []): Promise<Row | undefined> {
-    return (await this.all(sql, params))[0];
-  }
-
-  private async count(sql: string, params: unknown[] = []): Promise<number> {
-    return (await this.db.query(sql, params)).rowCount ?? 0;
+  private count(sql: string, params: unknown[] = []) {
+    return this.run(sql, params);
   }
 
   async append(topic: string, draft: EventDraft, now = Date.now(), _origin?: number) {
@@ -295,7 +283,7 @@ export class PgRows implements StoreTx {
   }
 
   /** Rows to messages with their reactions (one query for the lot). */
-  private async withReactions(rows: Row[]): Promise<Message[]> {
+  async withReactions(rows: Row[]): Promise<Message[]> {
     const messages = rows.map(toMessage);
     if (messages.length === 0) return messages;
     const byId = new Map(messages.map((m) => [m.id, m]));
@@ -434,38 +422,94 @@ export class PgRows implements StoreTx {
 /** Cluster-wide lock every write transaction takes first (see the top of this file). */
 const WRITE_LOCK = PG_LOCKS.write.toString();
 
-export class PgStore {
+/**
+ * Whether an error means PostgreSQL is out of reach (refused, cut, shutting down, starting up)
+ * rather than a fault of the query: connection errors without an SQLSTATE, and classes 08
+ * (connection exception) and 57P (operator intervention: admin shutdown, cannot connect now).
+ */
+export function isConnectionLoss(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && (code.startsWith('08') || code.startsWith('57P'))) return true;
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return true; // ECONNREFUSED, ECONNRESET, EPIPE...
+  const message = error instanceof Error ? error.message : '';
+  return /Connection terminated|connection timeout|Client has encountered a connection error|not queryable/i.test(message);
+}
+
+const unavailable = (error: unknown) => (isConnectionLoss(error) ? new StoreError('unavailable', 'the database cannot be reached') : error);
+
+/** Queries on the pool whose connection failures reject as StoreError 'unavailable'. */
+function guarded(pool: pg.Pool): Queryable {
+  return {
+    query: ((...args: Parameters<pg.Pool['query']>) =>
+      (pool.query as (...a: unknown[]) => Promise<unknown>)(...args).catch((error: unknown) => {
+        throw unavailable(error);
+      })) as Queryable['query'],
+  };
+}
+
+export class PgStore implements Store {
   private readonly listeners: Array<(events: StoredEvent[]) => void> = [];
   /** Writes waiting for the follower to publish through their last event: seq -> resolvers. */
   private waiting: Array<{ seq: number; done: () => void }> = [];
+  /** Reads on the pool (no transaction, no lock), connection loss as StoreError. */
+  private readonly db: Queryable;
+  private readonly reads: PgRows;
+  readonly calls: PgCalls;
+  readonly meetings: PgMeetings;
+  readonly portal: PgPortal;
+  readonly terminals: PgTerminals;
+  private prunedThroughSeq: number | undefined;
+  /** Sequences this node appended and the follower has not published yet. */
+  private readonly own = new Set<number>();
+  /** An event of another process that may change subscriptions was published since syncExternal last asked. */
+  private externalChange = false;
 
   private constructor(
     private readonly pool: pg.Pool,
     private readonly follower: PgLogFollower,
-  ) {}
+  ) {
+    this.db = guarded(pool);
+    this.reads = new PgRows(this.db, new PgEventAppender(this.db), () => {
+      throw new Error('a read appends no event');
+    });
+    const transact: Transact = (fn) => this.transaction((client) => fn(new PgDb(client)));
+    this.calls = new PgCalls(this.db);
+    this.meetings = new PgMeetings(this.db);
+    this.portal = new PgPortal(this.db, transact);
+    this.terminals = new PgTerminals(this.db, transact);
+  }
 
-  /** Connects, migrates (once across nodes) and follows the log from its head. */
+  /** Connects, migrates (once across nodes, under the migrate lock) and follows the log from its head. */
   static async open(url: string, options: { max?: number } = {}): Promise<PgStore> {
+    // No acquire timeout: under load writes queue for the write lock (and so for a pooled client)
+    // longer than any connect takes; a server that is down refuses the connection at once.
     const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, types });
     // An idle pooled client the server ends is reported here; the pool replaces it.
     pool.on('error', () => {});
-    await migratePostgres(pool);
-    const head = await pgHeadSeq(pool);
     let store: PgStore | undefined;
-    const follower = new PgLogFollower({
-      connect: async () => {
-        const client = new pg.Client({ connectionString: url, types });
-        await client.connect();
-        return client;
-      },
-      db: pool,
-      from: head,
-      publish: (events) => store!.publish(events),
-      onError: (error) => process.emitWarning(`PostgreSQL event log: ${String(error)}`),
-    });
-    store = new PgStore(pool, follower);
-    await follower.start();
-    return store;
+    try {
+      await migratePostgres(pool);
+      const head = await pgHeadSeq(pool);
+      const follower = new PgLogFollower({
+        connect: async () => {
+          const client = new pg.Client({ connectionString: url, types, connectionTimeoutMillis: 5000 });
+          client.on('error', () => {}); // reported through the follower's own handler
+          await client.connect();
+          return client;
+        },
+        db: pool,
+        from: head,
+        publish: (events) => store!.publish(events),
+        onError: (error) => process.emitWarning(`PostgreSQL event log: ${String(error)}`),
+      });
+      store = new PgStore(pool, follower);
+      await follower.start();
+      return store;
+    } catch (error) {
+      await store?.close().catch(() => {});
+      await pool.end().catch(() => {});
+      throw error;
+    }
   }
 
   onCommit(listener: (events: StoredEvent[]) => void) {
@@ -473,6 +517,11 @@ export class PgStore {
   }
 
   private publish(events: StoredEvent[]) {
+    for (const e of events) {
+      if (this.own.delete(e.seq)) continue;
+      // Another node's (or the CLI's) change of who listens to what: this node's cached subscriptions go (syncExternal).
+      if (!this.externalChange && SUBSCRIPTION_EVENTS.test(e.json)) this.externalChange = true;
+    }
     for (const listener of this.listeners) listener(events);
     const through = events[events.length - 1]!.seq;
     const done = this.waiting.filter((w) => w.seq <= through);
@@ -480,30 +529,52 @@ export class PgStore {
     for (const w of done) w.done();
   }
 
+  /** One transaction on a pooled client after the write lock; connection loss as StoreError. */
+  private async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw unavailable(error);
+    }
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK]);
+      const value = await fn(client);
+      await client.query('COMMIT');
+      return value;
+    } catch (error) {
+      broken = isConnectionLoss(error);
+      if (!broken) await client.query('ROLLBACK').catch(() => (broken = true));
+      throw unavailable(error);
+    } finally {
+      // A client whose connection failed is discarded, not handed out again.
+      client.release(broken || undefined);
+    }
+  }
+
   /**
    * One write: its own transaction on a pooled client, after the write lock; COMMIT (the
    * append's NOTIFY with it); settles once the events it appended are published here.
    */
   async write<T>(fn: (tx: StoreTx) => Promise<T> | T): Promise<T> {
-    const client = await this.pool.connect();
     let last = 0;
-    let value: T;
-    try {
-      await client.query('BEGIN');
-      try {
-        await client.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK]);
-        const appender = new PgEventAppender(client);
-        value = await fn(new PgRows(client, appender, (seq) => (last = seq)));
-        await appender.beforeCommit();
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw error;
-      }
-    } finally {
-      client.release();
-    }
+    let mine: number[] = [];
+    const value = await this.transaction(async (client) => {
+      mine = [];
+      const appender = new PgEventAppender(client);
+      const result = await fn(
+        new PgRows(client, appender, (seq) => {
+          last = seq;
+          mine.push(seq);
+        }),
+      );
+      await appender.beforeCommit();
+      return result;
+    });
     if (last > this.follower.published) {
+      for (const seq of mine) if (seq > this.follower.published) this.own.add(seq);
       await new Promise<void>((done) => {
         this.waiting.push({ seq: last, done });
         this.follower.wake();
@@ -512,42 +583,251 @@ export class PgStore {
     return value;
   }
 
-  // ---------------------------------------------------------------- the reads the store tests use (more to come)
-  async createUser(input: NewUser) {
+  private run<T>(fn: (db: PgDb) => Promise<T>) {
+    return this.transaction((client) => fn(new PgDb(client)));
+  }
+
+  // ---------------------------------------------------------------- users
+  createUser(input: NewUser) {
     return this.write((tx) => tx.insertUser(input));
   }
 
-  async userById(id: number) {
-    return this.read((tx) => tx.user(id));
+  userById(id: number) {
+    return this.reads.user(id);
   }
 
-  async userByName(username: string) {
-    return this.read((tx) => tx.userByName(username));
+  userByName(username: string) {
+    return this.reads.userByName(username);
   }
 
-  async chatById(chatId: string) {
-    return this.read((tx) => tx.chat(chatId));
+  async listUsers() {
+    return (await this.reads.all('SELECT * FROM users ORDER BY lower(username)')).map(toUser);
   }
 
-  async messages(chatId: string, before: number | undefined, limit: number) {
-    return this.read((rows) => rows.page(chatId, before, limit));
+  async searchUsers(query: string, limit: number) {
+    const like = `%${query.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    return (await this.reads.all('SELECT * FROM users WHERE username ILIKE $1 OR display_name ILIKE $1 ORDER BY lower(display_name) LIMIT $2', [like, limit])).map(toUser);
   }
 
+  async countUsers() {
+    return Number((await this.reads.one('SELECT count(*) AS n FROM users'))!.n);
+  }
+
+  setPassword(userId: number, passwordHash: string, keepTokenId?: number) {
+    return this.run(async (db) => {
+      if ((await db.run('UPDATE users SET password_hash = $1 WHERE id = $2', [passwordHash, userId])) === 0) throw new StoreError('not_found', 'user');
+      return (await db.all('DELETE FROM sessions WHERE user_id = $1 AND id != $2 RETURNING id', [userId, keepTokenId ?? -1])).map((r) => r.id as number);
+    });
+  }
+
+  deleteUser(userId: number) {
+    return this.run(async (db) => {
+      if ((await db.run('DELETE FROM users WHERE id = $1', [userId])) === 0) throw new StoreError('not_found', 'user');
+    });
+  }
+
+  // ---------------------------------------------------------------- sessions (no cache: see the top of this file)
+  createSession(userId: number, tokenHash: Buffer, expiresAt: number) {
+    return this.run(async (db) => {
+      const now = Date.now();
+      const r = await db.one('INSERT INTO sessions (user_id, token_hash, created_at, last_used_at, expires_at) VALUES ($1, $2, $3, $3, $4) RETURNING id', [userId, tokenHash, now, expiresAt]);
+      return r!.id as number;
+    });
+  }
+
+  async sessionByTokenHash(tokenHash: Buffer): Promise<SessionRecord | undefined> {
+    const row = await this.reads.one('SELECT s.id AS token_id, s.expires_at, s.last_used_at, u.* FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1', [tokenHash]);
+    return row && { tokenId: row.token_id, expiresAt: row.expires_at, lastUsedAt: row.last_used_at, user: toUser(row) };
+  }
+
+  async touchSession(tokenId: number, lastUsedAt: number, expiresAt: number) {
+    // A single-row update needs no write lock: it is atomic by itself.
+    await this.db.query('UPDATE sessions SET last_used_at = $1, expires_at = $2 WHERE id = $3', [lastUsedAt, expiresAt, tokenId]);
+  }
+
+  async deleteSession(tokenId: number) {
+    await this.db.query('DELETE FROM sessions WHERE id = $1', [tokenId]);
+  }
+
+  async deleteExpiredSessions(now: number) {
+    return this.reads.run('DELETE FROM sessions WHERE expires_at <= $1', [now]);
+  }
+
+  // ---------------------------------------------------------------- presence
+  async setChosenPresence(userId: number, state: PresenceState) {
+    await this.db.query('UPDATE users SET chosen_presence = $1 WHERE id = $2', [state, userId]);
+  }
+
+  async usersAnnouncedOnline() {
+    return (await this.reads.all("SELECT * FROM users WHERE announced_presence != 'offline'")).map(toUser);
+  }
+
+  // ---------------------------------------------------------------- contacts and groups
+  private async contactIds(userId: number) {
+    return (await this.reads.all(CONTACT_IDS, [userId])).map((r) => r.id as number);
+  }
+
+  async listContacts(userId: number): Promise<ContactRecord[]> {
+    const ids = await this.contactIds(userId);
+    if (ids.length === 0) return [];
+    const rows = await this.reads.all(
+      `SELECT u.*,
+         EXISTS (SELECT 1 FROM contacts c WHERE c.user_id = $1 AND c.contact_id = u.id) AS personal,
+         (SELECT coalesce(json_agg(g.name), '[]')::text FROM group_members mine
+            JOIN group_members theirs ON theirs.group_id = mine.group_id
+            JOIN groups g ON g.id = mine.group_id
+          WHERE mine.user_id = $1 AND theirs.user_id = u.id) AS groups
+       FROM users u WHERE u.id = ANY($2)
+       ORDER BY lower(u.display_name), u.username`,
+      [userId, ids],
+    );
+    return rows.map((r) => ({ user: toUser(r), personal: r.personal === 1, groups: (JSON.parse(r.groups) as string[]).sort() }));
+  }
+
+  async subscriptions(userId: number): Promise<Subscriptions> {
+    return {
+      contactIds: await this.contactIds(userId),
+      chatIds: (await this.reads.all("SELECT chat_id FROM chat_members WHERE user_id = $1 AND status = 'accepted'", [userId])).map((r) => r.chat_id as string),
+    };
+  }
+
+  createGroup(name: string, displayName: string) {
+    return this.write(async (tx): Promise<GroupRecord> => {
+      await tx.insertGroup(name, displayName, 'local');
+      return { name, displayName, members: [], source: 'local' };
+    });
+  }
+
+  async listGroups() {
+    const rows = await this.reads.all(
+      `SELECT g.name, g.display_name, g.source,
+         (SELECT coalesce(json_agg(u.username ORDER BY u.username), '[]')::text FROM group_members m JOIN users u ON u.id = m.user_id WHERE m.group_id = g.id) AS members
+       FROM groups g ORDER BY g.name`,
+    );
+    return rows.map((r): GroupRecord => ({ name: r.name, displayName: r.display_name, members: JSON.parse(r.members), source: r.source }));
+  }
+
+  // ---------------------------------------------------------------- chats
+  chatById(chatId: string) {
+    return this.reads.chat(chatId);
+  }
+
+  async chatsOf(userId: number): Promise<Chat[]> {
+    const ids = (
+      await this.reads.all(
+        `SELECT m.chat_id FROM chat_members m JOIN chats c ON c.id = m.chat_id
+         WHERE m.user_id = $1 AND m.status IN ('invited', 'accepted') ORDER BY c.created_at DESC, c.id DESC`,
+        [userId],
+      )
+    ).map((r) => r.chat_id as string);
+    const chats: Chat[] = [];
+    for (const id of ids) {
+      const record = await this.reads.chat(id);
+      if (!record) continue;
+      const marks = new Map(
+        (await this.reads.all('SELECT u.username, m.read_up_to FROM chat_members m JOIN users u ON u.id = m.user_id WHERE m.chat_id = $1', [id])).map((r) => [
+          r.username as string,
+          r.read_up_to as number,
+        ]),
+      );
+      // A member added later to a chat sharing history 'since_added' reads (and counts) only what came after.
+      const after = await this.reads.visibleAfter(id, userId);
+      const lastRow = await this.reads.one(`SELECT m.*, ${MESSAGE_FILES} AS files FROM messages m WHERE chat_id = $1 AND id > $2 ORDER BY id DESC LIMIT 1`, [id, after]);
+      const mine = Math.max(await this.reads.readUpTo(id, userId), after);
+      chats.push({
+        ...record.chat,
+        members: record.chat.members.map((m) => ({ ...m, readUpTo: marks.get(m.username) ?? 0 })),
+        unread: await this.reads.unreadCount(id, userId, mine),
+        ...(lastRow ? { lastMessage: (await this.reads.withReactions([lastRow]))[0]! } : {}),
+      });
+    }
+    return chats;
+  }
+
+  async chatMutes(userId: number, now: number) {
+    const rows = await this.reads.all('SELECT chat_id, until FROM chat_mutes WHERE user_id = $1 AND (until IS NULL OR until > $2)', [userId, now]);
+    return new Map(rows.map((r) => [r.chat_id as string, (r.until as number | null) ?? null]));
+  }
+
+  /** `readerId`: a member, who reads only what they may (a chat's history 'since_added'). */
+  async messages(chatId: string, before: number | undefined, limit: number, readerId?: number) {
+    const after = readerId === undefined ? 0 : await this.reads.visibleAfter(chatId, readerId);
+    const rows = await this.reads.all(`SELECT m.*, ${MESSAGE_FILES} AS files FROM messages m WHERE chat_id = $1 AND id < $2 AND id > $3 ORDER BY id DESC LIMIT $4`, [
+      chatId,
+      before ?? Number.MAX_SAFE_INTEGER,
+      after,
+      limit,
+    ]);
+    return this.reads.withReactions(rows.reverse());
+  }
+
+  /**
+   * Every term must occur (case-insensitive substring): ILIKE, which the trigram GIN index
+   * (pg_trgm) serves for terms of 3+ characters; shorter ones are matched over the rows the
+   * other conditions leave, as on SQLite.
+   */
+  async searchMessages(userId: number, { terms, chatId, before, limit }: MessageSearch) {
+    const params: unknown[] = [userId, chatId ?? null, before ?? Number.MAX_SAFE_INTEGER, limit];
+    let sql = `SELECT m.*, ${MESSAGE_FILES} AS files FROM messages m
+      WHERE m.chat_id IN (SELECT chat_id FROM chat_members WHERE user_id = $1 AND status = 'accepted')
+        AND ($2::text IS NULL OR m.chat_id = $2) AND m.id < $3
+        AND (NOT m.held OR m.from_user_id = $1)
+        AND m.id > ${visibleAfterSql('$1', 'm.chat_id')}`;
+    for (const term of terms) {
+      params.push(`%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+      sql += ` AND m.text ILIKE $${params.length}`;
+    }
+    sql += ' ORDER BY m.id DESC LIMIT $4';
+    return (await this.reads.all(sql, params)).map(toMessage);
+  }
+
+  async chatFile(fileId: string) {
+    const row = await this.reads.one('SELECT * FROM chat_files WHERE id = $1', [fileId]);
+    return row && toChatFile(row);
+  }
+
+  sweepChatFiles(unattachedBefore: number) {
+    return this.run(async (db) => {
+      const deleted = await db.run('DELETE FROM chat_files WHERE created_at < $1 AND NOT EXISTS (SELECT 1 FROM message_files mf WHERE mf.file_id = chat_files.id)', [unattachedBefore]);
+      const keep = new Set((await db.all('SELECT sha256 AS s FROM chat_files UNION SELECT thumb_sha256 FROM chat_files WHERE thumb_sha256 IS NOT NULL')).map((r) => r.s as string));
+      return { deleted, keep };
+    });
+  }
+
+  // ---------------------------------------------------------------- event log
   readEvents(topics: string[], after: number, limit: number) {
-    return readPgEvents(this.pool, topics, after, limit);
+    return readPgEvents(this.db, topics, after, limit, this.follower.published);
   }
 
   headSeq() {
-    return pgHeadSeq(this.pool);
+    return pgHeadSeq(this.db);
   }
 
-  /** A read through the row operations, on the pool (no transaction, no lock). */
-  private read<T>(fn: (rows: PgRows) => Promise<T>): Promise<T> {
-    return fn(
-      new PgRows(this.pool, new PgEventAppender(this.pool), () => {
-        throw new Error('a read appends no event');
-      }),
-    );
+  /** Asked on every poll that reads the log: kept in memory, read again after this node prunes (another node's pruning shows within a poll's answer as `reset` anyway). */
+  async prunedThrough() {
+    return (this.prunedThroughSeq ??= Number((await this.reads.one("SELECT value FROM meta WHERE key = 'events_pruned_through'"))?.value ?? 0));
+  }
+
+  pruneEvents(olderThan: number) {
+    return this.run(async (db) => {
+      const last = (await db.one('SELECT max(seq) AS seq FROM events WHERE at < $1', [olderThan]))?.seq as number | null;
+      this.prunedThroughSeq = undefined;
+      if (last === null || last === undefined) return 0;
+      const removed = await db.run('DELETE FROM events WHERE seq <= $1', [last]);
+      await db.run("INSERT INTO meta (key, value) VALUES ('events_pruned_through', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [String(last)]);
+      return removed;
+    });
+  }
+
+  /**
+   * Other nodes' and the CLI's events reach the listeners through the log follower; this answers
+   * whether one of them may have changed who listens to what (a chat, contacts), so the caller
+   * drops its cached subscriptions. Sessions need nothing: they are not cached here.
+   */
+  async syncExternal() {
+    const changed = this.externalChange;
+    this.externalChange = false;
+    return changed;
   }
 
   async close() {
@@ -555,3 +835,11 @@ export class PgStore {
     await this.pool.end();
   }
 }
+
+/** Event types (in an event's JSON) that change someone's subscriptions. */
+const SUBSCRIPTION_EVENTS = /^\{"cursor":"\d+","type":"(chat\.request|chat\.added|chat\.closed|chat\.updated|contacts\.changed|meeting\.[a-z]+|user\.updated|me\.updated)"/;
+
+const CONTACT_IDS = `SELECT contact_id AS id FROM contacts WHERE user_id = $1
+  UNION
+  SELECT other.user_id FROM group_members mine JOIN group_members other ON other.group_id = mine.group_id
+  WHERE mine.user_id = $1 AND other.user_id != $1`;

@@ -28,14 +28,33 @@ export interface MediaUsage {
   /** The provider already holds this content in a live item. */
   holds: boolean;
 }
-export interface MediaQuota {
-  /** Bytes the provider may hold; 0: no quota. */
-  limit: number;
-  /** What the new content takes (a game with its unpacked files). */
-  bytes: number;
-  refuse: (usage: MediaUsage) => Error;
+
+export type ItemKind = 'ticker' | 'notice' | 'media';
+
+/**
+ * Row operations on the portal inside a write (StoreTx.portal). The rules that build ticker,
+ * notice, media, chart and links content and announce it are in their features (ticker/,
+ * notices/, media/, charts/, links/).
+ */
+export interface PortalRows {
+  /** A channel by name (any case): its id and stored name; StoreError 'not_found' if none. */
+  channel(name: string): Promise<{ id: number; name: string }>;
+  /** A new item row with an empty body; answers its id (the body needs it: `setItemBody`). */
+  insertItem(kind: ItemKind, input: { channelId: number; providerId: number; priority: number; startsAt?: number; expiresAt?: number; createdAt: number }): Promise<number>;
+  /** The item's protocol body (what the reads answer). */
+  setItemBody(itemId: number, body: object): Promise<void>;
+  /** As PortalStore.mediaUsage, inside the write (a quota checked with the write it allows). */
+  mediaUsage(providerId: number, sha256: string, now: number): Promise<MediaUsage>;
+  /**
+   * Adds (or replaces, same time) a series' points, keeping its newest `keep`; a unit given
+   * replaces the stored one. Answers the series' stored unit.
+   */
+  putChartPoints(channelId: number, series: string, unit: string | undefined, points: Array<[number, number]>, keep: number): Promise<string | undefined>;
+  /** The links area as set (sanitized already) and when. */
+  setLinks(html: string, updatedAt: string): Promise<void>;
 }
 
+/** Reads, and the writes that announce nothing (each its own write). */
 export interface PortalStore {
   createProvider(input: { name: string; channels: string[]; keyHash: Buffer; keySealed: string; requireSignature: boolean }): Promise<ProviderRecord>;
   providerByKeyHash(keyHash: Buffer): Promise<ProviderRecord | undefined>;
@@ -54,19 +73,12 @@ export interface PortalStore {
   /** The ticker channels a user sees: their own choice, or else the defaults. */
   tickerChannelsFor(userId: number): Promise<ChannelRecord[]>;
 
-  addTicker(providerId: number, channel: string, item: { text: string; url?: string; priority: number; expiresAt?: number }): Promise<TickerItem>;
   /** Live items (not expired), at most `perChannel` per channel, by priority then newest. */
   liveTicker(channelIds: number[], now: number, perChannel: number): Promise<TickerItem[]>;
 
-  addNotice(
-    providerId: number,
-    channel: string,
-    notice: { text?: string; html?: string; url?: string; priority: number; startsAt?: number; endsAt?: number },
-  ): Promise<Notice>;
   /** Notices not yet over (those scheduled for later included: clients show them when due). */
   liveNotices(now: number): Promise<Notice[]>;
 
-  addChartPoints(channel: string, series: string, unit: string | undefined, points: Array<[number, number]>, keep: number): Promise<ChartSeries>;
   chartSeries(channel: string | undefined, series: string | undefined): Promise<ChartSeries[]>;
 
   /** Records a content-addressed file (once per content); `unpackedSize`: a game's unpacked files. */
@@ -77,18 +89,6 @@ export interface PortalStore {
    * and whether this content is among them (then pushing it again costs nothing).
    */
   mediaUsage(providerId: number, sha256: string, now: number): Promise<MediaUsage>;
-  /**
-   * Records a media item. With `quota`, checks it in the same transaction (pushes racing each
-   * other cannot both slip under it): if the provider does not hold this content yet and
-   * used + bytes > limit, throws what `refuse` makes and records nothing.
-   */
-  addMedia(
-    providerId: number,
-    channel: string,
-    media: { title: string; kind: MediaKind; contentType: string; size: number; sha256: string; priority: number; expiresAt?: number },
-    url: (item: StoredMedia) => string,
-    quota?: MediaQuota,
-  ): Promise<StoredMedia>;
   liveMedia(now: number): Promise<StoredMedia[]>;
   /**
    * Deletes media items expired by `now` and the file records no item refers to any more;
@@ -96,6 +96,5 @@ export interface PortalStore {
    */
   deleteExpiredMedia(now: number): Promise<{ items: number; keep: Set<string> }>;
 
-  setLinks(html: string): Promise<{ html: string; updatedAt: string }>;
   links(): Promise<{ html: string; updatedAt?: string }>;
 }

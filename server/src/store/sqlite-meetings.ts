@@ -9,7 +9,7 @@ import { toMessage, type Engine, type Row, type Synchronous } from './sqlite-eng
 
 const MEETING = `SELECT m.*, u.username AS host_username, u.display_name AS host_display_name FROM meetings m JOIN users u ON u.id = m.host_id`;
 
-function toMeeting(r: Row): MeetingRecord {
+export function toMeeting(r: Row): MeetingRecord {
   return {
     id: r.id,
     number: r.number,
@@ -25,11 +25,11 @@ function toMeeting(r: Row): MeetingRecord {
   };
 }
 
-function toGuest(r: Row): GuestRecord {
+export function toGuest(r: Row): GuestRecord {
   return { id: r.id, meetingId: r.meeting_id, name: r.name, address: r.address, status: r.status, presenter: r.presenter === 1, createdAt: r.created_at };
 }
 
-function toDocument(r: Row): DocumentRecord {
+export function toDocument(r: Row): DocumentRecord {
   return { id: r.id, meetingId: r.meeting_id, name: r.name, pages: JSON.parse(r.pages), createdAt: r.created_at };
 }
 

@@ -1,12 +1,23 @@
 /** SQLite implementation of the portal part of the Store; shares the main store's connection and group commit. */
-import { topicOf, type ChartSeries, type Notice, type TickerItem } from '../../../shared/index.js';
+import type { ChartSeries, Notice, TickerItem } from '../../../shared/index.js';
 import { StoreError } from './errors.js';
-import type { ChannelRecord, MediaKind, MediaQuota, MediaUsage, PortalStore, ProviderRecord, StoredMedia } from './portal.js';
-import { iso, type Engine, type Row } from './sqlite-engine.js';
+import type { ChannelRecord, ItemKind, MediaKind, MediaUsage, PortalRows, PortalStore, ProviderRecord, StoredMedia } from './portal.js';
+import type { Prepare } from './statements.js';
+import { type Engine, type Row, type Synchronous } from './sqlite-engine.js';
 
 /** Drops undefined fields, so optional protocol fields are absent rather than null. */
 const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-const toChannel = (r: Row): ChannelRecord => ({ id: r.id, name: r.name, title: r.title, isDefault: r.is_default === 1 });
+export const toChannel = (r: Row): ChannelRecord => ({ id: r.id, name: r.name, title: r.title, isDefault: r.is_default === 1 });
+
+/** What a provider's live media take, and whether it holds this content (PortalStore.mediaUsage). */
+function usage(prepare: Prepare, providerId: number, sha256: string, now: number): MediaUsage {
+  const live = "SELECT json_extract(body, '$.sha256') FROM items WHERE kind = 'media' AND provider_id = @p AND (expires_at IS NULL OR expires_at > @now)";
+  const used = prepare(`SELECT coalesce(sum(size + unpacked_size), 0) FROM media_files WHERE sha256 IN (${live})`)
+    .pluck().get({ p: providerId, now }) as number;
+  const holds = prepare(`SELECT EXISTS (${live} AND json_extract(body, '$.sha256') = @sha)`)
+    .pluck().get({ p: providerId, now, sha: sha256 }) as number;
+  return { used, holds: holds === 1 };
+}
 
 export class SqlitePortalStore implements PortalStore {
   constructor(private readonly e: Engine) {}
@@ -16,10 +27,6 @@ export class SqlitePortalStore implements PortalStore {
     const id = this.e.prepare('SELECT id FROM channels WHERE name = ?').pluck().get(name) as number | undefined;
     if (id === undefined) throw new StoreError('not_found', `channel ${name}`);
     return id;
-  }
-
-  private channelName(id: number): string {
-    return this.e.prepare('SELECT name FROM channels WHERE id = ?').pluck().get(id) as string;
   }
 
   private provider(where: 'key_hash' | 'name' | 'id', value: unknown): ProviderRecord | undefined {
@@ -129,24 +136,7 @@ export class SqlitePortalStore implements PortalStore {
     });
   }
 
-  // ---------------------------------------------------------------- items
-  /** Inserts an item row and stores its protocol body, which needs the id the row got. */
-  private insertItem<T extends { id: number }>(
-    kind: 'ticker' | 'notice' | 'media',
-    providerId: number,
-    channelId: number,
-    at: { priority: number; startsAt?: number; expiresAt?: number; now: number },
-    body: (id: number) => T,
-  ): T {
-    const id = Number(
-      this.e.prepare('INSERT INTO items (kind, channel_id, provider_id, body, priority, starts_at, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(kind, channelId, providerId, '{}', at.priority, at.startsAt ?? null, at.expiresAt ?? null, at.now).lastInsertRowid,
-    );
-    const item = body(id);
-    this.e.prepare('UPDATE items SET body = ? WHERE id = ?').run(JSON.stringify(item), id);
-    return item;
-  }
-
+  // ---------------------------------------------------------------- reads
   private liveItems<T>(kind: string, now: number, extra = '', params: unknown[] = [], limit = 200): T[] {
     return (
       this.e.prepare(
@@ -155,77 +145,12 @@ export class SqlitePortalStore implements PortalStore {
     ).map((b) => JSON.parse(b) as T);
   }
 
-  addTicker(providerId: number, channel: string, input: { text: string; url?: string; priority: number; expiresAt?: number }) {
-    return this.e.write((): TickerItem => {
-      const channelId = this.channelId(channel);
-      const now = Date.now();
-      const item = this.insertItem('ticker', providerId, channelId, { ...input, now }, (id) =>
-        defined<TickerItem>({
-          id,
-          channel: this.channelName(channelId),
-          text: input.text,
-          url: input.url,
-          priority: input.priority,
-          createdAt: iso(now),
-          expiresAt: input.expiresAt === undefined ? undefined : iso(input.expiresAt),
-        }),
-      );
-      this.e.append(topicOf.ticker(channelId), { type: 'ticker.item', ...item }, now);
-      return item;
-    });
-  }
-
   liveTicker(channelIds: number[], now: number, perChannel: number) {
     return this.e.read(() => channelIds.flatMap((id) => this.liveItems<TickerItem>('ticker', now, 'AND channel_id = ?', [id], perChannel)));
   }
 
-  addNotice(
-    providerId: number,
-    channel: string,
-    input: { text?: string; html?: string; url?: string; priority: number; startsAt?: number; endsAt?: number },
-  ) {
-    return this.e.write((): Notice => {
-      const channelId = this.channelId(channel);
-      const now = Date.now();
-      const notice = this.insertItem('notice', providerId, channelId, { ...input, expiresAt: input.endsAt, now }, (id) =>
-        defined<Notice>({
-          id,
-          channel: this.channelName(channelId),
-          text: input.text,
-          html: input.html,
-          url: input.url,
-          priority: input.priority,
-          startsAt: input.startsAt === undefined ? undefined : iso(input.startsAt),
-          endsAt: input.endsAt === undefined ? undefined : iso(input.endsAt),
-          createdAt: iso(now),
-        }),
-      );
-      this.e.append(topicOf.portal, { type: 'notice.item', notice }, now);
-      return notice;
-    });
-  }
-
   liveNotices(now: number) {
     return this.e.read(() => this.liveItems<Notice>('notice', now));
-  }
-
-  addChartPoints(channel: string, series: string, unit: string | undefined, points: Array<[number, number]>, keep: number) {
-    return this.e.write((): ChartSeries => {
-      const channelId = this.channelId(channel);
-      this.e.prepare('INSERT INTO chart_series (channel_id, series, unit) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET unit = coalesce(excluded.unit, unit)')
-        .run(channelId, series, unit ?? null);
-      const put = this.e.prepare('INSERT OR REPLACE INTO chart_points (channel_id, series, t, value) VALUES (?, ?, ?, ?)');
-      for (const [t, v] of points) put.run(channelId, series, t, v);
-      this.e.prepare(
-        `DELETE FROM chart_points WHERE channel_id = @c AND series = @s AND t < (
-           SELECT t FROM chart_points WHERE channel_id = @c AND series = @s ORDER BY t DESC LIMIT 1 OFFSET @skip)`,
-      ).run({ c: channelId, s: series, skip: keep - 1 });
-      const storedUnit = this.e.prepare('SELECT unit FROM chart_series WHERE channel_id = ? AND series = ?').pluck().get(channelId, series) as string | null;
-      const sorted = [...points].sort((a, b) => a[0] - b[0]);
-      const result = defined<ChartSeries>({ channel: this.channelName(channelId), series, unit: storedUnit ?? undefined, points: sorted });
-      this.e.append(topicOf.portal, { type: 'chart.points', ...result });
-      return result;
-    });
   }
 
   chartSeries(channel: string | undefined, series: string | undefined) {
@@ -260,51 +185,8 @@ export class SqlitePortalStore implements PortalStore {
     });
   }
 
-  private usage(providerId: number, sha256: string, now: number): MediaUsage {
-    const live = "SELECT json_extract(body, '$.sha256') FROM items WHERE kind = 'media' AND provider_id = @p AND (expires_at IS NULL OR expires_at > @now)";
-    const used = this.e.prepare(`SELECT coalesce(sum(size + unpacked_size), 0) FROM media_files WHERE sha256 IN (${live})`)
-      .pluck().get({ p: providerId, now }) as number;
-    const holds = this.e.prepare(`SELECT EXISTS (${live} AND json_extract(body, '$.sha256') = @sha)`)
-      .pluck().get({ p: providerId, now, sha: sha256 }) as number;
-    return { used, holds: holds === 1 };
-  }
-
   mediaUsage(providerId: number, sha256: string, now: number) {
-    return this.e.read(() => this.usage(providerId, sha256, now));
-  }
-
-  addMedia(
-    providerId: number,
-    channel: string,
-    input: { title: string; kind: MediaKind; contentType: string; size: number; sha256: string; priority: number; expiresAt?: number },
-    url: (item: StoredMedia) => string,
-    quota?: MediaQuota,
-  ) {
-    return this.e.write((): StoredMedia => {
-      if (quota && quota.limit > 0) {
-        const usage = this.usage(providerId, input.sha256, Date.now());
-        if (!usage.holds && usage.used + quota.bytes > quota.limit) throw quota.refuse(usage);
-      }
-      const channelId = this.channelId(channel);
-      const now = Date.now();
-      const item = this.insertItem('media', providerId, channelId, { ...input, now }, (id) =>
-        defined<StoredMedia>({
-          id,
-          channel: this.channelName(channelId),
-          title: input.title,
-          kind: input.kind,
-          contentType: input.contentType,
-          size: input.size,
-          sha256: input.sha256,
-          priority: input.priority,
-          createdAt: iso(now),
-          expiresAt: input.expiresAt === undefined ? undefined : iso(input.expiresAt),
-        }),
-      );
-      const { sha256: _sha, ...shown } = item;
-      this.e.append(topicOf.portal, { type: 'media.item', item: { ...shown, url: url(item) } }, now);
-      return item;
-    });
+    return this.e.read(() => usage(this.e.prepare, providerId, sha256, now));
   }
 
   liveMedia(now: number) {
@@ -320,17 +202,6 @@ export class SqlitePortalStore implements PortalStore {
     });
   }
 
-  setLinks(html: string) {
-    return this.e.write(() => {
-      const updatedAt = iso(Date.now());
-      const set = this.e.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
-      set.run('links_html', html);
-      set.run('links_updated_at', updatedAt);
-      this.e.append(topicOf.portal, { type: 'links.changed', html });
-      return { html, updatedAt };
-    });
-  }
-
   links() {
     return this.e.read(() => {
       const get = this.e.prepare('SELECT value FROM meta WHERE key = ?').pluck();
@@ -338,5 +209,49 @@ export class SqlitePortalStore implements PortalStore {
       const updatedAt = get.get('links_updated_at') as string | undefined;
       return updatedAt ? { html, updatedAt } : { html };
     });
+  }
+}
+
+/** The portal's row operations inside a write (StoreTx.portal), synchronous: the store gives writes their async face. */
+export class SqlitePortalRows implements Synchronous<PortalRows> {
+  constructor(private readonly e: Pick<Engine, 'prepare'>) {}
+
+  channel(name: string) {
+    const r = this.e.prepare('SELECT id, name FROM channels WHERE name = ?').get(name) as { id: number; name: string } | undefined;
+    if (!r) throw new StoreError('not_found', `channel ${name}`);
+    return r;
+  }
+
+  insertItem(kind: ItemKind, at: { channelId: number; providerId: number; priority: number; startsAt?: number; expiresAt?: number; createdAt: number }) {
+    return Number(
+      this.e.prepare('INSERT INTO items (kind, channel_id, provider_id, body, priority, starts_at, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(kind, at.channelId, at.providerId, '{}', at.priority, at.startsAt ?? null, at.expiresAt ?? null, at.createdAt).lastInsertRowid,
+    );
+  }
+
+  setItemBody(itemId: number, body: object) {
+    this.e.prepare('UPDATE items SET body = ? WHERE id = ?').run(JSON.stringify(body), itemId);
+  }
+
+  putChartPoints(channelId: number, series: string, unit: string | undefined, points: Array<[number, number]>, keep: number) {
+    this.e.prepare('INSERT INTO chart_series (channel_id, series, unit) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET unit = coalesce(excluded.unit, unit)')
+      .run(channelId, series, unit ?? null);
+    const put = this.e.prepare('INSERT OR REPLACE INTO chart_points (channel_id, series, t, value) VALUES (?, ?, ?, ?)');
+    for (const [t, v] of points) put.run(channelId, series, t, v);
+    this.e.prepare(
+      `DELETE FROM chart_points WHERE channel_id = @c AND series = @s AND t < (
+         SELECT t FROM chart_points WHERE channel_id = @c AND series = @s ORDER BY t DESC LIMIT 1 OFFSET @skip)`,
+    ).run({ c: channelId, s: series, skip: keep - 1 });
+    return (this.e.prepare('SELECT unit FROM chart_series WHERE channel_id = ? AND series = ?').pluck().get(channelId, series) as string | null) ?? undefined;
+  }
+
+  setLinks(html: string, updatedAt: string) {
+    const set = this.e.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+    set.run('links_html', html);
+    set.run('links_updated_at', updatedAt);
+  }
+
+  mediaUsage(providerId: number, sha256: string, now: number) {
+    return usage(this.e.prepare, providerId, sha256, now);
   }
 }

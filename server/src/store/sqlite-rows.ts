@@ -10,6 +10,7 @@ import { unique } from './errors.js';
 import type { SessionCache } from './session-cache.js';
 import type { SqliteCallStore } from './sqlite-calls.js';
 import type { SqliteMeetingStore } from './sqlite-meetings.js';
+import type { SqlitePortalRows } from './sqlite-portal.js';
 import { MESSAGE_FILES, toChatRecord, toMessage, toUser, visibleAfterSql, type Engine, type Row, type Synchronous } from './sqlite-engine.js';
 import type { ChatFileRecord, ChatRecord, GroupRecord, MemberStatus, NewMessage, NewUser, ProfileChange, StoreTx } from './store.js';
 
@@ -38,6 +39,7 @@ export class SqliteRows implements Synchronous<StoreTx> {
     private readonly sessionCache: SessionCache,
     readonly calls: SqliteCallStore,
     readonly meetings: SqliteMeetingStore,
+    readonly portal: SqlitePortalRows,
   ) {
     const p = (sql: string) => db.prepare(sql);
     this.q = {

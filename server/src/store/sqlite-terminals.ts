@@ -5,7 +5,7 @@ import type { TerminalRecord, TerminalStore } from './terminals.js';
 
 const SELECT = 'SELECT t.*, u.username FROM terminals t LEFT JOIN users u ON u.id = t.user_id';
 
-const toTerminal = (r: Row): TerminalRecord => ({
+export const toTerminal = (r: Row): TerminalRecord => ({
   installId: r.install_id,
   userId: r.user_id ?? null,
   username: r.username ?? null,

@@ -35,7 +35,7 @@ import { SqliteCallStore } from './sqlite-calls.js';
 import { SqliteMeetingStore } from './sqlite-meetings.js';
 import { SessionCache } from './session-cache.js';
 import { statementCache, type Prepare } from './statements.js';
-import { SqlitePortalStore } from './sqlite-portal.js';
+import { SqlitePortalRows, SqlitePortalStore } from './sqlite-portal.js';
 import { SqliteTerminalStore } from './sqlite-terminals.js';
 import { iso, MESSAGE_FILES, promising, toMessage, toUser, visibleAfterSql, type Engine, type Row } from './sqlite-engine.js';
 import { SqliteRows, toChatFile } from './sqlite-rows.js';
@@ -163,8 +163,9 @@ export class SqliteStore implements Store {
     this.terminals = new SqliteTerminalStore(engine);
     this.calls = new SqliteCallStore(engine);
     this.meetings = new SqliteMeetingStore(engine);
-    this.rows = new SqliteRows(this.db, engine, this.sessionCache, this.calls, this.meetings);
-    this.txFace = promising<StoreTx>(this.rows, { calls: this.calls, meetings: this.meetings });
+    const portalRows = new SqlitePortalRows(engine);
+    this.rows = new SqliteRows(this.db, engine, this.sessionCache, this.calls, this.meetings, portalRows);
+    this.txFace = promising<StoreTx>(this.rows, { calls: this.calls, meetings: this.meetings, portal: portalRows });
     this.indexer = new SearchIndexer(this.db, engine.write, SEARCH_INDEX_MS, (error) => process.emitWarning(`search indexing failed (retried): ${error.message}`));
   }
 

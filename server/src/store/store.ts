@@ -10,7 +10,7 @@
 import type { Chat, ChatHistory, EventDraft, Message, MessageCall, PresenceState, Reaction } from '../../../shared/index.js';
 import type { CallRows, CallStore } from './calls.js';
 import type { MeetingRows, MeetingStore } from './meetings.js';
-import type { PortalStore } from './portal.js';
+import type { PortalRows, PortalStore } from './portal.js';
 import type { TerminalStore } from './terminals.js';
 
 export interface UserRecord {
@@ -248,6 +248,7 @@ export interface StoreTx {
 
   readonly calls: CallRows;
   readonly meetings: MeetingRows;
+  readonly portal: PortalRows;
 
   // contacts and groups: each answers whether a row changed
   insertContact(userId: number, contactId: number): Promise<boolean>;

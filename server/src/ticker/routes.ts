@@ -3,6 +3,7 @@ import type { Services } from '../context.js';
 import { AppError } from '../errors.js';
 import { route } from '../http/route.js';
 import { ProviderGate } from '../providers/cgi.js';
+import { addTicker } from './rules.js';
 
 export function tickerRoutes({ store }: Services) {
   return [
@@ -18,12 +19,14 @@ export function tickerRoutes({ store }: Services) {
       async handler({ body, provider }) {
         ProviderGate.allow(provider, body.channel);
         if (body.expires !== undefined && body.expires <= Date.now()) throw new AppError(400, 'invalid_request', 'expires: the item would already be over');
-        const item = await store.portal.addTicker(provider.id, body.channel, {
+        const item = await store.write((tx) =>
+          addTicker(tx, provider.id, body.channel, {
           text: body.text,
           url: body.url,
           priority: body.priority,
           expiresAt: body.expires,
-        });
+        }),
+        );
         return { id: item.id, channel: item.channel };
       },
     }),

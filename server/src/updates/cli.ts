@@ -8,7 +8,8 @@ import { resolve } from 'node:path';
 import { databaseFile, loadConfig, type ServerConfig } from '../config.js';
 import { notFound } from '../errors.js';
 import { privateDirSync } from '../private-fs.js';
-import { SqliteStore } from '../store/sqlite.js';
+import { openStore } from '../store/open.js';
+import type { Store } from '../store/store.js';
 import type { ManifestInfo } from './publish.js';
 
 /** Loaded only when an update command runs, so other commands start no slower. */
@@ -26,9 +27,9 @@ const SIGNATURE_WORDS = { none: 'unsigned', present: 'signed', valid: 'signed', 
 const describe = (m: ManifestInfo) =>
   [m.manifest, m.version, m.files.join(', '), SIGNATURE_WORDS[m.signature ?? 'none'], ...(m.allowDowngrade ? ['downgrade allowed'] : [])].join('\t');
 
-async function withStore(config: ServerConfig, fn: (store: SqliteStore) => Promise<void>) {
+async function withStore(config: ServerConfig, fn: (store: Store) => Promise<void>) {
   privateDirSync(resolve(config.dataDir));
-  const store = new SqliteStore(databaseFile(config.dataDir));
+  const store = await openStore({ file: databaseFile(config.dataDir), databaseUrl: config.databaseUrl });
   try {
     await fn(store);
   } finally {

@@ -33,6 +33,8 @@ describe('meetings with guests in Chromium', { timeout: 120_000 }, () => {
   let browser: Browser;
   const contexts: BrowserContext[] = [];
   const pageErrors: string[] = [];
+  /** Each page's console warnings and errors, told when a call test fails (why a partner is missing). */
+  const consoleOf = new Map<Page, string[]>();
   let host: Page;
   let guest1: Page;
   let guest2: Page;
@@ -43,6 +45,11 @@ describe('meetings with guests in Chromium', { timeout: 120_000 }, () => {
     contexts.push(context);
     const page = await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
+    const said: string[] = [];
+    consoleOf.set(page, said);
+    page.on('console', (m) => {
+      if (m.type() === 'warning' || m.type() === 'error') said.push(`${new Date().toISOString().slice(11, 23)} ${m.type()}: ${m.text()}`);
+    });
     return page;
   }
 
@@ -84,7 +91,10 @@ describe('meetings with guests in Chromium', { timeout: 120_000 }, () => {
   beforeAll(async () => {
     await ensureRendererBuilt();
     mkdirSync(SHOTS, { recursive: true });
-    server = await startTestServer({ knocksPerMinute: 1000 });
+    // The host's panel polls; the test servers' 300 ms presence grace would let the call sweeper
+    // hang up a host whose next poll comes late on a loaded machine (as the other call tests do, a
+    // grace of a real deployment's order).
+    server = await startTestServer({ knocksPerMinute: 1000, presenceGraceMs: 20_000 });
     await server.user('hanna', 'Hanna Host');
     browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
     host = await open({ width: 1366, height: 900 });
@@ -174,7 +184,12 @@ describe('meetings with guests in Chromium', { timeout: 120_000 }, () => {
       await page
         .waitForFunction(() => document.querySelectorAll('.call-remote[data-connected=true]').length === 2, undefined, { timeout: T })
         .catch(async (error: Error) => {
-          throw new Error(`${error.message}; host: ${await connected(host)}; guest 1: ${await connected(guest1)}; guest 2: ${await connected(guest2)}`);
+          const told = (p: Page) => (consoleOf.get(p) ?? []).slice(-15).join('\n  ');
+          const toasts = (p: Page) => p.evaluate(() => [...document.querySelectorAll('.toast, [role=alert]')].map((e) => e.textContent).join(' | '));
+          throw new Error(
+            `${error.message}; host: ${await connected(host)}; guest 1: ${await connected(guest1)}; guest 2: ${await connected(guest2)}` +
+              `\nhost says: ${await toasts(host)}\n  ${told(host)}\nguest 1 says: ${await toasts(guest1)}\n  ${told(guest1)}\nguest 2 says: ${await toasts(guest2)}\n  ${told(guest2)}`,
+          );
         });
     }
   });

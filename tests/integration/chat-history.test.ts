@@ -112,6 +112,39 @@ describe('chat history sharing: all or since added', () => {
     expect(daves.map((e) => e.type)).toEqual(['chat.message', 'chat.message.edited']);
   });
 
+  it("'since_added': a file of an earlier message is not served to a member added later, one of a later message is", async () => {
+    const [alice, bob, carol, dave] = await users('alice', 'bob', 'carol', 'dave');
+    const chatId = await groupChat(alice!, bob!, carol!);
+    const upload = async (c: Client, text: string) => {
+      const res = await fetch(`${server.url}/api/v1/chats/${chatId}/files?name=${encodeURIComponent(`${text}.txt`)}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${c.token}`, 'content-type': 'application/octet-stream' },
+        body: new TextEncoder().encode(text),
+      });
+      expect(res.status).toBe(201);
+      return ((await res.json()) as { file: { id: string } }).file.id;
+    };
+    const get = async (c: Client, fileId: string) => (await fetch(`${server.url}/api/v1/chats/${chatId}/files/${fileId}`, { headers: { authorization: `Bearer ${c.token}` } })).status;
+    const early = await upload(alice!, 'the old budget');
+    await ok(alice!.put(`/api/v1/chats/${chatId}/messages/${randomUUID()}`, { text: 'budget attached', files: [early] }), 201);
+    await ok(bob!.patch(`/api/v1/chats/${chatId}`, { history: 'since_added' }));
+    await ok(alice!.post(`/api/v1/chats/${chatId}/members`, { usernames: [dave!.username] }));
+    await ok(dave!.post(`/api/v1/chats/${chatId}/accept`));
+    const later = await upload(carol!, 'the new plan');
+    await ok(carol!.put(`/api/v1/chats/${chatId}/messages/${randomUUID()}`, { text: 'plan attached', files: [later] }), 201);
+
+    expect(await get(bob!, early)).toBe(200);
+    expect(await get(dave!, early)).toBe(404); // its id is 128 random bits, but it might leak: the file stays hidden
+    expect(await get(dave!, later)).toBe(200);
+    // His own upload, not sent yet, is his to read; the same file in a later message opens it to him too.
+    expect(await get(dave!, await upload(dave!, 'a draft'))).toBe(200);
+    await ok(alice!.put(`/api/v1/chats/${chatId}/messages/${randomUUID()}`, { text: 'budget again', files: [early] }), 201);
+    expect(await get(dave!, early)).toBe(200);
+    // Under 'all' everyone reads every file.
+    await ok(bob!.patch(`/api/v1/chats/${chatId}`, { history: 'all' }));
+    expect(await get(dave!, early)).toBe(200);
+  });
+
   it('who may set it, and bad input', async () => {
     const [alice, bob, carol, dave, stranger] = await users('alice', 'bob', 'carol', 'dave', 'stranger');
     const chatId = await groupChat(alice!, bob!, carol!);

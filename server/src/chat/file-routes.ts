@@ -73,7 +73,8 @@ export function chatFileServing(router: Router, { store, secret, config }: Servi
     }
     if (!params.success) throw notFound('file');
     const { id: chatId, fileId } = params.data;
-    const file = await store.chatFile(fileId);
+    // A member's token: only a file of a message they may read (a chat's history 'since_added').
+    const file = await store.chatFile(fileId, signed ? undefined : ctx.state.session.user.id);
     // Members taking part only: to anyone else the file does not exist.
     if (!file || file.chatId !== chatId || (!signed && (await store.chatById(chatId))?.memberStatus.get(ctx.state.session.user.id) !== 'accepted')) {
       throw notFound('file');

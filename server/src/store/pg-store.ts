@@ -781,8 +781,9 @@ export class PgStore implements Store {
     return (await this.reads.all(sql, params)).map(toMessage);
   }
 
-  async chatFile(fileId: string) {
-    const row = await this.reads.one('SELECT * FROM chat_files WHERE id = $1', [fileId]);
+  async chatFile(fileId: string, readerId?: number) {
+    const readable = `AND (f.uploader_id = $2 OR EXISTS (SELECT 1 FROM message_files mf WHERE mf.file_id = f.id AND mf.message_id > ${visibleAfterSql('$2', 'f.chat_id')}))`;
+    const row = await this.reads.one(`SELECT f.* FROM chat_files f WHERE f.id = $1 ${readerId === undefined ? '' : readable}`, readerId === undefined ? [fileId] : [fileId, readerId]);
     return row && toChatFile(row);
   }
 

@@ -327,7 +327,11 @@ export interface Store {
   messages(chatId: string, before: number | undefined, limit: number, readerId?: number): Promise<Message[]>;
   /** Messages of the chats the user takes part in (accepted) that match, newest first (held ones only to their author). */
   searchMessages(userId: number, search: MessageSearch): Promise<Message[]>;
-  chatFile(fileId: string): Promise<ChatFileRecord | undefined>;
+  /**
+   * A file of a chat; with `readerId`, only if that member may read it: they uploaded it, or a
+   * message carrying it is one they read (a chat's history 'since_added' hides earlier ones).
+   */
+  chatFile(fileId: string, readerId?: number): Promise<ChatFileRecord | undefined>;
   /**
    * Deletes the chat files no message refers to that were made before `unattachedBefore`;
    * answers how many, and the contents (SHA-256s, thumbnails too) that the remaining files need.

@@ -56,6 +56,10 @@ export interface ChatBackend {
   mute?(chatId: string, muted: boolean): Promise<void>;
   /** My contacts' status messages by lower-cased username ('user.updated' says one changed). */
   statuses?(): Promise<Record<string, UserStatus>>;
+  /** Whom Add people… offers: my contacts. Absent without a panel. */
+  contacts?(): Promise<Array<{ username: string; displayName: string }>>;
+  /** Invites people into the chat, what they read chosen first (issue 18); answers why not. Absent without a panel. */
+  addPeople?(chatId: string, usernames: string[], history: Chat['history']): Promise<string | undefined>;
 }
 
 /** Straight to a client: the chat shown inside the panel, or a window on its own. */
@@ -99,6 +103,8 @@ export function localBackend(client: PorticoClient, model?: PanelModel): ChatBac
           muted: async (id: string) => isMuted(model.state.chats[id]),
           mute: (id: string, muted: boolean) => model.muteChat(id, muted),
           statuses: async () => Object.fromEntries(model.state.contacts.flatMap((c) => (c.status ? [[c.username.toLowerCase(), c.status]] : []))),
+          contacts: async () => model.state.contacts.map((c) => ({ username: c.username, displayName: c.displayName })),
+          addPeople: (id: string, usernames: string[], history: Chat['history']) => model.addPeople(id, usernames, history),
         }
       : {}),
   };
@@ -106,8 +112,8 @@ export function localBackend(client: PorticoClient, model?: PanelModel): ChatBac
 
 const CHANNEL = 'portico-panel';
 /** Events a chat window needs from the panel's client. */
-const FORWARDED = ['chat.message', 'chat.message.edited', 'chat.message.deleted', 'chat.reaction', 'chat.read', 'chat.typing', 'chat.accepted', 'chat.declined', 'chat.left', 'chat.closed', 'presence', 'outbox', 'connection', 'reset', 'ready', 'contacts.changed', 'auth', 'chat.muted', 'user.updated', 'chat.call', 'chat.added'];
-const CALLS = ['chat', 'history', 'send', 'upload', 'retry', 'outbox', 'leave', 'startCall', 'joinCall', 'presence', 'muted', 'mute', 'statuses', 'discard', 'edit', 'remove', 'react', 'markRead', 'typing'] as const;
+const FORWARDED = ['chat.message', 'chat.message.edited', 'chat.message.deleted', 'chat.reaction', 'chat.read', 'chat.typing', 'chat.accepted', 'chat.declined', 'chat.left', 'chat.closed', 'presence', 'outbox', 'connection', 'reset', 'ready', 'contacts.changed', 'auth', 'chat.muted', 'user.updated', 'chat.call', 'chat.added', 'chat.updated'];
+const CALLS = ['chat', 'history', 'send', 'upload', 'retry', 'outbox', 'leave', 'startCall', 'joinCall', 'presence', 'muted', 'mute', 'statuses', 'contacts', 'addPeople', 'discard', 'edit', 'remove', 'react', 'markRead', 'typing'] as const;
 type Call = (typeof CALLS)[number];
 
 type BridgeMessage =

@@ -239,14 +239,19 @@ function TransferPicker({ people, onTransfer, onCancel }: { people: Person[]; on
   );
 }
 
-function AddPeoplePicker({
+/** Add people…: in a call (members of its chat are rung, others invited) and in a chat's header (all invited). */
+export function AddPeoplePicker({
   people,
   history: initial,
+  hint = t('addPeopleHint'),
+  class: extra = 'call-add-picker',
   onAdd,
   onCancel,
 }: {
   people: Person[];
   history: History;
+  hint?: string;
+  class?: string;
   onAdd: (usernames: string[], history: History) => Promise<void>;
   onCancel: () => void;
 }) {
@@ -256,7 +261,7 @@ function AddPeoplePicker({
   const inviting = people.some((p) => selected.has(p.username) && !p.inChat);
   return (
     <form
-      class="call-picker call-add-picker"
+      class={`call-picker ${extra}`}
       aria-label={t('addPeopleTitle')}
       onSubmit={(e) => {
         e.preventDefault();
@@ -264,7 +269,7 @@ function AddPeoplePicker({
       }}
     >
       <h3>{t('addPeopleTitle')}</h3>
-      <p class="call-picker-hint">{t('addPeopleHint')}</p>
+      <p class="call-picker-hint">{hint}</p>
       <PersonList
         people={people}
         selected={selected}
@@ -276,6 +281,7 @@ function AddPeoplePicker({
           setSelected(next);
         }}
       />
+      {people.length === 0 && <p class="call-picker-hint">{t('addPeopleNone')}</p>}
       {inviting && (
         <fieldset class="call-picker-history">
           <legend>{t('historyLegend')}</legend>

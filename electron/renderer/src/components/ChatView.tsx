@@ -17,6 +17,7 @@ import { EmojiPicker } from './EmojiPicker.js';
 import { Icon } from './Icon.js';
 import { OfflineBanner } from './OfflineBanner.js';
 import { JoinCallBar } from './CallState.js';
+import { AddPeopleBar, AddPeopleButton, canAddPeople } from './ChatAddPeople.js';
 
 /** Reactions offered at once on a message (the picker has the rest). */
 const QUICK_REACTIONS = ['👍', '❤️', '😂', '🎉', '👀'];
@@ -151,6 +152,7 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
   const [conn, setConn] = useState<{ state: ConnectionState; mode: PollMode }>(backend.connection());
   const [presence, setPresence] = useState<Record<string, PresenceState>>({});
   const [confirmLeave, setConfirmLeave] = useState(false);
+  const [adding, setAdding] = useState(false);
   /** My message being edited in place (by client id), with its new text. */
   const [editing, setEditing] = useState<{ clientId: string; text: string } | undefined>();
   const [confirmDelete, setConfirmDelete] = useState<Message | undefined>();
@@ -263,7 +265,7 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
           return next;
         });
       }),
-      ...['chat.accepted', 'chat.declined', 'chat.left', 'chat.closed', 'chat.added'].map((type) =>
+      ...['chat.accepted', 'chat.declined', 'chat.left', 'chat.closed', 'chat.added', 'chat.updated'].map((type) =>
         backend.on(type, (e: { chat: Chat; username?: string }) => {
           if (e.chat.id !== chatId) return;
           // Chat events carry no call: keep the one chat.call said.
@@ -802,61 +804,66 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
           )}
           <ChatPartnerStatus backend={backend} chat={chat} />
         </div>
-        <ChatMuteToggle backend={backend} chatId={chatId} names={names} />
-        {popOutHref && (
-          <button
-            type="button"
-            class="icon"
-            aria-label={t('popOut')}
-            title={t('popOut')}
-            onClick={() => {
-              const w = window.open(popOutHref, `portico-chat-${chatId}`, 'popup,width=420,height=640');
-              if (w) onClose?.();
-            }}
-          >
-            <Icon name="popout" size={18} />
-          </button>
-        )}
-        {chat && backend.startCall && myStatus === 'accepted' && chat.state === 'active' && !chat.call && (
-          <button
-            type="button"
-            class="small call-audio"
-            title={t('audioCallWith', { names })}
-            aria-label={t('audioCallWith', { names })}
-            onClick={() =>
-              void backend.startCall?.(chatId, false).then(
-                (problem) => setError(problem),
-                (err: Error) => setError(err.message),
-              )
-            }
-          >
-            <Icon name="phone" size={16} />
-          </button>
-        )}
-        {chat && backend.startCall && myStatus === 'accepted' && chat.state === 'active' && (
-          <button
-            type="button"
-            class="small call-start"
-            title={t('callWith', { names })}
-            onClick={() =>
-              void backend.startCall?.(chatId).then(
-                (problem) => setError(problem),
-                (err: Error) => setError(err.message),
-              )
-            }
-          >
-            <Icon name="video" size={16} /> {t('call')}
-          </button>
-        )}
-        {chat && myStatus === 'accepted' && chat.state !== 'closed' && (
-          <button type="button" class="small danger leave" aria-expanded={confirmLeave} onClick={() => setConfirmLeave(!confirmLeave)}>
-            {t('leave')}
-          </button>
-        )}
+        {/* The actions wrap under the name when the header is narrow (docked): the name stays readable. */}
+        <div class="chat-actions">
+          {canAddPeople(backend, chat, myStatus) && <AddPeopleButton open={adding} onToggle={() => setAdding(!adding)} />}
+          <ChatMuteToggle backend={backend} chatId={chatId} names={names} />
+          {popOutHref && (
+            <button
+              type="button"
+              class="icon"
+              aria-label={t('popOut')}
+              title={t('popOut')}
+              onClick={() => {
+                const w = window.open(popOutHref, `portico-chat-${chatId}`, 'popup,width=420,height=640');
+                if (w) onClose?.();
+              }}
+            >
+              <Icon name="popout" size={18} />
+            </button>
+          )}
+          {chat && backend.startCall && myStatus === 'accepted' && chat.state === 'active' && !chat.call && (
+            <button
+              type="button"
+              class="small call-audio"
+              title={t('audioCallWith', { names })}
+              aria-label={t('audioCallWith', { names })}
+              onClick={() =>
+                void backend.startCall?.(chatId, false).then(
+                  (problem) => setError(problem),
+                  (err: Error) => setError(err.message),
+                )
+              }
+            >
+              <Icon name="phone" size={16} />
+            </button>
+          )}
+          {chat && backend.startCall && myStatus === 'accepted' && chat.state === 'active' && (
+            <button
+              type="button"
+              class="small call-start"
+              title={t('callWith', { names })}
+              onClick={() =>
+                void backend.startCall?.(chatId).then(
+                  (problem) => setError(problem),
+                  (err: Error) => setError(err.message),
+                )
+              }
+            >
+              <Icon name="video" size={16} /> {t('call')}
+            </button>
+          )}
+          {chat && myStatus === 'accepted' && chat.state !== 'closed' && (
+            <button type="button" class="small danger leave" aria-expanded={confirmLeave} onClick={() => setConfirmLeave(!confirmLeave)}>
+              {t('leave')}
+            </button>
+          )}
+        </div>
       </header>
       {chat && backend.joinCall && myStatus === 'accepted' && (
         <JoinCallBar chat={chat} me={backend.me} onJoin={() => backend.joinCall!(chatId).then((problem) => problem && setError(problem), (err: Error) => setError(err.message))} />
       )}
+      {adding && chat && canAddPeople(backend, chat, myStatus) && <AddPeopleBar backend={backend} chat={chat} onDone={() => setAdding(false)} />}
       {confirmLeave && (
         <div class="confirm-bar" role="alertdialog" aria-labelledby={`leave-q-${chatId}`}>
           <p id={`leave-q-${chatId}`}>{t('leaveConfirm')}</p>

@@ -17,6 +17,7 @@ const PATHS = {
   prev: 'M15 6l-6 6 6 6',
   next: 'M9 6l6 6-6 6',
   plus: 'M12 5v14M5 12h14',
+  personAdd: 'M3 20a6 6 0 0 1 12 0M9 12a4 4 0 1 0 0-8 4 4 0 0 0 0 8zM19 8v6M16 11h6',
   search: 'M11 18a7 7 0 1 0 0-14 7 7 0 0 0 0 14zM20 20l-4-4',
   up: 'M6 15l6-6 6 6',
   down: 'M6 9l6 6 6-6',

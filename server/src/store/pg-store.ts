@@ -782,7 +782,7 @@ export class PgStore implements Store {
   }
 
   async chatFile(fileId: string, readerId?: number) {
-    const readable = `AND (f.uploader_id = $2 OR EXISTS (SELECT 1 FROM message_files mf WHERE mf.file_id = f.id AND mf.message_id > ${visibleAfterSql('$2', 'f.chat_id')}))`;
+    const readable = `AND (f.uploader_id = $2 OR ${visibleAfterSql('$2', 'f.chat_id')} = 0 OR EXISTS (SELECT 1 FROM message_files mf WHERE mf.file_id = f.id AND mf.message_id > ${visibleAfterSql('$2', 'f.chat_id')}))`;
     const row = await this.reads.one(`SELECT f.* FROM chat_files f WHERE f.id = $1 ${readerId === undefined ? '' : readable}`, readerId === undefined ? [fileId] : [fileId, readerId]);
     return row && toChatFile(row);
   }

@@ -593,7 +593,7 @@ export class SqliteStore implements Store {
 
   chatFile(fileId: string, readerId?: number) {
     return this.read(() => {
-      const readable = `AND (f.uploader_id = @reader OR EXISTS (SELECT 1 FROM message_files mf WHERE mf.file_id = f.id AND mf.message_id > ${visibleAfterSql('@reader', 'f.chat_id')}))`;
+      const readable = `AND (f.uploader_id = @reader OR ${visibleAfterSql('@reader', 'f.chat_id')} = 0 OR EXISTS (SELECT 1 FROM message_files mf WHERE mf.file_id = f.id AND mf.message_id > ${visibleAfterSql('@reader', 'f.chat_id')}))`;
       const row = this.prepare(`SELECT f.* FROM chat_files f WHERE f.id = @id ${readerId === undefined ? '' : readable}`).get({ id: fileId, reader: readerId ?? null }) as Row | undefined;
       return row && toChatFile(row);
     });

@@ -328,8 +328,9 @@ export interface Store {
   /** Messages of the chats the user takes part in (accepted) that match, newest first (held ones only to their author). */
   searchMessages(userId: number, search: MessageSearch): Promise<Message[]>;
   /**
-   * A file of a chat; with `readerId`, only if that member may read it: they uploaded it, or a
-   * message carrying it is one they read (a chat's history 'since_added' hides earlier ones).
+   * A file of a chat; with `readerId`, only if that member may read it: they read the whole
+   * history, they uploaded it, or a message carrying it is one they read (a chat's history
+   * 'since_added' hides earlier ones from those added later).
    */
   chatFile(fileId: string, readerId?: number): Promise<ChatFileRecord | undefined>;
   /**

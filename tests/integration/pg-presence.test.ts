@@ -9,6 +9,7 @@
  * poll held on another; one node leads and another takes over when it stops.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PG_LOCKS } from '../../server/src/store/pg-schema.js';
 import { activeChat } from '../helpers/chat.js';
 import { tempDir } from '../helpers/cli.js';
 import { HAVE_POSTGRES, startPostgres, type Postgres } from '../helpers/postgres.js';
@@ -111,6 +112,24 @@ describe.runIf(HAVE_POSTGRES)('presence and duties across nodes on one PostgreSQ
     expect(messages.filter((m) => m.call?.id === call.id).map((m) => m.text)).toEqual(['Missed video call']);
   }, 30_000);
 
+  it('busy while on a call started through a, available again when it is hung up through b', async () => {
+    const [wA, , wC] = await user('watcher');
+    const [callerA, callerB] = await user('caller');
+    const [calleeA] = await user('callee');
+    await watch(wA!, callerA!.username!);
+    const chatId = await activeChat(callerA!, calleeA!);
+    await wC!.poll();
+    const heard = listen(wC!);
+    const keep = [listen(callerA!), listen(calleeA!)]; // both stay connected
+    const call = (await callerA!.post('/api/v1/calls', { chatId })).body.call;
+    expect((await calleeA!.post(`/api/v1/calls/${call.id}/accept`)).status).toBe(200);
+    await sleep(GRACE);
+    expect((await callerB!.post(`/api/v1/calls/${call.id}/hangup`)).status).toBe(200);
+    await sleep(GRACE * 2);
+    expect(presenceAbout(await heard.stop(), callerA!.username!)).toEqual(['busy', 'available']);
+    await Promise.all(keep.map((k) => k.stop()));
+  }, 30_000);
+
   it("a call whose members poll on a is not hung up by the other nodes' sweepers", async () => {
     const [callerA] = await user('caller');
     const [calleeA] = await user('callee');
@@ -149,6 +168,22 @@ describe.runIf(HAVE_POSTGRES)('presence and duties across nodes on one PostgreSQ
     expect((await item).channel).toBe(sport);
   }, 30_000);
 
+  it('a node that goes away with its panels: once their leases run out, one offline event (by the leader)', async () => {
+    const [wA] = await user('watcher');
+    const [pA, pB] = await user('panel');
+    await watch(wA!, pA!.username!);
+    await wA!.poll();
+    const heard = listen(wA!);
+    const held = pB!.poll(1).catch(() => []); // held on b when b stops
+    await sleep(300);
+    const b = nodes[1]!;
+    await b.close();
+    nodes = nodes.filter((node) => node !== b);
+    await held;
+    await sleep(1000 + GRACE * 4); // its lease (the wait and the grace) has run out, and then some
+    expect(presenceAbout(await heard.stop(), pA!.username!)).toEqual(['available', 'offline']);
+  }, 30_000);
+
   it('one node leads the once-per-cluster duties; when it stops, another takes over', async () => {
     const leaders = () => nodes.filter((node) => node.services.store.cluster!.leads());
     await eventually(() => leaders().length === 1, 5000, 'one leader');
@@ -159,5 +194,17 @@ describe.runIf(HAVE_POSTGRES)('presence and duties across nodes on one PostgreSQ
     expect(leaders()[0]).not.toBe(first);
     // The users still log in and poll through the others.
     expect((await Client.login(nodes[0]!.url, 'admin', ADMIN_PASSWORD)).token).toBeTruthy();
+    // The leader's lock connection cut (as when its node dies): the lock goes with the session.
+    const holder = async () =>
+      (
+        await db.query<{ pid: number }>(
+          "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND objsubid = 1 AND ((classid::bigint << 32) | objid::bigint) = $1",
+          [PG_LOCKS.leader.toString()],
+        )
+      ).rows[0]?.pid;
+    const cut = await holder();
+    expect(cut).toBeDefined();
+    await db.query('SELECT pg_terminate_backend($1)', [cut]);
+    await eventually(async () => leaders().length === 1 && (await holder()) !== undefined && (await holder()) !== cut, 5000, 'a leader on another session');
   }, 30_000);
 });

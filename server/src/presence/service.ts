@@ -43,6 +43,8 @@ export class PresenceService {
   private readonly dirty = new Set<number>();
   /** The lease last written for each user (until, ms). */
   private readonly written = new Map<number, number>();
+  /** Users whose presence this node is re-deriving and announcing now (refresh), with how many times. */
+  private readonly changing = new Map<number, number>();
   /** The lease flush on its way, if any (one at a time). */
   private flushing: Promise<void> | undefined;
 
@@ -58,14 +60,17 @@ export class PresenceService {
    * whole cluster's connections and calls, which this node alone does not see.
    */
   effective(user: Pick<UserRecord, 'id' | 'chosenPresence' | 'announcedPresence'>): PresenceState {
-    if (this.cluster) return user.announcedPresence;
+    // Several nodes, except while this node is announcing a change of its own making for a user
+    // it holds (a call it applied ended): then what it is about to announce, as on one node.
+    if (this.cluster && !(this.changing.has(user.id) && this.tracker.isConnected(user.id))) return user.announcedPresence;
     if (!this.tracker.isConnected(user.id)) return 'offline';
     return this.onCall.has(user.id) && user.chosenPresence !== 'offline' ? 'busy' : user.chosenPresence;
   }
 
   /** A user joined or left a call: busy while on it, their own choice again after. */
   async setOnCall(userId: number, onCall: boolean) {
-    if (onCall === this.onCall.has(userId)) return;
+    // Several nodes: the call may have been applied elsewhere; the write reads it from the calls.
+    if (onCall === this.onCall.has(userId) && !this.cluster) return;
     if (onCall) this.onCall.add(userId);
     else this.onCall.delete(userId);
     await this.refresh(userId);
@@ -73,13 +78,20 @@ export class PresenceService {
 
   /** Re-derives the user's effective presence and announces it if it changed. */
   async refresh(userId: number): Promise<PresenceState | undefined> {
-    await this.writeGatheredOf(userId);
-    let state: PresenceState | undefined;
-    await this.store.write(async (tx) => {
-      const effective = await this.deciding(tx, [userId]);
-      return refreshPresence(tx, userId, (user) => (state = effective(user)));
-    });
-    return state;
+    this.changing.set(userId, (this.changing.get(userId) ?? 0) + 1);
+    try {
+      await this.writeGatheredOf(userId);
+      let state: PresenceState | undefined;
+      await this.store.write(async (tx) => {
+        const effective = await this.deciding(tx, [userId]);
+        return refreshPresence(tx, userId, (user) => (state = effective(user)));
+      });
+      return state;
+    } finally {
+      const left = this.changing.get(userId)! - 1;
+      if (left > 0) this.changing.set(userId, left);
+      else this.changing.delete(userId);
+    }
   }
 
   /**

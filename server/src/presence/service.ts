@@ -123,13 +123,13 @@ export class PresenceService {
   /** Keeps a user connected here until `until` without a poll (after a restart). */
   holdOpen(userId: number, until: number) {
     this.tracker.holdOpen(userId, until);
-    this.dirty.add(userId);
+    if (this.cluster) this.dirty.add(userId);
   }
 
   /** Forgets the user's connections here (removed, or password reset). */
   dropUser(userId: number) {
     this.tracker.dropUser(userId);
-    this.dirty.add(userId);
+    if (this.cluster) this.dirty.add(userId);
   }
 
   /**

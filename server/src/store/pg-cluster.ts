@@ -70,6 +70,15 @@ export class PgLeases extends PgLeaseReads implements PresenceLeases {
   }
 }
 
+/** The promise's answer, or a rejection after `ms`. */
+function within<T>(ms: number, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, fail) => {
+    timer = setTimeout(() => fail(new Error(`PostgreSQL did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
 export class PgCluster implements ClusterLink {
   readonly node = randomUUID();
   readonly leases: PgLeases;
@@ -138,7 +147,15 @@ export class PgCluster implements ClusterLink {
       });
       client.on('error', (error) => this.lost(client, error));
       client.on('end', () => this.lost(client));
-      await client.query(`LISTEN ${SUBSCRIPTIONS_CHANNEL}`);
+      // A node whose machine vanishes sends no FIN: PostgreSQL ends its session (and so frees the
+      // lock) once keepalives go unanswered, here within about 25 s instead of the system's hours.
+      await client.query('SET tcp_keepalives_idle = 10; SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3').catch(() => {});
+      try {
+        await client.query(`LISTEN ${SUBSCRIPTIONS_CHANNEL}`);
+      } catch (error) {
+        await client.end().catch(() => {});
+        throw error;
+      }
       if (this.stopped) {
         await client.end().catch(() => {});
         return;
@@ -149,11 +166,21 @@ export class PgCluster implements ClusterLink {
       // Hints sent while this node was not listening are lost: everyone's topics are looked up again.
       if (reconnected) this.tell('all', false);
     }
+    const client = this.client;
     if (!this.leader) {
-      const { rows } = await this.client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [PG_LOCKS.leader.toString()]);
+      const { rows } = await within(this.pingMs, client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1) AS ok', [PG_LOCKS.leader.toString()]));
       this.leader = rows[0]?.ok === true;
+      return;
+    }
+    // The leader checks its session is alive: a connection that stopped answering is given up
+    // (and the lead with it) rather than trusted while another node may have taken the lock.
+    try {
+      await within(this.pingMs, client.query('SELECT 1'));
+    } catch (error) {
+      this.lost(client, error);
     }
   }
+  private readonly pingMs = 5000;
   private everConnected = false;
 
   private lost(client: pg.Client, error?: unknown) {

@@ -101,23 +101,20 @@ export class PresenceService {
    */
   private async deciding(tx: StoreTx, userIds: number[]): Promise<(user: UserRecord) => PresenceState> {
     if (!this.cluster || !tx.cluster) return (user) => this.effective(user);
-    const here = userIds.filter((id) => this.tracker.isConnected(id));
-    const elsewhere = await tx.cluster.connectedElsewhere(
-      this.cluster.node,
-      userIds.filter((id) => !here.includes(id)),
-      Date.now(),
-    );
-    const connected = new Set([...here, ...elsewhere]);
+    const connected = new Set(userIds.filter((id) => this.tracker.isConnected(id)));
+    const away = userIds.filter((id) => !connected.has(id));
+    for (const id of await tx.cluster.connectedElsewhere(this.cluster.node, away, Date.now())) connected.add(id);
     const onCall = await tx.cluster.onCall([...connected]);
     return (user) => (!connected.has(user.id) ? 'offline' : onCall.has(user.id) && user.chosenPresence !== 'offline' ? 'busy' : user.chosenPresence);
   }
 
   /** Of these users, those connected here or (several nodes) on another node. */
   async connected(userIds: number[]): Promise<Set<number>> {
-    const here = userIds.filter((id) => this.tracker.isConnected(id));
-    if (!this.cluster) return new Set(here);
-    const away = userIds.filter((id) => !here.includes(id));
-    return new Set([...here, ...(await this.cluster.leases.connectedElsewhere(this.cluster.node, away, Date.now()))]);
+    const connected = new Set(userIds.filter((id) => this.tracker.isConnected(id)));
+    if (!this.cluster) return connected;
+    const away = userIds.filter((id) => !connected.has(id));
+    for (const id of await this.cluster.leases.connectedElsewhere(this.cluster.node, away, Date.now())) connected.add(id);
+    return connected;
   }
 
   /** Keeps a user connected here until `until` without a poll (after a restart). */

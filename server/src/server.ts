@@ -79,6 +79,7 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
     throw new ConfigError(`cannot open the PostgreSQL database of PORTICO_DATABASE_URL: ${(error as Error).message}`);
   }
 
+  await store.cluster?.start(); // several nodes: the link to the others, and the contest for the lead
   const hub = new EventHub();
   store.onCommit((events) => hub.publish(events));
   const subscriptions = new Subscriptions(store, hub);

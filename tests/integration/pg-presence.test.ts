@@ -6,8 +6,11 @@
  * stream gets exactly one offline event; busy chosen on one node does not flap on another; an
  * unanswered call gives one missed-call line with three sweepers; a call member polling on one
  * node is not hung up by another's sweeper; a ticker channel choice made on one node wakes the
- * poll held on another; one node leads and another takes over when it stops.
+ * poll held on another; presence leases are written while a write holds the cluster-wide lock;
+ * a node that goes away leaves its panels to the leader's sweep (one offline event each); one node
+ * leads and another takes over when it stops or its lock connection is cut.
  */
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PG_LOCKS } from '../../server/src/store/pg-schema.js';
 import { activeChat } from '../helpers/chat.js';
@@ -166,6 +169,29 @@ describe.runIf(HAVE_POSTGRES)('presence and duties across nodes on one PostgreSQ
     });
     expect(pushed.status).toBe(201);
     expect((await item).channel).toBe(sport);
+  }, 30_000);
+
+  it('leases are written outside the cluster-wide write lock: a poll on another node is leased while a write holds it', async () => {
+    const [pA, pB] = await user('panel');
+    await pA!.poll(); // online through a
+    const id = (await pA!.get('/api/v1/me')).body.user.id;
+    const onA = pA!.poll(3); // and held there meanwhile
+    const locker = new pg.Client({ connectionString: db.url });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('SELECT pg_advisory_xact_lock($1)', [PG_LOCKS.write.toString()]);
+      const held = pB!.poll(1); // b: came online there; its announcement waits for the lock, its lease does not
+      await eventually(
+        async () => (await db.query('SELECT count(*)::int AS n FROM presence_leases WHERE user_id = $1', [id])).rows[0].n === 2,
+        3000,
+        'leases of a and b',
+      );
+      await locker.query('COMMIT');
+      await Promise.all([held, onA]);
+    } finally {
+      await locker.end();
+    }
   }, 30_000);
 
   it('a node that goes away with its panels: once their leases run out, one offline event (by the leader)', async () => {

@@ -36,7 +36,9 @@ export interface ClusterLink {
   /** This node's id (random per start). */
   readonly node: string;
   readonly leases: PresenceLeases;
-  /** Whether this node holds the leader lock now. */
+  /** Connects the link and contends for the lead (a serving node; not the admin CLI). */
+  start(): Promise<void>;
+  /** Whether this node holds the leader lock now (never before `start`). */
   leads(): boolean;
   /** Tells the other nodes (a hint, not awaited by anyone who must not wait). */
   tellSubscriptionsChanged(who: ChangedWho, onlyFewer: boolean): Promise<void>;

@@ -85,7 +85,7 @@ export class PgCluster implements ClusterLink {
   private client: pg.Client | undefined;
   private leader = false;
   private stopped = false;
-  private readonly timer: NodeJS.Timeout;
+  private timer: NodeJS.Timeout | undefined;
   private readonly listeners: Array<(who: ChangedWho, onlyFewer: boolean) => void> = [];
 
   constructor(
@@ -99,11 +99,16 @@ export class PgCluster implements ClusterLink {
     },
   ) {
     this.leases = new PgLeases(options.db);
-    this.timer = setInterval(() => void this.tick(), options.retryMs ?? 500);
-    this.timer.unref();
   }
 
+  /**
+   * Connects the link and contends for the lead (a serving node: server.ts). The admin CLI's
+   * store never starts it: it leads nothing and listens to no hint.
+   */
   async start() {
+    if (this.timer || this.stopped) return;
+    this.timer = setInterval(() => void this.tick(), this.options.retryMs ?? 500);
+    this.timer.unref();
     await this.tick();
   }
 

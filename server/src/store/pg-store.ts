@@ -512,7 +512,6 @@ export class PgStore implements Store {
       });
       store = new PgStore(pool, follower, connect);
       await follower.start();
-      await store.cluster.start();
       return store;
     } catch (error) {
       await store?.close().catch(() => {});

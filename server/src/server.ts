@@ -79,6 +79,7 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
     throw new ConfigError(`cannot open the PostgreSQL database of PORTICO_DATABASE_URL: ${(error as Error).message}`);
   }
 
+  await store.cluster?.start(); // several nodes: the link to the others, and the contest for the lead
   const hub = new EventHub();
   store.onCommit((events) => hub.publish(events));
   const subscriptions = new Subscriptions(store, hub);
@@ -204,22 +205,37 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
   const HOUR = 3600_000;
   const mediaSweeper = new MediaSweeper(store, config.dataDir, log);
   const chatFileSweeper = new ChatFileSweeper(store, config.dataDir, log);
+  // Several nodes (PostgreSQL): the duties that must run once per cluster run on the node that
+  // holds the leader lock (store/pg-cluster.ts; another takes over when it dies); on one node, here.
+  const leads = () => store.cluster?.leads() ?? true;
+  const once = (task: () => unknown) => () => (leads() ? task() : undefined);
   const timers = [
-    // Expired media and games, and their files; chat files no message carries.
-    every(config.mediaSweepMs, () => mediaSweeper.sweep()),
-    every(config.mediaSweepMs, () => chatFileSweeper.sweep()),
+    // Expired media and games, and their files; chat files no message carries (the data directory is shared: once).
+    every(config.mediaSweepMs, once(() => mediaSweeper.sweep())),
+    every(config.mediaSweepMs, once(() => chatFileSweeper.sweep())),
+    // This node's connections, on every node; a transition is decided inside the write lock
+    // against what is announced, so two nodes never announce the same one.
     every(config.sweepIntervalMs, () => presence.sweep()),
-    // Rings end on time to within a quarter of the ring timeout (at most a second).
+    // Rings end on time to within a quarter of the ring timeout (at most a second). On every node:
+    // a ring is ended inside the write lock only if it still rings, and a member hung up only if
+    // connected on no node, so a second sweeper finds nothing left to do.
     every(Math.max(config.sweepIntervalMs, Math.min(1000, calls.ringMs / 4)), () => calls.sweep()),
     every(config.externalSyncMs, async () => {
-      // Another process (the admin CLI) wrote: contacts, groups or channels may have moved.
-      if (await store.syncExternal()) subscriptions.changed('all');
+      // Another process (the admin CLI, another node) wrote: contacts, groups or channels may have moved.
+      if (await store.syncExternal()) subscriptions.changedHere('all');
     }),
-    every(HOUR, async () => {
+    every(HOUR, once(async () => {
       await store.pruneEvents(Date.now() - config.eventRetentionDays * 24 * HOUR);
       await store.deleteExpiredSessions(Date.now());
-    }),
+      await store.cluster?.leases.prune(Date.now() - HOUR);
+    })),
   ];
+  if (store.cluster) {
+    // Leases of the connections here, a few times per grace; those announced online whom no node
+    // holds any more (their node died), once per cluster.
+    timers.push(every(Math.max(10, Math.min(1000, config.presenceGraceMs / 4)), () => presence.flushLeases()));
+    timers.push(every(config.sweepIntervalMs, once(() => presence.sweepCluster())));
+  }
   if (services.directory && config.ldapSyncMinutes > 0) {
     const { sync } = services.directory;
     const syncDirectory = async () => {
@@ -231,8 +247,8 @@ export async function startServer(config: ServerConfig, log: Logger = pino({ lev
         log.warn({ err }, 'directory sync failed; the next one retries');
       }
     };
-    timers.push(every(config.ldapSyncMinutes * 60_000, syncDirectory));
-    timers.push(setTimeout(syncDirectory, 0)); // the first right after the start
+    timers.push(every(config.ldapSyncMinutes * 60_000, once(syncDirectory)));
+    timers.push(setTimeout(once(syncDirectory), 0)); // the first right after the start
   }
   services.relay.startSweeping(10_000); // relay buffers of calls that ended unseen; close() stops it
 

@@ -23,6 +23,23 @@ describe('ConnectionTracker', () => {
     expect(tracker.isConnected(1)).toBe(false);
   });
 
+  it('connectedUntil (a node\'s presence lease): a held poll\'s wait plus the grace, then the grace after it ends; 0 once gone', () => {
+    const { tracker, advance } = clocked(1000);
+    expect(tracker.connectedUntil(1)).toBe(0);
+    tracker.pollStarted(1, 10, 25_000);
+    expect(tracker.connectedUntil(1)).toBe(1_000_000 + 25_000 + 1000);
+    advance(5000); // answered early (an event): the grace from now
+    tracker.pollEnded(1, 10, 0);
+    expect(tracker.connectedUntil(1)).toBe(1_005_000 + 1000);
+    tracker.pollStarted(1, 11, 0); // a second session's poll, held past its wait: still connected
+    advance(2000);
+    expect(tracker.connectedUntil(1)).toBe(1_007_000 + 1000);
+    tracker.pollEnded(1, 11, 30_000); // an interval-polling client: its interval too
+    expect(tracker.connectedUntil(1)).toBe(1_007_000 + 1000 + 30_000);
+    advance(31_000);
+    expect(tracker.connectedUntil(1)).toBe(0);
+  });
+
   it('an interval-polling client stays connected for its announced interval', () => {
     const { tracker, advance } = clocked(1000);
     tracker.pollStarted(1, 10);

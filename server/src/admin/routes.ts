@@ -25,7 +25,7 @@ export function accountHooks({ presence, hub, subscriptions }: Pick<Services, 'p
       subscriptions.changed(userIds);
     },
     async userRemoved(userId) {
-      presence.tracker.dropUser(userId);
+      presence.dropUser(userId);
       hub.wakeUser(userId); // its polls end (their session is gone)
       subscriptions.changed('all', { onlyFewer: true }); // whoever had them as a contact
       await presence.refresh(userId); // offline at once (a removed user was announced so already)

@@ -119,8 +119,12 @@ export class CallService {
     if (await this.store.calls.ringsDue(startedBefore)) {
       for (const change of await this.store.write((tx) => expireRings(tx, startedBefore))) await this.applied(change);
     }
-    for (const { callId, userId } of await this.store.calls.joinedMembers()) {
-      if (!this.presence.tracker.isConnected(userId)) await this.applied(await this.store.write((tx) => actOnCall(tx, callId, userId, 'hangup')));
+    const joined = await this.store.calls.joinedMembers();
+    if (joined.length === 0) return;
+    // Connected on any node (several nodes: by the others' presence leases too).
+    const connected = await this.presence.connected([...new Set(joined.map((m) => m.userId))]);
+    for (const { callId, userId } of joined) {
+      if (!connected.has(userId)) await this.applied(await this.store.write((tx) => actOnCall(tx, callId, userId, 'hangup')));
     }
   }
 
@@ -132,7 +136,7 @@ export class CallService {
   async restore(holdMs: number) {
     const until = Date.now() + holdMs;
     for (const userId of await this.store.calls.usersOnCall()) {
-      this.presence.tracker.holdOpen(userId, until);
+      this.presence.holdOpen(userId, until);
       await this.presence.setOnCall(userId, true);
     }
   }

@@ -124,7 +124,7 @@ export function longPoll({ store, hub, subscriptions, presence }: Services) {
     // Settled: topics looked up while the user's chats changed would leave the new chat's events
     // out of this poll while others move its cursor past them.
     const listening = session.guest ? guestTopics(session.guest) : await subscriptions.settled(userId);
-    const cameOnline = session.guest ? undefined : presence.pollStarted(userId, tokenId);
+    const cameOnline = session.guest ? undefined : presence.pollStarted(userId, tokenId, query.wait * 1000);
     const waiter = new HeldPoll(userId, tokenId, listening, after, services, res, query.interval * 1000, answer);
     // Listen before looking, so an event committed in between is not missed.
     hub.add(waiter);

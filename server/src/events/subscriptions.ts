@@ -3,6 +3,10 @@
  * chats, contacts, groups or ticker channels calls `changed`: the cached topics are dropped and
  * the user's held polls answered (with their own cursor), so they re-poll with the new topics at
  * once and read whatever the new topics hold since that cursor.
+ *
+ * Several nodes: a change is also told to the other nodes (a hint through the store's cluster
+ * link), whose held polls of those users may listen to the old topics; a ticker channel choice,
+ * for one, leaves nothing in the event log that the other nodes would notice.
  */
 import type { Store } from '../store/store.js';
 import type { EventHub } from './hub.js';
@@ -12,10 +16,11 @@ export class Subscriptions {
   private readonly topics: TopicCache;
 
   constructor(
-    store: Store,
+    private readonly store: Store,
     private readonly hub: EventHub,
   ) {
     this.topics = new TopicCache(store);
+    store.cluster?.onSubscriptionsChanged((who, onlyFewer) => this.changedHere(who, { onlyFewer }));
   }
 
   /** The topics the user's poll listens to (from memory in the steady state). */
@@ -42,6 +47,13 @@ export class Subscriptions {
    * alone: a topic nobody writes to any more needs no re-poll, and their answer keeps what it holds.
    */
   changed(who: number | readonly number[] | 'all', { onlyFewer = false } = {}) {
+    this.changedHere(who, { onlyFewer });
+    // A hint: a node that misses it (its connection down) is told 'all' when it is back.
+    this.store.cluster?.tellSubscriptionsChanged(who === 'all' ? 'all' : typeof who === 'number' ? [who] : [...who], onlyFewer).catch(() => {});
+  }
+
+  /** As `changed`, on this node only: the change was told by another node or found in the log. */
+  changedHere(who: number | readonly number[] | 'all', { onlyFewer = false } = {}) {
     if (who === 'all') {
       this.topics.forgetAll();
       if (!onlyFewer) this.hub.wakeEveryUser();

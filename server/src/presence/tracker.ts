@@ -6,6 +6,8 @@
  */
 interface SessionState {
   held: number;
+  /** The latest end of the waits of the polls held (ms since epoch): a held poll is answered by then. */
+  heldUntil: number;
   /** Connected until then once no poll is held (ms since epoch). */
   until: number;
 }
@@ -31,12 +33,26 @@ export class ConnectionTracker {
     return this.users.size;
   }
 
-  /** A poll started; answers true if the user was not connected before. */
-  pollStarted(userId: number, tokenId: number): boolean {
+  /** A poll started (held up to `waitMs`); answers true if the user was not connected before. */
+  pollStarted(userId: number, tokenId: number, waitMs = 0): boolean {
     const was = this.isConnected(userId);
     const s = this.session(userId, tokenId);
     s.held++;
+    s.heldUntil = Math.max(s.heldUntil, this.now() + waitMs);
     return !was;
+  }
+
+  /**
+   * Until when the user counts as connected here if nothing more happens: a held poll's wait plus
+   * the grace, or the time its end left; 0 if not connected (what a node's presence lease says).
+   */
+  connectedUntil(userId: number): number {
+    const sessions = this.users.get(userId);
+    if (!sessions) return 0;
+    const now = this.now();
+    let until = 0;
+    for (const s of sessions.values()) until = Math.max(until, s.held > 0 ? Math.max(s.heldUntil, now) + this.graceMs : s.until);
+    return until > now ? until : 0;
   }
 
   /**
@@ -87,7 +103,7 @@ export class ConnectionTracker {
     let sessions = this.users.get(userId);
     if (!sessions) this.users.set(userId, (sessions = new Map()));
     let s = sessions.get(tokenId);
-    if (!s) sessions.set(tokenId, (s = { held: 0, until: 0 }));
+    if (!s) sessions.set(tokenId, (s = { held: 0, heldUntil: 0, until: 0 }));
     return s;
   }
 }

@@ -26,6 +26,8 @@ export const PG_LOCKS = {
   eventOrder: 0x706f7274_02n,
   /** Taken first by every write transaction of pg-store.ts: one write at a time, as on SQLite. */
   write: 0x706f7274_03n,
+  /** Held (session lock, a connection of its own) by the node that runs the once-per-cluster duties (pg-cluster.ts). */
+  leader: 0x706f7274_04n,
 } as const;
 
 export const PG_MIGRATIONS: string[] = [
@@ -311,6 +313,17 @@ export const PG_MIGRATIONS: string[] = [
   ALTER TABLE chat_members ADD COLUMN added_by BIGINT;
   ALTER TABLE chat_members ADD COLUMN visible_from BIGINT;
   ALTER TABLE chats ADD COLUMN history TEXT NOT NULL DEFAULT 'all';
+  `,
+  // 3 (PostgreSQL only, issue 15): presence leases, until when each node counts a user as
+  // connected (pg-cluster.ts). No foreign key: a batch of leases must not fail on a user removed
+  // meanwhile; what is left over runs out and is pruned.
+  `
+  CREATE TABLE presence_leases (
+    user_id BIGINT NOT NULL,
+    node TEXT NOT NULL,
+    until BIGINT NOT NULL,
+    PRIMARY KEY (user_id, node)
+  );
   `,
 ];
 

@@ -27,6 +27,7 @@ import { randomUUID } from 'node:crypto';
 import type { Chat, ChatHistory, EventDraft, Message, PresenceState, Reaction } from '../../../shared/index.js';
 import { StoreError } from './errors.js';
 import { PgEventAppender, PgLogFollower, pgHeadSeq, readPgEvents } from './pg-log.js';
+import { PgCluster, PgLeaseReads } from './pg-cluster.js';
 import { PgCalls, PgDb, PgMeetings, PgPortal, PgPortalRows, PgTerminals, unique, type Queryable, type Transact } from './pg-parts.js';
 import { migratePostgres, PG_LOCKS } from './pg-schema.js';
 import { iso, toChatRecord, toMessage, toUser, visibleAfterSql, type Row } from './sqlite-engine.js';
@@ -64,6 +65,7 @@ export class PgRows extends PgDb implements StoreTx {
   readonly calls: PgCalls;
   readonly meetings: PgMeetings;
   readonly portal: PgPortalRows;
+  readonly cluster: PgLeaseReads;
 
   constructor(
     db: Queryable,
@@ -71,6 +73,7 @@ export class PgRows extends PgDb implements StoreTx {
     private readonly appended: (seq: number) => void,
   ) {
     super(db);
+    this.cluster = new PgLeaseReads(db);
     this.calls = new PgCalls(db);
     this.meetings = new PgMeetings(db);
     this.portal = new PgPortalRows(db);
@@ -458,6 +461,8 @@ export class PgStore implements Store {
   readonly meetings: PgMeetings;
   readonly portal: PgPortal;
   readonly terminals: PgTerminals;
+  /** Presence leases, the leader lock and subscription hints (pg-cluster.ts). */
+  readonly cluster: PgCluster;
   private prunedThroughSeq: number | undefined;
   /** Sequences this node appended and the follower has not published yet. */
   private readonly own = new Set<number>();
@@ -467,8 +472,10 @@ export class PgStore implements Store {
   private constructor(
     private readonly pool: pg.Pool,
     private readonly follower: PgLogFollower,
+    connect: () => Promise<pg.Client>,
   ) {
     this.db = guarded(pool);
+    this.cluster = new PgCluster({ connect, db: this.db, onError: (error) => process.emitWarning(`PostgreSQL cluster link: ${String(error)}`) });
     this.reads = new PgRows(this.db, new PgEventAppender(this.db), () => {
       throw new Error('a read appends no event');
     });
@@ -490,19 +497,20 @@ export class PgStore implements Store {
     try {
       await migratePostgres(pool);
       const head = await pgHeadSeq(pool);
+      const connect = async () => {
+        const client = new pg.Client({ connectionString: url, types, connectionTimeoutMillis: 5000 });
+        client.on('error', () => {}); // reported through the follower's (or the cluster link's) own handler
+        await client.connect();
+        return client;
+      };
       const follower = new PgLogFollower({
-        connect: async () => {
-          const client = new pg.Client({ connectionString: url, types, connectionTimeoutMillis: 5000 });
-          client.on('error', () => {}); // reported through the follower's own handler
-          await client.connect();
-          return client;
-        },
+        connect,
         db: pool,
         from: head,
         publish: (events) => store!.publish(events),
         onError: (error) => process.emitWarning(`PostgreSQL event log: ${String(error)}`),
       });
-      store = new PgStore(pool, follower);
+      store = new PgStore(pool, follower, connect);
       await follower.start();
       return store;
     } catch (error) {
@@ -832,6 +840,7 @@ export class PgStore implements Store {
   }
 
   async close() {
+    await this.cluster.stop();
     await this.follower.stop();
     await this.pool.end();
   }

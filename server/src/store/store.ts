@@ -8,6 +8,7 @@
  * raises only StoreError (errors.ts): not found, unique conflict.
  */
 import type { Chat, ChatHistory, EventDraft, Message, MessageCall, PresenceState, Reaction } from '../../../shared/index.js';
+import type { ClusterLink, PresenceLeaseReads } from './cluster.js';
 import type { CallRows, CallStore } from './calls.js';
 import type { MeetingRows, MeetingStore } from './meetings.js';
 import type { PortalRows, PortalStore } from './portal.js';
@@ -249,6 +250,8 @@ export interface StoreTx {
   readonly calls: CallRows;
   readonly meetings: MeetingRows;
   readonly portal: PortalRows;
+  /** Several nodes (PostgreSQL): presence leases read inside the write; undefined on SQLite. */
+  readonly cluster?: PresenceLeaseReads;
 
   // contacts and groups: each answers whether a row changed
   insertContact(userId: number, contactId: number): Promise<boolean>;
@@ -278,6 +281,8 @@ export interface Store {
   readonly calls: CallStore;
   /** Meetings with guests, their documents. */
   readonly meetings: MeetingStore;
+  /** What the nodes of a cluster share beyond rows and log (PostgreSQL); undefined on SQLite: one node. */
+  readonly cluster?: ClusterLink;
   /** Add a listener for events made durable: each event once, in sequence order, without gaps. */
   onCommit(listener: (events: StoredEvent[]) => void): void;
   close(): Promise<void>;

@@ -32,6 +32,8 @@ describe.runIf(HAVE_CLUSTER_PARTS)('3 nodes behind nginx on one PostgreSQL and R
         PORTICO_LOGIN_FAILURES_PER_ACCOUNT: String(LOGIN_FAILURES_PER_ACCOUNT),
         PORTICO_LOGIN_PER_IP_PER_MINUTE: '10000',
         PORTICO_PROVIDER_RATE: String(PROVIDER_RATE),
+        // Presence across nodes is not this suite's: long enough that a poll on each node counts.
+        PORTICO_PRESENCE_GRACE_MS: '60000',
       },
     });
     [A, B, C] = cluster.nodes.map((n) => n.url) as [string, string, string];
@@ -222,5 +224,37 @@ describe.runIf(HAVE_CLUSTER_PARTS)('3 nodes behind nginx on one PostgreSQL and R
       send(`${url}/cgi/ticker`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${made.body.key}` }, body: JSON.stringify({ channel: 'cx-news', text: `item ${i}` }) });
     for (let i = 0; i < PROVIDER_RATE; i++) expect((await push([A, B, C][i % 3]!, i)).status, `push ${i}`).toBe(201);
     for (const url of [A, B, C]) expectError(await push(url, 99), 429, 'rate_limited');
+  });
+
+  it("the HTTP call relay through nginx: every request of a call reaches the one node holding its buffers (hash by call id)", async () => {
+    const ann = await cluster.user('rl-ann');
+    const ben = await cluster.user('rl-ben');
+    const chat = await activeChat(ann, ben);
+    for (const url of [A, B, C]) await via(ben, url).poll(0); // ben is online on every node
+    const started = await ann.post('/api/v1/calls', { chatId: chat });
+    expect(started.status, JSON.stringify(started.body)).toBe(201);
+    const id = started.body.call.id as string;
+    expect((await ben.post(`/api/v1/calls/${id}/accept`)).status).toBe(200);
+    const before = cluster.nginx.accessLog().length;
+    const WEBM = 'video/webm;codecs=vp8,opus';
+    const chunk = (seq: number) => new Uint8Array(Buffer.alloc(500, seq + 1));
+    let after = -1;
+    for (let seq = 0; seq < 6; seq++) {
+      const up = await fetch(`${cluster.url}/api/v1/calls/${id}/relay/${seq}`, { method: 'PUT', headers: { authorization: `Bearer ${ann.token}`, 'content-type': WEBM }, body: chunk(seq) });
+      expect(up.status, `upload ${seq}`).toBe(200);
+      const down = await fetch(`${cluster.url}/api/v1/calls/${id}/relay/rl-ann?after=${after}&wait=2`, { headers: { authorization: `Bearer ${ben.token}` } });
+      expect(down.status, `download ${seq}`).toBe(200);
+      expect(down.headers.get('x-relay-seq')).toBe(String(seq));
+      expect(Buffer.from(await down.arrayBuffer()).equals(Buffer.from(chunk(seq)))).toBe(true);
+      after = seq;
+    }
+    const relayed = cluster.nginx.accessLog().slice(before).filter((e) => e.request.includes('/relay/'));
+    expect(relayed).toHaveLength(12);
+    expect(new Set(relayed.map((e) => e.upstream)).size).toBe(1);
+    // Past nginx, the other nodes do not have the call's chunks: the hash is what makes it work.
+    const holder = relayed[0]!.upstream;
+    const other = [A, B, C].find((u) => !u.endsWith(holder))!;
+    const elsewhere = await fetch(`${other}/api/v1/calls/${id}/relay/rl-ann?after=-1&wait=0`, { headers: { authorization: `Bearer ${ben.token}` } });
+    expect(elsewhere.headers.get('x-relay-seq')).toBeNull();
   });
 });

@@ -40,7 +40,9 @@ export interface Cluster {
  * call id hashes to. Long polls need a read timeout above the longest wait (55 s); HTTP/1.1 with
  * keep-alive to the nodes; a request a node could not take (it is down) goes to the next one
  * (nginx retries only idempotent methods; message sends are PUT by client id, so a retry creates
- * nothing twice, and clients retry the rest).
+ * nothing twice, and clients retry the rest). A 503 is passed on as it is: it means the database
+ * is out of reach, for every node alike, and counting it as a node's failure would mark them all
+ * down (nginx then answers 502 until fail_timeout ends).
  */
 export function clusterSite(listen: string, nodes: string[]): string {
   const servers = nodes.map((n) => `    server ${n} max_fails=1 fail_timeout=2s;`).join('\n');
@@ -63,7 +65,7 @@ ${servers}
     proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
     proxy_set_header X-Forwarded-Proto $scheme;
     proxy_read_timeout 90s;
-    proxy_next_upstream error timeout http_502 http_503;
+    proxy_next_upstream error timeout;
     proxy_next_upstream_tries 3;
     location / {
       proxy_pass http://portico;

@@ -50,6 +50,13 @@ describe.runIf(HAVE_CLUSTER_PARTS)('3 nodes behind nginx on one PostgreSQL and R
     for (let i = 0; i < 6; i++) expect((await cluster.admin.get('/api/v1/me')).status).toBe(200);
     const upstreams = new Set(cluster.nginx.accessLog().slice(before).map((e) => e.upstream));
     expect(upstreams.size).toBe(3);
+    // Each node's banner names the database, not a portico.db it does not use, and not its password.
+    const password = decodeURIComponent(new URL(cluster.db.url).password);
+    for (const node of cluster.nodes) {
+      expect(node.output()).toContain(`Database:        PostgreSQL 127.0.0.1:${cluster.db.port}/portico`);
+      expect(node.output()).not.toContain('portico.db');
+      expect(node.output()).not.toContain(password);
+    }
   });
 
   it('a message sent through one node wakes a poll held on another at once, every time; through nginx every message once, in order', async () => {

@@ -58,7 +58,8 @@ ${servers}
   }
   server {
     listen ${listen};
-    client_max_body_size 20m;
+    # Chat files up to PORTICO_CHAT_FILE_MB (100 MiB by default) and their form.
+    client_max_body_size 110m;
     proxy_http_version 1.1;
     proxy_set_header Connection "";
     proxy_set_header Host $host;

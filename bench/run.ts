@@ -358,10 +358,10 @@ interface Measurement {
  * The chat scenario on these workers: their senders (`senders` in all) send `rate` messages/s in
  * all for `ms`; latencies as the peers received them; CPU of the server processes `pids`.
  */
-async function runChatOn(workers: Worker[], pids: number[], senders: number, rate: number, ms: number): Promise<ChatResult> {
+async function runChatOn(workers: Worker[], pids: number[], senders: number, rate: number, ms: number, drainMs = smoke ? 300 : 2000): Promise<ChatResult> {
   const cpu = () => pids.reduce((a, pid) => a + cpuSeconds(pid), 0);
   const cpuBefore = cpu();
-  const replies = await Promise.all(workers.map((w) => w.ask<{ sent: number; ok: number; latencies: number[] }>({ cmd: 'chat', perSenderPerSecond: rate / senders, durationMs: ms, drainMs: smoke ? 300 : 2000 })));
+  const replies = await Promise.all(workers.map((w) => w.ask<{ sent: number; ok: number; latencies: number[] }>({ cmd: 'chat', perSenderPerSecond: rate / senders, durationMs: ms, drainMs })));
   const lat = replies.flatMap((r) => r.latencies);
   return {
     sent: replies.reduce((a, r) => a + r.sent, 0),
@@ -633,7 +633,8 @@ async function measureCluster(scratch: string): Promise<ClusterResult> {
 
     // Cross-node delivery: the first CHAT_CLIENTS panels in pairs, CLUSTER_RATE msg/s in all.
     const senders = Math.min(CHAT_CLIENTS, n) / 2;
-    const chatRun = (rate: number, ms: number) => runChatOn(workers, nodes.map((x) => x.proc.pid!), senders, rate, ms);
+    // PostgreSQL writes one at a time (tens a second on a busy machine): the smoke run gives its few messages time to arrive.
+    const chatRun = (rate: number, ms: number) => runChatOn(workers, nodes.map((x) => x.proc.pid!), senders, rate, ms, smoke ? 5000 : 2000);
     await chatRun(senders, 1000); // every sender opens its send connection first (timed apart, as in the chat scenario)
     const crossNode = await chatRun(CLUSTER_RATE, chatMs);
     const durableOn = async (ws: Worker[]): Promise<DurableRun> => {

@@ -16,7 +16,12 @@
  *          --portico-only-sizes 19000 (sizes measured for Portico alone), --durable-senders N (100),
  *          --durable-depth D (sends in flight per durable sender, pipelined; 1),
  *          --database postgres (also measure Portico on PostgreSQL, as "portico@postgres": a cluster
- *          started through the test helper, a fresh database per start with the template imported).
+ *          started through the test helper, a fresh database per start with the template imported),
+ *          --scenarios cluster (issue 15; in --full's default, alone with `--scenarios cluster`): two
+ *          nodes on one PostgreSQL holding --cluster-panels N each (15,000; 40 with --smoke), every
+ *          pair split over the nodes; cross-node delivery p50/p99 at --cluster-rate R msg/s (1,000),
+ *          held-poll RSS per node against node A alone, durable sends/s on PostgreSQL (2 nodes) and
+ *          on SQLite (1 node) in the same run (see measureCluster).
  * The issue-20 targets are checked on the run's medians and ratios and written to the JSON.
  */
 import { fork, spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -56,7 +61,10 @@ const runs = Number(opt('runs') ?? (smoke ? 1 : 3));
 const runsAt = (n: number) => (full && n === CAPACITY ? 1 : runs);
 const compare = opt('compare');
 /** Which parts to run: held (always, it is the setup of the others), fanout, chat, durable. */
-const scenarios = new Set((opt('scenarios') ?? 'held,fanout,chat,durable').split(','));
+/** `cluster` (issue 15: two nodes on PostgreSQL) is in --full's default; `--scenarios cluster` runs it alone. */
+const scenarios = new Set((opt('scenarios') ?? `held,fanout,chat,durable${full ? ',cluster' : ''}`).split(','));
+/** Whether the per-size measurements run at all (not with `--scenarios cluster` alone). */
+const perSize = [...scenarios].some((x) => x !== 'cluster');
 interface ServerDef {
   name: string;
   kind: Kind;
@@ -85,6 +93,9 @@ const DURABLE_SENDERS = Number(opt('durable-senders') ?? (smoke ? 10 : 100));
 /** Sends in flight per durable sender (pipelined on its send connection when > 1). */
 const DURABLE_DEPTH = Number(opt('durable-depth') ?? 1);
 const FANOUTS = smoke ? 1 : 3;
+/** Cluster scenario: panels per node (2 nodes), cross-node message rate (msg/s in all). */
+const CLUSTER_PER_NODE = Number(opt('cluster-panels') ?? (smoke ? 40 : 15_000));
+const CLUSTER_RATE = Number(opt('cluster-rate') ?? (smoke ? 20 : 1000));
 const restMs = smoke ? 200 : 2000;
 const PER_WORKER = 8000;
 const ADDRESSES = 16;
@@ -152,16 +163,26 @@ async function startServer(def: ServerDef, n: number, scratch: string): Promise<
     copyTemplate(t.dir, dataDir);
     if (def.database === 'postgres') env.PORTICO_DATABASE_URL = await postgresCopy(dataDir);
     cwd = def.root!;
-    const prof = opt('cpu-prof');
     // As in production: the built server (bin/portico.js builds it when stale); checkouts from
     // before the build existed run under tsx.
-    const built = existsSync(join(def.root!, 'server', 'build.mjs'));
-    const entry = built ? ['bin/portico.js'] : ['--import', 'tsx', 'server/src/main.ts'];
-    args = [process.execPath, ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${resolve(prof)}`] : []), ...entry, 'start'];
+    args = porticoArgs(def.root!);
     Object.assign(env, { PORTICO_PORT: '0', PORTICO_HOST: '127.0.0.1', PORTICO_DATA_DIR: dataDir, PORTICO_LOG_LEVEL: 'warn', PORTICO_TLS: 'false' });
   } else {
     args = [process.execPath, '--import', 'tsx', join(here, 'peers', `${def.kind}.ts`)];
   }
+  return { ...(await launch(def.name, args, env, cwd)), dataDir, fixture };
+}
+
+/** Portico's command line (the built server, as in production; older checkouts under tsx), profiled with --cpu-prof DIR. */
+function porticoArgs(root: string): string[] {
+  const prof = opt('cpu-prof');
+  const built = existsSync(join(root, 'server', 'build.mjs'));
+  const entry = built ? ['bin/portico.js'] : ['--import', 'tsx', 'server/src/main.ts'];
+  return [process.execPath, ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${resolve(prof)}`] : []), ...entry, 'start'];
+}
+
+/** Starts a server process pinned to core 0 and resolves with its port once it says it is ready. */
+async function launch(name: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<Running> {
   // Pinned to core 0; everything else (this runner and the load) stays on core 1.
   const proc = spawn('taskset', ['-c', '0', ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   // Passed through, and its end kept: a server that fails mid-measurement is reported with it.
@@ -173,7 +194,7 @@ async function startServer(def: ServerDef, n: number, scratch: string): Promise<
   });
   const port = await new Promise<number>((ok, fail) => {
     let out = '';
-    const timer = setTimeout(() => fail(new Error(`${def.name} did not start: ${out}`)), 60_000);
+    const timer = setTimeout(() => fail(new Error(`${name} did not start: ${out}`)), 60_000);
     proc.stdout!.setEncoding('utf8');
     proc.stdout!.on('data', (c: string) => {
       out += c;
@@ -183,10 +204,10 @@ async function startServer(def: ServerDef, n: number, scratch: string): Promise<
         ok(Number(m[1]));
       }
     });
-    proc.once('exit', (code) => fail(new Error(`${def.name} exited with ${code}: ${out}`)));
+    proc.once('exit', (code) => fail(new Error(`${name} exited with ${code}: ${out}`)));
   });
   proc.stdout!.resume();
-  return { proc, port, dataDir, fixture, stderrTail: () => stderrTail };
+  return { proc, port, stderrTail: () => stderrTail };
 }
 
 async function stopServer(s: Running) {
@@ -333,6 +354,26 @@ interface Measurement {
   loadErrors: number;
 }
 
+/**
+ * The chat scenario on these workers: their senders (`senders` in all) send `rate` messages/s in
+ * all for `ms`; latencies as the peers received them; CPU of the server processes `pids`.
+ */
+async function runChatOn(workers: Worker[], pids: number[], senders: number, rate: number, ms: number, drainMs = smoke ? 300 : 2000): Promise<ChatResult> {
+  const cpu = () => pids.reduce((a, pid) => a + cpuSeconds(pid), 0);
+  const cpuBefore = cpu();
+  const replies = await Promise.all(workers.map((w) => w.ask<{ sent: number; ok: number; latencies: number[] }>({ cmd: 'chat', perSenderPerSecond: rate / senders, durationMs: ms, drainMs })));
+  const lat = replies.flatMap((r) => r.latencies);
+  return {
+    sent: replies.reduce((a, r) => a + r.sent, 0),
+    ok: replies.reduce((a, r) => a + r.ok, 0),
+    received: lat.length,
+    p50: quantile(lat, 0.5),
+    p99: quantile(lat, 0.99),
+    max: Math.max(...lat),
+    serverCpuMsPerMessage: ((cpu() - cpuBefore) * 1000) / Math.max(1, lat.length),
+  };
+}
+
 async function measure(def: ServerDef, n: number, run: number, scratch: string): Promise<Measurement> {
   const s = await startServer(def, n, scratch);
   const pid = s.proc.pid!;
@@ -406,23 +447,7 @@ async function measure(def: ServerDef, n: number, run: number, scratch: string):
     }
 
     /** The first CHAT_CLIENTS clients in pairs, `rate` messages/s in all, for `ms`. */
-    const chatRun = async (rate: number, ms: number): Promise<ChatResult> => {
-      const senders = Math.min(CHAT_CLIENTS, n) / 2;
-      const cpuBefore = cpuSeconds(pid);
-      const replies = await Promise.all(
-        workers.map((w) => w.ask<{ sent: number; ok: number; latencies: number[] }>({ cmd: 'chat', perSenderPerSecond: rate / senders, durationMs: ms, drainMs: smoke ? 300 : 2000 })),
-      );
-      const lat = replies.flatMap((r) => r.latencies);
-      return {
-        sent: replies.reduce((a, r) => a + r.sent, 0),
-        ok: replies.reduce((a, r) => a + r.ok, 0),
-        received: lat.length,
-        p50: quantile(lat, 0.5),
-        p99: quantile(lat, 0.99),
-        max: Math.max(...lat),
-        serverCpuMsPerMessage: ((cpuSeconds(pid) - cpuBefore) * 1000) / Math.max(1, lat.length),
-      };
-    };
+    const chatRun = (rate: number, ms: number) => runChatOn(workers, [pid], Math.min(CHAT_CLIENTS, n) / 2, rate, ms);
     const warmup = scenarios.has('chat') && (chatAt(n) || n === sizes[0]) ? await chatRun(Math.min(CHAT_CLIENTS, n) / 2, 1000) : undefined; // one message per sender
     const idle = scenarios.has('chat') && n === sizes[0] && !smoke ? await chatRun(IDLE_RATE, idleMs) : undefined;
     const chat = scenarios.has('chat') && chatAt(n) ? await chatRun(CHAT_RATE, chatMs) : undefined;
@@ -512,6 +537,161 @@ function openFiles(pid: number) {
 function exitOf(s: Running): string | undefined {
   if (s.proc.exitCode === null && s.proc.signalCode === null) return undefined;
   return `exited (code ${s.proc.exitCode}, signal ${s.proc.signalCode}): ${s.stderrTail().slice(-1500)}`;
+}
+
+// ------------------------------------------------------------------ the cluster scenario
+interface ClusterNode {
+  /** RSS before any panel connected. */
+  rssBeforeKiB: number;
+  /** Node A: with its panels held while it ran alone (the single-node figure); node B: null. */
+  rssAloneKiB: number | null;
+  /** With both nodes up and every panel held. */
+  rssKiB: number;
+  heldPolls: number;
+  rssPerPanelAloneKiB: number | null;
+  rssPerPanelKiB: number;
+}
+interface ClusterResult {
+  perNode: number;
+  nodes: ClusterNode[];
+  /** Until both nodes held all their panels (node A's connected first, alone; then node B's). */
+  connectMs: number[];
+  failedStarts: number;
+  /** Every message crosses nodes: sent on one node, its reader holds its poll on the other. */
+  crossNode: ChatResult;
+  durable: { postgres: DurableRun; sqlite: DurableRun };
+  loadErrors: number;
+}
+interface DurableRun {
+  perSecond: number;
+  ok: number;
+  failed: number;
+  p50: number;
+  p99: number;
+}
+
+/**
+ * Issue 15: two nodes on one PostgreSQL (the bench's cluster, a fresh database with the template
+ * imported), both pinned to core 0 beside each other, one shared data directory, no proxy: the
+ * panels are spread over the nodes by pair, each pair's two panels on different nodes, so every
+ * chat message crosses nodes. Node A starts alone and its panels connect (its RSS per held poll
+ * then is the single-node figure), then node B and its panels. Then cross-node delivery at
+ * CLUSTER_RATE msg/s (p50/p99), and durable sends/s through both nodes; last, the same durable
+ * run against one SQLite node from the same template (the durable senders and their peers only).
+ */
+async function measureCluster(scratch: string): Promise<ClusterResult> {
+  const P = CLUSTER_PER_NODE;
+  const n = 2 * P;
+  const t = await porticoTemplate(repo, n, join(scratch, 'portico'));
+  const dataDir = mkdtempSync(join(scratch, 'cluster-'));
+  copyTemplate(t.dir, dataDir);
+  const env: NodeJS.ProcessEnv = { ...process.env, PORTICO_DATABASE_URL: await postgresCopy(dataDir), PORTICO_PORT: '0', PORTICO_HOST: '127.0.0.1', PORTICO_DATA_DIR: dataDir, PORTICO_LOG_LEVEL: 'warn', PORTICO_TLS: 'false' };
+  const nodes: Running[] = [];
+  const workers: Worker[] = [];
+  try {
+    // Client i of pair k = floor(i/2) is on node (i + k) % 2: each pair spans both nodes, each node holds P.
+    const nodeOf = (i: number) => (i + Math.floor(i / 2)) % 2;
+    const perNodeWorkers = Math.max(1, Math.ceil(P / PER_WORKER));
+    const connectMs: number[] = [];
+    let failedStarts = 0;
+    const stats: ClusterNode[] = [];
+    for (const node of [0, 1]) {
+      const s = await launch(`cluster node ${'AB'[node]}`, porticoArgs(repo), env, repo);
+      nodes.push(s);
+      await sleep(smoke ? 50 : 300);
+      const rssBeforeKiB = rssKiB(s.proc.pid!);
+      const shares: ClientSpec[][] = Array.from({ length: perNodeWorkers }, () => []);
+      for (let i = 0, k = 0; i < n; i++) {
+        if (nodeOf(i) !== node) continue;
+        shares[k++ % perNodeWorkers]!.push({ i, peer: i ^ 1, sender: i % 2 === 0 && i < CHAT_CLIENTS, addr: `127.0.0.${2 + (i % ADDRESSES)}`, token: t.fixture.tokens[i], chat: t.fixture.chats[i], port: s.port });
+      }
+      const mine = shares.map(() => new Worker());
+      workers.push(...mine);
+      await Promise.all(mine.map((w) => w.ask({ cmd: 'ping' })));
+      const t0 = hr();
+      const started = await Promise.all(mine.map((w, k) => w.ask<{ failed: number }>({ cmd: 'connect', kind: 'portico', port: s.port, specs: shares[k] })));
+      failedStarts += started.reduce((a, r) => a + r.failed, 0);
+      let ms = NaN;
+      for (const deadline = Date.now() + 10_000 + P; Date.now() < deadline; await sleep(10)) {
+        if ((await heldNow({ name: 'portico', kind: 'portico' }, s).catch(() => 0)) >= P) {
+          ms = Number(hr() - t0) / 1e6;
+          break;
+        }
+      }
+      connectMs.push(ms);
+      await sleep(smoke ? 200 : 1000 + P / 10);
+      const alone = node === 0 ? rssKiB(s.proc.pid!) : null;
+      stats.push({ rssBeforeKiB, rssAloneKiB: alone, rssKiB: NaN, heldPolls: NaN, rssPerPanelAloneKiB: alone === null ? null : (alone - rssBeforeKiB) / P, rssPerPanelKiB: NaN });
+    }
+    await sleep(smoke ? 200 : 2000);
+    for (const [k, s] of nodes.entries()) {
+      const st = stats[k]!;
+      st.rssKiB = rssKiB(s.proc.pid!);
+      st.heldPolls = await heldNow({ name: 'portico', kind: 'portico' }, s);
+      st.rssPerPanelKiB = (st.rssKiB - st.rssBeforeKiB) / P;
+    }
+
+    // Cross-node delivery: the first CHAT_CLIENTS panels in pairs, CLUSTER_RATE msg/s in all.
+    const senders = Math.min(CHAT_CLIENTS, n) / 2;
+    // PostgreSQL writes one at a time (tens a second on a busy machine): the smoke run gives its few messages time to arrive.
+    const chatRun = (rate: number, ms: number) => runChatOn(workers, nodes.map((x) => x.proc.pid!), senders, rate, ms, smoke ? 5000 : 2000);
+    await chatRun(senders, 1000); // every sender opens its send connection first (timed apart, as in the chat scenario)
+    const crossNode = await chatRun(CLUSTER_RATE, chatMs);
+    const durableOn = async (ws: Worker[]): Promise<DurableRun> => {
+      const replies = await Promise.all(ws.map((w) => w.ask<{ ok: number; failed: number; latencies: number[] }>({ cmd: 'durable', durationMs: durableMs, senders: Math.ceil(DURABLE_SENDERS / ws.length), depth: DURABLE_DEPTH })));
+      const lat = replies.flatMap((r) => r.latencies);
+      const ok = replies.reduce((a, r) => a + r.ok, 0);
+      return { perSecond: ok / (durableMs / 1000), ok, failed: replies.reduce((a, r) => a + r.failed, 0), p50: quantile(lat, 0.5), p99: quantile(lat, 0.99) };
+    };
+    const postgres = await durableOn(workers);
+    const loadErrors = (await Promise.all(workers.map((w) => w.ask<{ errors: number }>({ cmd: 'errors' })))).reduce((a, r) => a + r.errors, 0);
+    await Promise.all(workers.splice(0).map((w) => w.stop()));
+    for (const s of nodes.splice(0)) await stopServer(s);
+
+    // The same durable run on one SQLite node: the durable senders and their peers.
+    const sqliteDir = mkdtempSync(join(scratch, 'sqlite-'));
+    copyTemplate(t.dir, sqliteDir);
+    const { PORTICO_DATABASE_URL: _postgres, ...embedded } = env;
+    const single = await launch('sqlite node', porticoArgs(repo), { ...embedded, PORTICO_DATA_DIR: sqliteDir }, repo);
+    nodes.push({ ...single, dataDir: sqliteDir });
+    const specs: ClientSpec[] = [];
+    for (let i = 0; i < Math.min(n, 2 * DURABLE_SENDERS, CHAT_CLIENTS); i++) specs.push({ i, peer: i ^ 1, sender: i % 2 === 0, addr: `127.0.0.${2 + (i % ADDRESSES)}`, token: t.fixture.tokens[i], chat: t.fixture.chats[i] });
+    const w = new Worker();
+    workers.push(w);
+    await w.ask({ cmd: 'connect', kind: 'portico', port: single.port, specs });
+    await sleep(smoke ? 100 : 500);
+    const sqlite = await durableOn([w]);
+    return { perNode: P, nodes: stats, connectMs, failedStarts, crossNode, durable: { postgres, sqlite }, loadErrors };
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\n${nodes.map((s) => `--- end of a node's stderr (${exitOf(s) ?? 'running'}):\n${s.stderrTail()}`).join('\n')}`);
+  } finally {
+    await Promise.all(workers.map((w) => w.stop()));
+    for (const s of nodes) await stopServer(s);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Issue 15's targets for the cluster scenario. */
+function clusterTargets(c: ClusterResult | undefined, failure: string | undefined): Target[] {
+  const f = (v: number | null | undefined, d = 2) => (v === null || v === undefined || !Number.isFinite(v) ? '-' : String(round(v, d)));
+  const missing = failure ? `failed: ${failure.slice(0, 300)}` : 'needs --scenarios cluster (in --full by default)';
+  if (!c) return ['cluster: cross-node delivery p99 <= 50 ms', 'cluster: held-poll RSS per node no worse than single-node'].map((target) => ({ target, value: null, detail: `not measured (${missing})`, met: failure ? false : null }));
+  const alone = c.nodes[0]!.rssPerPanelAloneKiB!;
+  const worst = Math.max(...c.nodes.map((x) => x.rssPerPanelKiB));
+  return [
+    {
+      target: `cluster: cross-node delivery p99 <= 50 ms (${c.perNode} panels per node, ${CLUSTER_RATE} msg/s)`,
+      value: round(c.crossNode.p99, 3),
+      detail: `p50 ${f(c.crossNode.p50)} ms, p99 ${f(c.crossNode.p99)} ms, max ${f(c.crossNode.max)} ms (${c.crossNode.received}/${c.crossNode.sent} received)`,
+      met: c.crossNode.p99 <= 50 && c.crossNode.received === c.crossNode.sent,
+    },
+    {
+      target: 'cluster: held-poll RSS per node no worse than single-node (within 10 %, RSS is noisy)',
+      value: round(worst / alone, 3),
+      detail: `${f(worst)} KiB per held poll on the worse node with both up (${c.nodes.map((x) => f(x.rssPerPanelKiB)).join(' / ')}), ${f(alone)} KiB on node A alone; durable ${f(c.durable.postgres.perSecond, 0)}/s on PostgreSQL (2 nodes) against ${f(c.durable.sqlite.perSecond, 0)}/s on SQLite (1 node)`,
+      met: worst <= alone * 1.1,
+    },
+  ];
 }
 
 // ------------------------------------------------------------------ the suite
@@ -745,8 +925,10 @@ async function main() {
   const failures: Failure[] = [];
   const probes: FsyncProbe[] = [];
   const began = Date.now();
+  let cluster: ClusterResult | undefined;
+  let clusterFailure: string | undefined;
   try {
-    for (const n of sizes) {
+    for (const n of perSize ? sizes : []) {
       for (let run = 0; run < runsAt(n); run++) {
         const probe = { ...(await probeFsync(scratch)), n, run };
         probes.push(probe);
@@ -778,11 +960,28 @@ async function main() {
         }
       }
     }
+    if (scenarios.has('cluster')) {
+      console.error(`[${Math.round((Date.now() - began) / 1000)}s] cluster: 2 nodes on PostgreSQL, ${CLUSTER_PER_NODE} panels each`);
+      try {
+        cluster = await measureCluster(scratch);
+        const c = cluster;
+        console.error(
+          `[${Math.round((Date.now() - began) / 1000)}s] cluster: held ${c.nodes.map((x) => x.heldPolls).join(' + ')} (connected in ${c.connectMs.map((x) => Math.round(x)).join(' + ')} ms), ` +
+            `${c.nodes.map((x) => round(x.rssPerPanelKiB)).join(' / ')} KiB per held poll (node A alone ${round(c.nodes[0]!.rssPerPanelAloneKiB!)}), ` +
+            `cross-node p50 ${round(c.crossNode.p50)} p99 ${round(c.crossNode.p99)} ms (${c.crossNode.received}/${c.crossNode.sent}), ` +
+            `durable ${Math.round(c.durable.postgres.perSecond)}/s on PostgreSQL, ${Math.round(c.durable.sqlite.perSecond)}/s on SQLite`,
+        );
+      } catch (e) {
+        clusterFailure = (e as Error).message;
+        failures.push({ server: 'portico cluster', n: 2 * CLUSTER_PER_NODE, run: 0, error: clusterFailure });
+        console.error(`cluster FAILED: ${clusterFailure}`);
+      }
+    }
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
   const { summary, ratios, fsync } = summarize(all, probes);
-  const goals = targets(all, failures, probes, summary, ratios);
+  const goals = [...targets(all, failures, probes, summary, ratios), ...(scenarios.has('cluster') ? clusterTargets(cluster, clusterFailure) : [])];
   printTable(summary, ratios, fsync, goals, failures);
   const out = opt('out') ?? join(here, 'results', `${smoke ? 'smoke' : full ? 'full' : 'quick'}-${facts.at.replace(/[:.]/g, '-')}.json`);
   mkdirSync(dirname(out), { recursive: true });
@@ -796,6 +995,7 @@ async function main() {
         ratios,
         fsync: { byN: fsync, probes },
         targets: goals,
+        cluster: cluster ? { ...cluster, rate: CLUSTER_RATE, chatMs } : undefined,
         failures,
         measurements: all,
       },
@@ -806,7 +1006,12 @@ async function main() {
   console.log(`\nresults: ${out} (${Math.round((Date.now() - began) / 1000)} s)`);
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+// Exit when done: the PostgreSQL cluster of --database postgres and the cluster scenario (a
+// child whose pipes keep the process alive) is killed by its exit hook.
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

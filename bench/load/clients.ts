@@ -18,6 +18,8 @@ export interface ClientSpec {
   /** Portico: bearer token and the pair's chat id. */
   token?: string;
   chat?: string;
+  /** This client's server, when not the load process's (the cluster scenario: a pair spans two nodes). */
+  port?: number;
 }
 
 /**
@@ -216,7 +218,8 @@ class FayePanel extends Panel {
   }
 }
 
-export function makePanel(kind: Kind, spec: ClientSpec, port: number, onItem: OnItem): Panel {
+export function makePanel(kind: Kind, spec: ClientSpec, defaultPort: number, onItem: OnItem): Panel {
+  const port = spec.port ?? defaultPort;
   switch (kind) {
     case 'portico':
       return new PorticoPanel(spec, port, onItem);

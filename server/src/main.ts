@@ -53,7 +53,10 @@ program
       `  Portico ${VERSION} is running at ${url}`,
       `  The panel:       ${url}/app/  (open it in a browser, or point the desktop app at ${url})`,
       `  API description: ${url}/api/v1/openapi.json`,
-      `  Data directory:  ${databaseFile(config.dataDir)}`,
+      // On PostgreSQL the data directory holds no database: say where each is (no password shown).
+      ...(config.databaseUrl
+        ? [`  Database:        PostgreSQL ${pgWhere(config.databaseUrl)}`, `  Data directory:  ${resolve(config.dataDir)}`]
+        : [`  Data directory:  ${databaseFile(config.dataDir)}`]),
     ];
     if (server.generatedAdminPassword) {
       lines.push(
@@ -448,3 +451,13 @@ program.parseAsync().catch((error: unknown) => {
   else process.stderr.write(`portico: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(1);
 });
+
+/** host:port/database of a PostgreSQL URL, without its user and password. */
+function pgWhere(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.host}${u.pathname}`;
+  } catch {
+    return '(PORTICO_DATABASE_URL)';
+  }
+}

@@ -5,7 +5,7 @@
  * (a <video> or a sandboxed game cannot send the user's bearer token).
  */
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tightenIfExists } from './private-fs.js';
 import { join } from 'node:path';
 
@@ -21,8 +21,19 @@ export class ServerSecret {
   /** Loads the data directory's secret, creating it on first use. */
   static load(dataDir: string): ServerSecret {
     const file = join(dataDir, 'secret.key');
-    if (!existsSync(file)) writeFileSync(file, randomBytes(32), { mode: 0o600, flag: 'wx' });
-    else tightenIfExists(file); // one an older version (or a copy) left readable by others
+    if (!existsSync(file)) {
+      // Nodes of a cluster starting together on a shared data directory: the file appears whole
+      // (written aside, then linked: no node reads it half written) and the first one wins.
+      const aside = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+      writeFileSync(aside, randomBytes(32), { mode: 0o600, flag: 'wx' });
+      try {
+        linkSync(aside, file);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      } finally {
+        rmSync(aside, { force: true });
+      }
+    } else tightenIfExists(file); // one an older version (or a copy) left readable by others
     const secret = readFileSync(file);
     if (secret.length !== 32) throw new Error(`${file} is damaged: expected 32 bytes`);
     return new ServerSecret(secret);

@@ -31,9 +31,14 @@ export interface ChildServer {
   destroy(): Promise<void>;
 }
 
-export async function startChildServer(env: Record<string, string> = {}): Promise<ChildServer> {
+/**
+ * `dataDir`: a directory shared with other nodes (a cluster's), which destroy() leaves alone;
+ * a new temporary one otherwise. `wait`: false to answer at once, before /healthz does (start()
+ * later, or several nodes started together).
+ */
+export async function startChildServer(env: Record<string, string> = {}, options: { dataDir?: string; wait?: boolean } = {}): Promise<ChildServer> {
   await ensureServerBuilt();
-  const dataDir = mkdtempSync(join(tmpdir(), 'portico-child-'));
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'portico-child-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   let out = '';
@@ -86,9 +91,9 @@ export async function startChildServer(env: Record<string, string> = {}): Promis
     },
     async destroy() {
       await server.kill();
-      rmSync(dataDir, { recursive: true, force: true });
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
-  await server.start();
+  if (options.wait !== false) await server.start();
   return server;
 }

@@ -16,30 +16,14 @@ export interface Nginx {
   port: number;
   url: string;
   dir: string;
-  /** Lines of the access log: `<status> <request_time> <upstream_response_time> "<request>"`. */
-  accessLog(): Array<{ status: number; requestTime: number; request: string }>;
+  /** Lines of the access log: `<status> <request_time> "<request>" <upstream_addr>` (the node(s) tried, comma-separated). */
+  accessLog(): Array<{ status: number; requestTime: number; request: string; upstream: string }>;
   stop(): Promise<void>;
 }
 
 export async function startNginx(upstream: string, { extra = '' }: { extra?: string } = {}): Promise<Nginx> {
-  const dir = mkdtempSync(join(tmpdir(), 'portico-nginx-'));
-  const port = await freePort();
-  const conf = `
-daemon off;
-master_process on;
-worker_processes 1;
-${process.getuid?.() === 0 ? 'user root root;' : ''}
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log warn;
-events { worker_connections 512; }
-http {
-  log_format portico '$status $request_time "$request"';
-  access_log ${dir}/access.log portico;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
+  return startNginxWith(
+    (port) => `
   server {
     listen 127.0.0.1:${port};
     client_max_body_size 20m;
@@ -58,7 +42,34 @@ http {
       gzip_types application/json;
       ${extra}
     }
-  }
+  }`,
+  );
+}
+
+/**
+ * nginx with the given contents of its `http` block (upstreams, servers), which listens on the
+ * port it is given (the cluster tests' round robin over several nodes).
+ */
+export async function startNginxWith(site: (port: number) => string): Promise<Nginx> {
+  const dir = mkdtempSync(join(tmpdir(), 'portico-nginx-'));
+  const port = await freePort();
+  const conf = `
+daemon off;
+master_process on;
+worker_processes 1;
+${process.getuid?.() === 0 ? 'user root root;' : ''}
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 512; }
+http {
+  log_format portico '$status $request_time "$request" $upstream_addr';
+  access_log ${dir}/access.log portico;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+${site(port)}
 }
 `;
   writeFileSync(join(dir, 'nginx.conf'), conf);
@@ -87,8 +98,8 @@ http {
         .split('\n')
         .filter(Boolean)
         .map((line) => {
-          const m = /^(\d+) ([\d.]+) "(.*)"$/.exec(line)!;
-          return { status: Number(m[1]), requestTime: Number(m[2]), request: m[3]! };
+          const m = /^(\d+) ([\d.]+) "(.*)" (\S.*)$/.exec(line)!;
+          return { status: Number(m[1]), requestTime: Number(m[2]), request: m[3]!, upstream: m[4]! };
         });
     },
     async stop() {

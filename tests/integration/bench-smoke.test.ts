@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
+import { HAVE_POSTGRES } from '../helpers/postgres.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'portico-bench-smoke-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -53,4 +54,31 @@ it('bench --smoke measures Portico, Socket.IO and Faye with every client served'
   // Measured (a number), but the smoke run's 0.3 s of light load may well read 0 CPU ticks (10 ms each).
   expect(Number.isFinite(portico.durable.loadCpuPct) && portico.durable.loadCpuPct >= 0).toBe(true);
   expect(result.ratios['portico/socketio']).toBeDefined();
+}, 120_000);
+
+it.runIf(HAVE_POSTGRES)('bench --smoke --scenarios cluster: two nodes on PostgreSQL hold their panels, every message crosses nodes and arrives, durable runs on both stores', async () => {
+  const out = join(dir, 'cluster.json');
+  await new Promise<void>((resolve, reject) =>
+    execFile(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke', '--scenarios', 'cluster', '--out', out], { timeout: 90_000 }, (err, _stdout, stderr) =>
+      err ? reject(new Error(`${err.message}\n${stderr}`)) : resolve(),
+    ),
+  );
+  const result = JSON.parse(readFileSync(out, 'utf8'));
+  expect(result.failures).toEqual([]);
+  expect(result.measurements).toEqual([]); // the cluster alone
+  const c = result.cluster;
+  expect(c.nodes.map((n: any) => n.heldPolls)).toEqual([c.perNode, c.perNode]);
+  expect(c.connectMs.every(Number.isFinite)).toBe(true);
+  expect(c.failedStarts).toBe(0);
+  expect(c.loadErrors).toBe(0);
+  expect(c.crossNode.sent).toBeGreaterThan(0);
+  expect(c.crossNode.received).toBe(c.crossNode.sent);
+  expect(c.nodes[0].rssPerPanelAloneKiB).not.toBeNull();
+  for (const store of ['postgres', 'sqlite']) {
+    expect(c.durable[store].ok, store).toBeGreaterThan(0);
+    expect(c.durable[store].failed, store).toBe(0);
+  }
+  const goals = result.targets.filter((t: any) => t.target.startsWith('cluster:'));
+  expect(goals).toHaveLength(2);
+  for (const t of goals) expect(t.value, t.target).not.toBeNull();
 }, 120_000);

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryStorage, PorticoClient, type OutboxEntry } from '../../electron/renderer/src/api/index.js';
 import { startChildServer, type ChildServer } from '../helpers/child-server.js';
 import { ADMIN_PASSWORD, Client, PASSWORD } from '../helpers/server.js';
-import { record, sleep, startReady, until, writeResult } from './common.js';
+import { record, rng, sleep, startReady, until, writeResult } from './common.js';
 
 const USERS = 6;
 /** Each client sends at least this many, and goes on until the last kill is over. */
@@ -23,18 +23,6 @@ afterAll(async () => {
   for (const c of running.splice(0)) c.stop();
   await server?.destroy();
 });
-
-/** mulberry32: reproducible random moments from a seed. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('SIGKILL of the server under load', () => {
   it(`${USERS} clients sending and receiving, ${KILLS} kills: acknowledged messages survive, everything delivered exactly once, in order`, async () => {

@@ -847,7 +847,7 @@ export class PgStore implements Store {
 }
 
 /** Event types (in an event's JSON) that change someone's subscriptions. */
-const SUBSCRIPTION_EVENTS = /^\{"cursor":"\d+","type":"(chat\.request|chat\.added|chat\.closed|chat\.updated|contacts\.changed|meeting\.[a-z]+|user\.updated|me\.updated)"/;
+const SUBSCRIPTION_EVENTS = /^\{"cursor":"\d+","type":"(chat\.request|chat\.added|chat\.accepted|chat\.declined|chat\.left|chat\.closed|chat\.updated|contacts\.changed|meeting\.[a-z]+|user\.updated|me\.updated)"/;
 
 const CONTACT_IDS = `SELECT contact_id AS id FROM contacts WHERE user_id = $1
   UNION

@@ -124,6 +124,25 @@ describe.runIf(HAVE_CLUSTER_PARTS)('3 nodes behind nginx on one PostgreSQL and R
     for (const url of [A, B, C, cluster.url]) expect((await via(dee, url).get('/api/v1/me')).status, url).toBe(401);
   });
 
+  it('a logout on one node while another session keeps the user online (no presence change to wake it): the poll held on another node ends at once', async () => {
+    const ann = await cluster.user('iv-two-ann', C);
+    const kim = await cluster.user('iv-two-kim', A);
+    const desk = await Client.login(C, 'iv-two-kim', PASSWORD); // her other session, polling on C
+    const chat = await activeChat(ann, kim);
+    await desk.poll(0); // her cursor
+    const other = holdOn(desk, C, 5);
+    const poll = holdOn(kim, B);
+    await held();
+    expect((await kim.post('/api/v1/logout')).status).toBe(200); // on A
+    expect((await ann.put(`/api/v1/chats/${chat}/messages/after-logout-two`, { text: 'not for the ended session' })).status).toBe(201);
+    const ended = await poll;
+    expect(ended.events.filter((e) => e.type === 'chat.message')).toEqual([]);
+    expect(ended.ms, 'held poll ended by the logout, not by its 20 s wait').toBeLessThan(5000);
+    expect((await via(kim, B).get('/api/v1/me')).status).toBe(401);
+    expect((await other).status).toBe(200);
+    expect((await via(desk, B).get('/api/v1/me')).status).toBe(200);
+  });
+
   it('a password change on one node ends the other sessions on the others (held polls included) and keeps its own', async () => {
     const ann = await cluster.user('iv-pw-ann', C);
     const mine = await cluster.user('iv-pw-eve', A);

@@ -19,14 +19,14 @@ import type { GroupRecord, UserRecord } from '../store/store.js';
 import { Accounts, type AccountHooks } from './accounts.js';
 
 /** What the running server does after an account change (also the directory sync's). */
-export function accountHooks({ presence, hub, subscriptions }: Pick<Services, 'presence' | 'hub' | 'subscriptions'>): AccountHooks {
+export function accountHooks({ presence, subscriptions }: Pick<Services, 'presence' | 'subscriptions'>): AccountHooks {
   return {
     subscriptionsChanged(userIds) {
       subscriptions.changed(userIds);
     },
     async userRemoved(userId) {
       presence.dropUser(userId);
-      hub.wakeUser(userId); // its polls end (their session is gone)
+      await subscriptions.sessionsEnded({ userIds: [userId] }); // its polls end, on every node (their sessions are gone)
       subscriptions.changed('all', { onlyFewer: true }); // whoever had them as a contact
       await presence.refresh(userId); // offline at once (a removed user was announced so already)
     },

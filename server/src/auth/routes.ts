@@ -11,7 +11,7 @@ import { openSession } from './sign-in.js';
 import { ssoRoutes } from '../sso/routes.js';
 
 export function authRoutes(services: Services) {
-  const { store, sessions, presence, hub, config, log, directory, limits: shared } = services;
+  const { store, sessions, presence, subscriptions, config, log, directory, limits: shared } = services;
   const limits = new LoginLimits(config, shared);
 
   /** The directory user's Portico account (made or brought up to date), or undefined for a wrong ID or password. */
@@ -67,7 +67,7 @@ export function authRoutes(services: Services) {
       response: OkResponse,
       async handler({ session }) {
         await store.deleteSession(session.tokenId);
-        hub.wakeSession(session.tokenId);
+        await subscriptions.sessionsEnded({ tokenIds: [session.tokenId] });
         await presence.sessionEnded(session.user.id, session.tokenId);
         return { ok: true };
       },
@@ -92,10 +92,8 @@ export function authRoutes(services: Services) {
         await settle(ok);
         if (!ok) throw new AppError(403, 'wrong_password', 'the old password is wrong');
         const ended = await store.setPassword(user.id, await hashPassword(body.newPassword), session.tokenId);
-        for (const tokenId of ended) {
-          hub.wakeSession(tokenId); // their held polls answer now; the next one is 401
-          await presence.sessionEnded(user.id, tokenId);
-        }
+        await subscriptions.sessionsEnded({ tokenIds: ended }); // their held polls answer now, on any node; the next one is 401
+        for (const tokenId of ended) await presence.sessionEnded(user.id, tokenId);
         return { ok: true };
       },
     }),

@@ -8,6 +8,7 @@
  * link), whose held polls of those users may listen to the old topics; a ticker channel choice,
  * for one, leaves nothing in the event log that the other nodes would notice.
  */
+import type { SessionsEnded } from '../store/cluster.js';
 import type { Store } from '../store/store.js';
 import type { EventHub } from './hub.js';
 import { TopicCache } from './topics.js';
@@ -21,6 +22,22 @@ export class Subscriptions {
   ) {
     this.topics = new TopicCache(store);
     store.cluster?.onSubscriptionsChanged((who, onlyFewer) => this.changedHere(who, { onlyFewer }));
+    store.cluster?.onSessionsEnded((ended) => this.endPollsHere(ended));
+  }
+
+  /**
+   * Sessions ended (logout, password change; all of a user's: removed or reset): a poll of theirs
+   * held here answers now, one held on another node once the hint reaches it (sent before this
+   * resolves, so before anything the caller does next); their next poll is 401.
+   */
+  async sessionsEnded(ended: SessionsEnded) {
+    this.endPollsHere(ended);
+    if ((ended.tokenIds?.length ?? 0) + (ended.userIds?.length ?? 0) > 0) await this.store.cluster?.tellSessionsEnded(ended).catch(() => {});
+  }
+
+  private endPollsHere({ tokenIds = [], userIds = [] }: SessionsEnded) {
+    for (const tokenId of tokenIds) this.hub.wakeSession(tokenId);
+    for (const userId of userIds) this.hub.wakeUser(userId);
   }
 
   /** The topics the user's poll listens to (from memory in the steady state). */

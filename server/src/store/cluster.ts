@@ -12,9 +12,17 @@
  *   the lock and another node takes it at its next try.
  * - Subscription hints: "these users' subscriptions changed" told to the other nodes (NOTIFY), so
  *   their cached topics go and their held polls re-poll at once. A hint lost with the connection
- *   is made up by telling the listener 'all' when the connection is back.
+ *   is made up by telling the listener 'all' when the connection is back (every held poll
+ *   answers, so a session ended meanwhile meets its 401 at the next poll).
+ * - Session hints: "these sessions ended", so a poll of one held on another node answers at once
+ *   (its next poll is 401) instead of carrying on to its timeout.
  */
 export type ChangedWho = number[] | 'all';
+/** Sessions that ended: by token, or every session of these users. */
+export interface SessionsEnded {
+  tokenIds?: readonly number[];
+  userIds?: readonly number[];
+}
 
 export interface PresenceLeaseReads {
   /** Of these users, those with a lease of another node than `node` running past `now`. */
@@ -44,4 +52,8 @@ export interface ClusterLink {
   tellSubscriptionsChanged(who: ChangedWho, onlyFewer: boolean): Promise<void>;
   /** Another node said so (or the hint connection came back: 'all'). */
   onSubscriptionsChanged(listener: (who: ChangedWho, onlyFewer: boolean) => void): void;
+  /** Tells the other nodes that sessions ended (logout, password change; all of a user's: removed, reset): their held polls answer now. */
+  tellSessionsEnded(ended: SessionsEnded): Promise<void>;
+  /** Another node ended these sessions. */
+  onSessionsEnded(listener: (ended: SessionsEnded) => void): void;
 }

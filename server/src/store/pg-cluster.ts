@@ -9,7 +9,7 @@
  */
 import pg from 'pg';
 import { randomUUID } from 'node:crypto';
-import type { ChangedWho, ClusterLink, PresenceLeaseReads, PresenceLeases } from './cluster.js';
+import type { ChangedWho, ClusterLink, PresenceLeaseReads, PresenceLeases, SessionsEnded } from './cluster.js';
 import type { Queryable } from './pg-parts.js';
 import { PG_LOCKS } from './pg-schema.js';
 
@@ -87,6 +87,7 @@ export class PgCluster implements ClusterLink {
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly listeners: Array<(who: ChangedWho, onlyFewer: boolean) => void> = [];
+  private readonly sessionListeners: Array<(ended: SessionsEnded) => void> = [];
 
   constructor(
     private readonly options: {
@@ -125,6 +126,20 @@ export class PgCluster implements ClusterLink {
     this.listeners.push(listener);
   }
 
+  async tellSessionsEnded(ended: SessionsEnded) {
+    // Sent before the logout is answered: it is on its way before anything the client does next.
+    const all = [...(ended.tokenIds ?? []).map((id) => ['t', id] as const), ...(ended.userIds ?? []).map((id) => ['u', id] as const)];
+    for (let i = 0; i < all.length; i += HINT_USERS) {
+      const part = all.slice(i, i + HINT_USERS);
+      const sessions = { tokenIds: part.filter(([k]) => k === 't').map(([, id]) => id), userIds: part.filter(([k]) => k === 'u').map(([, id]) => id) };
+      await this.options.db.query('SELECT pg_notify($1, $2)', [SUBSCRIPTIONS_CHANNEL, JSON.stringify({ from: this.node, sessions })]);
+    }
+  }
+
+  onSessionsEnded(listener: (ended: SessionsEnded) => void) {
+    this.sessionListeners.push(listener);
+  }
+
   private tell(who: ChangedWho, onlyFewer: boolean) {
     for (const listener of this.listeners) listener(who, onlyFewer);
   }
@@ -144,8 +159,10 @@ export class PgCluster implements ClusterLink {
       client.on('notification', (n) => {
         if (n.channel !== SUBSCRIPTIONS_CHANNEL || !n.payload) return;
         try {
-          const hint = JSON.parse(n.payload) as { from: string; who: ChangedWho; onlyFewer: boolean };
-          if (hint.from !== this.node) this.tell(hint.who, hint.onlyFewer);
+          const hint = JSON.parse(n.payload) as { from: string; who?: ChangedWho; onlyFewer?: boolean; sessions?: SessionsEnded };
+          if (hint.from === this.node) return;
+          if (hint.sessions) for (const listener of this.sessionListeners) listener(hint.sessions);
+          else if (hint.who) this.tell(hint.who, hint.onlyFewer === true);
         } catch {
           // not ours
         }

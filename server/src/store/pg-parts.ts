@@ -12,11 +12,7 @@ import type { CallRecord, CallRows, CallStore, CallTransferRecord } from './call
 import { StoreError } from './errors.js';
 import type { DocumentRecord, GuestStatus, MeetingRows, MeetingStore } from './meetings.js';
 import type { ChannelRecord, ItemKind, MediaKind, MediaUsage, PortalRows, PortalStore, ProviderRecord, StoredMedia } from './portal.js';
-import { toMessage, type Row } from './sqlite-engine.js';
-import { toCallRecord } from './sqlite-calls.js';
-import { toDocument, toGuest, toMeeting } from './sqlite-meetings.js';
-import { toChannel } from './sqlite-portal.js';
-import { toTerminal } from './sqlite-terminals.js';
+import { toCallRecord, toChannel, toDocument, toGuest, toMeeting, toMessage, toTerminal, type Row } from './rows.js';
 import type { TerminalRecord, TerminalStore } from './terminals.js';
 
 export type Queryable = Pick<pg.ClientBase, 'query'>;

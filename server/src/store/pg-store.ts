@@ -42,8 +42,7 @@ import { StoreError } from './errors.js';
 import { EVENTS_CHANNEL, PgEventAppender, PgLogFollower, pgHeadSeq, readPgEvents } from './pg-log.js';
 import { PgCalls, PgDb, PgMeetings, PgPortal, PgPortalRows, PgTerminals, unique, type Queryable, type Transact } from './pg-parts.js';
 import { migratePostgres, PG_LOCKS } from './pg-schema.js';
-import { iso, toChatRecord, toMessage, toUser, visibleAfterSql, type Row } from './sqlite-engine.js';
-import { toChatFile } from './sqlite-rows.js';
+import { iso, toChatFile, toChatRecord, toMessage, toUser, visibleAfterSql, type Row } from './rows.js';
 import type {
   ChatFileRecord,
   ChatRecord,

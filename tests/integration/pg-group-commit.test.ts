@@ -91,6 +91,28 @@ describe.runIf(HAVE_POSTGRES)('PgStore group commit', () => {
     expect((await store.readEvents(['first', 'ghost', 'third', 'last'], 0, 10)).map((e) => e.topic)).toEqual(['first', 'third', 'last']);
   });
 
+  it('writes settle in the turn of the event loop in which their events reach the listeners, not a turn later', async () => {
+    const { store } = await open((await database()).url);
+    // What a caller does as soon as its write settles (a subscription change answering a held
+    // poll with its own cursor) must come before the hub's answers, which wait for the next turn.
+    let handedInThisTurn = false;
+    store.onCommit(() => {
+      handedInThisTurn = true;
+      setImmediate(() => (handedInThisTurn = false));
+    });
+    let late = 0;
+    for (let round = 0; round < 40; round++) {
+      await Promise.all(
+        Array.from({ length: 5 }, () =>
+          store.write((tx) => tx.append('turn', event)).then(() => {
+            if (!handedInThisTurn) late++;
+          }),
+        ),
+      );
+    }
+    expect(late).toBe(0);
+  });
+
   it('a connection lost mid-batch: no write of the batch is acknowledged or stored, and the next batch works', async () => {
     const { name, url } = await database();
     const { store, published } = await open(url);

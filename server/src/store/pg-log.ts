@@ -109,6 +109,11 @@ export class PgLogFollower {
       onError: (error: unknown) => void;
       /** Catch-up without a notification, in case one was lost (ms). */
       safetyMs?: number;
+      /**
+       * The first sequence not to hand on yet: this node's group commit whose COMMIT has not been
+       * answered (the store publishes its own batch's events in the turn its writes settle).
+       */
+      holdFrom?: () => number;
     },
   ) {
     this.published = options.from;
@@ -174,8 +179,13 @@ export class PgLogFollower {
       // never queues behind the node's reads for a pooled client), else on the pool.
       const events = await readPgLog(this.client ?? this.options.db, this.published, 1000);
       if (events.length === 0) return;
-      this.published = events[events.length - 1]!.seq;
-      this.options.publish(events);
+      const hold = this.options.holdFrom?.() ?? Number.MAX_SAFE_INTEGER;
+      const ready = events[events.length - 1]!.seq < hold ? events : events.filter((e) => e.seq < hold);
+      // The rest is read again when the store wakes this follower after its COMMIT.
+      if (ready.length === 0) return;
+      this.published = ready[ready.length - 1]!.seq;
+      this.options.publish(ready);
+      if (ready.length < events.length) return;
     }
   }
 

@@ -496,6 +496,14 @@ export class PgStore implements Store {
   private readonly own = new Set<number>();
   /** An event of another process that may change subscriptions was published since syncExternal last asked. */
   private externalChange = false;
+  /**
+   * The first sequence of the batch committing, until its COMMIT is answered: the follower hands
+   * nothing from it on before then. Otherwise it could publish a batch's events (NOTIFY races the
+   * COMMIT's answer) a turn of the event loop before the batch's writes settle, and what a write's
+   * caller does at once when it settles (a subscription change answering a held poll with its own
+   * cursor: events/hub.ts) would come after the hub answered polls past those events.
+   */
+  private holdFrom = Number.MAX_SAFE_INTEGER;
   /** Writes waiting for the next group commit. */
   private queue: QueuedWrite[] = [];
   private flushScheduled = false;
@@ -550,6 +558,7 @@ export class PgStore implements Store {
         db: pool,
         from: head,
         publish: (events) => store!.publish(events),
+        holdFrom: () => store?.holdFrom ?? Number.MAX_SAFE_INTEGER,
         onError: (error) => process.emitWarning(`PostgreSQL event log: ${String(error)}`),
       });
       store = new PgStore(pool, writePool, follower, options.maxBatch ?? MAX_BATCH);
@@ -642,6 +651,7 @@ export class PgStore implements Store {
             seqs.push(seq);
             // Marked before COMMIT: the follower cannot see it earlier, so it never counts as another process's.
             this.own.add(seq);
+            if (seq < this.holdFrom) this.holdFrom = seq;
           });
           // The write's savepoint becomes part of the batch (this fails if the write left it aborted); the next write's begins.
           await client.query('RELEASE w; SAVEPOINT w');
@@ -667,6 +677,7 @@ export class PgStore implements Store {
       for (const item of batch) item.reject(failure);
       return;
     } finally {
+      this.holdFrom = Number.MAX_SAFE_INTEGER;
       // A client whose connection failed is discarded, not handed out again.
       client?.removeListener('error', ignore);
       client?.release(broken || undefined);

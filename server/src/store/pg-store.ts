@@ -15,11 +15,12 @@
  * back whole: every write of it rejects with StoreError 'unavailable'. The writes that append no
  * event (sessions, passwords, the parts' own writes: `run`) join the same batches. Commits of
  * other nodes and of the admin CLI reach the listeners through the follower (`syncExternal` has
- * nothing to do). Measured: docs/benchmarks.md, "group commit on PostgreSQL".
+ * nothing to do). Measured: docs/benchmarks.md, "Issue 15: group commit on PostgreSQL".
  *
  * Connections: reads on a pool (`max`, 10 by default); the group commit on a connection of its
  * own (a pool of one), so a batch never waits behind reads for a client; the follower's LISTEN
- * connection, on which it also reads the log.
+ * connection, on which it also reads the log. Parameterized queries are prepared once per
+ * connection (pg-parts.ts `preparing`).
  *
  * Sessions are looked up in PostgreSQL on every request (a token-hash index lookup): no per-node
  * cache, since no invalidation crosses nodes through the log yet; a cache would let a token
@@ -40,7 +41,7 @@ import { randomUUID } from 'node:crypto';
 import type { Chat, ChatHistory, EventDraft, Message, PresenceState, Reaction } from '../../../shared/index.js';
 import { StoreError } from './errors.js';
 import { EVENTS_CHANNEL, PgEventAppender, PgLogFollower, pgHeadSeq, readPgEvents } from './pg-log.js';
-import { PgCalls, PgDb, PgMeetings, PgPortal, PgPortalRows, PgTerminals, unique, type Queryable, type Transact } from './pg-parts.js';
+import { PgCalls, PgDb, PgMeetings, PgPortal, PgPortalRows, PgTerminals, preparing, unique, type Queryable, type Transact } from './pg-parts.js';
 import { migratePostgres, PG_LOCKS } from './pg-schema.js';
 import { iso, toChatFile, toChatRecord, toMessage, toUser, visibleAfterSql, type Row } from './rows.js';
 import type {
@@ -450,7 +451,7 @@ const ignore = () => {};
 
 /** A write waiting for the next group commit; it runs on the batch's client, in its own savepoint. */
 interface QueuedWrite {
-  run: (client: pg.PoolClient, appender: PgEventAppender, appended: (seq: number) => void) => Promise<unknown>;
+  run: (client: Queryable, appender: PgEventAppender, appended: (seq: number) => void) => Promise<unknown>;
   resolve: (value: any) => void;
   reject: (error: unknown) => void;
 }
@@ -472,9 +473,10 @@ const unavailable = (error: unknown) => (isConnectionLoss(error) ? new StoreErro
 
 /** Queries on the pool whose connection failures reject as StoreError 'unavailable'. */
 function guarded(pool: pg.Pool): Queryable {
+  const queries = preparing(pool);
   return {
     query: ((...args: Parameters<pg.Pool['query']>) =>
-      (pool.query as (...a: unknown[]) => Promise<unknown>)(...args).catch((error: unknown) => {
+      (queries.query as (...a: unknown[]) => Promise<unknown>)(...args).catch((error: unknown) => {
         throw unavailable(error);
       })) as Queryable['query'],
   };
@@ -643,11 +645,12 @@ export class PgStore implements Store {
       // thrown out of the process; the client's next query then fails as a connection loss.
       client.on('error', ignore);
       await client.query(BEGIN_BATCH);
-      const appender = new PgEventAppender(client, true);
+      const queries = preparing(client);
+      const appender = new PgEventAppender(queries, true);
       for (const item of batch) {
         const seqs: number[] = [];
         try {
-          const value = await item.run(client, appender, (seq) => {
+          const value = await item.run(queries, appender, (seq) => {
             seqs.push(seq);
             // Marked before COMMIT: the follower cannot see it earlier, so it never counts as another process's.
             this.own.add(seq);

@@ -8,7 +8,8 @@
  * three writers and no lock: 9.5–16 % of events never seen). So a write transaction takes the
  * cluster-wide order lock (an advisory transaction lock) before it appends its first event, and
  * holds it to COMMIT: whoever takes it next allocates only after the previous holder committed.
- * Transactions that append no event never take it.
+ * PgStore's group commit takes it at BEGIN, right after the write lock, outside the savepoints of
+ * its writes (a lock taken inside a savepoint that is rolled back would be released with it).
  *
  * Cross-node wake-up. The committing transaction sends `NOTIFY portico_events, '<last seq>'`,
  * which PostgreSQL delivers at COMMIT. A notification is only a hint: the listener reads the log
@@ -30,10 +31,13 @@ const toStored = (r: { seq: string; topic: string; body: string }): StoredEvent 
 
 /** The events one write transaction appends: ordered by the lock, announced at commit. */
 export class PgEventAppender {
-  private ordered = false;
   private last = 0;
 
-  constructor(private readonly client: Queryable) {}
+  /** `ordered`: the transaction holds the order lock already (a group commit takes it at BEGIN). */
+  constructor(
+    private readonly client: Queryable,
+    private ordered = false,
+  ) {}
 
   /** Appends an event (`body`: the protocol event as JSON without its cursor); answers its sequence. */
   async append(topic: string, body: string, at: number): Promise<number> {
@@ -97,7 +101,7 @@ export class PgLogFollower {
     private readonly options: {
       /** A new client for the LISTEN connection (not from the pool: it stays checked out). */
       connect: () => Promise<pg.Client>;
-      /** Reads the log (a pool). */
+      /** Reads the log while the LISTEN connection is down (a pool). */
       db: Queryable;
       /** Published through this sequence already. */
       from: number;
@@ -105,6 +109,11 @@ export class PgLogFollower {
       onError: (error: unknown) => void;
       /** Catch-up without a notification, in case one was lost (ms). */
       safetyMs?: number;
+      /**
+       * The first sequence not to hand on yet: this node's group commit whose COMMIT has not been
+       * answered (the store publishes its own batch's events in the turn its writes settle).
+       */
+      holdFrom?: () => number;
     },
   ) {
     this.published = options.from;
@@ -166,10 +175,17 @@ export class PgLogFollower {
 
   private async readNew() {
     for (;;) {
-      const events = await readPgLog(this.options.db, this.published, 1000);
+      // On the LISTEN connection while it is up (its own: the read that acknowledges every write
+      // never queues behind the node's reads for a pooled client), else on the pool.
+      const events = await readPgLog(this.client ?? this.options.db, this.published, 1000);
       if (events.length === 0) return;
-      this.published = events[events.length - 1]!.seq;
-      this.options.publish(events);
+      const hold = this.options.holdFrom?.() ?? Number.MAX_SAFE_INTEGER;
+      const ready = events[events.length - 1]!.seq < hold ? events : events.filter((e) => e.seq < hold);
+      // The rest is read again when the store wakes this follower after its COMMIT.
+      if (ready.length === 0) return;
+      this.published = ready[ready.length - 1]!.seq;
+      this.options.publish(ready);
+      if (ready.length < events.length) return;
     }
   }
 

@@ -2,36 +2,49 @@
  * The PostgreSQL Store (issue 15): selected by PORTICO_DATABASE_URL (server.ts), for several
  * nodes on one database.
  *
- * Writes: `write(fn)` is one transaction per write on a pooled client, its row operations
- * (`PgRows`, StoreTx; calls, meetings and portal rows in pg-parts.ts) round trips; events are
- * appended through PgEventAppender, so commit order equals sequence order across nodes; the
- * listeners are fed in order by the log follower (pg-log.ts), this node's own commits included,
- * and a write settles once its events are published here, as on SQLite. Commits of other nodes
- * and of the admin CLI reach the listeners the same way (`syncExternal` has nothing to do).
+ * Writes are group-committed, as on SQLite: `write(fn)` queues; the writes queued on this node
+ * meanwhile (at most MAX_BATCH) run in one transaction on the store's write connection: BEGIN,
+ * the cluster-wide write lock, the event order lock, then each write in turn in its own
+ * SAVEPOINT (its row operations `PgRows`, StoreTx, and calls, meetings and portal rows in
+ * pg-parts.ts, are round trips on that connection), then one NOTIFY and one COMMIT (one fsync,
+ * with synchronous_commit on). A write whose rules throw is rolled back to its savepoint alone
+ * and rejects with its own error; the others go on. While a batch commits, the next writes
+ * gather. Nothing settles before its batch's COMMIT, and a write settles once the events of its
+ * batch are published here (the log follower, pg-log.ts, feeds the listeners in order, this
+ * node's own commits included), batches in commit order. Connection loss during a batch rolls it
+ * back whole: every write of it rejects with StoreError 'unavailable'. The writes that append no
+ * event (sessions, passwords, the parts' own writes: `run`) join the same batches. Commits of
+ * other nodes and of the admin CLI reach the listeners through the follower (`syncExternal` has
+ * nothing to do). Measured: docs/benchmarks.md, "Issue 15: group commit on PostgreSQL".
+ *
+ * Connections: reads on a pool (`max`, 10 by default); the group commit on a connection of its
+ * own (a pool of one), so a batch never waits behind reads for a client; the follower's LISTEN
+ * connection, on which it also reads the log. Parameterized queries are prepared once per
+ * connection (pg-parts.ts `preparing`).
  *
  * Sessions are looked up in PostgreSQL on every request (a token-hash index lookup): no per-node
  * cache, since no invalidation crosses nodes through the log yet; a cache would let a token
  * revoked on one node live on at another.
  *
  * Connection loss: a read or write while PostgreSQL is unreachable rejects with StoreError
- * 'unavailable' (the HTTP layer answers 503); the pool opens new connections once it is back and
+ * 'unavailable' (the HTTP layer answers 503); the pools open new connections once it is back and
  * the follower reconnects and catches up from the log.
  *
- * Isolation: SQLite runs one write at a time; here every write transaction first takes the
- * cluster-wide write lock (an advisory transaction lock), so the rules' check-then-write stays
- * atomic across nodes without retrying serialization failures. It costs concurrency between
- * writes; a later step may trade it for SERIALIZABLE with retries, or for group commit.
+ * Isolation: SQLite runs one write at a time; here a batch holds the cluster-wide write lock (an
+ * advisory transaction lock) from BEGIN to COMMIT and runs its writes one after the other, so the
+ * rules' check-then-write stays atomic across nodes without retrying serialization failures. A
+ * node's writes per second are bounded by their round trips (about seven for a chat message),
+ * not by the fsync; nodes take the lock in turn.
  */
 import pg from 'pg';
 import { randomUUID } from 'node:crypto';
 import type { Chat, ChatHistory, EventDraft, Message, PresenceState, Reaction } from '../../../shared/index.js';
 import { StoreError } from './errors.js';
-import { PgEventAppender, PgLogFollower, pgHeadSeq, readPgEvents } from './pg-log.js';
+import { EVENTS_CHANNEL, PgEventAppender, PgLogFollower, pgHeadSeq, readPgEvents } from './pg-log.js';
 import { PgCluster, PgLeaseReads } from './pg-cluster.js';
-import { PgCalls, PgDb, PgMeetings, PgPortal, PgPortalRows, PgTerminals, unique, type Queryable, type Transact } from './pg-parts.js';
+import { PgCalls, PgDb, PgMeetings, PgPortal, PgPortalRows, PgTerminals, preparing, unique, type Queryable, type Transact } from './pg-parts.js';
 import { migratePostgres, PG_LOCKS } from './pg-schema.js';
-import { iso, toChatRecord, toMessage, toUser, visibleAfterSql, type Row } from './sqlite-engine.js';
-import { toChatFile } from './sqlite-rows.js';
+import { iso, toChatFile, toChatRecord, toMessage, toUser, visibleAfterSql, type Row } from './rows.js';
 import type {
   ChatFileRecord,
   ChatRecord,
@@ -422,8 +435,29 @@ export class PgRows extends PgDb implements StoreTx {
   }
 }
 
-/** Cluster-wide lock every write transaction takes first (see the top of this file). */
-const WRITE_LOCK = PG_LOCKS.write.toString();
+/**
+ * How a group commit begins, in one round trip: the cluster-wide write lock (see the top of this
+ * file), then the event order lock (pg-log.ts) outside any write's savepoint, then the first
+ * write's savepoint. Both locks are held to COMMIT.
+ */
+const BEGIN_BATCH = `BEGIN; SELECT pg_advisory_xact_lock(${PG_LOCKS.write}); SELECT pg_advisory_xact_lock(${PG_LOCKS.eventOrder}); SAVEPOINT w`;
+
+/**
+ * Writes in one group commit at most: a batch holds the cluster's write lock from its BEGIN to
+ * its COMMIT, so a bound keeps one node's burst from holding the other nodes' writes back for
+ * long (a message is about ten round trips; the throughput gain of larger batches is small once
+ * the commit's fsync is shared by a few dozen writes).
+ */
+export const MAX_BATCH = 100;
+
+const ignore = () => {};
+
+/** A write waiting for the next group commit; it runs on the batch's client, in its own savepoint. */
+interface QueuedWrite {
+  run: (client: Queryable, appender: PgEventAppender, appended: (seq: number) => void) => Promise<unknown>;
+  resolve: (value: any) => void;
+  reject: (error: unknown) => void;
+}
 
 /**
  * Whether an error means PostgreSQL is out of reach (refused, cut, shutting down, starting up)
@@ -442,9 +476,10 @@ const unavailable = (error: unknown) => (isConnectionLoss(error) ? new StoreErro
 
 /** Queries on the pool whose connection failures reject as StoreError 'unavailable'. */
 function guarded(pool: pg.Pool): Queryable {
+  const queries = preparing(pool);
   return {
     query: ((...args: Parameters<pg.Pool['query']>) =>
-      (pool.query as (...a: unknown[]) => Promise<unknown>)(...args).catch((error: unknown) => {
+      (queries.query as (...a: unknown[]) => Promise<unknown>)(...args).catch((error: unknown) => {
         throw unavailable(error);
       })) as Queryable['query'],
   };
@@ -468,18 +503,40 @@ export class PgStore implements Store {
   private readonly own = new Set<number>();
   /** An event of another process that may change subscriptions was published since syncExternal last asked. */
   private externalChange = false;
+  /**
+   * The first sequence of the batch committing, until its COMMIT is answered: the follower hands
+   * nothing from it on before then. Otherwise it could publish a batch's events (NOTIFY races the
+   * COMMIT's answer) a turn of the event loop before the batch's writes settle, and what a write's
+   * caller does at once when it settles (a subscription change answering a held poll with its own
+   * cursor: events/hub.ts) would come after the hub answered polls past those events.
+   */
+  private holdFrom = Number.MAX_SAFE_INTEGER;
+  /** Writes waiting for the next group commit. */
+  private queue: QueuedWrite[] = [];
+  private flushScheduled = false;
+  /** The group commit running (one at a time per node), until its COMMIT or ROLLBACK. */
+  private batch: Promise<void> | undefined;
+  /** Committed batches settle in commit order, each once its events are published here. */
+  private settling: Promise<void> = Promise.resolve();
+  private readonly maxBatch: number;
+  /** Group commits done and the writes they carried (committed or rolled back alone), for tests and measurements. */
+  readonly stats = { batches: 0, writes: 0 };
 
   private constructor(
     private readonly pool: pg.Pool,
+    /** The group commit's own connection (a pool of one): a batch never queues behind reads for a client. */
+    private readonly writePool: pg.Pool,
     private readonly follower: PgLogFollower,
     connect: () => Promise<pg.Client>,
+    maxBatch: number,
   ) {
+    this.maxBatch = maxBatch;
     this.db = guarded(pool);
     this.cluster = new PgCluster({ connect, db: this.db, onError: (error) => process.emitWarning(`PostgreSQL cluster link: ${String(error)}`) });
     this.reads = new PgRows(this.db, new PgEventAppender(this.db), () => {
       throw new Error('a read appends no event');
     });
-    const transact: Transact = (fn) => this.transaction((client) => fn(new PgDb(client)));
+    const transact: Transact = (fn) => this.run(fn);
     this.calls = new PgCalls(this.db);
     this.meetings = new PgMeetings(this.db);
     this.portal = new PgPortal(this.db, transact);
@@ -487,12 +544,15 @@ export class PgStore implements Store {
   }
 
   /** Connects, migrates (once across nodes, under the migrate lock) and follows the log from its head. */
-  static async open(url: string, options: { max?: number } = {}): Promise<PgStore> {
-    // No acquire timeout: under load writes queue for the write lock (and so for a pooled client)
-    // longer than any connect takes; a server that is down refuses the connection at once.
+  static async open(url: string, options: { max?: number; maxBatch?: number } = {}): Promise<PgStore> {
+    // No acquire timeout: under load reads queue for a pooled client longer than any connect
+    // takes; a server that is down refuses the connection at once.
     const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, types });
+    // Group commits run one at a time per node, on a connection of their own.
+    const writePool = new pg.Pool({ connectionString: url, max: 1, types });
     // An idle pooled client the server ends is reported here; the pool replaces it.
     pool.on('error', () => {});
+    writePool.on('error', () => {});
     let store: PgStore | undefined;
     try {
       await migratePostgres(pool);
@@ -508,14 +568,16 @@ export class PgStore implements Store {
         db: pool,
         from: head,
         publish: (events) => store!.publish(events),
+        holdFrom: () => store?.holdFrom ?? Number.MAX_SAFE_INTEGER,
         onError: (error) => process.emitWarning(`PostgreSQL event log: ${String(error)}`),
       });
-      store = new PgStore(pool, follower, connect);
+      store = new PgStore(pool, writePool, follower, connect, options.maxBatch ?? MAX_BATCH);
       await follower.start();
       return store;
     } catch (error) {
       await store?.close().catch(() => {});
       await pool.end().catch(() => {});
+      await writePool.end().catch(() => {});
       throw error;
     }
   }
@@ -537,62 +599,113 @@ export class PgStore implements Store {
     for (const w of done) w.done();
   }
 
-  /** One transaction on a pooled client after the write lock; connection loss as StoreError. */
-  private async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (error) {
-      throw unavailable(error);
-    }
-    let broken = false;
-    try {
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock($1)', [WRITE_LOCK]);
-      const value = await fn(client);
-      await client.query('COMMIT');
-      return value;
-    } catch (error) {
-      broken = isConnectionLoss(error);
-      if (!broken) await client.query('ROLLBACK').catch(() => (broken = true));
-      throw unavailable(error);
-    } finally {
-      // A client whose connection failed is discarded, not handed out again.
-      client.release(broken || undefined);
-    }
+  /**
+   * A write: queued for the next group commit, run there in its own savepoint on the batch's
+   * client; settles after the batch's COMMIT, once the events of the batch are published here.
+   */
+  write<T>(fn: (tx: StoreTx) => Promise<T> | T): Promise<T> {
+    return this.enqueue(async (client, appender, appended) => fn(new PgRows(client, appender, appended)));
+  }
+
+  /** A write that appends no event (sessions, passwords, the parts' own writes): it joins the group commit too. */
+  private run<T>(fn: (db: PgDb) => Promise<T>): Promise<T> {
+    return this.enqueue(async (client) => fn(new PgDb(client)));
+  }
+
+  private enqueue<T>(run: QueuedWrite['run']): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ run, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Starts a batch on the next turn of the event loop (so the writes asked for meanwhile gather), unless one is running: it schedules the next when it ends. */
+  private schedule() {
+    if (this.flushScheduled || this.batch) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
+  }
+
+  private flush() {
+    this.flushScheduled = false;
+    if (this.batch || this.queue.length === 0) return;
+    const batch = this.queue.splice(0, this.maxBatch);
+    this.batch = this.runBatch(batch).finally(() => {
+      this.batch = undefined;
+      if (this.queue.length > 0) this.schedule();
+    });
   }
 
   /**
-   * One write: its own transaction on a pooled client, after the write lock; COMMIT (the
-   * append's NOTIFY with it); settles once the events it appended are published here.
+   * One group commit (never rejects: it settles its writes). BEGIN and both locks; each write in
+   * turn in its savepoint: one that throws is rolled back to it alone and rejects with its own
+   * error; NOTIFY and COMMIT once. A connection lost (or any failure outside a write's own
+   * rules) rolls the whole batch back: every write of it rejects, 'unavailable' on connection loss.
    */
-  async write<T>(fn: (tx: StoreTx) => Promise<T> | T): Promise<T> {
+  private async runBatch(batch: QueuedWrite[]) {
+    const outcomes: Array<{ ok: boolean; value: unknown; seqs: number[] }> = [];
+    let client: pg.PoolClient | undefined;
+    let broken = false;
     let last = 0;
-    let mine: number[] = [];
-    const value = await this.transaction(async (client) => {
-      mine = [];
-      const appender = new PgEventAppender(client);
-      const result = await fn(
-        new PgRows(client, appender, (seq) => {
-          last = seq;
-          mine.push(seq);
-        }),
-      );
-      await appender.beforeCommit();
-      return result;
-    });
-    if (last > this.follower.published) {
-      for (const seq of mine) if (seq > this.follower.published) this.own.add(seq);
-      await new Promise<void>((done) => {
-        this.waiting.push({ seq: last, done });
-        this.follower.wake();
-      });
+    try {
+      client = await this.writePool.connect();
+      // A connection cut while the batch waits on a write (between queries) is reported here, not
+      // thrown out of the process; the client's next query then fails as a connection loss.
+      client.on('error', ignore);
+      await client.query(BEGIN_BATCH);
+      const queries = preparing(client);
+      const appender = new PgEventAppender(queries, true);
+      for (const item of batch) {
+        const seqs: number[] = [];
+        try {
+          const value = await item.run(queries, appender, (seq) => {
+            seqs.push(seq);
+            // Marked before COMMIT: the follower cannot see it earlier, so it never counts as another process's.
+            this.own.add(seq);
+            if (seq < this.holdFrom) this.holdFrom = seq;
+          });
+          // The write's savepoint becomes part of the batch (this fails if the write left it aborted); the next write's begins.
+          await client.query('RELEASE w; SAVEPOINT w');
+          outcomes.push({ ok: true, value, seqs });
+        } catch (error) {
+          for (const seq of seqs) this.own.delete(seq);
+          if (isConnectionLoss(error)) throw error;
+          await client.query('ROLLBACK TO w'); // w stays, as it was: the next write's savepoint
+          outcomes.push({ ok: false, value: error, seqs: [] });
+        }
+      }
+      for (const o of outcomes) if (o.seqs.length > 0) last = o.seqs[o.seqs.length - 1]!;
+      // NOTIFY is delivered at COMMIT; the sequence is a number (no quoting to get wrong).
+      const results = (await client.query(`${last > 0 ? `NOTIFY ${EVENTS_CHANNEL}, '${last}'; ` : ''}COMMIT`)) as unknown as pg.QueryResult | pg.QueryResult[];
+      const commit = Array.isArray(results) ? results[results.length - 1]! : results;
+      // COMMIT of a transaction left aborted answers ROLLBACK, not an error.
+      if (commit.command !== 'COMMIT') throw new Error(`the group commit ended in ${commit.command}`);
+    } catch (error) {
+      broken = client === undefined || isConnectionLoss(error);
+      if (!broken) await client!.query('ROLLBACK').catch(() => (broken = true));
+      for (const o of outcomes) for (const seq of o.seqs) this.own.delete(seq);
+      const failure = unavailable(error);
+      for (const item of batch) item.reject(failure);
+      return;
+    } finally {
+      this.holdFrom = Number.MAX_SAFE_INTEGER;
+      // A client whose connection failed is discarded, not handed out again.
+      client?.removeListener('error', ignore);
+      client?.release(broken || undefined);
     }
-    return value;
+    this.stats.batches++;
+    this.stats.writes += batch.length;
+    const settle = () => batch.forEach((item, i) => (outcomes[i]!.ok ? item.resolve(outcomes[i]!.value) : item.reject(outcomes[i]!.value)));
+    this.settling = this.settling.then(() => this.publishedThrough(last)).then(settle);
   }
 
-  private run<T>(fn: (db: PgDb) => Promise<T>) {
-    return this.transaction((client) => fn(new PgDb(client)));
+  /** Resolves once the follower has handed this node's listeners every event through `seq`. */
+  private publishedThrough(seq: number): Promise<void> | void {
+    if (seq <= this.follower.published) return;
+    return new Promise<void>((done) => {
+      this.waiting.push({ seq, done });
+      this.follower.wake();
+    });
   }
 
   // ---------------------------------------------------------------- users
@@ -840,9 +953,18 @@ export class PgStore implements Store {
   }
 
   async close() {
+    // The writes asked for are committed (or rejected) first.
+    while (this.batch || this.queue.length > 0) {
+      if (this.batch) await this.batch;
+      else this.flush();
+    }
     await this.cluster.stop();
     await this.follower.stop();
+    // Committed, but the stopped follower will not publish them: settle them anyway.
+    for (const w of this.waiting.splice(0)) w.done();
+    await this.settling;
     await this.pool.end();
+    await this.writePool.end();
   }
 }
 

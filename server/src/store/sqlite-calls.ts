@@ -4,46 +4,10 @@
  * call's life are calls/'.
  */
 import { randomUUID } from 'node:crypto';
-import type { Call, CallEndReason, CallMemberState } from '../../../shared/index.js';
+import type { CallEndReason, CallMemberState } from '../../../shared/index.js';
 import type { CallRecord, CallRows, CallStore, CallTransferRecord } from './calls.js';
-import { iso, type Engine, type Row, type Synchronous } from './sqlite-engine.js';
-
-/** A call row and its members' rows (position order; `rung_by` the ringer's username) as a record. */
-export function toCallRecord(r: Row, rows: Row[]): CallRecord {
-  const call: Call = {
-    id: r.id,
-    chatId: r.chat_id,
-    createdBy: r.created_by,
-    createdAt: iso(r.created_at),
-    video: r.video === 1,
-    state: r.state,
-    // Who rang a member into the call running shows while it rings them.
-    members: rows.map((m) => ({ username: m.username, displayName: m.display_name, state: m.state, ...(m.rung_by && m.state === 'ringing' ? { rungBy: m.rung_by } : {}) })),
-  };
-  if (r.answered_at !== null) call.answeredAt = iso(r.answered_at);
-  if (r.ended_at !== null) call.endedAt = iso(r.ended_at);
-  if (r.end_reason !== null) call.endReason = r.end_reason;
-  const record: CallRecord = { call, members: new Map(rows.map((m) => [m.user_id as number, m.state as CallMemberState])) };
-  const nameOf = (id: number) => rows.find((m) => m.user_id === id);
-  if (r.held_by !== null && r.held_by !== undefined) {
-    record.heldById = r.held_by;
-    call.heldBy = nameOf(r.held_by)?.username ?? '';
-  }
-  if (r.transfer_to !== null && r.transfer_to !== undefined) {
-    record.transfer = { fromId: r.transfer_from, toId: r.transfer_to, at: r.transfer_at, ...(r.transfer_reason ? { reason: r.transfer_reason } : {}), ...(r.transfer_warm ? { warm: true } : {}) };
-    const from = nameOf(r.transfer_from);
-    const to = nameOf(r.transfer_to);
-    call.transfer = {
-      from: from?.username ?? '',
-      fromName: from?.display_name ?? '',
-      to: to?.username ?? '',
-      toName: to?.display_name ?? '',
-      ...(r.transfer_reason ? { reason: r.transfer_reason } : {}),
-      ...(r.transfer_warm ? { warm: true } : {}),
-    };
-  }
-  return record;
-}
+import { toCallRecord, type Row } from './rows.js';
+import type { Engine, Synchronous } from './sqlite-engine.js';
 
 export class SqliteCallStore implements CallStore, Synchronous<CallRows> {
   private readonly q;

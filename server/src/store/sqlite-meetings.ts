@@ -4,34 +4,11 @@
  * a meeting's life are meetings/'.
  */
 import { randomUUID } from 'node:crypto';
-import type { DocumentRecord, GuestRecord, GuestStatus, MeetingRecord, MeetingRows, MeetingStore } from './meetings.js';
-import { toMessage, type Engine, type Row, type Synchronous } from './sqlite-engine.js';
+import type { DocumentRecord, GuestStatus, MeetingRows, MeetingStore } from './meetings.js';
+import { toDocument, toGuest, toMeeting, toMessage, type Row } from './rows.js';
+import type { Engine, Synchronous } from './sqlite-engine.js';
 
 const MEETING = `SELECT m.*, u.username AS host_username, u.display_name AS host_display_name FROM meetings m JOIN users u ON u.id = m.host_id`;
-
-export function toMeeting(r: Row): MeetingRecord {
-  return {
-    id: r.id,
-    number: r.number,
-    title: r.title,
-    hostId: r.host_id,
-    hostUsername: r.host_username,
-    hostDisplayName: r.host_display_name,
-    chatId: r.chat_id,
-    fixed: r.fixed === 1,
-    createdAt: r.created_at,
-    endedAt: r.ended_at,
-    presentation: r.presentation ? JSON.parse(r.presentation) : null,
-  };
-}
-
-export function toGuest(r: Row): GuestRecord {
-  return { id: r.id, meetingId: r.meeting_id, name: r.name, address: r.address, status: r.status, presenter: r.presenter === 1, createdAt: r.created_at };
-}
-
-export function toDocument(r: Row): DocumentRecord {
-  return { id: r.id, meetingId: r.meeting_id, name: r.name, pages: JSON.parse(r.pages), createdAt: r.created_at };
-}
 
 export class SqliteMeetingStore implements MeetingStore, Synchronous<MeetingRows> {
   private readonly q;

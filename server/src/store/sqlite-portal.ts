@@ -1,13 +1,13 @@
 /** SQLite implementation of the portal part of the Store; shares the main store's connection and group commit. */
 import type { ChartSeries, Notice, TickerItem } from '../../../shared/index.js';
 import { StoreError } from './errors.js';
-import type { ChannelRecord, ItemKind, MediaKind, MediaUsage, PortalRows, PortalStore, ProviderRecord, StoredMedia } from './portal.js';
+import type { ItemKind, MediaKind, MediaUsage, PortalRows, PortalStore, ProviderRecord, StoredMedia } from './portal.js';
 import type { Prepare } from './statements.js';
-import { type Engine, type Row, type Synchronous } from './sqlite-engine.js';
+import { toChannel, type Row } from './rows.js';
+import type { Engine, Synchronous } from './sqlite-engine.js';
 
 /** Drops undefined fields, so optional protocol fields are absent rather than null. */
 const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-export const toChannel = (r: Row): ChannelRecord => ({ id: r.id, name: r.name, title: r.title, isDefault: r.is_default === 1 });
 
 /** What a provider's live media take, and whether it holds this content (PortalStore.mediaUsage). */
 function usage(prepare: Prepare, providerId: number, sha256: string, now: number): MediaUsage {

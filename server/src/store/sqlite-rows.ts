@@ -11,23 +11,9 @@ import type { SessionCache } from './session-cache.js';
 import type { SqliteCallStore } from './sqlite-calls.js';
 import type { SqliteMeetingStore } from './sqlite-meetings.js';
 import type { SqlitePortalRows } from './sqlite-portal.js';
-import { MESSAGE_FILES, toChatRecord, toMessage, toUser, visibleAfterSql, type Engine, type Row, type Synchronous } from './sqlite-engine.js';
+import { toChatFile, toChatRecord, toMessage, toUser, visibleAfterSql, type Row } from './rows.js';
+import { MESSAGE_FILES, type Engine, type Synchronous } from './sqlite-engine.js';
 import type { ChatFileRecord, ChatRecord, GroupRecord, MemberStatus, NewMessage, NewUser, ProfileChange, StoreTx } from './store.js';
-
-export function toChatFile(r: Row): ChatFileRecord {
-  const file: ChatFileRecord = {
-    id: r.id,
-    chatId: r.chat_id,
-    uploaderId: r.uploader_id,
-    name: r.name,
-    size: r.size,
-    contentType: r.content_type,
-    sha256: r.sha256,
-    createdAt: r.created_at,
-  };
-  if (r.thumb_sha256) file.thumbSha256 = r.thumb_sha256;
-  return file;
-}
 
 export class SqliteRows implements Synchronous<StoreTx> {
   /** Statements the main store's reads share (their modes are set once). */

@@ -1,19 +1,10 @@
 /** SQLite implementation of the terminal registry; shares the main store's connection and group commit. */
 import type { ClientInfo } from '../../../shared/index.js';
-import type { Engine, Row } from './sqlite-engine.js';
+import { toTerminal, type Row } from './rows.js';
+import type { Engine } from './sqlite-engine.js';
 import type { TerminalRecord, TerminalStore } from './terminals.js';
 
 const SELECT = 'SELECT t.*, u.username FROM terminals t LEFT JOIN users u ON u.id = t.user_id';
-
-export const toTerminal = (r: Row): TerminalRecord => ({
-  installId: r.install_id,
-  userId: r.user_id ?? null,
-  username: r.username ?? null,
-  version: r.version,
-  platform: r.platform as ClientInfo['platform'],
-  firstSeen: r.first_seen,
-  lastSeen: r.last_seen,
-});
 
 export class SqliteTerminalStore implements TerminalStore {
   constructor(private readonly e: Pick<Engine, 'db' | 'prepare' | 'read' | 'write'>) {}

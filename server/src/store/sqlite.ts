@@ -37,8 +37,9 @@ import { SessionCache } from './session-cache.js';
 import { statementCache, type Prepare } from './statements.js';
 import { SqlitePortalRows, SqlitePortalStore } from './sqlite-portal.js';
 import { SqliteTerminalStore } from './sqlite-terminals.js';
-import { iso, MESSAGE_FILES, promising, toMessage, toUser, visibleAfterSql, type Engine, type Row } from './sqlite-engine.js';
-import { SqliteRows, toChatFile } from './sqlite-rows.js';
+import { MESSAGE_FILES, promising, type Engine } from './sqlite-engine.js';
+import { SqliteRows } from './sqlite-rows.js';
+import { iso, toChatFile, toMessage, toUser, visibleAfterSql, type Row } from './rows.js';
 import type { ContactRecord, GroupRecord, MessageSearch, NewUser, SessionRecord, StoredEvent, Store, StoreTx, Subscriptions } from './store.js';
 
 interface QueuedWrite {

@@ -1,0 +1,215 @@
+/**
+ * PgStore's group commit (issue 15) against a real PostgreSQL: the writes queued on a node run in
+ * one transaction, each in its own savepoint. A write whose rule throws rolls back alone; a
+ * connection lost mid-batch acknowledges none of it and stores none of it; two nodes writing
+ * batches concurrently, one of them held between its sequence allocation and its COMMIT, leave
+ * one order that a poller following `seq > cursor` and both nodes' listeners see whole.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readPgEvents } from '../../server/src/store/pg-log.js';
+import { PgStore } from '../../server/src/store/pg-store.js';
+import type { StoredEvent, StoreTx } from '../../server/src/store/store.js';
+import { HAVE_POSTGRES, startPostgres, type Postgres } from '../helpers/postgres.js';
+
+const newUser = (tx: StoreTx, username: string) => tx.insertUser({ username, displayName: username, passwordHash: 'x', isAdmin: false });
+const event = { type: 'contacts.changed' } as const;
+
+describe.runIf(HAVE_POSTGRES)('PgStore group commit', () => {
+  let db: Postgres;
+  let databases = 0;
+  const stores: PgStore[] = [];
+
+  /** A fresh database; its URL. */
+  async function database() {
+    const name = `gc${++databases}`;
+    await db.query(`CREATE DATABASE ${name}`);
+    return { name, url: db.url.replace(/\/portico$/, `/${name}`) };
+  }
+  async function open(url: string) {
+    const store = await PgStore.open(url, { max: 4 });
+    stores.push(store);
+    const published: StoredEvent[] = [];
+    store.onCommit((events) => published.push(...events));
+    return { store, published };
+  }
+
+  beforeAll(async () => {
+    db = await startPostgres();
+  }, 90_000);
+  afterAll(async () => {
+    for (const store of stores) await store.close().catch(() => {});
+    await db?.destroy();
+  });
+
+  it('a write whose rule throws rolls back to its savepoint alone; the others of the batch commit, their events in order', async () => {
+    const { store, published } = await open((await database()).url);
+    const batches = store.stats.batches;
+    // Asked for in one turn of the event loop: one batch.
+    const results = await Promise.allSettled([
+      store.write(async (tx) => {
+        await newUser(tx, 'before');
+        await tx.append('first', event);
+      }),
+      store.write(async (tx) => {
+        await newUser(tx, 'ghost');
+        await tx.append('ghost', event);
+        await sleep(5);
+        throw new Error('boom');
+      }),
+      store.write(async (tx) => {
+        // The failed write's row is gone from the batch's transaction, not only after it.
+        expect(await tx.userByName('ghost')).toBeUndefined();
+        await newUser(tx, 'after');
+        await tx.append('third', event);
+      }),
+      // A statement PostgreSQL refuses (unique violation) inside a write.
+      store.write((tx) => newUser(tx, 'BEFORE')),
+      // A write that swallows a failed statement leaves its savepoint aborted: it cannot count as
+      // done (its rows are gone), and it must not turn the batch's COMMIT into a rollback.
+      store.write(async (tx) => {
+        await newUser(tx, 'swallowed');
+        await newUser(tx, 'before').catch(() => {});
+        return 'looked fine';
+      }),
+      store.write(async (tx) => {
+        await tx.append('last', event);
+        return 'ok';
+      }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected', 'rejected', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason.message).toBe('boom');
+    expect((results[3] as PromiseRejectedResult).reason.kind).toBe('unique');
+    expect((results[5] as PromiseFulfilledResult<string>).value).toBe('ok');
+    expect(store.stats.batches - batches).toBe(1);
+    expect((await store.listUsers()).map((u) => u.username)).toEqual(['after', 'before']);
+    // Published before the writes settled, in order, the rolled-back write's event not among them.
+    expect(published.map((e) => e.topic)).toEqual(['first', 'third', 'last']);
+    const seqs = published.map((e) => e.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect((await store.readEvents(['first', 'ghost', 'third', 'last'], 0, 10)).map((e) => e.topic)).toEqual(['first', 'third', 'last']);
+  });
+
+  it('writes settle in the turn of the event loop in which their events reach the listeners, not a turn later', async () => {
+    const { store } = await open((await database()).url);
+    // What a caller does as soon as its write settles (a subscription change answering a held
+    // poll with its own cursor) must come before the hub's answers, which wait for the next turn.
+    let handedInThisTurn = false;
+    store.onCommit(() => {
+      handedInThisTurn = true;
+      setImmediate(() => (handedInThisTurn = false));
+    });
+    let late = 0;
+    for (let round = 0; round < 40; round++) {
+      await Promise.all(
+        Array.from({ length: 5 }, () =>
+          store.write((tx) => tx.append('turn', event)).then(() => {
+            if (!handedInThisTurn) late++;
+          }),
+        ),
+      );
+    }
+    expect(late).toBe(0);
+  });
+
+  it('a connection lost mid-batch: no write of the batch is acknowledged or stored, and the next batch works', async () => {
+    const { name, url } = await database();
+    const { store, published } = await open(url);
+    await store.write((tx) => newUser(tx, 'seed')); // the write connection is open
+    let holding!: () => void;
+    const held = new Promise<void>((r) => (holding = r));
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const outcomes = [
+      store.write(async (tx) => {
+        await newUser(tx, 'one');
+        await tx.append('one', event);
+      }),
+      store.write(async (tx) => {
+        await newUser(tx, 'two');
+        await tx.append('two', event);
+        holding();
+        await gate;
+      }),
+      store.write(async (tx) => {
+        await newUser(tx, 'three');
+        await tx.append('three', event);
+      }),
+    ].map((p) => p.then(() => 'acknowledged', (e: unknown) => e));
+    await held;
+    // Cut the batch's connection from the server side: the backend holding the write lock.
+    const cut = await db.query(
+      "SELECT pg_terminate_backend(pid) AS done FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = (SELECT oid FROM pg_database WHERE datname = $1)",
+      [name],
+    );
+    expect(cut.rows.length).toBeGreaterThan(0);
+    release();
+    for (const outcome of await Promise.all(outcomes)) expect(outcome).toMatchObject({ kind: 'unavailable', status: 503 });
+    const check = await PgStore.open(url, { max: 1 });
+    stores.push(check);
+    expect((await check.listUsers()).map((u) => u.username)).toEqual(['seed']);
+    expect(await check.readEvents(['one', 'two', 'three'], 0, 10)).toEqual([]);
+    // The pool replaces the lost connection: the next write commits and publishes.
+    await store.write(async (tx) => {
+      await newUser(tx, 'after');
+      await tx.append('after', event);
+    });
+    expect(published.map((e) => e.topic)).toEqual(['after']);
+  });
+
+  it('two nodes writing batches concurrently, one held between allocation and COMMIT: one order, nothing skipped', async () => {
+    const { url } = await database();
+    const a = await open(url);
+    const b = await open(url);
+    const topic = 'race';
+    let writing = true;
+    // A poller on a connection of its own following `seq > cursor` over the table itself (a
+    // store's readEvents stops at what its follower published, itself such a poller: below).
+    const reader = new pg.Pool({ connectionString: url, max: 1 });
+    const seen: number[] = [];
+    const polling = (async () => {
+      let cursor = 0;
+      const follow = async () => {
+        for (const e of await readPgEvents(reader, [topic], cursor, 1000)) {
+          seen.push(e.seq);
+          cursor = e.seq;
+        }
+      };
+      while (writing) await follow();
+      await sleep(50);
+      await follow();
+    })();
+    const acknowledged: number[] = [];
+    const write = (node: PgStore, hold: number) =>
+      node.write(async (tx) => {
+        await tx.append(topic, event);
+        await tx.append(topic, event);
+        // Allocated, not committed: held, the batch open (the other node waits on the lock).
+        if (hold) await sleep(hold);
+      });
+    const round = async (node: PgStore, seed: number) => {
+      for (let i = 0; i < 6; i++) {
+        const writes = Array.from({ length: 10 }, (_, j) => write(node, (seed + i + j) % 7 === 0 ? 15 : 0));
+        await Promise.all(writes);
+        acknowledged.push(writes.length);
+      }
+    };
+    await Promise.all([round(a.store, 1), round(b.store, 2), round(a.store, 3), round(b.store, 4)]);
+    writing = false;
+    await polling;
+    const committed = (await readPgEvents(reader, [topic], 0, 10_000)).map((e) => e.seq);
+    await reader.end();
+    expect(committed.length).toBe(2 * 4 * 6 * 10);
+    expect(acknowledged.length).toBe(24);
+    // The poller skipped nothing and saw each once, in order.
+    expect(seen).toEqual(committed);
+    // Both nodes' listeners were handed every event of both, in one order (the follower catches up promptly).
+    for (const node of [a, b]) {
+      await expect.poll(() => node.published.filter((e) => e.topic === topic).length, { timeout: 5000 }).toBe(committed.length);
+      expect(node.published.filter((e) => e.topic === topic).map((e) => e.seq)).toEqual(committed);
+    }
+    // Batched, not one transaction per write.
+    expect(a.store.stats.batches + b.store.stats.batches).toBeLessThan(2 * 4 * 6 * 10);
+  }, 60_000);
+});

@@ -20,11 +20,11 @@ export const PG_LOCKS = {
   /** Held while migrating. */
   migrate: 0x706f7274_01n,
   /**
-   * Held from a write transaction's first event append to its COMMIT, so commit order equals
-   * sequence order across every node (see pg-log.ts).
+   * Held from a group commit's BEGIN to its COMMIT, so commit order equals sequence order across
+   * every node (see pg-log.ts).
    */
   eventOrder: 0x706f7274_02n,
-  /** Taken first by every write transaction of pg-store.ts: one write at a time, as on SQLite. */
+  /** Taken first by every group commit of pg-store.ts: one batch at a time in the cluster, as on SQLite. */
   write: 0x706f7274_03n,
   /** Held (session lock, a connection of its own) by the node that runs the once-per-cluster duties (pg-cluster.ts). */
   leader: 0x706f7274_04n,

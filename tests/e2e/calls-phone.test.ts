@@ -267,18 +267,12 @@ describe('call state in Chromium: join late, hold, transfer', { timeout: 120_000
     const { chatId, alice, bob, carol } = await aliceCallsBob();
     await connectedTo(alice, 'bob');
     const picker = alice.locator('.call-add-picker');
-    // The call moves between the column (docked) and the main pane (wide): the picker is opened
-    // again where it is not open.
-    const openPicker = async () => {
-      if (await picker.isVisible()) return;
-      await alice.locator('.call-add').click();
-      // Bob takes part in the chat and is in the call: not offered; carol is a contact.
-      expect(await picker.locator('input[value=bob]').count()).toBe(0);
-      await picker.locator('input[value=carol]').check();
-      // Carol is invited into the chat: what she reads of it is chosen here (the chat's history sharing).
-      await picker.locator('.call-picker-history input[value=since_added]').check();
-    };
-    await openPicker();
+    await alice.locator('.call-add').click();
+    // Bob takes part in the chat and is in the call: not offered; carol is a contact.
+    expect(await picker.locator('input[value=bob]').count()).toBe(0);
+    await picker.locator('input[value=carol]').check();
+    // Carol is invited into the chat: what she reads of it is chosen here (the chat's history sharing).
+    await picker.locator('.call-picker-history input[value=since_added]').check();
     for (const scheme of ['light', 'dark'] as const) {
       for (const [size, viewport] of [
         ['docked', DOCKED],
@@ -286,7 +280,11 @@ describe('call state in Chromium: join late, hold, transfer', { timeout: 120_000
       ] as const) {
         await alice.setViewportSize(viewport);
         await alice.emulateMedia({ colorScheme: scheme });
-        await openPicker();
+        // The call moves between the column (docked) and the main pane (wide), a new mount: the
+        // picker comes along open, with what was chosen in it.
+        await alice.locator(size === 'docked' ? '.panel-column .media .call .call-add-picker' : '.chat-pane .call-pane .call .call-add-picker').waitFor({ timeout: T });
+        expect(await picker.locator('input[value=carol]').isChecked()).toBe(true);
+        expect(await picker.locator('.call-picker-history input[value=since_added]').isChecked()).toBe(true);
         await picker.locator('.call-picker-actions').scrollIntoViewIfNeeded();
         await shot(alice, `call-add-ring-${size}-${scheme}.png`);
       }
@@ -294,7 +292,7 @@ describe('call state in Chromium: join late, hold, transfer', { timeout: 120_000
     expect(await seriousViolations(alice), 'add people picker').toEqual([]);
     await alice.setViewportSize(DOCKED);
     await alice.emulateMedia({ colorScheme: 'light' });
-    await openPicker();
+    await alice.locator('.panel-column .media .call .call-add-picker').waitFor({ timeout: T });
     await picker.locator('.call-add-go').click();
     // Carol: the chat request, then (accepted) the ring, from alice who added her.
     const request = carol.locator(`.request[data-chat="${chatId}"]`);

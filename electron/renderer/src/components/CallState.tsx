@@ -111,6 +111,21 @@ export type History = Chat['history'];
 export type AddPeople = (chatId: string, usernames: string[], history?: History) => Promise<string | undefined>;
 
 /** Hold / Resume, Transfer… and Add people… (buttons of the call's control row, and their pickers). */
+/** What a picker holds while it is open: kept across a new mount of the call view. */
+interface PickerDraft {
+  selected?: string[];
+  history?: History;
+  to?: string;
+  reason?: string;
+  warm?: boolean;
+}
+/**
+ * The picker open in a call's controls and what is chosen in it, by call id: crossing the wide
+ * layout's width moves the call view between the column and the main pane (a new mount), and the
+ * picker opens again there as it was.
+ */
+const openPickers = new Map<string, { kind: Exclude<Picker, undefined>; draft: PickerDraft }>();
+
 export function CallStateControls({
   phone,
   view,
@@ -125,8 +140,14 @@ export function CallStateControls({
   history?: History | undefined;
   onAddPeople?: AddPeople | undefined;
 }) {
-  const [picker, setPicker] = useState<Picker>(undefined);
   const { call } = view;
+  const [picker, setOpen] = useState<Picker>(() => openPickers.get(call.id)?.kind);
+  const setPicker = (next: Picker) => {
+    if (next) openPickers.set(call.id, { kind: next, draft: {} });
+    else openPickers.delete(call.id);
+    setOpen(next);
+  };
+  const draft = openPickers.get(call.id)?.draft ?? {};
   const others = joinedOthers(call, phone.me);
   const ofTwo = others.length === 1 && call.state === 'active' && !call.members.some((m) => m.state === 'ringing' && m.username !== call.transfer?.to);
   const heldByMe = call.heldBy?.toLowerCase() === phone.me;
@@ -157,6 +178,7 @@ export function CallStateControls({
       )}
       {picker === 'transfer' && (
         <TransferPicker
+          draft={draft}
           people={candidates}
           onCancel={() => setPicker(undefined)}
           onTransfer={async (to, reason, warm) => {
@@ -167,6 +189,7 @@ export function CallStateControls({
       )}
       {picker === 'add' && onAddPeople && (
         <AddPeoplePicker
+          draft={draft}
           people={candidates}
           history={history ?? 'all'}
           onCancel={() => setPicker(undefined)}
@@ -178,6 +201,16 @@ export function CallStateControls({
       )}
     </>
   );
+}
+
+/** A picker's state, also written to its draft (so a new mount starts where this one was). */
+function useKept<K extends keyof PickerDraft, T extends PickerDraft[K]>(draft: PickerDraft, key: K, initial: T): readonly [T, (next: T) => void] {
+  const [value, setValue] = useState<T>(() => (draft[key] as T | undefined) ?? initial);
+  const set = (next: T) => {
+    draft[key] = next;
+    setValue(next);
+  };
+  return [value, set] as const;
 }
 
 function PersonList({ people, selected, multiple, onToggle }: { people: Person[]; selected: Set<string>; multiple: boolean; onToggle: (username: string) => void }) {
@@ -196,10 +229,20 @@ function PersonList({ people, selected, multiple, onToggle }: { people: Person[]
   );
 }
 
-function TransferPicker({ people, onTransfer, onCancel }: { people: Person[]; onTransfer: (to: string, reason: string | undefined, warm: boolean) => Promise<void>; onCancel: () => void }) {
-  const [to, setTo] = useState<string | undefined>(undefined);
-  const [warm, setWarm] = useState(false);
-  const [reason, setReason] = useState('');
+function TransferPicker({
+  people,
+  draft = {},
+  onTransfer,
+  onCancel,
+}: {
+  people: Person[];
+  draft?: PickerDraft;
+  onTransfer: (to: string, reason: string | undefined, warm: boolean) => Promise<void>;
+  onCancel: () => void;
+}) {
+  const [to, setTo] = useKept<'to', string | undefined>(draft, 'to', undefined);
+  const [warm, setWarm] = useKept<'warm', boolean>(draft, 'warm', false);
+  const [reason, setReason] = useKept<'reason', string>(draft, 'reason', '');
   const [error, setError] = useState<string | undefined>(undefined);
   return (
     <form
@@ -245,6 +288,7 @@ export function AddPeoplePicker({
   history: initial,
   hint = t('addPeopleHint'),
   class: extra = 'call-add-picker',
+  draft = {},
   onAdd,
   onCancel,
 }: {
@@ -252,11 +296,14 @@ export function AddPeoplePicker({
   history: History;
   hint?: string;
   class?: string;
+  draft?: PickerDraft;
   onAdd: (usernames: string[], history: History) => Promise<void>;
   onCancel: () => void;
 }) {
-  const [selected, setSelected] = useState<Set<string>>(new Set());
-  const [history, setHistory] = useState<History>(initial);
+  const [chosen, setChosen] = useKept<'selected', string[]>(draft, 'selected', []);
+  const selected = new Set(chosen);
+  const setSelected = (next: Set<string>) => setChosen([...next]);
+  const [history, setHistory] = useKept<'history', History>(draft, 'history', initial);
   // Only those invited into the chat read its history from the start or not (members read it already).
   const inviting = people.some((p) => selected.has(p.username) && !p.inChat);
   return (

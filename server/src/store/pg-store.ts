@@ -557,21 +557,22 @@ export class PgStore implements Store {
     try {
       await migratePostgres(pool);
       const head = await pgHeadSeq(pool);
-      const connect = async () => {
-        const client = new pg.Client({ connectionString: url, types, connectionTimeoutMillis: 5000 });
+      // Named, so an operator (and the fault tests) can tell them in pg_stat_activity.
+      const connect = (name: string) => async () => {
+        const client = new pg.Client({ connectionString: url, types, connectionTimeoutMillis: 5000, application_name: name });
         client.on('error', () => {}); // reported through the follower's (or the cluster link's) own handler
         await client.connect();
         return client;
       };
       const follower = new PgLogFollower({
-        connect,
+        connect: connect('portico-follower'),
         db: pool,
         from: head,
         publish: (events) => store!.publish(events),
         holdFrom: () => store?.holdFrom ?? Number.MAX_SAFE_INTEGER,
         onError: (error) => process.emitWarning(`PostgreSQL event log: ${String(error)}`),
       });
-      store = new PgStore(pool, writePool, follower, connect, options.maxBatch ?? MAX_BATCH);
+      store = new PgStore(pool, writePool, follower, connect('portico-cluster-link'), options.maxBatch ?? MAX_BATCH);
       await follower.start();
       return store;
     } catch (error) {

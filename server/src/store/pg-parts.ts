@@ -12,7 +12,7 @@ import type { CallRecord, CallRows, CallStore, CallTransferRecord } from './call
 import { StoreError } from './errors.js';
 import type { DocumentRecord, GuestStatus, MeetingRows, MeetingStore } from './meetings.js';
 import type { ChannelRecord, ItemKind, MediaKind, MediaUsage, PortalRows, PortalStore, ProviderRecord, StoredMedia } from './portal.js';
-import { toCallRecord, toChannel, toDocument, toGuest, toMeeting, toMessage, toTerminal, type Row } from './rows.js';
+import { toCallRecord, toChannel, toMeetingDocument, toGuest, toMeeting, toMessage, toTerminal, type Row } from './rows.js';
 import type { TerminalRecord, TerminalStore } from './terminals.js';
 
 export type Queryable = Pick<pg.ClientBase, 'query'>;
@@ -339,7 +339,7 @@ export class PgMeetings extends PgDb implements MeetingRows, MeetingStore {
 
   async document(documentId: string) {
     const r = await this.one('SELECT * FROM meeting_documents WHERE id = $1', [documentId]);
-    return r && toDocument(r);
+    return r && toMeetingDocument(r);
   }
 
   // ---------------------------------------------------------------- reads
@@ -364,7 +364,7 @@ export class PgMeetings extends PgDb implements MeetingRows, MeetingStore {
   }
 
   async documents(meetingId: string) {
-    return (await this.all('SELECT * FROM meeting_documents WHERE meeting_id = $1 ORDER BY created_at, id', [meetingId])).map(toDocument);
+    return (await this.all('SELECT * FROM meeting_documents WHERE meeting_id = $1 ORDER BY created_at, id', [meetingId])).map(toMeetingDocument);
   }
 }
 

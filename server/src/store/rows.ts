@@ -146,7 +146,7 @@ export function toGuest(r: Row): GuestRecord {
   return { id: r.id, meetingId: r.meeting_id, name: r.name, address: r.address, status: r.status, presenter: r.presenter === 1, createdAt: r.created_at };
 }
 
-export function toDocument(r: Row): DocumentRecord {
+export function toMeetingDocument(r: Row): DocumentRecord {
   return { id: r.id, meetingId: r.meeting_id, name: r.name, pages: JSON.parse(r.pages), createdAt: r.created_at };
 }
 

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { DocumentRecord, GuestStatus, MeetingRows, MeetingStore } from './meetings.js';
-import { toDocument, toGuest, toMeeting, toMessage, type Row } from './rows.js';
+import { toMeetingDocument, toGuest, toMeeting, toMessage, type Row } from './rows.js';
 import type { Engine, Synchronous } from './sqlite-engine.js';
 
 const MEETING = `SELECT m.*, u.username AS host_username, u.display_name AS host_display_name FROM meetings m JOIN users u ON u.id = m.host_id`;
@@ -128,7 +128,7 @@ export class SqliteMeetingStore implements MeetingStore, Synchronous<MeetingRows
 
   document(documentId: string) {
     const r = this.q.document.get(documentId) as Row | undefined;
-    return r && toDocument(r);
+    return r && toMeetingDocument(r);
   }
 
   // ---------------------------------------------------------------- reads
@@ -155,6 +155,6 @@ export class SqliteMeetingStore implements MeetingStore, Synchronous<MeetingRows
   }
 
   documents(meetingId: string) {
-    return this.e.read(() => (this.q.documents.all(meetingId) as Row[]).map(toDocument));
+    return this.e.read(() => (this.q.documents.all(meetingId) as Row[]).map(toMeetingDocument));
   }
 }

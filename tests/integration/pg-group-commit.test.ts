@@ -2,8 +2,9 @@
  * PgStore's group commit (issue 15) against a real PostgreSQL: the writes queued on a node run in
  * one transaction, each in its own savepoint. A write whose rule throws rolls back alone; a
  * connection lost mid-batch acknowledges none of it and stores none of it; two nodes writing
- * batches concurrently, one of them held between its sequence allocation and its COMMIT, leave
- * one order that a poller following `seq > cursor` and both nodes' listeners see whole.
+ * batches concurrently (unscoped and chat-scoped), some held open, leave one order that a poller
+ * following `seq > cursor` and both nodes' listeners see whole; a chat-scoped write waits only
+ * for writes of its own chat and unscoped ones.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
@@ -158,7 +159,7 @@ describe.runIf(HAVE_POSTGRES)('PgStore group commit', () => {
     expect(published.map((e) => e.topic)).toEqual(['after']);
   });
 
-  it('two nodes writing batches concurrently, one held between allocation and COMMIT: one order, nothing skipped', async () => {
+  it('two nodes writing batches concurrently (unscoped and chat-scoped), some held open before COMMIT: one order, nothing skipped', async () => {
     const { url } = await database();
     const a = await open(url);
     const b = await open(url);
@@ -181,16 +182,21 @@ describe.runIf(HAVE_POSTGRES)('PgStore group commit', () => {
       await follow();
     })();
     const acknowledged: number[] = [];
-    const write = (node: PgStore, hold: number) =>
-      node.write(async (tx) => {
-        await tx.append(topic, event);
-        await tx.append(topic, event);
-        // Allocated, not committed: held, the batch open (the other node waits on the lock).
-        if (hold) await sleep(hold);
-      });
+    // Unscoped writes and writes scoped to a few chats: batches of both kinds, those of different
+    // chats on the two nodes at the same time.
+    const write = (node: PgStore, hold: number, chat: number) =>
+      node.write(
+        async (tx) => {
+          await tx.append(topic, event);
+          await tx.append(topic, event);
+          // Appended, not committed: held, the batch open (a node needing its locks waits).
+          if (hold) await sleep(hold);
+        },
+        chat % 3 === 0 ? undefined : { chatId: `chat-${chat % 4}` },
+      );
     const round = async (node: PgStore, seed: number) => {
       for (let i = 0; i < 6; i++) {
-        const writes = Array.from({ length: 10 }, (_, j) => write(node, (seed + i + j) % 7 === 0 ? 15 : 0));
+        const writes = Array.from({ length: 10 }, (_, j) => write(node, (seed + i + j) % 7 === 0 ? 15 : 0, Math.floor((seed * 7 + i * 3 + j) / 5)));
         await Promise.all(writes);
         acknowledged.push(writes.length);
       }
@@ -209,7 +215,72 @@ describe.runIf(HAVE_POSTGRES)('PgStore group commit', () => {
       await expect.poll(() => node.published.filter((e) => e.topic === topic).length, { timeout: 5000 }).toBe(committed.length);
       expect(node.published.filter((e) => e.topic === topic).map((e) => e.seq)).toEqual(committed);
     }
-    // Batched, not one transaction per write.
+    // Batched, not one transaction per write; batches of both kinds ran.
     expect(a.store.stats.batches + b.store.stats.batches).toBeLessThan(2 * 4 * 6 * 10);
+    expect(a.store.stats.scopedBatches + b.store.stats.scopedBatches).toBeGreaterThan(0);
+    expect(a.store.stats.scopedBatches + b.store.stats.scopedBatches).toBeLessThan(a.store.stats.batches + b.store.stats.batches);
+  }, 60_000);
+
+  it('on one node, a batch of another chat runs beside a held one; its chat\'s next write, and an unscoped one queued after, follow it in order', async () => {
+    const { store, published } = await open((await database()).url);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let entered!: () => void;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    const done: string[] = [];
+    const x1 = store.write(async (tx) => {
+      await tx.append('x', { type: 'chat.read', n: 1 } as never);
+      entered();
+      await gate;
+    }, { chatId: 'x' }).then(() => done.push('x1'));
+    await inside;
+    const x2 = store.write((tx) => tx.append('x', { type: 'chat.read', n: 2 } as never), { chatId: 'x' }).then(() => done.push('x2'));
+    const y = store.write((tx) => tx.append('y', event), { chatId: 'y' }).then(() => done.push('y'));
+    // Queued after y: an unscoped write waits for every batch before it, and nothing queued later passes it.
+    const unscoped = store.write((tx) => tx.append('all', event)).then(() => done.push('unscoped'));
+    expect(await Promise.race([y.then(() => 'committed'), sleep(10_000).then(() => 'timed out')])).toBe('committed');
+    await sleep(300);
+    expect(done).toEqual(['y']);
+    release();
+    await Promise.all([x1, x2, unscoped]);
+    expect(done).toEqual(['y', 'x1', 'x2', 'unscoped']);
+    expect(published.filter((e) => ['x', 'y', 'all'].includes(e.topic)).map((e) => (e.topic === 'x' ? `x${JSON.parse(e.json).n}` : e.topic))).toEqual(['y', 'x1', 'x2', 'all']);
+  }, 60_000);
+
+  it("writes scoped to a chat run beside another node's write of another chat; the same chat's writes, and unscoped ones, wait for it", async () => {
+    const { url } = await database();
+    const [a, b, c, d] = [await open(url), await open(url), await open(url), await open(url)];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let entered!: () => void;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    const done: string[] = [];
+    // Node A's batch holds chat x's lock (and the write lock, shared) until the gate opens.
+    const held = a.store.write(async (tx) => {
+      await tx.append('x', event);
+      entered();
+      await gate;
+    }, { chatId: 'x' }).then(() => done.push('x on A'));
+    await inside;
+    const other = b.store.write((tx) => tx.append('y', event), { chatId: 'y' }).then(() => done.push('y on B'));
+    const sameChat = c.store.write((tx) => tx.append('x', event), { chatId: 'x' }).then(() => done.push('x on C'));
+    const unscoped = d.store.write((tx) => tx.append('all', event)).then(() => done.push('unscoped on D'));
+    const timeout = sleep(10_000).then(() => 'timed out');
+    expect(await Promise.race([other.then(() => 'committed'), timeout])).toBe('committed');
+    // Committed and published meanwhile, with A's write still open.
+    await expect.poll(() => b.published.some((e) => e.topic === 'y'), { timeout: 5000 }).toBe(true);
+    await sleep(300);
+    expect(done).toEqual(['y on B']);
+    release();
+    await Promise.all([held, sameChat, unscoped]);
+    expect(done.slice(0, 2)).toEqual(['y on B', 'x on A']);
+    // Every node's listeners saw the four events in one order, that of the sequences.
+    for (const node of [a, b, c, d]) {
+      await expect.poll(() => node.published.filter((e) => ['x', 'y', 'all'].includes(e.topic)).length, { timeout: 5000 }).toBe(4);
+      const seqs = node.published.filter((e) => ['x', 'y', 'all'].includes(e.topic)).map((e) => e.seq);
+      expect(seqs).toEqual([...seqs].sort((p, q) => p - q));
+    }
+    // y committed first: its event comes first in the log, though A's x was appended before it.
+    expect(a.published.find((e) => ['x', 'y', 'all'].includes(e.topic))!.topic).toBe('y');
   }, 60_000);
 });

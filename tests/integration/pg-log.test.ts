@@ -5,7 +5,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PgEventAppender, PgLogFollower, pgHeadSeq, readPgEvents, readPgLog } from '../../server/src/store/pg-log.js';
+import { BatchEvents, EVENTS_CHANNEL, PgLogFollower, pgHeadSeq, readPgEvents, readPgLog } from '../../server/src/store/pg-log.js';
 import { migratePostgres, PG_MIGRATIONS } from '../../server/src/store/pg-schema.js';
 import type { StoredEvent } from '../../server/src/store/store.js';
 import { HAVE_POSTGRES, startPostgres, type Postgres } from '../helpers/postgres.js';
@@ -49,7 +49,7 @@ describe.runIf(HAVE_POSTGRES)('event log on PostgreSQL', () => {
   /**
    * Three writers append one event per transaction and wait a random 0–4 ms between the append
    * (the sequence is allocated) and COMMIT; a reader follows `seq > cursor` as a poll does.
-   * `ordered`: through PgEventAppender (the order lock); otherwise a bare INSERT.
+   * `ordered`: through BatchEvents, as a group commit appends (the order lock); otherwise a bare INSERT.
    */
   async function race(ordered: boolean, seed: number) {
     const topic = `race-${ordered}-${seed}`;
@@ -63,10 +63,10 @@ describe.runIf(HAVE_POSTGRES)('event log on PostgreSQL', () => {
           await client.query('BEGIN');
           let seq: number;
           if (ordered) {
-            const appender = new PgEventAppender(client);
-            seq = await appender.append(topic, '{"type":"test"}', Date.now());
+            const events = new BatchEvents();
+            events.append(topic, '{"type":"test"}', Date.now());
+            seq = (await events.insert(client))[0]!;
             await sleep(next() * 4);
-            await appender.beforeCommit();
           } else {
             seq = Number((await client.query('INSERT INTO events (topic, body, at) VALUES ($1, $2, $3) RETURNING seq', [topic, '{"type":"test"}', Date.now()])).rows[0].seq);
             await sleep(next() * 4);
@@ -131,10 +131,10 @@ describe.runIf(HAVE_POSTGRES)('event log on PostgreSQL', () => {
       const client = await pools[0]!.connect();
       try {
         await client.query('BEGIN');
-        const appender = new PgEventAppender(client);
-        for (let i = 0; i < n; i++) await appender.append('wake', `{"type":"test","n":${i}}`, Date.now());
-        await appender.beforeCommit();
-        await client.query('COMMIT');
+        const events = new BatchEvents();
+        for (let i = 0; i < n; i++) events.append('wake', `{"type":"test","n":${i}}`, Date.now());
+        const seqs = await events.insert(client);
+        await client.query(`NOTIFY ${EVENTS_CHANNEL}, '${seqs[seqs.length - 1]}'; COMMIT`);
       } finally {
         client.release();
       }

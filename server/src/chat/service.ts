@@ -81,23 +81,23 @@ export class ChatService {
   /** The sending session's own poll is not woken for the message (see StoredEvent.origin). */
   send({ user, tokenId }: SessionRecord, chatId: string, clientId: string, body: { text?: string; files?: string[] }) {
     const { text = '', files } = body;
-    return this.store.write((tx) => putMessage(tx, { chatId, fromUserId: user.id, fromTokenId: tokenId, clientId, text, files }, this.present));
+    return this.store.write((tx) => putMessage(tx, { chatId, fromUserId: user.id, fromTokenId: tokenId, clientId, text, files }, this.present), { chatId });
   }
 
   edit({ user, tokenId }: SessionRecord, chatId: string, clientId: string, text: string) {
-    return this.store.write((tx) => editMessage(tx, { chatId, userId: user.id, tokenId, clientId, text })).then(this.present);
+    return this.store.write((tx) => editMessage(tx, { chatId, userId: user.id, tokenId, clientId, text }), { chatId }).then(this.present);
   }
 
   delete({ user, tokenId }: SessionRecord, chatId: string, clientId: string) {
-    return this.store.write((tx) => deleteMessage(tx, { chatId, userId: user.id, tokenId, clientId }));
+    return this.store.write((tx) => deleteMessage(tx, { chatId, userId: user.id, tokenId, clientId }), { chatId });
   }
 
   react({ user, tokenId }: SessionRecord, chatId: string, messageId: number, emoji: string, add: boolean) {
-    return this.store.write((tx) => react(tx, { chatId, userId: user.id, tokenId, messageId, emoji, add })).then(this.present);
+    return this.store.write((tx) => react(tx, { chatId, userId: user.id, tokenId, messageId, emoji, add }), { chatId }).then(this.present);
   }
 
   read({ user, tokenId }: SessionRecord, chatId: string, upTo: number) {
-    return this.store.write((tx) => markRead(tx, { chatId, userId: user.id, tokenId, upTo }));
+    return this.store.write((tx) => markRead(tx, { chatId, userId: user.id, tokenId, upTo }), { chatId });
   }
 
   /**

@@ -8,8 +8,9 @@
  * three writers and no lock: 9.5–16 % of events never seen). So a write transaction takes the
  * cluster-wide order lock (an advisory transaction lock) before it appends its first event, and
  * holds it to COMMIT: whoever takes it next allocates only after the previous holder committed.
- * PgStore's group commit takes it at BEGIN, right after the write lock, outside the savepoints of
- * its writes (a lock taken inside a savepoint that is rolled back would be released with it).
+ * PgStore's group commit appends all of a batch's events at its end (BatchEvents), taking the lock
+ * there, outside the savepoints of its writes (a lock taken inside a savepoint that is rolled back
+ * would be released with it), so the lock is held for that insert and the COMMIT only.
  *
  * Cross-node wake-up. The committing transaction sends `NOTIFY portico_events, '<last seq>'`,
  * which PostgreSQL delivers at COMMIT. A notification is only a hint: the listener reads the log
@@ -21,6 +22,17 @@ import { PG_LOCKS } from './pg-schema.js';
 
 export const EVENTS_CHANNEL = 'portico_events';
 
+/** Events a follower reads at once. */
+const READ_LIMIT = 1000;
+
+/**
+ * Why a follower reads: its batch was answered ('release': hand on what was held back for it),
+ * a notification ('notified': read if it announces more than was read), anything else ('read':
+ * the timer, a reconnect).
+ */
+const FOLLOW = ['release', 'notified', 'read'] as const;
+type Follow = (typeof FOLLOW)[number];
+
 type Queryable = Pick<pg.ClientBase, 'query'>;
 
 const toStored = (r: { seq: string; topic: string; body: string }): StoredEvent => ({
@@ -29,30 +41,50 @@ const toStored = (r: { seq: string; topic: string; body: string }): StoredEvent 
   json: `{"cursor":"${r.seq}",${r.body.slice(1)}`,
 });
 
-/** The events one write transaction appends: ordered by the lock, announced at commit. */
-export class PgEventAppender {
-  private last = 0;
+/**
+ * The events of one group commit (pg-store.ts): its writes append them here, in memory; right
+ * before COMMIT they go into the log together, in the order appended, in one round trip that
+ * first takes the order lock. So the lock is held only from that insert to COMMIT, and a message
+ * costs no round trip of its own for its events. A write rolled back drops what it appended.
+ */
+export class BatchEvents {
+  private readonly topics: string[] = [];
+  private readonly bodies: string[] = [];
+  private readonly ats: number[] = [];
 
-  /** `ordered`: the transaction holds the order lock already (a group commit takes it at BEGIN). */
-  constructor(
-    private readonly client: Queryable,
-    private ordered = false,
-  ) {}
-
-  /** Appends an event (`body`: the protocol event as JSON without its cursor); answers its sequence. */
-  async append(topic: string, body: string, at: number): Promise<number> {
-    if (!this.ordered) {
-      await this.client.query('SELECT pg_advisory_xact_lock($1)', [PG_LOCKS.eventOrder.toString()]);
-      this.ordered = true;
-    }
-    const { rows } = await this.client.query<{ seq: string }>('INSERT INTO events (topic, body, at) VALUES ($1, $2, $3) RETURNING seq', [topic, body, at]);
-    this.last = Number(rows[0]!.seq);
-    return this.last;
+  get length() {
+    return this.topics.length;
   }
 
-  /** Call right before COMMIT: tells the listening nodes (delivered only if the commit happens). */
-  async beforeCommit() {
-    if (this.last > 0) await this.client.query('SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, String(this.last)]);
+  append(topic: string, body: string, at: number) {
+    this.topics.push(topic);
+    this.bodies.push(body);
+    this.ats.push(at);
+  }
+
+  /** Forgets what was appended after the first `length` (a write rolled back to its savepoint). */
+  truncate(length: number) {
+    this.topics.length = this.bodies.length = this.ats.length = length;
+  }
+
+  /**
+   * Takes the order lock, allocates one sequence per event (consecutive: nobody else allocates
+   * while the lock is held) and inserts them; answers the sequences in the order appended.
+   */
+  async insert(client: Queryable): Promise<number[]> {
+    const n = this.topics.length;
+    if (n === 0) return [];
+    const { rows } = await client.query<{ last: string }>(
+      `WITH ordered AS (SELECT pg_advisory_xact_lock($1::bigint)),
+            allocated AS (SELECT setval(pg_get_serial_sequence('events', 'seq'), nextval(pg_get_serial_sequence('events', 'seq')) + $2 - 1) AS last FROM ordered),
+            inserted AS (INSERT INTO events (seq, topic, body, at)
+              SELECT allocated.last - $2 + e.n, e.topic, e.body, e.at FROM allocated, unnest($3::text[], $4::text[], $5::bigint[]) WITH ORDINALITY AS e(topic, body, at, n)
+              RETURNING seq)
+       SELECT max(seq) AS last FROM inserted`,
+      [PG_LOCKS.eventOrder.toString(), n, this.topics, this.bodies, this.ats],
+    );
+    const last = Number(rows[0]!.last);
+    return Array.from({ length: n }, (_, i) => last - n + 1 + i);
   }
 }
 
@@ -91,11 +123,21 @@ export async function pgHeadSeq(db: Queryable): Promise<number> {
 export class PgLogFollower {
   private client: pg.Client | undefined;
   private reading: Promise<void> | undefined;
-  private again = false;
+  /** Asked for while reading: done after it (each of FOLLOW includes those before it). */
+  private pending: Follow | undefined;
+  /** The highest sequence a notification announced. */
+  private notified = 0;
   private stopped = false;
   private readonly timer: NodeJS.Timeout;
   /** The last sequence handed on. */
   published: number;
+  /** Read after `published`, not handed on yet: at or past the store's `holdFrom` when read. */
+  private heldBack: StoredEvent[] = [];
+
+  /** The last sequence read from the log (handed on or held back). */
+  private get lastRead() {
+    return this.heldBack.length > 0 ? this.heldBack[this.heldBack.length - 1]!.seq : this.published;
+  }
 
   constructor(
     private readonly options: {
@@ -129,7 +171,12 @@ export class PgLogFollower {
   private async listen() {
     if (this.stopped) return;
     const client = await this.options.connect();
-    client.on('notification', () => this.wake());
+    // The payload is the notifying batch's last sequence: read only if that is past what was read.
+    client.on('notification', (message) => {
+      const seq = Number(message.payload);
+      this.notified = Number.isFinite(seq) ? Math.max(this.notified, seq) : Number.MAX_SAFE_INTEGER;
+      this.follow('notified');
+    });
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client));
     await client.query(`LISTEN ${EVENTS_CHANNEL}`);
@@ -157,35 +204,54 @@ export class PgLogFollower {
 
   /** Reads what is new (one read at a time; a wake during a read reads again after it). */
   wake() {
+    this.follow('read');
+  }
+
+  /**
+   * The store's batch was committed and answered: hands on what was held back for it. Reads the
+   * log only if that batch's events were not read yet (their notification comes later).
+   */
+  release() {
+    this.follow('release');
+  }
+
+  private follow(what: Follow) {
     if (this.stopped) return;
     if (this.reading) {
-      this.again = true;
+      if (this.pending === undefined || FOLLOW.indexOf(what) > FOLLOW.indexOf(this.pending)) this.pending = what;
       return;
     }
-    this.reading = this.readNew()
+    if (what === 'notified' && this.notified <= this.lastRead) return;
+    this.reading = this.readNew(what !== 'release' || this.heldBack.length === 0)
       .catch(this.options.onError)
       .finally(() => {
         this.reading = undefined;
-        if (this.again) {
-          this.again = false;
-          this.wake();
-        }
+        const next = this.pending;
+        this.pending = undefined;
+        if (next) this.follow(next);
       });
   }
 
-  private async readNew() {
+  private async readNew(readLog: boolean) {
     for (;;) {
+      // Events read but held back last time (this node's batch, committed, its COMMIT not yet
+      // answered) are handed on from here; the log is read from after them.
+      const after = this.lastRead;
       // On the LISTEN connection while it is up (its own: the read that acknowledges every write
       // never queues behind the node's reads for a pooled client), else on the pool.
-      const events = await readPgLog(this.client ?? this.options.db, this.published, 1000);
+      const read = readLog ? await readPgLog(this.client ?? this.options.db, after, READ_LIMIT) : [];
+      const events = this.heldBack.length > 0 ? [...this.heldBack, ...read] : read;
       if (events.length === 0) return;
       const hold = this.options.holdFrom?.() ?? Number.MAX_SAFE_INTEGER;
       const ready = events[events.length - 1]!.seq < hold ? events : events.filter((e) => e.seq < hold);
-      // The rest is read again when the store wakes this follower after its COMMIT.
-      if (ready.length === 0) return;
-      this.published = ready[ready.length - 1]!.seq;
-      this.options.publish(ready);
-      if (ready.length < events.length) return;
+      // The rest is handed on when the store releases it after its COMMIT.
+      this.heldBack = events.slice(ready.length);
+      if (ready.length > 0) {
+        this.published = ready[ready.length - 1]!.seq;
+        this.options.publish(ready);
+      }
+      // A short read reached the end of the log: no need to ask again until woken.
+      if (!readLog || this.heldBack.length > 0 || read.length < READ_LIMIT) return;
     }
   }
 

@@ -20,14 +20,20 @@ export const PG_LOCKS = {
   /** Held while migrating. */
   migrate: 0x706f7274_01n,
   /**
-   * Held from a group commit's BEGIN to its COMMIT, so commit order equals sequence order across
-   * every node (see pg-log.ts).
+   * Taken by a group commit right before it appends its events and held to its COMMIT, so commit
+   * order equals sequence order across every node (see pg-log.ts).
    */
   eventOrder: 0x706f7274_02n,
-  /** Taken first by every group commit of pg-store.ts: one batch at a time in the cluster, as on SQLite. */
+  /**
+   * Taken first by every group commit of pg-store.ts: exclusive by a batch of unscoped writes (one
+   * at a time in the cluster, as on SQLite), shared by a batch of chat-scoped writes, which then
+   * takes its chats' locks (`chat`).
+   */
   write: 0x706f7274_03n,
   /** Held (session lock, a connection of its own) by the node that runs the once-per-cluster duties (pg-cluster.ts). */
   leader: 0x706f7274_04n,
+  /** The first half of a chat's two-int lock key (the second: a hash of its id), held by a batch of writes scoped to it. */
+  chat: 0x706f7205,
 } as const;
 
 export const PG_MIGRATIONS: string[] = [

@@ -2,23 +2,24 @@
  * The PostgreSQL Store (issue 15): selected by PORTICO_DATABASE_URL (server.ts), for several
  * nodes on one database.
  *
- * Writes are group-committed, as on SQLite: `write(fn)` queues; the writes queued on this node
- * meanwhile (at most MAX_BATCH) run in one transaction on the store's write connection: BEGIN,
- * the cluster-wide write lock, the event order lock, then each write in turn in its own
- * SAVEPOINT (its row operations `PgRows`, StoreTx, and calls, meetings and portal rows in
- * pg-parts.ts, are round trips on that connection), then one NOTIFY and one COMMIT (one fsync,
- * with synchronous_commit on). A write whose rules throw is rolled back to its savepoint alone
- * and rejects with its own error; the others go on. While a batch commits, the next writes
- * gather. Nothing settles before its batch's COMMIT, and a write settles once the events of its
- * batch are published here (the log follower, pg-log.ts, feeds the listeners in order, this
- * node's own commits included), batches in commit order. Connection loss during a batch rolls it
- * back whole: every write of it rejects with StoreError 'unavailable'. The writes that append no
- * event (sessions, passwords, the parts' own writes: `run`) join the same batches. Commits of
- * other nodes and of the admin CLI reach the listeners through the follower (`syncExternal` has
- * nothing to do). Measured: docs/benchmarks.md, "Issue 15: group commit on PostgreSQL".
+ * Writes are group-committed, as on SQLite: `write(fn, scope?)` queues; the writes queued on this
+ * node meanwhile (at most MAX_BATCH) run in one transaction on a write connection of the store:
+ * BEGIN and the locks (below), then each write in turn in its own SAVEPOINT (its row operations
+ * `PgRows`, StoreTx, and calls, meetings and portal rows in pg-parts.ts, are round trips on that
+ * connection), then the batch's events in one insert under the event order lock (pg-log.ts
+ * BatchEvents), then one NOTIFY and one COMMIT (one fsync, with synchronous_commit on). A write
+ * whose rules throw is rolled back to its savepoint alone, with its events, and rejects with its
+ * own error; the others go on. While batches commit, the next writes gather. Nothing settles
+ * before its batch's COMMIT, and a write settles once the events of its batch are published here
+ * (the log follower, pg-log.ts, feeds the listeners in order, this node's own commits included).
+ * Connection loss during a batch rolls it back whole: every write of it rejects with StoreError
+ * 'unavailable'. The writes that append no event (sessions, passwords, the parts' own writes:
+ * `run`) join the unscoped batches. Commits of other nodes and of the admin CLI reach the
+ * listeners through the follower (`syncExternal` has nothing to do). Measured:
+ * docs/benchmarks.md, "Issue 15: group commit on PostgreSQL".
  *
- * Connections: reads on a pool (`max`, 10 by default); the group commit on a connection of its
- * own (a pool of one), so a batch never waits behind reads for a client; the follower's LISTEN
+ * Connections: reads on a pool (`max`, 10 by default); the group commits on connections of their
+ * own (one per lane), so a batch never waits behind reads for a client; the follower's LISTEN
  * connection, on which it also reads the log. Parameterized queries are prepared once per
  * connection (pg-parts.ts `preparing`).
  *
@@ -30,17 +31,21 @@
  * 'unavailable' (the HTTP layer answers 503); the pools open new connections once it is back and
  * the follower reconnects and catches up from the log.
  *
- * Isolation: SQLite runs one write at a time; here a batch holds the cluster-wide write lock (an
- * advisory transaction lock) from BEGIN to COMMIT and runs its writes one after the other, so the
- * rules' check-then-write stays atomic across nodes without retrying serialization failures. A
- * node's writes per second are bounded by their round trips (about seven for a chat message),
- * not by the fsync; nodes take the lock in turn.
+ * Isolation: SQLite runs one write at a time; here every batch holds the cluster-wide write lock
+ * (an advisory transaction lock) from BEGIN to COMMIT and runs its writes one after the other, so
+ * the rules' check-then-write stays atomic across nodes without retrying serialization failures.
+ * A batch of unscoped writes holds it exclusively: nothing else writes in the cluster meanwhile.
+ * A batch of chat-scoped writes (WriteScope: they change only their chat's own rows) holds it
+ * shared, and each of its chats' locks exclusively: batches of other chats run beside it, on this
+ * node (up to WRITE_LANES) and on others; a batch of the same chat, or of unscoped writes, waits.
+ * A batch's writes per second are bounded by their round trips (six for a chat message), not by
+ * the fsync; batches side by side multiply them.
  */
 import pg from 'pg';
 import { randomUUID } from 'node:crypto';
 import type { Chat, ChatHistory, EventDraft, Message, PresenceState, Reaction } from '../../../shared/index.js';
 import { StoreError } from './errors.js';
-import { EVENTS_CHANNEL, PgEventAppender, PgLogFollower, pgHeadSeq, readPgEvents } from './pg-log.js';
+import { BatchEvents, EVENTS_CHANNEL, PgLogFollower, pgHeadSeq, readPgEvents } from './pg-log.js';
 import { PgCluster, PgLeaseReads } from './pg-cluster.js';
 import { PgCalls, PgDb, PgMeetings, PgPortal, PgPortalRows, PgTerminals, preparing, unique, type Queryable, type Transact } from './pg-parts.js';
 import { migratePostgres, PG_LOCKS } from './pg-schema.js';
@@ -61,6 +66,7 @@ import type {
   StoreTx,
   Subscriptions,
   UserRecord,
+  WriteScope,
 } from './store.js';
 
 /** BIGINT (ids, sequences, times in ms) as numbers: all stay below 2^53. */
@@ -82,8 +88,8 @@ export class PgRows extends PgDb implements StoreTx {
 
   constructor(
     db: Queryable,
-    private readonly appender: PgEventAppender,
-    private readonly appended: (seq: number) => void,
+    /** The events of the group commit this write runs in (none for reads). */
+    private readonly events: BatchEvents | undefined,
   ) {
     super(db);
     this.cluster = new PgLeaseReads(db);
@@ -98,8 +104,9 @@ export class PgRows extends PgDb implements StoreTx {
 
   async append(topic: string, draft: EventDraft, now = Date.now(), _origin?: number) {
     // `origin` stays unused: events reach the listeners through the log, where it is not kept.
+    if (!this.events) throw new Error('a read appends no event');
     const { type, ...data } = draft;
-    this.appended(await this.appender.append(topic, JSON.stringify({ type, at: iso(now), ...data }), now));
+    this.events.append(topic, JSON.stringify({ type, at: iso(now), ...data }), now);
   }
 
   // ---------------------------------------------------------------- users
@@ -435,12 +442,25 @@ export class PgRows extends PgDb implements StoreTx {
   }
 }
 
+/** A chat's lock key (the second half of PG_LOCKS.chat's two-int key): FNV-1a of its id, as a signed 32-bit number. */
+export function chatLockKey(chatId: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < chatId.length; i++) hash = Math.imul(hash ^ chatId.charCodeAt(i), 0x01000193);
+  return hash | 0;
+}
+
 /**
  * How a group commit begins, in one round trip: the cluster-wide write lock (see the top of this
- * file), then the event order lock (pg-log.ts) outside any write's savepoint, then the first
- * write's savepoint. Both locks are held to COMMIT.
+ * file), exclusive for unscoped writes; shared for chat-scoped ones, followed by their chats'
+ * locks in ascending key order (every batch takes them in that order: no deadlock); then the
+ * first write's savepoint. The locks are held to COMMIT. (Statements of our own numbers only: the
+ * keys are computed here, never taken from input.)
  */
-const BEGIN_BATCH = `BEGIN; SELECT pg_advisory_xact_lock(${PG_LOCKS.write}); SELECT pg_advisory_xact_lock(${PG_LOCKS.eventOrder}); SAVEPOINT w`;
+export function beginBatch(scopes: ReadonlyArray<WriteScope | undefined>): string {
+  if (scopes.some((scope) => scope === undefined)) return `BEGIN; SELECT pg_advisory_xact_lock(${PG_LOCKS.write}); SAVEPOINT w`;
+  const keys = [...new Set(scopes.map((scope) => chatLockKey(scope!.chatId)))].sort((a, b) => a - b);
+  return `BEGIN; SELECT pg_advisory_xact_lock_shared(${PG_LOCKS.write}); ${keys.map((key) => `SELECT pg_advisory_xact_lock(${PG_LOCKS.chat}, ${key}); `).join('')}SAVEPOINT w`;
+}
 
 /**
  * Writes in one group commit at most: a batch holds the cluster's write lock from its BEGIN to
@@ -450,11 +470,25 @@ const BEGIN_BATCH = `BEGIN; SELECT pg_advisory_xact_lock(${PG_LOCKS.write}); SEL
  */
 export const MAX_BATCH = 100;
 
+/**
+ * Group commits of chat-scoped writes a node runs at once, each on its own connection, their
+ * chats apart. A batch waits mostly on round trips (a chat message is six), so batches side by
+ * side multiply what a node writes per second (docs/benchmarks.md, issue 15).
+ */
+export const WRITE_LANES = 4;
+
+/** A group commit running: whether its writes are chat-scoped, and their chats' lock keys. */
+interface RunningBatch {
+  scoped: boolean;
+  keys: Set<number>;
+}
+
 const ignore = () => {};
 
 /** A write waiting for the next group commit; it runs on the batch's client, in its own savepoint. */
 interface QueuedWrite {
-  run: (client: Queryable, appender: PgEventAppender, appended: (seq: number) => void) => Promise<unknown>;
+  run: (client: Queryable, events: BatchEvents) => Promise<unknown>;
+  scope: WriteScope | undefined;
   resolve: (value: any) => void;
   reject: (error: unknown) => void;
 }
@@ -504,38 +538,39 @@ export class PgStore implements Store {
   /** An event of another process that may change subscriptions was published since syncExternal last asked. */
   private externalChange = false;
   /**
-   * The first sequence of the batch committing, until its COMMIT is answered: the follower hands
-   * nothing from it on before then. Otherwise it could publish a batch's events (NOTIFY races the
-   * COMMIT's answer) a turn of the event loop before the batch's writes settle, and what a write's
-   * caller does at once when it settles (a subscription change answering a held poll with its own
-   * cursor: events/hub.ts) would come after the hub answered polls past those events.
+   * The first sequence of each batch committing, until its COMMIT is answered: the follower hands
+   * nothing from the lowest on before then. Otherwise it could publish a batch's events (NOTIFY
+   * races the COMMIT's answer) a turn of the event loop before the batch's writes settle, and what
+   * a write's caller does at once when it settles (a subscription change answering a held poll
+   * with its own cursor: events/hub.ts) would come after the hub answered polls past those events.
    */
-  private holdFrom = Number.MAX_SAFE_INTEGER;
+  private readonly committing = new Set<number>();
   /** Writes waiting for the next group commit. */
   private queue: QueuedWrite[] = [];
   private flushScheduled = false;
-  /** The group commit running (one at a time per node), until its COMMIT or ROLLBACK. */
-  private batch: Promise<void> | undefined;
+  /** The group commits running, until their COMMIT or ROLLBACK: several of chat-scoped writes (their chats apart), or one of unscoped writes. */
+  private readonly running = new Set<RunningBatch>();
+  private readonly lanes: number;
   /** Committed batches settle in commit order, each once its events are published here. */
   private settling: Promise<void> = Promise.resolve();
   private readonly maxBatch: number;
-  /** Group commits done and the writes they carried (committed or rolled back alone), for tests and measurements. */
-  readonly stats = { batches: 0, writes: 0 };
+  /** Group commits done, those of chat-scoped writes, and the writes they carried (committed or rolled back alone), for tests and measurements. */
+  readonly stats = { batches: 0, scopedBatches: 0, writes: 0 };
 
   private constructor(
     private readonly pool: pg.Pool,
-    /** The group commit's own connection (a pool of one): a batch never queues behind reads for a client. */
+    /** The group commits' own connections (one per lane): a batch never queues behind reads for a client. */
     private readonly writePool: pg.Pool,
     private readonly follower: PgLogFollower,
     connect: () => Promise<pg.Client>,
     maxBatch: number,
+    lanes: number,
   ) {
     this.maxBatch = maxBatch;
+    this.lanes = lanes;
     this.db = guarded(pool);
     this.cluster = new PgCluster({ connect, db: this.db, onError: (error) => process.emitWarning(`PostgreSQL cluster link: ${String(error)}`) });
-    this.reads = new PgRows(this.db, new PgEventAppender(this.db), () => {
-      throw new Error('a read appends no event');
-    });
+    this.reads = new PgRows(this.db, undefined);
     const transact: Transact = (fn) => this.run(fn);
     this.calls = new PgCalls(this.db);
     this.meetings = new PgMeetings(this.db);
@@ -544,12 +579,13 @@ export class PgStore implements Store {
   }
 
   /** Connects, migrates (once across nodes, under the migrate lock) and follows the log from its head. */
-  static async open(url: string, options: { max?: number; maxBatch?: number } = {}): Promise<PgStore> {
+  static async open(url: string, options: { max?: number; maxBatch?: number; lanes?: number } = {}): Promise<PgStore> {
+    const lanes = options.lanes ?? WRITE_LANES;
     // No acquire timeout: under load reads queue for a pooled client longer than any connect
     // takes; a server that is down refuses the connection at once.
     const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, types });
-    // Group commits run one at a time per node, on a connection of their own.
-    const writePool = new pg.Pool({ connectionString: url, max: 1, types });
+    // Group commits run on connections of their own, one per lane.
+    const writePool = new pg.Pool({ connectionString: url, max: lanes, types });
     // An idle pooled client the server ends is reported here; the pool replaces it.
     pool.on('error', () => {});
     writePool.on('error', () => {});
@@ -569,10 +605,10 @@ export class PgStore implements Store {
         db: pool,
         from: head,
         publish: (events) => store!.publish(events),
-        holdFrom: () => store?.holdFrom ?? Number.MAX_SAFE_INTEGER,
+        holdFrom: () => (store && store.committing.size > 0 ? Math.min(...store.committing) : Number.MAX_SAFE_INTEGER),
         onError: (error) => process.emitWarning(`PostgreSQL event log: ${String(error)}`),
       });
-      store = new PgStore(pool, writePool, follower, connect('portico-cluster-link'), options.maxBatch ?? MAX_BATCH);
+      store = new PgStore(pool, writePool, follower, connect('portico-cluster-link'), options.maxBatch ?? MAX_BATCH, lanes);
       await follower.start();
       return store;
     } catch (error) {
@@ -604,8 +640,8 @@ export class PgStore implements Store {
    * A write: queued for the next group commit, run there in its own savepoint on the batch's
    * client; settles after the batch's COMMIT, once the events of the batch are published here.
    */
-  write<T>(fn: (tx: StoreTx) => Promise<T> | T): Promise<T> {
-    return this.enqueue(async (client, appender, appended) => fn(new PgRows(client, appender, appended)));
+  write<T>(fn: (tx: StoreTx) => Promise<T> | T, scope?: WriteScope): Promise<T> {
+    return this.enqueue(async (client, events) => fn(new PgRows(client, events)), scope);
   }
 
   /** A write that appends no event (sessions, passwords, the parts' own writes): it joins the group commit too. */
@@ -613,91 +649,131 @@ export class PgStore implements Store {
     return this.enqueue(async (client) => fn(new PgDb(client)));
   }
 
-  private enqueue<T>(run: QueuedWrite['run']): Promise<T> {
+  private enqueue<T>(run: QueuedWrite['run'], scope?: WriteScope): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ run, resolve, reject });
+      this.queue.push({ run, scope, resolve, reject });
       this.schedule();
     });
   }
 
-  /** Starts a batch on the next turn of the event loop (so the writes asked for meanwhile gather), unless one is running: it schedules the next when it ends. */
+  /** Starts batches on the next turn of the event loop (so the writes asked for meanwhile gather); a batch ending schedules the next. */
   private schedule() {
-    if (this.flushScheduled || this.batch) return;
+    if (this.flushScheduled) return;
     this.flushScheduled = true;
     setImmediate(() => this.flush());
   }
 
+  /**
+   * Starts what may run now, in the order queued. Unscoped writes run alone: their batch starts
+   * once nothing else runs, and nothing starts beside it. Chat-scoped writes run in up to `lanes`
+   * batches at once, each taking the queued writes (up to the first unscoped one) of chats no
+   * running batch has; a chat's writes wait behind its running batch, so they commit in order.
+   */
   private flush() {
     this.flushScheduled = false;
-    if (this.batch || this.queue.length === 0) return;
-    const batch = this.queue.splice(0, this.maxBatch);
-    this.batch = this.runBatch(batch).finally(() => {
-      this.batch = undefined;
-      if (this.queue.length > 0) this.schedule();
+    while (this.queue.length > 0 && this.running.size < this.lanes) {
+      if ([...this.running].some((b) => !b.scoped)) return;
+      if (this.queue[0]!.scope === undefined) {
+        if (this.running.size > 0) return;
+        let size = 1;
+        while (size < this.maxBatch && size < this.queue.length && this.queue[size]!.scope === undefined) size++;
+        this.start(this.queue.splice(0, size), { scoped: false, keys: new Set() });
+        return;
+      }
+      const busy = new Set([...this.running].flatMap((b) => [...b.keys]));
+      // The queue shared among the free lanes: a batch waits on round trips, so several smaller
+      // batches side by side commit sooner than one large one.
+      const share = Math.min(this.maxBatch, Math.ceil(this.queue.length / (this.lanes - this.running.size)));
+      const taken: QueuedWrite[] = [];
+      const keys = new Set<number>();
+      const left: QueuedWrite[] = [];
+      let i = 0;
+      for (; i < this.queue.length && this.queue[i]!.scope !== undefined && taken.length < share; i++) {
+        const item = this.queue[i]!;
+        const key = chatLockKey(item.scope!.chatId);
+        if (busy.has(key)) left.push(item);
+        else {
+          taken.push(item);
+          keys.add(key);
+        }
+      }
+      if (taken.length === 0) return;
+      this.queue = [...left, ...this.queue.slice(i)];
+      this.start(taken, { scoped: true, keys });
+    }
+  }
+
+  private start(batch: QueuedWrite[], running: RunningBatch) {
+    this.running.add(running);
+    void this.runBatch(batch).finally(() => {
+      this.running.delete(running);
+      this.schedule();
     });
   }
 
   /**
-   * One group commit (never rejects: it settles its writes). BEGIN and both locks; each write in
-   * turn in its savepoint: one that throws is rolled back to it alone and rejects with its own
-   * error; NOTIFY and COMMIT once. A connection lost (or any failure outside a write's own
-   * rules) rolls the whole batch back: every write of it rejects, 'unavailable' on connection loss.
+   * One group commit (never rejects: it settles its writes). BEGIN and the write lock (and the
+   * chats' locks of scoped writes); each write in turn in its savepoint: one that throws is
+   * rolled back to it alone, drops the events it appended and rejects with its own error; then
+   * the batch's events in one insert under the order lock; NOTIFY and COMMIT once. A connection
+   * lost (or any failure outside a write's own rules) rolls the whole batch back: every write of
+   * it rejects, 'unavailable' on connection loss.
    */
   private async runBatch(batch: QueuedWrite[]) {
-    const outcomes: Array<{ ok: boolean; value: unknown; seqs: number[] }> = [];
+    const outcomes: Array<{ ok: boolean; value: unknown }> = [];
     let client: pg.PoolClient | undefined;
     let broken = false;
-    let last = 0;
+    let seqs: number[] = [];
     try {
       client = await this.writePool.connect();
       // A connection cut while the batch waits on a write (between queries) is reported here, not
       // thrown out of the process; the client's next query then fails as a connection loss.
       client.on('error', ignore);
-      await client.query(BEGIN_BATCH);
+      await client.query(beginBatch(batch.map((item) => item.scope)));
       const queries = preparing(client);
-      const appender = new PgEventAppender(queries, true);
+      const events = new BatchEvents();
       for (const item of batch) {
-        const seqs: number[] = [];
+        const before = events.length;
         try {
-          const value = await item.run(queries, appender, (seq) => {
-            seqs.push(seq);
-            // Marked before COMMIT: the follower cannot see it earlier, so it never counts as another process's.
-            this.own.add(seq);
-            if (seq < this.holdFrom) this.holdFrom = seq;
-          });
+          const value = await item.run(queries, events);
           // The write's savepoint becomes part of the batch (this fails if the write left it aborted); the next write's begins.
           await client.query('RELEASE w; SAVEPOINT w');
-          outcomes.push({ ok: true, value, seqs });
+          outcomes.push({ ok: true, value });
         } catch (error) {
-          for (const seq of seqs) this.own.delete(seq);
           if (isConnectionLoss(error)) throw error;
+          events.truncate(before);
           await client.query('ROLLBACK TO w'); // w stays, as it was: the next write's savepoint
-          outcomes.push({ ok: false, value: error, seqs: [] });
+          outcomes.push({ ok: false, value: error });
         }
       }
-      for (const o of outcomes) if (o.seqs.length > 0) last = o.seqs[o.seqs.length - 1]!;
+      seqs = await events.insert(queries);
+      // Marked before COMMIT: the follower cannot see them earlier, so they never count as another process's.
+      for (const seq of seqs) this.own.add(seq);
+      if (seqs.length > 0) this.committing.add(seqs[0]!);
+      const last = seqs[seqs.length - 1];
       // NOTIFY is delivered at COMMIT; the sequence is a number (no quoting to get wrong).
-      const results = (await client.query(`${last > 0 ? `NOTIFY ${EVENTS_CHANNEL}, '${last}'; ` : ''}COMMIT`)) as unknown as pg.QueryResult | pg.QueryResult[];
+      const results = (await client.query(`${last ? `NOTIFY ${EVENTS_CHANNEL}, '${last}'; ` : ''}COMMIT`)) as unknown as pg.QueryResult | pg.QueryResult[];
       const commit = Array.isArray(results) ? results[results.length - 1]! : results;
       // COMMIT of a transaction left aborted answers ROLLBACK, not an error.
       if (commit.command !== 'COMMIT') throw new Error(`the group commit ended in ${commit.command}`);
     } catch (error) {
       broken = client === undefined || isConnectionLoss(error);
       if (!broken) await client!.query('ROLLBACK').catch(() => (broken = true));
-      for (const o of outcomes) for (const seq of o.seqs) this.own.delete(seq);
+      for (const seq of seqs) this.own.delete(seq);
       const failure = unavailable(error);
       for (const item of batch) item.reject(failure);
       return;
     } finally {
-      this.holdFrom = Number.MAX_SAFE_INTEGER;
+      if (seqs.length > 0) this.committing.delete(seqs[0]!);
       // A client whose connection failed is discarded, not handed out again.
       client?.removeListener('error', ignore);
       client?.release(broken || undefined);
     }
     this.stats.batches++;
+    if (batch[0]!.scope) this.stats.scopedBatches++;
     this.stats.writes += batch.length;
     const settle = () => batch.forEach((item, i) => (outcomes[i]!.ok ? item.resolve(outcomes[i]!.value) : item.reject(outcomes[i]!.value)));
-    this.settling = this.settling.then(() => this.publishedThrough(last)).then(settle);
+    this.settling = this.settling.then(() => this.publishedThrough(seqs[seqs.length - 1] ?? 0)).then(settle);
   }
 
   /** Resolves once the follower has handed this node's listeners every event through `seq`. */
@@ -705,7 +781,7 @@ export class PgStore implements Store {
     if (seq <= this.follower.published) return;
     return new Promise<void>((done) => {
       this.waiting.push({ seq, done });
-      this.follower.wake();
+      this.follower.release();
     });
   }
 
@@ -955,9 +1031,9 @@ export class PgStore implements Store {
 
   async close() {
     // The writes asked for are committed (or rejected) first.
-    while (this.batch || this.queue.length > 0) {
-      if (this.batch) await this.batch;
-      else this.flush();
+    while (this.running.size > 0 || this.queue.length > 0) {
+      this.flush();
+      await new Promise((resolve) => setTimeout(resolve, 5));
     }
     await this.cluster.stop();
     await this.follower.stop();

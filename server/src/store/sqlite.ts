@@ -40,7 +40,7 @@ import { SqliteTerminalStore } from './sqlite-terminals.js';
 import { MESSAGE_FILES, promising, type Engine } from './sqlite-engine.js';
 import { SqliteRows } from './sqlite-rows.js';
 import { iso, toChatFile, toMessage, toUser, visibleAfterSql, type Row } from './rows.js';
-import type { ContactRecord, GroupRecord, MessageSearch, NewUser, SessionRecord, StoredEvent, Store, StoreTx, Subscriptions } from './store.js';
+import type { ContactRecord, GroupRecord, MessageSearch, NewUser, SessionRecord, StoredEvent, Store, StoreTx, Subscriptions, WriteScope } from './store.js';
 
 interface QueuedWrite {
   run: () => unknown;
@@ -221,7 +221,8 @@ export class SqliteStore implements Store {
     }
   }
 
-  write<T>(fn: (tx: StoreTx) => Promise<T> | T): Promise<T> {
+  /** The scope is PostgreSQL's concern (parallel commits across nodes): here writes run one at a time. */
+  write<T>(fn: (tx: StoreTx) => Promise<T> | T, _scope?: WriteScope): Promise<T> {
     return this.enqueue(() => fn(this.txFace));
   }
 

@@ -266,13 +266,23 @@ export interface StoreTx {
   deleteGroupMember(groupId: number, userId: number): Promise<boolean>;
 }
 
+/**
+ * What a write changes, when it changes only one chat's own rows (its messages, their files and
+ * reactions, its members' read marks) and appends events. On PostgreSQL, scoped writes of
+ * different chats commit in parallel across nodes; unscoped writes exclude every other write in
+ * the cluster, as one SQLite process does. SQLite runs one write at a time either way.
+ */
+export interface WriteScope {
+  chatId: string;
+}
+
 export interface Store {
   /**
    * One atomic write, group-committed with the others of this turn; settles once on disk. `fn`
    * may be async: it uses only `tx` (a read of the Store itself awaited inside `fn` would wait
    * for this write's commit) and awaits every call it makes.
    */
-  write<T>(fn: (tx: StoreTx) => Promise<T> | T): Promise<T>;
+  write<T>(fn: (tx: StoreTx) => Promise<T> | T, scope?: WriteScope): Promise<T>;
   /** Channels, providers and the content they push. */
   readonly portal: PortalStore;
   /** Installed clients (terminals) and the seats they take. */

@@ -88,6 +88,33 @@ describe.each(backends)('rules over the store transaction ($name)', ({ open }) =
     expect((await store.messages(chat.id, undefined, 10)).map((m) => m.text)).toEqual(['early', 'hi']);
   });
 
+  it('what a send checks, read at once, is what the single reads answer (members, sender, hold, a retry with files and mentions)', async () => {
+    const chat = await store.write((tx) => createChat(tx, ann.id, [ben.id, cid.id]));
+    await store.write((tx) => moveMember(tx, chat.id, ben.id, ['invited'], 'accepted'));
+    await store.write((tx) => tx.insertChatFile({ id: 'f-1', chatId: chat.id, uploaderId: ann.id, name: 'a.png', size: 3, contentType: 'image/png', sha256: 'x', thumbSha256: 'y', createdAt: 1 }));
+    await store.write((tx) => putMessage(tx, { chatId: chat.id, fromUserId: ann.id, clientId: 'c-1', text: 'hi @ben', files: ['f-1'] }));
+    const single = (clientId: string, userId = ann.id) =>
+      store.write(async (tx) => ({
+        members: await tx.memberStatuses(chat.id),
+        sender: await tx.user(userId),
+        held: await tx.calls.heldInChat(chat.id),
+        existing: await tx.messageByClientId(chat.id, userId, clientId),
+      }));
+    const atOnce = (clientId: string, userId = ann.id) => store.write((tx) => tx.sendChecks(chat.id, userId, clientId));
+    const sorted = <T extends { members: Array<[number, string]> }>(c: T) => ({ ...c, members: [...c.members].sort((a, b) => a[0] - b[0]) });
+    const retry = await atOnce('c-1');
+    expect(retry.existing).toMatchObject({ text: 'hi @ben', mentions: ['ben'], files: [{ id: 'f-1', name: 'a.png' }] });
+    expect(sorted(retry)).toEqual(sorted(await single('c-1')));
+    expect(sorted(await atOnce('new'))).toEqual(sorted(await single('new')));
+    expect((await atOnce('new')).existing).toBeUndefined();
+    // A call on hold in the chat; a chat nobody is in; a sender who does not exist.
+    const callId = await store.write((tx) => tx.calls.insert({ chatId: chat.id, createdBy: 'ann', createdAt: 1, video: false, members: [[ann.id, 'joined'], [ben.id, 'joined']] }));
+    await store.write((tx) => tx.calls.setHold(callId, ann.id));
+    expect((await atOnce('new')).held).toBe(true);
+    expect(sorted(await atOnce('new'))).toEqual(sorted(await single('new')));
+    expect(await store.write((tx) => tx.sendChecks('no-such-chat', 999_999, 'x'))).toEqual({ members: [], sender: undefined, held: false, existing: undefined });
+  });
+
   it('a rule that throws midway undoes its writes and events (check-then-write is one transaction)', async () => {
     const chat = await store.write((tx) => createChat(tx, ann.id, [ben.id, cid.id]));
     events = [];

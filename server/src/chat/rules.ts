@@ -85,9 +85,9 @@ async function announce(tx: StoreTx, chatId: string, members: Members, draft: Ev
   for (const [userId, status] of members) if (status === 'invited') await tx.append(topicOf.user(userId), draft, now);
 }
 
-/** The chat's members; 404 for an unknown chat, 403 unless the user has one of `allowed`. */
-async function membersFor(tx: StoreTx, chatId: string, userId: number, allowed: MemberStatus[] = ['accepted']): Promise<Members> {
-  const members = await tx.memberStatuses(chatId);
+/** The chat's members (`known`: read already); 404 for an unknown chat, 403 unless the user has one of `allowed`. */
+async function membersFor(tx: StoreTx, chatId: string, userId: number, allowed: MemberStatus[] = ['accepted'], known?: Members): Promise<Members> {
+  const members = known ?? (await tx.memberStatuses(chatId));
   if (members.length === 0 && !(await tx.chatExists(chatId))) throw notFound('chat');
   const status = members.find(([id]) => id === userId)?.[1];
   if (status === undefined || !allowed.includes(status)) throw forbidden('you are not a member of this chat');
@@ -127,7 +127,8 @@ export async function putMessage(
   input: { chatId: string; fromUserId: number; fromTokenId?: number; clientId: string; text: string; files?: string[] },
   present: (message: Message) => Message = (m) => m,
 ): Promise<{ message: Message; created: boolean }> {
-  const existing = await tx.messageByClientId(input.chatId, input.fromUserId, input.clientId);
+  const checks = await tx.sendChecks(input.chatId, input.fromUserId, input.clientId);
+  const existing = checks.existing;
   if (existing) {
     const sameMessage = existing.text === input.text && sameFiles(existing.files?.map((f) => f.id), input.files);
     if (!sameMessage && !existing.editedAt && !existing.deleted) {
@@ -135,16 +136,16 @@ export async function putMessage(
     }
     return { message: present(existing), created: false };
   }
-  const members = await membersFor(tx, input.chatId, input.fromUserId);
+  const members = await membersFor(tx, input.chatId, input.fromUserId, ['accepted'], checks.members);
   // A meeting's chat has its host as only member: it stays open while the meeting lasts (meetings/).
   if (chatStateOf(members.map(([, status]) => status)) === 'closed' && !(await tx.meetings.liveMeetingOfChat(input.chatId))) refuseClosed(members);
   if (input.files?.length) await checkAttachable(tx, input.chatId, input.files);
-  const sender = (await tx.user(input.fromUserId))!;
+  const sender = checks.sender!;
   const now = Date.now();
   const mentions = await mentionsOf(tx, input.chatId, input.text);
   // While a call in this chat is on hold the message is stored but kept (state 'held') until the
   // call is resumed or ends (calls/call-state.ts releases it): only its author has it meanwhile.
-  const held = await tx.calls.heldInChat(input.chatId);
+  const held = checks.held;
   const message = present(
     await tx.insertMessage({ chatId: input.chatId, fromUserId: input.fromUserId, fromUsername: sender.username, clientId: input.clientId, text: input.text, sentAt: now, mentions, files: input.files, held }),
   );

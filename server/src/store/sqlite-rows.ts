@@ -224,6 +224,10 @@ export class SqliteRows implements Synchronous<StoreTx> {
     return row && toMessage(row);
   }
 
+  sendChecks(chatId: string, fromUserId: number, clientId: string) {
+    return { members: this.memberStatuses(chatId), sender: this.user(fromUserId), held: this.calls.heldInChat(chatId), existing: this.messageByClientId(chatId, fromUserId, clientId) };
+  }
+
   insertMessage(m: NewMessage) {
     const row = unique('this message', () =>
       this.q.insertMessage.get(

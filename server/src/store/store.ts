@@ -175,6 +175,17 @@ export interface Subscriptions {
  * answering values would save SQLite nothing measurable, and the type lets a checker flag a
  * forgotten await (scripts/check-awaits.ts).
  */
+/** What a send checks (StoreTx.sendChecks). */
+export interface SendChecks {
+  /** The chat's members' statuses (empty for an unknown chat), as `memberStatuses`. */
+  members: Array<[userId: number, status: MemberStatus]>;
+  sender: UserRecord | undefined;
+  /** A call in the chat is on hold (`calls.heldInChat`). */
+  held: boolean;
+  /** The sender's message with this client id (a retry), as `messageByClientId`. */
+  existing: Message | undefined;
+}
+
 export interface StoreTx {
   /** Appends an event to the log; published once the commit is on disk. `origin`: see StoredEvent. */
   append(topic: string, draft: EventDraft, now?: number, origin?: number): Promise<void>;
@@ -220,6 +231,8 @@ export interface StoreTx {
   /** Chats where the user has one of these statuses. */
   chatIdsOf(userId: number, statuses: MemberStatus[]): Promise<string[]>;
   messageByClientId(chatId: string, fromUserId: number, clientId: string): Promise<Message | undefined>;
+  /** What sending into a chat checks, read at once (on PostgreSQL one round trip instead of four). */
+  sendChecks(chatId: string, fromUserId: number, clientId: string): Promise<SendChecks>;
   /** Unique per (chat, sender, client id): StoreError 'unique' for a repeat. */
   insertMessage(input: NewMessage): Promise<Message>;
   /** A message of this chat by its id, reactions included. */

@@ -28,8 +28,8 @@ describe.runIf(HAVE_POSTGRES)('PgStore group commit', () => {
     await db.query(`CREATE DATABASE ${name}`);
     return { name, url: db.url.replace(/\/portico$/, `/${name}`) };
   }
-  async function open(url: string) {
-    const store = await PgStore.open(url, { max: 4 });
+  async function open(url: string, options: { lanes?: number } = {}) {
+    const store = await PgStore.open(url, { max: 4, ...options });
     stores.push(store);
     const published: StoredEvent[] = [];
     store.onCommit((events) => published.push(...events));
@@ -44,37 +44,44 @@ describe.runIf(HAVE_POSTGRES)('PgStore group commit', () => {
     await db?.destroy();
   });
 
-  it('a write whose rule throws rolls back to its savepoint alone; the others of the batch commit, their events in order', async () => {
-    const { store, published } = await open((await database()).url);
+  /**
+   * A batch whose second write throws after changing rows. Unscoped: each write in its savepoint.
+   * Chat-scoped (`scope`): first without savepoints, then, that write having changed rows, the
+   * batch again with them (`reruns`).
+   */
+  async function oneWriteFails(scope?: { chatId: string }) {
+    // One lane: the writes asked for together go in one batch.
+    const { store, published } = await open((await database()).url, { lanes: 1 });
     const batches = store.stats.batches;
     // Asked for in one turn of the event loop: one batch.
+    const write = <T>(fn: (tx: StoreTx) => Promise<T>) => store.write(fn, scope);
     const results = await Promise.allSettled([
-      store.write(async (tx) => {
+      write(async (tx) => {
         await newUser(tx, 'before');
         await tx.append('first', event);
       }),
-      store.write(async (tx) => {
+      write(async (tx) => {
         await newUser(tx, 'ghost');
         await tx.append('ghost', event);
         await sleep(5);
         throw new Error('boom');
       }),
-      store.write(async (tx) => {
+      write(async (tx) => {
         // The failed write's row is gone from the batch's transaction, not only after it.
         expect(await tx.userByName('ghost')).toBeUndefined();
         await newUser(tx, 'after');
         await tx.append('third', event);
       }),
       // A statement PostgreSQL refuses (unique violation) inside a write.
-      store.write((tx) => newUser(tx, 'BEFORE')),
+      write((tx) => newUser(tx, 'BEFORE')),
       // A write that swallows a failed statement leaves its savepoint aborted: it cannot count as
       // done (its rows are gone), and it must not turn the batch's COMMIT into a rollback.
-      store.write(async (tx) => {
+      write(async (tx) => {
         await newUser(tx, 'swallowed');
         await newUser(tx, 'before').catch(() => {});
         return 'looked fine';
       }),
-      store.write(async (tx) => {
+      write(async (tx) => {
         await tx.append('last', event);
         return 'ok';
       }),
@@ -90,6 +97,28 @@ describe.runIf(HAVE_POSTGRES)('PgStore group commit', () => {
     const seqs = published.map((e) => e.seq);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     expect((await store.readEvents(['first', 'ghost', 'third', 'last'], 0, 10)).map((e) => e.topic)).toEqual(['first', 'third', 'last']);
+      expect(store.stats.reruns).toBe(scope ? 1 : 0);
+  }
+
+  it('a write whose rule throws rolls back to its savepoint alone; the others of the batch commit, their events in order', () => oneWriteFails());
+
+  it('chat-scoped writes run without savepoints until one fails after changing rows: then the batch runs again with them, to the same end', () =>
+    oneWriteFails({ chatId: 'c' }));
+
+  it('a chat-scoped write that fails before changing anything needs no second run: the others commit', async () => {
+    const { store, published } = await open((await database()).url, { lanes: 1 });
+    const results = await Promise.allSettled([
+      store.write((tx) => tx.append('one', event), { chatId: 'a' }),
+      store.write(async (tx) => {
+        await tx.userByName('nobody');
+        await tx.append('refused', event);
+        throw new Error('not a member');
+      }, { chatId: 'b' }),
+      store.write((tx) => tx.append('two', event), { chatId: 'c' }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(store.stats.reruns).toBe(0);
+    expect(published.map((e) => e.topic)).toEqual(['one', 'two']);
   });
 
   it('writes settle in the turn of the event loop in which their events reach the listeners, not a turn later', async () => {
@@ -263,12 +292,14 @@ describe.runIf(HAVE_POSTGRES)('PgStore group commit', () => {
     }, { chatId: 'x' }).then(() => done.push('x on A'));
     await inside;
     const other = b.store.write((tx) => tx.append('y', event), { chatId: 'y' }).then(() => done.push('y on B'));
-    const sameChat = c.store.write((tx) => tx.append('x', event), { chatId: 'x' }).then(() => done.push('x on C'));
-    const unscoped = d.store.write((tx) => tx.append('all', event)).then(() => done.push('unscoped on D'));
     const timeout = sleep(10_000).then(() => 'timed out');
     expect(await Promise.race([other.then(() => 'committed'), timeout])).toBe('committed');
     // Committed and published meanwhile, with A's write still open.
     await expect.poll(() => b.published.some((e) => e.topic === 'y'), { timeout: 5000 }).toBe(true);
+    // (Asked for only now: an unscoped write waiting for the write lock is ahead of every later
+    // request for it, on any node, so B's write would have waited behind it.)
+    const sameChat = c.store.write((tx) => tx.append('x', event), { chatId: 'x' }).then(() => done.push('x on C'));
+    const unscoped = d.store.write((tx) => tx.append('all', event)).then(() => done.push('unscoped on D'));
     await sleep(300);
     expect(done).toEqual(['y on B']);
     release();

@@ -4,7 +4,8 @@
  *
  * Writes are group-committed, as on SQLite: `write(fn, scope?)` queues; the writes queued on this
  * node meanwhile (at most MAX_BATCH) run in one transaction on a write connection of the store:
- * BEGIN and the locks (below), then each write in turn in its own SAVEPOINT (its row operations
+ * BEGIN and the locks (below), then each write in turn in its own SAVEPOINT (chat-scoped writes:
+ * only when needed, below; its row operations
  * `PgRows`, StoreTx, and calls, meetings and portal rows in pg-parts.ts, are round trips on that
  * connection), then the batch's events in one insert under the event order lock (pg-log.ts
  * BatchEvents), then one NOTIFY and one COMMIT (one fsync, with synchronous_commit on). A write
@@ -38,8 +39,10 @@
  * A batch of chat-scoped writes (WriteScope: they change only their chat's own rows) holds it
  * shared, and each of its chats' locks exclusively: batches of other chats run beside it, on this
  * node (up to WRITE_LANES) and on others; a batch of the same chat, or of unscoped writes, waits.
- * A batch's writes per second are bounded by their round trips (six for a chat message), not by
- * the fsync; batches side by side multiply them.
+ * A batch's writes per second are bounded by their round trips (two for a chat message: its
+ * checks, StoreTx.sendChecks, and its insert), not by the fsync; batches side by side multiply them.
+ * A batch of chat-scoped writes runs without savepoints first (runWrites), again with them only
+ * if one of its writes failed after changing rows.
  */
 import pg from 'pg';
 import { randomUUID } from 'node:crypto';
@@ -475,10 +478,34 @@ export function chatLockKey(chatId: string): number {
  * first write's savepoint. The locks are held to COMMIT. (Statements of our own numbers only: the
  * keys are computed here, never taken from input.)
  */
-export function beginBatch(scopes: ReadonlyArray<WriteScope | undefined>): string {
-  if (scopes.some((scope) => scope === undefined)) return `BEGIN; SELECT pg_advisory_xact_lock(${PG_LOCKS.write}); SAVEPOINT w`;
+export function beginBatch(scopes: ReadonlyArray<WriteScope | undefined>, savepoint = true): string {
+  const first = savepoint ? '; SAVEPOINT w' : '';
+  if (scopes.some((scope) => scope === undefined)) return `BEGIN; SELECT pg_advisory_xact_lock(${PG_LOCKS.write})${first}`;
   const keys = [...new Set(scopes.map((scope) => chatLockKey(scope!.chatId)))].sort((a, b) => a - b);
-  return `BEGIN; SELECT pg_advisory_xact_lock_shared(${PG_LOCKS.write}); ${keys.map((key) => `SELECT pg_advisory_xact_lock(${PG_LOCKS.chat}, ${key}); `).join('')}SAVEPOINT w`;
+  return `BEGIN; SELECT pg_advisory_xact_lock_shared(${PG_LOCKS.write})${keys.map((key) => `; SELECT pg_advisory_xact_lock(${PG_LOCKS.chat}, ${key})`).join('')}${first}`;
+}
+
+/** What a write of a batch came to: its value, or (ok false) the error it rejects with. */
+interface Outcome {
+  ok: boolean;
+  value: unknown;
+}
+
+/**
+ * Queries that note whether any changed rows (anything but a SELECT counts) or failed: what a
+ * write run without a savepoint must not have done if it throws.
+ */
+function watched(db: Queryable, watch: { changed: boolean; failed: boolean }): Queryable {
+  return {
+    query: ((text: unknown, ...rest: unknown[]) => {
+      const sql = typeof text === 'string' ? text : String((text as { text?: string }).text ?? '');
+      if (!/^\s*SELECT\b/i.test(sql)) watch.changed = true;
+      return Promise.resolve((db.query as (...a: unknown[]) => Promise<unknown>)(text, ...rest)).catch((error: unknown) => {
+        watch.failed = true;
+        throw error;
+      });
+    }) as Queryable['query'],
+  };
 }
 
 /**
@@ -491,7 +518,7 @@ export const MAX_BATCH = 100;
 
 /**
  * Group commits of chat-scoped writes a node runs at once, each on its own connection, their
- * chats apart. A batch waits mostly on round trips (a chat message is six), so batches side by
+ * chats apart. A batch waits mostly on round trips (a chat message is two), so batches side by
  * side multiply what a node writes per second (docs/benchmarks.md, issue 15).
  */
 export const WRITE_LANES = 4;
@@ -573,8 +600,12 @@ export class PgStore implements Store {
   /** Committed batches settle in commit order, each once its events are published here. */
   private settling: Promise<void> = Promise.resolve();
   private readonly maxBatch: number;
-  /** Group commits done, those of chat-scoped writes, and the writes they carried (committed or rolled back alone), for tests and measurements. */
-  readonly stats = { batches: 0, scopedBatches: 0, writes: 0 };
+  /**
+   * Group commits done, those of chat-scoped writes, those run a second time with savepoints (a
+   * scoped write failed midway), and the writes they carried (committed or rolled back alone),
+   * for tests and measurements.
+   */
+  readonly stats = { batches: 0, scopedBatches: 0, reruns: 0, writes: 0 };
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -701,16 +732,17 @@ export class PgStore implements Store {
       }
       const busy = new Set([...this.running].flatMap((b) => [...b.keys]));
       // The queue shared among the free lanes: a batch waits on round trips, so several smaller
-      // batches side by side commit sooner than one large one.
-      const share = Math.min(this.maxBatch, Math.ceil(this.queue.length / (this.lanes - this.running.size)));
+      // batches side by side commit sooner than one large one. Past its share a batch still takes
+      // the writes of its own chats (no other batch could run them meanwhile).
+      const share = Math.ceil(this.queue.length / (this.lanes - this.running.size));
       const taken: QueuedWrite[] = [];
       const keys = new Set<number>();
       const left: QueuedWrite[] = [];
       let i = 0;
-      for (; i < this.queue.length && this.queue[i]!.scope !== undefined && taken.length < share; i++) {
+      for (; i < this.queue.length && this.queue[i]!.scope !== undefined && taken.length < this.maxBatch; i++) {
         const item = this.queue[i]!;
         const key = chatLockKey(item.scope!.chatId);
-        if (busy.has(key)) left.push(item);
+        if (busy.has(key) || (taken.length >= share && !keys.has(key))) left.push(item);
         else {
           taken.push(item);
           keys.add(key);
@@ -739,7 +771,7 @@ export class PgStore implements Store {
    * it rejects, 'unavailable' on connection loss.
    */
   private async runBatch(batch: QueuedWrite[]) {
-    const outcomes: Array<{ ok: boolean; value: unknown }> = [];
+    let outcomes: Outcome[] = [];
     let client: pg.PoolClient | undefined;
     let broken = false;
     let seqs: number[] = [];
@@ -748,23 +780,21 @@ export class PgStore implements Store {
       // A connection cut while the batch waits on a write (between queries) is reported here, not
       // thrown out of the process; the client's next query then fails as a connection loss.
       client.on('error', ignore);
-      await client.query(beginBatch(batch.map((item) => item.scope)));
-      const queries = preparing(client);
-      const events = new BatchEvents();
-      for (const item of batch) {
-        const before = events.length;
-        try {
-          const value = await item.run(queries, events);
-          // The write's savepoint becomes part of the batch (this fails if the write left it aborted); the next write's begins.
-          await client.query('RELEASE w; SAVEPOINT w');
-          outcomes.push({ ok: true, value });
-        } catch (error) {
-          if (isConnectionLoss(error)) throw error;
-          events.truncate(before);
-          await client.query('ROLLBACK TO w'); // w stays, as it was: the next write's savepoint
-          outcomes.push({ ok: false, value: error });
+      const scopes = batch.map((item) => item.scope);
+      // Chat-scoped writes first without savepoints: a round trip less each. One that fails after
+      // changing rows (or a query's failure) needs its own undo: then the batch again, with them.
+      let events = new BatchEvents();
+      let attempt = scopes[0] ? await this.runWrites(client, batch, events, false) : undefined;
+      if (!attempt) {
+        if (scopes[0]) {
+          await client.query('ROLLBACK');
+          this.stats.reruns++;
         }
+        events = new BatchEvents();
+        attempt = (await this.runWrites(client, batch, events, true))!;
       }
+      outcomes = attempt;
+      const queries = preparing(client);
       seqs = await events.insert(queries);
       // Marked before COMMIT: the follower cannot see them earlier, so they never count as another process's.
       for (const seq of seqs) this.own.add(seq);
@@ -793,6 +823,38 @@ export class PgStore implements Store {
     this.stats.writes += batch.length;
     const settle = () => batch.forEach((item, i) => (outcomes[i]!.ok ? item.resolve(outcomes[i]!.value) : item.reject(outcomes[i]!.value)));
     this.settling = this.settling.then(() => this.publishedThrough(seqs[seqs.length - 1] ?? 0)).then(settle);
+  }
+
+  /**
+   * BEGIN and the locks, then each write of the batch in turn. With savepoints, one that throws is
+   * rolled back to its savepoint alone, with its events. Without, one that throws having changed
+   * nothing (and with every query answered) needs no undo; one that changed rows or saw a query
+   * fail (the transaction may be aborted) makes the attempt fail: undefined, the batch to be
+   * rolled back and run again with savepoints (scoped writes may run twice: WriteScope).
+   */
+  private async runWrites(client: pg.PoolClient, batch: QueuedWrite[], events: BatchEvents, savepoints: boolean): Promise<Outcome[] | undefined> {
+    await client.query(beginBatch(batch.map((item) => item.scope), savepoints));
+    const watch = { changed: false, failed: false };
+    const queries = savepoints ? preparing(client) : watched(preparing(client), watch);
+    const outcomes: Outcome[] = [];
+    for (const item of batch) {
+      const before = events.length;
+      try {
+        const value = await item.run(queries, events);
+        // The write's savepoint becomes part of the batch (this fails if the write left it aborted); the next write's begins.
+        if (savepoints) await client.query('RELEASE w; SAVEPOINT w');
+        else if (watch.failed) return undefined;
+        outcomes.push({ ok: true, value });
+      } catch (error) {
+        if (isConnectionLoss(error)) throw error;
+        events.truncate(before);
+        if (savepoints) await client.query('ROLLBACK TO w'); // w stays, as it was: the next write's savepoint
+        else if (watch.changed || watch.failed) return undefined;
+        outcomes.push({ ok: false, value: error });
+      }
+      watch.changed = watch.failed = false;
+    }
+    return outcomes;
   }
 
   /** Resolves once the follower has handed this node's listeners every event through `seq`. */

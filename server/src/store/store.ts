@@ -283,7 +283,9 @@ export interface StoreTx {
  * What a write changes, when it changes only one chat's own rows (its messages, their files and
  * reactions, its members' read marks) and appends events. On PostgreSQL, scoped writes of
  * different chats commit in parallel across nodes; unscoped writes exclude every other write in
- * the cluster, as one SQLite process does. SQLite runs one write at a time either way.
+ * the cluster, as one SQLite process does. SQLite runs one write at a time either way. A scoped
+ * write's `fn` may be run twice (PostgreSQL runs its batch again, with a savepoint per write, when
+ * one of them failed after changing rows), so it must act only through `tx`.
  */
 export interface WriteScope {
   chatId: string;

@@ -121,6 +121,22 @@ describe.runIf(HAVE_POSTGRES)('PgStore group commit', () => {
     expect(published.map((e) => e.topic)).toEqual(['one', 'two']);
   });
 
+  it("an event's origin (the session whose request made it) travels through the log to every node", async () => {
+    const { url } = await database();
+    const a = await open(url);
+    const b = await open(url);
+    await a.store.write(async (tx) => {
+      await tx.append('mine', event, Date.now(), 42);
+      await tx.append('everyone', event);
+    }, { chatId: 'c' });
+    await b.store.write((tx) => tx.append('unscoped', event, Date.now(), 7));
+    for (const node of [a, b]) {
+      await expect.poll(() => node.published.filter((e) => ['mine', 'everyone', 'unscoped'].includes(e.topic)).length, { timeout: 5000 }).toBe(3);
+      const origins = Object.fromEntries(node.published.map((e) => [e.topic, e.origin]));
+      expect(origins).toMatchObject({ mine: 42, everyone: undefined, unscoped: 7 });
+    }
+  });
+
   it('writes settle in the turn of the event loop in which their events reach the listeners, not a turn later', async () => {
     const { store } = await open((await database()).url);
     // What a caller does as soon as its write settles (a subscription change answering a held

@@ -35,11 +35,11 @@ type Follow = (typeof FOLLOW)[number];
 
 type Queryable = Pick<pg.ClientBase, 'query'>;
 
-const toStored = (r: { seq: string; topic: string; body: string }): StoredEvent => ({
-  seq: Number(r.seq),
-  topic: r.topic,
-  json: `{"cursor":"${r.seq}",${r.body.slice(1)}`,
-});
+const toStored = (r: { seq: string; topic: string; body: string; origin?: string | null }): StoredEvent => {
+  const event: StoredEvent = { seq: Number(r.seq), topic: r.topic, json: `{"cursor":"${r.seq}",${r.body.slice(1)}` };
+  if (r.origin != null) event.origin = Number(r.origin);
+  return event;
+};
 
 /**
  * The events of one group commit (pg-store.ts): its writes append them here, in memory; right
@@ -51,20 +51,23 @@ export class BatchEvents {
   private readonly topics: string[] = [];
   private readonly bodies: string[] = [];
   private readonly ats: number[] = [];
+  private readonly origins: Array<number | null> = [];
 
   get length() {
     return this.topics.length;
   }
 
-  append(topic: string, body: string, at: number) {
+  /** `origin`: the session whose request made it (StoredEvent.origin). */
+  append(topic: string, body: string, at: number, origin?: number) {
     this.topics.push(topic);
     this.bodies.push(body);
     this.ats.push(at);
+    this.origins.push(origin ?? null);
   }
 
   /** Forgets what was appended after the first `length` (a write rolled back to its savepoint). */
   truncate(length: number) {
-    this.topics.length = this.bodies.length = this.ats.length = length;
+    this.topics.length = this.bodies.length = this.ats.length = this.origins.length = length;
   }
 
   /**
@@ -77,11 +80,11 @@ export class BatchEvents {
     const { rows } = await client.query<{ last: string }>(
       `WITH ordered AS (SELECT pg_advisory_xact_lock($1::bigint)),
             allocated AS (SELECT setval(pg_get_serial_sequence('events', 'seq'), nextval(pg_get_serial_sequence('events', 'seq')) + $2 - 1) AS last FROM ordered),
-            inserted AS (INSERT INTO events (seq, topic, body, at)
-              SELECT allocated.last - $2 + e.n, e.topic, e.body, e.at FROM allocated, unnest($3::text[], $4::text[], $5::bigint[]) WITH ORDINALITY AS e(topic, body, at, n)
+            inserted AS (INSERT INTO events (seq, topic, body, at, origin)
+              SELECT allocated.last - $2 + e.n, e.topic, e.body, e.at, e.origin FROM allocated, unnest($3::text[], $4::text[], $5::bigint[], $6::bigint[]) WITH ORDINALITY AS e(topic, body, at, origin, n)
               RETURNING seq)
        SELECT max(seq) AS last FROM inserted`,
-      [PG_LOCKS.eventOrder.toString(), n, this.topics, this.bodies, this.ats],
+      [PG_LOCKS.eventOrder.toString(), n, this.topics, this.bodies, this.ats, this.origins],
     );
     const last = Number(rows[0]!.last);
     return Array.from({ length: n }, (_, i) => last - n + 1 + i);
@@ -103,7 +106,10 @@ export async function readPgEvents(db: Queryable, topics: readonly string[], aft
 
 /** All events after `after` (any topic), in order: what a node publishes to its hub. */
 export async function readPgLog(db: Queryable, after: number, limit: number): Promise<StoredEvent[]> {
-  const { rows } = await db.query<{ seq: string; topic: string; body: string }>('SELECT seq, topic, body FROM events WHERE seq > $1 ORDER BY seq LIMIT $2', [after, limit]);
+  const { rows } = await db.query<{ seq: string; topic: string; body: string; origin: string | null }>(
+    'SELECT seq, topic, body, origin FROM events WHERE seq > $1 ORDER BY seq LIMIT $2',
+    [after, limit],
+  );
   return rows.map(toStored);
 }
 

@@ -331,6 +331,11 @@ export const PG_MIGRATIONS: string[] = [
     PRIMARY KEY (user_id, node)
   );
   `,
+  // 4 (PostgreSQL only): the session whose request made an event (StoredEvent.origin), so the
+  // nodes following the log do not wake that session's poll for its own message.
+  `
+  ALTER TABLE events ADD COLUMN origin BIGINT;
+  `,
 ];
 
 /**

@@ -105,11 +105,10 @@ export class PgRows extends PgDb implements StoreTx {
     return this.run(sql, params);
   }
 
-  async append(topic: string, draft: EventDraft, now = Date.now(), _origin?: number) {
-    // `origin` stays unused: events reach the listeners through the log, where it is not kept.
+  async append(topic: string, draft: EventDraft, now = Date.now(), origin?: number) {
     if (!this.events) throw new Error('a read appends no event');
     const { type, ...data } = draft;
-    this.events.append(topic, JSON.stringify({ type, at: iso(now), ...data }), now);
+    this.events.append(topic, JSON.stringify({ type, at: iso(now), ...data }), now, origin);
   }
 
   // ---------------------------------------------------------------- users

@@ -154,8 +154,9 @@ export interface StoredEvent {
   json: string;
   /**
    * The session whose request made the event, when that request's answer already told it (a sent
-   * message): its held poll is not woken for it alone and gets it with its next answer. In memory
-   * only; events read back from the log wake everyone.
+   * message): its held poll is not woken for it alone and gets it with its next answer. Kept in
+   * memory on SQLite (events read back from the log wake everyone), in the log on PostgreSQL (its
+   * nodes publish what they read from it).
    */
   origin?: number;
 }

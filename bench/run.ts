@@ -32,7 +32,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ClientSpec, Kind } from './load/clients.js';
 import { copyTemplate, porticoTemplate, type PorticoFixture } from './portico-setup.js';
-import { median, quantile, round } from './stats.js';
+import { maximum, median, quantile, round } from './stats.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..');
@@ -369,7 +369,7 @@ async function runChatOn(workers: Worker[], pids: number[], senders: number, rat
     received: lat.length,
     p50: quantile(lat, 0.5),
     p99: quantile(lat, 0.99),
-    max: Math.max(...lat),
+    max: maximum(lat),
     serverCpuMsPerMessage: ((cpu() - cpuBefore) * 1000) / Math.max(1, lat.length),
   };
 }
@@ -476,7 +476,7 @@ async function measure(def: ServerDef, n: number, run: number, scratch: string):
         failed: replies.reduce((a, r) => a + r.failed, 0),
         p50: quantile(lat, 0.5),
         p99: quantile(lat, 0.99),
-        max: Math.max(...lat),
+        max: maximum(lat),
         serverCpuMsPerMessage: (serverCpu * 1000) / Math.max(1, ok),
       };
     }

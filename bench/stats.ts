@@ -11,4 +11,10 @@ export const median = (values: number[]) => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
+/** The largest value (-Infinity for none), without spreading: a durable run's latencies can outnumber what a call's arguments may hold. */
+export function maximum(values: number[]): number {
+  let max = -Infinity;
+  for (const v of values) if (v > max) max = v;
+  return max;
+}
 export const round = (x: number, digits = 2) => (Number.isFinite(x) ? Number(x.toFixed(digits)) : null);

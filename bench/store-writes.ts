@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { createChat, moveMember, putMessage } from '../server/src/chat/rules.js';
 import { PgStore } from '../server/src/store/pg-store.js';
 import { SqliteStore } from '../server/src/store/sqlite.js';
-import type { Store } from '../server/src/store/store.js';
+import type { Store, UserRecord } from '../server/src/store/store.js';
 import { startPostgres } from '../tests/helpers/postgres.js';
 
 const argv = process.argv.slice(2);
@@ -26,7 +26,7 @@ const MS = opt('ms', 5000);
 const RUNS = opt('runs', 2);
 
 async function measure(store: Store) {
-  const users = [];
+  const users: UserRecord[] = [];
   for (let i = 0; i < WRITERS + 1; i++) users.push(await store.createUser({ username: `u${i}-${Date.now()}`, displayName: `u${i}`, passwordHash: 'x', isAdmin: false }));
   const chats: string[] = [];
   for (let i = 0; i < WRITERS; i++) {

@@ -256,8 +256,14 @@ export class PgLogFollower {
         this.published = ready[ready.length - 1]!.seq;
         this.options.publish(ready);
       }
+      if (!readLog) {
+        // Handed on without reading: read on only if a notification announced more.
+        if (this.notified <= this.lastRead) return;
+        readLog = true;
+        continue;
+      }
       // A short read reached the end of the log: no need to ask again until woken.
-      if (!readLog || this.heldBack.length > 0 || read.length < READ_LIMIT) return;
+      if (this.heldBack.length > 0 || read.length < READ_LIMIT) return;
     }
   }
 

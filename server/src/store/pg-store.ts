@@ -464,7 +464,7 @@ export class PgRows extends PgDb implements StoreTx {
 }
 
 /** A chat's lock key (the second half of PG_LOCKS.chat's two-int key): FNV-1a of its id, as a signed 32-bit number. */
-export function chatLockKey(chatId: string): number {
+function chatLockKey(chatId: string): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < chatId.length; i++) hash = Math.imul(hash ^ chatId.charCodeAt(i), 0x01000193);
   return hash | 0;
@@ -477,10 +477,10 @@ export function chatLockKey(chatId: string): number {
  * first write's savepoint. The locks are held to COMMIT. (Statements of our own numbers only: the
  * keys are computed here, never taken from input.)
  */
-export function beginBatch(scopes: ReadonlyArray<WriteScope | undefined>, savepoint = true): string {
+function beginBatch(chatKeys: ReadonlyArray<number | undefined>, savepoint: boolean): string {
   const first = savepoint ? '; SAVEPOINT w' : '';
-  if (scopes.some((scope) => scope === undefined)) return `BEGIN; SELECT pg_advisory_xact_lock(${PG_LOCKS.write})${first}`;
-  const keys = [...new Set(scopes.map((scope) => chatLockKey(scope!.chatId)))].sort((a, b) => a - b);
+  if (chatKeys.some((key) => key === undefined)) return `BEGIN; SELECT pg_advisory_xact_lock(${PG_LOCKS.write})${first}`;
+  const keys = [...new Set(chatKeys as number[])].sort((a, b) => a - b);
   return `BEGIN; SELECT pg_advisory_xact_lock_shared(${PG_LOCKS.write})${keys.map((key) => `; SELECT pg_advisory_xact_lock(${PG_LOCKS.chat}, ${key})`).join('')}${first}`;
 }
 
@@ -522,18 +522,16 @@ export const MAX_BATCH = 100;
  */
 export const WRITE_LANES = 4;
 
-/** A group commit running: whether its writes are chat-scoped, and their chats' lock keys. */
-interface RunningBatch {
-  scoped: boolean;
-  keys: Set<number>;
-}
+/** A group commit running: its chats' lock keys (none: a batch of unscoped writes). */
+type RunningBatch = Set<number>;
 
 const ignore = () => {};
 
 /** A write waiting for the next group commit; it runs on the batch's client, in its own savepoint. */
 interface QueuedWrite {
   run: (client: Queryable, events: BatchEvents) => Promise<unknown>;
-  scope: WriteScope | undefined;
+  /** Its chat's lock key (chatLockKey) when the write is chat-scoped; undefined: unscoped. */
+  chatKey: number | undefined;
   resolve: (value: any) => void;
   reject: (error: unknown) => void;
 }
@@ -700,7 +698,7 @@ export class PgStore implements Store {
 
   private enqueue<T>(run: QueuedWrite['run'], scope?: WriteScope): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ run, scope, resolve, reject });
+      this.queue.push({ run, chatKey: scope && chatLockKey(scope.chatId), resolve, reject });
       this.schedule();
     });
   }
@@ -721,15 +719,15 @@ export class PgStore implements Store {
   private flush() {
     this.flushScheduled = false;
     while (this.queue.length > 0 && this.running.size < this.lanes) {
-      if ([...this.running].some((b) => !b.scoped)) return;
-      if (this.queue[0]!.scope === undefined) {
+      if ([...this.running].some((keys) => keys.size === 0)) return;
+      if (this.queue[0]!.chatKey === undefined) {
         if (this.running.size > 0) return;
         let size = 1;
-        while (size < this.maxBatch && size < this.queue.length && this.queue[size]!.scope === undefined) size++;
-        this.start(this.queue.splice(0, size), { scoped: false, keys: new Set() });
+        while (size < this.maxBatch && size < this.queue.length && this.queue[size]!.chatKey === undefined) size++;
+        this.start(this.queue.splice(0, size), new Set());
         return;
       }
-      const busy = new Set([...this.running].flatMap((b) => [...b.keys]));
+      const busy = new Set([...this.running].flatMap((keys) => [...keys]));
       // The queue shared among the free lanes: a batch waits on round trips, so several smaller
       // batches side by side commit sooner than one large one. Past its share a batch still takes
       // the writes of its own chats (no other batch could run them meanwhile).
@@ -738,9 +736,9 @@ export class PgStore implements Store {
       const keys = new Set<number>();
       const left: QueuedWrite[] = [];
       let i = 0;
-      for (; i < this.queue.length && this.queue[i]!.scope !== undefined && taken.length < this.maxBatch; i++) {
+      for (; i < this.queue.length && this.queue[i]!.chatKey !== undefined && taken.length < this.maxBatch; i++) {
         const item = this.queue[i]!;
-        const key = chatLockKey(item.scope!.chatId);
+        const key = item.chatKey!;
         if (busy.has(key) || (taken.length >= share && !keys.has(key))) left.push(item);
         else {
           taken.push(item);
@@ -749,7 +747,7 @@ export class PgStore implements Store {
       }
       if (taken.length === 0) return;
       this.queue = [...left, ...this.queue.slice(i)];
-      this.start(taken, { scoped: true, keys });
+      this.start(taken, keys);
     }
   }
 
@@ -779,22 +777,19 @@ export class PgStore implements Store {
       // A connection cut while the batch waits on a write (between queries) is reported here, not
       // thrown out of the process; the client's next query then fails as a connection loss.
       client.on('error', ignore);
-      const scopes = batch.map((item) => item.scope);
+      const scoped = batch[0]!.chatKey !== undefined;
       // Chat-scoped writes first without savepoints: a round trip less each. One that fails after
       // changing rows (or a query's failure) needs its own undo: then the batch again, with them.
-      let events = new BatchEvents();
-      let attempt = scopes[0] ? await this.runWrites(client, batch, events, false) : undefined;
-      if (!attempt) {
-        if (scopes[0]) {
+      let ran = scoped ? await this.runWrites(client, batch, false) : undefined;
+      if (!ran) {
+        if (scoped) {
           await client.query('ROLLBACK');
           this.stats.reruns++;
         }
-        events = new BatchEvents();
-        attempt = (await this.runWrites(client, batch, events, true))!;
+        ran = (await this.runWrites(client, batch, true))!;
       }
-      outcomes = attempt;
-      const queries = preparing(client);
-      seqs = await events.insert(queries);
+      outcomes = ran.outcomes;
+      seqs = await ran.events.insert(preparing(client));
       // Marked before COMMIT: the follower cannot see them earlier, so they never count as another process's.
       for (const seq of seqs) this.own.add(seq);
       if (seqs.length > 0) this.committing.add(seqs[0]!);
@@ -818,7 +813,7 @@ export class PgStore implements Store {
       client?.release(broken || undefined);
     }
     this.stats.batches++;
-    if (batch[0]!.scope) this.stats.scopedBatches++;
+    if (batch[0]!.chatKey !== undefined) this.stats.scopedBatches++;
     this.stats.writes += batch.length;
     const settle = () => batch.forEach((item, i) => (outcomes[i]!.ok ? item.resolve(outcomes[i]!.value) : item.reject(outcomes[i]!.value)));
     this.settling = this.settling.then(() => this.publishedThrough(seqs[seqs.length - 1] ?? 0)).then(settle);
@@ -829,10 +824,12 @@ export class PgStore implements Store {
    * rolled back to its savepoint alone, with its events. Without, one that throws having changed
    * nothing (and with every query answered) needs no undo; one that changed rows or saw a query
    * fail (the transaction may be aborted) makes the attempt fail: undefined, the batch to be
-   * rolled back and run again with savepoints (scoped writes may run twice: WriteScope).
+   * rolled back and run again with savepoints (scoped writes may run twice: WriteScope). Answers
+   * each write's outcome and the events of those that stand.
    */
-  private async runWrites(client: pg.PoolClient, batch: QueuedWrite[], events: BatchEvents, savepoints: boolean): Promise<Outcome[] | undefined> {
-    await client.query(beginBatch(batch.map((item) => item.scope), savepoints));
+  private async runWrites(client: pg.PoolClient, batch: QueuedWrite[], savepoints: boolean): Promise<{ outcomes: Outcome[]; events: BatchEvents } | undefined> {
+    await client.query(beginBatch(batch.map((item) => item.chatKey), savepoints));
+    const events = new BatchEvents();
     const watch = { changed: false, failed: false };
     const queries = savepoints ? preparing(client) : watched(preparing(client), watch);
     const outcomes: Outcome[] = [];
@@ -853,7 +850,7 @@ export class PgStore implements Store {
       }
       watch.changed = watch.failed = false;
     }
-    return outcomes;
+    return { outcomes, events };
   }
 
   /** Resolves once the follower has handed this node's listeners every event through `seq`. */

@@ -45,6 +45,36 @@ describe('EventHub', () => {
   });
 
 
+  it('an answered waiter, until it is swept out of its topics, gets nothing more: events, wake-ups and signals go to its session\'s next poll', async () => {
+    const hub = new EventHub();
+    const first = waiter(1, ['c:x', 'u:1']);
+    hub.add(first.w);
+    hub.wakeWaiter(first.w); // answered now; taken out of its topics' sets only after the wake-ups
+    expect(first.wakes).toBe(1);
+    const next = waiter(1, ['c:x', 'u:1'], 0);
+    hub.add(next.w); // the same session re-polls before the sweep
+    hub.publish([event(5, 'c:x')]);
+    hub.signal('c:x', '{"type":"chat.typing"}', 99);
+    hub.notify('c:x', (cursor) => `{"cursor":"${cursor}","type":"meeting.pointer"}`);
+    await settle();
+    expect(first.wakes).toBe(1);
+    expect(first.w.pending).toEqual([]);
+    expect(next.wakes).toBe(1);
+    expect(next.woken?.map((e) => JSON.parse(e.json).type ?? e.seq)).toEqual([5, 'chat.typing', 'meeting.pointer']);
+    // Swept by now: a later event finds neither; a user's wake-up before the sweep finds only the live poll.
+    const third = waiter(1, ['c:x', 'u:1'], 5);
+    hub.add(third.w);
+    hub.publish([event(6, 'c:x')]);
+    await settle();
+    const fourth = waiter(1, ['c:x', 'u:1'], 6);
+    hub.add(fourth.w);
+    hub.wakeUser(1);
+    await settle();
+    expect([first.wakes, next.wakes, third.wakes, fourth.wakes]).toEqual([1, 1, 1, 1]);
+    expect(third.woken?.map((e) => e.seq)).toEqual([6]);
+    expect(fourth.woken).toEqual([]);
+  });
+
   it('wakes only the waiters of the event topic, with events after their cursor', async () => {
     const hub = new EventHub();
     const a = waiter(1, ['c:x', 'u:1']);

@@ -18,14 +18,15 @@ const answerText = (events: StoredEvent[], after: number) =>
   `{"events":[${events.map((e) => e.json).join(',')}],"cursor":"${events.length ? events[events.length - 1]!.seq : after}"}`;
 
 /**
- * The answer that carries one event alone, encoded once: a fan-out wakes thousands of polls with
- * the very same event, and each would otherwise build and encode the same text.
+ * The answer that carries one event alone, built once: a fan-out wakes thousands of polls with
+ * the very same event, and each would otherwise build the same text. Kept a string, not bytes:
+ * node:http joins a string body to its headers in one chunk, a Buffer goes as a chunk of its own.
  */
-const soleAnswers = new WeakMap<StoredEvent, Buffer>();
-function soleAnswer(event: StoredEvent): Buffer {
-  let bytes = soleAnswers.get(event);
-  if (!bytes) soleAnswers.set(event, (bytes = Buffer.from(answerText([event], 0))));
-  return bytes;
+const soleAnswers = new WeakMap<StoredEvent, string>();
+function soleAnswer(event: StoredEvent): string {
+  let text = soleAnswers.get(event);
+  if (text === undefined) soleAnswers.set(event, (text = answerText([event], 0)));
+  return text;
 }
 
 export type PollQuery = z.output<typeof EventsQuery>;

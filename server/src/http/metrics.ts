@@ -31,13 +31,27 @@ export function createMetrics(gauges: { heldPolls: () => number; connectedUsers:
       end({ method: ctx.method, route: (ctx.state.route as string | undefined) ?? 'unmatched', status: String(ctx.status) });
     }
   }
-  /** For requests answered outside Koa (the event lane): the same histogram, same labels. */
-  const children = new Map<string, ReturnType<typeof requests.labels>>();
+  /**
+   * For requests answered outside Koa (the event lane): the same histogram, same labels. Recorded
+   * after the current run of answers, not between them: prom-client checks and hashes the labels
+   * on every observation (~1 us), and a fan-out answers thousands of polls in one run.
+   */
+  type Child = ReturnType<typeof requests.labels>;
+  const children = new Map<string, Child>();
+  let pendingChildren: Child[] = [];
+  let pendingSeconds: number[] = [];
   function observe(method: string, route: string, status: number, seconds: number) {
     const key = `${method} ${route} ${status}`;
     let child = children.get(key);
     if (!child) children.set(key, (child = requests.labels(method, route, String(status))));
-    child.observe(seconds);
+    if (pendingChildren.push(child) === 1) setImmediate(recordPending);
+    pendingSeconds.push(seconds);
+  }
+  function recordPending() {
+    const [recorded, seconds] = [pendingChildren, pendingSeconds];
+    pendingChildren = [];
+    pendingSeconds = [];
+    recorded.forEach((child, i) => child.observe(seconds[i]!));
   }
   return { registry, measure, observe, eventsPublished: events };
 }

@@ -195,9 +195,25 @@ export class PresenceService {
     return came ? this.refreshInBackground(userId) : undefined;
   }
 
+  /**
+   * A poll ended. Recorded after the current wake-ups rather than between them: a fan-out answers
+   * thousands of polls in one run, and this bookkeeping is not part of any answer. Their re-polls
+   * count in the meantime (started before the end is recorded, the session just shows two held).
+   */
   pollEnded(userId: number, tokenId: number, intervalMs: number) {
-    this.tracker.pollEnded(userId, tokenId, intervalMs);
-    if (this.cluster) this.dirty.add(userId);
+    if (this.ended.push(userId, tokenId, intervalMs) === 3) setImmediate(() => this.recordEnded());
+  }
+
+  /** Polls ended and not recorded yet: (userId, tokenId, intervalMs) flat, in the order they ended. */
+  private ended: number[] = [];
+
+  private recordEnded() {
+    const ended = this.ended;
+    this.ended = [];
+    for (let i = 0; i < ended.length; i += 3) {
+      this.tracker.pollEnded(ended[i]!, ended[i + 1]!, ended[i + 2]!);
+      if (this.cluster) this.dirty.add(ended[i]!);
+    }
   }
 
   async choose(userId: number, state: PresenceState) {

@@ -61,4 +61,20 @@ describe('presence announcements gathered under load', () => {
     expect(announced().filter((e) => e.username === 'gb').map((e) => e.state)).toEqual(['available', 'busy']);
     expect((await store.userById(b.id))!.announcedPresence).toBe('busy');
   });
+  it('first polls a millisecond apart: the writes are spaced (one per 5 ms at most), not one per arrival', async () => {
+    const users: UserRecord[] = [];
+    for (let i = 0; i < 30; i++) users.push(await store.createUser({ username: `s${i}`, displayName: `s${i}`, passwordHash: 'x', isAdmin: false }));
+    writes = 0;
+    const began = performance.now();
+    for (const [i, u] of users.entries()) {
+      presence.pollStarted(u.id, 2000 + i);
+      await new Promise((r) => setTimeout(r, 1)); // each write is done long before the next arrival
+    }
+    await presence.idle();
+    const elapsed = performance.now() - began;
+    expect(errors).toEqual([]);
+    expect(new Set(announced().map((e) => e.username))).toEqual(new Set(users.map((u) => u.username)));
+    expect(writes).toBeLessThanOrEqual(Math.ceil(elapsed / 5) + 1);
+    expect(writes).toBeLessThan(users.length / 2);
+  });
 });

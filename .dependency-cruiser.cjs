@@ -11,8 +11,8 @@
 
 /** Feature folders: any folder of server/src that is not one of the lower layers (new folders count). */
 const FEATURE = '^server/src/(?!(store|http|events)/)[^/]+/';
-/** Plumbing at the root of server/src, below everything there: errors, file modes, settings, secrets, version. */
-const BASE = '^server/src/(errors|private-fs|config|secrets|version|package-root)\\.ts$';
+/** Plumbing at the root of server/src, below everything there: errors, file modes, settings, secrets, version, after-turn work. */
+const BASE = '^server/src/(errors|private-fs|config|secrets|version|package-root|after-turn)\\.ts$';
 /** The top: wiring and the entry points. context.ts holds only the Services interface. */
 const APP = '^server/src/(app|server|main|context)\\.ts$';
 
@@ -31,7 +31,7 @@ const rules = [
   },
   {
     name: 'server-base-is-plumbing',
-    comment: 'errors.ts, private-fs.ts, config.ts, secrets.ts, version.ts and package-root.ts import only shared/, each other and npm packages.',
+    comment: 'errors.ts, private-fs.ts, config.ts, secrets.ts, version.ts, package-root.ts and after-turn.ts import only shared/, each other and npm packages.',
     from: { path: BASE },
     to: { path: '^server/src/', pathNot: BASE },
   },

@@ -5,6 +5,7 @@
  * are never held up longer than that.
  */
 import { topicOf } from '../../../shared/index.js';
+import { AfterTurn } from '../after-turn.js';
 import type { StoredEvent } from '../store/store.js';
 
 export interface Waiter {
@@ -45,7 +46,10 @@ export class EventHub {
    * answers of a fan-out. A waiter is live while it is its session's entry in byToken; the loops
    * over a topic's set skip the others.
    */
-  private retired: Waiter[] = [];
+  private readonly retired = new AfterTurn<Waiter>((waiters) => {
+    for (const waiter of waiters) this.leaveTopics(waiter);
+    if (this.byTopic.size > this.compactAt) this.compact();
+  });
   /** Sets kept in byTopic (some empty) past which the empty ones are dropped. */
   private compactAt = MIN_COMPACT_AT;
   /** Highest sequence of each topic published since this hub began to listen. */
@@ -82,21 +86,17 @@ export class EventHub {
    */
   remove(waiter: Waiter) {
     if (this.byToken.get(waiter.tokenId) === waiter) this.byToken.delete(waiter.tokenId);
-    for (const topic of waiter.topics) this.byTopic.get(topic)?.delete(waiter);
+    this.leaveTopics(waiter);
     this.due.delete(waiter);
     if (this.byTopic.size > this.compactAt) this.compact();
   }
 
-  private isLive(waiter: Waiter) {
-    return this.byToken.get(waiter.tokenId) === waiter;
+  private leaveTopics(waiter: Waiter) {
+    for (const topic of waiter.topics) this.byTopic.get(topic)?.delete(waiter);
   }
 
-  /** Takes the answered waiters out of their topics' sets. */
-  private sweepRetired() {
-    const retired = this.retired;
-    this.retired = [];
-    for (const waiter of retired) for (const topic of waiter.topics) this.byTopic.get(topic)?.delete(waiter);
-    if (this.byTopic.size > this.compactAt) this.compact();
+  private isLive(waiter: Waiter) {
+    return this.byToken.get(waiter.tokenId) === waiter;
   }
 
   /** Drops the empty sets; the next compaction comes when the maps have doubled again (amortized O(1)). */
@@ -210,7 +210,7 @@ export class EventHub {
     // holds (same commit), and the next poll reads them all from the log with the new topics.
     // It stops listening now, not at the wake-up: an event published in between would put a
     // cursor past the new topics' events back into its answer.
-    for (const topic of waiter.topics) this.byTopic.get(topic)?.delete(waiter);
+    this.leaveTopics(waiter);
     waiter.pending.length = 0;
     this.due.add(waiter);
   }
@@ -251,7 +251,7 @@ export class EventHub {
   private finish(waiter: Waiter) {
     if (this.isLive(waiter)) this.byToken.delete(waiter.tokenId);
     this.due.delete(waiter);
-    if (this.retired.push(waiter) === 1) setImmediate(() => this.sweepRetired());
+    this.retired.add(waiter);
     waiter.wake(waiter.pending);
   }
 }

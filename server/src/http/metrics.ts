@@ -1,6 +1,7 @@
 /** Prometheus metrics (prom-client), one registry per server so several can run in one process. */
 import type { Context, Next } from 'koa';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { AfterTurn } from '../after-turn.js';
 
 /** Default metrics of prom-client that break Prometheus's naming rules. */
 export const MISNAMED_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'] as const;
@@ -38,20 +39,14 @@ export function createMetrics(gauges: { heldPolls: () => number; connectedUsers:
    */
   type Child = ReturnType<typeof requests.labels>;
   const children = new Map<string, Child>();
-  let pendingChildren: Child[] = [];
-  let pendingSeconds: number[] = [];
+  const observed = new AfterTurn<{ child: Child; seconds: number }>((all) => {
+    for (const { child, seconds } of all) child.observe(seconds);
+  });
   function observe(method: string, route: string, status: number, seconds: number) {
     const key = `${method} ${route} ${status}`;
     let child = children.get(key);
     if (!child) children.set(key, (child = requests.labels(method, route, String(status))));
-    if (pendingChildren.push(child) === 1) setImmediate(recordPending);
-    pendingSeconds.push(seconds);
-  }
-  function recordPending() {
-    const [recorded, seconds] = [pendingChildren, pendingSeconds];
-    pendingChildren = [];
-    pendingSeconds = [];
-    recorded.forEach((child, i) => child.observe(seconds[i]!));
+    observed.add({ child, seconds });
   }
   return { registry, measure, observe, eventsPublished: events };
 }

@@ -12,6 +12,7 @@
  * nodes none. Being on a call (busy) is read from the calls themselves, whichever node applied it.
  */
 import type { PresenceState } from '../../../shared/index.js';
+import { AfterTurn } from '../after-turn.js';
 import type { ClusterLink } from '../store/cluster.js';
 import type { Store, StoreTx, UserRecord } from '../store/store.js';
 import { refreshPresence } from './rules.js';
@@ -60,6 +61,13 @@ export class PresenceService {
   private writing: Promise<void> | undefined;
   /** When the last gathered write began (performance.now()). */
   private lastWriteAt = -Infinity;
+  /** Polls that ended, recorded in the tracker after the current run of wake-ups. */
+  private readonly ended = new AfterTurn<{ userId: number; tokenId: number; intervalMs: number }>((polls) => {
+    for (const { userId, tokenId, intervalMs } of polls) {
+      this.tracker.pollEnded(userId, tokenId, intervalMs);
+      if (this.cluster) this.dirty.add(userId);
+    }
+  });
 
   /**
    * What the user shows now. With several nodes, what was last announced: it was decided with the
@@ -207,19 +215,7 @@ export class PresenceService {
    * count in the meantime (started before the end is recorded, the session just shows two held).
    */
   pollEnded(userId: number, tokenId: number, intervalMs: number) {
-    if (this.ended.push(userId, tokenId, intervalMs) === 3) setImmediate(() => this.recordEnded());
-  }
-
-  /** Polls ended and not recorded yet: (userId, tokenId, intervalMs) flat, in the order they ended. */
-  private ended: number[] = [];
-
-  private recordEnded() {
-    const ended = this.ended;
-    this.ended = [];
-    for (let i = 0; i < ended.length; i += 3) {
-      this.tracker.pollEnded(ended[i]!, ended[i + 1]!, ended[i + 2]!);
-      if (this.cluster) this.dirty.add(ended[i]!);
-    }
+    this.ended.add({ userId, tokenId, intervalMs });
   }
 
   async choose(userId: number, state: PresenceState) {

@@ -274,7 +274,10 @@ describe.runIf(HAVE_CLUSTER_PARTS)('3 nodes behind nginx on one PostgreSQL and R
       expect(Buffer.from(await down.arrayBuffer()).equals(Buffer.from(chunk(seq)))).toBe(true);
       after = seq;
     }
-    const relayed = cluster.nginx.accessLog().slice(before).filter((e) => e.request.includes('/relay/'));
+    const relayedSince = () => cluster.nginx.accessLog().slice(before).filter((e) => e.request.includes('/relay/'));
+    // nginx writes a request's log line after answering it: the last one may land a moment later.
+    await expect.poll(() => relayedSince().length, { timeout: 2000 }).toBeGreaterThanOrEqual(12);
+    const relayed = relayedSince();
     expect(relayed).toHaveLength(12);
     expect(new Set(relayed.map((e) => e.upstream)).size).toBe(1);
     // Past nginx, the other nodes do not have the call's chunks: the hash is what makes it work.

@@ -11,8 +11,9 @@
  * store fsyncs the WAL file itself on libuv's thread pool after each COMMIT. A batch's promises
  * settle and its events are published only once an fsync issued after its COMMIT has completed,
  * so nothing is acknowledged or delivered before it is on disk, as with FULL; meanwhile the event
- * loop serves requests and the next batch commits (a synchronous fsync took ~0.5 ms per commit
- * on this project's test machines, all of it blocking every poll).
+ * loop serves requests (a synchronous fsync took ~0.5 ms per commit on this project's test
+ * machines, all of it blocking every poll). One fsync is in flight at a time: the writes asked
+ * for during it wait and go in the next batch, the group commit of a database's own log.
  *
  * Writes may be async (StoreTx answers promises, for PostgreSQL's sake): the batch awaits each
  * write in turn inside its savepoint, so no other write interleaves with it and it sees its own
@@ -102,7 +103,11 @@ export class SqliteStore implements Store {
   private readonly txFace: StoreTx;
   private readonly indexer: SearchIndexer;
 
-  constructor(file: string, options: { synchronous?: 'FULL' | 'NORMAL' } = {}) {
+  /** fsync(2) of the WAL, on libuv's thread pool (a test holds it to see what waits for it). */
+  private readonly syncWal: typeof fsync;
+
+  constructor(file: string, options: { synchronous?: 'FULL' | 'NORMAL'; syncWal?: typeof fsync } = {}) {
+    this.syncWal = options.syncWal ?? fsync;
     if (file !== ':memory:' && file !== '' && !file.startsWith('file:')) {
       // SQLite makes the database 0644 (less the umask), and its -wal and -shm with the database's
       // mode: an empty file made 0600 first is what it opens as a new database.
@@ -195,11 +200,11 @@ export class SqliteStore implements Store {
 
   async close() {
     this.indexer.stop();
-    while (this.batchOpen || this.queue.length > 0) {
+    while (this.batchOpen || this.queue.length > 0 || this.syncing.length > 0) {
       if (this.batchOpen) await new Promise<void>((ended) => this.readsAfterBatch.push(ended));
+      else if (this.syncing.length > 0) await new Promise<void>((done) => this.whenSynced.push(done));
       else this.flush();
     }
-    if (this.syncing.length > 0) await new Promise<void>((done) => this.whenSynced.push(done));
     await this.checkpointer?.stop();
     if (this.walFd !== undefined) closeSync(this.walFd);
     this.db.close();
@@ -239,7 +244,10 @@ export class SqliteStore implements Store {
 
   private flush() {
     this.flushScheduled = false;
-    if (this.batchOpen) return; // the open batch flushes again when it ends
+    // The open batch, or the fsync in flight, flushes again when it ends: writes asked for
+    // meanwhile go in one batch and one fsync (the kernel would run a second fsync of the WAL
+    // after the first anyway, so waiting costs them nothing, and every fsync saved is CPU).
+    if (this.batchOpen || this.syncing.length > 0) return;
     const batch = this.queue;
     this.queue = [];
     if (batch.length === 0) return;
@@ -297,7 +305,7 @@ export class SqliteStore implements Store {
       // No WAL yet: nothing was written to it (a batch of failed writes), nothing to sync.
       return this.synced(committed, (error as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : error);
     }
-    fsync(this.walFd, (error) => this.synced(committed, error));
+    this.syncWal(this.walFd, (error) => this.synced(committed, error));
   }
 
   /**
@@ -317,7 +325,12 @@ export class SqliteStore implements Store {
       // with the next batch that is: see settle).
       for (const item of committed.batch) item.reject(new Error(`could not sync the database to disk: ${String(error)}`));
     }
-    if (this.syncing.length === 0) for (const done of this.whenSynced.splice(0)) done();
+    if (this.syncing.length > 0) return;
+    for (const done of this.whenSynced.splice(0)) done();
+    if (this.queue.length > 0 && !this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
   }
 
   private settle({ batch, outcomes, appended }: CommittedBatch) {

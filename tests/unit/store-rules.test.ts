@@ -63,7 +63,7 @@ describe.each(backends)('rules over the store transaction ($name)', ({ open }) =
   it('a chat: requested, accepted, messages while pending or active, one per client id, closed when the other leaves', async () => {
     const chat = await store.write((tx) => createChat(tx, ann.id, [ben.id]));
     expect(types()).toEqual([`u:${ben.id} chat.request`]);
-    const send = (from: UserRecord, clientId: string, text: string) => store.write((tx) => putMessage(tx, { chatId: chat.id, fromUserId: from.id, clientId, text }));
+    const send = (from: UserRecord, clientId: string, text: string) => store.write((tx) => putMessage(tx, { chatId: chat.id, fromUserId: from.id, fromUsername: from.username, clientId, text }));
     // Pending: the creator's message is kept, and the invitee hears of it on their own topic (issue 16).
     expect((await send(ann, 'a0', 'early')).created).toBe(true);
     await expect(send(cid, 'c1', 'hi')).rejects.toMatchObject({ code: 'forbidden' });
@@ -74,7 +74,7 @@ describe.each(backends)('rules over the store transaction ($name)', ({ open }) =
     expect(first.created).toBe(true);
     expect(await send(ann, 'a1', 'hi')).toEqual({ message: first.message, created: false });
     await expect(send(ann, 'a1', 'other')).rejects.toMatchObject({ code: 'idempotency_conflict' });
-    await expect(store.write((tx) => putMessage(tx, { chatId: 'nope', fromUserId: ann.id, clientId: 'x', text: 'x' }))).rejects.toMatchObject({ code: 'not_found' });
+    await expect(store.write((tx) => putMessage(tx, { chatId: 'nope', fromUserId: ann.id, fromUsername: ann.username, clientId: 'x', text: 'x' }))).rejects.toMatchObject({ code: 'not_found' });
     await store.write((tx) => moveMember(tx, chat.id, ben.id, ['invited', 'accepted'], 'left'));
     await expect(store.write((tx) => moveMember(tx, chat.id, ann.id, ['invited'], 'accepted'))).rejects.toMatchObject({ code: 'chat_closed' });
     await expect(send(ann, 'a2', 'anyone?')).rejects.toMatchObject({ code: 'chat_not_active' });
@@ -88,15 +88,14 @@ describe.each(backends)('rules over the store transaction ($name)', ({ open }) =
     expect((await store.messages(chat.id, undefined, 10)).map((m) => m.text)).toEqual(['early', 'hi']);
   });
 
-  it('what a send checks, read at once, is what the single reads answer (members, sender, hold, a retry with files and mentions)', async () => {
+  it('what a send checks, read at once, is what the single reads answer (members, hold, a retry with files and mentions)', async () => {
     const chat = await store.write((tx) => createChat(tx, ann.id, [ben.id, cid.id]));
     await store.write((tx) => moveMember(tx, chat.id, ben.id, ['invited'], 'accepted'));
     await store.write((tx) => tx.insertChatFile({ id: 'f-1', chatId: chat.id, uploaderId: ann.id, name: 'a.png', size: 3, contentType: 'image/png', sha256: 'x', thumbSha256: 'y', createdAt: 1 }));
-    await store.write((tx) => putMessage(tx, { chatId: chat.id, fromUserId: ann.id, clientId: 'c-1', text: 'hi @ben', files: ['f-1'] }));
+    await store.write((tx) => putMessage(tx, { chatId: chat.id, fromUserId: ann.id, fromUsername: ann.username, clientId: 'c-1', text: 'hi @ben', files: ['f-1'] }));
     const single = (clientId: string, userId = ann.id) =>
       store.write(async (tx) => ({
         members: await tx.memberStatuses(chat.id),
-        sender: await tx.user(userId),
         held: await tx.calls.heldInChat(chat.id),
         existing: await tx.messageByClientId(chat.id, userId, clientId),
       }));
@@ -107,12 +106,12 @@ describe.each(backends)('rules over the store transaction ($name)', ({ open }) =
     expect(sorted(retry)).toEqual(sorted(await single('c-1')));
     expect(sorted(await atOnce('new'))).toEqual(sorted(await single('new')));
     expect((await atOnce('new')).existing).toBeUndefined();
-    // A call on hold in the chat; a chat nobody is in; a sender who does not exist.
+    // A call on hold in the chat; a chat nobody is in, for a sender who does not exist.
     const callId = await store.write((tx) => tx.calls.insert({ chatId: chat.id, createdBy: 'ann', createdAt: 1, video: false, members: [[ann.id, 'joined'], [ben.id, 'joined']] }));
     await store.write((tx) => tx.calls.setHold(callId, ann.id));
     expect((await atOnce('new')).held).toBe(true);
     expect(sorted(await atOnce('new'))).toEqual(sorted(await single('new')));
-    expect(await store.write((tx) => tx.sendChecks('no-such-chat', 999_999, 'x'))).toEqual({ members: [], sender: undefined, held: false, existing: undefined });
+    expect(await store.write((tx) => tx.sendChecks('no-such-chat', 999_999, 'x'))).toEqual({ members: [], held: false, existing: undefined });
   });
 
   it('a rule that throws midway undoes its writes and events (check-then-write is one transaction)', async () => {

@@ -124,7 +124,7 @@ async function mentionsOf(tx: StoreTx, chatId: string, text: string): Promise<st
  */
 export async function putMessage(
   tx: StoreTx,
-  input: { chatId: string; fromUserId: number; fromTokenId?: number; clientId: string; text: string; files?: string[] },
+  input: { chatId: string; fromUserId: number; fromUsername: string; fromTokenId?: number; clientId: string; text: string; files?: string[] },
   present: (message: Message) => Message = (m) => m,
 ): Promise<{ message: Message; created: boolean }> {
   const checks = await tx.sendChecks(input.chatId, input.fromUserId, input.clientId);
@@ -140,14 +140,13 @@ export async function putMessage(
   // A meeting's chat has its host as only member: it stays open while the meeting lasts (meetings/).
   if (chatStateOf(members.map(([, status]) => status)) === 'closed' && !(await tx.meetings.liveMeetingOfChat(input.chatId))) refuseClosed(members);
   if (input.files?.length) await checkAttachable(tx, input.chatId, input.files);
-  const sender = checks.sender!;
   const now = Date.now();
   const mentions = await mentionsOf(tx, input.chatId, input.text);
   // While a call in this chat is on hold the message is stored but kept (state 'held') until the
   // call is resumed or ends (calls/call-state.ts releases it): only its author has it meanwhile.
   const held = checks.held;
   const message = present(
-    await tx.insertMessage({ chatId: input.chatId, fromUserId: input.fromUserId, fromUsername: sender.username, clientId: input.clientId, text: input.text, sentAt: now, mentions, files: input.files, held }),
+    await tx.insertMessage({ chatId: input.chatId, fromUserId: input.fromUserId, fromUsername: input.fromUsername, clientId: input.clientId, text: input.text, sentAt: now, mentions, files: input.files, held }),
   );
   if (!held) await announce(tx, input.chatId, members, { type: 'chat.message', message }, now, input.fromTokenId);
   return { message, created: true };

@@ -81,7 +81,7 @@ export class ChatService {
   /** The sending session's own poll is not woken for the message (see StoredEvent.origin). */
   send({ user, tokenId }: SessionRecord, chatId: string, clientId: string, body: { text?: string; files?: string[] }) {
     const { text = '', files } = body;
-    return this.store.write((tx) => putMessage(tx, { chatId, fromUserId: user.id, fromTokenId: tokenId, clientId, text, files }, this.present), { chatId });
+    return this.store.write((tx) => putMessage(tx, { chatId, fromUserId: user.id, fromUsername: user.username, fromTokenId: tokenId, clientId, text, files }, this.present), { chatId });
   }
 
   edit({ user, tokenId }: SessionRecord, chatId: string, clientId: string, text: string) {

@@ -281,16 +281,14 @@ export class PgRows extends PgDb implements StoreTx {
     // Rows inside JSON: numbers stay numbers (all below 2^53), booleans become 0/1 as elsewhere.
     const r = (await this.one(
       `SELECT (SELECT coalesce(json_agg(json_build_array(user_id, status)), '[]'::json) FROM chat_members WHERE chat_id = $1) AS members,
-              (SELECT row_to_json(u) FROM users u WHERE u.id = $2) AS sender,
               EXISTS (SELECT 1 FROM calls WHERE chat_id = $1 AND state != 'ended' AND held_by IS NOT NULL) AS held,
               (SELECT row_to_json(x) FROM (SELECT m.*, ${MESSAGE_FILES} AS files FROM messages m WHERE chat_id = $1 AND from_user_id = $2 AND client_id = $3) x) AS existing`,
       [chatId, fromUserId, clientId],
     ));
     // A client id PostgreSQL cannot hold (a NUL): no message has it; the rest read one by one.
-    if (!r) return { members: await this.memberStatuses(chatId), sender: await this.user(fromUserId), held: await this.calls.heldInChat(chatId), existing: undefined };
+    if (!r) return { members: await this.memberStatuses(chatId), held: await this.calls.heldInChat(chatId), existing: undefined };
     return {
       members: r.members as Array<[number, MemberStatus]>,
-      sender: r.sender ? toUser(asSqliteRow(r.sender)) : undefined,
       held: r.held === 1,
       existing: r.existing ? toMessage(asSqliteRow(r.existing)) : undefined,
     };

@@ -225,7 +225,7 @@ export class SqliteRows implements Synchronous<StoreTx> {
   }
 
   sendChecks(chatId: string, fromUserId: number, clientId: string) {
-    return { members: this.memberStatuses(chatId), sender: this.user(fromUserId), held: this.calls.heldInChat(chatId), existing: this.messageByClientId(chatId, fromUserId, clientId) };
+    return { members: this.memberStatuses(chatId), held: this.calls.heldInChat(chatId), existing: this.messageByClientId(chatId, fromUserId, clientId) };
   }
 
   insertMessage(m: NewMessage) {

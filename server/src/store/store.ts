@@ -180,7 +180,6 @@ export interface Subscriptions {
 export interface SendChecks {
   /** The chat's members' statuses (empty for an unknown chat), as `memberStatuses`. */
   members: Array<[userId: number, status: MemberStatus]>;
-  sender: UserRecord | undefined;
   /** A call in the chat is on hold (`calls.heldInChat`). */
   held: boolean;
   /** The sender's message with this client id (a retry), as `messageByClientId`. */

@@ -44,7 +44,7 @@ async function measure(store: Store) {
       for (let n = 0; performance.now() < end; n++) {
         const t = performance.now();
         try {
-          await store.write((tx) => putMessage(tx, { chatId, fromUserId: users[i]!.id, clientId: `m${n}`, text: `message ${n}` }), { chatId });
+          await store.write((tx) => putMessage(tx, { chatId, fromUserId: users[i]!.id, fromUsername: users[i]!.username, clientId: `m${n}`, text: `message ${n}` }), { chatId });
           ok++;
         } catch {
           failed++;

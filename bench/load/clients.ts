@@ -32,6 +32,17 @@ let loggedErrors = 0;
 export const setQuiet = (q: boolean) => void (quiet = q);
 
 /** What a client receives: a chat text or a ticker text (markers carry timestamps). */
+/**
+ * A Portico poll answer's own cursor, without parsing the answer: its last field. Each event in
+ * it carries a cursor too; re-polling with the first event's (as this did until 2026-12-07) asks
+ * for the rest of the answer again, and the durable figure measured those repeated reads.
+ */
+export function answerCursor(body: string): string {
+  const at = body.lastIndexOf('"cursor":"') + 10;
+  if (at < 10) throw new Error('poll answer without a cursor');
+  return body.slice(at, body.indexOf('"', at));
+}
+
 export type OnItem = (client: Panel, kind: 'chat' | 'ticker', text: string) => void;
 
 export abstract class Panel {
@@ -93,9 +104,7 @@ class PorticoPanel extends Panel {
     const r = await this.poll.send('GET', `/api/v1/events?after=${this.cursor}&wait=25`, this.auth);
     if (r.status !== 200) throw new Error(`poll ${r.status}`);
     if (quiet) {
-      const at = r.body.indexOf('"cursor":"') + 10;
-      if (at < 10) throw new Error('poll answer without a cursor');
-      this.cursor = r.body.slice(at, r.body.indexOf('"', at));
+      this.cursor = answerCursor(r.body);
       return;
     }
     const body = JSON.parse(r.body) as { cursor: string; events?: any[] };

@@ -245,8 +245,8 @@ export class SqliteStore implements Store {
   private flush() {
     this.flushScheduled = false;
     // The open batch, or the fsync in flight, flushes again when it ends: writes asked for
-    // meanwhile go in one batch and one fsync (the kernel would run a second fsync of the WAL
-    // after the first anyway, so waiting costs them nothing, and every fsync saved is CPU).
+    // meanwhile go in one batch and one fsync (their own fsync would have waited for the one in
+    // flight in the kernel anyway, so waiting here costs them little, and each fsync saved is CPU).
     if (this.batchOpen || this.syncing.length > 0) return;
     const batch = this.queue;
     this.queue = [];

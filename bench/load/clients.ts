@@ -31,7 +31,6 @@ let quiet = false;
 let loggedErrors = 0;
 export const setQuiet = (q: boolean) => void (quiet = q);
 
-/** What a client receives: a chat text or a ticker text (markers carry timestamps). */
 /**
  * A Portico poll answer's own cursor, without parsing the answer: its last field. Each event in
  * it carries a cursor too; re-polling with the first event's (as this did until 2026-12-07) asks
@@ -43,6 +42,7 @@ export function answerCursor(body: string): string {
   return body.slice(at, body.indexOf('"', at));
 }
 
+/** What a client receives: a chat text or a ticker text (markers carry timestamps). */
 export type OnItem = (client: Panel, kind: 'chat' | 'ticker', text: string) => void;
 
 export abstract class Panel {

@@ -88,8 +88,8 @@ export class SqliteStore implements Store {
   /** The WAL to fsync after each commit (durable mode), and its descriptor once it exists. */
   private readonly walFile: string | undefined;
   private walFd: number | undefined;
-  /** Committed batches waiting for their fsync, in commit order. */
-  private syncing: CommittedBatch[] = [];
+  /** The committed batch whose fsync is in flight (one at a time: see flush). */
+  private syncing: CommittedBatch | undefined;
   private whenSynced: Array<() => void> = [];
   /** Runs the WAL checkpoints on its own thread (file databases). */
   private readonly checkpointer: Checkpointer | undefined;
@@ -200,9 +200,9 @@ export class SqliteStore implements Store {
 
   async close() {
     this.indexer.stop();
-    while (this.batchOpen || this.queue.length > 0 || this.syncing.length > 0) {
+    while (this.batchOpen || this.queue.length > 0 || this.syncing) {
       if (this.batchOpen) await new Promise<void>((ended) => this.readsAfterBatch.push(ended));
-      else if (this.syncing.length > 0) await new Promise<void>((done) => this.whenSynced.push(done));
+      else if (this.syncing) await new Promise<void>((done) => this.whenSynced.push(done));
       else this.flush();
     }
     await this.checkpointer?.stop();
@@ -235,11 +235,14 @@ export class SqliteStore implements Store {
   private enqueue<T>(run: () => T | Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ run, resolve, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
+      this.scheduleFlush();
     });
+  }
+
+  private scheduleFlush() {
+    if (this.queue.length === 0 || this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
   }
 
   private flush() {
@@ -247,7 +250,7 @@ export class SqliteStore implements Store {
     // The open batch, or the fsync in flight, flushes again when it ends: writes asked for
     // meanwhile go in one batch and one fsync (their own fsync would have waited for the one in
     // flight in the kernel anyway, so waiting here costs them little, and each fsync saved is CPU).
-    if (this.batchOpen || this.syncing.length > 0) return;
+    if (this.batchOpen || this.syncing) return;
     const batch = this.queue;
     this.queue = [];
     if (batch.length === 0) return;
@@ -287,50 +290,40 @@ export class SqliteStore implements Store {
     }
     this.batchOpen = false;
     for (const read of this.readsAfterBatch.splice(0)) read();
-    if (this.queue.length > 0 && !this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-    }
     if (failed) {
+      this.scheduleFlush();
       for (const item of batch) item.reject(failed.error);
       return;
     }
     const committed: CommittedBatch = { batch, outcomes, appended: this.appended };
     this.appended = [];
-    if (this.walFile === undefined) return this.settle(committed);
-    this.syncing.push(committed);
+    if (this.walFile === undefined) {
+      this.scheduleFlush();
+      return this.settle(committed);
+    }
+    this.syncing = committed;
     try {
       this.walFd ??= openSync(this.walFile, 'r');
     } catch (error) {
       // No WAL yet: nothing was written to it (a batch of failed writes), nothing to sync.
-      return this.synced(committed, (error as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : error);
+      return this.synced((error as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : error);
     }
-    this.syncWal(this.walFd, (error) => this.synced(committed, error));
+    this.syncWal(this.walFd, (error) => this.synced(error));
   }
 
-  /**
-   * An fsync issued after `upTo`'s COMMIT completed: it and every batch committed before it are
-   * on disk (an fsync covers all writes made to the file before it). Settled in commit order.
-   */
-  private synced(upTo: CommittedBatch, error: unknown) {
-    const at = this.syncing.indexOf(upTo);
-    if (at < 0) return; // settled already by a later fsync
-    const done = this.syncing.splice(0, at + 1);
-    for (const committed of done) {
-      if (!error) {
-        this.settle(committed);
-        continue;
-      }
+  /** The fsync issued after the `syncing` batch's COMMIT completed: the batch is on disk (or not); the next one may go. */
+  private synced(error: unknown) {
+    const committed = this.syncing!;
+    this.syncing = undefined;
+    if (!error) {
+      this.settle(committed);
+    } else {
       // Not known to be on disk: not acknowledged, not published (the events reach the hub
       // with the next batch that is: see settle).
       for (const item of committed.batch) item.reject(new Error(`could not sync the database to disk: ${String(error)}`));
     }
-    if (this.syncing.length > 0) return;
     for (const done of this.whenSynced.splice(0)) done();
-    if (this.queue.length > 0 && !this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-    }
+    this.scheduleFlush();
   }
 
   private settle({ batch, outcomes, appended }: CommittedBatch) {
@@ -667,8 +660,8 @@ export class SqliteStore implements Store {
       // Another process (the admin CLI) wrote: what is kept in memory may be stale.
       this.sessionCache.clear();
       this.prunedThroughSeq = undefined;
-      // Up to our own first batch still waiting for its fsync: that one publishes itself.
-      const waiting = this.syncing.find((c) => c.appended.length > 0)?.appended[0]!.seq;
+      // Up to our own batch still waiting for its fsync: that one publishes itself.
+      const waiting = this.syncing?.appended[0]?.seq;
       this.publish(this.unpublished(waiting === undefined ? Number.MAX_SAFE_INTEGER : waiting - 1));
       return true;
     });

@@ -718,7 +718,7 @@ function machine() {
 
 type Summary = Record<string, Record<number, Record<string, number | null>>>;
 type Ratios = Record<string, Record<number, Record<string, number | null>>>;
-/** The disk's fsync, probed before each run of each N (bench/fsync.ts). */
+/** The disk's fsync, probed before each run of each N (bench/fsync.ts), with the storage floor (bench/sqlite-floor.ts). */
 interface FsyncProbe {
   n: number;
   run: number;
@@ -726,6 +726,8 @@ interface FsyncProbe {
   p50: number;
   p99: number;
   max: number;
+  /** CPU µs SQLite itself spends storing one message durably, one message per commit (the chat's rate) and 100 (the durable run's). */
+  floorMicros?: { one: number; hundred: number };
 }
 /** A measurement that threw (the server failed to start, crashed, or a load process died). */
 interface Failure {
@@ -779,10 +781,18 @@ function summarize(all: Measurement[], probes: FsyncProbe[]) {
       ratios[key]![n] = Object.fromEntries(Object.entries(per).map(([k, v]) => [k, round(median(v))]));
     }
   }
-  const fsync: Record<number, { p50: number | null; p99: number | null }> = {};
+  const fsync: Record<number, { p50: number | null; p99: number | null; floorOne: number | null; floorHundred: number | null }> = {};
   for (const n of sizes) {
     const ps = probes.filter((p) => p.n === n);
-    if (ps.length > 0) fsync[n] = { p50: round(median(ps.map((p) => p.p50)), 3), p99: round(median(ps.map((p) => p.p99)), 3) };
+    const floors = ps.flatMap((p) => (p.floorMicros ? [p.floorMicros] : []));
+    if (ps.length > 0) {
+      fsync[n] = {
+        p50: round(median(ps.map((p) => p.p50)), 3),
+        p99: round(median(ps.map((p) => p.p99)), 3),
+        floorOne: floors.length ? round(median(floors.map((x) => x.one)), 1) : null,
+        floorHundred: floors.length ? round(median(floors.map((x) => x.hundred)), 1) : null,
+      };
+    }
   }
   return { summary, ratios, fsync };
 }
@@ -825,6 +835,17 @@ function targets(all: Measurement[], failures: Failure[], probes: FsyncProbe[], 
     return margins.length ? median(margins) : null;
   };
   const fsyncP50 = (n: number) => median(probes.filter((p) => p.n === n).map((p) => p.p50));
+  /** Median storage floor at N in ms of CPU per message (bench/sqlite-floor.ts), one message per commit or 100. */
+  const floorMs = (n: number, per: 'one' | 'hundred') => {
+    const v = probes.filter((p) => p.n === n && p.floorMicros).map((p) => p.floorMicros![per] / 1000);
+    return v.length ? median(v) : null;
+  };
+  /** What a server that stores each message durably cannot beat: the raw floor's CPU plus SQLite's own storing. */
+  const boundMs = (n: number, k: string, per: 'one' | 'hundred') => {
+    const raw = med('raw', n, k);
+    const floor = floorMs(n, per);
+    return raw === null || floor === null ? null : raw + floor;
+  };
 
   for (const n of [10_000, 15_000]) {
     const vs = ratio('socketio', n, 'fanoutMs');
@@ -856,12 +877,15 @@ function targets(all: Measurement[], failures: Failure[], probes: FsyncProbe[], 
   {
     const per = sizes.map((n) => [n, ratio('socketio', n, 'chatCpuMsPerMsg')] as const).filter(([, v]) => v !== null) as Array<readonly [number, number]>;
     const worst = per.length ? Math.max(...per.map(([, v]) => v)) : null;
-    add(`chat CPU per message <= Socket.IO's (at every N with chat)`, worst, (v) => v <= 1, `worst ${worst}x; ${per.map(([n, v]) => `N=${n}: ${v}x (${f(med('portico', n, 'chatCpuMsPerMsg'), 3)} vs ${f(med('socketio', n, 'chatCpuMsPerMsg'), 3)} ms)`).join(', ')}`, 'needs portico and socketio, chat scenario');
+    add(`chat CPU per message <= Socket.IO's (at every N with chat)`, worst, (v) => v <= 1, `worst ${worst}x; ${per.map(([n, v]) => `N=${n}: ${v}x (${f(med('portico', n, 'chatCpuMsPerMsg'), 3)} vs ${f(med('socketio', n, 'chatCpuMsPerMsg'), 3)} ms; durable bound raw + storage ${f(boundMs(n, 'chatCpuMsPerMsg', 'one'), 3)} ms)`).join(', ')}`, 'needs portico and socketio, chat scenario');
   }
   {
     const n = sizes[0]!;
     const vr = ratio('raw', n, 'durablePerSecond');
-    add(`durable sends >= 0.8x the raw floor (same load generator)`, vr, (v) => v >= 0.8, `${vr}x: Portico ${f(med('portico', n, 'durablePerSecond'), 0)}/s, raw ${f(med('raw', n, 'durablePerSecond'), 0)}/s; load CPU ${f(med('raw', n, 'durableLoadCpuPct'), 0)} % of a core with raw, raw server ${f(med('raw', n, 'durableServerCpuPct'), 0)} %`, 'needs portico and raw, durable scenario');
+    // The most any durable server on this core could carry: the raw floor's CPU per send plus SQLite's own storing at 100 per commit.
+    const bound = boundMs(n, 'durableCpuMsPerMsg', 'hundred');
+    const ceiling = bound === null ? '' : `; ceiling for a durable server ${f(1000 / bound, 0)}/s (${f(1000 / bound / med('raw', n, 'durablePerSecond')!)}x raw: raw ${f(med('raw', n, 'durableCpuMsPerMsg'), 3)} + storage ${f(floorMs(n, 'hundred'), 3)} ms of CPU per send)`;
+    add(`durable sends >= 0.8x the raw floor (same load generator)`, vr, (v) => v >= 0.8, `${vr}x: Portico ${f(med('portico', n, 'durablePerSecond'), 0)}/s, raw ${f(med('raw', n, 'durablePerSecond'), 0)}/s; load CPU ${f(med('raw', n, 'durableLoadCpuPct'), 0)} % of a core with raw, raw server ${f(med('raw', n, 'durableServerCpuPct'), 0)} %${ceiling}`, 'needs portico and raw, durable scenario');
   }
   {
     const n = 15_000;
@@ -899,7 +923,7 @@ function printTable(summary: Summary, ratios: Ratios, fsync: ReturnType<typeof s
   const lines = [['server', 'N', ...cols].join(' | ')];
   for (const [name, byN] of Object.entries(summary)) for (const [n, m] of Object.entries(byN)) lines.push([name, n, ...cols.map((c) => fmt(m[c]))].join(' | '));
   lines.push('', 'disk fsync (4 KiB appended + fsync, 300 times before each run of each N, pinned like the servers): medians of the runs');
-  for (const [n, v] of Object.entries(fsync)) lines.push(`N=${n}: fsync p50 ${fmt(v.p50)} ms, p99 ${fmt(v.p99)} ms`);
+  for (const [n, v] of Object.entries(fsync)) lines.push(`N=${n}: fsync p50 ${fmt(v.p50)} ms, p99 ${fmt(v.p99)} ms; storage floor ${fmt(v.floorOne)} µs of CPU per message at one per commit, ${fmt(v.floorHundred)} µs at 100`);
   lines.push('', 'ratios (median of per-run Portico/peer; < 1 is better for Portico)');
   for (const [name, byN] of Object.entries(ratios)) for (const [n, m] of Object.entries(byN)) lines.push([name, n, ...cols.map((c) => fmt(m[c]))].join(' | '));
   if (failures.length) {
@@ -911,10 +935,16 @@ function printTable(summary: Summary, ratios: Ratios, fsync: ReturnType<typeof s
   console.log(lines.join('\n'));
 }
 
-/** The disk's fsync now, from a child pinned to the servers' core, in the scratch directory. */
+/** A bench script's last JSON line, from a child pinned to the servers' core. */
+const pinnedProbe = (script: string, ...args: string[]) =>
+  JSON.parse(execFileSync('taskset', ['-c', '0', process.execPath, '--import', 'tsx', join(here, script), ...args], { cwd: repo, encoding: 'utf8' }).trim().split('\n').pop()!);
+
+/** The disk's fsync now and SQLite's own cost of storing a message, in the scratch directory. */
 async function probeFsync(dir: string): Promise<Omit<FsyncProbe, 'n' | 'run'>> {
-  const out = execFileSync('taskset', ['-c', '0', process.execPath, '--import', 'tsx', join(here, 'fsync.ts'), dir, String(smoke ? 50 : 300)], { cwd: repo, encoding: 'utf8' });
-  return JSON.parse(out.trim().split('\n').pop()!);
+  const fsync = pinnedProbe('fsync.ts', dir, String(smoke ? 50 : 300));
+  const one = pinnedProbe('sqlite-floor.ts', dir, String(smoke ? 100 : 2000), '1');
+  const hundred = pinnedProbe('sqlite-floor.ts', dir, String(smoke ? 1000 : 20_000), '100');
+  return { ...fsync, floorMicros: { one: one.cpuMicrosPerMessage, hundred: hundred.cpuMicrosPerMessage } };
 }
 
 async function main() {
@@ -932,7 +962,7 @@ async function main() {
       for (let run = 0; run < runsAt(n); run++) {
         const probe = { ...(await probeFsync(scratch)), n, run };
         probes.push(probe);
-        console.error(`[${Math.round((Date.now() - began) / 1000)}s] N=${n} run ${run + 1}/${runsAt(n)}: disk fsync p50 ${round(probe.p50, 3)} p99 ${round(probe.p99, 3)} ms`);
+        console.error(`[${Math.round((Date.now() - began) / 1000)}s] N=${n} run ${run + 1}/${runsAt(n)}: disk fsync p50 ${round(probe.p50, 3)} p99 ${round(probe.p99, 3)} ms; storage floor ${round(probe.floorMicros!.one, 1)} / ${round(probe.floorMicros!.hundred, 1)} µs a message at 1 / 100 per commit`);
         // Interleaved: each run starts with another server.
         const present = serversAt(n);
         const order = present.map((_, k) => present[(k + run) % present.length]!);

@@ -44,6 +44,11 @@ it('bench --smoke measures Portico, Socket.IO and Faye with every client served'
   expect(result.fsync.probes).toHaveLength(1);
   expect(result.fsync.probes[0].p50).toBeGreaterThan(0);
   expect(result.fsync.byN['40'].p50).toBeGreaterThan(0);
+  // So is SQLite's own cost of storing a message: one per commit pays a whole fsync, 100 share one.
+  const floor = result.fsync.probes[0].floorMicros;
+  expect(floor.one).toBeGreaterThan(0);
+  expect(floor.hundred).toBeGreaterThan(0);
+  expect(floor.one).toBeGreaterThan(floor.hundred);
   expect(result.failures).toEqual([]);
   expect(result.targets.length).toBe(13);
   for (const t of result.targets) expect(t.met === null ? t.detail : 'measured', t.target).toMatch(/^(measured|not measured)/);

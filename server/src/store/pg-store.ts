@@ -24,9 +24,10 @@
  * connection, on which it also reads the log. Parameterized queries are prepared once per
  * connection (pg-parts.ts `preparing`).
  *
- * Sessions are looked up in PostgreSQL on every request (a token-hash index lookup): no per-node
+ * Sessions are looked up in PostgreSQL for every request (a token-hash index lookup): no per-node
  * cache, since no invalidation crosses nodes through the log yet; a cache would let a token
- * revoked on one node live on at another.
+ * revoked on one node live on at another. The lookups asked for while one is in flight share the
+ * next query (sessionByTokenHash), so a storm of polls is not a storm of queries.
  *
  * Connection loss: a read or write while PostgreSQL is unreachable rejects with StoreError
  * 'unavailable' (the HTTP layer answers 503); the pools open new connections once it is back and
@@ -44,6 +45,7 @@
  * A batch of chat-scoped writes runs without savepoints first (runWrites), again with them only
  * if one of its writes failed after changing rows.
  */
+import DataLoader from 'dataloader';
 import pg from 'pg';
 import { randomUUID } from 'node:crypto';
 import type { Chat, ChatHistory, EventDraft, Message, PresenceState, Reaction } from '../../../shared/index.js';
@@ -560,6 +562,37 @@ function guarded(pool: pg.Pool): Queryable {
   };
 }
 
+/** Rounds of at most this many token lookups (a bound on one query's parameter and answer). */
+const SESSION_LOOKUPS_PER_QUERY = 500;
+
+/** Batches token lookups: the first one waits for the current turn's others; later ones, for the query in flight. */
+function sessionLookups(query: (hashes: Buffer[]) => Promise<Row[]>) {
+  let inFlight: Promise<unknown> | undefined;
+  return new DataLoader<Buffer, SessionRecord | undefined>(
+    async (hashes) => {
+      const rows = query([...hashes]);
+      inFlight = rows;
+      try {
+        const byHash = new Map((await rows).map((row) => [(row.token_hash as Buffer).toString('hex'), row]));
+        return hashes.map((hash) => {
+          const row = byHash.get(hash.toString('hex'));
+          return row && { tokenId: row.token_id, expiresAt: row.expires_at, lastUsedAt: row.last_used_at, user: toUser(row) };
+        });
+      } finally {
+        if (inFlight === rows) inFlight = undefined;
+      }
+    },
+    {
+      cache: false, // each request reads the sessions as they are when it arrives
+      maxBatchSize: SESSION_LOOKUPS_PER_QUERY,
+      batchScheduleFn: (dispatch) => {
+        if (inFlight) void inFlight.then(dispatch, dispatch);
+        else setImmediate(dispatch);
+      },
+    },
+  );
+}
+
 export class PgStore implements Store {
   private readonly listeners: Array<(events: StoredEvent[]) => void> = [];
   /** Writes waiting for the follower to publish through their last event: seq -> resolvers. */
@@ -574,6 +607,12 @@ export class PgStore implements Store {
   /** Presence leases, the leader lock and subscription hints (pg-cluster.ts). */
   readonly cluster: PgCluster;
   private prunedThroughSeq: number | undefined;
+  /** Token lookups: one query for those that arrive while one is in flight (see sessionByTokenHash). */
+  private readonly sessionLookups = sessionLookups((hashes) => {
+    this.stats.sessionQueries++;
+    this.stats.sessionLookups += hashes.length;
+    return this.reads.all('SELECT s.token_hash, s.id AS token_id, s.expires_at, s.last_used_at, u.* FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ANY($1::bytea[])', [hashes]);
+  });
   /** Sequences this node appended and the follower has not published yet. */
   private readonly own = new Set<number>();
   /** An event of another process that may change subscriptions was published since syncExternal last asked. */
@@ -598,9 +637,9 @@ export class PgStore implements Store {
   /**
    * Group commits done, those of chat-scoped writes, those run a second time with savepoints (a
    * scoped write failed midway), and the writes they carried (committed or rolled back alone),
-   * for tests and measurements.
+   * for tests and measurements; the queries that looked tokens up, and the lookups they answered.
    */
-  readonly stats = { batches: 0, scopedBatches: 0, reruns: 0, writes: 0 };
+  readonly stats = { batches: 0, scopedBatches: 0, reruns: 0, writes: 0, sessionQueries: 0, sessionLookups: 0 };
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -908,9 +947,15 @@ export class PgStore implements Store {
     });
   }
 
-  async sessionByTokenHash(tokenHash: Buffer): Promise<SessionRecord | undefined> {
-    const row = await this.reads.one('SELECT s.id AS token_id, s.expires_at, s.last_used_at, u.* FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1', [tokenHash]);
-    return row && { tokenId: row.token_id, expiresAt: row.expires_at, lastUsedAt: row.last_used_at, user: toUser(row) };
+  /**
+   * Read from PostgreSQL for every request, never cached (a token revoked on another node must end
+   * here at once), but not one query each: the lookups asked for while one query is in flight go
+   * in the next, so a storm of polls (30,000 panels renewing, or woken together) costs a query per
+   * round trip instead of one per poll. Each lookup's query starts after it was asked for, so it
+   * sees every commit made before the request arrived.
+   */
+  sessionByTokenHash(tokenHash: Buffer): Promise<SessionRecord | undefined> {
+    return this.sessionLookups.load(tokenHash);
   }
 
   async touchSession(tokenId: number, lastUsedAt: number, expiresAt: number) {

@@ -35,7 +35,7 @@ describe.runIf(HAVE_POSTGRES)('PgStore token lookups', () => {
   }
 
   it('300 lookups asked at once: one query, each its own answer (known, unknown, the same token twice)', async () => {
-    const known = [];
+    const known: Array<Awaited<ReturnType<typeof session>>> = [];
     for (let i = 0; i < 20; i++) known.push(await session(`many${i}`));
     const asked = Array.from({ length: 300 }, (_, i) => (i % 3 === 2 ? { hash: randomBytes(32), user: undefined } : known[i % known.length]!));
     const queries = a.stats.sessionQueries;

@@ -9,7 +9,7 @@ import { insertUser } from '../../server/src/admin/accounts.js';
 import { startCall } from '../../server/src/calls/transitions.js';
 import { createChat, leaveAllChats, moveMember, putMessage } from '../../server/src/chat/rules.js';
 import { addContact } from '../../server/src/contacts/rules.js';
-import { announcePresence, announceRemoval } from '../../server/src/presence/rules.js';
+import { announcePresence, announceRemoval, refreshPresenceOf } from '../../server/src/presence/rules.js';
 import { StoreError } from '../../server/src/store/errors.js';
 import { PgStore } from '../../server/src/store/pg-store.js';
 import { SqliteStore } from '../../server/src/store/sqlite.js';
@@ -142,6 +142,22 @@ describe.each(backends)('rules over the store transaction ($name)', ({ open }) =
     expect(types()).toEqual([`u:${ben.id} presence`, `u:${ben.id} contacts.changed`, `c:${chat.id} chat.left`]);
     expect(await store.userById(ann.id)).toBeUndefined();
     expect((await store.chatById(chat.id))!.chat.state).toBe('closed');
+  });
+
+  it('presence of many users in one write: announced in the order given, only where it changed, unknown users skipped', async () => {
+    await store.write((tx) => announcePresence(tx, ben.id, 'busy'));
+    events = [];
+    const want = new Map([[ann.id, 'available'], [ben.id, 'busy'], [cid.id, 'away']] as const);
+    await store.write((tx) => refreshPresenceOf(tx, [cid.id, 9999, ben.id, ann.id], (u) => want.get(u.id)!));
+    expect(events.map((e) => JSON.parse(e.json)).map((e) => `${e.username} ${e.state}`)).toEqual(['cid away', 'ann available']);
+    expect(events.map((e) => e.topic)).toEqual([`p:${cid.id}`, `p:${ann.id}`]);
+    expect((await store.userById(cid.id))!.announcedPresence).toBe('away');
+    expect((await store.userById(ann.id))!.announcedPresence).toBe('available');
+    expect((await store.userById(ben.id))!.announcedPresence).toBe('busy');
+    // Again with nothing changed: no write of an event.
+    events = [];
+    await store.write((tx) => refreshPresenceOf(tx, [ann.id, ben.id, cid.id], (u) => want.get(u.id)!));
+    expect(events).toEqual([]);
   });
 
   it('a call needs an active chat and someone online, checked inside the write', async () => {

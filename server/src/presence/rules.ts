@@ -18,6 +18,26 @@ export async function refreshPresence(tx: StoreTx, userId: number, effective: (u
 }
 
 /**
+ * refreshPresence for many users in one write (those gathered from a connect storm): one read of
+ * them all and one update per new state, not two round trips each (on PostgreSQL each is one).
+ * Announces in the order given.
+ */
+export async function refreshPresenceOf(tx: StoreTx, userIds: number[], effective: (user: UserRecord) => PresenceState) {
+  const byId = new Map((await tx.users(userIds)).map((user) => [user.id, user]));
+  const changed: Array<{ user: UserRecord; state: PresenceState }> = [];
+  for (const userId of userIds) {
+    const user = byId.get(userId);
+    if (!user) continue;
+    const state = effective(user);
+    if (user.announcedPresence !== state) changed.push({ user, state });
+  }
+  for (const state of new Set(changed.map((c) => c.state))) {
+    await tx.setAnnouncedPresenceOf(changed.filter((c) => c.state === state).map((c) => c.user.id), state);
+  }
+  for (const { user, state } of changed) await tx.append(topicOf.presence(user.id), { type: 'presence', username: user.username, state });
+}
+
+/**
  * The user is being removed: watchers stop listening on their presence topic once the contact
  * is gone, so each is told on their own topic that they are offline, and that their contact
  * list changed (an open panel reloads it). A removal is rare: per-recipient events are fine.

@@ -15,7 +15,7 @@ import type { PresenceState } from '../../../shared/index.js';
 import { AfterTurn } from '../after-turn.js';
 import type { ClusterLink } from '../store/cluster.js';
 import type { Store, StoreTx, UserRecord } from '../store/store.js';
-import { refreshPresence } from './rules.js';
+import { refreshPresence, refreshPresenceOf } from './rules.js';
 import type { ConnectionTracker } from './tracker.js';
 
 /**
@@ -265,7 +265,7 @@ export class PresenceService {
       this.gathered.clear();
       return this.store.write(async (tx) => {
         const effective = await this.deciding(tx, userIds);
-        for (const userId of userIds) await refreshPresence(tx, userId, effective);
+        await refreshPresenceOf(tx, userIds, effective);
       });
     };
     const wait = this.lastWriteAt + GATHER_EVERY_MS - performance.now();

@@ -119,6 +119,10 @@ export class PgRows extends PgDb implements StoreTx {
     return r && toUser(r);
   }
 
+  async users(userIds: number[]) {
+    return (await this.all('SELECT * FROM users WHERE id = ANY($1::bigint[])', [userIds])).map(toUser);
+  }
+
   async userByName(username: string) {
     // Case-insensitive, as SQLite's COLLATE NOCASE column.
     const r = await this.one('SELECT * FROM users WHERE lower(username) = lower($1)', [username]);
@@ -127,6 +131,10 @@ export class PgRows extends PgDb implements StoreTx {
 
   async setAnnouncedPresence(userId: number, state: PresenceState) {
     await this.db.query('UPDATE users SET announced_presence = $1 WHERE id = $2', [state, userId]);
+  }
+
+  async setAnnouncedPresenceOf(userIds: number[], state: PresenceState) {
+    await this.db.query('UPDATE users SET announced_presence = $1 WHERE id = ANY($2::bigint[])', [state, userIds]);
   }
 
   async presenceWatchers(userId: number) {

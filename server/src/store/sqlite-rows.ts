@@ -31,8 +31,10 @@ export class SqliteRows implements Synchronous<StoreTx> {
     this.q = {
       userByName: p('SELECT * FROM users WHERE username = ?'),
       userById: p('SELECT * FROM users WHERE id = ?'),
+      usersById: p('SELECT * FROM users WHERE id IN (SELECT value FROM json_each(?))'),
       // Prepared once: every first poll of a user announces them (a compile per call showed in profiles).
       setAnnounced: p('UPDATE users SET announced_presence = ? WHERE id = ?'),
+      setAnnouncedOf: p('UPDATE users SET announced_presence = ? WHERE id IN (SELECT value FROM json_each(?))'),
       chat: p('SELECT * FROM chats WHERE id = ?'),
       chatMembers: p(
         'SELECT m.user_id, m.status, u.username, u.display_name, u.avatar FROM chat_members m JOIN users u ON u.id = m.user_id WHERE m.chat_id = ? ORDER BY m.position',
@@ -72,6 +74,10 @@ export class SqliteRows implements Synchronous<StoreTx> {
     return row && toUser(row);
   }
 
+  users(userIds: number[]) {
+    return (this.q.usersById.all(JSON.stringify(userIds)) as Row[]).map(toUser);
+  }
+
   userByName(username: string) {
     const row = this.q.userByName.get(username) as Row | undefined;
     return row && toUser(row);
@@ -80,6 +86,11 @@ export class SqliteRows implements Synchronous<StoreTx> {
   setAnnouncedPresence(userId: number, state: PresenceState) {
     this.q.setAnnounced.run(state, userId);
     this.sessionCache.forgetUser(userId);
+  }
+
+  setAnnouncedPresenceOf(userIds: number[], state: PresenceState) {
+    this.q.setAnnouncedOf.run(state, JSON.stringify(userIds));
+    for (const userId of userIds) this.sessionCache.forgetUser(userId);
   }
 
   presenceWatchers(userId: number) {

@@ -191,8 +191,12 @@ export interface StoreTx {
   append(topic: string, draft: EventDraft, now?: number, origin?: number): Promise<void>;
 
   user(userId: number): Promise<UserRecord | undefined>;
+  /** Those of these users who exist, in no particular order: one read for many (a connect storm's presence). */
+  users(userIds: number[]): Promise<UserRecord[]>;
   userByName(username: string): Promise<UserRecord | undefined>;
   setAnnouncedPresence(userId: number, state: PresenceState): Promise<void>;
+  /** setAnnouncedPresence for many users in one write. */
+  setAnnouncedPresenceOf(userIds: number[], state: PresenceState): Promise<void>;
   /** Users who watch this user's presence: it is their contact, or in a group with them. */
   presenceWatchers(userId: number): Promise<number[]>;
   /** Removes the user's row; their sessions, contacts, group and chat memberships go with it. */

@@ -1,12 +1,16 @@
 /**
- * Token lookups on PostgreSQL (issue 15): never cached, since a token revoked on one node must end
- * on every node at once, but batched: the lookups asked for while one query is in flight go in the
- * next query. Against a real PostgreSQL: many lookups at once take one query and each gets its own
- * answer; a session ended through another node is gone for every lookup asked after, even while
- * other lookups keep a query in flight all the time.
+ * The reads every poll storm makes on PostgreSQL (issue 15), gathered: token lookups, and a first
+ * poll's subscriptions, ticker channels and the log's head. Never cached, since a token revoked on
+ * one node must end on every node at once, but batched: the reads asked for while one query is in
+ * flight go in the next query. Against a real PostgreSQL: many lookups at once take one query and
+ * each gets its own answer; a session ended through another node is gone for every lookup asked
+ * after, even while other lookups keep a query in flight all the time; the gathered first-poll
+ * reads answer each user what the same reads one at a time answer.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createChat, moveMember } from '../../server/src/chat/rules.js';
+import { addContact } from '../../server/src/contacts/rules.js';
 import { PgStore } from '../../server/src/store/pg-store.js';
 import { HAVE_POSTGRES, startPostgres, type Postgres } from '../helpers/postgres.js';
 
@@ -72,4 +76,46 @@ describe.runIf(HAVE_POSTGRES)('PgStore token lookups', () => {
       await churn;
     }
   }, 60_000);
+
+  it("a first poll's reads gathered for many users answer each what they answer one at a time", async () => {
+    type User = Awaited<ReturnType<typeof session>>['user'];
+    const users: User[] = [];
+    for (let i = 0; i < 12; i++) users.push((await session(`first${i}`)).user);
+    const [u0, u1, u2, u3, u4, u5] = users as [User, User, User, User, User, User];
+    await a.write((tx) => addContact(tx, u0.id, u1.id));
+    await a.write((tx) => addContact(tx, u2.id, u0.id));
+    const group = await a.write((tx) => tx.insertGroup('firsts', 'Firsts', 'local'));
+    for (const u of [u1, u3, u4]) await a.write((tx) => tx.insertGroupMember(group, u.id));
+    const chat = await a.write((tx) => createChat(tx, u3.id, [u4.id]));
+    await a.write((tx) => moveMember(tx, chat.id, u4.id, ['invited'], 'accepted'));
+    await a.portal.setProviderChannels((await a.portal.createProvider({ name: 'firsts', channels: ['news', 'alerts'], keyHash: randomBytes(32), keySealed: 'x', requireSignature: false })).name, ['news', 'alerts', 'weather']);
+    await a.portal.setChannelsOfUser(u5.id, ['weather', 'news']);
+
+    const sorted = (s: { contactIds: number[]; chatIds: string[] }) => ({ contactIds: [...s.contactIds].sort(), chatIds: [...s.chatIds].sort() });
+    // What each user should get, from other reads than the gathered ones (the contact list, the chosen channels).
+    const defaults = (await b.portal.listChannels()).filter((c) => c.isDefault).map((c) => c.name).sort();
+    const alone: Array<{ subs: ReturnType<typeof sorted>; channels: string[] }> = [];
+    for (const u of users) {
+      const contactIds = (await b.listContacts(u.id)).map((c) => c.user.id);
+      const chosen = await b.portal.channelsOfUser(u.id);
+      alone.push({ subs: sorted({ contactIds, chatIds: u === u3 || u === u4 ? [chat.id] : [] }), channels: chosen.length ? chosen : defaults });
+    }
+    const head = Number((await db.query('SELECT max(seq) AS seq FROM events')).rows[0].seq);
+    const [subs, channels, heads] = await Promise.all([
+      Promise.all(users.map((u) => a.subscriptions(u.id))),
+      Promise.all(users.map((u) => a.portal.tickerChannelsFor(u.id))),
+      Promise.all(users.map(() => a.headSeq())),
+    ]);
+    users.forEach((u, i) => {
+      expect(sorted(subs[i]!), u.username).toEqual(alone[i]!.subs);
+      expect(channels[i]!.map((c) => c.name), u.username).toEqual(alone[i]!.channels);
+    });
+    // What the rules made, so the comparison is not of empty answers.
+    expect(alone[1]!.subs.contactIds).toEqual([u3.id, u4.id].sort());
+    expect(alone[3]!.subs.chatIds).toEqual([chat.id]);
+    expect(alone[5]!.channels).toEqual(['weather', 'news']);
+    expect(alone[0]!.channels).toEqual(['alerts', 'news', 'weather']);
+    expect(new Set(heads)).toEqual(new Set([head]));
+    expect(head).toBeGreaterThan(0);
+  });
 });

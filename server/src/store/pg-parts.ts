@@ -5,6 +5,7 @@
  * event) run through `transact`, the store's write transaction. Row mappers are the embedded
  * store's (booleans as 0/1: `PgDb`).
  */
+import DataLoader from 'dataloader';
 import pg from 'pg';
 import { randomUUID } from 'node:crypto';
 import type { CallEndReason, CallMemberState, ChartSeries, ClientInfo, Notice, TickerItem } from '../../../shared/index.js';
@@ -16,6 +17,36 @@ import { toCallRecord, toChannel, toMeetingDocument, toGuest, toMeeting, toMessa
 import type { TerminalRecord, TerminalStore } from './terminals.js';
 
 export type Queryable = Pick<pg.ClientBase, 'query'>;
+
+/**
+ * Reads of one kind gathered into one query: those asked for while such a query is in flight go
+ * in the next one (the first waits only for the rest of its turn of the event loop). Never
+ * cached: each read's query starts after it was asked for, so it sees every commit made before
+ * (a token revoked on another node is refused at once). A storm of polls (thousands connecting or
+ * woken together) then costs a query per round trip to PostgreSQL, not one per poll.
+ */
+export function gatheredReads<K, V>(read: (keys: readonly K[]) => Promise<V[]>, maxPerQuery = 500): DataLoader<K, V> {
+  let inFlight: Promise<unknown> | undefined;
+  return new DataLoader<K, V>(
+    async (keys) => {
+      const answers = read(keys);
+      inFlight = answers;
+      try {
+        return await answers;
+      } finally {
+        if (inFlight === answers) inFlight = undefined;
+      }
+    },
+    {
+      cache: false,
+      maxBatchSize: maxPerQuery,
+      batchScheduleFn: (dispatch) => {
+        if (inFlight) void inFlight.then(dispatch, dispatch);
+        else setImmediate(dispatch);
+      },
+    },
+  );
+}
 
 /** PostgreSQL booleans as SQLite's 0/1, so the embedded store's row mappers serve both. */
 export function asSqliteRow(r: Row): Row {
@@ -429,6 +460,19 @@ export class PgPortalRows extends PgDb implements PortalRows {
 }
 
 export class PgPortal extends PgPortalRows implements PortalStore {
+  /** Every first poll reads its user's channels: gathered (see gatheredReads). */
+  private readonly channelsOf = gatheredReads<number, ChannelRecord[]>(async (userIds) => {
+    const chosen = await this.all('SELECT uc.user_id AS chooser, c.* FROM user_channels uc JOIN channels c ON c.id = uc.channel_id WHERE uc.user_id = ANY($1::bigint[]) ORDER BY uc.position', [userIds]);
+    const byUser = new Map<number, ChannelRecord[]>();
+    for (const row of chosen) {
+      const list = byUser.get(Number(row.chooser)) ?? [];
+      if (list.length === 0) byUser.set(Number(row.chooser), list);
+      list.push(toChannel(row));
+    }
+    const defaults = byUser.size < new Set(userIds).size ? (await this.all('SELECT * FROM channels WHERE is_default ORDER BY name')).map(toChannel) : [];
+    return userIds.map((id) => [...(byUser.get(id) ?? defaults)]);
+  });
+
   constructor(
     db: Queryable,
     private readonly transact: Transact,
@@ -539,10 +583,9 @@ export class PgPortal extends PgPortalRows implements PortalStore {
     });
   }
 
-  async tickerChannelsFor(userId: number): Promise<ChannelRecord[]> {
-    const mine = await this.all('SELECT c.* FROM user_channels uc JOIN channels c ON c.id = uc.channel_id WHERE uc.user_id = $1 ORDER BY uc.position', [userId]);
-    const rows = mine.length > 0 ? mine : await this.all('SELECT * FROM channels WHERE is_default ORDER BY name');
-    return rows.map(toChannel);
+  /** The user's chosen channels in their order, or the default ones (by name) if they chose none. */
+  tickerChannelsFor(userId: number): Promise<ChannelRecord[]> {
+    return this.channelsOf.load(userId);
   }
 
   private async liveItems<T>(kind: string, now: number, channelId?: number, limit = 200): Promise<T[]> {

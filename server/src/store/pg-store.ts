@@ -45,14 +45,13 @@
  * A batch of chat-scoped writes runs without savepoints first (runWrites), again with them only
  * if one of its writes failed after changing rows.
  */
-import DataLoader from 'dataloader';
 import pg from 'pg';
 import { randomUUID } from 'node:crypto';
 import type { Chat, ChatHistory, EventDraft, Message, PresenceState, Reaction } from '../../../shared/index.js';
 import { StoreError } from './errors.js';
 import { BatchEvents, EVENTS_CHANNEL, PgLogFollower, pgHeadSeq, readPgEvents } from './pg-log.js';
 import { PgCluster, PgLeaseReads } from './pg-cluster.js';
-import { PgCalls, PgDb, PgMeetings, PgPortal, PgPortalRows, PgTerminals, asSqliteRow, preparing, unique, type Queryable, type Transact } from './pg-parts.js';
+import { PgCalls, PgDb, PgMeetings, PgPortal, PgPortalRows, PgTerminals, asSqliteRow, gatheredReads, preparing, unique, type Queryable, type Transact } from './pg-parts.js';
 import { migratePostgres, PG_LOCKS } from './pg-schema.js';
 import { iso, toChatFile, toChatRecord, toMessage, toUser, visibleAfterSql, type Row } from './rows.js';
 import type {
@@ -570,37 +569,6 @@ function guarded(pool: pg.Pool): Queryable {
   };
 }
 
-/** Rounds of at most this many token lookups (a bound on one query's parameter and answer). */
-const SESSION_LOOKUPS_PER_QUERY = 500;
-
-/** Batches token lookups: the first one waits for the current turn's others; later ones, for the query in flight. */
-function sessionLookups(query: (hashes: Buffer[]) => Promise<Row[]>) {
-  let inFlight: Promise<unknown> | undefined;
-  return new DataLoader<Buffer, SessionRecord | undefined>(
-    async (hashes) => {
-      const rows = query([...hashes]);
-      inFlight = rows;
-      try {
-        const byHash = new Map((await rows).map((row) => [(row.token_hash as Buffer).toString('hex'), row]));
-        return hashes.map((hash) => {
-          const row = byHash.get(hash.toString('hex'));
-          return row && { tokenId: row.token_id, expiresAt: row.expires_at, lastUsedAt: row.last_used_at, user: toUser(row) };
-        });
-      } finally {
-        if (inFlight === rows) inFlight = undefined;
-      }
-    },
-    {
-      cache: false, // each request reads the sessions as they are when it arrives
-      maxBatchSize: SESSION_LOOKUPS_PER_QUERY,
-      batchScheduleFn: (dispatch) => {
-        if (inFlight) void inFlight.then(dispatch, dispatch);
-        else setImmediate(dispatch);
-      },
-    },
-  );
-}
-
 export class PgStore implements Store {
   private readonly listeners: Array<(events: StoredEvent[]) => void> = [];
   /** Writes waiting for the follower to publish through their last event: seq -> resolvers. */
@@ -615,11 +583,33 @@ export class PgStore implements Store {
   /** Presence leases, the leader lock and subscription hints (pg-cluster.ts). */
   readonly cluster: PgCluster;
   private prunedThroughSeq: number | undefined;
-  /** Token lookups: one query for those that arrive while one is in flight (see sessionByTokenHash). */
-  private readonly sessionLookups = sessionLookups((hashes) => {
+  /** Token lookups, gathered (see sessionByTokenHash). */
+  private readonly sessionLookups = gatheredReads<Buffer, SessionRecord | undefined>(async (hashes) => {
     this.stats.sessionQueries++;
     this.stats.sessionLookups += hashes.length;
-    return this.reads.all('SELECT s.token_hash, s.id AS token_id, s.expires_at, s.last_used_at, u.* FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ANY($1::bytea[])', [hashes]);
+    const rows = await this.reads.all(
+      'SELECT s.token_hash, s.id AS token_id, s.expires_at, s.last_used_at, u.* FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ANY($1::bytea[])',
+      [hashes],
+    );
+    const byHash = new Map(rows.map((row) => [(row.token_hash as Buffer).toString('hex'), row]));
+    return hashes.map((hash) => {
+      const row = byHash.get(hash.toString('hex'));
+      return row && { tokenId: row.token_id, expiresAt: row.expires_at, lastUsedAt: row.last_used_at, user: toUser(row) };
+    });
+  });
+  /** The log's head, read by polls that come with a cursor this node does not know (every first poll after a start): gathered. */
+  private readonly heads = gatheredReads<0, number>(async (asked) => {
+    const head = await pgHeadSeq(this.db);
+    return asked.map(() => head);
+  });
+  /** What each user's first poll listens to: gathered, two queries for all the users asked for. */
+  private readonly subscriptionsOf = gatheredReads<number, Subscriptions>(async (userIds) => {
+    const contacts = await this.reads.all(CONTACT_IDS_OF, [userIds]);
+    const chats = await this.reads.all("SELECT user_id, chat_id FROM chat_members WHERE user_id = ANY($1::bigint[]) AND status = 'accepted'", [userIds]);
+    const of = new Map(userIds.map((id) => [id, { contactIds: [] as number[], chatIds: [] as string[] }]));
+    for (const r of contacts) of.get(Number(r.owner))?.contactIds.push(Number(r.id));
+    for (const r of chats) of.get(Number(r.user_id))?.chatIds.push(r.chat_id as string);
+    return userIds.map((id) => of.get(id)!);
   });
   /** Sequences this node appended and the follower has not published yet. */
   private readonly own = new Set<number>();
@@ -1011,10 +1001,8 @@ export class PgStore implements Store {
   }
 
   async subscriptions(userId: number): Promise<Subscriptions> {
-    return {
-      contactIds: await this.contactIds(userId),
-      chatIds: (await this.reads.all("SELECT chat_id FROM chat_members WHERE user_id = $1 AND status = 'accepted'", [userId])).map((r) => r.chat_id as string),
-    };
+    const { contactIds, chatIds } = await this.subscriptionsOf.load(userId);
+    return { contactIds: [...contactIds], chatIds: [...chatIds] }; // the caller's own arrays
   }
 
   createGroup(name: string, displayName: string) {
@@ -1127,7 +1115,7 @@ export class PgStore implements Store {
   }
 
   headSeq() {
-    return pgHeadSeq(this.db);
+    return this.heads.load(0);
   }
 
   /** Asked on every poll that reads the log: kept in memory, read again after this node prunes (another node's pruning shows within a poll's answer as `reset` anyway). */
@@ -1180,3 +1168,8 @@ const CONTACT_IDS = `SELECT contact_id AS id FROM contacts WHERE user_id = $1
   UNION
   SELECT other.user_id FROM group_members mine JOIN group_members other ON other.group_id = mine.group_id
   WHERE mine.user_id = $1 AND other.user_id != $1`;
+/** CONTACT_IDS of many users ($1, an array): one row per (owner, id). */
+const CONTACT_IDS_OF = `SELECT user_id AS owner, contact_id AS id FROM contacts WHERE user_id = ANY($1::bigint[])
+  UNION
+  SELECT mine.user_id, other.user_id FROM group_members mine JOIN group_members other ON other.group_id = mine.group_id
+  WHERE mine.user_id = ANY($1::bigint[]) AND other.user_id != mine.user_id`;

@@ -3,26 +3,21 @@ import { topicOf, type PresenceState } from '../../../shared/index.js';
 import type { StoreTx, UserRecord } from '../store/store.js';
 
 /** Records and announces (event `presence`) a new effective presence; false if it was already that. */
-export async function announcePresence(tx: StoreTx, userId: number, state: PresenceState, user?: UserRecord): Promise<boolean> {
-  user ??= await tx.user(userId);
-  if (!user || user.announcedPresence === state) return false;
-  await tx.setAnnouncedPresence(userId, state);
-  await tx.append(topicOf.presence(userId), { type: 'presence', username: user.username, state });
-  return true;
+export async function announcePresence(tx: StoreTx, userId: number, state: PresenceState): Promise<boolean> {
+  return (await refreshPresenceOf(tx, [userId], () => state)) > 0;
 }
 
 /** Announces the presence `effective` derives from the user as stored now, if it changed. */
 export async function refreshPresence(tx: StoreTx, userId: number, effective: (user: UserRecord) => PresenceState): Promise<boolean> {
-  const user = await tx.user(userId);
-  return user ? await announcePresence(tx, userId, effective(user), user) : false;
+  return (await refreshPresenceOf(tx, [userId], effective)) > 0;
 }
 
 /**
  * refreshPresence for many users in one write (those gathered from a connect storm): one read of
  * them all and one update per new state, not two round trips each (on PostgreSQL each is one).
- * Announces in the order given.
+ * Announces in the order given; answers how many changed.
  */
-export async function refreshPresenceOf(tx: StoreTx, userIds: number[], effective: (user: UserRecord) => PresenceState) {
+export async function refreshPresenceOf(tx: StoreTx, userIds: number[], effective: (user: UserRecord) => PresenceState): Promise<number> {
   const byId = new Map((await tx.users(userIds)).map((user) => [user.id, user]));
   const changed: Array<{ user: UserRecord; state: PresenceState }> = [];
   for (const userId of userIds) {
@@ -35,6 +30,7 @@ export async function refreshPresenceOf(tx: StoreTx, userIds: number[], effectiv
     await tx.setAnnouncedPresenceOf(changed.filter((c) => c.state === state).map((c) => c.user.id), state);
   }
   for (const { user, state } of changed) await tx.append(topicOf.presence(user.id), { type: 'presence', username: user.username, state });
+  return changed.length;
 }
 
 /**

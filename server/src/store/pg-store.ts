@@ -128,10 +128,6 @@ export class PgRows extends PgDb implements StoreTx {
     return r && toUser(r);
   }
 
-  async setAnnouncedPresence(userId: number, state: PresenceState) {
-    await this.db.query('UPDATE users SET announced_presence = $1 WHERE id = $2', [state, userId]);
-  }
-
   async setAnnouncedPresenceOf(userIds: number[], state: PresenceState) {
     await this.db.query('UPDATE users SET announced_presence = $1 WHERE id = ANY($2::bigint[])', [state, userIds]);
   }
@@ -980,7 +976,7 @@ export class PgStore implements Store {
 
   // ---------------------------------------------------------------- contacts and groups
   private async contactIds(userId: number) {
-    return (await this.reads.all(CONTACT_IDS, [userId])).map((r) => r.id as number);
+    return (await this.reads.all(CONTACT_IDS_OF, [[userId]])).map((r) => r.id as number);
   }
 
   async listContacts(userId: number): Promise<ContactRecord[]> {
@@ -1164,11 +1160,7 @@ export class PgStore implements Store {
 /** Event types (in an event's JSON) that change someone's subscriptions. */
 const SUBSCRIPTION_EVENTS = /^\{"cursor":"\d+","type":"(chat\.request|chat\.added|chat\.accepted|chat\.declined|chat\.left|chat\.closed|chat\.updated|contacts\.changed|meeting\.[a-z]+|user\.updated|me\.updated)"/;
 
-const CONTACT_IDS = `SELECT contact_id AS id FROM contacts WHERE user_id = $1
-  UNION
-  SELECT other.user_id FROM group_members mine JOIN group_members other ON other.group_id = mine.group_id
-  WHERE mine.user_id = $1 AND other.user_id != $1`;
-/** CONTACT_IDS of many users ($1, an array): one row per (owner, id). */
+/** The contacts of each of these users ($1, an array: their own, and those in a group with them): one row per (owner, id). */
 const CONTACT_IDS_OF = `SELECT user_id AS owner, contact_id AS id FROM contacts WHERE user_id = ANY($1::bigint[])
   UNION
   SELECT mine.user_id, other.user_id FROM group_members mine JOIN group_members other ON other.group_id = mine.group_id

@@ -33,7 +33,6 @@ export class SqliteRows implements Synchronous<StoreTx> {
       userById: p('SELECT * FROM users WHERE id = ?'),
       usersById: p('SELECT * FROM users WHERE id IN (SELECT value FROM json_each(?))'),
       // Prepared once: every first poll of a user announces them (a compile per call showed in profiles).
-      setAnnounced: p('UPDATE users SET announced_presence = ? WHERE id = ?'),
       setAnnouncedOf: p('UPDATE users SET announced_presence = ? WHERE id IN (SELECT value FROM json_each(?))'),
       chat: p('SELECT * FROM chats WHERE id = ?'),
       chatMembers: p(
@@ -81,11 +80,6 @@ export class SqliteRows implements Synchronous<StoreTx> {
   userByName(username: string) {
     const row = this.q.userByName.get(username) as Row | undefined;
     return row && toUser(row);
-  }
-
-  setAnnouncedPresence(userId: number, state: PresenceState) {
-    this.q.setAnnounced.run(state, userId);
-    this.sessionCache.forgetUser(userId);
   }
 
   setAnnouncedPresenceOf(userIds: number[], state: PresenceState) {

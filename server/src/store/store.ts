@@ -194,8 +194,7 @@ export interface StoreTx {
   /** Those of these users who exist, in no particular order: one read for many (a connect storm's presence). */
   users(userIds: number[]): Promise<UserRecord[]>;
   userByName(username: string): Promise<UserRecord | undefined>;
-  setAnnouncedPresence(userId: number, state: PresenceState): Promise<void>;
-  /** setAnnouncedPresence for many users in one write. */
+  /** Records the presence last announced for these users, in one write. */
   setAnnouncedPresenceOf(userIds: number[], state: PresenceState): Promise<void>;
   /** Users who watch this user's presence: it is their contact, or in a group with them. */
   presenceWatchers(userId: number): Promise<number[]>;

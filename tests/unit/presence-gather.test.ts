@@ -74,7 +74,8 @@ describe('presence announcements gathered under load', () => {
     const elapsed = performance.now() - began;
     expect(errors).toEqual([]);
     expect(new Set(announced().map((e) => e.username))).toEqual(new Set(users.map((u) => u.username)));
-    expect(writes).toBeLessThanOrEqual(Math.ceil(elapsed / 5) + 1);
+    // Node's timers count whole milliseconds, so a 5 ms wait may end after a little over 4 ms.
+    expect(writes).toBeLessThanOrEqual(Math.ceil(elapsed / 4) + 1);
     expect(writes).toBeLessThan(users.length / 2);
   });
 });

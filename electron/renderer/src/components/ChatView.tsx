@@ -174,8 +174,9 @@ export function ChatView({ backend, chatId, initialChat, onClose, popOutHref, on
   const attachKey = useRef(0);
   const lastTyping = useRef(0);
   const editingId = editing?.clientId;
-  // The editor takes the focus when it opens, the cursor at the end.
-  useEffect(() => {
+  // The editor takes the focus when it opens, the cursor at the end: before the browser paints
+  // (a layout effect), so what the user types at once is not moved behind the old text.
+  useLayoutEffect(() => {
     if (!editingId) return;
     const el = document.getElementById(`edit-${editingId}`) as HTMLTextAreaElement | null;
     el?.focus();

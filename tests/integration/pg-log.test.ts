@@ -5,7 +5,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BatchEvents, EVENTS_CHANNEL, PgLogFollower, pgHeadSeq, readPgEvents, readPgLog } from '../../server/src/store/pg-log.js';
+import { BatchEvents, PgLogFollower, pgHeadSeq, readPgEvents, readPgLog } from '../../server/src/store/pg-log.js';
 import { migratePostgres, PG_MIGRATIONS } from '../../server/src/store/pg-schema.js';
 import type { StoredEvent } from '../../server/src/store/store.js';
 import { HAVE_POSTGRES, startPostgres, type Postgres } from '../helpers/postgres.js';
@@ -63,15 +63,17 @@ describe.runIf(HAVE_POSTGRES)('event log on PostgreSQL', () => {
           await client.query('BEGIN');
           let seq: number;
           if (ordered) {
+            // As a group commit closes, with the wait inside PostgreSQL between the allocation and COMMIT.
             const events = new BatchEvents();
             events.append(topic, '{"type":"test"}', Date.now());
-            seq = (await events.insert(client))[0]!;
-            await sleep(next() * 4);
+            const [append, commit] = events.closing();
+            const answers = (await client.query(`${append}; SELECT pg_sleep(${(next() * 0.004).toFixed(4)}); ${commit}`)) as unknown as pg.QueryResult[];
+            seq = events.sequences(answers[0]!)[0]!;
           } else {
             seq = Number((await client.query('INSERT INTO events (topic, body, at) VALUES ($1, $2, $3) RETURNING seq', [topic, '{"type":"test"}', Date.now()])).rows[0].seq);
             await sleep(next() * 4);
+            await client.query('COMMIT');
           }
-          await client.query('COMMIT');
           committed.push(seq);
         } finally {
           client.release();
@@ -111,6 +113,35 @@ describe.runIf(HAVE_POSTGRES)('event log on PostgreSQL', () => {
     }
   }, 60_000);
 
+  it('closes a batch with every text as it was appended (quotes, backslashes, escapes, any character), in order', async () => {
+    const texts = [`it's`, `back\\slash \\' E'\\x41'`, `$$; COMMIT; DROP TABLE events; --`, `line\nbreak\ttab`, `\u00e9t\u00e9 \u{1F600} \u200b`, `"'"'`, `\\`, ''];
+    const bodies = texts.map((text) => JSON.stringify({ type: 'test', text }));
+    const client = await pools[0]!.connect();
+    let seqs: number[];
+    try {
+      await client.query('BEGIN');
+      const events = new BatchEvents();
+      bodies.forEach((body, i) => events.append(i % 2 ? "quote'topic" : 'plain-topic', body, Date.now(), i % 3 ? i : undefined));
+      const answers = (await client.query(events.closing().join('; '))) as unknown as pg.QueryResult[];
+      expect(answers[answers.length - 1]!.command).toBe('COMMIT');
+      seqs = events.sequences(answers[0]!);
+    } finally {
+      client.release();
+    }
+    const stored = await readPgLog(pools[1]!, seqs[0]! - 1, 100);
+    expect(stored.map((e) => e.seq)).toEqual(seqs);
+    expect(stored.map((e) => e.topic)).toEqual(bodies.map((_, i) => (i % 2 ? "quote'topic" : 'plain-topic')));
+    expect(stored.map((e) => (JSON.parse(e.json) as { text: string }).text)).toEqual(texts);
+    expect(stored.map((e) => e.origin)).toEqual(bodies.map((_, i) => (i % 3 ? i : undefined)));
+    expect((await db.query("SELECT to_regclass('events') AS t")).rows[0].t).toBe('events');
+  });
+
+  it('refuses to write a number that is not an integer into a closing statement', () => {
+    const events = new BatchEvents();
+    events.append('t', '{}', 1.5);
+    expect(() => events.closing()).toThrow(/not an integer/);
+  });
+
   it('a commit on one node wakes the follower of another at once, and a cut LISTEN connection loses nothing', async () => {
     const got: StoredEvent[] = [];
     const errors: unknown[] = [];
@@ -133,8 +164,7 @@ describe.runIf(HAVE_POSTGRES)('event log on PostgreSQL', () => {
         await client.query('BEGIN');
         const events = new BatchEvents();
         for (let i = 0; i < n; i++) events.append('wake', `{"type":"test","n":${i}}`, Date.now());
-        const seqs = await events.insert(client);
-        await client.query(`NOTIFY ${EVENTS_CHANNEL}, '${seqs[seqs.length - 1]}'; COMMIT`);
+        await client.query(events.closing().join('; '));
       } finally {
         client.release();
       }

@@ -10,15 +10,18 @@
  * holds it to COMMIT: whoever takes it next allocates only after the previous holder committed.
  * PgStore's group commit appends all of a batch's events at its end (BatchEvents), taking the lock
  * there, outside the savepoints of its writes (a lock taken inside a savepoint that is rolled back
- * would be released with it), so the lock is held for that insert and the COMMIT only.
+ * would be released with it), in the same round trip as its COMMIT: the lock is held for that
+ * insert and the COMMIT only, and never while the node's answer travels.
  *
- * Cross-node wake-up. The committing transaction sends `NOTIFY portico_events, '<last seq>'`,
+ * Cross-node wake-up. The committing transaction notifies `portico_events` with its last sequence (pg_notify),
  * which PostgreSQL delivers at COMMIT. A notification is only a hint: the listener reads the log
  * from the last sequence it published, so a lost notification or a cut connection loses nothing.
  */
-import type pg from 'pg';
+import pg from 'pg';
 import type { StoredEvent } from './store.js';
 import { PG_LOCKS } from './pg-schema.js';
+
+const { escapeLiteral } = pg;
 
 export const EVENTS_CHANNEL = 'portico_events';
 
@@ -42,10 +45,10 @@ const toStored = (r: { seq: string; topic: string; body: string; origin?: string
 };
 
 /**
- * The events of one group commit (pg-store.ts): its writes append them here, in memory; right
- * before COMMIT they go into the log together, in the order appended, in one round trip that
- * first takes the order lock. So the lock is held only from that insert to COMMIT, and a message
- * costs no round trip of its own for its events. A write rolled back drops what it appended.
+ * The events of one group commit (pg-store.ts): its writes append them here, in memory; at the
+ * end they go into the log together, in the order appended, in the round trip that takes the
+ * order lock and commits (closing). So a message costs no round trip of its own for its events.
+ * A write rolled back drops what it appended.
  */
 export class BatchEvents {
   private readonly topics: string[] = [];
@@ -71,24 +74,42 @@ export class BatchEvents {
   }
 
   /**
-   * Takes the order lock, allocates one sequence per event (consecutive: nobody else allocates
-   * while the lock is held) and inserts them; answers the sequences in the order appended.
+   * The statements that end the group commit, sent in one round trip: the order lock, one
+   * sequence per event (consecutive: nobody else allocates while the lock is held), the insert and
+   * the NOTIFY (delivered at COMMIT), then COMMIT. So the lock is held from there to the end of
+   * COMMIT inside PostgreSQL, never across a round trip to the node (a node waiting for its core
+   * would hold every node's commits back). Several statements in one query need the simple
+   * protocol, which takes no parameters: the values go in as literals, the texts escaped by pg's
+   * own escapeLiteral. The first statement's row is `last` (see sequences).
    */
-  async insert(client: Queryable): Promise<number[]> {
+  closing(): string[] {
     const n = this.topics.length;
-    if (n === 0) return [];
-    const { rows } = await client.query<{ last: string }>(
-      `WITH ordered AS (SELECT pg_advisory_xact_lock($1::bigint)),
-            allocated AS (SELECT setval(pg_get_serial_sequence('events', 'seq'), nextval(pg_get_serial_sequence('events', 'seq')) + $2 - 1) AS last FROM ordered),
+    if (n === 0) return ['COMMIT'];
+    const texts = (values: string[]) => `ARRAY[${values.map((v) => escapeLiteral(v)).join(',')}]::text[]`;
+    const integers = (values: Array<number | null>) => `ARRAY[${values.map((v) => (v === null ? 'NULL' : integer(v))).join(',')}]::bigint[]`;
+    return [
+      `WITH ordered AS (SELECT pg_advisory_xact_lock(${PG_LOCKS.eventOrder})),
+            allocated AS (SELECT setval(pg_get_serial_sequence('events', 'seq'), nextval(pg_get_serial_sequence('events', 'seq')) + ${n} - 1) AS last FROM ordered),
             inserted AS (INSERT INTO events (seq, topic, body, at, origin)
-              SELECT allocated.last - $2 + e.n, e.topic, e.body, e.at, e.origin FROM allocated, unnest($3::text[], $4::text[], $5::bigint[], $6::bigint[]) WITH ORDINALITY AS e(topic, body, at, origin, n)
+              SELECT allocated.last - ${n} + e.n, e.topic, e.body, e.at, e.origin FROM allocated, unnest(${texts(this.topics)}, ${texts(this.bodies)}, ${integers(this.ats)}, ${integers(this.origins)}) WITH ORDINALITY AS e(topic, body, at, origin, n)
               RETURNING seq)
-       SELECT max(seq) AS last FROM inserted`,
-      [PG_LOCKS.eventOrder.toString(), n, this.topics, this.bodies, this.ats, this.origins],
-    );
-    const last = Number(rows[0]!.last);
+       SELECT last, pg_notify('${EVENTS_CHANNEL}', last::text) FROM (SELECT max(seq) AS last FROM inserted) AS m`,
+      'COMMIT',
+    ];
+  }
+
+  /** The sequences allocated, in the order appended, from the answer to closing()'s first statement. */
+  sequences(closed: pg.QueryResult): number[] {
+    const n = this.topics.length;
+    const last = Number(closed.rows[0]!.last);
     return Array.from({ length: n }, (_, i) => last - n + 1 + i);
   }
+}
+
+/** A number written into SQL: only a safe integer (an id, a time in ms) passes. */
+function integer(value: number): string {
+  if (!Number.isSafeInteger(value)) throw new Error(`not an integer: ${value}`);
+  return String(value);
 }
 
 /**
@@ -141,7 +162,7 @@ export class PgLogFollower {
   private heldBack: StoredEvent[] = [];
 
   /** The last sequence read from the log (handed on or held back). */
-  private get lastRead() {
+  get lastRead() {
     return this.heldBack.length > 0 ? this.heldBack[this.heldBack.length - 1]!.seq : this.published;
   }
 

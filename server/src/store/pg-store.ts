@@ -7,8 +7,8 @@
  * BEGIN and the locks (below), then each write in turn in its own SAVEPOINT (chat-scoped writes:
  * only when needed, below; its row operations
  * `PgRows`, StoreTx, and calls, meetings and portal rows in pg-parts.ts, are round trips on that
- * connection), then the batch's events in one insert under the event order lock (pg-log.ts
- * BatchEvents), then one NOTIFY and one COMMIT (one fsync, with synchronous_commit on). A write
+ * connection), then, in one round trip, the batch's events in one insert under the event order
+ * lock with one NOTIFY, and COMMIT (one fsync, with synchronous_commit on; pg-log.ts BatchEvents). A write
  * whose rules throw is rolled back to its savepoint alone, with its events, and rejects with its
  * own error; the others go on. While batches commit, the next writes gather. Nothing settles
  * before its batch's COMMIT, and a write settles once the events of its batch are published here
@@ -49,7 +49,7 @@ import pg from 'pg';
 import { randomUUID } from 'node:crypto';
 import type { Chat, ChatHistory, EventDraft, Message, PresenceState, Reaction } from '../../../shared/index.js';
 import { StoreError } from './errors.js';
-import { BatchEvents, EVENTS_CHANNEL, PgLogFollower, pgHeadSeq, readPgEvents } from './pg-log.js';
+import { BatchEvents, PgLogFollower, pgHeadSeq, readPgEvents } from './pg-log.js';
 import { PgCluster, PgLeaseReads } from './pg-cluster.js';
 import { PgCalls, PgDb, PgMeetings, PgPortal, PgPortalRows, PgTerminals, asSqliteRow, gatheredReads, preparing, unique, type Queryable, type Transact } from './pg-parts.js';
 import { migratePostgres, PG_LOCKS } from './pg-schema.js';
@@ -612,13 +612,15 @@ export class PgStore implements Store {
   /** An event of another process that may change subscriptions was published since syncExternal last asked. */
   private externalChange = false;
   /**
-   * The first sequence of each batch committing, until its COMMIT is answered: the follower hands
-   * nothing from the lowest on before then. Otherwise it could publish a batch's events (NOTIFY
-   * races the COMMIT's answer) a turn of the event loop before the batch's writes settle, and what
-   * a write's caller does at once when it settles (a subscription change answering a held poll
-   * with its own cursor: events/hub.ts) would come after the hub answered polls past those events.
+   * For each batch committing, until its COMMIT is answered, the first sequence it may have (one
+   * past the last the follower had read when the batch sent its closing statements): the follower
+   * hands nothing from the lowest on before then. Otherwise it could publish a batch's events
+   * (NOTIFY races the COMMIT's answer) a turn of the event loop before the batch's writes settle,
+   * and what a write's caller does at once when it settles (a subscription change answering a
+   * held poll with its own cursor: events/hub.ts) would come after the hub answered polls past
+   * those events. Other nodes' events committed meanwhile wait with them, one round trip at most.
    */
-  private readonly committing = new Set<number>();
+  private readonly committing: number[] = [];
   /** Writes waiting for the next group commit. */
   private queue: QueuedWrite[] = [];
   private flushScheduled = false;
@@ -683,7 +685,7 @@ export class PgStore implements Store {
         db: pool,
         from: head,
         publish: (events) => store!.publish(events),
-        holdFrom: () => (store && store.committing.size > 0 ? Math.min(...store.committing) : Number.MAX_SAFE_INTEGER),
+        holdFrom: () => (store && store.committing.length > 0 ? Math.min(...store.committing) : Number.MAX_SAFE_INTEGER),
         onError: (error) => process.emitWarning(`PostgreSQL event log: ${String(error)}`),
       });
       store = new PgStore(pool, writePool, follower, connect('portico-cluster-link'), options.maxBatch ?? MAX_BATCH, lanes);
@@ -803,6 +805,7 @@ export class PgStore implements Store {
     let client: pg.PoolClient | undefined;
     let broken = false;
     let seqs: number[] = [];
+    let hold: number | undefined;
     try {
       client = await this.writePool.connect();
       // A connection cut while the batch waits on a write (between queries) is reported here, not
@@ -820,25 +823,25 @@ export class PgStore implements Store {
         ran = (await this.runWrites(client, batch, true))!;
       }
       outcomes = ran.outcomes;
-      seqs = await ran.events.insert(preparing(client));
-      // Marked before COMMIT: the follower cannot see them earlier, so they never count as another process's.
-      for (const seq of seqs) this.own.add(seq);
-      if (seqs.length > 0) this.committing.add(seqs[0]!);
-      const last = seqs[seqs.length - 1];
-      // NOTIFY is delivered at COMMIT; the sequence is a number (no quoting to get wrong).
-      const results = (await client.query(`${last ? `NOTIFY ${EVENTS_CHANNEL}, '${last}'; ` : ''}COMMIT`)) as unknown as pg.QueryResult | pg.QueryResult[];
-      const commit = Array.isArray(results) ? results[results.length - 1]! : results;
+      // The batch's sequences are allocated in the closing round trip, after every one the
+      // follower has read: it holds back from there until the answer (see committing).
+      if (ran.events.length > 0) this.committing.push((hold = this.follower.lastRead + 1));
+      const results = (await client.query(ran.events.closing().join('; '))) as unknown as pg.QueryResult | pg.QueryResult[];
+      const answers = Array.isArray(results) ? results : [results];
+      const commit = answers[answers.length - 1]!;
       // COMMIT of a transaction left aborted answers ROLLBACK, not an error.
       if (commit.command !== 'COMMIT') throw new Error(`the group commit ended in ${commit.command}`);
+      seqs = ran.events.length > 0 ? ran.events.sequences(answers[0]!) : [];
+      // Marked before the hold ends: the follower hands them on only after, so they never count as another process's.
+      for (const seq of seqs) this.own.add(seq);
     } catch (error) {
       broken = client === undefined || isConnectionLoss(error);
       if (!broken) await client!.query('ROLLBACK').catch(() => (broken = true));
-      for (const seq of seqs) this.own.delete(seq);
       const failure = unavailable(error);
       for (const item of batch) item.reject(failure);
       return;
     } finally {
-      if (seqs.length > 0) this.committing.delete(seqs[0]!);
+      if (hold !== undefined) this.committing.splice(this.committing.indexOf(hold), 1);
       // A client whose connection failed is discarded, not handed out again.
       client?.removeListener('error', ignore);
       client?.release(broken || undefined);

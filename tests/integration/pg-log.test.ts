@@ -5,6 +5,7 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rng } from '../helpers/random.js';
 import { BatchEvents, PgLogFollower, pgHeadSeq, readPgEvents, readPgLog } from '../../server/src/store/pg-log.js';
 import { migratePostgres, PG_MIGRATIONS } from '../../server/src/store/pg-schema.js';
 import type { StoredEvent } from '../../server/src/store/store.js';
@@ -12,15 +13,6 @@ import { HAVE_POSTGRES, startPostgres, type Postgres } from '../helpers/postgres
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A seeded pseudo-random sequence (mulberry32), so a failing run can be repeated. */
-function random(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe.runIf(HAVE_POSTGRES)('event log on PostgreSQL', () => {
   let db: Postgres;
@@ -53,7 +45,7 @@ describe.runIf(HAVE_POSTGRES)('event log on PostgreSQL', () => {
    */
   async function race(ordered: boolean, seed: number) {
     const topic = `race-${ordered}-${seed}`;
-    const next = random(seed);
+    const next = rng(seed);
     let writing = true;
     const committed: number[] = [];
     const writer = async (pool: pg.Pool, n: number) => {

@@ -23,17 +23,7 @@ export function writeResult(theme: string, key: string, data: unknown) {
   writeFileSync(file, JSON.stringify({ measuredAt: new Date().toISOString(), ...all }, null, 2) + '\n');
 }
 
-/** mulberry32: reproducible random moments from a seed. */
-export function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng } from '../helpers/random.js';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

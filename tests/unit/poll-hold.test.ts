@@ -3,17 +3,9 @@
  * random moment of its last fifth, so panels that connected together stop re-polling in waves.
  */
 import { describe, expect, it } from 'vitest';
+import { rng } from '../helpers/random.js';
 import { holdMs } from '../../server/src/events/routes.js';
 
-/** A seeded pseudo-random sequence (mulberry32), so a failing run can be repeated. */
-function seeded(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * 15,000 panels whose first held polls begin within 7 s (a connect storm), each re-polling 5 ms
@@ -36,7 +28,7 @@ describe('how long an empty poll is held', () => {
 
   it("ends a panel's 25 s hold in its last fifth, not always at the same moment", () => {
     expect(holdMs(25, () => 0)).toBe(25_000);
-    const random = seeded(7);
+    const random = rng(7);
     const holds = Array.from({ length: 1000 }, () => holdMs(25, random));
     expect(Math.min(...holds)).toBeGreaterThanOrEqual(20_000);
     expect(Math.max(...holds)).toBeLessThanOrEqual(25_000);
@@ -49,7 +41,7 @@ describe('how long an empty poll is held', () => {
     expect(locked).toBeGreaterThan(2_000);
     // With it, each cycle widens the wave: five minutes later its peak is well below, twenty
     // minutes later the re-polls are near even (15,000 panels over ~22.5 s is ~670 a second).
-    expect(peakRepollsPerSecond(seeded(11), 250, 300)).toBeLessThan(0.6 * locked);
-    expect(peakRepollsPerSecond(seeded(11), 1150, 1200)).toBeLessThan(800);
+    expect(peakRepollsPerSecond(rng(11), 250, 300)).toBeLessThan(0.6 * locked);
+    expect(peakRepollsPerSecond(rng(11), 1150, 1200)).toBeLessThan(800);
   });
 });

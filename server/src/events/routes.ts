@@ -34,21 +34,6 @@ export const EVENTS_PATH = '/api/v1/events';
 
 /** Where a held poll's response keeps its poll, for the one shared 'close' listener. */
 const HELD = Symbol('held poll');
-
-/** Holds this long or longer (s) end at a random moment of their last fifth (holdMs). */
-const SPREAD_FROM_S = 10;
-const SPREAD_SHARE = 0.2;
-
-/**
- * How long an empty poll is held (ms): `wait`, except that a long hold (a panel's 25 s) ends at a
- * random moment of its last fifth. Panels that connected together (a restart, nine o'clock) would
- * otherwise time out together every `wait` from then on: 15,000 panels connected in 7 s re-poll
- * at ~2,000 a second in a wave every 25 s, for as long as they run (measured: docs/benchmarks.md).
- * With the spread, each cycle widens the wave, and a few cycles make the re-polls even.
- */
-export function holdMs(wait: number, random: () => number = Math.random): number {
-  return wait < SPREAD_FROM_S ? wait * 1000 : wait * 1000 * (1 - SPREAD_SHARE * random());
-}
 type HeldResponse = ServerResponse & { [HELD]?: HeldPoll };
 
 /**
@@ -159,7 +144,7 @@ export function longPoll({ store, hub, subscriptions, presence }: Services) {
       if (cameOnline) await cameOnline;
       return waiter.end(stored.length > 0 ? stored : (waiter.wokenWith ?? stored));
     }
-    waiter.hold(holdMs(query.wait));
+    waiter.hold(query.wait * 1000);
   };
 }
 

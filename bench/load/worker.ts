@@ -73,6 +73,7 @@ async function runChat(perSenderPerSecond: number, durationMs: number, drainMs: 
   const senders = panels.filter((p) => p.spec.sender);
   let sent = 0;
   let ok = 0;
+  const answered: number[] = [];
   const period = 1000 / perSenderPerSecond;
   const end = Date.now() + durationMs;
   const timers = senders.map((p, k) => {
@@ -80,7 +81,15 @@ async function runChat(perSenderPerSecond: number, durationMs: number, drainMs: 
     const fire = () => {
       if (Date.now() >= end) return;
       sent++;
-      p.send(`L${now()}`).then((s) => void (s < 300 && ok++), () => p.errors++);
+      const at = now();
+      p.send(`L${at}`).then(
+        (s) => {
+          // How long the send's answer took: with delivery, it tells a slow commit from a slow wake-up.
+          answered.push(Number(now() - at) / 1e6);
+          if (s < 300) ok++;
+        },
+        () => p.errors++,
+      );
     };
     const t0 = setTimeout(() => {
       fire();
@@ -90,7 +99,7 @@ async function runChat(perSenderPerSecond: number, durationMs: number, drainMs: 
   });
   await new Promise((r) => setTimeout(r, durationMs + drainMs)); // then let the last ones arrive
   timers.forEach((t) => clearInterval(t));
-  const result = { sent, ok, latencies };
+  const result = { sent, ok, latencies, answered };
   latencies = [];
   return result;
 }

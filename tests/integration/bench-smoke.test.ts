@@ -78,6 +78,9 @@ it.runIf(HAVE_POSTGRES)('bench --smoke --scenarios cluster: two nodes on Postgre
   expect(c.loadErrors).toBe(0);
   expect(c.crossNode.sent).toBeGreaterThan(0);
   expect(c.crossNode.received).toBe(c.crossNode.sent);
+  // Each send's own answer is timed too (it comes before the delivery on the other node, or about with it).
+  expect(c.crossNode.answerP50).toBeGreaterThan(0);
+  expect(c.crossNode.answerP99).toBeGreaterThanOrEqual(c.crossNode.answerP50);
   expect(c.nodes[0].rssPerPanelAloneKiB).not.toBeNull();
   for (const store of ['postgres', 'sqlite']) {
     expect(c.durable[store].ok, store).toBeGreaterThan(0);

@@ -13,9 +13,10 @@
  * would be released with it), in the same round trip as its COMMIT: the lock is held for that
  * insert and the COMMIT only, and never while the node's answer travels.
  *
- * Cross-node wake-up. The committing transaction notifies `portico_events` with its last sequence (pg_notify),
- * which PostgreSQL delivers at COMMIT. A notification is only a hint: the listener reads the log
- * from the last sequence it published, so a lost notification or a cut connection loses nothing.
+ * Cross-node wake-up. The committing transaction notifies `portico_events` with its last
+ * sequence (pg_notify), which PostgreSQL delivers at COMMIT. A notification is only a hint: the
+ * listener reads the log from the last sequence it published, so a lost notification or a cut
+ * connection loses nothing.
  */
 import pg from 'pg';
 import type { StoredEvent } from './store.js';

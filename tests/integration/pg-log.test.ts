@@ -13,7 +13,6 @@ import { HAVE_POSTGRES, startPostgres, type Postgres } from '../helpers/postgres
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-
 describe.runIf(HAVE_POSTGRES)('event log on PostgreSQL', () => {
   let db: Postgres;
   let pools: pg.Pool[];

@@ -99,9 +99,10 @@ export class BatchEvents {
     ];
   }
 
-  /** The sequences allocated, in the order appended, from the answer to closing()'s first statement. */
+  /** The sequences allocated, in the order appended, from the answer to closing()'s first statement (none without events). */
   sequences(closed: pg.QueryResult): number[] {
     const n = this.topics.length;
+    if (n === 0) return [];
     const last = Number(closed.rows[0]!.last);
     return Array.from({ length: n }, (_, i) => last - n + 1 + i);
   }

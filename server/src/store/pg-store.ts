@@ -8,9 +8,9 @@
  * only when needed, below; its row operations
  * `PgRows`, StoreTx, and calls, meetings and portal rows in pg-parts.ts, are round trips on that
  * connection), then, in one round trip, the batch's events in one insert under the event order
- * lock with one NOTIFY, and COMMIT (one fsync, with synchronous_commit on; pg-log.ts BatchEvents). A write
- * whose rules throw is rolled back to its savepoint alone, with its events, and rejects with its
- * own error; the others go on. While batches commit, the next writes gather. Nothing settles
+ * lock with one NOTIFY, and COMMIT (one fsync, with synchronous_commit on; pg-log.ts
+ * BatchEvents). A write whose rules throw is rolled back to its savepoint alone, with its
+ * events, and rejects with its own error; the others go on. While batches commit, the next writes gather. Nothing settles
  * before its batch's COMMIT, and a write settles once the events of its batch are published here
  * (the log follower, pg-log.ts, feeds the listeners in order, this node's own commits included).
  * Connection loss during a batch rolls it back whole: every write of it rejects with StoreError
@@ -831,7 +831,7 @@ export class PgStore implements Store {
       const commit = answers[answers.length - 1]!;
       // COMMIT of a transaction left aborted answers ROLLBACK, not an error.
       if (commit.command !== 'COMMIT') throw new Error(`the group commit ended in ${commit.command}`);
-      seqs = ran.events.length > 0 ? ran.events.sequences(answers[0]!) : [];
+      seqs = ran.events.sequences(answers[0]!);
       // Marked before the hold ends: the follower hands them on only after, so they never count as another process's.
       for (const seq of seqs) this.own.add(seq);
     } catch (error) {

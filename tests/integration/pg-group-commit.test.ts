@@ -1,6 +1,7 @@
 /**
  * PgStore's group commit (issue 15) against a real PostgreSQL: the writes queued on a node run in
- * one transaction, each in its own savepoint. A write whose rule throws rolls back alone; a
+ * one transaction, each in its own savepoint (chat-scoped ones: their chats side by side, first
+ * without savepoints). A write whose rule throws rolls back alone; a
  * connection lost mid-batch acknowledges none of it and stores none of it; two nodes writing
  * batches concurrently (unscoped and chat-scoped), some held open, leave one order that a poller
  * following `seq > cursor` and both nodes' listeners see whole; a chat-scoped write waits only
@@ -119,6 +120,74 @@ describe.runIf(HAVE_POSTGRES)('PgStore group commit', () => {
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(store.stats.reruns).toBe(0);
     expect(published.map((e) => e.topic)).toEqual(['one', 'two']);
+  });
+
+  it("a chat-scoped batch runs its chats side by side, each chat's writes in turn; the events in the batch's order", async () => {
+    const { store, published } = await open((await database()).url, { lanes: 1 });
+    const batches = store.stats.batches;
+    let inFlight = 0;
+    let most = 0;
+    const busy = new Set<string>();
+    const overlapped: string[] = [];
+    const started: string[] = [];
+    const write = (chat: string, name: string) =>
+      store.write(
+        async (tx) => {
+          started.push(name);
+          if (busy.has(chat)) overlapped.push(name);
+          busy.add(chat);
+          most = Math.max(most, ++inFlight);
+          await tx.userByName('nobody');
+          await newUser(tx, name);
+          inFlight--;
+          busy.delete(chat);
+          await tx.append(name, event);
+          return name;
+        },
+        { chatId: chat },
+      );
+    // Asked for in one turn of the event loop, on one lane: one batch.
+    const order = ['a1', 'b1', 'c1', 'a2', 'b2', 'c2'];
+    expect(await Promise.all(order.map((name) => write(name[0]!, name)))).toEqual(order);
+    expect(store.stats.batches - batches).toBe(1);
+    expect(store.stats.reruns).toBe(0);
+    // The three chats' first writes were in flight together; no chat's two writes ever were.
+    expect(most).toBe(3);
+    expect(overlapped).toEqual([]);
+    for (const chat of 'abc') expect(started.indexOf(`${chat}1`)).toBeLessThan(started.indexOf(`${chat}2`));
+    expect(published.map((e) => e.topic)).toEqual(order);
+    const seqs = published.map((e) => e.seq);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect((await store.listUsers()).map((u) => u.username)).toEqual([...order].sort());
+  });
+
+  it("a write that fails after changing rows while other chats' writes are in flight: the batch runs again with savepoints, the others stored once, the failed one not at all", async () => {
+    const { store, published } = await open((await database()).url, { lanes: 1 });
+    const results = await Promise.allSettled([
+      store.write(async (tx) => {
+        await newUser(tx, 'a1');
+        await tx.append('a1', event);
+      }, { chatId: 'a' }),
+      store.write(async (tx) => {
+        await newUser(tx, 'ghost');
+        await tx.append('ghost', event);
+        throw new Error('boom');
+      }, { chatId: 'b' }),
+      store.write(async (tx) => {
+        await tx.userByName('nobody');
+        await newUser(tx, 'c1');
+        await tx.append('c1', event);
+      }, { chatId: 'c' }),
+      store.write(async (tx) => {
+        await newUser(tx, 'a2');
+        await tx.append('a2', event);
+      }, { chatId: 'a' }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason.message).toBe('boom');
+    expect(store.stats.reruns).toBe(1);
+    expect((await store.listUsers()).map((u) => u.username)).toEqual(['a1', 'a2', 'c1']);
+    expect(published.map((e) => e.topic)).toEqual(['a1', 'c1', 'a2']);
   });
 
   it("an event's origin (the session whose request made it) travels through the log to every node", async () => {

@@ -69,6 +69,11 @@ export class BatchEvents {
     this.origins.push(origin ?? null);
   }
 
+  /** Appends another's events, in their order. */
+  appendAll(other: BatchEvents) {
+    for (let i = 0; i < other.length; i++) this.append(other.topics[i]!, other.bodies[i]!, other.ats[i]!, other.origins[i] ?? undefined);
+  }
+
   /** Forgets what was appended after the first `length` (a write rolled back to its savepoint). */
   truncate(length: number) {
     this.topics.length = this.bodies.length = this.ats.length = this.origins.length = length;

@@ -5,9 +5,9 @@
  * Writes are group-committed, as on SQLite: `write(fn, scope?)` queues; the writes queued on this
  * node meanwhile (at most MAX_BATCH) run in one transaction on a write connection of the store:
  * BEGIN and the locks (below), then each write in turn in its own SAVEPOINT (chat-scoped writes:
- * only when needed, below; its row operations
- * `PgRows`, StoreTx, and calls, meetings and portal rows in pg-parts.ts, are round trips on that
- * connection), then, in one round trip, the batch's events in one insert under the event order
+ * each chat's in turn, the chats side by side, savepoints only when needed, below; a write's row
+ * operations, `PgRows`, StoreTx, and calls, meetings and portal rows in pg-parts.ts, are queries
+ * on that connection, pipelined), then, in one round trip, the batch's events in one insert under the event order
  * lock with one NOTIFY, and COMMIT (one fsync, with synchronous_commit on; pg-log.ts
  * BatchEvents). A write whose rules throw is rolled back to its savepoint alone, with its
  * events, and rejects with its own error; the others go on. While batches commit, the next writes gather. Nothing settles
@@ -34,16 +34,18 @@
  * the follower reconnects and catches up from the log.
  *
  * Isolation: SQLite runs one write at a time; here every batch holds the cluster-wide write lock
- * (an advisory transaction lock) from BEGIN to COMMIT and runs its writes one after the other, so
- * the rules' check-then-write stays atomic across nodes without retrying serialization failures.
+ * (an advisory transaction lock) from BEGIN to COMMIT and runs the writes of a chat one after the
+ * other, so the rules' check-then-write stays atomic across nodes without retrying serialization
+ * failures.
  * A batch of unscoped writes holds it exclusively: nothing else writes in the cluster meanwhile.
  * A batch of chat-scoped writes (WriteScope: they change only their chat's own rows) holds it
  * shared, and each of its chats' locks exclusively: batches of other chats run beside it, on this
  * node (up to WRITE_LANES) and on others; a batch of the same chat, or of unscoped writes, waits.
- * A batch's writes per second are bounded by their round trips (two for a chat message: its
- * checks, StoreTx.sendChecks, and its insert), not by the fsync; batches side by side multiply them.
- * A batch of chat-scoped writes runs without savepoints first (runWrites), again with them only
- * if one of its writes failed after changing rows.
+ * A chat-scoped batch runs without savepoints first, its chats side by side (runWrites), again
+ * with savepoints, one write after the other, only if one of its writes failed after changing
+ * rows. Side by side, a batch's round trips do not grow with its chats: a chat message is two (its
+ * checks, StoreTx.sendChecks, and its insert), and a batch of messages of ten chats is two plus
+ * BEGIN and the closing one (docs/benchmarks.md, "ninth session").
  */
 import pg from 'pg';
 import { randomUUID } from 'node:crypto';
@@ -665,7 +667,9 @@ export class PgStore implements Store {
     // takes; a server that is down refuses the connection at once.
     const pool = new pg.Pool({ connectionString: url, max: options.max ?? 10, types });
     // Group commits run on connections of their own, one per lane.
-    const writePool = new pg.Pool({ connectionString: url, max: lanes, types });
+    // Pipelined (pg's `pipeline`): queries asked for while others are in flight go at once, so the
+    // writes of a batch's chats share round trips (runWrites).
+    const writePool = new pg.Pool({ connectionString: url, max: lanes, types, pipeline: true } as pg.PoolConfig);
     // An idle pooled client the server ends is reported here; the pool replaces it.
     pool.on('error', () => {});
     writePool.on('error', () => {});
@@ -854,39 +858,75 @@ export class PgStore implements Store {
   }
 
   /**
-   * BEGIN and the locks, then each write of the batch in turn. With savepoints, one that throws is
-   * rolled back to its savepoint alone, with its events. Without, one that throws having changed
-   * nothing (and with every query answered) needs no undo; one that changed rows or saw a query
-   * fail (the transaction may be aborted) makes the attempt fail: undefined, the batch to be
-   * rolled back and run again with savepoints (scoped writes may run twice: WriteScope). Answers
-   * each write's outcome and the events of those that stand.
+   * BEGIN and the locks, then the batch's writes. With savepoints: each write in turn, one that
+   * throws rolled back to its savepoint alone, with its events. Without (a chat-scoped batch's
+   * first attempt): each chat's writes in turn and the chats side by side, so the queries of
+   * different chats share round trips (the write connections pipeline them: ten chats' messages
+   * take a round trip for their checks and one for their inserts, not twenty). A write that
+   * throws having changed nothing (and with every query answered) needs no undo; one that changed
+   * rows or saw a query fail (the transaction may be aborted) makes the attempt fail: undefined,
+   * the batch to be rolled back and run again with savepoints (scoped writes may run twice:
+   * WriteScope). Writes of different chats touch different rows (WriteScope), so side by side
+   * they do what they would do one after the other, as batches of other lanes and nodes do.
+   * Answers each write's outcome and the events of those that stand, in the batch's order.
    */
   private async runWrites(client: pg.PoolClient, batch: QueuedWrite[], savepoints: boolean): Promise<{ outcomes: Outcome[]; events: BatchEvents } | undefined> {
     await client.query(beginBatch(batch.map((item) => item.chatKey), savepoints));
+    if (!savepoints) return this.runChatsSideBySide(client, batch);
     const events = new BatchEvents();
-    const watch = { changed: false, failed: false };
-    const queries = savepoints ? preparing(client) : watched(preparing(client), watch);
     const outcomes: Outcome[] = [];
     for (const item of batch) {
       const before = events.length;
       try {
-        const value = await item.run(queries, events);
+        const value = await item.run(preparing(client), events);
         // The write's savepoint becomes part of the batch (this fails if the write left it aborted); the next write's begins.
-        if (savepoints) await client.query('RELEASE w; SAVEPOINT w');
-        else if (watch.failed) return undefined;
+        await client.query('RELEASE w; SAVEPOINT w');
         outcomes.push({ ok: true, value });
       } catch (error) {
         if (isConnectionLoss(error)) throw error;
         events.truncate(before);
-        if (savepoints) await client.query('ROLLBACK TO w'); // w stays, as it was: the next write's savepoint
-        else if (watch.changed || watch.failed) return undefined;
+        await client.query('ROLLBACK TO w'); // w stays, as it was: the next write's savepoint
         outcomes.push({ ok: false, value: error });
       }
-      watch.changed = watch.failed = false;
     }
     return { outcomes, events };
   }
 
+  private async runChatsSideBySide(client: pg.PoolClient, batch: QueuedWrite[]): Promise<{ outcomes: Outcome[]; events: BatchEvents } | undefined> {
+    const byChat = new Map<number, number[]>();
+    batch.forEach((item, i) => {
+      const writes = byChat.get(item.chatKey!);
+      if (writes) writes.push(i);
+      else byChat.set(item.chatKey!, [i]);
+    });
+    const outcomes: Outcome[] = new Array(batch.length);
+    const appended = batch.map(() => new BatchEvents());
+    let again = false;
+    let lost: unknown;
+    await Promise.all(
+      [...byChat.values()].map(async (writes) => {
+        for (const i of writes) {
+          if (again || lost) return;
+          const watch = { changed: false, failed: false };
+          try {
+            outcomes[i] = { ok: true, value: await batch[i]!.run(watched(preparing(client), watch), appended[i]!) };
+            if (watch.failed) again = true;
+          } catch (error) {
+            if (isConnectionLoss(error)) lost ??= error;
+            else if (watch.changed || watch.failed) again = true;
+            appended[i]!.truncate(0);
+            outcomes[i] = { ok: false, value: error };
+          }
+        }
+      }),
+    );
+    // Every write of the attempt has stopped here: none of its queries is still in flight.
+    if (lost) throw lost;
+    if (again) return undefined;
+    const events = new BatchEvents();
+    for (const written of appended) events.appendAll(written);
+    return { outcomes, events };
+  }
   /** Resolves once the follower has handed this node's listeners every event through `seq`. */
   private publishedThrough(seq: number): Promise<void> | void {
     if (seq <= this.follower.published) return;

@@ -6,7 +6,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rng } from '../helpers/random.js';
-import { BatchEvents, PgLogFollower, pgHeadSeq, readPgEvents, readPgLog } from '../../server/src/store/pg-log.js';
+import { announcement, BatchEvents, PgLogFollower, pgHeadSeq, readPgEvents, readPgLog } from '../../server/src/store/pg-log.js';
 import { migratePostgres, PG_MIGRATIONS } from '../../server/src/store/pg-schema.js';
 import type { StoredEvent } from '../../server/src/store/store.js';
 import { HAVE_POSTGRES, startPostgres, type Postgres } from '../helpers/postgres.js';
@@ -131,6 +131,67 @@ describe.runIf(HAVE_POSTGRES)('event log on PostgreSQL', () => {
     const events = new BatchEvents();
     events.append('t', '{}', 1.5);
     expect(() => events.closing()).toThrow(/not an integer/);
+  });
+
+  it("a batch's NOTIFY carries its events when they fit: another node's follower hands them on without reading the log, the same as the log holds them", async () => {
+    const got: StoredEvent[] = [];
+    let logReads = 0;
+    const follower = new PgLogFollower({
+      connect: async () => {
+        const c = new pg.Client({ connectionString: db.url });
+        await c.connect();
+        const query = c.query.bind(c) as (...args: unknown[]) => unknown;
+        (c as unknown as { query: unknown }).query = (...args: unknown[]) => {
+          if (String(args[0]).startsWith('SELECT seq, topic, body, origin FROM events')) logReads++;
+          return query(...args);
+        };
+        return c;
+      },
+      db: pools[1]!,
+      from: await pgHeadSeq(pools[1]!),
+      publish: (events) => got.push(...events),
+      onError: () => {},
+      safetyMs: 60_000,
+    });
+    await follower.start();
+    await expect.poll(() => logReads).toBe(1); // the catch-up at start
+    const commit = async (bodies: string[]) => {
+      const client = await pools[0]!.connect();
+      try {
+        await client.query('BEGIN');
+        const events = new BatchEvents();
+        bodies.forEach((body, i) => events.append(i % 2 ? "it's" : 'carried', body, Date.now(), i % 2 ? 7 : undefined));
+        events.append('carried', '{"type":"test","text":"back\\\\slash \\" \\u00e9 \u{1F600}"}', Date.now());
+        return events.sequences(((await client.query(events.closing().join('; '))) as unknown as pg.QueryResult[])[0]!);
+      } finally {
+        client.release();
+      }
+    };
+    try {
+      const small = await commit(['{"type":"test","n":1}', '{"type":"test","n":2}']);
+      await expect.poll(() => got.length, { timeout: 2000, interval: 5 }).toBe(3);
+      expect(logReads).toBe(1);
+      expect(got).toEqual(await readPgLog(pools[0]!, small[0]! - 1, 100));
+
+      // Too large to ride along (over 8,000 bytes): announced only, read from the log.
+      const large = await commit(Array.from({ length: 40 }, (_, n) => JSON.stringify({ type: 'test', n, pad: 'x'.repeat(200) })));
+      await expect.poll(() => got.length, { timeout: 2000, interval: 5 }).toBe(3 + 41);
+      expect(logReads).toBe(2);
+      expect(got.slice(3)).toEqual(await readPgLog(pools[0]!, large[0]! - 1, 100));
+    } finally {
+      await follower.stop();
+    }
+  });
+
+  it('reads what a notification announces (the last sequence, and the events when they rode along); anything else only announces', () => {
+    const events = new BatchEvents();
+    events.append('a', '{"type":"x"}', 1, 5);
+    events.append('b', '{"type":"y","t":"\\\\"}', 2);
+    expect(announcement(`12 ${JSON.stringify([['a', '{"type":"x"}', 5], ['b', '{"type":"y","t":"\\\\"}', null]])}`)).toEqual({ last: 12, events: events.stored([11, 12]) });
+    expect(announcement('12')).toEqual({ last: 12, events: [] });
+    expect(announcement('12 [not json')).toEqual({ last: 12, events: [] });
+    expect(announcement('')).toEqual({ last: 0, events: [] });
+    expect(Number.isNaN(announcement('x [1]').last)).toBe(true);
   });
 
   it('a commit on one node wakes the follower of another at once, and a cut LISTEN connection loses nothing', async () => {

@@ -14,9 +14,12 @@
  * insert and the COMMIT only, and never while the node's answer travels.
  *
  * Cross-node wake-up. The committing transaction notifies `portico_events` with its last
- * sequence (pg_notify), which PostgreSQL delivers at COMMIT. A notification is only a hint: the
- * listener reads the log from the last sequence it published, so a lost notification or a cut
- * connection loses nothing.
+ * sequence (pg_notify), which PostgreSQL delivers at COMMIT, and with its events when they fit in
+ * the payload. A notification is only a hint: the listener hands on the events it carried when
+ * they follow on from the last sequence it published, and otherwise reads the log from there, so
+ * a lost notification or a cut connection loses nothing. Commit order is sequence order (the order
+ * lock), so each node's notifications arrive in sequence order; a node is also told its own
+ * batch's events once its COMMIT is answered. Either way a delivery costs no read of the log.
  */
 import pg from 'pg';
 import type { StoredEvent } from './store.js';
@@ -28,6 +31,13 @@ export const EVENTS_CHANNEL = 'portico_events';
 
 /** Events a follower reads at once. */
 const READ_LIMIT = 1000;
+/**
+ * A batch's events ride along in its NOTIFY up to this many bytes of JSON (PostgreSQL's payload
+ * limit is 8000 bytes, the sequence and a space included); a larger batch only announces itself.
+ */
+const CARRY_BYTES = 7800;
+/** Told events kept at most (far more than are ever waiting: a bound, not a setting). */
+const MAX_TOLD = 100_000;
 
 /**
  * Why a follower reads: its batch was answered ('release': hand on what was held back for it),
@@ -92,6 +102,9 @@ export class BatchEvents {
     const n = this.topics.length;
     if (n === 0) return ['COMMIT'];
     const texts = (values: string[]) => `ARRAY[${values.map((v) => escapeLiteral(v)).join(',')}]::text[]`;
+    // The events themselves ride along when they fit: the followers then need not read them back.
+    const rows = JSON.stringify(this.topics.map((topic, i) => [topic, this.bodies[i], this.origins[i]]));
+    const carried = Buffer.byteLength(rows) <= CARRY_BYTES ? ` || ${escapeLiteral(` ${rows}`)}` : '';
     const integers = (values: Array<number | null>) => `ARRAY[${values.map((v) => (v === null ? 'NULL' : integer(v))).join(',')}]::bigint[]`;
     return [
       `WITH ordered AS (SELECT pg_advisory_xact_lock(${PG_LOCKS.eventOrder})),
@@ -99,9 +112,14 @@ export class BatchEvents {
             inserted AS (INSERT INTO events (seq, topic, body, at, origin)
               SELECT allocated.last - ${n} + e.n, e.topic, e.body, e.at, e.origin FROM allocated, unnest(${texts(this.topics)}, ${texts(this.bodies)}, ${integers(this.ats)}, ${integers(this.origins)}) WITH ORDINALITY AS e(topic, body, at, origin, n)
               RETURNING seq)
-       SELECT last, pg_notify('${EVENTS_CHANNEL}', last::text) FROM (SELECT max(seq) AS last FROM inserted) AS m`,
+       SELECT last, pg_notify('${EVENTS_CHANNEL}', last::text${carried}) FROM (SELECT max(seq) AS last FROM inserted) AS m`,
       'COMMIT',
     ];
+  }
+
+  /** The batch's events as the log holds them, given their sequences (sequences()). */
+  stored(seqs: readonly number[]): StoredEvent[] {
+    return seqs.map((seq, i) => toStored({ seq: String(seq), topic: this.topics[i]!, body: this.bodies[i]!, origin: this.origins[i] === null ? null : String(this.origins[i]) }));
   }
 
   /** The sequences allocated, in the order appended, from the answer to closing()'s first statement (none without events). */
@@ -110,6 +128,27 @@ export class BatchEvents {
     if (n === 0) return [];
     const last = Number(closed.rows[0]!.last);
     return Array.from({ length: n }, (_, i) => last - n + 1 + i);
+  }
+}
+
+/**
+ * What a notification on EVENTS_CHANNEL announces: the last sequence its batch committed, and the
+ * batch's events when they rode along (BatchEvents.closing); none when the payload holds only the
+ * sequence (a batch too large, an older node) or cannot be read.
+ */
+export function announcement(payload: string | undefined): { last: number; events: StoredEvent[] } {
+  const text = payload ?? '';
+  const space = text.indexOf(' ');
+  const last = Number(space < 0 ? text : text.slice(0, space));
+  if (space < 0 || !Number.isSafeInteger(last)) return { last, events: [] };
+  try {
+    const rows = JSON.parse(text.slice(space + 1)) as Array<[string, string, number | null]>;
+    return {
+      last,
+      events: rows.map(([topic, body, origin], i) => toStored({ seq: String(last - rows.length + 1 + i), topic, body, origin: origin === null ? null : String(origin) })),
+    };
+  } catch {
+    return { last, events: [] };
   }
 }
 
@@ -167,6 +206,8 @@ export class PgLogFollower {
   published: number;
   /** Read after `published`, not handed on yet: at or past the store's `holdFrom` when read. */
   private heldBack: StoredEvent[] = [];
+  /** Committed events this follower was told of (tell), by sequence, past what it has read. */
+  private readonly told = new Map<number, StoredEvent>();
 
   /** The last sequence read from the log (handed on or held back). */
   get lastRead() {
@@ -205,10 +246,12 @@ export class PgLogFollower {
   private async listen() {
     if (this.stopped) return;
     const client = await this.options.connect();
-    // The payload is the notifying batch's last sequence: read only if that is past what was read.
+    // The payload is the notifying batch's last sequence, and its events when they fit: read the
+    // log only for what was announced and not told.
     client.on('notification', (message) => {
-      const seq = Number(message.payload);
-      this.notified = Number.isFinite(seq) ? Math.max(this.notified, seq) : Number.MAX_SAFE_INTEGER;
+      const { last, events } = announcement(message.payload);
+      this.notified = Number.isFinite(last) ? Math.max(this.notified, last) : Number.MAX_SAFE_INTEGER;
+      this.tell(events);
       this.follow('notified');
     });
     client.on('error', (error) => this.lost(client, error));
@@ -234,6 +277,26 @@ export class PgLogFollower {
       );
     };
     retry();
+  }
+
+  /**
+   * Committed events, as the log holds them (a notification's, or this node's own batch once its
+   * COMMIT is answered): what follows on from what was read is handed on without reading the log.
+   */
+  tell(events: readonly StoredEvent[]) {
+    if (this.told.size + events.length > MAX_TOLD) this.told.clear(); // only a bound: the log has them all
+    for (const e of events) if (e.seq > this.lastRead) this.told.set(e.seq, e);
+  }
+
+  /** The told events that follow on from `after` without a gap, if they reach every sequence announced. */
+  private toldAfter(after: number): StoredEvent[] | undefined {
+    const run: StoredEvent[] = [];
+    for (let seq = after + 1; run.length < READ_LIMIT; seq++) {
+      const event = this.told.get(seq);
+      if (!event) break;
+      run.push(event);
+    }
+    return run.length > 0 && run[run.length - 1]!.seq >= this.notified ? run : undefined;
   }
 
   /** Reads what is new (one read at a time; a wake during a read reads again after it). */
@@ -273,7 +336,7 @@ export class PgLogFollower {
       const after = this.lastRead;
       // On the LISTEN connection while it is up (its own: the read that acknowledges every write
       // never queues behind the node's reads for a pooled client), else on the pool.
-      const read = readLog ? await readPgLog(this.client ?? this.options.db, after, READ_LIMIT) : [];
+      const read = readLog ? (this.toldAfter(after) ?? (await readPgLog(this.client ?? this.options.db, after, READ_LIMIT))) : [];
       const events = this.heldBack.length > 0 ? [...this.heldBack, ...read] : read;
       if (events.length === 0) return;
       const hold = this.options.holdFrom?.() ?? Number.MAX_SAFE_INTEGER;
@@ -284,6 +347,7 @@ export class PgLogFollower {
         this.published = ready[ready.length - 1]!.seq;
         this.options.publish(ready);
       }
+      for (const seq of this.told.keys()) if (seq <= this.lastRead) this.told.delete(seq);
       if (!readLog) {
         // Handed on without reading: read on only if a notification announced more.
         if (this.notified <= this.lastRead) return;

@@ -836,6 +836,8 @@ export class PgStore implements Store {
       // COMMIT of a transaction left aborted answers ROLLBACK, not an error.
       if (commit.command !== 'COMMIT') throw new Error(`the group commit ended in ${commit.command}`);
       seqs = ran.events.sequences(answers[0]!);
+      // The follower is told them: it hands them on without reading them back (unless others' came between).
+      this.follower.tell(ran.events.stored(seqs));
       // Marked before the hold ends: the follower hands them on only after, so they never count as another process's.
       for (const seq of seqs) this.own.add(seq);
     } catch (error) {

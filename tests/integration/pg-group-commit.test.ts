@@ -190,6 +190,39 @@ describe.runIf(HAVE_POSTGRES)('PgStore group commit', () => {
     expect(published.map((e) => e.topic)).toEqual(['a1', 'c1', 'a2']);
   });
 
+  it("a chat-scoped batch whose BEGIN fails (its chat's lock wait canceled): its writes reject, none is stored, the next batch works", async () => {
+    const { url } = await database();
+    const [a, b] = [await open(url, { lanes: 1 }), await open(url, { lanes: 1 })];
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let entered!: () => void;
+    const inside = new Promise<void>((resolve) => (entered = resolve));
+    // Node b holds chat x's lock in an open batch.
+    const holding = b.store.write(async (tx) => {
+      await tx.append('x', event);
+      entered();
+      await gate;
+    }, { chatId: 'x' });
+    await inside;
+    // Node a's batch for chat x waits for that lock in its BEGIN.
+    const waiting = a.store.write(async (tx) => {
+      await newUser(tx, 'never');
+      await tx.append('x', event);
+    }, { chatId: 'x' });
+    await expect
+      .poll(async () => (await db.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'BEGIN;%'")).rows[0].n, { timeout: 5000 })
+      .toBe(1);
+    // Not a connection loss: the write rejects with PostgreSQL's own error (a 500, not a 503).
+    const rejected = expect(waiting).rejects.toMatchObject({ code: '57014' });
+    await db.query("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'BEGIN;%'");
+    await rejected;
+    release();
+    await holding;
+    expect(await a.store.userByName('never')).toBeUndefined();
+    await a.store.write((tx) => newUser(tx, 'after'), { chatId: 'x' });
+    expect((await a.store.listUsers()).map((u) => u.username)).toEqual(['after']);
+  }, 30_000);
+
   it("an event's origin (the session whose request made it) travels through the log to every node", async () => {
     const { url } = await database();
     const a = await open(url);

@@ -103,8 +103,11 @@ export class BatchEvents {
     if (n === 0) return ['COMMIT'];
     const texts = (values: string[]) => `ARRAY[${values.map((v) => escapeLiteral(v)).join(',')}]::text[]`;
     // The events themselves ride along when they fit: the followers then need not read them back.
-    const rows = JSON.stringify(this.topics.map((topic, i) => [topic, this.bodies[i], this.origins[i]]));
-    const carried = Buffer.byteLength(rows) <= CARRY_BYTES ? ` || ${escapeLiteral(` ${rows}`)}` : '';
+    // (JSON only grows the texts: a batch whose texts alone pass the bound is not serialised.)
+    let size = 0;
+    for (let i = 0; i < n && size <= CARRY_BYTES; i++) size += this.topics[i]!.length + this.bodies[i]!.length;
+    const rows = size <= CARRY_BYTES ? JSON.stringify(this.topics.map((topic, i) => [topic, this.bodies[i], this.origins[i]])) : undefined;
+    const carried = rows !== undefined && Buffer.byteLength(rows) <= CARRY_BYTES ? ` || ${escapeLiteral(` ${rows}`)}` : '';
     const integers = (values: Array<number | null>) => `ARRAY[${values.map((v) => (v === null ? 'NULL' : integer(v))).join(',')}]::bigint[]`;
     return [
       `WITH ordered AS (SELECT pg_advisory_xact_lock(${PG_LOCKS.eventOrder})),
@@ -126,10 +129,12 @@ export class BatchEvents {
   sequences(closed: pg.QueryResult): number[] {
     const n = this.topics.length;
     if (n === 0) return [];
-    const last = Number(closed.rows[0]!.last);
-    return Array.from({ length: n }, (_, i) => last - n + 1 + i);
+    return endingAt(Number(closed.rows[0]!.last), n);
   }
 }
+
+/** The `n` consecutive sequences of a batch whose last is `last`. */
+const endingAt = (last: number, n: number) => Array.from({ length: n }, (_, i) => last - n + 1 + i);
 
 /**
  * What a notification on EVENTS_CHANNEL announces: the last sequence its batch committed, and the
@@ -143,10 +148,9 @@ export function announcement(payload: string | undefined): { last: number; event
   if (space < 0 || !Number.isSafeInteger(last)) return { last, events: [] };
   try {
     const rows = JSON.parse(text.slice(space + 1)) as Array<[string, string, number | null]>;
-    return {
-      last,
-      events: rows.map(([topic, body, origin], i) => toStored({ seq: String(last - rows.length + 1 + i), topic, body, origin: origin === null ? null : String(origin) })),
-    };
+    const batch = new BatchEvents();
+    for (const [topic, body, origin] of rows) batch.append(topic, body, 0, origin ?? undefined);
+    return { last, events: batch.stored(endingAt(last, rows.length)) };
   } catch {
     return { last, events: [] };
   }

@@ -929,6 +929,7 @@ export class PgStore implements Store {
     for (const written of appended) events.appendAll(written);
     return { outcomes, events };
   }
+
   /** Resolves once the follower has handed this node's listeners every event through `seq`. */
   private publishedThrough(seq: number): Promise<void> | void {
     if (seq <= this.follower.published) return;
